@@ -1,0 +1,66 @@
+"""The GraphQL schema (per-app queries merged here) and its HTTP view at ``/graphql/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import AuthenticationFailed
+from strawberry.django.views import GraphQLView
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from tenants.authentication import user_for_token
+from tenants.graphql.schema import TenantsQuery
+
+Query = merge_types("Query", (TenantsQuery,))
+
+schema = strawberry.Schema(
+    query=Query,
+    config=StrawberryConfig(auto_camel_case=False),
+    extensions=[
+        QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        DjangoOptimizerExtension(prefetch_custom_queryset=True),
+    ],
+)
+
+
+class SigapGraphQLView(GraphQLView):
+    """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token."""
+
+    allow_queries_via_get = False
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() == "bearer":
+            from django.contrib.auth.models import AnonymousUser
+
+            try:
+                request.user = user_for_token(secret.strip())
+            except AuthenticationFailed as exc:
+                request.user = AnonymousUser()
+                request.auth_error = str(exc.detail)  # type: ignore[attr-defined]
+        elif header:
+            from django.contrib.auth.models import AnonymousUser
+
+            request.user = AnonymousUser()
+            request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
+        elif request.method == "POST" and getattr(request, "user", None) is not None:
+            if request.user.is_authenticated:
+                # Session callers must prove the request comes from our own pages.
+                reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})  # type: ignore[arg-type,return-value]
+                if reason is not None:
+                    return reason
+        return super().dispatch(request, *args, **kwargs)
+
+
+graphql_view = csrf_exempt(SigapGraphQLView.as_view(schema=schema))

@@ -1,0 +1,111 @@
+"""Who may reach which tenant, and with which capabilities: the one rule every layer uses.
+
+REST (``tenants.api.base``), GraphQL (``tenants.graphql.permissions``) and the admin
+(``tenants.admin_mixins``) all resolve access here. A tenant the caller cannot see raises
+``TenantNotFound`` whether or not it exists, so answers never reveal other tenants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from tenants.models import Membership, Tenant, TenantApiKey, User
+from tenants.roles import API_KEY_CAPABILITIES, Cap, Role, capabilities_of
+
+
+class TenantNotFound(Exception):
+    """The tenant does not exist or the caller may not know that it does."""
+
+
+class CapabilityMissing(Exception):
+    def __init__(self, cap: Cap) -> None:
+        super().__init__(f"Your role in this tenant does not allow '{cap}'.")
+        self.cap = cap
+
+
+class TenantSuspended(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MachinePrincipal:
+    """The identity behind a tenant API key: it may ingest into its tenant and nothing else."""
+
+    api_key: TenantApiKey
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    pk: None = None
+
+    @property
+    def tenant_id(self) -> int:
+        return self.api_key.tenant_id
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    tenant: Tenant
+    roles: frozenset[str]
+    capabilities: frozenset[Cap]
+
+    def can(self, cap: Cap) -> bool:
+        return cap in self.capabilities
+
+    def require(self, cap: Cap) -> None:
+        if cap not in self.capabilities:
+            raise CapabilityMissing(cap)
+        if not self.tenant.is_active and cap not in READ_CAPABILITIES | {Cap.MANAGE_TENANT}:
+            raise TenantSuspended()
+
+
+READ_CAPABILITIES = frozenset(
+    {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+)
+
+
+def visible_tenants(user: Any) -> QuerySet[Tenant]:
+    """Tenants the user is a member of, plus every tenant of an agency the user administers."""
+    if isinstance(user, MachinePrincipal):
+        return Tenant.objects.filter(pk=user.tenant_id)
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return Tenant.objects.none()
+    condition = Q(memberships__user=user)
+    if user.is_agency_admin and user.agency_id is not None:
+        condition |= Q(agency_id=user.agency_id)
+    return Tenant.objects.filter(condition).distinct()
+
+
+def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    roles = set(
+        Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True)
+    )
+    if user.is_agency_admin and user.agency_id == tenant.agency_id:
+        roles.add(Role.ADMIN)
+    return frozenset(roles)
+
+
+def resolve(user: Any, slug: str) -> TenantAccess:
+    """The caller's access to the tenant named ``slug``; ``TenantNotFound`` if it has none."""
+    if isinstance(user, MachinePrincipal):
+        tenant = user.api_key.tenant
+        if tenant.slug != slug:
+            raise TenantNotFound()
+        return TenantAccess(tenant, frozenset(), API_KEY_CAPABILITIES)
+    try:
+        tenant = Tenant.objects.select_related("agency").get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise TenantNotFound() from None
+    roles = roles_in(user, tenant)
+    if not roles:
+        raise TenantNotFound()
+    return TenantAccess(tenant, roles, capabilities_of(roles))

@@ -1,0 +1,123 @@
+"""The REST base for every tenant resource: ``/api/v1/tenants/{tenant_slug}/...``.
+
+``TenantScopedMixin`` takes the tenant from the URL, resolves the caller's access through
+``tenants.access`` (404 for a tenant the caller cannot see, 403 for a missing capability),
+and scopes every queryset to that tenant. Subclasses declare ``capabilities`` (action or HTTP
+method name to capability) and may narrow the queryset in ``scope_queryset``; they cannot
+override ``get_queryset``, ``get_permissions`` or ``initial``, so the check cannot be dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from rest_framework import exceptions, permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from tenants import access
+from tenants.audit import attach_actor
+from tenants.models import Tenant
+from tenants.roles import Cap
+
+PROTECTED_METHODS = ("get_queryset", "get_permissions", "initial", "check_permissions")
+
+
+class TenantCapabilityPermission(permissions.BasePermission):
+    """Resolve the URL's tenant for the caller and require the action's capability."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        slug = view.kwargs.get("tenant_slug", "")
+        try:
+            tenant_access = access.resolve(request.user, slug)
+        except access.TenantNotFound:
+            raise exceptions.NotFound("No such tenant.") from None
+        request._request.tenant_slug = slug  # for the request log
+        cap = view.required_capability(request)
+        try:
+            tenant_access.require(cap)
+        except access.CapabilityMissing as exc:
+            raise exceptions.PermissionDenied(str(exc), code="missing_capability") from None
+        except access.TenantSuspended:
+            raise exceptions.PermissionDenied(
+                "This tenant is suspended; it is read-only.", code="tenant_suspended"
+            ) from None
+        view.tenant_access = tenant_access
+        return True
+
+
+class TenantScopedMixin:
+    """Mix into a DRF view or viewset whose URL holds ``<tenant_slug>``."""
+
+    capabilities: ClassVar[dict[str, Cap]] = {}
+    tenant_access: access.TenantAccess
+    kwargs: dict[str, Any]
+    queryset: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in PROTECTED_METHODS:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} must not override {name}(); tenant scoping and permissions "
+                    "live in TenantScopedMixin. Override scope_queryset() instead."
+                )
+
+    def required_capability(self, request: Request) -> Cap:
+        action = getattr(self, "action", None)
+        if action == "metadata" or request.method in ("OPTIONS",):
+            return Cap.VIEW_TENANT
+        key = action or (request.method or "").lower()
+        try:
+            return self.capabilities[key]
+        except KeyError:
+            # Fail closed: an action nobody declared a capability for is refused.
+            raise exceptions.PermissionDenied(f"'{key}' is not permitted here.") from None
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        return [permissions.IsAuthenticated(), TenantCapabilityPermission()]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        attach_actor(request.user)
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.tenant_access.tenant
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = self.queryset.model._default_manager.all()
+        if queryset.model is Tenant:
+            queryset = queryset.filter(pk=self.tenant.pk)
+        else:
+            queryset = queryset.filter(tenant_id=self.tenant.pk)
+        return self.scope_queryset(queryset)
+
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Narrow or annotate the already tenant-scoped queryset."""
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()  # type: ignore[misc]
+        if hasattr(self, "tenant_access"):
+            context["tenant"] = self.tenant
+        return context
+
+
+class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    pass
+
+
+class TenantScopedAPIView(TenantScopedMixin, APIView):
+    pass
+
+
+class AuthenticatedViewMixin:
+    """Base for the endpoints outside any tenant (``me/``, ``auth/tokens/``, ``tenants/``)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if isinstance(request.user, access.MachinePrincipal):
+            raise exceptions.PermissionDenied("A tenant API key may only ingest mentions.")
+        attach_actor(request.user)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    name = "tenants"
+    verbose_name = "Agencies and tenants"
+
+    def ready(self) -> None:
+        from tenants import audit
+
+        audit.register_models()

@@ -1,0 +1,72 @@
+"""DRF authentication: personal tokens (``Bearer``) and tenant machine keys (``Api-Key``)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from tenants.access import MachinePrincipal
+from tenants.models import PersonalToken, TenantApiKey, User
+
+
+def _credentials(request: Request, keyword: str) -> str | None:
+    header = authentication.get_authorization_header(request).decode("latin-1")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != keyword.lower():
+        return None
+    value = value.strip()
+    if not value or " " in value:
+        raise exceptions.AuthenticationFailed(
+            f"Malformed Authorization header: expected '{keyword} <secret>'."
+        )
+    return value
+
+
+def user_for_token(raw: str) -> User:
+    """The active user owning a valid, unexpired, unrevoked personal token."""
+    try:
+        token = PersonalToken.objects.get_from_key(raw)
+    except PersonalToken.DoesNotExist:
+        raise exceptions.AuthenticationFailed("Invalid or revoked token.") from None
+    if token.has_expired:
+        raise exceptions.AuthenticationFailed("This token has expired.")
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed("This account is disabled.")
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        raw = _credentials(request, self.keyword)
+        if raw is None:
+            return None
+        return user_for_token(raw), raw
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'
+
+
+class TenantApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request: Request) -> tuple[MachinePrincipal, TenantApiKey] | None:
+        raw = _credentials(request, self.keyword)
+        if raw is None:
+            return None
+        try:
+            key = TenantApiKey.objects.get_from_key(raw)
+        except TenantApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            TenantApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return MachinePrincipal(key), key
+

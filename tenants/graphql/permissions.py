@@ -1,0 +1,89 @@
+"""GraphQL access rules, resolved through ``tenants.access`` like REST.
+
+Errors carry ``extensions.code``: ``UNAUTHENTICATED`` (no or bad credentials), ``NOT_FOUND``
+(a tenant the caller cannot see, whether or not it exists) and ``FORBIDDEN`` (a member whose
+role lacks the capability).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from tenants import access
+from tenants.models import Tenant, User
+from tenants.roles import Cap
+
+
+def unauthenticated(message: str = "Authentication required.") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+def not_found(message: str = "No such tenant.") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "NOT_FOUND"})
+
+
+def forbidden(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
+def current_user(info: Info) -> User:
+    """The authenticated user, or an UNAUTHENTICATED error."""
+    request = info.context.request
+    user = getattr(request, "user", None)
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        raise unauthenticated(getattr(request, "auth_error", None) or "Authentication required.")
+    return user
+
+
+def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
+    """The caller's access to a tenant, cached for the request; NOT_FOUND when it has none."""
+    user = current_user(info)
+    slug = tenant if isinstance(tenant, str) else tenant.slug
+    cache: dict[str, access.TenantAccess] = info.context.request.__dict__.setdefault(
+        "_sigap_tenant_access", {}
+    )
+    if slug not in cache:
+        try:
+            cache[slug] = access.resolve(user, slug)
+        except access.TenantNotFound:
+            raise not_found() from None
+    return cache[slug]
+
+
+def require(info: Info, tenant: Tenant | str, cap: Cap) -> access.TenantAccess:
+    result = tenant_access(info, tenant)
+    try:
+        result.require(cap)
+    except access.CapabilityMissing as exc:
+        raise forbidden(str(exc)) from None
+    except access.TenantSuspended:
+        raise forbidden("This tenant is suspended; it is read-only.") from None
+    return result
+
+
+class IsAuthenticated(BasePermission):
+    message = "Authentication required."
+    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 - strawberry's API
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        current_user(info)
+        return True
+
+
+class HasTenantCapability(BasePermission):
+    """Guards a field of a tenant (or tenant-owned) object by a capability in that tenant."""
+
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - strawberry's API
+
+    def __init__(self, cap: Cap) -> None:
+        self.cap = cap
+        self.message = f"Your role in this tenant does not allow '{cap}'."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        tenant = source if isinstance(source, Tenant) else source.tenant
+        require(info, tenant, self.cap)
+        return True

@@ -1,0 +1,33 @@
+"""Root GraphQL fields of the tenants app: ``me``, ``tenants`` and ``tenant(slug)``."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from tenants import access
+from tenants.graphql.permissions import IsAuthenticated, current_user, tenant_access
+from tenants.graphql.types import TenantType, UserType
+from tenants.models import Tenant
+from tenants.roles import Cap
+
+_authenticated = [PermissionExtension(permissions=[IsAuthenticated()])]
+
+
+@strawberry.type
+class TenantsQuery:
+    @strawberry_django.field(extensions=_authenticated)
+    def me(self, info: Info) -> UserType:
+        return current_user(info)  # type: ignore[return-value]
+
+    @strawberry_django.field(extensions=_authenticated)
+    def tenants(self, info: Info) -> list[TenantType]:
+        return access.visible_tenants(current_user(info)).order_by("name")  # type: ignore[return-value]
+
+    @strawberry_django.field(extensions=_authenticated)
+    def tenant(self, info: Info, slug: str) -> TenantType:
+        result = tenant_access(info, slug)
+        result.require(Cap.VIEW_TENANT)
+        return Tenant.objects.filter(pk=result.tenant.pk).get()  # type: ignore[return-value]

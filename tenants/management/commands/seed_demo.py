@@ -1,0 +1,68 @@
+"""Load the demo agency: two client tenants and one user per role, printed with passwords.
+
+Safe to run again: it updates what exists and resets the demo passwords.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tenants.models import Agency, Membership, Tenant, User
+from tenants.roles import Role
+
+AGENCY = ("Nusantara Digital", "nusantara-digital")
+TENANTS = [
+    ("kopi-senja", "Kopi Senja", "id"),
+    ("bank-lestari", "Bank Lestari", "id"),
+]
+# (email, full name, role in the first tenant, agency staff?, agency admin?)
+PEOPLE = [
+    ("agency-admin@demo.sigap", "Agency Admin", None, True, True),
+    ("admin@demo.sigap", "Ayu Admin", Role.ADMIN, True, False),
+    ("analyst@demo.sigap", "Budi Analyst", Role.ANALYST, True, False),
+    ("responder@demo.sigap", "Citra Responder", Role.RESPONDER, True, False),
+    ("approver@demo.sigap", "Dedi Approver", Role.APPROVER, True, False),
+    ("client@demo.sigap", "Eka Client", Role.CLIENT, False, False),
+]
+PASSWORD_SUFFIX = "-sigap-demo"
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo agency, tenants and users."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        agency, _ = Agency.objects.update_or_create(slug=AGENCY[1], defaults={"name": AGENCY[0]})
+        tenants = []
+        for slug, name, lang in TENANTS:
+            tenant, _ = Tenant.objects.update_or_create(
+                slug=slug, defaults={"name": name, "agency": agency, "default_language": lang}
+            )
+            tenants.append(tenant)
+        rows = []
+        for email, full_name, role, staff, agency_admin in PEOPLE:
+            user = User.objects.filter(email=email).first() or User(email=email)
+            user.full_name = full_name
+            user.agency = agency if staff else None
+            user.is_agency_admin = agency_admin
+            user.is_staff = agency_admin
+            password = email.split("@")[0] + PASSWORD_SUFFIX
+            user.set_password(password)
+            user.save()
+            if role is not None:
+                Membership.objects.update_or_create(
+                    tenant=tenants[0], user=user, defaults={"role": role}
+                )
+                if staff:
+                    Membership.objects.update_or_create(
+                        tenant=tenants[1], user=user, defaults={"role": role}
+                    )
+            rows.append((email, password, role or "agency admin (all tenants, /admin/)"))
+        self.stdout.write(f"Demo agency '{agency.name}' with tenants: "
+                          + ", ".join(t.slug for t in tenants))
+        self.stdout.write("Demo users (email / password / role):")
+        for email, password, role in rows:
+            self.stdout.write(f"  {email:28} {password:28} {role}")

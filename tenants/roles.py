@@ -1,0 +1,83 @@
+"""Roles and capabilities: the one place that says who may do what inside a tenant.
+
+Roles are not a ladder. Each role holds an explicit set of capabilities; an admin manages the
+tenant but does not approve official statements unless it also holds the approver role's
+capability here. ``docs/roles.md`` shows this matrix and ``tests/tenants/test_roles.py`` checks
+every cell of it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    ANALYST = "analyst", "Analyst"
+    RESPONDER = "responder", "Responder"
+    APPROVER = "approver", "Approver"
+    CLIENT = "client", "Client (read-only portal)"
+
+
+class Cap(StrEnum):
+    """A capability inside one tenant."""
+
+    VIEW_TENANT = "tenant.view"
+    MANAGE_TENANT = "tenant.manage"
+    VIEW_MEMBERS = "members.view"
+    MANAGE_MEMBERS = "members.manage"
+    MANAGE_API_KEYS = "api_keys.manage"
+    VIEW_MONITORING = "monitoring.view"
+    MANAGE_MONITORING = "monitoring.manage"
+    TRIAGE_MENTIONS = "mentions.triage"
+    INGEST = "mentions.ingest"
+    VIEW_INCIDENTS = "incidents.view"
+    MANAGE_INCIDENTS = "incidents.manage"
+    DRAFT_STATEMENTS = "statements.draft"
+    APPROVE_STATEMENTS = "statements.approve"
+
+
+_EVERY_STAFF_ROLE = {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+
+MATRIX: dict[Role, frozenset[Cap]] = {
+    Role.ADMIN: frozenset(
+        _EVERY_STAFF_ROLE
+        | {
+            Cap.MANAGE_TENANT,
+            Cap.MANAGE_MEMBERS,
+            Cap.MANAGE_API_KEYS,
+            Cap.MANAGE_MONITORING,
+            Cap.TRIAGE_MENTIONS,
+            Cap.INGEST,
+            Cap.MANAGE_INCIDENTS,
+        }
+    ),
+    Role.ANALYST: frozenset(
+        _EVERY_STAFF_ROLE | {Cap.MANAGE_MONITORING, Cap.TRIAGE_MENTIONS, Cap.INGEST}
+    ),
+    Role.RESPONDER: frozenset(
+        _EVERY_STAFF_ROLE | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS}
+    ),
+    Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
+    Role.CLIENT: frozenset({Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}),
+}
+
+# What a tenant's machine key (``Authorization: Api-Key ...``) may do: ingest, nothing else.
+API_KEY_CAPABILITIES: frozenset[Cap] = frozenset({Cap.INGEST})
+
+
+def capabilities_of(roles: set[str] | frozenset[str]) -> frozenset[Cap]:
+    caps: set[Cap] = set()
+    for role in roles:
+        caps |= MATRIX[Role(role)]
+    return frozenset(caps)
+
+
+def role_has(role: str, cap: Cap) -> bool:
+    return cap in MATRIX[Role(role)]
+
+
+def roles_lacking(cap: Cap) -> list[Role]:
+    return [role for role in Role if cap not in MATRIX[role]]
