@@ -1,0 +1,54 @@
+"""``python manage.py score --input posts.jsonl --output scored.jsonl [--tenant SLUG]``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Score a JSON-lines (or CSV with a 'text' column) file of posts: language, sentiment, "
+        "provocation, crisis triggers, entities and risk. Without --tenant no database is used."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--input", required=True, help="input file, or - for stdin")
+        parser.add_argument(
+            "--output", required=True, help="output JSON-lines file, or - for stdout"
+        )
+        parser.add_argument("--format", choices=["auto", "jsonl", "csv"], default="auto")
+        parser.add_argument("--tenant", default=None, help="tenant slug: add its terms and lexicon")
+        parser.add_argument("--batch-size", type=int, default=512)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from monitoring.scoring.batchio import detect_format, score_stream
+
+        extensions = None
+        if opts["tenant"]:
+            from monitoring.selectors import scoring_extensions_for_tenant
+
+            try:
+                extensions = scoring_extensions_for_tenant(opts["tenant"])
+            except LookupError as exc:
+                raise CommandError(f"no such tenant: {opts['tenant']}") from exc
+        src, dst = opts["input"], opts["output"]
+        fmt = detect_format(src, opts["format"])
+        fin = sys.stdin.buffer if src == "-" else open(src, "rb")  # noqa: SIM115
+        fout = sys.stdout if dst == "-" else open(dst, "w", encoding="utf-8")  # noqa: SIM115
+        progress = sys.stderr if sys.stderr.isatty() else None
+        try:
+            stats = score_stream(
+                fin, fout, fmt, extensions, batch_size=max(1, opts["batch_size"]), progress=progress
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if fin is not sys.stdin.buffer:
+                fin.close()
+            if fout is not sys.stdout:
+                fout.close()
+        if progress is not None:
+            self.stderr.write(f"{stats['records']} records, {stats['errors']} errors")

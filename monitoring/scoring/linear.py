@@ -1,0 +1,183 @@
+"""Sparse linear text classifiers: shared feature extraction for training and run time.
+
+The same :class:`Featurizer` produces feature strings at training time (``train.py``, using
+scikit-learn) and at run time. A trained model is a small ``.npz`` with the vocabulary, the
+TF-IDF weights folded into the class weights, and the biases; run time needs only numpy.
+
+Score of a text = softmax((sum_f W'[f]) / sqrt(sum_f idf[f]^2) + b) over its distinct features f
+(binary term frequency, IDF weighting, L2 normalisation: the usual TF-IDF + logistic regression,
+computed sparsely), optionally with a temperature fitted on the validation split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .normalize import NormToken, Resources
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    words: bool = True
+    bigrams: bool = True
+    char_min: int = 3
+    char_max: int = 5
+    negation: bool = True
+    lexicon: bool = True
+
+    def to_str(self) -> str:
+        return (
+            f"w={int(self.words)};b={int(self.bigrams)};c={self.char_min}-{self.char_max};"
+            f"n={int(self.negation)};l={int(self.lexicon)}"
+        )
+
+    @classmethod
+    def from_str(cls, s: str) -> FeatureConfig:
+        kv = dict(part.split("=") for part in s.split(";"))
+        cmin, cmax = (int(x) for x in kv["c"].split("-"))
+        return cls(
+            words=kv["w"] == "1",
+            bigrams=kv["b"] == "1",
+            char_min=cmin,
+            char_max=cmax,
+            negation=kv["n"] == "1",
+            lexicon=kv["l"] == "1",
+        )
+
+
+@dataclass
+class Featurizer:
+    res: Resources
+    cfg: FeatureConfig
+    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def _word_feats(self, w: str) -> tuple[str, ...]:
+        got = self._cache.get(w)
+        if got is not None:
+            return got
+        feats: list[str] = []
+        if self.cfg.words:
+            feats.append("w:" + w)
+        cmin, cmax = self.cfg.char_min, self.cfg.char_max
+        if cmax > 0 and w.isalpha():
+            s = f"<{w}>"
+            n = len(s)
+            for k in range(cmin, cmax + 1):
+                for i in range(0, n - k + 1):
+                    feats.append("c:" + s[i : i + k])
+        out = tuple(feats)
+        if len(self._cache) < 300_000:
+            self._cache[w] = out
+        return out
+
+    def features(self, toks: Sequence[NormToken]) -> list[str]:
+        cfg = self.cfg
+        res = self.res
+        feats: list[str] = []
+        prev = "<s>"
+        pos_words, neg_words = res.pos_words, res.neg_words
+        emo = res.emoji_polarity
+        for t in toks:
+            w = t.norm
+            kind = t.kind
+            if kind == "punct":
+                if "!" in w:
+                    feats.append("p:!")
+                elif "?" in w:
+                    feats.append("p:?")
+                prev = "<p>"
+                continue
+            if kind in ("emoji", "emoticon"):
+                feats.append("e:" + w)
+                pol = emo.get(w)
+                if pol is not None:
+                    feats.append("E:" + pol)
+                prev = w
+                continue
+            if kind in ("url", "mention"):
+                feats.append("w:" + w)
+                prev = w
+                continue
+            feats.extend(self._word_feats(w))
+            neg = cfg.negation and t.negated
+            if neg:
+                feats.append("w:NEG_" + w)
+            if cfg.bigrams:
+                feats.append(f"b:{prev} {w}")
+            if cfg.lexicon:
+                if w in pos_words:
+                    feats.append("L:negpos" if neg else "L:pos")
+                elif w in neg_words:
+                    feats.append("L:negneg" if neg else "L:neg")
+            prev = w
+        return feats
+
+
+class LinearModel:
+    """A trained sparse linear classifier loaded from ``.npz`` (numpy only)."""
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as z:
+            vocab = bytes(z["vocab"]).decode("utf-8").split("\n")
+            self.weights = np.ascontiguousarray(z["weights"], dtype=np.float32)  # (F, C)
+            self.idf2 = np.ascontiguousarray(z["idf"], dtype=np.float32) ** 2
+            self.bias = z["bias"].astype(np.float32)
+            self.labels: list[str] = [str(x) for x in z["labels"]]
+            self.temperature = float(z["temperature"]) if "temperature" in z else 1.0
+            self.config = FeatureConfig.from_str(str(z["config"]))
+        self.index: dict[str, int] = {f: i for i, f in enumerate(vocab)}
+
+    def ids(self, feats: Iterable[str]) -> list[int]:
+        get = self.index.get
+        return list({i for i in map(get, feats) if i is not None})
+
+    def predict_ids(self, id_lists: Sequence[list[int]]) -> np.ndarray:
+        """Return class probabilities, shape (len(id_lists), C)."""
+        n = len(id_lists)
+        c = len(self.labels)
+        if n == 0:
+            return np.zeros((0, c), dtype=np.float32)
+        lengths = np.fromiter((len(x) for x in id_lists), dtype=np.int64, count=n)
+        flat = np.fromiter(
+            (i for ids in id_lists for i in ids), dtype=np.int64, count=int(lengths.sum())
+        )
+        logits = np.tile(self.bias, (n, 1))
+        nonempty = lengths > 0
+        if flat.size:
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+            sums = np.add.reduceat(self.weights[flat], starts, axis=0)
+            norms = np.sqrt(np.add.reduceat(self.idf2[flat], starts))
+            logits[nonempty] += sums / norms[:, None]
+        logits /= self.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits
+
+
+def save_model(
+    path: Path,
+    vocab: list[str],
+    coef: np.ndarray,
+    idf: np.ndarray,
+    bias: np.ndarray,
+    labels: list[str],
+    config: FeatureConfig,
+    temperature: float = 1.0,
+) -> None:
+    """Write a model: ``coef`` is (C, F) from scikit-learn; IDF is folded into the weights."""
+    weights = (coef.T * idf[:, None]).astype(np.float16).astype(np.float32)
+    np.savez_compressed(
+        path,
+        vocab=np.frombuffer("\n".join(vocab).encode("utf-8"), dtype=np.uint8),
+        weights=weights.astype(np.float16),
+        idf=idf.astype(np.float16),
+        bias=bias.astype(np.float32),
+        labels=np.array(labels),
+        temperature=np.float32(temperature),
+        config=np.array(config.to_str()),
+    )

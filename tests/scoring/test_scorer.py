@@ -1,0 +1,229 @@
+"""End-to-end behaviour of the scorer on real-looking posts."""
+
+import json
+
+import pytest
+
+from monitoring.scoring import (
+    SCORER_VERSION,
+    ScoreInput,
+    TenantExtensions,
+    get_scorer,
+)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return get_scorer()
+
+
+def one(scorer, text, **kw):
+    ext = kw.pop("extensions", None)
+    return scorer.score_batch([ScoreInput(text=text, **kw)], ext)[0]
+
+
+def test_get_scorer_is_cached(scorer):
+    assert get_scorer() is scorer
+
+
+def test_output_shape(scorer):
+    r = one(scorer, "#boikot produk ini, adminnya goblok! https://www.contoh.com/x", id="42")
+    d = r.to_dict()
+    assert d["id"] == "42"
+    assert set(d) >= {
+        "id",
+        "language",
+        "sentiment",
+        "provocation",
+        "triggers",
+        "entities",
+        "risk",
+        "scorer_version",
+    }
+    assert d["scorer_version"] == SCORER_VERSION
+    assert set(d["sentiment"]["probabilities"]) == {"negative", "neutral", "positive"}
+    assert abs(sum(d["sentiment"]["probabilities"].values()) - 1) < 1e-3
+    assert 0 <= d["provocation"]["score"] <= 1 and 0 <= d["risk"] <= 100
+    json.dumps(d)
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("makanannya enak banget, pelayanan juga ramah. recommended!", "id"),
+        ("gue udah nunggu 2 jam tp ga ada kabar dr cs nya", "id"),
+        ("The new update is great, battery life is so much better now", "en"),
+        ("jujur ini worth it banget sih, packaging nya aman", "id"),  # code-mixed
+        ("I can't believe the customer service was this bad, never again", "en"),
+        ("今日はとても良い天気ですね", "other"),
+        ("Привет, как дела сегодня?", "other"),
+        ("Hola amigos, el servicio de este lugar es muy bueno para todos", "other"),
+    ],
+)
+def test_language(scorer, text, code):
+    r = one(scorer, text)
+    assert r.language == code, (text, r.language, r.language_confidence)
+    assert 0 <= r.language_confidence <= 1
+
+
+def test_language_hint_is_used(scorer):
+    assert one(scorer, "ok", lang="en").language == "en"
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("makanannya enak banget, pelayanannya ramah, pasti balik lagi!", "positive"),
+        ("kecewa berat, pesanan datang telat 2 jam dan makanannya dingin", "negative"),
+        ("gak enak sama sekali, mahal pula. kapok", "negative"),
+        ("I love this phone, the camera is amazing", "positive"),
+        ("Worst airline ever, lost my bag and nobody helped", "negative"),
+    ],
+)
+def test_sentiment(scorer, text, label):
+    r = one(scorer, text)
+    assert r.sentiment == label, (text, r.probabilities)
+
+
+def test_negation_flips_sentiment(scorer):
+    pos = one(scorer, "pelayanannya bagus")
+    neg = one(scorer, "pelayanannya tidak bagus")
+    assert neg.probabilities["negative"] > pos.probabilities["negative"]
+    assert pos.sentiment == "positive"
+
+
+def test_provocation_with_evidence(scorer):
+    text = "Admin @tokoabc goblok bgt, bangsat emang!"
+    r = one(scorer, text)
+    assert r.provocation >= 0.5 and r.is_provocative
+    spans = {(e.text, e.reason) for e in r.provocation_evidence}
+    assert ("goblok", "insult") in spans and ("bangsat", "insult") in spans
+    for e in r.provocation_evidence:
+        assert text[e.start : e.end] == e.text
+    assert "provocation" in r.triggers
+
+
+def test_obfuscated_insult_is_caught(scorer):
+    r = one(scorer, "dasar g0bl0k lu")
+    assert r.is_provocative
+    assert r.provocation_evidence[0].text == "g0bl0k"
+
+
+def test_incitement_hashtag_and_viralkan(scorer):
+    r = one(scorer, "Produk ini bikin anak saya sakit. #boikot dan viralkan!! serbu kantornya")
+    reasons = {e.reason for e in r.provocation_evidence}
+    assert "incitement" in reasons
+    assert r.is_provocative
+
+
+def test_polite_complaint_is_not_provocative(scorer):
+    r = one(scorer, "Min, paket saya belum sampai sudah 5 hari, tolong dicek ya. Terima kasih")
+    assert r.provocation < 0.5 and not r.is_provocative
+
+
+def test_negated_incitement_is_ignored(scorer):
+    r = one(scorer, "jangan boikot dulu, tunggu klarifikasi resminya")
+    assert not any(e.reason == "incitement" for e in r.provocation_evidence)
+
+
+@pytest.mark.parametrize(
+    "text, label, word",
+    [
+        ("Hati-hati, ini hoaks! jangan disebar", "hoax", "hoaks"),
+        ("SEBARKAN!! sebelum dihapus, info dari grup sebelah", "hoax", "SEBARKAN"),
+        ("Akun IG resmi kami diretas, jangan klik link apapun", "cyber_attack", "diretas"),
+        ("data pelanggan bocor dan dijual di forum", "cyber_attack", "bocor"),
+        (
+            "20 siswa keracunan setelah makan nasi kotak dari katering ini",
+            "unexpected_event",
+            "keracunan",
+        ),
+        ("Kebakaran di gudang pabrik tadi malam", "unexpected_event", "Kebakaran"),
+        ("Direktur perusahaan ditangkap KPK terkait kasus korupsi", "negative_news", "ditangkap"),
+        ("Sangat kecewa sama pelayanannya, lambat dan judes", "negative_perception", "kecewa"),
+        ("Our account was hacked last night", "cyber_attack", "hacked"),
+    ],
+)
+def test_triggers_with_evidence(scorer, text, label, word):
+    r = one(scorer, text)
+    assert label in r.triggers, (text, r.triggers)
+    ev = r.triggers[label]
+    assert any(e.text == word for e in ev), ev
+    for e in ev:
+        assert text[e.start : e.end] == e.text
+
+
+def test_negated_perception_is_not_a_trigger(scorer):
+    r = one(scorer, "harganya tidak mahal kok")
+    assert "negative_perception" not in r.triggers
+
+
+def test_entities(scorer):
+    text = "Promo #HariBelanja dari @tokokita 😍 cek https://www.tokokita.co.id/promo?x=1"
+    ents = one(scorer, text).entities
+    types = {(e.type, e.text) for e in ents}
+    assert ("hashtag", "#HariBelanja") in types
+    assert ("mention", "@tokokita") in types
+    assert ("emoji", "😍") in types
+    assert ("url", "https://www.tokokita.co.id/promo?x=1") in types
+    assert ("domain", "tokokita.co.id") in types
+    for e in ents:
+        if e.type != "domain":
+            assert text[e.start : e.end] == e.text
+
+
+def test_tenant_terms_and_lexicon(scorer):
+    ext = TenantExtensions(
+        terms=[("Kopi Senja", "brand"), ("Budi Santoso", "spokesperson")],
+        lexicon=[("unexpected_event", "sakit perut"), ("provocation", "kopi basi", 0.7)],
+        low_credibility_domains=["beritaheboh.example"],
+    )
+    text = "Habis minum kopi senja langsung sakit perut. kata budi santoso aman? https://beritaheboh.example/a"
+    r = one(scorer, text, extensions=ext)
+    terms = {(e.text, e.kind) for e in r.entities if e.type == "term"}
+    assert terms == {("kopi senja", "brand"), ("budi santoso", "spokesperson")}
+    assert "unexpected_event" in r.triggers
+    assert r.triggers["hoax"][0].reason == "low_credibility_domain"
+    # without extensions the same text has none of these
+    plain = one(scorer, text)
+    assert not [e for e in plain.entities if e.type == "term"]
+    assert "hoax" not in plain.triggers
+
+
+def test_tenant_lexicon_rejects_unknown_label():
+    with pytest.raises(ValueError):
+        TenantExtensions(lexicon=[("scandal", "x")])
+
+
+@pytest.mark.parametrize(
+    "bad, code",
+    [
+        (b"\xff\xfe\x00\x01garbage", "invalid_encoding"),
+        ("abc\x00\x00def", "binary_content"),
+        ("x" * 100_001, "text_too_large"),
+        (None, "missing_text"),
+        (12345, "invalid_text"),
+        ("bad \ud800 surrogate", "invalid_encoding"),
+    ],
+)
+def test_bad_input_gives_item_error(scorer, bad, code):
+    results = scorer.score_batch([ScoreInput(text="bagus", id=1), ScoreInput(text=bad, id=2)])
+    assert results[0].ok and results[0].sentiment == "positive"
+    assert results[1].error["code"] == code
+    assert results[1].to_dict()["id"] == 2
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "😂😂😂", "...", "https://x.co"])
+def test_empty_and_symbol_only_texts_have_defined_results(scorer, text):
+    r = one(scorer, text)
+    assert r.ok
+    assert r.provocation == 0.0 and r.triggers == {}
+    assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_batch_keeps_order_and_matches_single(scorer):
+    texts = ["enak banget", "goblok lu", "the worst service", "", "kebakaran di pasar"]
+    batch = scorer.score_batch(texts)
+    for t, r in zip(texts, batch, strict=False):
+        single = scorer.score_batch([t])[0]
+        assert single.to_dict() == r.to_dict()
