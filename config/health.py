@@ -45,5 +45,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - the cache may be the thing that is down
         checks["worker"] = {"ok": False, "detail": exc.__class__.__name__}
     ready = all(bool(check["ok"]) for check in checks.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )

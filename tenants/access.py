@@ -86,9 +86,7 @@ def visible_tenants(user: Any) -> QuerySet[Tenant]:
 def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return frozenset()
-    roles = set(
-        Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True)
-    )
+    roles = set(Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True))
     if user.is_agency_admin and user.agency_id == tenant.agency_id:
         roles.add(Role.ADMIN)
     return frozenset(roles)

@@ -28,7 +28,7 @@ class MembershipInline(admin.TabularInline):
 class AgencyAdmin(ScopedModelAdmin):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012
+    prepopulated_fields = {"slug": ("name",)}
 
     def scope(self, queryset: QuerySet[Any], request: HttpRequest) -> QuerySet[Any]:
         if request.user.is_superuser:
@@ -48,7 +48,7 @@ class TenantAdmin(ScopedModelAdmin):
     list_display = ("name", "slug", "agency", "status", "time_zone", "default_language")
     list_filter = ("status", "default_language", "agency")
     search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012
+    prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
 
 
@@ -94,7 +94,9 @@ class TenantApiKeyAdmin(AgencyScopedAdminMixin, APIKeyModelAdmin):
     list_select_related = ("tenant",)
     exclude = ("created_by", "last_used_at")
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any = None, change: bool = False) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any = None, change: bool = False
+    ) -> None:
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

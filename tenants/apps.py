@@ -6,6 +6,6 @@ class TenantsConfig(AppConfig):
     verbose_name = "Agencies and tenants"
 
     def ready(self) -> None:
-        from tenants import audit
+        from tenants import audit, openapi  # noqa: F401 - registers the OpenAPI schemes
 
         audit.register_models()

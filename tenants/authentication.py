@@ -69,4 +69,3 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             TenantApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return MachinePrincipal(key), key
-

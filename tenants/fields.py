@@ -3,7 +3,14 @@
 USER_SUMMARY = ("id", "email", "full_name")
 USER = ("id", "email", "full_name", "agency", "is_agency_admin", "date_joined")
 TENANT = (
-    "id", "slug", "name", "agency", "time_zone", "default_language", "status",
-    "created_at", "updated_at",
+    "id",
+    "slug",
+    "name",
+    "agency",
+    "time_zone",
+    "default_language",
+    "status",
+    "created_at",
+    "updated_at",
 )
 MEMBERSHIP = ("id", "user", "role", "created_at", "updated_at")

@@ -20,11 +20,18 @@ from tenants.roles import Role
 
 @transaction.atomic
 def create_tenant(
-    *, agency: Agency, slug: str, name: str, time_zone: str = "Asia/Jakarta",
+    *,
+    agency: Agency,
+    slug: str,
+    name: str,
+    time_zone: str = "Asia/Jakarta",
     default_language: str = "id",
 ) -> Tenant:
     tenant = Tenant(
-        agency=agency, slug=slug, name=name, time_zone=time_zone,
+        agency=agency,
+        slug=slug,
+        name=name,
+        time_zone=time_zone,
         default_language=default_language,
     )
     tenant.full_clean()
@@ -43,9 +50,7 @@ def _check_can_join(user: User, tenant: Tenant, role: str) -> None:
                 {"role": "People outside the agency can only hold the 'client' role."}
             )
         if user.memberships.exclude(tenant=tenant).exists():
-            raise ValidationError(
-                {"email": "A client user belongs to one tenant only."}
-            )
+            raise ValidationError({"email": "A client user belongs to one tenant only."})
 
 
 @transaction.atomic

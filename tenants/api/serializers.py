@@ -130,6 +130,7 @@ class ApiKeySerializer(StrictSerializerMixin, KeyFieldsMixin, serializers.ModelS
         model = TenantApiKey
         fields = ("id", "name", "created_at", "expires_at", "last_used_at", "revoked")
         read_only_fields = ("id", "created_at", "last_used_at", "revoked")
+        extra_kwargs = {"name": {"required": True, "allow_blank": False, "max_length": 50}}
 
 
 class IssuedApiKeySerializer(ApiKeySerializer):

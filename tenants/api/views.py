@@ -19,10 +19,10 @@ from tenants.api.serializers import (
     ApiKeySerializer,
     IssuedApiKeySerializer,
     IssuedTokenSerializer,
-    MeSerializer,
     MemberInviteSerializer,
-    MembershipSerializer,
     MemberRoleSerializer,
+    MembershipSerializer,
+    MeSerializer,
     TenantCreateSerializer,
     TenantSerializer,
     TenantUpdateSerializer,
@@ -153,9 +153,7 @@ class TenantDetailViewSet(TenantScopedViewSet):
 
 
 @extend_schema(tags=["members"])
-class MembershipViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
-):
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Members of a tenant. Admins invite people, change their role and remove them; a tenant
     always keeps at least one admin."""
 
@@ -240,5 +238,3 @@ class TenantApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     def destroy(self, request: Request, tenant_slug: str, id: str) -> Response:
         services.revoke(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-

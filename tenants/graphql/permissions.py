@@ -67,7 +67,7 @@ def require(info: Info, tenant: Tenant | str, cap: Cap) -> access.TenantAccess:
 
 class IsAuthenticated(BasePermission):
     message = "Authentication required."
-    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 - strawberry's API
+    error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         current_user(info)
@@ -77,7 +77,7 @@ class IsAuthenticated(BasePermission):
 class HasTenantCapability(BasePermission):
     """Guards a field of a tenant (or tenant-owned) object by a capability in that tenant."""
 
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - strawberry's API
+    error_extensions = {"code": "FORBIDDEN"}
 
     def __init__(self, cap: Cap) -> None:
         self.cap = cap

@@ -99,5 +99,7 @@ class TenantType:
     )
 
     @classmethod
-    def get_queryset(cls, queryset: QuerySet[Tenant], info: Info, **kwargs: Any) -> QuerySet[Tenant]:
+    def get_queryset(
+        cls, queryset: QuerySet[Tenant], info: Info, **kwargs: Any
+    ) -> QuerySet[Tenant]:
         return queryset.filter(pk__in=access.visible_tenants(info.context.request.user))

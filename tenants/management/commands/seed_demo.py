@@ -27,7 +27,7 @@ PEOPLE = [
     ("approver@demo.sigap", "Dedi Approver", Role.APPROVER, True, False),
     ("client@demo.sigap", "Eka Client", Role.CLIENT, False, False),
 ]
-PASSWORD_SUFFIX = "-sigap-demo"
+PASSWORD_SUFFIX = "-sigap-demo"  # noqa: S105 - demo accounts, printed on purpose
 
 
 class Command(BaseCommand):
@@ -61,8 +61,9 @@ class Command(BaseCommand):
                         tenant=tenants[1], user=user, defaults={"role": role}
                     )
             rows.append((email, password, role or "agency admin (all tenants, /admin/)"))
-        self.stdout.write(f"Demo agency '{agency.name}' with tenants: "
-                          + ", ".join(t.slug for t in tenants))
+        self.stdout.write(
+            f"Demo agency '{agency.name}' with tenants: " + ", ".join(t.slug for t in tenants)
+        )
         self.stdout.write("Demo users (email / password / role):")
         for email, password, role in rows:
             self.stdout.write(f"  {email:28} {password:28} {role}")

@@ -37,8 +37,10 @@ class Command(BaseCommand):
             ),
             "worker": subprocess.Popen([*manage, "qcluster"], preexec_fn=_child_setup),
         }
-        self.stdout.write(f"Sigap on http://{options['addr']}/ (admin /admin/, API /api/docs/, "
-                          "GraphQL /graphql/); Ctrl-C stops it.")
+        self.stdout.write(
+            f"Sigap on http://{options['addr']}/ (admin /admin/, API /api/docs/, "
+            "GraphQL /graphql/); Ctrl-C stops it."
+        )
         self.stdout.flush()
         stopping = False
 

@@ -1,0 +1,38 @@
+"""Write the committed API contracts: ``openapi.yaml`` and ``schema.graphql``.
+
+``tests/test_schema_drift.py`` fails when either differs from what the code produces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+OPENAPI_PATH = Path(settings.BASE_DIR) / "openapi.yaml"
+GRAPHQL_PATH = Path(settings.BASE_DIR) / "schema.graphql"
+
+
+def openapi_text() -> str:
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiYamlRenderer
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return OpenApiYamlRenderer().render(schema, renderer_context={}).decode()
+
+
+def graphql_text() -> str:
+    from config.graphql import schema
+
+    return schema.as_str() + "\n"
+
+
+class Command(BaseCommand):
+    help = "Export openapi.yaml and schema.graphql at the repository root."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        OPENAPI_PATH.write_text(openapi_text())
+        GRAPHQL_PATH.write_text(graphql_text())
+        self.stdout.write(f"wrote {OPENAPI_PATH.name} and {GRAPHQL_PATH.name}")

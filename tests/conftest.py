@@ -1,0 +1,90 @@
+"""Shared fixtures: two tenants of different agencies, a member per role, API and GraphQL
+clients that authenticate with real personal tokens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants import services
+from tenants.models import Tenant, User
+from tenants.roles import Role
+from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def tenant(db: Any) -> Tenant:
+    return TenantFactory(slug="kopi-senja", name="Kopi Senja")
+
+
+@pytest.fixture
+def other_tenant(db: Any) -> Tenant:
+    return TenantFactory(slug="bank-lestari", name="Bank Lestari", agency=AgencyFactory())
+
+
+@pytest.fixture
+def members(tenant: Tenant) -> dict[str, User]:
+    """One user per role in ``tenant``."""
+    result = {}
+    for role in Role:
+        agency = None if role == Role.CLIENT else tenant.agency
+        user = UserFactory(email=f"{role}@kopi.test", agency=agency)
+        MembershipFactory(tenant=tenant, user=user, role=role)
+        result[str(role)] = user
+    return result
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant) -> User:
+    """An admin of another tenant (of another agency)."""
+    user = UserFactory(email="admin@bank.test", agency=other_tenant.agency)
+    MembershipFactory(tenant=other_tenant, user=user, role=Role.ADMIN)
+    return user
+
+
+def token_for(user: User) -> str:
+    _, secret = services.issue_token(user=user, name="test")
+    return secret
+
+
+@pytest.fixture
+def api() -> Callable[[User | None], APIClient]:
+    """``api(user)``: a REST client signed in with a real bearer token (anonymous for None)."""
+
+    def make(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def gql(client: Any) -> Callable[..., dict[str, Any]]:
+    """``gql(query, user=None, variables=None)``: POST to /graphql/ and return the JSON body."""
+
+    def run(query: str, user: User | None = None, variables: dict[str, Any] | None = None) -> Any:
+        headers = {}
+        if user is not None:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token_for(user)}"
+        response = client.post(
+            "/graphql/",
+            data=json.dumps({"query": query, "variables": variables or {}}),
+            content_type="application/json",
+            **headers,
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return run
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]

@@ -1,0 +1,236 @@
+"""Walks every URL pattern and every GraphQL field and proves the three refusals.
+
+Anonymous callers get 401 (with ``WWW-Authenticate: Bearer``), callers outside the tenant get
+404, members whose role lacks the endpoint's capability get 403. Only the endpoints named in
+``config.public.PUBLIC_ENDPOINTS`` may answer anonymous callers. A new endpoint is walked
+automatically, so it cannot skip these checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from strawberry.permission import PermissionExtension
+
+from config.graphql import schema
+from config.public import PUBLIC_ENDPOINTS
+from tenants import services
+from tenants.graphql.permissions import HasTenantCapability
+from tenants.roles import Cap, Role, roles_lacking
+from tests.conftest import error_codes
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+FAKE_VALUES = {"pk": "987654", "id": "nokey987", "object_id": "987654", "content_type_id": "1"}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    regex: str
+    callback: Any
+
+    @property
+    def kwargs(self) -> list[str]:
+        return list(re.compile(self.regex).groupindex)
+
+    def methods(self) -> list[str]:
+        actions = getattr(self.callback, "actions", None)
+        if actions:
+            return [m.upper() for m in actions if m in HTTP_METHODS]
+        view_class = getattr(self.callback, "cls", None) or getattr(
+            self.callback, "view_class", None
+        )
+        if view_class is not None:
+            return [m.upper() for m in HTTP_METHODS if hasattr(view_class, m)]
+        return ["GET"]
+
+    def capability(self, method: str) -> Any:
+        view_class = self.callback.cls
+        actions = getattr(self.callback, "actions", None) or {}
+        action = actions.get(method.lower(), method.lower())
+        return view_class.capabilities[action]
+
+    def url(self, slug: str) -> str:
+        values: dict[str, str] = {}
+        for kwarg in self.kwargs:
+            if kwarg == "tenant_slug":
+                values[kwarg] = slug
+            elif kwarg == "app_label":
+                values[kwarg] = "tenants"
+            else:
+                values[kwarg] = FAKE_VALUES[kwarg]
+        return reverse(self.name, kwargs=values)
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[Endpoint]:
+    for entry in patterns:
+        regex = prefix + entry.pattern.regex.pattern.lstrip("^").rstrip("$")
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            full_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            yield from walk(entry.url_patterns, regex, full_ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield Endpoint(name=name or "", regex=regex, callback=entry.callback)
+
+
+ALL = list(walk(get_resolver().url_patterns))
+API = [e for e in ALL if e.regex.startswith("api/v1/")]
+TENANT_API = [e for e in API if "tenant_slug" in e.kwargs]
+ADMIN = [e for e in ALL if e.name.startswith("admin:")]
+
+
+def cases(endpoints: list[Endpoint]) -> list[Any]:
+    return [
+        pytest.param(e, m, id=f"{m} {e.name}")
+        for e in endpoints
+        for m in e.methods()
+        if (m, e.name) not in PUBLIC_ENDPOINTS
+    ]
+
+
+def test_every_pattern_is_named_and_known() -> None:
+    unnamed = [e.regex for e in ALL if not e.name and not e.regex.startswith("admin/")]
+    assert unnamed == []
+    names = {e.name for e in ALL}
+    missing = {name for _, name in PUBLIC_ENDPOINTS} - names
+    assert missing == set(), "PUBLIC_ENDPOINTS names routes that do not exist"
+    assert len(API) >= 8 and len(TENANT_API) >= 5
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method"), cases(API + [e for e in ALL if e.name == "graphql"])
+)
+def test_anonymous_gets_401(client: Any, tenant: Any, endpoint: Endpoint, method: str) -> None:
+    response = client.generic(method, endpoint.url(tenant.slug), "{}", "application/json")
+    assert response.status_code == 401 or (
+        endpoint.name == "graphql" and "UNAUTHENTICATED" in response.content.decode()
+    ), response.content
+    if endpoint.name != "graphql":
+        assert response["WWW-Authenticate"].startswith("Bearer")
+        assert response.json()["errors"][0]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases(TENANT_API))
+def test_outsider_gets_404_like_for_a_missing_tenant(
+    api: Any, tenant: Any, outsider: Any, endpoint: Endpoint, method: str
+) -> None:
+    client = api(outsider)
+    theirs = client.generic(method, endpoint.url(tenant.slug), "{}", "application/json")
+    missing = client.generic(method, endpoint.url("no-such-tenant"), "{}", "application/json")
+    assert theirs.status_code == 404, theirs.content
+    assert theirs.json() == missing.json()
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases(TENANT_API))
+def test_members_without_the_capability_get_403(
+    api: Any, tenant: Any, members: dict[str, Any], endpoint: Endpoint, method: str
+) -> None:
+    cap = endpoint.capability(method)
+    for role in Role:
+        response = api(members[role]).generic(
+            method, endpoint.url(tenant.slug), "{}", "application/json"
+        )
+        if role in roles_lacking(cap):
+            assert response.status_code == 403, (role, response.content)
+            assert response.json()["errors"][0]["code"] == "missing_capability"
+        else:
+            assert response.status_code not in (401, 403), (role, response.content)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), cases(API))
+def test_machine_keys_reach_nothing_but_ingestion(
+    client: Any, tenant: Any, endpoint: Endpoint, method: str
+) -> None:
+    _, key = services.create_api_key(tenant=tenant, name="walker")
+    response = client.generic(
+        method,
+        endpoint.url(tenant.slug),
+        "{}",
+        "application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    ingests = "tenant_slug" in endpoint.kwargs and endpoint.capability(method) == Cap.INGEST
+    if not ingests:
+        assert response.status_code == 403, response.content
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in ADMIN if ("GET", e.name) not in PUBLIC_ENDPOINTS and e.name != "admin:logout"],
+    ids=lambda e: e.name,
+)
+def test_admin_pages_send_anonymous_callers_to_login(
+    client: Any, db: Any, endpoint: Endpoint
+) -> None:
+    response = client.get(endpoint.url("x"))
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith("/admin/login/")
+
+
+# --- GraphQL ---------------------------------------------------------------------------------
+# Every root field needs an entry; a new field without one fails test_every_graphql_field_is_walked.
+ROOT_QUERIES = {
+    "me": "{ me { id } }",
+    "tenants": "{ tenants { slug } }",
+    "tenant": "query($slug: String!) { tenant(slug: $slug) { slug } }",
+}
+# Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.
+GUARDED_QUERIES = {
+    ("Tenant", "members"): "query($slug: String!) { tenant(slug: $slug) { members { id } } }",
+}
+
+
+def guarded_fields() -> dict[tuple[str, str], Any]:
+    found = {}
+    for type_name, graphql_type in schema._schema.type_map.items():
+        definition = getattr(graphql_type, "extensions", {}).get("strawberry-definition")
+        for field in getattr(definition, "fields", []) or []:
+            for extension in field.extensions:
+                if isinstance(extension, PermissionExtension):
+                    for permission in extension.permissions:
+                        if isinstance(permission, HasTenantCapability):
+                            found[(type_name, field.name)] = permission.cap
+    return found
+
+
+def test_every_graphql_field_is_walked() -> None:
+    assert set(schema._schema.query_type.fields) == set(ROOT_QUERIES)
+    assert set(guarded_fields()) == set(GUARDED_QUERIES)
+
+
+@pytest.mark.parametrize("field", sorted(ROOT_QUERIES))
+def test_graphql_anonymous_is_unauthenticated(gql: Any, tenant: Any, field: str) -> None:
+    body = gql(
+        ROOT_QUERIES[field],
+        variables={"slug": tenant.slug} if "$slug" in ROOT_QUERIES[field] else None,
+    )
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize(
+    "query", [q for q in [*ROOT_QUERIES.values(), *GUARDED_QUERIES.values()] if "$slug" in q]
+)
+def test_graphql_outsider_is_not_found(gql: Any, tenant: Any, outsider: Any, query: str) -> None:
+    theirs = gql(query, user=outsider, variables={"slug": tenant.slug})
+    missing = gql(query, user=outsider, variables={"slug": "no-such-tenant"})
+    assert error_codes(theirs) == ["NOT_FOUND"]
+    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("key", sorted(GUARDED_QUERIES))
+def test_graphql_members_without_capability_are_forbidden(
+    gql: Any, tenant: Any, members: dict[str, Any], key: tuple[str, str]
+) -> None:
+    cap = guarded_fields()[key]
+    for role in Role:
+        body = gql(GUARDED_QUERIES[key], user=members[role], variables={"slug": tenant.slug})
+        if role in roles_lacking(cap):
+            assert error_codes(body) == ["FORBIDDEN"], role
+        else:
+            assert "errors" not in body, (role, body)
