@@ -134,8 +134,19 @@ class PreparedText:
 
 def prepare(text: str) -> PreparedText:
     """Normalise and tokenise a mention's text once."""
-    slots = tokenize(text)
+    normalized = normalize(text)
     positions: dict[str, list[int]] = {}
+    if "#" not in normalized and "@" not in normalized:
+        # Fast path: only plain words, one form per position.
+        words = _WORD_RE.findall(normalized)
+        for i, word in enumerate(words):
+            where = positions.get(word)
+            if where is None:
+                positions[word] = [i]
+            else:
+                where.append(i)
+        return PreparedText([(w,) for w in words], positions)
+    slots = tokenize_normalized(normalized)
     for i, forms in enumerate(slots):
         for form in forms:
             where = positions.get(form)

@@ -251,6 +251,7 @@ def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
     assert tokenize(once) == tokenize(text)
+    assert prepare(text).slots == tokenize(text)
 
 
 @settings(max_examples=200, deadline=None)
