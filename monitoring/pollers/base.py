@@ -141,16 +141,20 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
-def _decode_body(body: bytes, encoding: str | None) -> bytes:
+def _decode_body(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+    """Undo gzip/deflate content encoding, refusing to inflate past ``max_bytes``."""
     encoding = (encoding or "").strip().lower()
     if encoding in ("gzip", "x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    return body
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib or raw
+    else:
+        return body
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(body, max_bytes + 1)
+    if len(out) > max_bytes:
+        raise PollError(f"decompressed response is larger than {max_bytes} bytes", False)
+    return out
 
 
 def http_get(
@@ -189,7 +193,9 @@ def http_get(
                         f"response from {url} is larger than {max_bytes} bytes", retryable=False
                     )
                 chunks.append(chunk)
-            body = _decode_body(b"".join(chunks), response.headers.get("Content-Encoding"))
+            body = _decode_body(
+                b"".join(chunks), response.headers.get("Content-Encoding"), max_bytes
+            )
             return HttpResponse(response.status, response.headers, body, response.url)
     except urllib.error.HTTPError as exc:
         if exc.code == 304:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from datetime import datetime
 
 import pytest
@@ -186,3 +187,19 @@ def test_strip_html() -> None:
     assert strip_html(html) == "Harga naik & langka lagi\nBaris dua\nbaris tiga"
     assert strip_html(None) == ""
     assert strip_html("teks biasa  saja") == "teks biasa saja"
+
+
+def test_decompression_is_bounded() -> None:
+    import gzip as gz
+
+    from monitoring.pollers.base import _decode_body
+
+    bomb = gz.compress(b"\0" * 2_000_000)
+    assert len(_decode_body(bomb, "gzip", 3_000_000)) == 2_000_000
+    with pytest.raises(PollError, match="larger than") as info:
+        _decode_body(bomb, "gzip", 1_000_000)
+    assert not info.value.retryable
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    deflated = raw.compress(b"halo") + raw.flush()
+    assert _decode_body(deflated, "deflate", 100) == b"halo"
+    assert _decode_body(zlib.compress(b"halo"), "deflate", 100) == b"halo"
