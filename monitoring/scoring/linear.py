@@ -4,15 +4,17 @@ The same :class:`Featurizer` produces feature strings at training time (``train.
 scikit-learn) and at run time. A trained model is a small ``.npz`` with the vocabulary, the
 TF-IDF weights folded into the class weights, and the biases; run time needs only numpy.
 
-Score of a text = softmax((sum_f W'[f]) / sqrt(sum_f idf[f]^2) + b) over its distinct features f
-(binary term frequency, IDF weighting, L2 normalisation: the usual TF-IDF + logistic regression,
-computed sparsely), optionally with a temperature fitted on the validation split.
+Score of a text = softmax(((sum_o W'[o]) / sqrt(sum_o idf[o]^2) + b) / T) over its feature
+occurrences o: term counts weighted by IDF and normalised by the root of the summed squared IDF of
+the occurrences (TF-IDF + logistic regression, computed sparsely with no de-duplication), with a
+temperature T fitted on the validation split.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -75,46 +77,67 @@ class Featurizer:
         return out
 
     def features(self, toks: Sequence[NormToken]) -> list[str]:
+        """Feature strings of a text (with repeats: term frequency counts)."""
+        return self.encode(toks, self._word_feats, _identity)
+
+    def encode(self, toks: Sequence[NormToken], word_items: Callable, feat_item: Callable) -> list:
+        """Generic encoder: ``word_items(w)`` gives the items of a word (cached by the caller),
+        ``feat_item(f)`` maps any other feature string to an item or None. Training passes
+        strings, run time passes vocabulary ids: both see exactly the same features."""
         cfg = self.cfg
         res = self.res
-        feats: list[str] = []
+        out: list = []
+        ext = out.extend
+        app = out.append
         prev = "<s>"
         pos_words, neg_words = res.pos_words, res.neg_words
         emo = res.emoji_polarity
+        bigrams, negation, lexicon = cfg.bigrams, cfg.negation, cfg.lexicon
         for t in toks:
             w = t.norm
             kind = t.kind
-            if kind == "punct":
-                if "!" in w:
-                    feats.append("p:!")
-                elif "?" in w:
-                    feats.append("p:?")
+            if kind == "word" or kind == "hashtag":
+                ext(word_items(w))
+                neg = negation and t.negated
+                extra = []
+                if neg:
+                    extra.append("w:NEG_" + w)
+                if bigrams:
+                    extra.append(f"b:{prev} {w}")
+                if lexicon:
+                    if w in pos_words:
+                        extra.append("L:negpos" if neg else "L:pos")
+                    elif w in neg_words:
+                        extra.append("L:negneg" if neg else "L:neg")
+                for f in extra:
+                    x = feat_item(f)
+                    if x is not None:
+                        app(x)
+                prev = w
+            elif kind == "punct":
+                f = "p:!" if "!" in w else "p:?" if "?" in w else None
+                if f is not None:
+                    x = feat_item(f)
+                    if x is not None:
+                        app(x)
                 prev = "<p>"
-                continue
-            if kind in ("emoji", "emoticon"):
-                feats.append("e:" + w)
-                pol = emo.get(w)
-                if pol is not None:
-                    feats.append("E:" + pol)
+            elif kind == "emoji" or kind == "emoticon":
+                for f in ("e:" + w, "E:" + emo[w] if w in emo else None):
+                    if f is not None:
+                        x = feat_item(f)
+                        if x is not None:
+                            app(x)
                 prev = w
-                continue
-            if kind in ("url", "mention"):
-                feats.append("w:" + w)
+            else:  # url, mention
+                x = feat_item("w:" + w)
+                if x is not None:
+                    app(x)
                 prev = w
-                continue
-            feats.extend(self._word_feats(w))
-            neg = cfg.negation and t.negated
-            if neg:
-                feats.append("w:NEG_" + w)
-            if cfg.bigrams:
-                feats.append(f"b:{prev} {w}")
-            if cfg.lexicon:
-                if w in pos_words:
-                    feats.append("L:negpos" if neg else "L:pos")
-                elif w in neg_words:
-                    feats.append("L:negneg" if neg else "L:neg")
-            prev = w
-        return feats
+        return out
+
+
+def _identity(x: str) -> str:
+    return x
 
 
 class LinearModel:
@@ -131,9 +154,22 @@ class LinearModel:
             self.config = FeatureConfig.from_str(str(z["config"]))
         self.index: dict[str, int] = {f: i for i, f in enumerate(vocab)}
 
-    def ids(self, feats: Iterable[str]) -> list[int]:
-        get = self.index.get
-        return list({i for i in map(get, feats) if i is not None})
+    def bind(self, fz: Featurizer) -> None:
+        """Attach the featurizer whose configuration this model was trained with."""
+        self.fz = fz
+        self._word_cache: dict[str, tuple[int, ...]] = {}
+
+    def _word_ids(self, w: str) -> tuple[int, ...]:
+        got = self._word_cache.get(w)
+        if got is None:
+            get = self.index.get
+            got = tuple(i for i in map(get, self.fz._word_feats(w)) if i is not None)
+            if len(self._word_cache) < 500_000:
+                self._word_cache[w] = got
+        return got
+
+    def encode(self, toks: Sequence[NormToken]) -> list[int]:
+        return self.fz.encode(toks, self._word_ids, self.index.get)
 
     def predict_ids(self, id_lists: Sequence[list[int]]) -> np.ndarray:
         """Return class probabilities, shape (len(id_lists), C)."""
@@ -142,9 +178,7 @@ class LinearModel:
         if n == 0:
             return np.zeros((0, c), dtype=np.float32)
         lengths = np.fromiter((len(x) for x in id_lists), dtype=np.int64, count=n)
-        flat = np.fromiter(
-            (i for ids in id_lists for i in ids), dtype=np.int64, count=int(lengths.sum())
-        )
+        flat = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
         logits = np.tile(self.bias, (n, 1))
         nonempty = lengths > 0
         if flat.size:

@@ -74,7 +74,7 @@ def tokenize(text: str) -> list[Token]:
             if tok.endswith("'"):
                 tok = tok.rstrip("'")
                 end = start + len(tok)
-            if not any(c.isalnum() for c in tok):
+            if tok[0] in "*$" and not any(c.isalnum() for c in tok):
                 continue
         out.append(Token(kind, tok, start, end))
     return out
@@ -146,6 +146,10 @@ class Resources:
         for w in lexicon_words | self.neg_words:
             by_len.setdefault(len(w), []).append(w)
         self._masked_candidates = {k: sorted(v) for k, v in by_len.items()}
+        self.id_slang_t = {k: tuple(v.split()) for k, v in self.id_slang.items()}
+        self.en_slang_t = {k: tuple(v.split()) for k, v in self.en_slang.items()}
+        self.idiom_first = frozenset(k[0] for k in self.idioms)
+        self.form_cache: dict[str, str] = {}
         self.word_form = lru_cache(maxsize=200_000)(self._word_form)
         self.split_hashtag = lru_cache(maxsize=50_000)(self._split_hashtag)
 
@@ -289,70 +293,87 @@ class NormToken(NamedTuple):
     negated: bool
 
 
-def normalise(tokens: list[Token], res: Resources, lang: str) -> list[NormToken]:
-    """Apply slang mapping, idioms and negation marking. ``lang`` selects the slang map."""
-    slang: dict[str, str] = (
-        res.en_slang if lang == "en" else ({} if lang == "raw" else res.id_slang)
-    )
-    words: list[tuple[str, int, int, str]] = []
+Form = tuple[str, int, int, str]  # (form, start, end, kind) before slang mapping
+
+
+def forms(tokens: list[Token], res: Resources) -> list[Form]:
+    """Language-independent pass: cleaned word forms (hashtags split), emoji, punctuation."""
+    out: list[Form] = []
+    append = out.append
+    cache = res.form_cache
     for tok in tokens:
         kind = tok.kind
         if kind == "word":
-            form = res.word_form(tok.text.lower())
-            mapped = slang.get(form)
-            if mapped:
-                for part in mapped.split():
-                    words.append((part, tok.start, tok.end, "word"))
-            else:
-                words.append((form, tok.start, tok.end, "word"))
+            form = cache.get(tok.text)
+            if form is None:
+                form = res.word_form(tok.text.lower())
+                if len(cache) < 500_000:
+                    cache[tok.text] = form
+            append((form, tok.start, tok.end, "word"))
         elif kind == "hashtag":
             base = tok.start + 1
             for piece, s, e in res.split_hashtag(tok.text[1:]):
-                form = res.word_form(piece)
-                mapped = slang.get(form)
-                for part in (mapped or form).split():
-                    words.append((part, base + s, base + e, "hashtag"))
+                append((res.word_form(piece), base + s, base + e, "hashtag"))
         elif kind == "punct":
-            words.append((tok.text[0], tok.start, tok.end, "punct"))
+            append((tok.text[0], tok.start, tok.end, "punct"))
         elif kind == "emoticon":
-            words.append((tok.text.lower(), tok.start, tok.end, "emoticon"))
+            append((tok.text.lower(), tok.start, tok.end, "emoticon"))
         elif kind == "emoji":
-            words.append((tok.text, tok.start, tok.end, "emoji"))
+            append((tok.text, tok.start, tok.end, "emoji"))
         elif kind == "url":
-            words.append(("__url", tok.start, tok.end, "url"))
+            append(("__url", tok.start, tok.end, "url"))
         elif kind == "mention":
-            words.append(("__user", tok.start, tok.end, "mention"))
-    # idioms (two/three-token phrases)
+            append(("__user", tok.start, tok.end, "mention"))
+    return out
+
+
+_NEGATORS = NEGATORS_ID | NEGATORS_EN
+
+
+def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken]:
+    """Language pass: slang mapping (``lang`` id/en/other; ``raw`` = none), idioms, negation."""
+    slang = res.en_slang_t if lang == "en" else (None if lang == "raw" else res.id_slang_t)
+    words: list[Form]
+    if slang is None:
+        words = fs
+    else:
+        words = []
+        for f in fs:
+            mapped = slang.get(f[0]) if f[3] in ("word", "hashtag") else None
+            if mapped is None:
+                words.append(f)
+            else:
+                for part in mapped:
+                    words.append((part, f[1], f[2], f[3]))
     idioms = res.idioms
-    if idioms:
-        i = 0
-        merged: list[tuple[str, int, int, str]] = []
-        while i < len(words):
-            hit = False
-            for size in (2, 3):
-                key = tuple(w[0] for w in words[i : i + size])
-                rep = idioms.get(key) if len(key) == size else None
-                if rep is not None:
-                    merged.append((rep, words[i][1], words[i + size - 1][2], words[i][3]))
-                    i += size
-                    hit = True
-                    break
-            if not hit:
-                merged.append(words[i])
-                i += 1
-        words = merged
+    first = res.idiom_first
     out: list[NormToken] = []
     scope = 0
-    for w, s, e, kind in words:
+    i = 0
+    n = len(words)
+    while i < n:
+        w, s, e, kind = words[i]
+        if w in first:
+            for size in (2, 3):
+                rep = idioms.get(tuple(x[0] for x in words[i : i + size]))
+                if rep is not None:
+                    w, e = rep, words[i + size - 1][2]
+                    i += size - 1
+                    break
+        i += 1
         if kind == "punct":
             scope = 0
             out.append(NormToken(w, s, e, kind, False))
-            continue
-        if w in NEGATORS_ID or w in NEGATORS_EN:
+        elif w in _NEGATORS:
             out.append(NormToken(w, s, e, kind, False))
             scope = 2
-            continue
-        out.append(NormToken(w, s, e, kind, scope > 0))
-        if scope > 0:
-            scope -= 1
+        else:
+            out.append(NormToken(w, s, e, kind, scope > 0))
+            if scope:
+                scope -= 1
     return out
+
+
+def normalise(tokens: list[Token], res: Resources, lang: str) -> list[NormToken]:
+    """Both passes: see :func:`forms` and :func:`normalise_forms`."""
+    return normalise_forms(forms(tokens, res), res, lang)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,7 @@ import numpy as np
 
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
 from .linear import Featurizer, LinearModel
-from .normalize import NormToken, Resources, Token, normalise, tokenize
+from .normalize import Form, NormToken, Resources, Token, forms, normalise_forms, tokenize
 from .risk import risk_score
 from .schema import (
     SCORER_VERSION,
@@ -28,6 +28,8 @@ from .schema import (
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MAX_TEXT_BYTES = 100_000
+_BAD_CHARS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+_ASCII_LETTER = re.compile("[A-Za-z]")
 
 SECOND_PERSON = frozenset(
     {
@@ -118,12 +120,8 @@ def check_text(text: Any) -> str:
         raise ScoringError("invalid_encoding", "text contains unpaired surrogates") from exc
     if "\x00" in text:
         raise ScoringError("binary_content", "text contains NUL bytes (binary data)")
-    if text:
-        bad = sum(
-            1
-            for c in text
-            if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\n\r")
-        )
+    if _BAD_CHARS.search(text):
+        bad = len(_BAD_CHARS.findall(text))
         if bad > 8 and bad / len(text) > 0.1:
             raise ScoringError("binary_content", "text looks like binary or mis-decoded data")
     return text
@@ -157,8 +155,8 @@ class Scorer:
         self.lang_model = LinearModel(models_dir / "langid.npz")
         for m in self.sent.values():
             assert tuple(m.labels) == SENTIMENT_LABELS, m.labels
-        self.sent_fz = {k: Featurizer(self.res, m.config) for k, m in self.sent.items()}
-        self.lang_fz = Featurizer(self.res, self.lang_model.config)
+        for m in (*self.sent.values(), self.lang_model):
+            m.bind(Featurizer(self.res, m.config))
         self._base_phrases = builtin_phrases(self.res)
         self._compiled = lru_cache(maxsize=64)(self._compile)
         self._nlp = None
@@ -191,17 +189,18 @@ class Scorer:
 
     # -- language ------------------------------------------------------------------------------
 
-    def _lang_rules(
-        self, text: str, raw: list[NormToken], p_id: float
-    ) -> tuple[str, float, int, int]:
+    def _lang_rules(self, text: str, raw: list[Form], p_id: float) -> tuple[str, float, int, int]:
         """Return (code, confidence, id function words, en function words)."""
         letters = 0
         non_latin = 0
-        for c in text:
-            if c.isalpha():
-                letters += 1
-                if ord(c) > 0x24F:
-                    non_latin += 1
+        if text.isascii():
+            letters = 1 if _ASCII_LETTER.search(text) else 0
+        else:
+            for c in text:
+                if c.isalpha():
+                    letters += 1
+                    if ord(c) > 0x24F:
+                        non_latin += 1
         if letters == 0:
             return "other", 0.5, 0, 0
         if non_latin / letters > 0.5:
@@ -210,11 +209,10 @@ class Scorer:
         ids = sw["id"]
         ens = sw["en"]
         n_id = n_en = n_other = n_words = 0
-        for t in raw:
-            if t.kind != "word":
+        for w, _s, _e, kind in raw:
+            if kind != "word":
                 continue
             n_words += 1
-            w = t.norm
             in_id = w in ids
             in_en = w in ens
             if in_id and not in_en:
@@ -259,12 +257,11 @@ class Scorer:
             return results
         res = self.res
         tokens = [tokenize(t) for t in texts]
-        raw = [normalise(toks, res, "raw") for toks in tokens]
+        raw = [forms(toks, res) for toks in tokens]
+        word_ids = self.lang_model._word_ids
         lang_ids = [
-            self.lang_model.ids(
-                self.lang_fz.features([x for x in r if x.kind in ("word", "hashtag")])
-            )
-            for r in raw
+            [i for f in fs if f[3] == "word" or f[3] == "hashtag" for i in word_ids(f[0])]
+            for fs in raw
         ]
         p_lang = self.lang_model.predict_ids(lang_ids)
         id_col = self.lang_model.labels.index("id")
@@ -283,11 +280,10 @@ class Scorer:
         norm: list[list[NormToken]] = []
         for k in range(len(todo)):
             lang = langs[k]
-            norm.append(raw[k] if lang == "other" else normalise(tokens[k], res, lang))
+            norm.append(normalise_forms(raw[k], res, "raw" if lang == "other" else lang))
         probs = np.zeros((len(todo), 3), dtype=np.float32)
         for model_lang in ("id", "en"):
             model = self.sent[model_lang]
-            fz = self.sent_fz[model_lang]
             sel = [
                 k
                 for k in range(len(todo))
@@ -298,15 +294,13 @@ class Scorer:
                 continue
             if model_lang == "en":
                 feats = [
-                    model.ids(
-                        fz.features(
-                            norm[k] if langs[k] == "en" else normalise(tokens[k], res, "en")
-                        )
+                    model.encode(
+                        norm[k] if langs[k] == "en" else normalise_forms(raw[k], res, "en")
                     )
                     for k in sel
                 ]
             else:
-                feats = [model.ids(fz.features(norm[k])) for k in sel]
+                feats = [model.encode(norm[k]) for k in sel]
             p = model.predict_ids(feats)
             for row, k in zip(p, sel, strict=True):
                 if model_lang == "en" and langs[k] == "id":
