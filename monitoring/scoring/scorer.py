@@ -356,7 +356,14 @@ class Scorer:
         prov: list[tuple[Evidence, float]] = []
         triggers: dict[str, list[Evidence]] = {}
         seen: set[tuple[str, int, int]] = set()
-        for phrase, s, e, negated in compiled.index.match(toks):
+        matches = compiled.index.match(toks)
+        safe = [(s, e) for phrase, s, e, _ in matches if phrase.reason == "safe"]
+        weights: dict[tuple[str, ...], float] = {}
+        for phrase, s, e, negated in matches:
+            if phrase.reason == "safe":
+                continue
+            if safe and phrase.label == "provocation" and any(a <= s and e <= b for a, b in safe):
+                continue
             key = (phrase.label, s, e)
             if key in seen:
                 continue
@@ -365,7 +372,10 @@ class Scorer:
             if phrase.label == "provocation":
                 if negated and phrase.reason == "incitement":
                     continue  # "jangan boikot"
-                prov.append((ev, phrase.weight))
+                # a repeated phrase counts once (its evidence is still reported)
+                w = 0.0 if phrase.tokens in weights else phrase.weight
+                weights[phrase.tokens] = phrase.weight
+                prov.append((ev, w))
             else:
                 if negated and phrase.label == "negative_perception":
                     continue  # "tidak mahal", "tidak kecewa"

@@ -227,3 +227,23 @@ def test_batch_keeps_order_and_matches_single(scorer):
     for t, r in zip(texts, batch, strict=False):
         single = scorer.score_batch([t])[0]
         assert single.to_dict() == r.to_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Babi guling dan sate babi di sini enak banget, wajib coba",
+        "ayam bakar sama ikan bakarnya mantap",
+        "anjing saya suka banget makanan ini",
+        "enak gila sih ini",
+    ],
+)
+def test_food_pets_and_praise_are_not_provocative(scorer, text):
+    assert not one(scorer, text).is_provocative
+
+
+def test_repeated_insult_counts_once_but_is_reported_each_time(scorer):
+    r = one(scorer, "babi babi babi")
+    assert len(r.provocation_evidence) == 3
+    assert r.provocation < 0.5
+    assert one(scorer, "dasar babi lu").is_provocative
