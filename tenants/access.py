@@ -7,6 +7,7 @@ REST (``tenants.api.base``), GraphQL (``tenants.graphql.permissions``) and the a
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,26 @@ def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
     if user.is_agency_admin and user.agency_id == tenant.agency_id:
         roles.add(Role.ADMIN)
     return frozenset(roles)
+
+
+def tenant_capabilities(user: Any) -> dict[int, frozenset[Cap]]:
+    """Capabilities per tenant id for every tenant the user can see, in two queries."""
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return {}
+    roles: dict[int, set[str]] = defaultdict(set)
+    for tenant_id, role in Membership.objects.filter(user=user).values_list("tenant_id", "role"):
+        roles[tenant_id].add(role)
+    if user.is_agency_admin and user.agency_id is not None:
+        for tenant_id in Tenant.objects.filter(agency_id=user.agency_id).values_list(
+            "pk", flat=True
+        ):
+            roles[tenant_id].add(Role.ADMIN)
+    return {tenant_id: capabilities_of(held) for tenant_id, held in roles.items()}
+
+
+def check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:
+    """Raise ``CapabilityMissing`` or ``TenantSuspended`` unless ``cap`` may be used now."""
+    TenantAccess(tenant, frozenset(), capabilities).require(cap)
 
 
 def resolve(user: Any, slug: str) -> TenantAccess:

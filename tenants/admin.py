@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from tenants.admin_mixins import AgencyScopedAdminMixin, ScopedModelAdmin, scoped_users
@@ -87,7 +86,9 @@ class MembershipAdmin(ScopedModelAdmin):
 
 
 @admin.register(TenantApiKey)
-class TenantApiKeyAdmin(AgencyScopedAdminMixin, APIKeyModelAdmin):
+class TenantApiKeyAdmin(ScopedModelAdmin):
+    """The key is shown once, in a message, when it is created; only its hash is stored."""
+
     list_display = ("prefix", "name", "tenant", "created", "expiry_date", "revoked", "last_used_at")
     list_filter = ("tenant", "revoked")
     search_fields = ("name", "prefix", "tenant__slug")
@@ -97,9 +98,21 @@ class TenantApiKeyAdmin(AgencyScopedAdminMixin, APIKeyModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Any, form: Any = None, change: bool = False
     ) -> None:
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            obj.save()
+            return
+        obj.created_by = request.user
+        key = TenantApiKey.objects.assign_key(obj)
+        obj.save()
+        messages.warning(
+            request,
+            f"The API key for {obj.name} is: {key} - store it now, it will not be shown again.",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("prefix",)
+        return ("prefix", "tenant", "name", "expiry_date") if obj.revoked else ("prefix", "tenant")
 
 
 @admin.register(PersonalToken)

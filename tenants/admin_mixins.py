@@ -54,7 +54,9 @@ class AgencyScopedAdminMixin:
             if model is Tenant:
                 kwargs["queryset"] = admin_tenants(request.user)
             elif model is Agency:
-                kwargs["queryset"] = Agency.objects.filter(pk=request.user.agency_id)  # type: ignore[union-attr]
+                kwargs["queryset"] = Agency.objects.filter(
+                    pk=getattr(request.user, "agency_id", None) or 0
+                )
             elif model is User:
                 kwargs["queryset"] = scoped_users(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]

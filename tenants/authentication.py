@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -26,7 +28,7 @@ def _credentials(request: Request, keyword: str) -> str | None:
 def user_for_token(raw: str) -> User:
     """The active user owning a valid, unexpired, unrevoked personal token."""
     try:
-        token = PersonalToken.objects.get_from_key(raw)
+        token = cast(PersonalToken, PersonalToken.objects.get_from_key(raw))
     except PersonalToken.DoesNotExist:
         raise exceptions.AuthenticationFailed("Invalid or revoked token.") from None
     if token.has_expired:
@@ -60,7 +62,7 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
         if raw is None:
             return None
         try:
-            key = TenantApiKey.objects.get_from_key(raw)
+            key = cast(TenantApiKey, TenantApiKey.objects.get_from_key(raw))
         except TenantApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if key.has_expired:
@@ -69,3 +71,31 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             TenantApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return MachinePrincipal(key), key
+
+
+def lockout_response(request: Any, credentials: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """What a locked-out sign-in gets: 429 in the API's error format (admin pages included)."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "type": "client_error",
+            "errors": [
+                {
+                    "code": "locked_out",
+                    "detail": "Too many failed sign-in attempts; try again later.",
+                    "attr": None,
+                }
+            ],
+        },
+        status=429,
+    )
+
+
+def axes_username(request: Any, credentials: Any = None) -> str | None:
+    """The sign-in name django-axes counts failures for: the lower-cased email, from the
+    credentials passed to ``authenticate`` or the admin login form."""
+    username = (credentials or {}).get("username")
+    if username is None and request is not None:
+        username = request.POST.get("username")
+    return username.lower() if isinstance(username, str) else None

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+from rest_framework_api_key.models import AbstractAPIKey
 
 from tenants.roles import Role
 
@@ -184,8 +184,6 @@ class Membership(TenantOwnedModel):
 class PersonalToken(AbstractAPIKey):
     """A user's personal API token, sent as ``Authorization: Bearer <token>``. Stored hashed."""
 
-    objects = BaseAPIKeyManager()
-
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
 
@@ -196,8 +194,6 @@ class PersonalToken(AbstractAPIKey):
 
 class TenantApiKey(AbstractAPIKey):
     """A tenant's machine key for ingestion, sent as ``Authorization: Api-Key <key>``."""
-
-    objects = BaseAPIKeyManager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     created_by = models.ForeignKey(

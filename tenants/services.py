@@ -6,7 +6,7 @@ Shared by the REST API, GraphQL, the admin and the demo seeding; keyword-only ar
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -119,9 +119,10 @@ def remove_member(*, membership: Membership) -> None:
 
 def issue_token(*, user: User, name: str = "") -> tuple[PersonalToken, str]:
     expires = timezone.now() + timedelta(days=settings.SIGAP_TOKEN_TTL_DAYS)
-    return PersonalToken.objects.create_key(
+    token, secret = PersonalToken.objects.create_key(
         user=user, name=name or "API token", expiry_date=expires
     )
+    return cast(PersonalToken, token), secret
 
 
 def revoke(key: PersonalToken | TenantApiKey) -> None:
@@ -133,9 +134,10 @@ def revoke(key: PersonalToken | TenantApiKey) -> None:
 def create_api_key(
     *, tenant: Tenant, name: str, created_by: Any = None, expires_at: datetime | None = None
 ) -> tuple[TenantApiKey, str]:
-    return TenantApiKey.objects.create_key(
+    key, secret = TenantApiKey.objects.create_key(
         tenant=tenant,
         name=name,
         created_by=created_by if isinstance(created_by, User) else None,
         expiry_date=expires_at,
     )
+    return cast(TenantApiKey, key), secret

@@ -33,7 +33,7 @@ class TenantCapabilityPermission(permissions.BasePermission):
             tenant_access = access.resolve(request.user, slug)
         except access.TenantNotFound:
             raise exceptions.NotFound("No such tenant.") from None
-        request._request.tenant_slug = slug  # for the request log
+        setattr(request._request, "tenant_slug", slug)  # noqa: B010 - read by the request log
         cap = view.required_capability(request)
         try:
             tenant_access.require(cap)

@@ -38,27 +38,29 @@ def raise_as_drf(exc: DjangoValidationError) -> None:
 class UserSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = public_fields.USER_SUMMARY
-        read_only_fields = public_fields.USER_SUMMARY
+        fields: tuple[str, ...] = public_fields.USER_SUMMARY
+        read_only_fields: tuple[str, ...] = public_fields.USER_SUMMARY
 
 
 class TenantSerializer(StrictSerializerMixin, serializers.ModelSerializer):
-    agency = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Tenant
-        fields = public_fields.TENANT
-        read_only_fields = ("id", "agency", "created_at", "updated_at")
+        fields: tuple[str, ...] = public_fields.TENANT
+        read_only_fields: tuple[str, ...] = ("id", "agency", "created_at", "updated_at")
 
 
 class TenantCreateSerializer(TenantSerializer):
     class Meta(TenantSerializer.Meta):
-        read_only_fields = ("id", "agency", "status", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "agency", "status", "created_at", "updated_at")
 
 
 class TenantUpdateSerializer(TenantSerializer):
     class Meta(TenantSerializer.Meta):
-        read_only_fields = ("id", "agency", "slug", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "agency", "slug", "created_at", "updated_at")
 
 
 class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer):
@@ -66,8 +68,8 @@ class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = public_fields.MEMBERSHIP
-        read_only_fields = ("id", "user", "created_at", "updated_at")
+        fields: tuple[str, ...] = public_fields.MEMBERSHIP
+        read_only_fields: tuple[str, ...] = ("id", "user", "created_at", "updated_at")
 
 
 class MemberInviteSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -81,13 +83,15 @@ class MemberRoleSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    agency = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     memberships = serializers.SerializerMethodField()
 
     class Meta:
         model = User
-        fields = (*public_fields.USER, "memberships")
-        read_only_fields = public_fields.USER
+        fields: tuple[str, ...] = (*public_fields.USER, "memberships")
+        read_only_fields: tuple[str, ...] = public_fields.USER
 
     def get_memberships(self, user: User) -> list[dict[str, str]]:
         return [
@@ -113,23 +117,37 @@ class KeyFieldsMixin(serializers.Serializer):
 class TokenSerializer(KeyFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = PersonalToken
-        fields = ("id", "name", "created_at", "expires_at", "last_used_at", "revoked")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked",
+        )
+        read_only_fields: tuple[str, ...] = fields
 
 
 class IssuedTokenSerializer(TokenSerializer):
     token = serializers.CharField(read_only=True, help_text="The secret, shown only once.")
 
     class Meta(TokenSerializer.Meta):
-        fields = ("id", "token", "name", "created_at", "expires_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("id", "token", "name", "created_at", "expires_at")
+        read_only_fields: tuple[str, ...] = fields
 
 
 class ApiKeySerializer(StrictSerializerMixin, KeyFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = TenantApiKey
-        fields = ("id", "name", "created_at", "expires_at", "last_used_at", "revoked")
-        read_only_fields = ("id", "created_at", "last_used_at", "revoked")
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked",
+        )
+        read_only_fields: tuple[str, ...] = ("id", "created_at", "last_used_at", "revoked")
         extra_kwargs = {"name": {"required": True, "allow_blank": False, "max_length": 50}}
 
 
@@ -137,5 +155,5 @@ class IssuedApiKeySerializer(ApiKeySerializer):
     key = serializers.CharField(read_only=True, help_text="The secret, shown only once.")
 
     class Meta(ApiKeySerializer.Meta):
-        fields = ("id", "key", "name", "created_at", "expires_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("id", "key", "name", "created_at", "expires_at")
+        read_only_fields: tuple[str, ...] = fields

@@ -58,12 +58,6 @@ class TokenViewSet(
             return [permissions.AllowAny()]
         return [permissions.IsAuthenticated()]
 
-    def get_authenticators(self) -> list[Any]:
-        # Signing in with a password needs no other credential (and must not fail on a stale one).
-        if self.request is not None and self.request.method == "POST":
-            return []
-        return super().get_authenticators()
-
     def get_queryset(self) -> QuerySet[PersonalToken]:
         user = self.request.user
         if not isinstance(user, User):
@@ -119,7 +113,7 @@ class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):
     @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user
-        if not (isinstance(user, User) and user.is_agency_admin and user.agency_id):
+        if not (isinstance(user, User) and user.is_agency_admin and user.agency is not None):
             raise exceptions.PermissionDenied("Only agency admins create tenants.")
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

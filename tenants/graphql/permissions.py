@@ -54,15 +54,25 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
     return cache[slug]
 
 
-def require(info: Info, tenant: Tenant | str, cap: Cap) -> access.TenantAccess:
-    result = tenant_access(info, tenant)
+def capabilities_by_tenant(info: Info) -> dict[int, frozenset[Cap]]:
+    """The caller's capabilities in every tenant it can see, loaded once per request."""
+    request = info.context.request
+    if "_sigap_capabilities" not in request.__dict__:
+        request._sigap_capabilities = access.tenant_capabilities(current_user(info))
+    return request._sigap_capabilities
+
+
+def require(info: Info, tenant: Tenant, cap: Cap) -> None:
+    """Errors unless the caller holds ``cap`` in ``tenant`` (an already loaded row)."""
+    capabilities = capabilities_by_tenant(info).get(tenant.pk)
+    if capabilities is None:
+        raise not_found()
     try:
-        result.require(cap)
+        access.check(tenant, capabilities, cap)
     except access.CapabilityMissing as exc:
         raise forbidden(str(exc)) from None
     except access.TenantSuspended:
         raise forbidden("This tenant is suspended; it is read-only.") from None
-    return result
 
 
 class IsAuthenticated(BasePermission):

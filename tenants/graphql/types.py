@@ -18,23 +18,15 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from tenants import access
-from tenants.graphql.permissions import HasTenantCapability
+from tenants.graphql.permissions import HasTenantCapability, capabilities_by_tenant
 from tenants.models import Membership, Tenant, User
-from tenants.roles import Cap, capabilities_of
+from tenants.roles import Cap
 
 
 def tenant_ids_with(info: Info, cap: Cap) -> list[int]:
-    """Ids of the tenants where the caller holds ``cap`` (memoised per request)."""
-    request = info.context.request
-    memo: dict[Cap, list[int]] = request.__dict__.setdefault("_sigap_tenant_ids", {})
-    if cap not in memo:
-        user = getattr(request, "user", None)
-        ids = []
-        for tenant in access.visible_tenants(user):
-            if cap in capabilities_of(access.roles_in(user, tenant)):
-                ids.append(tenant.pk)
-        memo[cap] = ids
-    return memo[cap]
+    """Ids of the tenants where the caller holds ``cap``."""
+    by_tenant = capabilities_by_tenant(info) if info.context.request.user.is_authenticated else {}
+    return [tenant_id for tenant_id, caps in by_tenant.items() if cap in caps]
 
 
 class TenantOwnedType:
@@ -57,7 +49,7 @@ class UserType:
 
     @strawberry_django.field(only=["agency__slug"], select_related=["agency"])
     def agency(self, root: User) -> str | None:
-        return root.agency.slug if root.agency_id else None
+        return root.agency.slug if root.agency is not None else None
 
 
 @strawberry_django.type(User, name="UserSummary")
@@ -95,6 +87,7 @@ class TenantType:
 
     members: list[MembershipType] = strawberry_django.field(
         field_name="memberships",
+        only=["status"],  # the permission check reads it; keep it in the optimised query
         extensions=[PermissionExtension(permissions=[HasTenantCapability(Cap.VIEW_MEMBERS)])],
     )
 

@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "agency": agency, "default_language": lang}
             )
             tenants.append(tenant)
-        rows = []
+        rows: list[tuple[str, str, str]] = []
         for email, full_name, role, staff, agency_admin in PEOPLE:
             user = User.objects.filter(email=email).first() or User(email=email)
             user.full_name = full_name
@@ -60,10 +60,10 @@ class Command(BaseCommand):
                     Membership.objects.update_or_create(
                         tenant=tenants[1], user=user, defaults={"role": role}
                     )
-            rows.append((email, password, role or "agency admin (all tenants, /admin/)"))
+            rows.append((email, password, str(role or "agency admin (all tenants, /admin/)")))
         self.stdout.write(
             f"Demo agency '{agency.name}' with tenants: " + ", ".join(t.slug for t in tenants)
         )
         self.stdout.write("Demo users (email / password / role):")
-        for email, password, role in rows:
-            self.stdout.write(f"  {email:28} {password:28} {role}")
+        for email, password, described in rows:
+            self.stdout.write(f"  {email:28} {password:28} {described}")

@@ -1,0 +1,121 @@
+"""Members: invite, change role, remove, and the last-admin rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import mail
+
+from tenants.models import Membership, User
+from tenants.roles import Role
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+def url(tenant: Any, pk: Any = None) -> str:
+    base = f"/api/v1/tenants/{tenant.slug}/members/"
+    return f"{base}{pk}/" if pk else base
+
+
+def test_admin_lists_members_with_filters(api: Any, tenant: Any, members: dict[str, Any]) -> None:
+    client = api(members["admin"])
+    body = client.get(url(tenant)).json()
+    assert body["count"] == len(Role)
+    assert {m["role"] for m in body["results"]} == {str(r) for r in Role}
+    only = client.get(url(tenant), {"role": "approver"}).json()
+    assert [m["user"]["email"] for m in only["results"]] == ["approver@kopi.test"]
+
+
+def test_invite_creates_agency_staff_or_client(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    client = api(members["admin"])
+    staff = client.post(url(tenant), {"email": "New@Kopi.test", "role": "analyst"}, format="json")
+    assert staff.status_code == 201, staff.content
+    assert staff.json()["user"]["email"] == "new@kopi.test"
+    assert User.objects.get(email="new@kopi.test").agency == tenant.agency
+    guest = client.post(url(tenant), {"email": "boss@brand.test", "role": "client"}, format="json")
+    assert guest.status_code == 201
+    assert User.objects.get(email="boss@brand.test").agency is None
+    assert len(mail.outbox) == 2
+
+
+def test_invite_rejects_duplicates_and_bad_roles(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    client = api(members["admin"])
+    again = client.post(
+        url(tenant), {"email": "analyst@kopi.test", "role": "analyst"}, format="json"
+    )
+    assert again.status_code == 400
+    assert again.json()["errors"][0]["attr"] == "email"
+    bad = client.post(url(tenant), {"email": "x@kopi.test", "role": "owner"}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["attr"] == "role"
+    unknown = client.post(
+        url(tenant), {"email": "x@kopi.test", "role": "client", "admin": True}, format="json"
+    )
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["attr"] == "admin"
+
+
+def test_client_users_join_one_tenant_only(api: Any, tenant: Any, members: dict[str, Any]) -> None:
+    second = TenantFactory(agency=tenant.agency)
+    MembershipFactory(tenant=second, user=members["admin"], role=Role.ADMIN)
+    response = api(members["admin"]).post(
+        url(second), {"email": "client@kopi.test", "role": "client"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["detail"] == "A client user belongs to one tenant only."
+
+
+def test_staff_of_another_agency_cannot_be_invited(
+    api: Any, tenant: Any, members: dict[str, Any], outsider: Any
+) -> None:
+    response = api(members["admin"]).post(
+        url(tenant), {"email": outsider.email, "role": "analyst"}, format="json"
+    )
+    assert response.status_code == 400
+    assert not Membership.objects.filter(tenant=tenant, user=outsider).exists()
+
+
+def test_change_role_and_remove(api: Any, tenant: Any, members: dict[str, Any]) -> None:
+    client = api(members["admin"])
+    target = Membership.objects.get(tenant=tenant, user=members["analyst"])
+    changed = client.patch(url(tenant, target.pk), {"role": "responder"}, format="json")
+    assert changed.status_code == 200 and changed.json()["role"] == "responder"
+    assert client.delete(url(tenant, target.pk)).status_code == 204
+    assert not Membership.objects.filter(pk=target.pk).exists()
+
+
+def test_a_tenant_never_loses_its_last_admin(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    client = api(members["admin"])
+    admin = Membership.objects.get(tenant=tenant, user=members["admin"])
+    demote = client.patch(url(tenant, admin.pk), {"role": "analyst"}, format="json")
+    assert demote.status_code == 400
+    assert demote.json()["errors"][0]["detail"] == "A tenant must keep at least one admin."
+    assert client.delete(url(tenant, admin.pk)).status_code == 400
+    second = UserFactory(agency=tenant.agency)
+    MembershipFactory(tenant=tenant, user=second, role=Role.ADMIN)
+    assert client.delete(url(tenant, admin.pk)).status_code == 204
+
+
+def test_another_tenants_membership_is_404(
+    api: Any, tenant: Any, members: dict[str, Any], outsider: Any
+) -> None:
+    foreign = Membership.objects.get(user=outsider)
+    client = api(members["admin"])
+    assert client.get(url(tenant, foreign.pk)).status_code == 404
+    assert client.delete(url(tenant, foreign.pk)).status_code == 404
+    assert Membership.objects.filter(pk=foreign.pk).exists()
+
+
+def test_agency_admin_administers_every_tenant_of_its_agency(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    boss = UserFactory(agency=tenant.agency, is_agency_admin=True)
+    response = api(boss).post(
+        url(tenant), {"email": "p@kopi.test", "role": "approver"}, format="json"
+    )
+    assert response.status_code == 201
+    foreign_boss = UserFactory(agency=TenantFactory().agency, is_agency_admin=True)
+    assert api(foreign_boss).get(url(tenant)).status_code == 404
