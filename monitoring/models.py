@@ -1,0 +1,273 @@
+"""Monitoring data: queries, sources, ingest batches, mentions, rollups and scoring extensions.
+
+Every model is tenant-owned (``tenants.models.TenantOwnedModel``) and every uniqueness rule
+includes the tenant.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+
+from monitoring.choices import (
+    BatchStatus,
+    Platform,
+    Sentiment,
+    SourceKind,
+    SourceStatus,
+    TermKind,
+    TriageStatus,
+)
+from tenants.models import TenantOwnedModel
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class MonitoredQuery(TenantOwnedModel):
+    """A named boolean query (see docs/queries.md) with optional language and platform filters."""
+
+    name = models.CharField(max_length=120)
+    query = models.TextField(
+        max_length=2000, help_text="Boolean query, e.g. kopi AND (basi OR boikot*)"
+    )
+    languages = ArrayField(
+        models.CharField(max_length=8),
+        default=list,
+        blank=True,
+        help_text="Only mentions in these languages (empty: all).",
+    )
+    platforms = ArrayField(
+        models.CharField(max_length=16, choices=Platform.choices),
+        default=list,
+        blank=True,
+        help_text="Only mentions from these platforms (empty: all).",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "monitored queries"
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="query_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(TenantOwnedModel):
+    """Where mentions come from, with its health."""
+
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    name = models.CharField(max_length=120)
+    config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="rss: {url}; mastodon: {base_url, hashtag|query}; upload: {mapping}",
+    )
+    webhook_secret = models.CharField(
+        max_length=64,
+        default=new_webhook_secret,
+        editable=False,
+        help_text="Shared HMAC secret of a signed webhook (needed in clear to check signatures).",
+    )
+    status = models.CharField(
+        max_length=16, choices=SourceStatus.choices, default=SourceStatus.ACTIVE
+    )
+    poll_interval_s = models.PositiveIntegerField(default=300)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    cursor = models.JSONField(default=dict, blank=True, help_text="etag/modified/since_id")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    received_count = models.PositiveBigIntegerField(default=0)
+    accepted_count = models.PositiveBigIntegerField(default=0)
+    rejected_count = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="source_unique_name")
+        ]
+        indexes = [models.Index(fields=["kind", "status", "next_poll_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class WebhookDelivery(TenantOwnedModel):
+    """A delivery id seen on a signed webhook: a repeat answers 200 and stores nothing."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=200)
+    batch = models.ForeignKey("IngestBatch", null=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="delivery_unique")
+        ]
+
+
+class IngestBatch(TenantOwnedModel):
+    """Items accepted by one request (or poll, or upload), stored durably before processing."""
+
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches"
+    )
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.QUEUED
+    )
+    items = models.JSONField(default=list, help_text="Validated items, cleared once processed.")
+    item_count = models.PositiveIntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True)
+    chunk_count = models.PositiveIntegerField(default=0)
+    chunks_done = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    inserted_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "ingest batches"
+        indexes = [models.Index(fields=["tenant", "-received_at"])]
+
+
+class Mention(TenantOwnedModel):
+    """One post, comment or article about a tenant, normalised and scored."""
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000, blank=True)
+    author_handle = models.CharField(max_length=200, blank=True)
+    author_name = models.CharField(max_length=200, blank=True)
+    author_followers = models.PositiveBigIntegerField(default=0)
+    author_verified = models.BooleanField(default=False)
+    text = models.TextField()
+    language = models.CharField(max_length=8, blank=True)
+    published_at = models.DateTimeField()
+    ingested_at = models.DateTimeField(auto_now_add=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    likes = models.PositiveBigIntegerField(default=0)
+    shares = models.PositiveBigIntegerField(default=0)
+    replies = models.PositiveBigIntegerField(default=0)
+    views = models.PositiveBigIntegerField(default=0)
+    raw = models.JSONField(default=dict, blank=True)
+    matched_queries = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, blank=True)
+    sentiment_scores = models.JSONField(default=dict, blank=True)
+    language_confidence = models.FloatField(default=0)
+    provocation = models.FloatField(default=0)
+    triggers = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    scores = models.JSONField(default=dict, blank=True, help_text="Evidence and entities.")
+    hashtags = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    risk = models.PositiveSmallIntegerField(default=0)
+    scorer_version = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=TriageStatus.choices, default=TriageStatus.NEW)
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_mentions",
+    )
+    batch = models.ForeignKey(
+        IngestBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    search = models.GeneratedField(
+        expression=SearchVector("text", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "external_id"], name="mention_unique_external"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-published_at", "-id"], name="mention_timeline"),
+            models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
+            models.Index(fields=["tenant", "risk"], name="mention_risk"),
+            models.Index(fields=["tenant", "author_handle"], name="mention_author"),
+            GinIndex(fields=["matched_queries"], name="mention_queries"),
+            GinIndex(fields=["search"], name="mention_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+
+class MetricBucket(TenantOwnedModel):
+    """Counts per 5-minute bucket, per tenant and query (query_id 0: every mention)."""
+
+    query_id = models.BigIntegerField(default=0)
+    bucket = models.DateTimeField()
+    mentions = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+    neutral = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+    reach = models.PositiveBigIntegerField(default=0)
+    engagement = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "query_id", "bucket"], name="bucket_unique")
+        ]
+
+
+class TrackedTerm(TenantOwnedModel):
+    """A brand, product or spokesperson name reported as a ``term`` entity when it appears."""
+
+    text = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=TermKind.choices, default=TermKind.BRAND)
+
+    class Meta:
+        ordering = ["text"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "text"], name="term_unique_text")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class LexiconEntry(TenantOwnedModel):
+    """A tenant's addition to a trigger lexicon (or the provocation lexicon)."""
+
+    label = models.CharField(max_length=32)
+    phrase = models.CharField(max_length=200)
+    weight = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["label", "phrase"]
+        verbose_name_plural = "lexicon entries"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "label", "phrase"], name="lexicon_unique")
+        ]
+
+
+class LowCredibilityDomain(TenantOwnedModel):
+    """A domain whose links raise the ``hoax`` trigger."""
+
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "domain"], name="domain_unique")]
+
+    def __str__(self) -> str:
+        return self.domain
