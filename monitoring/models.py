@@ -127,11 +127,10 @@ class IngestBatch(TenantOwnedModel):
     status = models.CharField(
         max_length=16, choices=BatchStatus.choices, default=BatchStatus.QUEUED
     )
-    items = models.JSONField(default=list, help_text="Validated items, cleared once processed.")
-    item_count = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0, help_text="Items accepted.")
     rejected = models.JSONField(default=list, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
-    chunks_done = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    chunks_done = models.PositiveIntegerField(default=0)
     inserted_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -142,6 +141,27 @@ class IngestBatch(TenantOwnedModel):
         ordering = ["-received_at"]
         verbose_name_plural = "ingest batches"
         indexes = [models.Index(fields=["tenant", "-received_at"])]
+
+
+class IngestChunk(TenantOwnedModel):
+    """A slice of a batch (a few hundred items): the unit one pipeline task processes.
+
+    The items stay here until the chunk's mentions are committed; ``done_at`` is set in the same
+    transaction, so a task delivered twice (or retried after a killed worker) does nothing twice.
+    """
+
+    batch = models.ForeignKey(IngestBatch, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    items = models.JSONField(default=list)
+    inserted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="chunk_unique_index")
+        ]
 
 
 class Mention(TenantOwnedModel):

@@ -50,11 +50,10 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('items', models.JSONField(default=list, help_text='Validated items, cleared once processed.')),
-                ('item_count', models.PositiveIntegerField(default=0)),
+                ('item_count', models.PositiveIntegerField(default=0, help_text='Items accepted.')),
                 ('rejected', models.JSONField(blank=True, default=list)),
                 ('chunk_count', models.PositiveIntegerField(default=0)),
-                ('chunks_done', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveIntegerField(), blank=True, default=list, size=None)),
+                ('chunks_done', models.PositiveIntegerField(default=0)),
                 ('inserted_count', models.PositiveIntegerField(default=0)),
                 ('duplicate_count', models.PositiveIntegerField(default=0)),
                 ('error', models.TextField(blank=True)),
@@ -90,6 +89,23 @@ class Migration(migrations.Migration):
                 ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='monitoring.source')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='tenants.tenant')),
             ],
+        ),
+        migrations.CreateModel(
+            name='IngestChunk',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('index', models.PositiveIntegerField()),
+                ('items', models.JSONField(default=list)),
+                ('inserted', models.PositiveIntegerField(default=0)),
+                ('duplicates', models.PositiveIntegerField(default=0)),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='monitoring.ingestbatch')),
+                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='tenants.tenant')),
+            ],
+            options={
+                'ordering': ['batch', 'index'],
+                'constraints': [models.UniqueConstraint(fields=('batch', 'index'), name='chunk_unique_index')],
+            },
         ),
         migrations.CreateModel(
             name='LexiconEntry',
