@@ -1,0 +1,228 @@
+"""Parsing and validating mention items, as the ingest API, webhooks, uploads and pollers send
+them. Each rejected item says which item, which field and why; one bad item never sinks the
+others.
+
+One item::
+
+    {"platform": "x", "external_id": "1789", "url": "...", "text": "...", "lang": "id",
+     "published_at": "2026-11-20T08:15:00+07:00",
+     "author": {"handle": "...", "name": "...", "followers": 1200, "verified": false},
+     "engagement": {"likes": 3, "shares": 1, "replies": 0, "views": 250}, "raw": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from monitoring.choices import Platform
+
+MAX_ITEMS = 10_000
+MAX_BYTES = 10 * 1024 * 1024
+MAX_TEXT = 100_000
+MAX_RAW_BYTES = 64 * 1024
+PLATFORMS = frozenset(Platform.values)
+ENGAGEMENT_FIELDS = ("likes", "shares", "replies", "views")
+ITEM_FIELDS = frozenset(
+    {
+        "platform",
+        "external_id",
+        "url",
+        "text",
+        "lang",
+        "published_at",
+        "author",
+        "engagement",
+        "raw",
+    }
+)
+AUTHOR_FIELDS = frozenset({"handle", "name", "followers", "verified"})
+
+
+class BodyError(ValueError):
+    """The body as a whole cannot be read (not JSON, not a list, too many items)."""
+
+    def __init__(self, message: str, code: str = "parse_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Validated:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]:
+    """A JSON array (or a single object) or NDJSON (one object per line) as a list."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"The body is not UTF-8 (byte {exc.start}).") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise BodyError("The body is empty; send a JSON array or NDJSON.")
+    ndjson = (
+        "ndjson" in content_type
+        or "jsonl" in content_type
+        or (stripped[0] == "{" and "\n{" in stripped.rstrip())
+    )
+    if ndjson:
+        items: list[Any] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                # Keep the place: a bad line becomes a rejected item, not a rejected body.
+                items.append(_BadLine(number, exc.msg))
+            if len(items) > MAX_ITEMS:
+                raise BodyError(f"At most {MAX_ITEMS} items per request.", "too_many_items")
+        return items
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BodyError(
+            f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
+        ) from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise BodyError("Expected a JSON array of mention objects (or NDJSON).")
+    if len(data) > MAX_ITEMS:
+        raise BodyError(f"At most {MAX_ITEMS} items per request.", "too_many_items")
+    return data
+
+
+@dataclass(frozen=True)
+class _BadLine:
+    line: int
+    message: str
+
+
+class _Reject(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+
+
+def _string(
+    obj: dict[str, Any], name: str, *, required: bool, max_length: int, prefix: str = ""
+) -> str:
+    value = obj.get(name)
+    if value is None or value == "":
+        if required:
+            raise _Reject(prefix + name, "This field is required.")
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise _Reject(prefix + name, "Must be a string.")
+    value = str(value).strip()
+    if "\x00" in value:
+        raise _Reject(prefix + name, "Must not contain NUL characters.")
+    if len(value) > max_length:
+        raise _Reject(prefix + name, f"At most {max_length} characters.")
+    return value
+
+
+def _count(obj: dict[str, Any], name: str, prefix: str) -> int:
+    value = obj.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise _Reject(prefix + name, "Must be a whole number.")
+    if value < 0 or value > 10**15:
+        raise _Reject(prefix + name, "Must be between 0 and 10^15.")
+    return int(value)
+
+
+def parse_time(value: Any, name: str = "published_at") -> datetime:
+    if not isinstance(value, str):
+        raise _Reject(name, "Must be an ISO-8601 date-time string with a time zone.")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Reject(name, f"'{value[:40]}' is not an ISO-8601 date-time.") from None
+    if moment.tzinfo is None:
+        raise _Reject(name, "Needs a time zone offset, e.g. +07:00 or Z.")
+    if moment.year < 2000 or moment > datetime.now(UTC).replace(year=datetime.now(UTC).year + 1):
+        raise _Reject(name, "Out of range (before 2000 or more than a year ahead).")
+    return moment.astimezone(UTC)
+
+
+def validate_item(obj: Any) -> dict[str, Any]:
+    """One item in canonical form, or ``_Reject`` naming the first bad field."""
+    if isinstance(obj, _BadLine):
+        raise _Reject("", f"Line {obj.line} is not valid JSON: {obj.message}.")
+    if not isinstance(obj, dict):
+        raise _Reject("", "Each item must be a JSON object.")
+    unknown = sorted(set(obj) - ITEM_FIELDS)
+    if unknown:
+        raise _Reject(unknown[0], "Unknown field.")
+    platform = _string(obj, "platform", required=True, max_length=16).lower()
+    if platform not in PLATFORMS:
+        raise _Reject(
+            "platform", f"Unknown platform '{platform}'; one of {', '.join(sorted(PLATFORMS))}."
+        )
+    external_id = _string(obj, "external_id", required=True, max_length=200)
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _Reject("text", "This field is required and must be a non-empty string.")
+    if len(text) > MAX_TEXT:
+        raise _Reject("text", f"At most {MAX_TEXT} characters.")
+    if "\x00" in text:
+        raise _Reject("text", "Must not contain NUL characters.")
+    url = _string(obj, "url", required=False, max_length=2000)
+    if url and not url.startswith(("http://", "https://")):
+        raise _Reject("url", "Must be an http(s) URL.")
+    lang = _string(obj, "lang", required=False, max_length=8).lower()
+    published = parse_time(obj.get("published_at"))
+    author = obj.get("author") or {}
+    if not isinstance(author, dict):
+        raise _Reject("author", "Must be an object.")
+    unknown = sorted(set(author) - AUTHOR_FIELDS)
+    if unknown:
+        raise _Reject(f"author.{unknown[0]}", "Unknown field.")
+    verified = author.get("verified", False)
+    if not isinstance(verified, bool):
+        raise _Reject("author.verified", "Must be true or false.")
+    engagement = obj.get("engagement") or {}
+    if not isinstance(engagement, dict):
+        raise _Reject("engagement", "Must be an object.")
+    unknown = sorted(set(engagement) - set(ENGAGEMENT_FIELDS))
+    if unknown:
+        raise _Reject(f"engagement.{unknown[0]}", "Unknown field.")
+    raw = obj.get("raw") or {}
+    if not isinstance(raw, dict):
+        raise _Reject("raw", "Must be an object.")
+    if len(json.dumps(raw)) > MAX_RAW_BYTES:
+        raise _Reject("raw", f"At most {MAX_RAW_BYTES} bytes of JSON.")
+    return {
+        "platform": platform,
+        "external_id": external_id,
+        "url": url,
+        "text": text,
+        "lang": lang,
+        "published_at": published.isoformat(),
+        "author": {
+            "handle": _string(author, "handle", required=False, max_length=200, prefix="author."),
+            "name": _string(author, "name", required=False, max_length=200, prefix="author."),
+            "followers": _count(author, "followers", "author."),
+            "verified": verified,
+        },
+        "engagement": {name: _count(engagement, name, "engagement.") for name in ENGAGEMENT_FIELDS},
+        "raw": raw,
+    }
+
+
+def validate_items(objects: list[Any]) -> Validated:
+    result = Validated()
+    for index, obj in enumerate(objects):
+        try:
+            result.items.append(validate_item(obj))
+        except _Reject as exc:
+            result.rejected.append({"index": index, "field": exc.field, "message": exc.message})
+    return result

@@ -1,0 +1,295 @@
+"""The mention pipeline: one ingest chunk in, scored and matched mentions plus rollups out.
+
+``process_chunk`` runs inside one database transaction that also marks the chunk done, so a
+task delivered twice, or retried after its worker was killed or its database restarted, stores
+every mention once and counts it once. Mentions are written in bulk: COPY into a temporary
+staging table, then ``INSERT ... ON CONFLICT (tenant, platform, external_id)``; rollups are
+upserted from the rows that were really inserted (``xmax = 0``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from monitoring.choices import BatchStatus
+from monitoring.models import IngestBatch, IngestChunk, MonitoredQuery
+from monitoring.querylang import Matcher, compile_query, parse, prepare
+from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
+from monitoring.selectors import scoring_extensions
+
+BUCKET = timedelta(minutes=5)
+CACHE_TTL_S = 30.0
+
+STAGE_COLUMNS = (
+    ("platform", "text"),
+    ("external_id", "text"),
+    ("url", "text"),
+    ("author_handle", "text"),
+    ("author_name", "text"),
+    ("author_followers", "bigint"),
+    ("author_verified", "boolean"),
+    ("text", "text"),
+    ("language", "text"),
+    ("language_confidence", "double precision"),
+    ("published_at", "timestamptz"),
+    ("likes", "bigint"),
+    ("shares", "bigint"),
+    ("replies", "bigint"),
+    ("views", "bigint"),
+    ("raw", "jsonb"),
+    ("matched_queries", "bigint[]"),
+    ("sentiment", "text"),
+    ("sentiment_scores", "jsonb"),
+    ("provocation", "double precision"),
+    ("triggers", "text[]"),
+    ("scores", "jsonb"),
+    ("hashtags", "text[]"),
+    ("risk", "smallint"),
+    ("scorer_version", "text"),
+)
+_NAMES = ", ".join(name for name, _ in STAGE_COLUMNS)
+_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS sigap_mention_stage ("
+    + ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
+_UPSERT = f"""
+    INSERT INTO monitoring_mention (tenant_id, batch_id, {_NAMES},
+        ingested_at, scored_at, status, tags)
+    SELECT %(tenant)s, %(batch)s, {_NAMES}, now(), now(), 'new', '{{}}'
+    FROM sigap_mention_stage
+    ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
+        likes = EXCLUDED.likes, shares = EXCLUDED.shares, replies = EXCLUDED.replies,
+        views = EXCLUDED.views, author_followers = EXCLUDED.author_followers
+    RETURNING (xmax = 0) AS inserted, published_at, sentiment, matched_queries,
+        author_followers, likes + shares + replies
+"""  # noqa: S608 - built from the constant column list above
+_ROLLUP = """
+    INSERT INTO monitoring_metricbucket (tenant_id, query_id, bucket, mentions, positive,
+        neutral, negative, reach, engagement)
+    SELECT %(tenant)s, * FROM unnest(%(query)s::bigint[], %(bucket)s::timestamptz[],
+        %(mentions)s::int[], %(positive)s::int[], %(neutral)s::int[], %(negative)s::int[],
+        %(reach)s::bigint[], %(engagement)s::bigint[])
+    ON CONFLICT (tenant_id, query_id, bucket) DO UPDATE SET
+        mentions = monitoring_metricbucket.mentions + EXCLUDED.mentions,
+        positive = monitoring_metricbucket.positive + EXCLUDED.positive,
+        neutral = monitoring_metricbucket.neutral + EXCLUDED.neutral,
+        negative = monitoring_metricbucket.negative + EXCLUDED.negative,
+        reach = monitoring_metricbucket.reach + EXCLUDED.reach,
+        engagement = monitoring_metricbucket.engagement + EXCLUDED.engagement
+"""
+
+
+class _TenantCache:
+    """Per-process cache of a tenant's compiled queries and scoring extensions."""
+
+    def __init__(self) -> None:
+        self.matchers: dict[int, tuple[Any, Matcher[int], dict[int, MonitoredQuery]]] = {}
+        self.extensions: dict[int, tuple[float, TenantExtensions]] = {}
+
+    def matcher(self, tenant_id: int) -> tuple[Matcher[int], dict[int, MonitoredQuery]]:
+        active = MonitoredQuery.objects.for_tenant(tenant_id).filter(is_active=True)
+        version = tuple(active.aggregate(n=Count("id"), changed=Max("updated_at")).values())
+        cached = self.matchers.get(tenant_id)
+        if cached is None or cached[0] != version:
+            queries = {q.pk: q for q in active}
+            compiled = []
+            for query in queries.values():
+                try:
+                    compiled.append((query.pk, compile_query(parse(query.query))))
+                except ValueError:
+                    continue  # refused on save; an old row that no longer parses matches nothing
+            cached = (version, Matcher(compiled), queries)
+            self.matchers[tenant_id] = cached
+        return cached[1], cached[2]
+
+    def scoring(self, tenant_id: int) -> TenantExtensions:
+        now = time.monotonic()
+        cached = self.extensions.get(tenant_id)
+        if cached is None or now - cached[0] > CACHE_TTL_S:
+            cached = (now, scoring_extensions(tenant_id))
+            self.extensions[tenant_id] = cached
+        return cached[1]
+
+
+_cache = _TenantCache()
+
+
+def _bucket(moment: datetime) -> datetime:
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % int(BUCKET.total_seconds()), tz=moment.tzinfo)
+
+
+def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per (platform, external_id); the last copy wins."""
+    by_key = {(item["platform"], item["external_id"]): item for item in items}
+    return list(by_key.values())
+
+
+def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    scorer = get_scorer()
+    results = scorer.score_batch(
+        [
+            ScoreInput(
+                text=item["text"],
+                lang=item["lang"] or None,
+                platform=item["platform"],
+                author_followers=item["author"]["followers"],
+                author_verified=item["author"]["verified"],
+                engagement=item["engagement"],
+            )
+            for item in items
+        ],
+        _cache.scoring(tenant_id),
+    )
+    matcher, queries = _cache.matcher(tenant_id)
+    rows = []
+    for item, result in zip(items, results, strict=True):
+        language = item["lang"] or (result.language if result.ok else "")
+        matched = []
+        if len(queries):
+            for query_id in matcher.match(prepare(item["text"])):
+                query = queries[query_id]
+                if query.languages and language not in query.languages:
+                    continue
+                if query.platforms and item["platform"] not in query.platforms:
+                    continue
+                matched.append(query_id)
+        scored = result.to_dict() if result.ok else {"error": result.error}
+        hashtags = sorted({e.text.lower() for e in result.entities if e.type == "hashtag"})
+        rows.append(
+            (
+                item["platform"],
+                item["external_id"],
+                item["url"],
+                item["author"]["handle"],
+                item["author"]["name"],
+                item["author"]["followers"],
+                item["author"]["verified"],
+                item["text"],
+                language,
+                result.language_confidence if result.ok else 0.0,
+                item["published_at"],
+                item["engagement"]["likes"],
+                item["engagement"]["shares"],
+                item["engagement"]["replies"],
+                item["engagement"]["views"],
+                Jsonb(item["raw"]),
+                matched,
+                result.sentiment if result.ok else "",
+                Jsonb(result.probabilities if result.ok else {}),
+                result.provocation if result.ok else 0.0,
+                sorted(result.triggers) if result.ok else [],
+                Jsonb(
+                    {
+                        key: scored[key]
+                        for key in ("provocation", "triggers", "entities", "error")
+                        if key in scored
+                    }
+                ),
+                hashtags,
+                result.risk if result.ok else 0,
+                result.scorer_version,
+            )
+        )
+    return rows
+
+
+def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
+    totals: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0] * 6)
+    for _, published_at, sentiment, matched, followers, engagement in inserted:
+        bucket = _bucket(published_at)
+        for query_id in (0, *matched):
+            row = totals[(query_id, bucket)]
+            row[0] += 1
+            row[1] += sentiment == "positive"
+            row[2] += sentiment == "neutral"
+            row[3] += sentiment == "negative"
+            row[4] += followers
+            row[5] += engagement
+    if not totals:
+        return
+    keys = sorted(totals)  # one lock order for every worker: no deadlocks between chunks
+    columns = list(zip(*(totals[key] for key in keys), strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROLLUP,
+            {
+                "tenant": tenant_id,
+                "query": [key[0] for key in keys],
+                "bucket": [key[1] for key in keys],
+                "mentions": list(columns[0]),
+                "positive": list(columns[1]),
+                "neutral": list(columns[2]),
+                "negative": list(columns[3]),
+                "reach": list(columns[4]),
+                "engagement": list(columns[5]),
+            },
+        )
+
+
+def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
+    """Score, match and store one chunk; idempotent. Returns what it did."""
+    with transaction.atomic():
+        chunk = (
+            IngestChunk.objects.select_for_update().filter(tenant_id=tenant_id, pk=chunk_id).first()
+        )
+        if chunk is None or chunk.done_at is not None:
+            return {"inserted": 0, "duplicates": 0, "skipped": 1}
+        items = _unique(chunk.items)
+        rows = _rows(tenant_id, items)
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor, for COPY
+            raw.execute(_STAGE_DDL)
+            raw.execute("TRUNCATE sigap_mention_stage")  # empty even inside an outer transaction
+            with raw.copy(f"COPY sigap_mention_stage ({_NAMES}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            raw.execute(_UPSERT, {"tenant": tenant_id, "batch": chunk.batch_id})
+            returned = raw.fetchall()
+        inserted = [row for row in returned if row[0]]
+        _rollup(tenant_id, inserted)
+        duplicates = len(chunk.items) - len(inserted)
+        IngestChunk.objects.filter(pk=chunk.pk).update(
+            done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
+        )
+        _finish_chunk(chunk.batch_id, len(inserted), duplicates)
+    return {"inserted": len(inserted), "duplicates": duplicates, "skipped": 0}
+
+
+def _finish_chunk(batch_id: int, inserted: int, duplicates: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE monitoring_ingestbatch SET
+                chunks_done = chunks_done + 1,
+                inserted_count = inserted_count + %(inserted)s,
+                duplicate_count = duplicate_count + %(duplicates)s,
+                status = CASE WHEN chunks_done + 1 >= chunk_count THEN %(done)s ELSE %(busy)s END,
+                finished_at = CASE WHEN chunks_done + 1 >= chunk_count THEN now() END
+            WHERE id = %(batch)s
+            """,
+            {
+                "inserted": inserted,
+                "duplicates": duplicates,
+                "batch": batch_id,
+                "done": BatchStatus.DONE,
+                "busy": BatchStatus.PROCESSING,
+            },
+        )
+
+
+def mark_failed(tenant_id: int, chunk_id: int, error: str) -> None:
+    """Record a chunk's final failure on its batch (after the last attempt)."""
+    batch_ids = IngestChunk.objects.filter(tenant_id=tenant_id, pk=chunk_id).values("batch_id")
+    IngestBatch.objects.filter(pk__in=batch_ids).update(
+        status=BatchStatus.FAILED, error=error[:2000]
+    )

@@ -1,0 +1,20 @@
+"""django-q2 entry points. They take ids, never model instances, and call the pipeline.
+
+Dotted paths here are stored in queued tasks and schedules: do not rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitoring import pipeline
+
+
+def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
+    return pipeline.process_chunk(tenant_id, chunk_id)
+
+
+def on_chunk_failed(task: Any) -> None:
+    """Hook: record the final failure of a chunk on its batch (django-q2 keeps the Failure)."""
+    if not task.success and task.args:
+        pipeline.mark_failed(task.args[0], task.args[1], str(task.result))
