@@ -7,6 +7,7 @@ from config.graphql import graphql_view
 
 api_v1 = [
     path("", include("tenants.api.urls")),
+    path("", include("monitoring.api.ingest_urls")),
 ]
 
 urlpatterns = [

@@ -25,7 +25,13 @@ from tenants.roles import Cap, Role, roles_lacking
 from tests.conftest import error_codes
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-FAKE_VALUES = {"pk": "987654", "id": "nokey987", "object_id": "987654", "content_type_id": "1"}
+FAKE_VALUES = {
+    "pk": "987654",
+    "id": "nokey987",
+    "source_id": "987654",
+    "object_id": "987654",
+    "content_type_id": "1",
+}
 
 
 @dataclass

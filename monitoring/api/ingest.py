@@ -1,0 +1,222 @@
+"""Endpoints that bring mentions in: the ingest API, signed webhooks and file uploads.
+
+Each only validates and stores the batch durably (``monitoring.services.accept_items``) and
+answers 202 with the batch id and per-item rejections; workers do the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring import services, uploads
+from monitoring.choices import SourceKind, SourceStatus
+from monitoring.ingest import MAX_BYTES, BodyError, parse_body
+from monitoring.models import IngestBatch, Source, WebhookDelivery
+from tenants.api.base import TenantScopedAPIView
+from tenants.roles import Cap
+
+SIGNATURE_TOLERANCE_S = 300
+
+BatchAccepted = inline_serializer(
+    "BatchAccepted",
+    {
+        "batch_id": serializers.IntegerField(),
+        "accepted": serializers.IntegerField(),
+        "rejected": serializers.ListField(
+            child=inline_serializer(
+                "RejectedItem",
+                {
+                    "index": serializers.IntegerField(),
+                    "field": serializers.CharField(),
+                    "message": serializers.CharField(),
+                },
+            )
+        ),
+    },
+)
+
+
+class RawBodyParser(BaseParser):
+    """Leaves the body to the view, which reads JSON arrays and NDJSON itself."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        return None
+
+
+def accepted(batch: IngestBatch) -> Response:
+    return Response(
+        {"batch_id": batch.pk, "accepted": batch.item_count, "rejected": batch.rejected},
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
+def read_items(request: Request) -> list[Any]:
+    try:
+        return parse_body(request.body, request.content_type or "")
+    except BodyError as exc:
+        raise exceptions.ParseError(exc.message, code=exc.code) from None
+
+
+@extend_schema(
+    tags=["ingest"],
+    request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+    responses={202: BatchAccepted},
+    description=(
+        "Send up to 10,000 mentions (10 MB) as a JSON array or NDJSON. Authenticate with the "
+        "tenant's machine key (`Authorization: Api-Key <key>`) or a personal token. Answers 202 "
+        "with the batch id; rejected items name their index, field and reason."
+    ),
+)
+class IngestView(TenantScopedAPIView):
+    parser_classes = [RawBodyParser]
+    capabilities = {"post": Cap.INGEST}
+    max_request_bytes = MAX_BYTES
+
+    def post(self, request: Request, tenant_slug: str) -> Response:
+        return accepted(services.accept_items(tenant=self.tenant, objects=read_items(request)))
+
+
+def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+@extend_schema(
+    tags=["ingest"],
+    auth=[],
+    request={"application/json": OpenApiTypes.OBJECT},
+    parameters=[
+        OpenApiParameter("X-Sigap-Timestamp", str, OpenApiParameter.HEADER, required=True),
+        OpenApiParameter("X-Sigap-Delivery", str, OpenApiParameter.HEADER, required=True),
+        OpenApiParameter(
+            "X-Sigap-Signature",
+            str,
+            OpenApiParameter.HEADER,
+            required=True,
+            description='"sha256=" + hex HMAC-SHA256(secret, timestamp + "." + raw body)',
+        ),
+    ],
+    responses={202: BatchAccepted, 200: BatchAccepted},
+    description=(
+        "A signed webhook: no credentials, the signature proves the sender. Timestamps more than "
+        "300 s off are refused; a repeated delivery id answers 200 and stores nothing again."
+    ),
+)
+class WebhookView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [RawBodyParser]
+    max_request_bytes = MAX_BYTES
+
+    def post(self, request: Request, tenant_slug: str, source_id: int) -> Response:
+        source = (
+            Source.objects.select_related("tenant")
+            .filter(tenant__slug=tenant_slug, pk=source_id, kind=SourceKind.WEBHOOK)
+            .first()
+        )
+        if source is None:
+            raise exceptions.NotFound("No such webhook source.")
+        body = request.body
+        self.verify(request, source, body)
+        if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
+            raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
+        delivery = request.headers["X-Sigap-Delivery"]
+        previous = WebhookDelivery.objects.filter(source=source, delivery_id=delivery).first()
+        if previous is not None:
+            return self.repeat(previous)
+        objects = read_items(request)
+        try:
+            with transaction.atomic():
+                record = WebhookDelivery.objects.create(
+                    tenant=source.tenant, source=source, delivery_id=delivery
+                )
+                batch = services.accept_items(tenant=source.tenant, objects=objects, source=source)
+                record.batch = batch
+                record.save(update_fields=["batch"])
+        except IntegrityError:  # the same delivery arrived twice at once; the other one won
+            return self.repeat(WebhookDelivery.objects.get(source=source, delivery_id=delivery))
+        return accepted(batch)
+
+    @staticmethod
+    def repeat(previous: WebhookDelivery) -> Response:
+        batch = previous.batch
+        body = {"batch_id": batch.pk if batch else None, "accepted": 0, "rejected": []}
+        return Response({**body, "duplicate": True}, status=status.HTTP_200_OK)
+
+    @staticmethod
+    def verify(request: Request, source: Source, body: bytes) -> None:
+        timestamp = request.headers.get("X-Sigap-Timestamp", "")
+        signature = request.headers.get("X-Sigap-Signature", "")
+        delivery = request.headers.get("X-Sigap-Delivery", "")
+        if not timestamp.isdigit():
+            raise exceptions.AuthenticationFailed("X-Sigap-Timestamp must be Unix seconds.")
+        if abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_S:
+            raise exceptions.AuthenticationFailed("X-Sigap-Timestamp is more than 300 s off.")
+        if not delivery or len(delivery) > 200:
+            raise exceptions.AuthenticationFailed("X-Sigap-Delivery must be 1-200 characters.")
+        expected = expected_signature(source.webhook_secret, timestamp, body)
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise exceptions.AuthenticationFailed("Bad signature.")
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Signature realm="webhook"'
+
+
+@extend_schema(
+    tags=["ingest"],
+    request={
+        "multipart/form-data": inline_serializer(
+            "Upload",
+            {
+                "file": serializers.FileField(),
+                "format": serializers.ChoiceField(choices=uploads.FORMATS, required=False),
+                "mapping": serializers.JSONField(required=False),
+            },
+        )
+    },
+    responses={202: BatchAccepted},
+    description=(
+        "Upload a CSV, JSON or NDJSON export from another listening tool (10 MB). `mapping` maps "
+        'item fields to columns, e.g. {"text": "Content", "published_at": "Date", '
+        '"author.handle": "Author", "platform": "=x"} ("=" gives a constant); it defaults to '
+        "the source's configured mapping."
+    ),
+)
+class UploadView(TenantScopedAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+    capabilities = {"post": Cap.INGEST}
+    max_request_bytes = MAX_BYTES + 64 * 1024
+
+    def post(self, request: Request, tenant_slug: str, source_id: int) -> Response:
+        source = Source.objects.for_tenant(self.tenant).filter(pk=source_id).first()
+        if source is None:
+            raise exceptions.NotFound("No such source.")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise exceptions.ValidationError({"file": "Attach the export as 'file'."})
+        mapping = request.data.get("mapping") or source.config.get("mapping") or {}
+        try:
+            objects = uploads.read_export(
+                upload.read(),
+                name=upload.name or "",
+                format=request.data.get("format") or None,
+                mapping=mapping,
+                time_zone=self.tenant.time_zone,
+            )
+        except uploads.UploadError as exc:
+            raise exceptions.ValidationError({exc.field: exc.message}) from None
+        return accepted(services.accept_items(tenant=self.tenant, objects=objects, source=source))

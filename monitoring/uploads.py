@@ -1,0 +1,158 @@
+"""Reading CSV, JSON and NDJSON exports of other listening tools into mention items."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from monitoring.ingest import MAX_ITEMS, BodyError, parse_body
+
+FORMATS = ("csv", "json", "ndjson")
+COUNT_FIELDS = {
+    "author.followers",
+    "engagement.likes",
+    "engagement.shares",
+    "engagement.replies",
+    "engagement.views",
+}
+TARGETS = {
+    "platform",
+    "external_id",
+    "url",
+    "text",
+    "lang",
+    "published_at",
+    "author.handle",
+    "author.name",
+    "author.followers",
+    "author.verified",
+    *COUNT_FIELDS,
+}
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%d")
+
+
+class UploadError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _format(name: str, given: str | None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise UploadError("format", f"One of {', '.join(FORMATS)}.")
+        return given
+    suffix = name.rsplit(".", 1)[-1].lower()
+    if suffix in ("jsonl", "ndjson"):
+        return "ndjson"
+    if suffix in FORMATS:
+        return suffix
+    raise UploadError("format", "Name the format (csv, json or ndjson) or use that file suffix.")
+
+
+def _mapping(mapping: Any) -> dict[str, str]:
+    if isinstance(mapping, str):
+        try:
+            mapping = json.loads(mapping)
+        except json.JSONDecodeError:
+            raise UploadError("mapping", "Must be a JSON object of field -> column.") from None
+    if not isinstance(mapping, dict):
+        raise UploadError("mapping", "Must be a JSON object of field -> column.")
+    unknown = sorted(set(mapping) - TARGETS)
+    if unknown:
+        raise UploadError(
+            "mapping", f"Unknown field '{unknown[0]}'; fields: {', '.join(sorted(TARGETS))}."
+        )
+    if not all(isinstance(column, str) for column in mapping.values()):
+        raise UploadError("mapping", "Each column must be a string.")
+    return mapping
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        cleaned = value.replace(",", "").replace(".", "").strip()
+        return int(cleaned) if cleaned.isdigit() else (value or 0)
+    return value
+
+
+def _time(value: Any, tz: zoneinfo.ZoneInfo) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        return value
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+        for fmt in DATE_FORMATS:
+            try:
+                moment = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if moment is None:
+            return value  # the item validator names the field
+    if moment.tzinfo is None:  # exports often give local times: the tenant's time zone
+        moment = moment.replace(tzinfo=tz)
+    return moment.isoformat()
+
+
+def _apply(row: dict[str, Any], mapping: dict[str, str], tz: zoneinfo.ZoneInfo) -> Any:
+    if not mapping:
+        return row
+    item: dict[str, Any] = {}
+    for target, column in mapping.items():
+        value = column[1:] if column.startswith("=") else row.get(column)
+        if value is None or value == "":
+            continue
+        if target in COUNT_FIELDS:
+            value = _number(value)
+        elif target == "author.verified" and isinstance(value, str):
+            value = value.strip().lower() in ("1", "true", "yes", "y", "ya")
+        elif target == "published_at":
+            value = _time(value, tz)
+        if "." in target:
+            group, name = target.split(".", 1)
+            item.setdefault(group, {})[name] = value
+        else:
+            item[target] = value
+    return item
+
+
+def read_export(
+    data: bytes, *, name: str, format: str | None, mapping: Any, time_zone: str
+) -> list[Any]:
+    """Rows of an export as raw items (validated later, item by item)."""
+    kind = _format(name, format)
+    fields = _mapping(mapping)
+    tz = zoneinfo.ZoneInfo(time_zone)
+    if kind == "csv":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UploadError("file", f"The file is not UTF-8 (byte {exc.start}).") from None
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise UploadError("file", "The CSV file has no header row.")
+        missing = sorted(
+            {c for c in fields.values() if not c.startswith("=")} - set(reader.fieldnames)
+        )
+        if missing:
+            raise UploadError("mapping", f"Column '{missing[0]}' is not in the file.")
+        rows: list[Any] = []
+        for row in reader:
+            rows.append(_apply(row, fields, tz))
+            if len(rows) > MAX_ITEMS:
+                raise UploadError("file", f"At most {MAX_ITEMS} rows per upload.")
+        return rows
+    try:
+        objects = parse_body(
+            data, "application/x-ndjson" if kind == "ndjson" else "application/json"
+        )
+    except BodyError as exc:
+        raise UploadError("file", exc.message) from None
+    return [_apply(obj, fields, tz) if isinstance(obj, dict) else obj for obj in objects]
