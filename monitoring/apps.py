@@ -1,4 +1,22 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    """The recurring tasks of this app, created (or corrected) after every migrate."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name="monitoring.poll_due_sources",
+        defaults={
+            "func": "monitoring.tasks.poll_due_sources",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
 
 
 class MonitoringConfig(AppConfig):
@@ -6,3 +24,6 @@ class MonitoringConfig(AppConfig):
 
     name = "monitoring"
     verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        post_migrate.connect(ensure_schedules, sender=self)

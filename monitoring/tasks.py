@@ -18,3 +18,15 @@ def on_chunk_failed(task: Any) -> None:
     """Hook: record the final failure of a chunk on its batch (django-q2 keeps the Failure)."""
     if not task.success and task.args:
         pipeline.mark_failed(task.args[0], task.args[1], str(task.result))
+
+
+def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
+    from monitoring import polling
+
+    return polling.poll_source(tenant_id, source_id)
+
+
+def poll_due_sources() -> int:
+    from monitoring import polling
+
+    return polling.poll_due_sources()

@@ -22,20 +22,33 @@ def ingest_url(tenant: Any) -> str:
 def test_machine_key_ingests_json_array(client: Any, tenant: Any) -> None:
     _, key = tenant_services.create_api_key(tenant=tenant, name="crawler")
     body = [item(1), item(2, published_at="not a date"), item(3)]
-    response = client.post(ingest_url(tenant), json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client.post(
+        ingest_url(tenant),
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
     assert response.status_code == 202, response.content
     data = response.json()
     assert data["accepted"] == 2
-    assert data["rejected"] == [{"index": 1, "field": "published_at",
-                                 "message": "'not a date' is not an ISO-8601 date-time."}]
+    assert data["rejected"] == [
+        {
+            "index": 1,
+            "field": "published_at",
+            "message": "'not a date' is not an ISO-8601 date-time.",
+        }
+    ]
     batch = IngestBatch.objects.get(pk=data["batch_id"])
     assert batch.tenant == tenant and IngestChunk.objects.filter(batch=batch).count() == 1
 
 
-def test_ndjson_with_a_broken_line_keeps_the_rest(api: Any, tenant: Any, members: dict[str, Any]) -> None:
+def test_ndjson_with_a_broken_line_keeps_the_rest(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
     lines = "\n".join([json.dumps(item(1)), "{broken", json.dumps(item(2))])
-    response = api(members["analyst"]).post(ingest_url(tenant), lines, content_type="application/x-ndjson")
+    response = api(members["analyst"]).post(
+        ingest_url(tenant), lines, content_type="application/x-ndjson"
+    )
     assert response.status_code == 202
     assert response.json()["accepted"] == 2
     assert response.json()["rejected"][0]["index"] == 1
@@ -45,8 +58,12 @@ def test_ndjson_with_a_broken_line_keeps_the_rest(api: Any, tenant: Any, members
     ("body", "code"),
     [("{not json", "parse_error"), ('"a string"', "parse_error"), ("", "parse_error")],
 )
-def test_unreadable_bodies_are_400(api: Any, tenant: Any, members: dict[str, Any], body: str, code: str) -> None:
-    response = api(members["analyst"]).post(ingest_url(tenant), body, content_type="application/json")
+def test_unreadable_bodies_are_400(
+    api: Any, tenant: Any, members: dict[str, Any], body: str, code: str
+) -> None:
+    response = api(members["analyst"]).post(
+        ingest_url(tenant), body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == code
     assert not IngestBatch.objects.exists()
@@ -54,16 +71,24 @@ def test_unreadable_bodies_are_400(api: Any, tenant: Any, members: dict[str, Any
 
 def test_too_many_items_and_too_many_bytes(api: Any, tenant: Any, members: dict[str, Any]) -> None:
     client = api(members["analyst"])
-    many = client.post(ingest_url(tenant), json.dumps([{}] * 10_001), content_type="application/json")
+    many = client.post(
+        ingest_url(tenant), json.dumps([{}] * 10_001), content_type="application/json"
+    )
     assert many.status_code == 400 and many.json()["errors"][0]["code"] == "too_many_items"
-    huge = client.post(ingest_url(tenant), b"[" + b" " * (10 * 1024 * 1024) + b"]", content_type="application/json")
+    huge = client.post(
+        ingest_url(tenant), b"[" + b" " * (10 * 1024 * 1024) + b"]", content_type="application/json"
+    )
     assert huge.status_code == 413
 
 
 def test_a_key_of_another_tenant_is_404(client: Any, tenant: Any, other_tenant: Any) -> None:
     _, key = tenant_services.create_api_key(tenant=other_tenant, name="theirs")
-    response = client.post(ingest_url(tenant), json.dumps([item(1)]), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client.post(
+        ingest_url(tenant),
+        json.dumps([item(1)]),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
     assert response.status_code == 404
     assert not IngestBatch.objects.exists()
 
@@ -74,14 +99,24 @@ def hook(tenant: Any) -> Source:
     return Source.objects.create(tenant=tenant, kind="webhook", name="Brand24 export")
 
 
-def post_hook(client: Any, source: Source, body: bytes, *, delivery: str = "d-1", ts: int | None = None,
-              secret: str | None = None) -> Any:
+def post_hook(
+    client: Any,
+    source: Source,
+    body: bytes,
+    *,
+    delivery: str = "d-1",
+    ts: int | None = None,
+    secret: str | None = None,
+) -> Any:
     stamp = str(ts if ts is not None else int(time.time()))
     signature = expected_signature(secret or source.webhook_secret, stamp, body)
     return client.post(
-        f"/api/v1/tenants/{source.tenant.slug}/sources/{source.pk}/webhook/", body,
-        content_type="application/json", HTTP_X_SIGAP_TIMESTAMP=stamp,
-        HTTP_X_SIGAP_DELIVERY=delivery, HTTP_X_SIGAP_SIGNATURE=signature,
+        f"/api/v1/tenants/{source.tenant.slug}/sources/{source.pk}/webhook/",
+        body,
+        content_type="application/json",
+        HTTP_X_SIGAP_TIMESTAMP=stamp,
+        HTTP_X_SIGAP_DELIVERY=delivery,
+        HTTP_X_SIGAP_SIGNATURE=signature,
     )
 
 
@@ -101,15 +136,20 @@ def test_signed_webhook_is_accepted_once(client: Any, hook: Source) -> None:
     "tamper",
     ["secret", "body", "old", "future"],
 )
-def test_bad_signatures_and_stale_timestamps_are_401_and_store_nothing(client: Any, hook: Source, tamper: str) -> None:
+def test_bad_signatures_and_stale_timestamps_are_401_and_store_nothing(
+    client: Any, hook: Source, tamper: str
+) -> None:
     body = json.dumps([item(1)]).encode()
     if tamper == "secret":
         response = post_hook(client, hook, body, secret="wrong")
     elif tamper == "body":
         stamp = str(int(time.time()))
         response = client.post(
-            f"/api/v1/tenants/{hook.tenant.slug}/sources/{hook.pk}/webhook/", body + b" ",
-            content_type="application/json", HTTP_X_SIGAP_TIMESTAMP=stamp, HTTP_X_SIGAP_DELIVERY="x",
+            f"/api/v1/tenants/{hook.tenant.slug}/sources/{hook.pk}/webhook/",
+            body + b" ",
+            content_type="application/json",
+            HTTP_X_SIGAP_TIMESTAMP=stamp,
+            HTTP_X_SIGAP_DELIVERY="x",
             HTTP_X_SIGAP_SIGNATURE=expected_signature(hook.webhook_secret, stamp, body),
         )
     else:
@@ -124,13 +164,22 @@ def test_unknown_or_foreign_sources_are_404(client: Any, hook: Source, other_ten
     foreign = Source.objects.create(tenant=other_tenant, kind="webhook", name="theirs")
     stamp = str(int(time.time()))
     response = client.post(
-        f"/api/v1/tenants/{hook.tenant.slug}/sources/{foreign.pk}/webhook/", body,
-        content_type="application/json", HTTP_X_SIGAP_TIMESTAMP=stamp, HTTP_X_SIGAP_DELIVERY="d",
+        f"/api/v1/tenants/{hook.tenant.slug}/sources/{foreign.pk}/webhook/",
+        body,
+        content_type="application/json",
+        HTTP_X_SIGAP_TIMESTAMP=stamp,
+        HTTP_X_SIGAP_DELIVERY="d",
         HTTP_X_SIGAP_SIGNATURE=expected_signature(foreign.webhook_secret, stamp, body),
     )
     assert response.status_code == 404
-    assert client.post(f"/api/v1/tenants/{hook.tenant.slug}/sources/999999/webhook/", body,
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/tenants/{hook.tenant.slug}/sources/999999/webhook/",
+            body,
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
 
 
 # --- file uploads ---------------------------------------------------------------------------
@@ -138,26 +187,42 @@ def test_csv_export_with_a_column_mapping(api: Any, tenant: Any, members: dict[s
     source = Source.objects.create(tenant=tenant, kind="upload", name="Export")
     csv_text = (
         "Id,Content,Date,Author,Followers\n"
-        "a1,Kopi Senja mantap,2026-11-20 08:15:00,budi,\"1,200\"\n"
+        'a1,Kopi Senja mantap,2026-11-20 08:15:00,budi,"1,200"\n'
         "a2,,2026-11-20 08:16:00,ayu,10\n"
     )
-    mapping = {"external_id": "Id", "text": "Content", "published_at": "Date",
-               "author.handle": "Author", "author.followers": "Followers", "platform": "=x"}
+    mapping = {
+        "external_id": "Id",
+        "text": "Content",
+        "published_at": "Date",
+        "author.handle": "Author",
+        "author.followers": "Followers",
+        "platform": "=x",
+    }
     response = api(members["analyst"]).post(
         f"/api/v1/tenants/{tenant.slug}/sources/{source.pk}/upload/",
-        {"file": SimpleUploadedFile("export.csv", csv_text.encode()), "mapping": json.dumps(mapping)},
+        {
+            "file": SimpleUploadedFile("export.csv", csv_text.encode()),
+            "mapping": json.dumps(mapping),
+        },
         format="multipart",
     )
     assert response.status_code == 202, response.content
     assert response.json()["accepted"] == 1
-    assert response.json()["rejected"] == [{"index": 1, "field": "text",
-                                            "message": "This field is required and must be a non-empty string."}]
+    assert response.json()["rejected"] == [
+        {
+            "index": 1,
+            "field": "text",
+            "message": "This field is required and must be a non-empty string.",
+        }
+    ]
     stored = IngestChunk.objects.get().items[0]
     assert stored["author"]["followers"] == 1200
     assert stored["published_at"] == "2026-11-20T01:15:00+00:00"  # Asia/Jakarta local time
 
 
-def test_upload_mapping_errors_name_the_field(api: Any, tenant: Any, members: dict[str, Any]) -> None:
+def test_upload_mapping_errors_name_the_field(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
     source = Source.objects.create(tenant=tenant, kind="upload", name="Export")
     response = api(members["analyst"]).post(
         f"/api/v1/tenants/{tenant.slug}/sources/{source.pk}/upload/",

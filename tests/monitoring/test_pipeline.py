@@ -28,7 +28,9 @@ def run_all(tenant: Any) -> None:
 
 
 def test_items_are_scored_matched_and_counted_once(tenant: Any) -> None:
-    boikot = MonitoredQuery.objects.create(tenant=tenant, name="boikot", query="boikot* OR #boikotkopisenja")
+    boikot = MonitoredQuery.objects.create(
+        tenant=tenant, name="boikot", query="boikot* OR #boikotkopisenja"
+    )
     batch = services.accept_items(
         tenant=tenant,
         objects=[
@@ -40,7 +42,9 @@ def test_items_are_scored_matched_and_counted_once(tenant: Any) -> None:
         chunk_size=2,
     )
     assert batch.item_count == 3 and batch.chunk_count == 2
-    assert batch.rejected == [{"index": 3, "field": "external_id", "message": "This field is required."}]
+    assert batch.rejected == [
+        {"index": 3, "field": "external_id", "message": "This field is required."}
+    ]
     run_all(tenant)
     run_all(tenant)  # a second delivery does nothing
     assert Mention.objects.for_tenant(tenant).count() == 2

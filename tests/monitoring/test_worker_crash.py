@@ -78,7 +78,9 @@ def test_killing_the_cluster_mid_batch_loses_and_doubles_nothing(tenant: Any) ->
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_database_dropping_every_connection_mid_batch_loses_and_doubles_nothing(tenant: Any) -> None:
+def test_database_dropping_every_connection_mid_batch_loses_and_doubles_nothing(
+    tenant: Any,
+) -> None:
     """What a database restart does to the workers: every connection dies at once."""
     from django.db import connection
 
