@@ -7,6 +7,7 @@ back after ``retry`` seconds, and the chunk guard makes the redelivery store not
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from typing import Any
@@ -28,10 +29,8 @@ def kill_tree(process: Any) -> None:
     """SIGKILL a process and all its children, as a crash would."""
     parent = psutil.Process(process.pid)
     for proc in [*parent.children(recursive=True), parent]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
     process.wait()
 
 
