@@ -84,10 +84,10 @@ def _time(value: Any, tz: zoneinfo.ZoneInfo) -> Any:
     if not isinstance(value, str) or not value.strip():
         return value
     text = value.strip()
+    moment: datetime | None = None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        moment = None
         for fmt in DATE_FORMATS:
             try:
                 moment = datetime.strptime(text, fmt)

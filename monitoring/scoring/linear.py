@@ -115,16 +115,16 @@ class Featurizer:
                         app(x)
                 prev = w
             elif kind == "punct":
-                f = "p:!" if "!" in w else "p:?" if "?" in w else None
-                if f is not None:
-                    x = feat_item(f)
+                mark = "p:!" if "!" in w else "p:?" if "?" in w else None
+                if mark is not None:
+                    x = feat_item(mark)
                     if x is not None:
                         app(x)
                 prev = "<p>"
             elif kind == "emoji" or kind == "emoticon":
-                for f in ("e:" + w, "E:" + emo[w] if w in emo else None):
-                    if f is not None:
-                        x = feat_item(f)
+                for sign in ("e:" + w, "E:" + emo[w] if w in emo else None):
+                    if sign is not None:
+                        x = feat_item(sign)
                         if x is not None:
                             app(x)
                 prev = w

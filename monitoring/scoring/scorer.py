@@ -159,7 +159,7 @@ class Scorer:
             m.bind(Featurizer(self.res, m.config))
         self._base_phrases = builtin_phrases(self.res)
         self._compiled = lru_cache(maxsize=64)(self._compile)
-        self._nlp = None
+        self._nlp: Any = None
         self._lock = threading.Lock()
 
     # -- tenant extensions ---------------------------------------------------------------------
@@ -382,9 +382,9 @@ class Scorer:
                 triggers.setdefault(phrase.label, []).append(ev)
         for t in tokens:
             if t.kind == "emoji":
-                w = self.res.emoji_provocation.get(t.text)
-                if w:
-                    prov.append((Evidence(t.start, t.end, t.text, "emoji"), w))
+                emoji_weight = self.res.emoji_provocation.get(t.text)
+                if emoji_weight:
+                    prov.append((Evidence(t.start, t.end, t.text, "emoji"), emoji_weight))
             elif t.kind == "url" and compiled.domains:
                 dom = _domain(t.text)
                 if dom and any(dom == d or dom.endswith("." + d) for d in compiled.domains):
@@ -398,12 +398,12 @@ class Scorer:
                 keep *= 1.0 - w
             abusive = any(ev.reason in ABUSIVE_REASONS for ev, _ in prov)
             if abusive:
-                for t in toks:
-                    if t.norm in SECOND_PERSON:
+                for nt in toks:
+                    if nt.norm in SECOND_PERSON:
                         keep *= 0.75
                         break
-                for t in toks:
-                    if t.norm in GROUP_TARGETS:
+                for nt in toks:
+                    if nt.norm in GROUP_TARGETS:
                         keep *= 0.8
                         prov.append(
                             (Evidence(t.start, t.end, text[t.start : t.end], "targets_group"), 0.0)
