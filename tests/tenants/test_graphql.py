@@ -106,3 +106,16 @@ def test_graphiql_page_is_public(client: Any, db: Any) -> None:
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"graphiql" in response.content.lower()
+
+
+def test_depth_and_token_limits(
+    gql: Any, tenant: Any, members: dict[str, Any], settings: Any
+) -> None:
+    query = "query($slug: String!) { tenant(slug: $slug) { members { user { email } } } }"
+    settings.GRAPHQL_MAX_DEPTH = 2
+    body = gql(query, user=members["admin"], variables={"slug": tenant.slug})
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    settings.GRAPHQL_MAX_DEPTH = 10
+    settings.GRAPHQL_MAX_TOKENS = 10
+    body = gql(query, user=members["admin"], variables={"slug": tenant.slug})
+    assert "token" in body["errors"][0]["message"].lower()
