@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_mentions
 	$(BIN)/python manage.py serve
 
 test: $(STAMP)
