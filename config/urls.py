@@ -8,6 +8,7 @@ from config.graphql import graphql_view
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("monitoring.api.ingest_urls")),
+    path("", include("monitoring.api.urls")),
 ]
 
 urlpatterns = [

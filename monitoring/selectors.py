@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from monitoring.models import LexiconEntry, LowCredibilityDomain, TrackedTerm
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, F, Max, QuerySet, Sum
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.functions import Trunc
+
+from monitoring.models import (
+    LexiconEntry,
+    LowCredibilityDomain,
+    Mention,
+    MetricBucket,
+    MonitoredQuery,
+    TrackedTerm,
+)
 from monitoring.scoring import TenantExtensions
 from tenants.models import Tenant
 
@@ -30,3 +46,176 @@ def scoring_extensions_for_tenant(slug: str) -> TenantExtensions:
     except Tenant.DoesNotExist:
         raise LookupError(f"no tenant with slug '{slug}'") from None
     return scoring_extensions(tenant.pk)
+
+
+# --- mentions --------------------------------------------------------------------------------
+
+
+def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
+    """Mentions as lists show them: newest first, the assignee joined (no N+1), without the
+    bulky columns lists never show."""
+    return (
+        queryset.select_related("assignee")
+        .defer("raw", "scores", "search")
+        .order_by("-published_at", "-id")
+    )
+
+
+def mentions(tenant_id: int) -> QuerySet[Mention]:
+    """A tenant's mentions, newest first."""
+    return mention_list(Mention.objects.for_tenant(tenant_id))
+
+
+def mentions_after(
+    queryset: QuerySet[Mention], published_at: datetime, mention_id: int, *, reverse: bool = False
+) -> QuerySet[Mention]:
+    """Keyset step on ``(published_at, id)``: older rows than the cursor (newer if ``reverse``).
+
+    A row comparison, so PostgreSQL walks the ``(tenant, -published_at, -id)`` index from the
+    cursor instead of counting past earlier pages.
+    """
+    key = Tuple(F("published_at"), F("id"))
+    if reverse:
+        return queryset.filter(TupleGreaterThan(key, (published_at, mention_id))).order_by(
+            "published_at", "id"
+        )
+    return queryset.filter(TupleLessThan(key, (published_at, mention_id))).order_by(
+        "-published_at", "-id"
+    )
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+INTERVALS = {"5m": None, "1h": "hour", "1d": "day"}
+SERIES_FIELDS = ("mentions", "positive", "neutral", "negative", "reach", "engagement")
+
+
+def volume(
+    tenant_id: int,
+    *,
+    since: datetime,
+    until: datetime,
+    interval: str,
+    tz: str,
+    query_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Mentions, sentiment, reach and engagement per bucket of ``interval`` (``5m``, ``1h``,
+    ``1d``), with bucket boundaries in time zone ``tz``, from the 5-minute rollups.
+
+    Buckets without mentions are left out. ``query_id`` None means every mention.
+    """
+    zone = zoneinfo.ZoneInfo(tz)
+    rows = MetricBucket.objects.for_tenant(tenant_id).filter(
+        query_id=query_id or 0, bucket__gte=since, bucket__lt=until
+    )
+    kind = INTERVALS[interval]
+    start: Any = F("bucket") if kind is None else Trunc("bucket", kind, tzinfo=zone)
+    grouped = (
+        rows.annotate(start=start)
+        .values("start")
+        .annotate(**{name: Sum(name) for name in SERIES_FIELDS})
+        .order_by("start")
+    )
+    return [
+        {"bucket": row["start"].astimezone(zone), **{name: row[name] for name in SERIES_FIELDS}}
+        for row in grouped
+    ]
+
+
+def share_of_voice(tenant_id: int, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """Each active query's mentions over the period and its share of all of them."""
+    queries = dict(
+        MonitoredQuery.objects.for_tenant(tenant_id)
+        .filter(is_active=True)
+        .values_list("pk", "name")
+    )
+    counts = dict(
+        MetricBucket.objects.for_tenant(tenant_id)
+        .filter(query_id__in=list(queries), bucket__gte=since, bucket__lt=until)
+        .values("query_id")
+        .annotate(total=Sum("mentions"))
+        .values_list("query_id", "total")
+    )
+    total = sum(counts.values())
+    results = [
+        {
+            "query": pk,
+            "name": name,
+            "mentions": counts.get(pk, 0),
+            "share": round(counts.get(pk, 0) / total, 4) if total else 0.0,
+        }
+        for pk, name in queries.items()
+    ]
+    results.sort(key=lambda row: (-row["mentions"], row["name"]))
+    return {"total": total, "results": results}
+
+
+def _period(
+    tenant_id: int, since: datetime, until: datetime, query_id: int | None
+) -> QuerySet[Mention]:
+    rows = Mention.objects.for_tenant(tenant_id).filter(
+        published_at__gte=since, published_at__lt=until
+    )
+    if query_id:
+        rows = rows.filter(matched_queries__contains=[query_id])
+    return rows
+
+
+def top_authors(
+    tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Authors with the largest reach (their largest follower count seen), then most mentions."""
+    rows = (
+        _period(tenant_id, since, until, query_id)
+        .exclude(author_handle="")
+        .values("platform", "author_handle")
+        .annotate(
+            author_name=Max("author_name"),
+            mentions=Count("id"),
+            reach=Max("author_followers"),
+        )
+        .order_by("-reach", "-mentions", "author_handle")[:limit]
+    )
+    return [dict(row) for row in rows]
+
+
+def _top_elements(rows: QuerySet[Mention], lateral_sql: str, limit: int) -> list[dict[str, Any]]:
+    """Counts, over the mentions of ``rows``, of the values ``lateral_sql`` (a relation
+    ``t(element)`` computed from the mention ``m``) yields; each mention counts once per value.
+    """
+    inner, params = rows.values("id").query.sql_with_params()
+    sql = (
+        f"SELECT t.element, COUNT(*) AS mentions FROM ({inner}) AS picked "  # noqa: S608
+        f"JOIN {Mention._meta.db_table} AS m ON m.id = picked.id "
+        f"CROSS JOIN LATERAL {lateral_sql} "
+        "WHERE t.element IS NOT NULL AND t.element <> '' "
+        "GROUP BY t.element ORDER BY mentions DESC, t.element LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return [{"text": text, "mentions": count} for text, count in cursor.fetchall()]
+
+
+def top_hashtags(
+    tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The most used hashtags (stored lower-case by the pipeline) over the period."""
+    return _top_elements(
+        _period(tenant_id, since, until, query_id),
+        "(SELECT DISTINCT lower(tag) FROM unnest(m.hashtags) AS tag) AS t(element)",
+        limit,
+    )
+
+
+def top_terms(
+    tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The tracked terms (``term`` entities the scorer found) mentioned most over the period."""
+    return _top_elements(
+        _period(tenant_id, since, until, query_id),
+        "(SELECT DISTINCT lower(e ->> 'text') FROM jsonb_array_elements("
+        "CASE WHEN jsonb_typeof(m.scores -> 'entities') = 'array' "
+        "THEN m.scores -> 'entities' ELSE '[]'::jsonb END) AS e "
+        "WHERE e ->> 'type' = 'term') AS t(element)",
+        limit,
+    )

@@ -1,0 +1,393 @@
+"""REST endpoints of the monitoring app under ``/api/v1/tenants/{tenant_slug}/``.
+
+Queries, sources, terms, lexicon additions and low-credibility domains are managed with
+``monitoring.manage``; ingest batches, mentions and metrics are read with ``monitoring.view``;
+mentions are triaged with ``mentions.triage``. Reads go through ``monitoring.selectors``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, pagination, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from monitoring import selectors
+from monitoring.api.serializers import (
+    IngestBatchSerializer,
+    LexiconEntrySerializer,
+    LowCredibilityDomainSerializer,
+    MentionSerializer,
+    MentionTriageSerializer,
+    MonitoredQuerySerializer,
+    PeriodSerializer,
+    ShareOfVoiceSerializer,
+    SourceCreatedSerializer,
+    SourceSecretSerializer,
+    SourceSerializer,
+    TopAuthorsSerializer,
+    TopHashtagsSerializer,
+    TopParamsSerializer,
+    TopTermsSerializer,
+    TrackedTermSerializer,
+    VolumeParamsSerializer,
+    VolumeSerializer,
+)
+from monitoring.filtersets import (
+    IngestBatchFilterSet,
+    LexiconEntryFilterSet,
+    LowCredibilityDomainFilterSet,
+    MentionFilterSet,
+    MonitoredQueryFilterSet,
+    SourceFilterSet,
+    TrackedTermFilterSet,
+)
+from monitoring.models import (
+    IngestBatch,
+    LexiconEntry,
+    LowCredibilityDomain,
+    Mention,
+    MetricBucket,
+    MonitoredQuery,
+    Source,
+    TrackedTerm,
+    new_webhook_secret,
+)
+from tenants.api.base import TenantScopedAPIView, TenantScopedViewSet
+from tenants.roles import Cap
+
+# --- pagination ------------------------------------------------------------------------------
+
+
+class MentionCursorPagination(pagination.CursorPagination):
+    """Keyset pagination on ``(published_at, id)``, newest first, without any COUNT.
+
+    The cursor is opaque: it names the last (or first) mention of the page and a direction.
+    """
+
+    ordering = ("-published_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet[Mention], request: Request, view: Any = None
+    ) -> list[Mention]:
+        self.request = request
+        self.page_url = request.build_absolute_uri()
+        size = self.get_page_size(request) or self.page_size
+        cursor = self.decode_cursor(request)
+        reverse = False
+        if cursor is not None:
+            published_at, mention_id, reverse = cursor
+            queryset = selectors.mentions_after(queryset, published_at, mention_id, reverse=reverse)
+        rows = list(queryset[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        if reverse:
+            rows.reverse()
+            self.has_next, self.has_previous = bool(rows), more
+        else:
+            self.has_next, self.has_previous = more, cursor is not None and bool(rows)
+        self.rows = rows
+        return rows
+
+    def decode_cursor(self, request: Request) -> Any:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return None
+        try:
+            text = base64.urlsafe_b64decode(encoded.encode("ascii")).decode("ascii")
+            stamp, pk, direction = text.split("|")
+            published_at = parse_datetime(stamp)
+            if published_at is None or direction not in ("n", "p"):
+                raise ValueError(text)
+            return published_at, int(pk), direction == "p"
+        except (ValueError, UnicodeError, binascii.Error):
+            raise serializers.ValidationError(
+                {self.cursor_query_param: "Invalid cursor."}, code="invalid_cursor"
+            ) from None
+
+    def link(self, row: Mention, direction: str) -> str:
+        raw = f"{row.published_at.isoformat()}|{row.pk}|{direction}"
+        token = base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
+        return replace_query_param(self.page_url, self.cursor_query_param, token)
+
+    def get_next_link(self) -> str | None:
+        return self.link(self.rows[-1], "n") if self.has_next and self.rows else None
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous:
+            return None
+        if not self.rows:
+            return remove_query_param(self.page_url, self.cursor_query_param)
+        return self.link(self.rows[0], "p")
+
+
+# --- management resources --------------------------------------------------------------------
+
+_MANAGE = {
+    "list": Cap.VIEW_MONITORING,
+    "retrieve": Cap.VIEW_MONITORING,
+    "create": Cap.MANAGE_MONITORING,
+    "partial_update": Cap.MANAGE_MONITORING,
+    "update": Cap.MANAGE_MONITORING,
+    "destroy": Cap.MANAGE_MONITORING,
+}
+
+
+class TenantCrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantScopedViewSet,
+):
+    """List, read, create, change (PUT or PATCH) and delete rows of the URL's tenant."""
+
+    capabilities = _MANAGE
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.save(tenant=self.tenant)
+
+
+@extend_schema(tags=["monitoring"])
+class MonitoredQueryViewSet(TenantCrudViewSet):
+    """Monitored queries in the boolean query language (see docs/queries.md). A malformed query
+    is refused with code ``invalid_query`` and the position of the error."""
+
+    queryset = MonitoredQuery.objects.all()
+    serializer_class = MonitoredQuerySerializer
+    filterset_class = MonitoredQueryFilterSet
+    ordering_fields = ("name", "created_at", "updated_at")
+
+
+@extend_schema_view(create=extend_schema(responses={201: SourceCreatedSerializer}))
+@extend_schema(tags=["monitoring"])
+class SourceViewSet(TenantCrudViewSet):
+    """Where mentions come from, with their health. The webhook secret is shown once: in the
+    answer to the creation and to ``rotate-secret``."""
+
+    queryset = Source.objects.all()
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilterSet
+    ordering_fields = ("name", "kind", "status", "created_at", "last_success_at")
+    capabilities = {**_MANAGE, "rotate_secret": Cap.MANAGE_MONITORING}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = serializer.save(tenant=self.tenant)
+        return Response(SourceCreatedSerializer(source).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: SourceSecretSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Replace the webhook secret; the old one stops working at once."""
+        source = self.get_object()
+        source.webhook_secret = new_webhook_secret()
+        source.save(update_fields=["webhook_secret"])
+        return Response(SourceSecretSerializer(source).data)
+
+
+@extend_schema(tags=["monitoring"])
+class TrackedTermViewSet(TenantCrudViewSet):
+    """Brand, product and spokesperson names the scorer reports as ``term`` entities."""
+
+    queryset = TrackedTerm.objects.all()
+    serializer_class = TrackedTermSerializer
+    filterset_class = TrackedTermFilterSet
+    ordering_fields = ("text", "kind")
+
+
+@extend_schema(tags=["monitoring"])
+class LexiconEntryViewSet(TenantCrudViewSet):
+    """The tenant's additions to the trigger lexicons."""
+
+    queryset = LexiconEntry.objects.all()
+    serializer_class = LexiconEntrySerializer
+    filterset_class = LexiconEntryFilterSet
+    ordering_fields = ("label", "phrase")
+
+
+@extend_schema(tags=["monitoring"])
+class LowCredibilityDomainViewSet(TenantCrudViewSet):
+    """Domains whose links raise the ``hoax`` trigger."""
+
+    queryset = LowCredibilityDomain.objects.all()
+    serializer_class = LowCredibilityDomainSerializer
+    filterset_class = LowCredibilityDomainFilterSet
+    ordering_fields = ("domain",)
+
+
+@extend_schema(tags=["monitoring"])
+class IngestBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Ingest batches with their progress, counts, refused items and error."""
+
+    queryset = IngestBatch.objects.all()
+    serializer_class = IngestBatchSerializer
+    filterset_class = IngestBatchFilterSet
+    ordering_fields = ("received_at", "finished_at", "item_count")
+    capabilities = {"list": Cap.VIEW_MONITORING, "retrieve": Cap.VIEW_MONITORING}
+
+    def scope_queryset(self, queryset: QuerySet[IngestBatch]) -> QuerySet[IngestBatch]:
+        return queryset.order_by("-received_at", "-id")
+
+
+# --- mentions --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "page_size", int, description="Mentions per page (default 50, at most 200)."
+            )
+        ]
+    ),
+    partial_update=extend_schema(request=MentionTriageSerializer, responses=MentionSerializer),
+)
+@extend_schema(tags=["mentions"])
+class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Mentions, newest first, with cursor pagination (``next``/``previous`` links, no count).
+    Triage (status, tags, assignee) is a PATCH with ``mentions.triage``."""
+
+    queryset = Mention.objects.all()
+    serializer_class = MentionSerializer
+    filterset_class = MentionFilterSet
+    filter_backends = [DjangoFilterBackend]  # the order is fixed: it is the cursor's key
+    pagination_class = MentionCursorPagination
+    http_method_names = ["get", "patch", "head", "options"]
+    capabilities = {
+        "list": Cap.VIEW_MONITORING,
+        "retrieve": Cap.VIEW_MONITORING,
+        "partial_update": Cap.TRIAGE_MENTIONS,
+    }
+
+    def scope_queryset(self, queryset: QuerySet[Mention]) -> QuerySet[Mention]:
+        return selectors.mention_list(queryset)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        mention = self.get_object()
+        payload = MentionTriageSerializer(
+            mention, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        payload.is_valid(raise_exception=True)
+        payload.save()
+        return Response(MentionSerializer(mention).data)
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+class MetricsView(TenantScopedAPIView):
+    queryset = MetricBucket.objects.all()
+    capabilities = {"get": Cap.VIEW_MONITORING}
+    params_class: type[PeriodSerializer] = PeriodSerializer
+
+    def params(self, request: Request) -> dict[str, Any]:
+        params = self.params_class(data=request.query_params, context={"tenant": self.tenant})
+        params.is_valid(raise_exception=True)
+        return dict(params.validated_data)
+
+
+@extend_schema(tags=["metrics"], parameters=[VolumeParamsSerializer], responses=VolumeSerializer)
+class VolumeView(MetricsView):
+    """Mentions, sentiment, reach and engagement per bucket (5m, 1h or 1d) with boundaries in
+    a time zone (default: the tenant's), over a period (default: the last 7 days)."""
+
+    params_class = VolumeParamsSerializer
+
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        params = self.params(request)
+        tz = params.get("tz") or self.tenant.time_zone
+        series = selectors.volume(
+            self.tenant.pk,
+            since=params["since"],
+            until=params["until"],
+            interval=params["interval"],
+            tz=tz,
+            query_id=params.get("query"),
+        )
+        body = {
+            "interval": params["interval"],
+            "tz": tz,
+            "query": params.get("query"),
+            "since": params["since"],
+            "until": params["until"],
+            "series": series,
+        }
+        return Response(VolumeSerializer(body).data)
+
+
+@extend_schema(
+    tags=["metrics"],
+    parameters=[
+        OpenApiParameter("since", datetime, description="Start (inclusive); default: 7 days ago."),
+        OpenApiParameter("until", datetime, description="End (exclusive); default: now."),
+    ],
+    responses=ShareOfVoiceSerializer,
+)
+class ShareOfVoiceView(MetricsView):
+    """Each active query's mentions over the period and its share of them all."""
+
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        params = self.params(request)
+        result = selectors.share_of_voice(
+            self.tenant.pk, since=params["since"], until=params["until"]
+        )
+        body = {"since": params["since"], "until": params["until"], **result}
+        return Response(ShareOfVoiceSerializer(body).data)
+
+
+class TopView(MetricsView):
+    params_class = TopParamsSerializer
+    selector: Any = None
+    output: Any = None
+
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        params = self.params(request)
+        results = type(self).selector(
+            self.tenant.pk,
+            since=params["since"],
+            until=params["until"],
+            limit=params["limit"],
+            query_id=params.get("query"),
+        )
+        body = {"since": params["since"], "until": params["until"], "results": results}
+        return Response(self.output(body).data)
+
+
+@extend_schema(tags=["metrics"], parameters=[TopParamsSerializer], responses=TopAuthorsSerializer)
+class TopAuthorsView(TopView):
+    """Authors with the largest reach (largest follower count seen), then most mentions."""
+
+    selector = staticmethod(selectors.top_authors)
+    output = TopAuthorsSerializer
+
+
+@extend_schema(tags=["metrics"], parameters=[TopParamsSerializer], responses=TopHashtagsSerializer)
+class TopHashtagsView(TopView):
+    """The most used hashtags over the period."""
+
+    selector = staticmethod(selectors.top_hashtags)
+    output = TopHashtagsSerializer
+
+
+@extend_schema(tags=["metrics"], parameters=[TopParamsSerializer], responses=TopTermsSerializer)
+class TopTermsView(TopView):
+    """The tracked terms mentioned most over the period."""
+
+    selector = staticmethod(selectors.top_terms)
+    output = TopTermsSerializer

@@ -1,0 +1,134 @@
+"""django-filter filter sets of the monitoring app, shared by REST and GraphQL.
+
+Every mention filter maps onto an index of ``Mention`` (timeline, sentiment, risk, author, the
+GIN indexes on ``matched_queries`` and ``search``), so lists stay fast on large tenants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import QuerySet
+
+from monitoring.choices import (
+    BatchStatus,
+    Platform,
+    Sentiment,
+    SourceKind,
+    SourceStatus,
+    TermKind,
+    TriageStatus,
+)
+from monitoring.models import (
+    IngestBatch,
+    LexiconEntry,
+    LowCredibilityDomain,
+    Mention,
+    MonitoredQuery,
+    Source,
+    TrackedTerm,
+)
+from monitoring.scoring import TRIGGER_LABELS
+
+
+class MentionFilterSet(django_filters.FilterSet):
+    query = django_filters.NumberFilter(
+        method="filter_query", min_value=1, label="Matched by this query (id)"
+    )
+    sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices)
+    language = django_filters.CharFilter(max_length=8, label="Language code, e.g. 'id'")
+    platform = django_filters.ChoiceFilter(choices=Platform.choices)
+    author = django_filters.CharFilter(
+        method="filter_author", max_length=200, label="Author handle (a leading @ is ignored)"
+    )
+    published_after = django_filters.IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="gte", label="Published at or after (ISO 8601)"
+    )
+    published_before = django_filters.IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="lt", label="Published before (ISO 8601)"
+    )
+    min_risk = django_filters.NumberFilter(
+        field_name="risk", lookup_expr="gte", min_value=0, max_value=100, label="Risk at least"
+    )
+    status = django_filters.ChoiceFilter(choices=TriageStatus.choices)
+    tag = django_filters.CharFilter(method="filter_tag", max_length=50, label="Has this tag")
+    q = django_filters.CharFilter(
+        method="filter_text",
+        max_length=500,
+        label='Full-text search (web syntax: words, "phrases", -exclusions, OR)',
+    )
+
+    class Meta:
+        model = Mention
+        fields: tuple[str, ...] = ()
+
+    def filter_query(self, queryset: QuerySet[Mention], name: str, value: Any) -> Any:
+        return queryset.filter(matched_queries__contains=[int(value)])
+
+    def filter_author(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
+        return queryset.filter(author_handle=value.strip().lstrip("@"))
+
+    def filter_tag(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
+        return queryset.filter(tags__contains=[" ".join(value.split()).lower()])
+
+    def filter_text(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
+        if not value.strip():
+            return queryset
+        return queryset.filter(search=SearchQuery(value, config="simple", search_type="websearch"))
+
+
+class MonitoredQueryFilterSet(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = MonitoredQuery
+        fields: tuple[str, ...] = ("is_active", "name")
+
+
+class SourceFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=SourceKind.choices)
+    status = django_filters.ChoiceFilter(choices=SourceStatus.choices)
+    name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = Source
+        fields: tuple[str, ...] = ("kind", "status", "name")
+
+
+class TrackedTermFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=TermKind.choices)
+    text = django_filters.CharFilter(lookup_expr="icontains", label="Text contains")
+
+    class Meta:
+        model = TrackedTerm
+        fields: tuple[str, ...] = ("kind", "text")
+
+
+class LexiconEntryFilterSet(django_filters.FilterSet):
+    label = django_filters.ChoiceFilter(choices=[(label, label) for label in TRIGGER_LABELS])
+    phrase = django_filters.CharFilter(lookup_expr="icontains", label="Phrase contains")
+
+    class Meta:
+        model = LexiconEntry
+        fields: tuple[str, ...] = ("label", "phrase")
+
+
+class LowCredibilityDomainFilterSet(django_filters.FilterSet):
+    domain = django_filters.CharFilter(lookup_expr="icontains", label="Domain contains")
+
+    class Meta:
+        model = LowCredibilityDomain
+        fields: tuple[str, ...] = ("domain",)
+
+
+class IngestBatchFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=BatchStatus.choices)
+    source = django_filters.NumberFilter(field_name="source_id", label="Source id")
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = IngestBatch
+        fields: tuple[str, ...] = ("status", "source")

@@ -1,0 +1,99 @@
+"""factory_boy factories of the monitoring app. Children inherit their parent's tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import factory
+
+from monitoring.models import (
+    IngestBatch,
+    LexiconEntry,
+    LowCredibilityDomain,
+    Mention,
+    MetricBucket,
+    MonitoredQuery,
+    Source,
+    TrackedTerm,
+)
+from tests.factories import TenantFactory
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+class MonitoredQueryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MonitoredQuery
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Query {n}")
+    query = "kopi AND (basi OR boikot*)"
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = "rss"
+    name = factory.Sequence(lambda n: f"Feed {n}")
+    config = factory.LazyAttribute(lambda o: {"url": "https://news.example/feed.xml"})
+
+
+class IngestBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IngestBatch
+
+    tenant = factory.SubFactory(TenantFactory)
+    source = factory.SubFactory(SourceFactory, tenant=factory.SelfAttribute("..tenant"))
+    item_count = 3
+
+
+class MentionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Mention
+
+    tenant = factory.SubFactory(TenantFactory)
+    platform = "x"
+    external_id = factory.Sequence(lambda n: f"post-{n}")
+    author_handle = factory.Sequence(lambda n: f"user{n}")
+    author_followers = 100
+    text = "Kopi Senja enak banget"
+    language = "id"
+    published_at = factory.Sequence(lambda n: NOW - timedelta(minutes=n))
+    sentiment = "neutral"
+
+
+class MetricBucketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MetricBucket
+
+    tenant = factory.SubFactory(TenantFactory)
+    query_id = 0
+    bucket = NOW
+    mentions = 1
+
+
+class TrackedTermFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackedTerm
+
+    tenant = factory.SubFactory(TenantFactory)
+    text = factory.Sequence(lambda n: f"Produk {n}")
+
+
+class LexiconEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LexiconEntry
+
+    tenant = factory.SubFactory(TenantFactory)
+    label = "hoax"
+    phrase = factory.Sequence(lambda n: f"kabar palsu {n}")
+
+
+class LowCredibilityDomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LowCredibilityDomain
+
+    tenant = factory.SubFactory(TenantFactory)
+    domain = factory.Sequence(lambda n: f"hoaks{n}.example")
