@@ -154,7 +154,11 @@ class WebhookView(APIView):
     @staticmethod
     def repeat(previous: WebhookDelivery) -> Response:
         batch = previous.batch
-        body = {"batch_id": batch.pk if batch else None, "accepted": 0, "rejected": []}
+        body: dict[str, Any] = {
+            "batch_id": batch.pk if batch else None,
+            "accepted": 0,
+            "rejected": [],
+        }
         return Response({**body, "duplicate": True}, status=status.HTTP_200_OK)
 
     @staticmethod
@@ -208,12 +212,13 @@ class UploadView(TenantScopedAPIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise exceptions.ValidationError({"file": "Attach the export as 'file'."})
-        mapping = request.data.get("mapping") or source.config.get("mapping") or {}
+        form: Any = request.data
+        mapping = form.get("mapping") or source.config.get("mapping") or {}
         try:
             objects = uploads.read_export(
                 upload.read(),
                 name=upload.name or "",
-                format=request.data.get("format") or None,
+                format=form.get("format") or None,
                 mapping=mapping,
                 time_zone=self.tenant.time_zone,
             )
