@@ -440,8 +440,15 @@ class TopParamsSerializer(PeriodSerializer):
     )
 
 
+class ZonedDateTimeField(serializers.DateTimeField):
+    """Keeps the offset the value carries instead of converting to the server's zone."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value.isoformat() if value is not None else None
+
+
 class VolumePointSerializer(serializers.Serializer):
-    bucket = serializers.DateTimeField(help_text="Start of the bucket, in the requested zone.")
+    bucket = ZonedDateTimeField(help_text="Start of the bucket, with the requested zone's offset.")
     mentions = serializers.IntegerField()
     positive = serializers.IntegerField()
     neutral = serializers.IntegerField()
