@@ -1,13 +1,9 @@
 """``manage.py score`` runs without a database (pytest-django blocks DB access here)."""
 
 import json
-import sys
-import types
 
 import pytest
 from django.core.management import CommandError, call_command
-
-from monitoring.scoring import TenantExtensions
 
 
 def test_score_command_jsonl(tmp_path):
@@ -40,26 +36,27 @@ def test_score_command_csv(tmp_path):
     assert out["id"] == "1" and out["triggers"][0]["label"] == "cyber_attack"
 
 
-def test_score_command_tenant_uses_selector(tmp_path, monkeypatch):
-    calls = []
+def test_score_command_with_a_tenant_adds_its_terms_and_lexicon(tmp_path, tenant):
+    from monitoring.models import LexiconEntry, LowCredibilityDomain, TrackedTerm
 
-    def fake_selector(slug):
-        calls.append(slug)
-        if slug != "acme":
-            raise LookupError(slug)
-        return TenantExtensions(terms=[("Kopi Senja", "brand")])
-
-    fake = types.ModuleType("monitoring.selectors")
-    fake.scoring_extensions_for_tenant = fake_selector
-    monkeypatch.setitem(sys.modules, "monitoring.selectors", fake)
+    TrackedTerm.objects.create(tenant=tenant, text="Kopi Senja", kind="brand")
+    LexiconEntry.objects.create(tenant=tenant, label="unexpected_event", phrase="sakit perut")
+    LowCredibilityDomain.objects.create(tenant=tenant, domain="beritaheboh.example")
     src = tmp_path / "p.jsonl"
     dst = tmp_path / "o.jsonl"
-    src.write_text('{"id": 1, "text": "kopi senja enak"}\n', encoding="utf-8")
-    call_command("score", input=str(src), output=str(dst), tenant="acme")
+    src.write_text(
+        '{"id": 1, "text": "kopi senja bikin sakit perut https://beritaheboh.example/x"}\n',
+        encoding="utf-8",
+    )
+    call_command("score", input=str(src), output=str(dst), tenant=tenant.slug)
     out = json.loads(dst.read_text(encoding="utf-8"))
     assert {"type": "term", "text": "kopi senja", "start": 0, "end": 10, "kind": "brand"} in out[
         "entities"
     ]
+    labels = {t["label"] for t in out["triggers"]}
+    assert {"unexpected_event", "hoax"} <= labels
+    call_command("score", input=str(src), output=str(dst))  # without --tenant: none of it
+    plain = json.loads(dst.read_text(encoding="utf-8"))
+    assert not any(e["type"] == "term" for e in plain["entities"])
     with pytest.raises(CommandError):
-        call_command("score", input=str(src), output=str(dst), tenant="nope")
-    assert calls == ["acme", "nope"]
+        call_command("score", input=str(src), output=str(dst), tenant="no-such-tenant")
