@@ -16,10 +16,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
+from monitoring.graphql.types import SCALARS as MONITORING_SCALARS
 from tenants.authentication import user_for_token
 from tenants.graphql.schema import TenantsQuery
 
-Query = merge_types("Query", (TenantsQuery,))
+Query = merge_types("Query", (TenantsQuery, MonitoringQuery))
+Mutation = merge_types("Mutation", (MonitoringMutation,))
 
 # Answers the API gives on purpose; they are not server errors and are not logged as such.
 EXPECTED_ERROR_CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
@@ -37,7 +40,8 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
-    config=StrawberryConfig(auto_camel_case=False),
+    mutation=Mutation,
+    config=StrawberryConfig(auto_camel_case=False, scalar_map={**MONITORING_SCALARS}),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),

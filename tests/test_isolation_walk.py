@@ -185,6 +185,19 @@ ROOT_QUERIES = {
     "me": "{ me { id } }",
     "tenants": "{ tenants { slug } }",
     "tenant": "query($slug: String!) { tenant(slug: $slug) { slug } }",
+    "monitored_queries": "query($slug: String!) { monitored_queries(slug: $slug) { id } }",
+    "sources": "query($slug: String!) { sources(slug: $slug) { id } }",
+    "tracked_terms": "query($slug: String!) { tracked_terms(slug: $slug) { id } }",
+    "mentions": "query($slug: String!) { mentions(slug: $slug) { id assignee { email } } }",
+    "volume": 'query($slug: String!) { volume(slug: $slug, interval: "1d") { bucket } }',
+}
+# Every mutation, with its capability and a call in tenant $slug (on an object that does not
+# exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
+MUTATIONS = {
+    "update_mention_triage": (
+        Cap.TRIAGE_MENTIONS,
+        'mutation($slug: String!) { update_mention_triage(slug: $slug, id: "987654") { id } }',
+    ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.
 GUARDED_QUERIES = {
@@ -207,6 +220,8 @@ def guarded_fields() -> dict[tuple[str, str], Any]:
 
 def test_every_graphql_field_is_walked() -> None:
     assert set(schema._schema.query_type.fields) == set(ROOT_QUERIES)
+    mutation_type = schema._schema.mutation_type
+    assert set(mutation_type.fields if mutation_type else ()) == set(MUTATIONS)
     assert set(guarded_fields()) == set(GUARDED_QUERIES)
 
 
@@ -220,7 +235,16 @@ def test_graphql_anonymous_is_unauthenticated(gql: Any, tenant: Any, field: str)
 
 
 @pytest.mark.parametrize(
-    "query", [q for q in [*ROOT_QUERIES.values(), *GUARDED_QUERIES.values()] if "$slug" in q]
+    "query",
+    [
+        q
+        for q in [
+            *ROOT_QUERIES.values(),
+            *GUARDED_QUERIES.values(),
+            *(call for _, call in MUTATIONS.values()),
+        ]
+        if "$slug" in q
+    ],
 )
 def test_graphql_outsider_is_not_found(gql: Any, tenant: Any, outsider: Any, query: str) -> None:
     theirs = gql(query, user=outsider, variables={"slug": tenant.slug})
@@ -240,3 +264,17 @@ def test_graphql_members_without_capability_are_forbidden(
             assert error_codes(body) == ["FORBIDDEN"], role
         else:
             assert "errors" not in body, (role, body)
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_graphql_mutations_refuse_anonymous_and_members_without_capability(
+    gql: Any, tenant: Any, members: dict[str, Any], name: str
+) -> None:
+    cap, call = MUTATIONS[name]
+    assert error_codes(gql(call, variables={"slug": tenant.slug})) == ["UNAUTHENTICATED"]
+    for role in Role:
+        codes = error_codes(gql(call, user=members[role], variables={"slug": tenant.slug}))
+        if role in roles_lacking(cap):
+            assert codes == ["FORBIDDEN"], role
+        else:
+            assert codes == ["BAD_USER_INPUT"], (role, codes)

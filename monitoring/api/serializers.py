@@ -353,6 +353,14 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
                 seen.setdefault(tag, None)
         return list(seen)
 
+    def update(self, instance: Mention, validated_data: dict[str, Any]) -> Mention:
+        # Only the triage columns: the pipeline may be updating engagement at the same time.
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            instance.save(update_fields=list(validated_data))
+        return instance
+
     def validate_assignee(self, value: User | None) -> User | None:
         if value is None:
             return None
