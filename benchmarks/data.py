@@ -184,7 +184,7 @@ class _Author:
         self.handle, self.name, self.followers, self.verified = handle, name, followers, verified
 
 
-def _authors(rng: random.Random, count: int) -> list[_Author]:
+def make_authors(rng: random.Random, count: int) -> list[_Author]:
     """Accounts with Pareto-tailed followers: median a few hundred, a few big influencers."""
     out = []
     for i in range(count):
@@ -215,7 +215,7 @@ def generate(
         raise ValueError(f"brand must be one of {BRANDS}")
     rng = random.Random(f"{seed}:{start}")
     now = (now or datetime.now(UTC)).astimezone(WIB)
-    authors = _authors(random.Random(f"{seed}:authors"), max(50, min(20_000, n // 3 + 50)))
+    authors = make_authors(random.Random(f"{seed}:authors"), max(50, min(20_000, n // 3 + 50)))
     # Zipf-like activity: a few accounts post much more than the rest.
     activity = _cumulative([max(1, int(1000 / (rank + 1) ** 0.8)) for rank in range(len(authors))])
     items = []
