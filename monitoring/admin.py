@@ -13,7 +13,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from monitoring.models import (
@@ -30,22 +29,7 @@ from monitoring.models import (
 )
 from monitoring.querylang import QuerySyntaxError, parse
 from monitoring.scoring import TRIGGER_LABELS
-from tenants.admin_mixins import ScopedModelAdmin, admin_tenants
-
-
-class TenantFilter(admin.SimpleListFilter):
-    """The tenants the staff user may see (no scan of the table to find them)."""
-
-    title = "tenant"
-    parameter_name = "tenant"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return [(str(t.pk), t.name) for t in admin_tenants(request.user).order_by("name")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(tenant_id=value) if value and value.isdigit() else queryset
-
+from tenants.admin_mixins import ScopedModelAdmin, TenantFilter
 
 TENANT_FILTER = TenantFilter
 

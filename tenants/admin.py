@@ -10,7 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework_api_key.models import APIKey
 
-from tenants.admin_mixins import AgencyScopedAdminMixin, ScopedModelAdmin, scoped_users
+from tenants.admin_mixins import (
+    AgencyFilter,
+    AgencyScopedAdminMixin,
+    ScopedModelAdmin,
+    TenantFilter,
+    scoped_users,
+)
 from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
 
 # The library's own key model is unused: Sigap's keys belong to a tenant or a user.
@@ -45,7 +51,7 @@ class AgencyAdmin(ScopedModelAdmin):
 class TenantAdmin(ScopedModelAdmin):
     tenant_path = "pk"
     list_display = ("name", "slug", "agency", "status", "time_zone", "default_language")
-    list_filter = ("status", "default_language", "agency")
+    list_filter = ("status", "default_language", AgencyFilter)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
@@ -55,7 +61,7 @@ class TenantAdmin(ScopedModelAdmin):
 class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "agency", "is_agency_admin", "is_staff", "is_active")
-    list_filter = ("agency", "is_agency_admin", "is_staff", "is_active")
+    list_filter = (AgencyFilter, "is_agency_admin", "is_staff", "is_active")
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -79,7 +85,7 @@ class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):
 @admin.register(Membership)
 class MembershipAdmin(ScopedModelAdmin):
     list_display = ("user", "tenant", "role", "created_at")
-    list_filter = ("role", "tenant")
+    list_filter = ("role", TenantFilter)
     search_fields = ("user__email", "tenant__name", "tenant__slug")
     autocomplete_fields = ("user",)
     list_select_related = ("user", "tenant")
@@ -90,7 +96,7 @@ class TenantApiKeyAdmin(ScopedModelAdmin):
     """The key is shown once, in a message, when it is created; only its hash is stored."""
 
     list_display = ("prefix", "name", "tenant", "created", "expiry_date", "revoked", "last_used_at")
-    list_filter = ("tenant", "revoked")
+    list_filter = (TenantFilter, "revoked")
     search_fields = ("name", "prefix", "tenant__slug")
     list_select_related = ("tenant",)
     exclude = ("created_by", "last_used_at")

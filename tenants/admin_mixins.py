@@ -34,6 +34,37 @@ def is_admin_user(user: Any) -> bool:
     )
 
 
+class TenantFilter(admin.SimpleListFilter):
+    """A tenant list filter offering only the tenants the staff user may see."""
+
+    title = "tenant"
+    parameter_name = "tenant"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return [(str(t.pk), t.name) for t in admin_tenants(request.user).order_by("name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(tenant_id=value) if value and value.isdigit() else queryset
+
+
+class AgencyFilter(admin.SimpleListFilter):
+    """An agency list filter: every agency for the superuser, only its own for others."""
+
+    title = "agency"
+    parameter_name = "agency"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        agencies = Agency.objects.order_by("name")
+        if not request.user.is_superuser:
+            agencies = agencies.filter(pk=getattr(request.user, "agency_id", None) or 0)
+        return [(str(a.pk), a.name) for a in agencies]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(agency_id=value) if value and value.isdigit() else queryset
+
+
 class AgencyScopedAdminMixin:
     """Limits an admin screen to the staff user's tenants. Set ``tenant_path`` to the lookup
     from the model to its tenant (``"tenant"`` for tenant-owned models)."""

@@ -72,3 +72,20 @@ def test_admin_creates_a_key_and_shows_it_once(agency_admin: Any, tenant: Any) -
     assert refused.status_code == 200  # the form is shown again with an error
     assert b"Select a valid choice" in refused.content
     MembershipFactory(tenant=tenant)
+
+
+def test_list_filters_do_not_name_other_agencies_tenants(
+    agency_admin: Any, tenant: Any, other_tenant: Any
+) -> None:
+    client = Client()
+    client.force_login(agency_admin)
+    for url in (
+        "/admin/tenants/membership/",
+        "/admin/tenants/tenantapikey/",
+        "/admin/tenants/tenant/",
+        "/admin/tenants/user/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert other_tenant.name.encode() not in page.content, url
+        assert other_tenant.agency.name.encode() not in page.content, url
