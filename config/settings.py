@@ -224,6 +224,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.Tenant.Status",
+        "SourceStatusEnum": "monitoring.choices.SourceStatus",
+        "SourceKindEnum": "monitoring.choices.SourceKind",
+        "BatchStatusEnum": "monitoring.choices.BatchStatus",
+        "TriageStatusEnum": "monitoring.choices.TriageStatus",
+        "PlatformEnum": "monitoring.choices.Platform",
+        "TermKindEnum": "monitoring.choices.TermKind",
+    }
+    | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
         for name in (
             "ValidationErrorEnum",

@@ -36,6 +36,7 @@ MENTION = (
     "matched_queries",
     "sentiment",
     "sentiment_scores",
+    "scores",
     "provocation",
     "triggers",
     "hashtags",

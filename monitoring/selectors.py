@@ -56,7 +56,7 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
     bulky columns lists never show."""
     return (
         queryset.select_related("assignee")
-        .defer("raw", "scores", "search")
+        .defer("raw", "search")
         .order_by("-published_at", "-id")
     )
 

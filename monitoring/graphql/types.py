@@ -91,6 +91,7 @@ class MentionType(TenantOwnedType):
     matched_queries: list[BigInt]
     sentiment: str
     sentiment_scores: JSON
+    scores: JSON
     provocation: float
     triggers: list[str]
     hashtags: list[str]
