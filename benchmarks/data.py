@@ -238,6 +238,7 @@ def generate(
                 code=f"{rng.getrandbits(32):08x}", domain=subject["domain"]
             ),
         }
+        author: dict[str, Any]
         if platform == "news":
             handle, name, followers = rng.choice(_OUTLETS)
             author = {"handle": handle, "name": name, "followers": followers, "verified": True}
@@ -255,7 +256,7 @@ def generate(
             text = " ".join(template.format(**slots).split())
             if rng.random() < 0.15:
                 text += " " + rng.choice(subject["tags"])
-        reach = author["followers"]
+        reach: int = author["followers"]
         likes = int(reach * rng.uniform(0.0005, 0.02) * rng.lognormvariate(0, 1)) + rng.randrange(4)
         shares = int(likes * rng.uniform(0.01, 0.3))
         replies = int(likes * rng.uniform(0.02, 0.2))
