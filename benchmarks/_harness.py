@@ -50,12 +50,14 @@ def prepare_database() -> None:
 
 
 def sigterm_as_interrupt() -> None:
-    """SIGTERM unwinds like Ctrl-C, so ``finally`` blocks stop the children."""
+    """SIGTERM and SIGINT unwind like Ctrl-C, so ``finally`` blocks stop the children (SIGINT
+    too when started in the background, where the shell may have set it to be ignored)."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:

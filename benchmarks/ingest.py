@@ -162,7 +162,8 @@ def send_all(
     """Unthrottled: ``concurrency`` senders back to back. With ``rate``: request k leaves at
     t0 + (items before it) / rate, from a pool so a slow answer does not delay the schedule."""
     results: list[Sent] = []
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
         if rate is None:
             futures = [pool.submit(client.post, body) for body, _ in bodies]
         else:
@@ -181,6 +182,8 @@ def send_all(
             done += results[-1].accepted
             if len(results) % max(1, len(futures) // 10) == 0:
                 log(f"  {done} mentions accepted")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: nothing more is sent
     return results
 
 
