@@ -32,6 +32,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo mentions for '{tenant.slug}': {done.queries_created} queries and "
             f"{done.terms_created} terms created; {done.sent} mentions queued in "
-            f"{len(done.batches)} batches ({done.already_stored} already stored). "
-            "The task cluster scores them within seconds."
+            f"{len(done.batches)} batches ({done.already_stored} already stored)."
+            + (" The task cluster scores them within seconds." if done.sent else "")
         )
