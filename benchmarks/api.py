@@ -80,7 +80,7 @@ def _tenant(n: int, rebuild: bool) -> tuple[Any, bool]:
 
 def _templates(tenant_id: int) -> list[tuple[Any, ...]]:
     """Distinct realistic texts, scored and matched by the production pipeline code."""
-    from benchmarks.data import generate
+    from monitoring.demodata import generate
     from monitoring.ingest import validate_items
     from monitoring.pipeline import _rows
 
@@ -106,7 +106,7 @@ def build(tenant: Any, n: int) -> float:
 
     from django.db import connection
 
-    from benchmarks.data import make_authors
+    from monitoring.demodata import make_authors
     from monitoring.demo import ensure_setup
     from monitoring.pipeline import STAGE_COLUMNS
 

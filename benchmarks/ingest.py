@@ -292,7 +292,7 @@ def main() -> int:
     setup_django()
     from django.conf import settings
 
-    from benchmarks.data import generate
+    from monitoring.demodata import generate
 
     prepare_database()
     workers = settings.Q_CLUSTER["workers"]

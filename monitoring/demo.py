@@ -107,7 +107,7 @@ def ensure_setup(tenant: Tenant) -> tuple[int, int]:
 
 
 def demo_items(tenant: Tenant, count: int) -> list[dict[str, Any]]:
-    from benchmarks.data import generate  # the generator the benchmarks use
+    from monitoring.demodata import generate  # the same generator the benchmarks use
 
     return generate(count, seed=SEED, run_id=f"{RUN_ID}-{topic_of(tenant)}", brand=topic_of(tenant))
 

@@ -224,6 +224,18 @@ class Mention(TenantOwnedModel):
             models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
             models.Index(fields=["tenant", "risk"], name="mention_risk"),
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
+            # Top authors and hashtags over a period read only these columns: index-only scans.
+            models.Index(
+                fields=["tenant", "published_at"],
+                include=[
+                    "platform",
+                    "author_handle",
+                    "author_name",
+                    "author_followers",
+                    "hashtags",
+                ],
+                name="mention_period_cover",
+            ),
             GinIndex(fields=["matched_queries"], name="mention_queries"),
             GinIndex(fields=["search"], name="mention_search"),
         ]

@@ -239,8 +239,12 @@ def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
 def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     """Score, match and store one chunk; idempotent. Returns what it did."""
     with transaction.atomic():
+        # Lock this chunk only: not its batch, or chunks of one batch would run one at a time.
         chunk = (
-            IngestChunk.objects.select_for_update().filter(tenant_id=tenant_id, pk=chunk_id).first()
+            IngestChunk.objects.select_for_update(of=("self",))
+            .filter(tenant_id=tenant_id, pk=chunk_id)
+            .order_by()
+            .first()
         )
         if chunk is None or chunk.done_at is not None:
             return {"inserted": 0, "duplicates": 0, "skipped": 1}

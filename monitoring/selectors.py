@@ -55,9 +55,7 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
     """Mentions as lists show them: newest first, the assignee joined (no N+1), without the
     bulky columns lists never show."""
     return (
-        queryset.select_related("assignee")
-        .defer("raw", "search")
-        .order_by("-published_at", "-id")
+        queryset.select_related("assignee").defer("raw", "search").order_by("-published_at", "-id")
     )
 
 
@@ -179,14 +177,16 @@ def top_authors(
     return [dict(row) for row in rows]
 
 
-def _top_elements(rows: QuerySet[Mention], lateral_sql: str, limit: int) -> list[dict[str, Any]]:
+def _top_elements(
+    rows: QuerySet[Mention], column: str, lateral_sql: str, limit: int
+) -> list[dict[str, Any]]:
     """Counts, over the mentions of ``rows``, of the values ``lateral_sql`` (a relation
-    ``t(element)`` computed from the mention ``m``) yields; each mention counts once per value.
+    ``t(element)`` computed from ``m.<column>``) yields; each mention counts once per value.
+    One pass over the period's rows (an index-only scan for ``hashtags``), no self-join.
     """
-    inner, params = rows.values("id").query.sql_with_params()
+    inner, params = rows.values(column).query.sql_with_params()
     sql = (
-        f"SELECT t.element, COUNT(*) AS mentions FROM ({inner}) AS picked "  # noqa: S608
-        f"JOIN {Mention._meta.db_table} AS m ON m.id = picked.id "
+        f"SELECT t.element, COUNT(*) AS mentions FROM ({inner}) AS m "  # noqa: S608
         f"CROSS JOIN LATERAL {lateral_sql} "
         "WHERE t.element IS NOT NULL AND t.element <> '' "
         "GROUP BY t.element ORDER BY mentions DESC, t.element LIMIT %s"
@@ -202,6 +202,7 @@ def top_hashtags(
     """The most used hashtags (stored lower-case by the pipeline) over the period."""
     return _top_elements(
         _period(tenant_id, since, until, query_id),
+        "hashtags",
         "(SELECT DISTINCT lower(tag) FROM unnest(m.hashtags) AS tag) AS t(element)",
         limit,
     )
@@ -213,6 +214,7 @@ def top_terms(
     """The tracked terms (``term`` entities the scorer found) mentioned most over the period."""
     return _top_elements(
         _period(tenant_id, since, until, query_id),
+        "scores",
         "(SELECT DISTINCT lower(e ->> 'text') FROM jsonb_array_elements("
         "CASE WHEN jsonb_typeof(m.scores -> 'entities') = 'array' "
         "THEN m.scores -> 'entities' ELSE '[]'::jsonb END) AS e "

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from benchmarks.data import generate
+from monitoring.demodata import generate
 from monitoring import pipeline
 from monitoring.models import IngestChunk, Mention, MetricBucket, MonitoredQuery, TrackedTerm
 

@@ -12,7 +12,7 @@ Deterministic for a given ``seed`` (texts, authors, numbers; only ``published_at
 ``now``). ``external_id`` is ``<run_id>-<n>``, so two runs with different run ids never collide
 and the same run id gives the same ids again.
 
-    from benchmarks.data import generate
+    from monitoring.demodata import generate
     items = generate(1000, seed=7, run_id="bench-1a2b", brand="kopi")
 """
 
