@@ -224,18 +224,8 @@ class Mention(TenantOwnedModel):
             models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
             models.Index(fields=["tenant", "risk"], name="mention_risk"),
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
-            # Top authors and hashtags over a period read only these columns: index-only scans.
-            models.Index(
-                fields=["tenant", "published_at"],
-                include=[
-                    "platform",
-                    "author_handle",
-                    "author_name",
-                    "author_followers",
-                    "hashtags",
-                ],
-                name="mention_period_cover",
-            ),
+            # Top authors by reach walk this index from the largest accounts down.
+            models.Index(fields=["tenant", "-author_followers"], name="mention_reach"),
             GinIndex(fields=["matched_queries"], name="mention_queries"),
             GinIndex(fields=["search"], name="mention_search"),
         ]
@@ -260,6 +250,28 @@ class MetricBucket(TenantOwnedModel):
         ordering = ["bucket"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "query_id", "bucket"], name="bucket_unique")
+        ]
+
+
+class TermBucket(TenantOwnedModel):
+    """Mentions per hour carrying a hashtag or a tracked term, per query (query_id 0: all)."""
+
+    class Kind(models.TextChoices):
+        HASHTAG = "hashtag", "Hashtag"
+        TERM = "term", "Tracked term"
+
+    query_id = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    bucket = models.DateTimeField()
+    text = models.CharField(max_length=200)
+    mentions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "query_id", "kind", "bucket", "text"], name="term_bucket_unique"
+            )
         ]
 
 

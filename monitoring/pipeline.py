@@ -9,6 +9,7 @@ upserted from the rows that were really inserted (``xmax = 0``).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -70,8 +71,15 @@ _UPSERT = f"""
         likes = EXCLUDED.likes, shares = EXCLUDED.shares, replies = EXCLUDED.replies,
         views = EXCLUDED.views, author_followers = EXCLUDED.author_followers
     RETURNING (xmax = 0) AS inserted, published_at, sentiment, matched_queries,
-        author_followers, likes + shares + replies
+        author_followers, likes + shares + replies, hashtags, scores -> 'entities'
 """  # noqa: S608 - built from the constant column list above
+_TERM_ROLLUP = """
+    INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
+    SELECT %(tenant)s, * FROM unnest(%(query)s::bigint[], %(kind)s::text[],
+        %(bucket)s::timestamptz[], %(text)s::text[], %(mentions)s::int[])
+    ON CONFLICT (tenant_id, query_id, kind, bucket, text) DO UPDATE SET
+        mentions = monitoring_termbucket.mentions + EXCLUDED.mentions
+"""
 _ROLLUP = """
     INSERT INTO monitoring_metricbucket (tenant_id, query_id, bucket, mentions, positive,
         neutral, negative, reach, engagement)
@@ -205,7 +213,7 @@ def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
     totals: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0] * 6)
-    for _, published_at, sentiment, matched, followers, engagement in inserted:
+    for _, published_at, sentiment, matched, followers, engagement, *_ in inserted:
         bucket = _bucket(published_at)
         for query_id in (0, *matched):
             row = totals[(query_id, bucket)]
@@ -236,6 +244,40 @@ def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
         )
 
 
+def _rollup_terms(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
+    """Hourly counts of mentions per hashtag and per tracked term, per query."""
+    totals: dict[tuple[int, str, datetime, str], int] = defaultdict(int)
+    for row in inserted:
+        published_at, matched, hashtags, entities = row[1], row[3], row[6], row[7]
+        if isinstance(entities, str):  # Django's psycopg setup hands jsonb back as text
+            entities = json.loads(entities)
+        hour = published_at.replace(minute=0, second=0, microsecond=0)
+        found = {("hashtag", tag[:200]) for tag in hashtags or ()}
+        found |= {
+            ("term", str(e.get("text", "")).lower()[:200])
+            for e in entities or ()
+            if isinstance(e, dict) and e.get("type") == "term" and e.get("text")
+        }
+        for query_id in (0, *matched):
+            for kind, text in found:
+                totals[(query_id, kind, hour, text)] += 1
+    if not totals:
+        return
+    keys = sorted(totals)  # one lock order for every worker
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TERM_ROLLUP,
+            {
+                "tenant": tenant_id,
+                "query": [k[0] for k in keys],
+                "kind": [k[1] for k in keys],
+                "bucket": [k[2] for k in keys],
+                "text": [k[3] for k in keys],
+                "mentions": [totals[k] for k in keys],
+            },
+        )
+
+
 def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     """Score, match and store one chunk; idempotent. Returns what it did."""
     with transaction.atomic():
@@ -261,6 +303,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
             returned = raw.fetchall()
         inserted = [row for row in returned if row[0]]
         _rollup(tenant_id, inserted)
+        _rollup_terms(tenant_id, inserted)
         duplicates = len(chunk.items) - len(inserted)
         IngestChunk.objects.filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates

@@ -6,8 +6,7 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, F, Max, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Trunc
 
@@ -17,6 +16,7 @@ from monitoring.models import (
     Mention,
     MetricBucket,
     MonitoredQuery,
+    TermBucket,
     TrackedTerm,
 )
 from monitoring.scoring import TenantExtensions
@@ -162,62 +162,87 @@ def _period(
 def top_authors(
     tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Authors with the largest reach (their largest follower count seen), then most mentions."""
-    rows = (
-        _period(tenant_id, since, until, query_id)
-        .exclude(author_handle="")
-        .values("platform", "author_handle")
-        .annotate(
-            author_name=Max("author_name"),
-            mentions=Count("id"),
-            reach=Max("author_followers"),
-        )
-        .order_by("-reach", "-mentions", "author_handle")[:limit]
-    )
-    return [dict(row) for row in rows]
+    """Authors with the largest reach (their largest follower count seen), then most mentions.
 
-
-def _top_elements(
-    rows: QuerySet[Mention], column: str, lateral_sql: str, limit: int
-) -> list[dict[str, Any]]:
-    """Counts, over the mentions of ``rows``, of the values ``lateral_sql`` (a relation
-    ``t(element)`` computed from ``m.<column>``) yields; each mention counts once per value.
-    One pass over the period's rows (an index-only scan for ``hashtags``), no self-join.
+    Walks the period's mentions from the largest accounts down (index ``mention_reach``) until
+    ``limit`` authors are found and the next row has less reach than the last of them, then
+    counts those authors' mentions (index ``mention_author``): no scan of the whole period.
     """
-    inner, params = rows.values(column).query.sql_with_params()
-    sql = (
-        f"SELECT t.element, COUNT(*) AS mentions FROM ({inner}) AS m "  # noqa: S608
-        f"CROSS JOIN LATERAL {lateral_sql} "
-        "WHERE t.element IS NOT NULL AND t.element <> '' "
-        "GROUP BY t.element ORDER BY mentions DESC, t.element LIMIT %s"
+    rows = _period(tenant_id, since, until, query_id).exclude(author_handle="")
+    reach: dict[tuple[str, str], int] = {}
+    names: dict[tuple[str, str], str] = {}
+    window, offset = max(200, limit * 10), 0
+    while True:
+        page = list(
+            rows.order_by("-author_followers", "id").values_list(
+                "platform", "author_handle", "author_name", "author_followers"
+            )[offset : offset + window]
+        )
+        for platform, handle, name, followers in page:
+            key = (platform, handle)
+            if key not in reach:
+                if len(reach) >= limit and followers < min(reach.values()):
+                    page = []  # every remaining author has less reach than the top ones
+                    break
+                reach[key] = followers
+            names[key] = max(names.get(key, ""), name)
+        else:
+            if len(page) == window:
+                offset += window
+                window *= 4
+                continue
+        break
+    if not reach:
+        return []
+    counts = {
+        (row["platform"], row["author_handle"]): row["n"]
+        for row in rows.filter(author_handle__in={handle for _, handle in reach})
+        .values("platform", "author_handle")
+        .annotate(n=Count("id"))
+    }
+    authors = [
+        {
+            "platform": platform,
+            "author_handle": handle,
+            "author_name": names[(platform, handle)],
+            "mentions": counts.get((platform, handle), 0),
+            "reach": followers,
+        }
+        for (platform, handle), followers in reach.items()
+    ]
+    authors.sort(key=lambda a: (-a["reach"], -a["mentions"], a["author_handle"]))
+    return authors[:limit]
+
+
+def _top_terms(
+    tenant_id: int, kind: str, since: datetime, until: datetime, limit: int, query_id: int | None
+) -> list[dict[str, Any]]:
+    """Most frequent hashtags or tracked terms from the hourly rollups (hours overlapping the
+    period count whole)."""
+    rows = (
+        TermBucket.objects.for_tenant(tenant_id)
+        .filter(
+            query_id=query_id or 0,
+            kind=kind,
+            bucket__gte=since.replace(minute=0, second=0, microsecond=0),
+            bucket__lt=until,
+        )
+        .values("text")
+        .annotate(mentions=Sum("mentions"))
+        .order_by("-mentions", "text")[:limit]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit])
-        return [{"text": text, "mentions": count} for text, count in cursor.fetchall()]
+    return [{"text": row["text"], "mentions": row["mentions"]} for row in rows]
 
 
 def top_hashtags(
     tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The most used hashtags (stored lower-case by the pipeline) over the period."""
-    return _top_elements(
-        _period(tenant_id, since, until, query_id),
-        "hashtags",
-        "(SELECT DISTINCT lower(tag) FROM unnest(m.hashtags) AS tag) AS t(element)",
-        limit,
-    )
+    return _top_terms(tenant_id, TermBucket.Kind.HASHTAG, since, until, limit, query_id)
 
 
 def top_terms(
     tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The tracked terms (``term`` entities the scorer found) mentioned most over the period."""
-    return _top_elements(
-        _period(tenant_id, since, until, query_id),
-        "scores",
-        "(SELECT DISTINCT lower(e ->> 'text') FROM jsonb_array_elements("
-        "CASE WHEN jsonb_typeof(m.scores -> 'entities') = 'array' "
-        "THEN m.scores -> 'entities' ELSE '[]'::jsonb END) AS e "
-        "WHERE e ->> 'type' = 'term') AS t(element)",
-        limit,
-    )
+    return _top_terms(tenant_id, TermBucket.Kind.TERM, since, until, limit, query_id)

@@ -149,7 +149,7 @@ def test_share_of_voice(api: Any, tenant: Any, other_tenant: Any, members: dict[
     ]
 
 
-def test_top_authors_hashtags_and_terms(
+def test_top_authors(
     api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any]
 ) -> None:
     query = MonitoredQueryFactory(tenant=tenant)
@@ -202,15 +202,6 @@ def test_top_authors_hashtags_and_terms(
     assert authors[1]["author_name"] == "Budi" and authors[1]["platform"] == "x"
     limited = get(client, tenant, "top-authors", limit=1, **PERIOD)["results"]
     assert [a["author_handle"] for a in limited] == ["media"]
-    hashtags = get(client, tenant, "top-hashtags", **PERIOD)["results"]
-    assert hashtags == [
-        {"text": "#boikot", "mentions": 3},
-        {"text": "#kopisenja", "mentions": 1},
-    ]
-    of_query = get(client, tenant, "top-hashtags", query=query.pk, **PERIOD)["results"]
-    assert of_query == [{"text": "#boikot", "mentions": 2}, {"text": "#kopisenja", "mentions": 1}]
-    terms = get(client, tenant, "top-terms", **PERIOD)["results"]
-    assert terms == [{"text": "kopi senja", "mentions": 1}, {"text": "senja latte", "mentions": 1}]
     too_many = client.get(url(tenant, "top-authors"), {"limit": 101})
     assert too_many.status_code == 400 and too_many.json()["errors"][0]["attr"] == "limit"
 
@@ -231,3 +222,43 @@ def test_metrics_query_count(
     with django_assert_num_queries(5):
         body = get(client, tenant, "volume", interval="1h", **PERIOD)
     assert sum(p["mentions"] for p in body["series"]) == 120
+
+
+def test_top_hashtags_and_terms_come_from_the_pipelines_hourly_rollups(
+    api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any]
+) -> None:
+    from monitoring import pipeline, services
+    from monitoring.models import IngestChunk, TrackedTerm
+
+    query = MonitoredQueryFactory(tenant=tenant, query="boikot*")
+    TrackedTerm.objects.create(tenant=tenant, text="Kopi Senja", kind="brand")
+    TrackedTerm.objects.create(tenant=tenant, text="Senja Latte", kind="product")
+    when = (NOW - timedelta(hours=2)).isoformat()
+
+    def post(n: int, text: str, target: Any = tenant) -> dict[str, Any]:
+        return {"platform": "x", "external_id": str(n), "text": text, "published_at": when}
+
+    services.accept_items(
+        tenant=tenant,
+        objects=[
+            post(1, "Ayo boikot Kopi Senja! #boikot #KopiSenja"),
+            post(2, "Senja Latte enak, tapi tetap #boikot"),
+            post(3, "Berita: ajakan boikot meluas #boikot"),
+            post(4, "Kopi Senja lama banget antrinya"),
+        ],
+    )
+    services.accept_items(tenant=other_tenant, objects=[post(9, "#boikot #bank Kopi Senja")])
+    for chunk in IngestChunk.objects.filter(done_at__isnull=True):
+        pipeline.process_chunk(chunk.tenant_id, chunk.pk)
+    client = api(members["client"])
+    hashtags = get(client, tenant, "top-hashtags", **PERIOD)["results"]
+    assert hashtags == [
+        {"text": "#boikot", "mentions": 3},
+        {"text": "#kopisenja", "mentions": 1},
+    ]
+    of_query = get(client, tenant, "top-hashtags", query=query.pk, **PERIOD)["results"]
+    assert of_query == [{"text": "#boikot", "mentions": 3}, {"text": "#kopisenja", "mentions": 1}]
+    terms = get(client, tenant, "top-terms", **PERIOD)["results"]
+    assert terms == [{"text": "kopi senja", "mentions": 2}, {"text": "senja latte", "mentions": 1}]
+    later = {"since": (NOW - timedelta(hours=1)).isoformat(), "until": PERIOD["until"]}
+    assert get(client, tenant, "top-hashtags", **later)["results"] == []
