@@ -24,6 +24,7 @@ from monitoring.models import (
     MetricBucket,
     MonitoredQuery,
     Source,
+    TermBucket,
     TrackedTerm,
     WebhookDelivery,
 )
@@ -244,6 +245,17 @@ class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
     )
     list_filter = (TENANT_FILTER,)
     search_fields = ("=query_id",)
+    list_select_related = ("tenant",)
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-bucket",)
+
+
+@admin.register(TermBucket)
+class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    list_display = ("bucket", "tenant", "query_id", "kind", "text", "mentions")
+    list_filter = (TENANT_FILTER, "kind")
+    search_fields = ("text", "=query_id")
     list_select_related = ("tenant",)
     paginator = BoundedCountPaginator
     show_full_result_count = False
