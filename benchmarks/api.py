@@ -9,7 +9,7 @@ hashtags and ``matched_queries`` agree with the text), spread over one million r
 ``generate_series``: 30,000 authors with long-tailed activity and followers, platforms,
 engagement, ``published_at`` over the last 90 days (recent days busier; rows stored roughly in
 time order, as ingest stores them), then the 5-minute
-rollups (``MetricBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as
+rollups (``MetricBucket``, ``TermBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as
 autovacuum would after a million inserts).
 
 Then, in this process with Django's test client (middleware, authentication, throttling,
@@ -216,11 +216,26 @@ def build(tenant: Any, n: int) -> float:
             """,
             {"tenant": tenant.pk},
         )
+        # The hourly hashtag and tracked-term rollups the pipeline keeps (``TermBucket``).
+        raw.execute(
+            """
+            INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
+            SELECT %(tenant)s, q.query_id, 'hashtag', date_trunc('hour', m.published_at), tag,
+                count(*)
+            FROM monitoring_mention m
+            CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
+            CROSS JOIN LATERAL (SELECT DISTINCT t FROM unnest(m.hashtags) AS t) AS h(tag)
+            WHERE m.tenant_id = %(tenant)s
+            GROUP BY 1, 2, 3, 4, 5
+            """,
+            {"tenant": tenant.pk},
+        )
         # What autovacuum does after a million inserts: statistics, and the visibility map
         # index-only scans rely on.
         log("VACUUM ANALYZE")
         raw.execute("VACUUM ANALYZE monitoring_mention")
         raw.execute("VACUUM ANALYZE monitoring_metricbucket")
+        raw.execute("VACUUM ANALYZE monitoring_termbucket")
         raw.execute("DROP TABLE bench_tmpl, bench_author")
     return time.monotonic() - started
 
@@ -272,7 +287,7 @@ def explain(sqls: list[str]) -> dict[str, Any]:
     seq_mention = False
     with connection.cursor() as cursor:
         for sql in sqls:
-            if not re.search(r"monitoring_(mention|metricbucket)", sql) or not sql.lstrip(
+            if not re.search(r"monitoring_(mention|metricbucket|termbucket)", sql) or not sql.lstrip(
                 "( "
             ).upper().startswith("SELECT"):
                 continue
