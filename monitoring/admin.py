@@ -28,7 +28,6 @@ from monitoring.models import (
     TrackedTerm,
     WebhookDelivery,
 )
-from monitoring.querylang import QuerySyntaxError, parse
 from monitoring.scoring import TRIGGER_LABELS
 from tenants.admin_mixins import ScopedModelAdmin, TenantFilter
 
@@ -55,25 +54,9 @@ class ReadOnlyMixin:
         return False
 
 
-class MonitoredQueryForm(forms.ModelForm):
-    class Meta:
-        model = MonitoredQuery
-        fields = ("tenant", "name", "query", "languages", "platforms", "is_active")
-
-    def clean_query(self) -> str:
-        text = self.cleaned_data["query"]
-        try:
-            parse(text)
-        except QuerySyntaxError as exc:
-            raise forms.ValidationError(
-                f"{exc.message} (position {exc.position})", code="invalid_query"
-            ) from None
-        return text
-
-
 @admin.register(MonitoredQuery)
 class MonitoredQueryAdmin(ScopedModelAdmin):
-    form = MonitoredQueryForm
+    fields = ("tenant", "name", "query", "languages", "platforms", "is_active")
     list_display = ("name", "tenant", "query", "is_active", "updated_at")
     list_filter = ("is_active", TENANT_FILTER)
     search_fields = ("name", "query", "tenant__slug")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from monitoring.choices import (
@@ -26,6 +27,18 @@ from monitoring.choices import (
 from tenants.models import TenantOwnedModel
 
 
+def validate_query_syntax(value: str) -> None:
+    """A monitored query must parse (docs/queries.md); the error names the position."""
+    from monitoring.querylang import QuerySyntaxError, parse
+
+    try:
+        parse(value)
+    except QuerySyntaxError as exc:
+        raise ValidationError(
+            f"{exc.message} (position {exc.position})", code="invalid_query"
+        ) from None
+
+
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -35,7 +48,9 @@ class MonitoredQuery(TenantOwnedModel):
 
     name = models.CharField(max_length=120)
     query = models.TextField(
-        max_length=2000, help_text="Boolean query, e.g. kopi AND (basi OR boikot*)"
+        max_length=2000,
+        validators=[validate_query_syntax],
+        help_text="Boolean query, e.g. kopi AND (basi OR boikot*)",
     )
     languages = ArrayField(
         models.CharField(max_length=8),

@@ -30,7 +30,6 @@ from monitoring.models import (
     Source,
     TrackedTerm,
 )
-from monitoring.querylang import QuerySyntaxError, parse
 from monitoring.scoring import TRIGGER_LABELS
 from tenants.api.serializers import StrictSerializerMixin, UserSummarySerializer
 from tenants.models import Membership, Tenant, User
@@ -99,15 +98,6 @@ class MonitoredQuerySerializer(
         model = MonitoredQuery
         fields: tuple[str, ...] = public_fields.QUERY
         read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
-
-    def validate_query(self, value: str) -> str:
-        try:
-            parse(value)
-        except QuerySyntaxError as exc:
-            raise serializers.ValidationError(
-                f"{exc.message} (position {exc.position})", code="invalid_query"
-            ) from None
-        return value
 
     def validate_languages(self, value: list[str]) -> list[str]:
         return sorted(set(value))
