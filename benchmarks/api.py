@@ -8,9 +8,9 @@ real pipeline code (a few thousand distinct texts, so sentiment, language, risk,
 hashtags and ``matched_queries`` agree with the text), spread over one million rows with
 ``generate_series``: 30,000 authors with long-tailed activity and followers, platforms,
 engagement, ``published_at`` over the last 90 days (recent days busier; rows stored roughly in
-time order, as ingest stores them), then the 5-minute
-rollups (``MetricBucket``, ``TermBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as
-autovacuum would after a million inserts).
+time order, as ingest stores them), then the 5-minute and hourly rollups (``MetricBucket``,
+``TermBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as autovacuum
+would after a million inserts).
 
 Then, in this process with Django's test client (middleware, authentication, throttling,
 filtering and serialisation included; no network), it times ``--requests`` requests per endpoint
@@ -106,8 +106,8 @@ def build(tenant: Any, n: int) -> float:
 
     from django.db import connection
 
-    from monitoring.demodata import make_authors
     from monitoring.demo import ensure_setup
+    from monitoring.demodata import make_authors
     from monitoring.pipeline import STAGE_COLUMNS
 
     started = time.monotonic()
@@ -287,9 +287,8 @@ def explain(sqls: list[str]) -> dict[str, Any]:
     seq_mention = False
     with connection.cursor() as cursor:
         for sql in sqls:
-            if not re.search(r"monitoring_(mention|metricbucket|termbucket)", sql) or not sql.lstrip(
-                "( "
-            ).upper().startswith("SELECT"):
+            ours = re.search(r"monitoring_(mention|metricbucket|termbucket)", sql)
+            if not ours or not sql.lstrip("( ").upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
             plan = cursor.fetchone()[0]

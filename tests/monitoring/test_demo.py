@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.demodata import generate
 from monitoring import pipeline
+from monitoring.demodata import generate
 from monitoring.models import IngestChunk, Mention, MetricBucket, MonitoredQuery, TrackedTerm
 
 COUNT = 600
