@@ -149,9 +149,7 @@ def test_share_of_voice(api: Any, tenant: Any, other_tenant: Any, members: dict[
     ]
 
 
-def test_top_authors(
-    api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any]
-) -> None:
+def test_top_authors(api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any]) -> None:
     query = MonitoredQueryFactory(tenant=tenant)
 
     def term(text: str) -> dict[str, Any]:
