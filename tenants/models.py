@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from tenants.roles import Role
 
@@ -181,8 +181,21 @@ class Membership(TenantOwnedModel):
         return f"{self.user} as {self.role} in {self.tenant}"
 
 
+class PersonalTokenManager(APIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet[Any]:
+        # Authentication needs the owner too: one query, not two.
+        return super().get_usable_keys().select_related("user")
+
+
+class TenantApiKeyManager(APIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet[Any]:
+        return super().get_usable_keys().select_related("tenant")
+
+
 class PersonalToken(AbstractAPIKey):
     """A user's personal API token, sent as ``Authorization: Bearer <token>``. Stored hashed."""
+
+    objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()  # type: ignore[assignment]
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -194,6 +207,8 @@ class PersonalToken(AbstractAPIKey):
 
 class TenantApiKey(AbstractAPIKey):
     """A tenant's machine key for ingestion, sent as ``Authorization: Api-Key <key>``."""
+
+    objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()  # type: ignore[assignment]
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     created_by = models.ForeignKey(
