@@ -234,7 +234,7 @@ def test_mention_list_query_count_is_fixed(
         MentionFactory(tenant=tenant, assignee=assignee if n % 2 else None)
     client = api(members["client"])
     client.get(url(tenant))  # marks the token used
-    # token with its user, tenant, roles, one page of mentions with their assignees: no COUNT, no N+1
+    # token with its user, tenant, roles, one page of mentions with assignees: no COUNT, no N+1
     with django_assert_num_queries(4):
         response = client.get(url(tenant), {"sentiment": "neutral", "page_size": 10})
     assert len(response.json()["results"]) == 10
