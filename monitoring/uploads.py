@@ -9,29 +9,23 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from monitoring.ingest import MAX_ITEMS, BodyError, parse_body
+from monitoring.ingest import (
+    AUTHOR_FIELDS,
+    ENGAGEMENT_FIELDS,
+    ITEM_FIELDS,
+    MAX_ITEMS,
+    BodyError,
+    parse_body,
+)
 
 FORMATS = ("csv", "json", "ndjson")
-COUNT_FIELDS = {
-    "author.followers",
-    "engagement.likes",
-    "engagement.shares",
-    "engagement.replies",
-    "engagement.views",
-}
-TARGETS = {
-    "platform",
-    "external_id",
-    "url",
-    "text",
-    "lang",
-    "published_at",
-    "author.handle",
-    "author.name",
-    "author.followers",
-    "author.verified",
-    *COUNT_FIELDS,
-}
+# Mapping targets: the ingest item's fields, nested ones written as "author.handle".
+COUNT_FIELDS = {"author.followers", *(f"engagement.{name}" for name in ENGAGEMENT_FIELDS)}
+TARGETS = (
+    (ITEM_FIELDS - {"author", "engagement", "raw"})
+    | {f"author.{name}" for name in AUTHOR_FIELDS}
+    | COUNT_FIELDS
+)
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%d")
 
 
