@@ -72,6 +72,11 @@ READ_CAPABILITIES = frozenset(
 )
 
 
+def administered_agency_id(user: User) -> int | None:
+    """The agency whose every tenant this user administers (agency admins only)."""
+    return user.agency_id if user.is_agency_admin else None
+
+
 def visible_tenants(user: Any) -> QuerySet[Tenant]:
     """Tenants the user is a member of, plus every tenant of an agency the user administers."""
     if isinstance(user, MachinePrincipal):
@@ -79,8 +84,8 @@ def visible_tenants(user: Any) -> QuerySet[Tenant]:
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return Tenant.objects.none()
     condition = Q(memberships__user=user)
-    if user.is_agency_admin and user.agency_id is not None:
-        condition |= Q(agency_id=user.agency_id)
+    if administered_agency_id(user) is not None:
+        condition |= Q(agency_id=administered_agency_id(user))
     return Tenant.objects.filter(condition).distinct()
 
 
@@ -88,7 +93,7 @@ def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return frozenset()
     roles = set(Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True))
-    if user.is_agency_admin and user.agency_id == tenant.agency_id:
+    if administered_agency_id(user) == tenant.agency_id:
         roles.add(Role.ADMIN)
     return frozenset(roles)
 
@@ -100,10 +105,9 @@ def tenant_capabilities(user: Any) -> dict[int, frozenset[Cap]]:
     roles: dict[int, set[str]] = defaultdict(set)
     for tenant_id, role in Membership.objects.filter(user=user).values_list("tenant_id", "role"):
         roles[tenant_id].add(role)
-    if user.is_agency_admin and user.agency_id is not None:
-        for tenant_id in Tenant.objects.filter(agency_id=user.agency_id).values_list(
-            "pk", flat=True
-        ):
+    agency_id = administered_agency_id(user)
+    if agency_id is not None:
+        for tenant_id in Tenant.objects.filter(agency_id=agency_id).values_list("pk", flat=True):
             roles[tenant_id].add(Role.ADMIN)
     return {tenant_id: capabilities_of(held) for tenant_id, held in roles.items()}
 

@@ -32,17 +32,10 @@ from monitoring.graphql.types import (
     TrackedTermType,
 )
 from monitoring.models import Mention, MonitoredQuery, Source, TrackedTerm
-from tenants.graphql.permissions import IsAuthenticated, require, tenant_access
-from tenants.models import Tenant
+from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
-
-
-def tenant_with(info: Info, slug: str, cap: Cap) -> Tenant:
-    tenant = tenant_access(info, slug).tenant
-    require(info, tenant, cap)
-    return tenant
 
 
 def validated(serializer: drf_serializers.Serializer) -> dict[str, Any]:
@@ -59,17 +52,17 @@ def validated(serializer: drf_serializers.Serializer) -> dict[str, Any]:
 class MonitoringQuery:
     @strawberry_django.field(extensions=_authenticated)
     def monitored_queries(self, info: Info, slug: str) -> list[MonitoredQueryType]:
-        tenant = tenant_with(info, slug, Cap.VIEW_MONITORING)
+        tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         return MonitoredQuery.objects.for_tenant(tenant).order_by("name")  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=_authenticated)
     def sources(self, info: Info, slug: str) -> list[SourceType]:
-        tenant = tenant_with(info, slug, Cap.VIEW_MONITORING)
+        tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         return Source.objects.for_tenant(tenant).order_by("name")  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=_authenticated)
     def tracked_terms(self, info: Info, slug: str) -> list[TrackedTermType]:
-        tenant = tenant_with(info, slug, Cap.VIEW_MONITORING)
+        tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         return TrackedTerm.objects.for_tenant(tenant).order_by("text")  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=_authenticated)
@@ -81,7 +74,7 @@ class MonitoringQuery:
         pagination: MentionPagination | None = None,
     ) -> list[MentionType]:
         """Mentions newest first, filtered like the REST list."""
-        tenant = tenant_with(info, slug, Cap.VIEW_MONITORING)
+        tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         rows = filter_mentions(selectors.mentions(tenant.pk), filters)
         return paginate(rows, pagination)  # type: ignore[return-value]
 
@@ -98,7 +91,7 @@ class MonitoringQuery:
     ) -> list[MetricBucketType]:
         """Mentions, sentiment, reach and engagement per bucket (5m, 1h, 1d) in a time zone
         (default: the tenant's) over a period (default: the last 7 days)."""
-        tenant = tenant_with(info, slug, Cap.VIEW_MONITORING)
+        tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         given = {"interval": interval, "tz": tz, "query": query_id, "since": since, "until": until}
         params = validated(
             VolumeParamsSerializer(
@@ -129,7 +122,7 @@ class MonitoringMutation:
         assignee_id: strawberry.ID | None = strawberry.UNSET,
     ) -> MentionType:
         """Change a mention's triage status, tags and assignee (``null`` unassigns)."""
-        tenant = tenant_with(info, slug, Cap.TRIAGE_MENTIONS)
+        tenant = tenant_for(info, slug, Cap.TRIAGE_MENTIONS)
         try:
             mention = selectors.mentions(tenant.pk).get(pk=int(id))
         except (ObjectDoesNotExist, ValueError):

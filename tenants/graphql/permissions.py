@@ -62,17 +62,29 @@ def capabilities_by_tenant(info: Info) -> dict[int, frozenset[Cap]]:
     return request._sigap_capabilities
 
 
-def require(info: Info, tenant: Tenant, cap: Cap) -> None:
-    """Errors unless the caller holds ``cap`` in ``tenant`` (an already loaded row)."""
-    capabilities = capabilities_by_tenant(info).get(tenant.pk)
-    if capabilities is None:
-        raise not_found()
+def _check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:
     try:
         access.check(tenant, capabilities, cap)
     except access.CapabilityMissing as exc:
         raise forbidden(str(exc)) from None
     except access.TenantSuspended:
         raise forbidden("This tenant is suspended; it is read-only.") from None
+
+
+def require(info: Info, tenant: Tenant, cap: Cap) -> None:
+    """Errors unless the caller holds ``cap`` in ``tenant`` (an already loaded row)."""
+    capabilities = capabilities_by_tenant(info).get(tenant.pk)
+    if capabilities is None:
+        raise not_found()
+    _check(tenant, capabilities, cap)
+
+
+def tenant_for(info: Info, slug: str, cap: Cap) -> Tenant:
+    """The tenant named ``slug`` for a root field: NOT_FOUND outside it, FORBIDDEN without
+    ``cap``."""
+    result = tenant_access(info, slug)
+    _check(result.tenant, result.capabilities, cap)
+    return result.tenant
 
 
 class IsAuthenticated(BasePermission):

@@ -8,7 +8,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from tenants import access
-from tenants.graphql.permissions import IsAuthenticated, current_user, require, tenant_access
+from tenants.graphql.permissions import IsAuthenticated, current_user, tenant_for
 from tenants.graphql.types import TenantType, UserType
 from tenants.models import Tenant
 from tenants.roles import Cap
@@ -28,6 +28,5 @@ class TenantsQuery:
 
     @strawberry_django.field(extensions=_authenticated)
     def tenant(self, info: Info, slug: str) -> TenantType:
-        tenant = tenant_access(info, slug).tenant
-        require(info, tenant, Cap.VIEW_TENANT)
+        tenant = tenant_for(info, slug, Cap.VIEW_TENANT)
         return Tenant.objects.filter(pk=tenant.pk).get()  # type: ignore[return-value]
