@@ -23,7 +23,9 @@ from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiK
 admin.site.unregister(APIKey)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(AgencyScopedAdminMixin, admin.TabularInline):
+    """Members on the tenant page; the user choices are scoped like everywhere else."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)

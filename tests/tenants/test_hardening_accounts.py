@@ -326,3 +326,27 @@ def test_assignee_ids_do_not_tell_which_accounts_exist(
     assert strip[0] == strip[1] and strip[0]["extensions"]["field"] == "assignee"
     mention.refresh_from_db()
     assert mention.assignee is None
+
+
+def test_the_tenant_page_cannot_add_the_superuser_as_a_member(
+    tenant: Any, agency_admin: User, root: User
+) -> None:
+    response = admin_client(agency_admin).post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {
+            "agency": tenant.agency.pk,
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "time_zone": tenant.time_zone,
+            "default_language": tenant.default_language,
+            "status": tenant.status,
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-user": root.pk,
+            "memberships-0-role": Role.CLIENT,
+        },
+    )
+    assert response.status_code == 200  # the form again, with an error
+    assert not Membership.objects.filter(user=root).exists()
