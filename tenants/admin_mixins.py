@@ -2,7 +2,9 @@
 
 The platform superuser sees everything. An agency admin (staff with ``is_agency_admin``) sees
 only its agency's tenants and the rows that belong to them, and may only pick those tenants
-in foreign-key fields. Other staff see no tenant data in the admin.
+in foreign-key fields. Of the accounts it sees, picks and edits only its agency's staff and its
+tenants' own client users (``scoped_users``): never a superuser, platform staff or another
+agency's people. Other staff see no tenant data in the admin.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Writes and business rules for agencies, tenants, members and credentials.
 
 Shared by the REST API, GraphQL, the admin and the demo seeding; keyword-only arguments.
+Invitations reach only the tenant's agency staff, free client users or new addresses, and refuse
+every other account with one and the same error (``invitable``).
 """
 
 from __future__ import annotations

@@ -369,7 +369,6 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
         return instance
 
 
-
 # --- metrics parameters ----------------------------------------------------------------------
 
 MAX_PERIOD = timedelta(days=366)

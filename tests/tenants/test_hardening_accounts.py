@@ -125,7 +125,11 @@ def test_own_staff_free_clients_and_new_people_are_invited(
 
 
 def test_agency_admin_cannot_see_or_edit_accounts_it_does_not_own(
-    tenant: Any, other_tenant: Any, members: dict[str, Any], agency_admin: User, root: User,
+    tenant: Any,
+    other_tenant: Any,
+    members: dict[str, Any],
+    agency_admin: User,
+    root: User,
     outsider: User,
 ) -> None:
     # Memberships written around the rules (as the old invitation allowed, or a superuser did).
@@ -251,9 +255,7 @@ def test_a_machine_key_cannot_be_born_expired_over_rest(
     assert client.post(url, {"name": "ok", "expires_at": future}, format="json").status_code == 201
 
 
-def test_a_machine_key_cannot_be_born_expired_in_the_admin(
-    tenant: Any, agency_admin: User
-) -> None:
+def test_a_machine_key_cannot_be_born_expired_in_the_admin(tenant: Any, agency_admin: User) -> None:
     client = admin_client(agency_admin)
     past = timezone.localtime(timezone.now() - timedelta(days=1))
     refused = client.post(
