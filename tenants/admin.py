@@ -23,7 +23,9 @@ from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiK
 admin.site.unregister(APIKey)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(AgencyScopedAdminMixin, admin.TabularInline):
+    """Members on the tenant page; the user choices are scoped like everywhere else."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
@@ -67,7 +69,7 @@ class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "agency", "is_agency_admin")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "agency", "password1", "password2")}),
@@ -77,9 +79,10 @@ class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):
         return queryset.filter(pk__in=scoped_users(request.user).values("pk"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        dates = ("last_login", "date_joined", "password_changed_at")
         if request.user.is_superuser:
-            return ("last_login", "date_joined")
-        return ("last_login", "date_joined", "is_superuser", "is_staff")
+            return dates
+        return (*dates, "is_superuser", "is_staff")
 
 
 @admin.register(Membership)

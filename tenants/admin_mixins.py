@@ -2,7 +2,9 @@
 
 The platform superuser sees everything. An agency admin (staff with ``is_agency_admin``) sees
 only its agency's tenants and the rows that belong to them, and may only pick those tenants
-in foreign-key fields. Other staff see no tenant data in the admin.
+in foreign-key fields. Of the accounts it sees, picks and edits only its agency's staff and its
+tenants' own client users (``scoped_users``): never a superuser, platform staff or another
+agency's people. Other staff see no tenant data in the admin.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from tenants.models import Agency, Tenant, User
+from tenants.models import Agency, Membership, Tenant, User
 
 
 def admin_tenants(user: Any) -> QuerySet[Tenant]:
@@ -109,14 +111,25 @@ class AgencyScopedAdminMixin:
 
 
 def scoped_users(user: Any) -> QuerySet[User]:
+    """The accounts a staff user may see, pick and edit in the admin.
+
+    The superuser: all. An agency's staff: the agency's own staff, and client users (no agency,
+    no staff or superuser flag) who are members of the agency's tenants and of no other
+    agency's tenant. Never a superuser, platform staff or another agency's staff, whatever
+    memberships they hold: editing an account (its password included) is owning it.
+    """
     if user.is_superuser:
         return User.objects.all()
     agency_id = getattr(user, "agency_id", None)
     if not agency_id:
         return User.objects.none()
-    return User.objects.filter(
-        Q(agency_id=agency_id) | Q(memberships__tenant__agency_id=agency_id)
-    ).distinct()
+    elsewhere = Membership.objects.exclude(tenant__agency_id=agency_id).values("user_id")
+    own_clients = (
+        Q(agency__isnull=True, is_staff=False, is_agency_admin=False)
+        & Q(pk__in=Membership.objects.filter(tenant__agency_id=agency_id).values("user_id"))
+        & ~Q(pk__in=elsewhere)
+    )
+    return User.objects.filter(is_superuser=False).filter(Q(agency_id=agency_id) | own_clients)
 
 
 class ScopedModelAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):

@@ -3,18 +3,29 @@
 ``TenantOwnedModel`` is the base of every row of client data in every app: it carries an indexed
 ``tenant`` foreign key (ready for PostgreSQL row-level security keyed on ``tenant_id``) and the
 ``TenantQuerySet.for_tenant`` scope that the REST, GraphQL and admin layers all go through.
+
+Account rules that every writer keeps, whatever the path (admin, services, management commands):
+a change of a user's password (``set_password``, ``set_unusable_password`` or a new hash) stamps
+``password_changed_at``, which the audit log records, and revokes all of the user's personal
+tokens; a transparent hash upgrade at sign-in is not a change. A tenant machine key cannot be
+given an expiry that has already passed. Personal tokens and machine keys are verified by a
+timing-safe comparison (``hmac.compare_digest``).
 """
 
 from __future__ import annotations
 
+import hmac
 import zoneinfo
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.crypto import KeyGenerator
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from tenants.roles import Role
@@ -143,6 +154,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May sign in to the admin site.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    password_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the password was last changed (the audit log records each change).",
+    )
 
     objects = UserManager()
 
@@ -156,11 +173,62 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    # True while ``check_password`` upgrades the stored hash: not a change of password.
+    _rehashing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The hash as loaded, to notice any new one on save (None when the field is deferred).
+        self._saved_password: str | None = self.__dict__.get("password")
+
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
         if self.is_agency_admin and self.agency_id is None:
             raise ValidationError({"is_agency_admin": "Only agency staff can be agency admins."})
+
+    def check_password(self, raw_password: str | None) -> bool:
+        self._rehashing = True
+        try:
+            return super().check_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    async def acheck_password(self, raw_password: str | None) -> bool:
+        self._rehashing = True
+        try:
+            return await super().acheck_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    def _password_changing(self, update_fields: Any) -> bool:
+        if self._state.adding or self._rehashing or "password" not in self.__dict__:
+            return False
+        if update_fields is not None and "password" not in update_fields:
+            return False
+        # ``_password`` is set by ``set_password``; a new hash may also be assigned directly.
+        return getattr(self, "_password", None) is not None or (
+            self._saved_password is not None and self.password != self._saved_password
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        changing = self._password_changing(kwargs.get("update_fields"))
+        if changing:
+            self.password_changed_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "password_changed_at"}
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            if changing:
+                self._revoke_tokens()
+        if "password" in self.__dict__:
+            self._saved_password = self.password
+
+    def _revoke_tokens(self) -> None:
+        """A new password ends every personal token (one audited save per token)."""
+        for token in PersonalToken.objects.filter(user_id=self.pk, revoked=False):
+            token.revoked = True
+            token.save(update_fields=["revoked"])
 
 
 class Membership(TenantOwnedModel):
@@ -180,14 +248,44 @@ class Membership(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.user} as {self.role} in {self.tenant}"
 
+    def clean(self) -> None:
+        """Agency staff join only their agency's tenants; a client user (no agency) holds the
+        ``client`` role in one tenant only."""
+        super().clean()
+        if self.user_id is None or self.tenant_id is None:
+            return
+        user, tenant = self.user, self.tenant
+        if user.agency_id is not None and user.agency_id != tenant.agency_id:
+            raise ValidationError({"user": _("Staff of another agency cannot join this tenant.")})
+        if user.agency_id is None:
+            if self.role and self.role != Role.CLIENT:
+                raise ValidationError(
+                    {"role": _("People outside the agency can only hold the 'client' role.")}
+                )
+            if user.memberships.exclude(tenant_id=tenant.pk).exists():
+                raise ValidationError({"user": _("A client user belongs to one tenant only.")})
+
+
+class TimingSafeKeyGenerator(KeyGenerator):
+    """The library's generator, with the secret's hash compared by ``hmac.compare_digest``."""
+
+    def verify(self, key: str, hashed_key: str) -> bool:
+        if self.using_preferred_hasher(hashed_key):
+            return hmac.compare_digest(self.hash(key).encode(), hashed_key.encode())
+        return super().verify(key, hashed_key)  # Django's check_password: constant time too
+
 
 class PersonalTokenManager(APIKeyManager):
+    key_generator = TimingSafeKeyGenerator()
+
     def get_usable_keys(self) -> models.QuerySet[Any]:
         # Authentication needs the owner too: one query, not two.
         return super().get_usable_keys().select_related("user")
 
 
 class TenantApiKeyManager(APIKeyManager):
+    key_generator = TimingSafeKeyGenerator()
+
     def get_usable_keys(self) -> models.QuerySet[Any]:
         return super().get_usable_keys().select_related("tenant")
 
@@ -205,8 +303,21 @@ class PersonalToken(AbstractAPIKey):
         verbose_name_plural = "personal API tokens"
 
 
+def validate_expiry_in_future(value: datetime | None) -> None:
+    """A key must not be created (or moved to) an expiry that has already passed."""
+    if value is not None and value <= timezone.now():
+        raise ValidationError(_("The expiry must be in the future."), code="expired")
+
+
+def _to_second(value: datetime | None) -> datetime | None:
+    # Forms send whole seconds back: an unchanged expiry must not look changed.
+    return value.replace(microsecond=0) if value is not None else None
+
+
 class TenantApiKey(AbstractAPIKey):
-    """A tenant's machine key for ingestion, sent as ``Authorization: Api-Key <key>``."""
+    """A tenant's machine key for ingestion, sent as ``Authorization: Api-Key <key>``.
+
+    A new expiry (at creation or when it is changed) must lie in the future."""
 
     objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()  # type: ignore[assignment]
 
@@ -219,3 +330,15 @@ class TenantApiKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "tenant API key"
         verbose_name_plural = "tenant API keys"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved_expiry: datetime | None = self.__dict__.get("expiry_date")
+
+    def clean(self) -> None:
+        super().clean()
+        if self._state.adding or _to_second(self.expiry_date) != _to_second(self._saved_expiry):
+            try:
+                validate_expiry_in_future(self.expiry_date)
+            except ValidationError as exc:
+                raise ValidationError({"expiry_date": exc.error_list}) from None

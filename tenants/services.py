@@ -1,6 +1,8 @@
 """Writes and business rules for agencies, tenants, members and credentials.
 
 Shared by the REST API, GraphQL, the admin and the demo seeding; keyword-only arguments.
+Invitations reach only the tenant's agency staff, free client users or new addresses, and refuse
+every other account with one and the same error (``invitable``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
+from tenants.models import (
+    Agency,
+    Membership,
+    PersonalToken,
+    Tenant,
+    TenantApiKey,
+    User,
+    validate_expiry_in_future,
+)
 from tenants.roles import Role
 
 
@@ -39,18 +50,24 @@ def create_tenant(
     return tenant
 
 
-def _check_can_join(user: User, tenant: Tenant, role: str) -> None:
-    if user.agency_id is not None and user.agency_id != tenant.agency_id:
-        raise ValidationError(
-            {"email": "This person is staff of another agency and cannot join this tenant."}
-        )
-    if user.agency_id is None:
-        if role != Role.CLIENT:
-            raise ValidationError(
-                {"role": "People outside the agency can only hold the 'client' role."}
-            )
-        if user.memberships.exclude(tenant=tenant).exists():
-            raise ValidationError({"email": "A client user belongs to one tenant only."})
+NOT_INVITABLE = _("This address cannot be invited to this tenant with this role.")
+
+
+def invitable(user: User, tenant: Tenant, role: str) -> bool:
+    """Whether an existing account may be invited into ``tenant`` as ``role``.
+
+    Only the tenant's own agency staff, or a client user (no agency, no staff or superuser
+    flag) who belongs to no other tenant, with the ``client`` role. Anyone else (the platform
+    superuser or staff, another agency's staff, another tenant's client) stays out of reach:
+    inviting them would make the account editable by this agency in the admin.
+    """
+    if user.is_superuser:
+        return False
+    if user.agency_id is not None:
+        return user.agency_id == tenant.agency_id
+    if user.is_staff or user.is_agency_admin or role != Role.CLIENT:
+        return False
+    return not user.memberships.exclude(tenant=tenant).exists()
 
 
 @transaction.atomic
@@ -60,10 +77,12 @@ def invite_member(
     """Add a person to the tenant, creating their account if needed.
 
     A new ``client`` is created as a client user (no agency); any other new person is created
-    as staff of the tenant's agency. New accounts get no usable password and an email.
+    as staff of the tenant's agency. New accounts get no usable password and an email. An
+    existing account that may not be invited (see ``invitable``) gets one error on ``email``,
+    the same whatever the reason, so answers tell no more about other people's accounts.
     """
     email = User.objects.normalize_email(email).lower()
-    user = User.objects.filter(email__iexact=email).first()
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None
     if user is None:
         user = User.objects.create_user(
@@ -72,10 +91,15 @@ def invite_member(
             full_name=full_name,
             agency=None if role == Role.CLIENT else tenant.agency,
         )
-    _check_can_join(user, tenant, role)
-    if Membership.objects.filter(tenant=tenant, user=user).exists():
-        raise ValidationError({"email": "This person is already a member of this tenant."})
-    membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    elif Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise ValidationError(
+            {"email": ValidationError(_("This person is already a member of this tenant."))}
+        )
+    elif not invitable(user, tenant, role):
+        raise ValidationError({"email": ValidationError(NOT_INVITABLE, code="not_invitable")})
+    membership = Membership(tenant=tenant, user=user, role=role)
+    membership.full_clean(validate_unique=False)
+    membership.save()
     inviter = getattr(invited_by, "email", "An administrator")
     send_mail(
         subject=f"You have been added to {tenant.name} on Sigap",
@@ -102,7 +126,13 @@ def _lock_admins(tenant: Tenant) -> int:
 def change_role(*, membership: Membership, role: str) -> Membership:
     if role == membership.role:
         return membership
-    _check_can_join(membership.user, membership.tenant, role)
+    # The invitation rule again; the member is known to the caller, so the error may say why.
+    if membership.user.agency_id is None and role != Role.CLIENT:
+        raise ValidationError(
+            {"role": _("People outside the agency can only hold the 'client' role.")}
+        )
+    if not invitable(membership.user, membership.tenant, role):
+        raise ValidationError({"role": _("This person cannot hold a role in this tenant.")})
     if membership.role == Role.ADMIN and _lock_admins(membership.tenant) <= 1:
         raise ValidationError({"role": "A tenant must keep at least one admin."})
     membership.role = role
@@ -131,9 +161,15 @@ def revoke(key: PersonalToken | TenantApiKey) -> None:
         key.save(update_fields=["revoked"])
 
 
+@transaction.atomic
 def create_api_key(
     *, tenant: Tenant, name: str, created_by: Any = None, expires_at: datetime | None = None
 ) -> tuple[TenantApiKey, str]:
+    """A new machine key and its secret (shown once). ``expires_at`` must be in the future."""
+    try:
+        validate_expiry_in_future(expires_at)
+    except ValidationError as exc:
+        raise ValidationError({"expires_at": exc.error_list}) from None
     key, secret = TenantApiKey.objects.create_key(
         tenant=tenant,
         name=name,

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from monitoring import fields as public_fields
@@ -315,6 +316,22 @@ class MentionSerializer(serializers.ModelSerializer):
         read_only_fields: tuple[str, ...] = public_fields.MENTION
 
 
+class TenantMemberField(serializers.PrimaryKeyRelatedField):
+    """A user id among the members of the serializer's ``tenant`` (context). An id of no
+    account and an id of someone else's account get the same error, so ids reveal nothing."""
+
+    default_error_messages = {
+        **serializers.PrimaryKeyRelatedField.default_error_messages,
+        "does_not_exist": _("The assignee must be a member of this tenant."),
+    }
+
+    def get_queryset(self) -> QuerySet[User]:
+        tenant: Tenant = self.context["tenant"]
+        return User.objects.filter(
+            pk__in=Membership.objects.filter(tenant=tenant).values("user_id")
+        )
+
+
 class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """What a triager may change: status, tags and the assignee (a member of the tenant)."""
 
@@ -324,8 +341,8 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
         required=False,
         max_length=20,
     )
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(),
+    assignee = TenantMemberField(
+        queryset=User.objects.all(),  # narrowed to the tenant's members by the field
         required=False,
         allow_null=True,
         help_text="User id of a member of this tenant; null to unassign.",
@@ -350,16 +367,6 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
         if validated_data:
             instance.save(update_fields=list(validated_data))
         return instance
-
-    def validate_assignee(self, value: User | None) -> User | None:
-        if value is None:
-            return None
-        tenant: Tenant = self.context["tenant"]
-        if not Membership.objects.filter(tenant=tenant, user=value).exists():
-            raise serializers.ValidationError(
-                "The assignee must be a member of this tenant.", code="not_a_member"
-            )
-        return value
 
 
 # --- metrics parameters ----------------------------------------------------------------------

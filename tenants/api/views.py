@@ -220,12 +220,15 @@ class TenantApiKeyViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     def create(self, request: Request, tenant_slug: str) -> Response:
         payload = ApiKeySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        key, secret = services.create_api_key(
-            tenant=self.tenant,
-            name=payload.validated_data["name"],
-            created_by=request.user,
-            expires_at=payload.validated_data.get("expiry_date"),
-        )
+        try:
+            key, secret = services.create_api_key(
+                tenant=self.tenant,
+                name=payload.validated_data["name"],
+                created_by=request.user,
+                expires_at=payload.validated_data.get("expiry_date"),
+            )
+        except DjangoValidationError as exc:
+            raise_as_drf(exc)
         key.key = secret  # type: ignore[attr-defined]
         return Response(IssuedApiKeySerializer(key).data, status=status.HTTP_201_CREATED)
 

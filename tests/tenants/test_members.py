@@ -63,7 +63,11 @@ def test_client_users_join_one_tenant_only(api: Any, tenant: Any, members: dict[
         url(second), {"email": "client@kopi.test", "role": "client"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["detail"] == "A client user belongs to one tenant only."
+    # The uniform refusal of an invitation (see test_hardening_accounts.py).
+    error = response.json()["errors"][0]
+    assert error["attr"] == "email"
+    assert error["detail"] == "This address cannot be invited to this tenant with this role."
+    assert not Membership.objects.filter(tenant=second, user=members["client"]).exists()
 
 
 def test_staff_of_another_agency_cannot_be_invited(
