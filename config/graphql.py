@@ -81,4 +81,4 @@ class SigapGraphQLView(GraphQLView):
         return super().dispatch(request, *args, **kwargs)
 
 
-graphql_view = csrf_exempt(SigapGraphQLView.as_view(schema=schema))
+graphql_view = csrf_exempt(SigapGraphQLView.as_view(schema=schema, allow_queries_via_get=False))

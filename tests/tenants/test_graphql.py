@@ -119,3 +119,12 @@ def test_depth_and_token_limits(
     settings.GRAPHQL_MAX_TOKENS = 10
     body = gql(query, user=members["admin"], variables={"slug": tenant.slug})
     assert "token" in body["errors"][0]["message"].lower()
+
+
+def test_queries_over_get_are_refused(client: Any, tenant: Any, members: dict[str, Any]) -> None:
+    """GET serves the GraphiQL page only; a query in the URL is not executed (it would leak into
+    logs and proxies, and bypass the CSRF check that guards session callers)."""
+    client.force_login(members["admin"])
+    response = client.get("/graphql/", {"query": "{ me { email } }"})
+    assert response.status_code == 400
+    assert b"admin@kopi.test" not in response.content

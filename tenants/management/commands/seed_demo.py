@@ -1,6 +1,7 @@
 """Load the demo agency: two client tenants and one user per role, printed with passwords.
 
-Safe to run again: it updates what exists and resets the demo passwords.
+Safe to run again: it updates what exists and resets a demo password only when it was changed
+(a password change revokes that user's API tokens).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class Command(BaseCommand):
             user.is_agency_admin = agency_admin
             user.is_staff = agency_admin
             password = email.split("@")[0] + PASSWORD_SUFFIX
-            user.set_password(password)
+            if not user.check_password(password):
+                # Only when it differs: a password change revokes the user's tokens.
+                user.set_password(password)
             user.save()
             if role is not None:
                 Membership.objects.update_or_create(
