@@ -248,9 +248,13 @@ def _resolve(target: _Target, deadline: float) -> list[str]:
             ) from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if time.monotonic() > deadline:
-            raise OutboundError(_("timed out resolving %(host)s") % {"host": target.host}, True)
+            raise OutboundError(
+                _("timed out resolving %(host)s") % {"host": target.host}, retryable=True
+            )
     if not addresses:
-        raise OutboundError(_("cannot resolve host %(host)s") % {"host": target.host}, True)
+        raise OutboundError(
+            _("cannot resolve host %(host)s") % {"host": target.host}, retryable=True
+        )
     if checked:
         for address in addresses:
             ip = _literal_ip(address.split("%", 1)[0])
@@ -437,7 +441,7 @@ def _read_body(
                     retryable=False,
                 )
             chunks.append(chunk)
-    except (ReadTimeoutError, TimeoutError, socket.timeout) as exc:
+    except (ReadTimeoutError, TimeoutError) as exc:
         raise OutboundError(
             _("timed out after %(timeout)gs reading %(url)s") % {"timeout": timeout, "url": url},
             retryable=True,
@@ -470,9 +474,7 @@ def get(
     sent = {name: value for name, value in sent.items() if name.lower() != "host"}
     target = _parse(url)
     for _hop in range(max_redirects + 1):
-        response = _exchange(
-            target, sent, deadline=deadline, timeout=timeout, max_bytes=max_bytes
-        )
+        response = _exchange(target, sent, deadline=deadline, timeout=timeout, max_bytes=max_bytes)
         location = response.headers.get("Location")
         if response.status not in REDIRECT_STATUSES or not location:
             return response

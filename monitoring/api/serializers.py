@@ -34,6 +34,7 @@ from monitoring.scoring import TRIGGER_LABELS
 from tenants.api.serializers import StrictSerializerMixin, UserSummarySerializer
 from tenants.models import Membership, Tenant, User
 
+
 class TenantUniqueMixin:
     """Checks ``tenant_unique`` (tuples of field names unique together within the tenant)."""
 

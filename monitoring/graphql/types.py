@@ -55,7 +55,7 @@ class SourceType(TenantOwnedType):
     @strawberry_django.field(only=["config"])
     def config(self, root: Source) -> JSON:
         """Credentials in stored URLs are masked."""
-        return root.public_config
+        return root.public_config  # type: ignore[return-value]  # JSON is any JSON value
 
     id: strawberry.ID
     name: str

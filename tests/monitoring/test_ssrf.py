@@ -12,8 +12,11 @@ import pytest
 from monitoring import polling
 from monitoring.models import Mention, Source
 from tenants.outbound import ADDRESS_BLOCKED
-from tests.pollers.conftest import LocalServer, local_server
-from tests.pollers.conftest import fixture_server  # noqa: F401 - the local HTTP server fixture
+from tests.pollers.conftest import (
+    LocalServer,
+    fixture_server,  # noqa: F401 - the local HTTP server fixture
+    local_server,
+)
 
 RSS = "application/rss+xml"
 

@@ -22,7 +22,7 @@ from tests.pollers.conftest import LocalServer, local_server
 INTERNAL = [
     "127.0.0.1",
     "127.255.255.254",
-    "0.0.0.0",
+    "0.0.0.0",  # noqa: S104 - an address to refuse, not one to bind
     "0.1.2.3",
     "10.0.0.1",
     "172.16.5.4",
@@ -259,5 +259,7 @@ def test_save_time_validator_honours_the_allowlist(settings: Any) -> None:
 
 
 def test_redact_url() -> None:
-    assert outbound.redact_url("https://u:p@feeds.example/x?y=1") == "https://***@feeds.example/x?y=1"
+    assert (
+        outbound.redact_url("https://u:p@feeds.example/x?y=1") == "https://***@feeds.example/x?y=1"
+    )
     assert outbound.redact_url("https://feeds.example/x") == "https://feeds.example/x"

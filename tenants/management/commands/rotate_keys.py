@@ -21,7 +21,9 @@ class Command(BaseCommand):
         try:
             counts = rotate_all()
         except DecryptionError as exc:
-            raise CommandError(f"{exc} Keep the old key in the list until rotation is done.")
+            raise CommandError(
+                f"{exc} Keep the old key in the list until rotation is done."
+            ) from None
         for label, count in counts.items():
             self.stdout.write(f"{label}: {count} re-encrypted")
         self.stdout.write(self.style.SUCCESS("done"))
