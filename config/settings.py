@@ -3,6 +3,8 @@ the README lists them all."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,21 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - DEBUG only
+
+
+def development_encryption_key(secret_key: str) -> str:
+    """A Fernet key derived from ``SECRET_KEY``: only for DEBUG, where no
+    ``SIGAP_ENCRYPTION_KEYS`` is set (deterministic, so a restart still decrypts)."""
+    digest = hashlib.sha256(b"sigap-development-encryption-key:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+# Fernet keys for stored secrets (tenants.crypto): the first encrypts, every one decrypts.
+SIGAP_ENCRYPTION_KEYS = env_list("SIGAP_ENCRYPTION_KEYS")
+if not SIGAP_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("SIGAP_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    SIGAP_ENCRYPTION_KEYS = [development_encryption_key(SECRET_KEY)]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -175,6 +192,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sigap@localhost")
 # --- REST API -------------------------------------------------------------------------------
 # Upper bound for any request body; views may set a lower or higher ``max_request_bytes``.
 SIGAP_MAX_REQUEST_BYTES = env_int("SIGAP_MAX_REQUEST_BYTES", 1024 * 1024)
+# Outbound HTTP to tenant-given URLs (tenants.outbound): host:port pairs allowed even when they
+# resolve to internal addresses, and ports allowed besides 80 and 443.
+SIGAP_OUTBOUND_ALLOWLIST = env_list("SIGAP_OUTBOUND_ALLOWLIST")
+SIGAP_OUTBOUND_PORTS = [int(port) for port in env_list("SIGAP_OUTBOUND_PORTS")]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024  # the largest per-view limit (ingest) plus slack
 
 REST_FRAMEWORK = {

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# base64 of "test-only-encryption-key-32bytes": a fixed Fernet key for the suite
+os.environ.setdefault("SIGAP_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=")
 
 from config.settings import *  # noqa: F403
 

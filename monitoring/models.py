@@ -6,14 +6,19 @@ includes the tenant.
 
 from __future__ import annotations
 
+import re
 import secrets
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
+from django.utils.translation import gettext as _
 
 from monitoring.choices import (
     BatchStatus,
@@ -24,7 +29,9 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from tenants.crypto import EncryptedTextField
 from tenants.models import TenantOwnedModel
+from tenants.outbound import redact_url, validate_outbound_url
 
 
 def validate_query_syntax(value: str) -> None:
@@ -41,6 +48,78 @@ def validate_query_syntax(value: str) -> None:
 
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+_HTTP_URL = URLValidator(schemes=["http", "https"])
+_URL_KEYS = ("url", "base_url")  # config keys that hold a URL Sigap fetches
+
+
+def _config_error(message: str, code: str = "invalid_config") -> ValidationError:
+    return ValidationError({"config": ValidationError(message, code=code)})
+
+
+def _fetchable_url(value: object, name: str) -> str:
+    """An http(s) URL that the outbound client may fetch (``tenants.outbound``)."""
+    if not isinstance(value, str) or not value:
+        raise _config_error(_("'%(name)s' is required: an http(s) URL.") % {"name": name})
+    try:
+        _HTTP_URL(value)
+    except ValidationError:
+        raise _config_error(_("'%(name)s' must be an http(s) URL.") % {"name": name}) from None
+    try:
+        validate_outbound_url(value)
+    except ValidationError as exc:
+        raise _config_error(f"'{name}': {exc.messages[0]}", code="url_blocked") from None
+    return value
+
+
+def _mastodon_server(value: object) -> str:
+    url = _fetchable_url(value, "base_url")
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "#" in url:
+        raise _config_error(
+            _("'base_url' must be the server only, such as https://mastodon.social."),
+            code="url_blocked",
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc}"
+
+
+def validate_source_config(kind: str | None, config: object) -> dict[str, Any]:
+    """The config every writer must keep (REST, GraphQL, admin): rss ``{url}``; mastodon
+    ``{base_url, hashtag | query}`` with ``base_url`` a bare server URL; other kinds take a
+    free-form object. URLs must pass the outbound client's rules (no internal literal address,
+    credentials, other scheme or port). Returns the normalised config; raises
+    ``ValidationError`` keyed by ``config``."""
+    if not isinstance(config, dict):
+        raise _config_error(_("Must be a JSON object."))
+    if kind == SourceKind.RSS:
+        extra = sorted(set(config) - {"url"})
+        if extra:
+            raise _config_error(
+                _("Unknown keys for an rss source: %(keys)s.") % {"keys": ", ".join(extra)}
+            )
+        return {"url": _fetchable_url(config.get("url"), "url")}
+    if kind == SourceKind.MASTODON:
+        extra = sorted(set(config) - {"base_url", "hashtag", "query"})
+        if extra:
+            raise _config_error(
+                _("Unknown keys for a mastodon source: %(keys)s.") % {"keys": ", ".join(extra)}
+            )
+        base_url = _mastodon_server(config.get("base_url"))
+        chosen = {k: config[k] for k in ("hashtag", "query") if config.get(k)}
+        if len(chosen) != 1:
+            raise _config_error(_("A mastodon source needs exactly one of 'hashtag' or 'query'."))
+        (key, text), *_rest = chosen.items()
+        if not isinstance(text, str) or len(text) > 200:
+            raise _config_error(
+                _("'%(key)s' must be a string of at most 200 characters.") % {"key": key}
+            )
+        if key == "hashtag":
+            text = text.lstrip("#")
+            if not re.fullmatch(r"\w+", text):
+                raise _config_error(_("'hashtag' must be one word, with or without '#'."))
+        return {"base_url": base_url, key: text}
+    return config
 
 
 class MonitoredQuery(TenantOwnedModel):
@@ -87,11 +166,11 @@ class Source(TenantOwnedModel):
         blank=True,
         help_text="rss: {url}; mastodon: {base_url, hashtag|query}; upload: {mapping}",
     )
-    webhook_secret = models.CharField(
-        max_length=64,
+    webhook_secret = EncryptedTextField(
         default=new_webhook_secret,
         editable=False,
-        help_text="Shared HMAC secret of a signed webhook (needed in clear to check signatures).",
+        help_text="Shared HMAC secret of a signed webhook, encrypted at rest (tenants.crypto); "
+        "shown once, at creation and rotation.",
     )
     status = models.CharField(
         max_length=16, choices=SourceStatus.choices, default=SourceStatus.ACTIVE
@@ -117,6 +196,20 @@ class Source(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    def clean(self) -> None:
+        super().clean()
+        self.config = validate_source_config(self.kind, self.config)
+
+    @property
+    def public_config(self) -> dict[str, Any]:
+        """The config as readers see it: credentials in stored URLs (from before they were
+        refused) are masked."""
+        config = dict(self.config or {})
+        for key in _URL_KEYS:
+            if isinstance(config.get(key), str):
+                config[key] = redact_url(config[key])
+        return config
 
 
 class WebhookDelivery(TenantOwnedModel):

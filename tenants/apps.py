@@ -6,6 +6,9 @@ class TenantsConfig(AppConfig):
     verbose_name = "Agencies and tenants"
 
     def ready(self) -> None:
-        from tenants import audit, openapi  # noqa: F401 - registers the OpenAPI schemes
+        from django.core import checks
 
+        from tenants import audit, crypto, openapi  # noqa: F401 - registers the OpenAPI schemes
+
+        checks.register(crypto.check_encryption_keys, checks.Tags.security)
         audit.register_models()

@@ -14,14 +14,13 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from monitoring import fields as public_fields
-from monitoring.choices import Platform, SourceKind, TriageStatus
+from monitoring.choices import Platform, TriageStatus
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -30,26 +29,11 @@ from monitoring.models import (
     MonitoredQuery,
     Source,
     TrackedTerm,
+    validate_source_config,
 )
 from monitoring.scoring import TRIGGER_LABELS
 from tenants.api.serializers import StrictSerializerMixin, UserSummarySerializer
 from tenants.models import Membership, Tenant, User
-
-HTTP_URL = URLValidator(schemes=["http", "https"])
-
-
-def _http_url(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise serializers.ValidationError(
-            {"config": f"'{name}' is required: an http(s) URL."}, code="invalid_config"
-        )
-    try:
-        HTTP_URL(value)
-    except DjangoValidationError:
-        raise serializers.ValidationError(
-            {"config": f"'{name}' must be an http(s) URL."}, code="invalid_config"
-        ) from None
-    return value
 
 
 class TenantUniqueMixin:
@@ -152,49 +136,21 @@ class SourceSerializer(StrictSerializerMixin, TenantUniqueMixin, serializers.Mod
                 code="immutable",
             )
         config = attrs.get("config", getattr(self.instance, "config", None) or {})
-        attrs["config"] = self.check_config(kind, config)
+        try:
+            attrs["config"] = validate_source_config(kind, config)
+        except DjangoValidationError as exc:
+            error = exc.error_dict["config"][0]
+            raise serializers.ValidationError(
+                {"config": error.messages[0]}, code=error.code
+            ) from None
         self.check_tenant_unique(attrs)
         return attrs
 
-    @staticmethod
-    def check_config(kind: str | None, config: dict[str, Any]) -> dict[str, Any]:
-        if kind == SourceKind.RSS:
-            extra = sorted(set(config) - {"url"})
-            if extra:
-                raise serializers.ValidationError(
-                    {"config": f"Unknown keys for an rss source: {', '.join(extra)}."},
-                    code="invalid_config",
-                )
-            return {"url": _http_url(config.get("url"), "url")}
-        if kind == SourceKind.MASTODON:
-            extra = sorted(set(config) - {"base_url", "hashtag", "query"})
-            if extra:
-                raise serializers.ValidationError(
-                    {"config": f"Unknown keys for a mastodon source: {', '.join(extra)}."},
-                    code="invalid_config",
-                )
-            base_url = _http_url(config.get("base_url"), "base_url")
-            chosen = {k: config[k] for k in ("hashtag", "query") if config.get(k)}
-            if len(chosen) != 1:
-                raise serializers.ValidationError(
-                    {"config": "A mastodon source needs exactly one of 'hashtag' or 'query'."},
-                    code="invalid_config",
-                )
-            (key, text), *_ = chosen.items()
-            if not isinstance(text, str) or len(text) > 200:
-                raise serializers.ValidationError(
-                    {"config": f"'{key}' must be a string of at most 200 characters."},
-                    code="invalid_config",
-                )
-            if key == "hashtag":
-                text = text.lstrip("#")
-                if not re.fullmatch(r"\w+", text):
-                    raise serializers.ValidationError(
-                        {"config": "'hashtag' must be one word, with or without '#'."},
-                        code="invalid_config",
-                    )
-            return {"base_url": base_url, key: text}
-        return config
+    def to_representation(self, instance: Source) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if "config" in data:
+            data["config"] = instance.public_config
+        return data
 
 
 class SourceCreatedSerializer(SourceSerializer):

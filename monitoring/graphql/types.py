@@ -52,10 +52,14 @@ class SourceType(TenantOwnedType):
 
     read_capability = Cap.VIEW_MONITORING
 
+    @strawberry_django.field(only=["config"])
+    def config(self, root: Source) -> JSON:
+        """Credentials in stored URLs are masked."""
+        return root.public_config  # type: ignore[return-value]  # JSON is any JSON value
+
     id: strawberry.ID
     name: str
     kind: str
-    config: JSON
     status: str
     poll_interval_s: int
     last_success_at: datetime | None

@@ -1,8 +1,9 @@
 """Pollers that bring mentions in from public sources: RSS/Atom feeds and
 Mastodon hashtag timelines or searches.
 
-They are plain functions with no Django dependency; the caller keeps the
-per-source state (ETag, Last-Modified, Mastodon ``since_id``, failure count),
+They are plain functions; every request goes through ``tenants.outbound`` (the
+SSRF-safe client, which reads its allowlist and ports from the settings). The
+caller keeps the per-source state (ETag, Last-Modified, Mastodon ``since_id``, failure count),
 schedules the next poll with :func:`next_poll_delay` and hands the items to
 ingestion.
 """

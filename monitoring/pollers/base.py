@@ -1,21 +1,19 @@
 """Shared pieces of the pollers: result and error types, the mention item
-shape, HTTP fetching with a total deadline, and HTML-to-text."""
+shape, HTTP fetching (through the SSRF-safe ``tenants.outbound`` client: checked
+addresses, checked redirects, a total deadline and a size cap) and HTML-to-text."""
 
 from __future__ import annotations
 
-import http.client
 import re
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import Message
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any, Literal, TypedDict
+
+from tenants import outbound
 
 __all__ = [
     "USER_AGENT",
@@ -32,8 +30,7 @@ __all__ = [
 ]
 
 USER_AGENT = "Sigap/0.1 (social listening; feed and timeline poller)"
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-_CHUNK = 64 * 1024
+MAX_RESPONSE_BYTES = outbound.MAX_RESPONSE_BYTES
 # Statuses worth retrying later without a human changing anything.
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
@@ -119,7 +116,7 @@ class PollResult:
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
-    headers: Message
+    headers: Mapping[str, str]
     body: bytes
     url: str
 
@@ -141,22 +138,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
-def _decode_body(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
-    """Undo gzip/deflate content encoding, refusing to inflate past ``max_bytes``."""
-    encoding = (encoding or "").strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
-    elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib or raw
-    else:
-        return body
-    inflater = zlib.decompressobj(wbits)
-    out = inflater.decompress(body, max_bytes + 1)
-    if len(out) > max_bytes:
-        raise PollError(f"decompressed response is larger than {max_bytes} bytes", False)
-    return out
-
-
 def http_get(
     url: str,
     *,
@@ -164,61 +145,30 @@ def http_get(
     timeout: float = 10,
     max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> HttpResponse:
-    """GET ``url`` and return the response; 304 is returned, not raised.
+    """GET ``url`` through the SSRF-safe client (``tenants.outbound``) and return the
+    response; 304 is returned, not raised.
 
-    ``timeout`` bounds each socket operation and the whole download. Every
-    failure is raised as :class:`PollError` with ``retryable`` set.
+    ``timeout`` bounds the whole exchange, redirects included. Every failure is raised as
+    :class:`PollError` with ``retryable`` set; a refused URL or address gives a message that
+    starts with ``blocked:`` and names no internal address.
     """
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
-        raise PollError(f"unsupported URL scheme {scheme!r} in {url!r}", retryable=False)
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", **(headers or {})},
-    )
-    deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if time.monotonic() > deadline:
-                    raise PollError(f"timed out after {timeout:g}s reading {url}", retryable=True)
-                chunk = response.read1(_CHUNK)  # what one socket read brings
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PollError(
-                        f"response from {url} is larger than {max_bytes} bytes", retryable=False
-                    )
-                chunks.append(chunk)
-            body = _decode_body(
-                b"".join(chunks), response.headers.get("Content-Encoding"), max_bytes
-            )
-            return HttpResponse(response.status, response.headers, body, response.url)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 304:
-            return HttpResponse(304, exc.headers, b"", url)
-        raise PollError(
-            f"HTTP {exc.code} {exc.reason} from {url}",
-            retryable=exc.code in _RETRYABLE_STATUS,
-            status=exc.code,
-            retry_after=parse_retry_after(exc.headers.get("Retry-After")),
-        ) from exc
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            raise PollError(f"timed out after {timeout:g}s fetching {url}", True) from exc
-        raise PollError(f"cannot reach {url}: {reason}", retryable=True) from exc
-    except TimeoutError as exc:
-        raise PollError(f"timed out after {timeout:g}s fetching {url}", retryable=True) from exc
-    except (http.client.HTTPException, ConnectionError) as exc:
-        raise PollError(f"connection to {url} failed: {exc!r}", retryable=True) from exc
-    except zlib.error as exc:
-        raise PollError(f"corrupt compressed response from {url}: {exc}", True) from exc
-    except ValueError as exc:  # e.g. a malformed URL
-        raise PollError(f"invalid URL {url!r}: {exc}", retryable=False) from exc
+        response = outbound.get(
+            url,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    except outbound.OutboundError as exc:
+        raise PollError(exc.message, retryable=exc.retryable) from exc
+    if response.status == 304 or 200 <= response.status < 300:
+        return HttpResponse(response.status, response.headers, response.body, response.url)
+    raise PollError(
+        f"HTTP {response.status} {response.reason} from {response.url}".replace("  ", " "),
+        retryable=response.status in _RETRYABLE_STATUS,
+        status=response.status,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
 
 
 _BLOCK_TAGS = frozenset(

@@ -52,7 +52,7 @@ from .base import (
     utc_iso,
 )
 
-__all__ = ["MAX_LIMIT", "poll_mastodon", "status_to_item"]
+__all__ = ["MAX_LIMIT", "poll_mastodon", "server_origin", "status_to_item"]
 
 MAX_LIMIT = 40  # Mastodon's cap for timeline and search pages
 
@@ -68,6 +68,24 @@ def _newer(a: str | None, b: str | None) -> str | None:
     if b is None:
         return a
     return a if _id_key(a) >= _id_key(b) else b
+
+
+def server_origin(base_url: str) -> str:
+    """``scheme://host[:port]`` of a Mastodon server; a base URL with a path, query or
+    fragment (``#`` would cut the API path off) is refused, so API paths are always ours."""
+    try:
+        parts = urllib.parse.urlsplit(base_url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise PollError("invalid Mastodon server URL", retryable=False) from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "#" in base_url:
+        raise PollError(
+            "a Mastodon server URL must be scheme and host only (no path, query or '#')",
+            retryable=False,
+        )
+    if not parts.scheme or not parts.netloc:
+        raise PollError("invalid Mastodon server URL", retryable=False)
+    return f"{parts.scheme.lower()}://{parts.netloc}"
 
 
 def _get_json(url: str, headers: dict[str, str], timeout: float) -> tuple[Any, str]:
@@ -108,7 +126,7 @@ def poll_mastodon(
     if (hashtag is None) == (query is None):
         raise ValueError("pass exactly one of hashtag= or query=")
     limit = max(1, min(limit, MAX_LIMIT))
-    base = base_url.rstrip("/")
+    base = server_origin(base_url)
     host = urllib.parse.urlsplit(base).hostname or base
     headers = {"Accept": "application/json"}
     if access_token:

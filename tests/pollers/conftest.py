@@ -1,7 +1,9 @@
 """A local HTTP server for poller tests.
 
 ``fixture_server`` starts a threaded ``http.server`` on 127.0.0.1, port 0, and
-serves the recorded payloads in ``tests/fixtures/pollers``. It honours
+serves the recorded payloads in ``tests/fixtures/pollers``; the outbound client
+(``tenants.outbound``) is told to allow exactly that server's ``host:port`` and
+nothing else internal. ``local_server`` gives one that is not allowlisted. It honours
 ``If-None-Match`` and ``If-Modified-Since`` with 304, can be told to fail
 (any status, with headers, for the next N requests), to answer slowly or to
 trickle its body, and emulates Mastodon's tag timeline (``since_id``,
@@ -260,8 +262,9 @@ def _not_modified(headers: dict[str, str], route: Route) -> bool:
     return False
 
 
-@pytest.fixture
-def fixture_server() -> Iterator[LocalServer]:
+@contextlib.contextmanager
+def local_server() -> Iterator[LocalServer]:
+    """A fixture server that is *not* allowlisted: the outbound client refuses it."""
     server = LocalServer(base_url="", stop=threading.Event())
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(server))
     httpd.daemon_threads = True
@@ -276,3 +279,12 @@ def fixture_server() -> Iterator[LocalServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def fixture_server(settings: Any) -> Iterator[LocalServer]:
+    """The local server, allowlisted for the outbound client by its exact host:port only."""
+    with local_server() as server:
+        settings.SIGAP_OUTBOUND_ALLOWLIST = [server.base_url.removeprefix("http://")]
+        settings.SIGAP_OUTBOUND_PORTS = []
+        yield server
