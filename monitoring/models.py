@@ -149,9 +149,7 @@ class WebhookSignature(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["source", "signature"], name="webhook_signature_unique"
-            )
+            models.UniqueConstraint(fields=["source", "signature"], name="webhook_signature_unique")
         ]
 
 

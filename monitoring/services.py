@@ -78,7 +78,11 @@ def claim_webhook_signature(
     record, created = WebhookSignature.objects.get_or_create(
         source=source,
         signature=signature,
-        defaults={"tenant_id": source.tenant_id, "delivery_id": delivery_id, "expires_at": expires_at},
+        defaults={
+            "tenant_id": source.tenant_id,
+            "delivery_id": delivery_id,
+            "expires_at": expires_at,
+        },
     )
     return created or record.delivery_id == delivery_id
 

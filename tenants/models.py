@@ -235,3 +235,6 @@ class RateCounter(models.Model):
 
     class Meta:
         verbose_name = "rate-limit counter"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

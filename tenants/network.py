@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+
 @lru_cache(maxsize=8)
 def parse_networks(blocks: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     """CIDR blocks (``10.0.0.0/8``, ``::1``) as networks; a malformed block stops the start."""

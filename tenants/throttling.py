@@ -11,12 +11,12 @@ IP comes from ``tenants.network.client_ip``, which trusts ``X-Forwarded-For`` on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from tenants import ratelimit
 from tenants.access import MachinePrincipal
@@ -28,6 +28,8 @@ class AtomicRateThrottle(SimpleRateThrottle):
     the key from the request (``get_cache_key``, for DRF's ``throttle_classes``) or are handed
     an identity by the caller (``check_key``)."""
 
+    num_requests: int | None  # set from the scope's rate by SimpleRateThrottle.__init__
+    duration: int | None
     retry_after_s: int | None = None
 
     def get_ident(self, request: Any) -> str:
@@ -43,7 +45,7 @@ class AtomicRateThrottle(SimpleRateThrottle):
 
     def allow_key(self, key: str) -> bool:
         """Counts one request for ``key``; False when it is over the limit."""
-        if self.rate is None:
+        if self.num_requests is None or self.duration is None:
             return True
         result = ratelimit.hit(key=key, limit=self.num_requests, period_s=self.duration)
         self.retry_after_s = result.retry_after_s
@@ -85,9 +87,9 @@ class AnonymousRateThrottle(AtomicRateThrottle):
 def graphql_refusal(request: Any) -> int | None:
     """Applies REST's default throttles to a GraphQL request (a Django request whose ``user`` is
     resolved). Answers the seconds to wait when a limit is reached, else None."""
-    for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
+    for throttle_class in cast(list[type[BaseThrottle]], api_settings.DEFAULT_THROTTLE_CLASSES):
         throttle = throttle_class()
-        if not throttle.allow_request(request, None):
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # no DRF view
             wait = throttle.wait()
             return max(1, round(wait)) if wait is not None else 1
     return None

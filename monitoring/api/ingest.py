@@ -13,7 +13,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -111,7 +116,13 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
             description='"sha256=" + hex HMAC-SHA256(secret, timestamp + "." + raw body)',
         ),
     ],
-    responses={202: BatchAccepted, 200: BatchAccepted},
+    responses={
+        202: BatchAccepted,
+        200: BatchAccepted,
+        409: OpenApiResponse(
+            description="`replayed_signature`: the signature was already used by another delivery."
+        ),
+    },
     description=(
         "A signed webhook: no credentials, the signature proves the sender. Timestamps more than "
         "300 s off are refused; a repeated delivery id answers 200 and stores nothing again; a "
@@ -123,7 +134,9 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
 class WebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes: list[Any] = []  # monitoring.api.webhooks rate-limits by signature validity
+    # Declared for the schema (429); they count only when ``post`` hands them the key, which
+    # depends on the signature's validity (monitoring.api.webhooks).
+    throttle_classes = [webhooks.ValidWebhookThrottle, webhooks.InvalidWebhookThrottle]
     parser_classes = [RawBodyParser]
     max_request_bytes = MAX_BYTES
 
@@ -146,19 +159,13 @@ class WebhookView(APIView):
             return self.repeat(source, delivery)
         if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
             raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
-        signature = {
-            "source": source,
-            "signature": webhooks.signature_digest(request),
-            "delivery_id": delivery,
-            "expires_at": webhooks.signature_expiry(request, SIGNATURE_TOLERANCE_S),
-        }
         if WebhookDelivery.objects.filter(source=source, delivery_id=delivery).exists():
-            services.claim_webhook_signature(**signature)  # a re-signed retry: burn it too
+            webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S)  # re-signed retry
             return self.repeat(source, delivery)
         objects = read_items(request)
         try:
             with transaction.atomic():
-                if not services.claim_webhook_signature(**signature):
+                if not webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S):
                     raise webhooks.ReplayedSignature()
                 record = WebhookDelivery.objects.create(
                     tenant=source.tenant, source=source, delivery_id=delivery

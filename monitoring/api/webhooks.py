@@ -26,6 +26,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 
+from monitoring import services
 from monitoring.models import Source, WebhookSignature
 from tenants.network import client_ip
 from tenants.throttling import AtomicRateThrottle
@@ -42,7 +43,7 @@ class ValidWebhookThrottle(AtomicRateThrottle):
     scope = "webhook"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        return None  # keyed by the view (``admit``), not by DRF's throttle_classes
+        return None  # counted by ``admit`` with the source as key, never per request
 
 
 class InvalidWebhookThrottle(AtomicRateThrottle):
@@ -99,3 +100,14 @@ def admit(request: Any, source: Source, tenant_slug: str, delivery_id: str) -> b
         return True
     ValidWebhookThrottle().check_key(f"source:{source.pk}")
     return False
+
+
+def claim(request: Any, source: Source, delivery_id: str, tolerance_s: int) -> bool:
+    """Records the verified signature as used by ``delivery_id``; False when another delivery
+    already used it (a replay that raced past ``admit``)."""
+    return services.claim_webhook_signature(
+        source=source,
+        signature=signature_digest(request),
+        delivery_id=delivery_id,
+        expires_at=signature_expiry(request, tolerance_s),
+    )
