@@ -72,8 +72,10 @@ def test_a_spoofed_forwarded_for_does_not_escape_the_anonymous_limit(
     client: Any, db: Any, rates: Any
 ) -> None:
     rates(anonymous="3/min")
-    statuses = [sign_in(client, f"203.0.113.{n}").status_code for n in range(5)]
-    assert statuses == [400, 400, 400, 429, 429]
+    responses = [sign_in(client, f"203.0.113.{n}") for n in range(5)]
+    assert [r.status_code for r in responses] == [400, 400, 400, 429, 429]
+    assert responses[-1].json()["errors"][0]["code"] == "throttled"
+    assert 0 < int(responses[-1]["Retry-After"]) <= 60
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_limit(
