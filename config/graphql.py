@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
@@ -20,6 +20,7 @@ from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from monitoring.graphql.types import SCALARS as MONITORING_SCALARS
 from tenants.authentication import user_for_token
 from tenants.graphql.schema import TenantsQuery
+from tenants.throttling import graphql_refusal, throttled_message
 
 Query = merge_types("Query", (TenantsQuery, MonitoringQuery))
 Mutation = merge_types("Mutation", (MonitoringMutation,))
@@ -51,8 +52,20 @@ schema = Schema(
 )
 
 
+def throttled(wait_s: int) -> JsonResponse:
+    """429 with ``Retry-After`` and a GraphQL error whose ``extensions.code`` is THROTTLED."""
+    error = {
+        "message": throttled_message(wait_s),
+        "extensions": {"code": "THROTTLED", "retry_after": wait_s},
+    }
+    response = JsonResponse({"data": None, "errors": [error]}, status=429)
+    response["Retry-After"] = str(wait_s)
+    return response
+
+
 class SigapGraphQLView(GraphQLView):
-    """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token."""
+    """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token.
+    Throttled like REST (``tenants.throttling``): per user, anonymous callers per client IP."""
 
     allow_queries_via_get = False
 
@@ -72,7 +85,10 @@ class SigapGraphQLView(GraphQLView):
 
             request.user = AnonymousUser()
             request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
-        elif request.method == "POST" and request.user.is_authenticated:
+        wait_s = graphql_refusal(request)
+        if wait_s is not None:
+            return throttled(wait_s)
+        if not header and request.method == "POST" and request.user.is_authenticated:
             # Session callers must prove the request comes from our own pages.
             csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
             reason = csrf.process_view(request, None, (), {})  # type: ignore[arg-type]

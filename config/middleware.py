@@ -11,11 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from tenants.network import client_ip
+
 logger = logging.getLogger("sigap.request")
 
 
 class RequestLogMiddleware:
-    """One JSON log line per request. Never logs headers, bodies or query strings (secrets)."""
+    """One JSON log line per request. Never logs headers, bodies or query strings (secrets).
+    The client address is ``tenants.network.client_ip``, the one the rate limits count."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,6 +39,7 @@ class RequestLogMiddleware:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "user_id": getattr(user, "pk", None),
                 "tenant": getattr(request, "tenant_slug", None),
+                "client_ip": client_ip(request),
             },
         )
         response["X-Request-Id"] = request_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -160,6 +161,8 @@ AXES_VERBOSE = False
 AXES_USERNAME_FORM_FIELD = "username"  # the admin form's field and our authenticate() keyword
 AXES_USERNAME_CALLABLE = "tenants.authentication.axes_username"
 AXES_LOCKOUT_CALLABLE = "tenants.authentication.lockout_response"
+# The sign-in lockout counts per client IP as the rate limits see it (trusted proxies only).
+AXES_CLIENT_IP_CALLABLE = "tenants.network.client_ip"
 # Personal API tokens live this many days unless revoked earlier.
 SIGAP_TOKEN_TTL_DAYS = env_int("SIGAP_TOKEN_TTL_DAYS", 90)
 
@@ -188,6 +191,17 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sigap@localhost")
+
+# --- Client addresses -----------------------------------------------------------------------
+# Proxies (CIDR blocks) whose X-Forwarded-For is believed; empty: REMOTE_ADDR is the client.
+SIGAP_TRUSTED_PROXIES = env_list("SIGAP_TRUSTED_PROXIES")
+for _block in SIGAP_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_block, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SIGAP_TRUSTED_PROXIES: {_block!r} is not an IP address or CIDR block."
+        ) from None
 
 # --- REST API -------------------------------------------------------------------------------
 # Upper bound for any request body; views may set a lower or higher ``max_request_bytes``.
@@ -223,6 +237,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "principal": os.environ.get("THROTTLE_RATE_USER", "1200/min"),
         "anonymous": os.environ.get("THROTTLE_RATE_ANON", "60/min"),
+        # Signed webhooks: deliveries with a valid, fresh signature, per source ...
+        "webhook": os.environ.get("THROTTLE_RATE_WEBHOOK", "600/min"),
+        # ... and everything else (bad or replayed signatures, unknown sources) per URL and IP.
+        "webhook_invalid": os.environ.get("THROTTLE_RATE_WEBHOOK_INVALID", "30/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",

@@ -17,6 +17,15 @@ def ensure_schedules(**kwargs: Any) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="monitoring.prune_webhook_signatures",
+        defaults={
+            "func": "monitoring.tasks.prune_webhook_signatures",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 10,
+            "repeats": -1,
+        },
+    )
 
 
 class MonitoringConfig(AppConfig):

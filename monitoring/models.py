@@ -226,6 +226,26 @@ class WebhookDelivery(TenantOwnedModel):
         ]
 
 
+class WebhookSignature(TenantOwnedModel):
+    """A signature a webhook source has used, kept while its timestamp is still accepted.
+
+    The same signature with another delivery id is a replay and is refused; the UNIQUE
+    (source, signature) constraint makes sure two parallel replays cannot both be stored. Rows
+    whose ``expires_at`` (signed timestamp + the 300 s tolerance) passed are pruned: by then the
+    timestamp check refuses the signature anyway.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    signature = models.CharField(max_length=64, help_text="Hex HMAC-SHA256 digest.")
+    delivery_id = models.CharField(max_length=200)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "signature"], name="webhook_signature_unique")
+        ]
+
+
 class IngestBatch(TenantOwnedModel):
     """Items accepted by one request (or poll, or upload), stored durably before processing."""
 

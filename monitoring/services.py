@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from monitoring.choices import BatchStatus
 from monitoring.ingest import validate_items
-from monitoring.models import IngestBatch, IngestChunk, Source
+from monitoring.models import IngestBatch, IngestChunk, Source, WebhookSignature
 from tenants.models import Tenant
 
 # Items per pipeline task: large enough to batch the scorer and the SQL, small enough that a
@@ -61,3 +63,31 @@ def accept_items(
             rejected_count=F("rejected_count") + len(validated.rejected),
         )
     return batch
+
+
+@transaction.atomic
+def claim_webhook_signature(
+    *, source: Source, signature: str, delivery_id: str, expires_at: datetime
+) -> bool:
+    """Records that ``source`` signed ``delivery_id`` with ``signature``.
+
+    False when the signature was already used for another delivery (a replay). Two parallel
+    claims of one signature meet at the UNIQUE (source, signature) constraint: the second waits
+    for the first and then sees its row.
+    """
+    record, created = WebhookSignature.objects.get_or_create(
+        source=source,
+        signature=signature,
+        defaults={
+            "tenant_id": source.tenant_id,
+            "delivery_id": delivery_id,
+            "expires_at": expires_at,
+        },
+    )
+    return created or record.delivery_id == delivery_id
+
+
+def prune_webhook_signatures() -> int:
+    """Deletes the signatures whose timestamp is no longer accepted anyway."""
+    deleted, _ = WebhookSignature.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

@@ -30,3 +30,9 @@ def poll_due_sources() -> int:
     from monitoring import polling
 
     return polling.poll_due_sources()
+
+
+def prune_webhook_signatures() -> int:
+    from monitoring import services
+
+    return services.prune_webhook_signatures()

@@ -342,3 +342,22 @@ class TenantApiKey(AbstractAPIKey):
                 validate_expiry_in_future(self.expiry_date)
             except ValidationError as exc:
                 raise ValidationError({"expiry_date": exc.error_list}) from None
+
+
+class RateCounter(models.Model):
+    """One rate-limit window: how many requests ``key`` made until ``window_ends_at``.
+
+    Written only by ``tenants.ratelimit.hit`` with one atomic upsert (so parallel requests can
+    never both read the same count); rows whose window ended are pruned there. The table is
+    UNLOGGED: counters are worth nothing after a crash and need no write-ahead log.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "rate-limit counter"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -13,7 +13,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -21,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring import services, uploads
+from monitoring.api import webhooks
 from monitoring.choices import SourceKind, SourceStatus
 from monitoring.ingest import MAX_BYTES, BodyError, parse_body
 from monitoring.models import IngestBatch, Source, WebhookDelivery
@@ -110,15 +116,27 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
             description='"sha256=" + hex HMAC-SHA256(secret, timestamp + "." + raw body)',
         ),
     ],
-    responses={202: BatchAccepted, 200: BatchAccepted},
+    responses={
+        202: BatchAccepted,
+        200: BatchAccepted,
+        409: OpenApiResponse(
+            description="`replayed_signature`: the signature was already used by another delivery."
+        ),
+    },
     description=(
         "A signed webhook: no credentials, the signature proves the sender. Timestamps more than "
-        "300 s off are refused; a repeated delivery id answers 200 and stores nothing again."
+        "300 s off are refused; a repeated delivery id answers 200 and stores nothing again; a "
+        "signature already used with another delivery id answers 409 `replayed_signature`. "
+        "An unknown source and a bad signature get the same 401. Rate limits: per source for "
+        "valid deliveries, per source and client IP for refused ones (429 with Retry-After)."
     ),
 )
 class WebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
+    # Declared for the schema (429); they count only when ``post`` hands them the key, which
+    # depends on the signature's validity (monitoring.api.webhooks).
+    throttle_classes = [webhooks.ValidWebhookThrottle, webhooks.InvalidWebhookThrottle]
     parser_classes = [RawBodyParser]
     max_request_bytes = MAX_BYTES
 
@@ -128,19 +146,27 @@ class WebhookView(APIView):
             .filter(tenant__slug=tenant_slug, pk=source_id, kind=SourceKind.WEBHOOK)
             .first()
         )
-        if source is None:
-            raise exceptions.NotFound("No such webhook source.")
         body = request.body
-        self.verify(request, source, body)
+        try:
+            self.verify(request, source, body)
+        except exceptions.AuthenticationFailed:
+            webhooks.count_refusal(request, tenant_slug, source_id)
+            raise
+        if source is None:  # verify already refused it; this keeps the type checker informed
+            raise exceptions.AuthenticationFailed("Bad signature.")
+        delivery = request.headers["X-Sigap-Delivery"]
+        if webhooks.admit(request, source, tenant_slug, delivery):
+            return self.repeat(source, delivery)
         if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
             raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
-        delivery = request.headers["X-Sigap-Delivery"]
-        previous = WebhookDelivery.objects.filter(source=source, delivery_id=delivery).first()
-        if previous is not None:
-            return self.repeat(previous)
+        if WebhookDelivery.objects.filter(source=source, delivery_id=delivery).exists():
+            webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S)  # re-signed retry
+            return self.repeat(source, delivery)
         objects = read_items(request)
         try:
             with transaction.atomic():
+                if not webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S):
+                    raise webhooks.ReplayedSignature()
                 record = WebhookDelivery.objects.create(
                     tenant=source.tenant, source=source, delivery_id=delivery
                 )
@@ -148,12 +174,13 @@ class WebhookView(APIView):
                 record.batch = batch
                 record.save(update_fields=["batch"])
         except IntegrityError:  # the same delivery arrived twice at once; the other one won
-            return self.repeat(WebhookDelivery.objects.get(source=source, delivery_id=delivery))
+            return self.repeat(source, delivery)
         return accepted(batch)
 
     @staticmethod
-    def repeat(previous: WebhookDelivery) -> Response:
-        batch = previous.batch
+    def repeat(source: Source, delivery: str) -> Response:
+        previous = WebhookDelivery.objects.filter(source=source, delivery_id=delivery).first()
+        batch = previous.batch if previous is not None else None
         body: dict[str, Any] = {
             "batch_id": batch.pk if batch else None,
             "accepted": 0,
@@ -162,7 +189,7 @@ class WebhookView(APIView):
         return Response({**body, "duplicate": True}, status=status.HTTP_200_OK)
 
     @staticmethod
-    def verify(request: Request, source: Source, body: bytes) -> None:
+    def verify(request: Request, source: Source | None, body: bytes) -> None:
         timestamp = request.headers.get("X-Sigap-Timestamp", "")
         signature = request.headers.get("X-Sigap-Signature", "")
         delivery = request.headers.get("X-Sigap-Delivery", "")
@@ -172,8 +199,9 @@ class WebhookView(APIView):
             raise exceptions.AuthenticationFailed("X-Sigap-Timestamp is more than 300 s off.")
         if not delivery or len(delivery) > 200:
             raise exceptions.AuthenticationFailed("X-Sigap-Delivery must be 1-200 characters.")
-        expected = expected_signature(source.webhook_secret, timestamp, body)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        secret = source.webhook_secret if source is not None else webhooks.UNKNOWN_SOURCE_SECRET
+        expected = expected_signature(secret, timestamp, body)
+        if not hmac.compare_digest(expected.encode(), signature.encode()) or source is None:
             raise exceptions.AuthenticationFailed("Bad signature.")
 
     def get_authenticate_header(self, request: Request) -> str:

@@ -67,8 +67,9 @@ def test_nested_members_are_one_prefetch_not_n_plus_one(client: Any, db: Any) ->
     with CaptureQueriesContext(connection) as large:
         response = client.post("/graphql/", query, content_type="application/json", **auth)
     assert len(response.json()["data"]["tenants"]) == 9
-    # token with its user, memberships, agency tenants, tenants, members+users: five, always.
-    assert len(small) == len(large) == 5, "\n".join(q["sql"][:200] for q in large)
+    # token with its user, the rate-limit counter, memberships, agency tenants, tenants,
+    # members+users: six, always.
+    assert len(small) == len(large) == 6, "\n".join(q["sql"][:200] for q in large)
 
 
 def test_depth_and_alias_limits(gql: Any, tenant: Any, members: dict[str, Any]) -> None:
