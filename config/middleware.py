@@ -103,7 +103,7 @@ class RequestLogMiddleware:
             )
         if _is_http_answer(exception):
             return None  # 404 and 403: Django's own answers, no traceback in them
-        logger.error(
+        errors.logger.error(
             "unhandled exception on %s %s",
             request.method,
             request.path,

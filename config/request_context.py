@@ -17,5 +17,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id.get()
+            # Django logs a request's final status after the middleware is done: use its request.
+            record.request_id = current_request_id.get() or getattr(
+                getattr(record, "request", None), "request_id", None
+            )
         return True

@@ -131,7 +131,9 @@ def _decode(data: bytes) -> str:
             return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadError("file", f"The file is not UTF-8 (byte {exc.start}).") from None
+        raise UploadError(
+            "file", f"The file is not UTF-8 (or UTF-16 with a BOM) text (byte {exc.start})."
+        ) from None
 
 
 def _read_csv(data: bytes, fields: dict[str, str], tz: zoneinfo.ZoneInfo) -> list[Any]:
