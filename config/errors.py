@@ -20,6 +20,7 @@ from rest_framework import exceptions
 
 logger = logging.getLogger("sigap.error")
 
+
 def error_response(
     status: int,
     *,

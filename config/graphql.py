@@ -20,9 +20,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from rest_framework.exceptions import AuthenticationFailed
 from strawberry.django.views import GraphQLView
-from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -96,9 +96,7 @@ class StorableStrings(ValidationRule):
     def enter_string_value(self, node: StringValueNode, *args: Any) -> None:
         found = jsonguard.string_problem(node.value)
         if found:
-            self.report_error(
-                GraphQLError(found[1], node, extensions={"code": "BAD_USER_INPUT"})
-            )
+            self.report_error(GraphQLError(found[1], node, extensions={"code": "BAD_USER_INPUT"}))
 
 
 schema = Schema(

@@ -168,9 +168,7 @@ class InputGuardMiddleware:
             found = jsonguard.string_problem(value) if isinstance(value, str) else None
             if found:
                 header = key.removeprefix("HTTP_").replace("_", "-").title()
-                return refused(
-                    *found, attr=None, where=_("Header %(name)s") % {"name": header}
-                )
+                return refused(*found, attr=None, where=_("Header %(name)s") % {"name": header})
         return None
 
 
@@ -233,9 +231,7 @@ class JsonBodyGuardMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
-        if request.method in ("GET", "HEAD", "OPTIONS") or not _is_json(
-            request.content_type or ""
-        ):
+        if request.method in ("GET", "HEAD", "OPTIONS") or not _is_json(request.content_type or ""):
             return None
         if _view_attribute(view_func, "guards_own_json"):
             return None
@@ -257,5 +253,7 @@ class JsonBodyGuardMiddleware:
                 if isinstance(exc, json.JSONDecodeError)
                 else _("The body is not UTF-8 JSON.")
             )
-            return errors.error_response(400, type="client_error", code="parse_error", detail=detail)
+            return errors.error_response(
+                400, type="client_error", code="parse_error", detail=detail
+            )
         return None

@@ -1,8 +1,9 @@
 """django-filter filter sets of the monitoring app, shared by REST and GraphQL.
 
-Numbers are parsed strictly (``tenants.filtersets.IntegerFilter``): ``1e30`` or an id beyond a
-bigint answers 400 naming the parameter. Every mention filter maps onto an index of ``Mention`` (timeline, sentiment, risk, author, the
-GIN indexes on ``matched_queries`` and ``search``), so lists stay fast on large tenants.
+Every mention filter maps onto an index of ``Mention`` (timeline, sentiment, risk, author, the
+GIN indexes on ``matched_queries`` and ``search``), so lists stay fast on large tenants. Numbers
+are parsed strictly (``tenants.filtersets.IntegerFilter``): ``1e30`` or an id beyond a bigint
+answers 400 naming the parameter.
 """
 
 from __future__ import annotations

@@ -330,7 +330,7 @@ def _store(tenant_id: int, batch_id: int, rows: list[tuple[Any, ...]]) -> list[t
 
 
 def _refusal(item: dict[str, Any], exc: Exception) -> dict[str, Any]:
-    state = getattr(getattr(exc, "__cause__", None) or exc, "sqlstate", None)
+    state = str(getattr(getattr(exc, "__cause__", None) or exc, "sqlstate", None) or "")
     return {"index": item.get("index", -1), "field": "", "message": REFUSALS.get(state, REFUSED)}
 
 
@@ -412,7 +412,7 @@ def _finish_chunk(
         cursor.execute(
             """
             UPDATE monitoring_ingestbatch SET
-                rejected = rejected || %(refused)s,
+                rejected = rejected || %(refused)s::jsonb,
                 chunks_done = chunks_done + 1,
                 inserted_count = inserted_count + %(inserted)s,
                 duplicate_count = duplicate_count + %(duplicates)s,
@@ -423,7 +423,7 @@ def _finish_chunk(
             {
                 "inserted": inserted,
                 "duplicates": duplicates,
-                "refused": Jsonb(refused),
+                "refused": json.dumps(refused),
                 "batch": batch_id,
                 "done": BatchStatus.DONE,
                 "busy": BatchStatus.PROCESSING,

@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from tenants.access import MachinePrincipal
 from tenants.models import PersonalToken, TenantApiKey, User
 
-
 # What ``PersonalToken``/``TenantApiKey`` issue: "<prefix>.<secret>", ASCII letters and digits.
 # Anything else is refused before it reaches a query (a NUL byte there is a database error).
 KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,100}\.[A-Za-z0-9]{1,200}")

@@ -114,7 +114,9 @@ def string_problem(value: str) -> tuple[str, str] | None:
 def _number_problem(path: str | None, bad: BadNumber) -> Problem:
     if bad.reason == "not_a_number":
         return Problem(
-            path, "invalid_number", _("%(literal)s is not a JSON number.") % {"literal": bad.literal}
+            path,
+            "invalid_number",
+            _("%(literal)s is not a JSON number.") % {"literal": bad.literal},
         )
     return Problem(
         path,

@@ -75,12 +75,12 @@ def test_deeply_nested_json_is_400_everywhere(
 def test_numbers_no_column_can_hold_are_400_naming_the_field(
     client: Client, tenant: Any, members: dict[str, Any], literal: str, code: str
 ) -> None:
-    graphql = '{"query": "{ __typename }", "variables": {"n": %s}}' % literal
+    graphql = '{"query": "{ __typename }", "variables": {"n": ' + literal + "}}"
     assert_error(post_json(client, "/graphql/", graphql), 400, code, "variables.n")
-    sign_in = '{"email": "a@b.test", "password": "x", "extra": [1, %s]}' % literal
+    sign_in = '{"email": "a@b.test", "password": "x", "extra": [1, ' + literal + "]}"
     assert_error(post_json(client, "/api/v1/auth/tokens/", sign_in), 400, code, "extra.1")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for(members['admin'])}"}
-    source = '{"name": "feed", "kind": "rss", "poll_interval_s": %s}' % literal
+    source = '{"name": "feed", "kind": "rss", "poll_interval_s": ' + literal + "}"
     response = post_json(client, f"/api/v1/tenants/{tenant.slug}/sources/", source, **headers)
     assert_error(response, 400, code, "poll_interval_s")
 
@@ -92,7 +92,9 @@ def test_numbers_no_column_can_hold_are_400_naming_the_field(
 def test_nul_and_lone_surrogates_in_json_strings_are_400(
     client: Client, tenant: Any, members: dict[str, Any], escape: str, code: str
 ) -> None:
-    query = '{"query": "query($s: String!) { tenant(slug: $s) { name } }", "variables": {"s": "%s"}}'
+    query = (
+        '{"query": "query($s: String!) { tenant(slug: $s) { name } }", "variables": {"s": "%s"}}'
+    )
     response = post_json(client, "/graphql/", query % escape)
     assert_error(response, 400, code, "variables.s")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for(members['admin'])}"}
@@ -119,7 +121,9 @@ def test_a_body_that_is_not_json_is_400_on_graphql(client: Client) -> None:
 # --- query parameters -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["1e30", "99999999999999999999999", "١٢٣", "1.5", " 7"])
+@pytest.mark.parametrize(
+    "value", ["1e30", "99999999999999999999999", "\u0661\u0662\u0663", "1.5", " 7"]
+)
 def test_integer_query_parameters_are_strict(
     api: Any, tenant: Any, members: dict[str, Any], value: str
 ) -> None:
@@ -164,7 +168,9 @@ def test_a_cursor_naming_an_id_beyond_bigint_is_400(
 def test_nul_in_a_query_parameter_is_400_naming_it(
     client: Client, admin_client: Client, tenant: Any
 ) -> None:
-    assert_error(client.get("/api/v1/tenants/", {"q": "kopi\x00"}), 400, "null_characters_not_allowed", "q")
+    assert_error(
+        client.get("/api/v1/tenants/", {"q": "kopi\x00"}), 400, "null_characters_not_allowed", "q"
+    )
     response = admin_client.get("/admin/tenants/user/", {"q": "\x00"})
     assert_error(response, 400, "null_characters_not_allowed", "q")
 
@@ -188,7 +194,7 @@ def test_malformed_token_or_key_ids_are_401(client: Client, tenant: Any, header:
     assert response.json()["errors"][0]["code"] == "authentication_failed"
 
 
-@pytest.mark.parametrize("stamp", ["١٧٠٠٠٠٠٠٠٠", "²³", "9" * 5_000, "+1700000000"])
+@pytest.mark.parametrize("stamp", ["\u0661\u0667" + "\u0660" * 8, "²³", "9" * 5_000, "+1700000000"])
 def test_webhook_timestamp_takes_ascii_digits_only(client: Client, tenant: Any, stamp: str) -> None:
     source = Source.objects.create(tenant=tenant, kind="webhook", name="hook")
     body = json.dumps([item(1)]).encode()
@@ -227,7 +233,7 @@ def test_ingest_refuses_unstorable_values_item_by_item(client: Client, tenant: A
     good = json.dumps(item(1))
     bad = [
         ('"engagement": {"likes": NaN}', "engagement.likes"),
-        ('"engagement": {"views": %s}' % HUGE_INT, "engagement.views"),
+        ('"engagement": {"views": ' + HUGE_INT + "}", "engagement.views"),
         ('"engagement": {"shares": 1e400}', "engagement.shares"),
         ('"raw": {"note": "a\\u0000b"}', "raw.note"),
         ('"text": "kopi \\ud800"', "text"),
@@ -294,7 +300,11 @@ def test_csv_exports_in_common_encodings_are_read(
 ) -> None:
     response = upload(api, members, tenant, data)
     assert response.status_code == 202, response.content
-    assert response.json() == {"batch_id": response.json()["batch_id"], "accepted": 2, "rejected": []}
+    assert response.json() == {
+        "batch_id": response.json()["batch_id"],
+        "accepted": 2,
+        "rejected": [],
+    }
 
 
 def test_ragged_csv_rows_are_refused_alone(api: Any, tenant: Any, members: dict[str, Any]) -> None:

@@ -76,7 +76,10 @@ def test_a_failed_batch_shows_a_stable_error_not_a_traceback(
 ) -> None:
     batch = IngestBatch.objects.create(tenant=tenant, item_count=1, chunk_count=1)
     chunk = IngestChunk.objects.create(
-        tenant=tenant, batch=batch, index=0, items=[{"platform": "x"}]  # unreadable: no text
+        tenant=tenant,
+        batch=batch,
+        index=0,
+        items=[{"platform": "x"}],  # unreadable: no text
     )
     try:
         tasks.process_chunk(tenant.pk, chunk.pk)
