@@ -419,3 +419,16 @@ def test_graphql_keeps_intended_errors(client: Client, tenant: Any) -> None:
     )
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_with_debug_on_a_signed_in_superuser_still_gets_the_debug_page(
+    admin_user: Any, settings: Any
+) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE tenants_membership RENAME TO tenants_membership_gone")
+    settings.DEBUG = True
+    response = client.get("/api/v1/me/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 500
+    assert "tenants_membership" in response.content.decode()  # Django's technical page
