@@ -1,7 +1,18 @@
-"""The GraphQL schema (per-app queries merged here) and its HTTP view at ``/graphql/``."""
+"""The GraphQL schema (per-app queries merged here) and its HTTP view at ``/graphql/``.
+
+Errors say what, never how: the answers given on purpose (``extensions.code`` in
+``EXPECTED_ERROR_CODES``) and errors about the document itself (syntax, validation, variable
+types) pass unchanged; any other error raised while resolving a field (a database or codec
+message, a bug) is logged with its traceback under the request id and reaches the caller as
+"Unexpected error." with ``extensions: {code: "INTERNAL_SERVER_ERROR", request_id}``. String
+literals in the document holding a NUL character or a lone surrogate are refused as
+``BAD_USER_INPUT`` before anything runs (JSON variables are checked by
+``config.middleware.JsonBodyGuardMiddleware``).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import strawberry
@@ -9,15 +20,23 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from rest_framework.exceptions import AuthenticationFailed
 from strawberry.django.views import GraphQLView
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from monitoring.graphql.types import SCALARS as MONITORING_SCALARS
+from tenants import jsonguard
 from tenants.authentication import user_for_token
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
@@ -29,14 +48,56 @@ Mutation = merge_types("Mutation", (MonitoringMutation,))
 EXPECTED_ERROR_CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 
 
+logger = logging.getLogger("sigap.graphql")
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    """An answer given on purpose, or an error about the document (it has no path)."""
+    return (error.extensions or {}).get("code") in EXPECTED_ERROR_CODES or not error.path
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
-        unexpected = [
-            error
-            for error in errors
-            if (error.extensions or {}).get("code") not in EXPECTED_ERROR_CODES
-        ]
-        super().process_errors(unexpected, execution_context)
+        request = getattr(getattr(execution_context, "context", None), "request", None)
+        for error in errors:
+            if _is_expected(error):
+                continue
+            logger.error(
+                "GraphQL error at %s",
+                ".".join(str(part) for part in error.path or ()),
+                exc_info=error.original_error or error,
+                extra={"request_id": getattr(request, "request_id", None)},
+            )
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replaces each unexpected error with "Unexpected error." and the request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not _is_expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request = getattr(self.execution_context.context, "request", None)
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={
+                "code": "INTERNAL_SERVER_ERROR",
+                "request_id": getattr(request, "request_id", None),
+            },
+        )
+
+
+class StorableStrings(ValidationRule):
+    """String literals must be storable: no NUL character, no lone surrogate."""
+
+    def enter_string_value(self, node: StringValueNode, *args: Any) -> None:
+        found = jsonguard.string_problem(node.value)
+        if found:
+            self.report_error(GraphQLError(found[1], node, extensions={"code": "BAD_USER_INPUT"}))
 
 
 schema = Schema(
@@ -47,6 +108,8 @@ schema = Schema(
         lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        lambda: AddValidationRules([StorableStrings]),
+        MaskUnexpectedErrors,
         lambda: DjangoOptimizerExtension(prefetch_custom_queryset=True),
     ],
 )

@@ -1,19 +1,50 @@
-"""Cross-cutting HTTP middleware: structured request logs and the request size limit."""
+"""Cross-cutting HTTP middleware: request ids and logs, server errors, the request size limit
+and the input guard.
+
+- ``RequestLogMiddleware`` gives every request an id (a caller's well-formed ``X-Request-Id`` or
+  a new one), echoes it in the ``X-Request-Id`` response header, adds it to every log record
+  written while the request runs, and logs one JSON line per request. An exception no view
+  handled is logged with its traceback under that id and answered with the API's 500 body
+  (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on.
+- ``InputGuardMiddleware`` refuses, with a 400 in the API's error shape, a path, query
+  parameter or header holding a NUL character or a lone surrogate, before any view, form or
+  database sees it.
+- ``RequestSizeLimitMiddleware`` answers 413 before reading a body larger than the view allows.
+- ``JsonBodyGuardMiddleware`` reads every JSON request body once with ``tenants.jsonguard``
+  (depth, number and string limits) and refuses what no column could hold with a 400 naming
+  the place; REST (token sign-in included) and GraphQL are covered alike. Views that read
+  items themselves and refuse them one by one set ``guards_own_json = True``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 
+from config import errors
+from config.request_context import current_request_id
+from tenants import jsonguard
 from tenants.network import client_ip
 
 logger = logging.getLogger("sigap.request")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 class RequestLogMiddleware:
@@ -24,42 +55,124 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        given = request.headers.get("X-Request-Id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        started = time.perf_counter()
-        response = self.get_response(request)
-        user = getattr(request, "user", None)
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user_id": getattr(user, "pk", None),
-                "tenant": getattr(request, "tenant_slug", None),
-                "client_ip": client_ip(request),
-            },
-        )
+        token = current_request_id.set(request_id)
+        try:
+            started = time.perf_counter()
+            response = self.get_response(request)
+            if (
+                response.status_code == 500
+                and not getattr(response, "sigap_error", False)
+                and not errors.may_see_debug_page(request)
+            ):
+                # An error page made outside our handlers (Django's own, or its debug page):
+                # the traceback is already logged; the caller gets the one 500 body.
+                response = errors.server_error_response(request)
+            user = getattr(request, "user", None)
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": getattr(user, "pk", None),
+                    "tenant": getattr(request, "tenant_slug", None),
+                    "client_ip": client_ip(request),
+                },
+            )
+        finally:
+            current_request_id.reset(token)
         response["X-Request-Id"] = request_id
         return response
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """An exception a view raised and did not handle."""
+        if errors.may_see_debug_page(request):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if isinstance(exception, SuspiciousOperation | BadRequest | MultiPartParserError):
+            # Django would answer 400 (with DEBUG, a page with the traceback).
+            logger.warning("bad request: %s", type(exception).__name__)
+            return errors.error_response(
+                400,
+                type="client_error",
+                code="too_many_fields" if isinstance(exception, TooManyFieldsSent) else "invalid",
+                detail=_("The request is malformed."),
+            )
+        if _is_http_answer(exception):
+            return None  # 404 and 403: Django's own answers, no traceback in them
+        errors.logger.error(
+            "unhandled exception on %s %s",
+            request.method,
+            request.path,
+            exc_info=exception,
+            extra={"request_id": getattr(request, "request_id", None)},
+        )
+        return errors.server_error_response(request)
+
+
+def _is_http_answer(exception: Exception) -> bool:
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    return isinstance(exception, Http404 | PermissionDenied)
+
 
 def too_large(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {
-            "type": "client_error",
-            "errors": [
-                {
-                    "code": "request_too_large",
-                    "detail": f"The request body is larger than the {limit} bytes allowed here.",
-                    "attr": None,
-                }
-            ],
-        },
-        status=413,
+    return errors.error_response(
+        413,
+        type="client_error",
+        code="request_too_large",
+        detail=f"The request body is larger than the {limit} bytes allowed here.",
     )
+
+
+def refused(code: str, message: str, *, attr: str | None, where: str) -> JsonResponse:
+    """400 for a value the guard refuses; ``where`` says which part of the request."""
+    return errors.error_response(
+        400,
+        type="validation_error" if attr is not None else "client_error",
+        code=code,
+        detail=f"{where}: {message}" if where else message,
+        attr=attr,
+    )
+
+
+class InputGuardMiddleware:
+    """Refuses NUL characters and lone surrogates in the path, query parameters and headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.check(request) or self.get_response(request)
+
+    @staticmethod
+    def check(request: HttpRequest) -> HttpResponse | None:
+        found = jsonguard.string_problem(request.path_info)
+        if found:
+            return refused(*found, attr=None, where=_("The URL path"))
+        for name, values in request.GET.lists():
+            found = jsonguard.string_problem(name)
+            if found:
+                return refused(*found, attr=None, where=_("A query parameter name"))
+            for value in values:
+                found = jsonguard.string_problem(value)
+                if found:
+                    return refused(*found, attr=name, where="")
+        for key, value in request.META.items():
+            if not (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+                continue
+            found = jsonguard.string_problem(value) if isinstance(value, str) else None
+            if found:
+                header = key.removeprefix("HTTP_").replace("_", "-").title()
+                return refused(*found, attr=None, where=_("Header %(name)s") % {"name": header})
+        return None
 
 
 class RequestSizeLimitMiddleware:
@@ -79,9 +192,7 @@ class RequestSizeLimitMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
-        limit = getattr(view_func, "max_request_bytes", None)
-        if limit is None:
-            limit = getattr(getattr(view_func, "cls", None), "max_request_bytes", None)
+        limit = _view_attribute(view_func, "max_request_bytes")
         if limit is None:
             limit = settings.SIGAP_MAX_REQUEST_BYTES
         try:
@@ -90,4 +201,62 @@ class RequestSizeLimitMiddleware:
             length = 0
         if length > limit:
             return too_large(limit)
+        return None
+
+
+def _view_attribute(view_func: Any, name: str) -> Any:
+    """An attribute of a view function, its DRF class (``cls``) or Django class (``view_class``)."""
+    for holder in (
+        view_func,
+        getattr(view_func, "cls", None),
+        getattr(view_func, "view_class", None),
+    ):
+        value = getattr(holder, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class JsonBodyGuardMiddleware:
+    """Refuses JSON bodies too deep, with numbers or strings no column could hold, or not JSON."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method in ("GET", "HEAD", "OPTIONS") or not _is_json(request.content_type or ""):
+            return None
+        if _view_attribute(view_func, "guards_own_json"):
+            return None
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if not body.strip():
+            return None
+        try:
+            jsonguard.loads(body)
+        except jsonguard.JsonRefused as exc:
+            problem = exc.problem
+            return refused(problem.code, problem.message, attr=problem.path, where="")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            detail = (
+                _("Invalid JSON at line %(line)d, column %(column)d: %(message)s.")
+                % {"line": exc.lineno, "column": exc.colno, "message": exc.msg}
+                if isinstance(exc, json.JSONDecodeError)
+                else _("The body is not UTF-8 JSON.")
+            )
+            return errors.error_response(
+                400, type="client_error", code="parse_error", detail=detail
+            )
         return None

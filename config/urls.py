@@ -11,6 +11,9 @@ api_v1 = [
     path("", include("monitoring.api.urls")),
 ]
 
+# An exception outside any view (DEBUG off) answers the API's 500 body with the request id.
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -1,7 +1,9 @@
 """django-filter filter sets of the monitoring app, shared by REST and GraphQL.
 
 Every mention filter maps onto an index of ``Mention`` (timeline, sentiment, risk, author, the
-GIN indexes on ``matched_queries`` and ``search``), so lists stay fast on large tenants.
+GIN indexes on ``matched_queries`` and ``search``), so lists stay fast on large tenants. Numbers
+are parsed strictly (``tenants.filtersets.IntegerFilter``): ``1e30`` or an id beyond a bigint
+answers 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -31,12 +33,11 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring import TRIGGER_LABELS
+from tenants.filtersets import IntegerFilter
 
 
 class MentionFilterSet(django_filters.FilterSet):
-    query = django_filters.NumberFilter(
-        method="filter_query", min_value=1, label="Matched by this query (id)"
-    )
+    query = IntegerFilter(method="filter_query", min_value=1, label="Matched by this query (id)")
     sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices)
     language = django_filters.CharFilter(max_length=8, label="Language code, e.g. 'id'")
     platform = django_filters.ChoiceFilter(choices=Platform.choices)
@@ -49,7 +50,7 @@ class MentionFilterSet(django_filters.FilterSet):
     published_before = django_filters.IsoDateTimeFilter(
         field_name="published_at", lookup_expr="lt", label="Published before (ISO 8601)"
     )
-    min_risk = django_filters.NumberFilter(
+    min_risk = IntegerFilter(
         field_name="risk", lookup_expr="gte", min_value=0, max_value=100, label="Risk at least"
     )
     status = django_filters.ChoiceFilter(choices=TriageStatus.choices)
@@ -125,7 +126,7 @@ class LowCredibilityDomainFilterSet(django_filters.FilterSet):
 
 class IngestBatchFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BatchStatus.choices)
-    source = django_filters.NumberFilter(field_name="source_id", label="Source id")
+    source = IntegerFilter(field_name="source_id", min_value=1, label="Source id")
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 

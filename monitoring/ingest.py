@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitoring.choices import Platform
+from tenants import jsonguard
 
 MAX_ITEMS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -57,9 +58,14 @@ class Validated:
 
 
 def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]:
-    """A JSON array (or a single object) or NDJSON (one object per line) as a list."""
+    """A JSON array (or a single object) or NDJSON (one object per line) as a list.
+
+    Parsed with ``tenants.jsonguard``: numbers no column could hold stay as markers that
+    ``validate_item`` refuses for their item alone; only nesting too deep to parse at all
+    refuses the body (or, in NDJSON, its line).
+    """
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BodyError(f"The body is not UTF-8 (byte {exc.start}).") from None
     stripped = text.lstrip()
@@ -76,19 +82,23 @@ def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(jsonguard.parse(line))
             except json.JSONDecodeError as exc:
                 # Keep the place: a bad line becomes a rejected item, not a rejected body.
                 items.append(_BadLine(number, exc.msg))
+            except jsonguard.JsonRefused as exc:
+                items.append(_BadLine(number, exc.problem.message.rstrip(".")))
             if len(items) > MAX_ITEMS:
                 raise BodyError(f"At most {MAX_ITEMS} items per request.", "too_many_items")
         return items
     try:
-        data = json.loads(text)
+        data = jsonguard.parse(text)
     except json.JSONDecodeError as exc:
         raise BodyError(
             f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
         ) from None
+    except jsonguard.JsonRefused as exc:
+        raise BodyError(exc.problem.message, exc.problem.code) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -101,6 +111,13 @@ def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]
 @dataclass(frozen=True)
 class _BadLine:
     line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row of an upload that could not be read into an item; refused with this message."""
+
     message: str
 
 
@@ -157,9 +174,15 @@ def validate_item(obj: Any) -> dict[str, Any]:
     """One item in canonical form, or ``_Reject`` naming the first bad field."""
     if isinstance(obj, _BadLine):
         raise _Reject("", f"Line {obj.line} is not valid JSON: {obj.message}.")
+    if isinstance(obj, BadRow):
+        raise _Reject("", obj.message)
     if not isinstance(obj, dict):
         raise _Reject("", "Each item must be a JSON object.")
-    unknown = sorted(set(obj) - ITEM_FIELDS)
+    # NUL characters, lone surrogates, numbers out of range, nesting: anywhere in the item.
+    problem = jsonguard.find_problem(obj, depth=1)
+    if problem is not None:
+        raise _Reject(problem.path or "", problem.message)
+    unknown = sorted(str(name) for name in set(obj) - ITEM_FIELDS)
     if unknown:
         raise _Reject(unknown[0], "Unknown field.")
     platform = _string(obj, "platform", required=True, max_length=16).lower()
@@ -183,7 +206,7 @@ def validate_item(obj: Any) -> dict[str, Any]:
     author = obj.get("author") or {}
     if not isinstance(author, dict):
         raise _Reject("author", "Must be an object.")
-    unknown = sorted(set(author) - AUTHOR_FIELDS)
+    unknown = sorted(str(name) for name in set(author) - AUTHOR_FIELDS)
     if unknown:
         raise _Reject(f"author.{unknown[0]}", "Unknown field.")
     verified = author.get("verified", False)
@@ -192,7 +215,7 @@ def validate_item(obj: Any) -> dict[str, Any]:
     engagement = obj.get("engagement") or {}
     if not isinstance(engagement, dict):
         raise _Reject("engagement", "Must be an object.")
-    unknown = sorted(set(engagement) - set(ENGAGEMENT_FIELDS))
+    unknown = sorted(str(name) for name in set(engagement) - set(ENGAGEMENT_FIELDS))
     if unknown:
         raise _Reject(f"engagement.{unknown[0]}", "Unknown field.")
     raw = obj.get("raw") or {}
@@ -219,10 +242,12 @@ def validate_item(obj: Any) -> dict[str, Any]:
 
 
 def validate_items(objects: list[Any]) -> Validated:
+    """Valid items (each with its ``index`` in ``objects``, so a later refusal can name it) and
+    the rejected ones."""
     result = Validated()
     for index, obj in enumerate(objects):
         try:
-            result.items.append(validate_item(obj))
+            result.items.append({**validate_item(obj), "index": index})
         except _Reject as exc:
             result.rejected.append({"index": index, "field": exc.field, "message": exc.message})
     return result

@@ -274,8 +274,10 @@ class IngestBatch(TenantOwnedModel):
 class IngestChunk(TenantOwnedModel):
     """A slice of a batch (a few hundred items): the unit one pipeline task processes.
 
-    The items stay here until the chunk's mentions are committed; ``done_at`` is set in the same
-    transaction, so a task delivered twice (or retried after a killed worker) does nothing twice.
+    The items (canonical, as ``monitoring.ingest.validate_items`` gives them, each with its
+    ``index`` in the request) stay here until the chunk's mentions are committed; ``done_at`` is
+    set in the same transaction, so a task delivered twice (or retried after a killed worker)
+    does nothing twice.
     """
 
     batch = models.ForeignKey(IngestBatch, on_delete=models.CASCADE, related_name="chunks")

@@ -5,28 +5,64 @@ task delivered twice, or retried after its worker was killed or its database res
 every mention once and counts it once. Mentions are written in bulk: COPY into a temporary
 staging table, then ``INSERT ... ON CONFLICT (tenant, platform, external_id)``; rollups are
 upserted from the rows that were really inserted (``xmax = 0``).
+
+One item never sinks its chunk: items are validated at the door (``monitoring.ingest``) by the
+rules the columns keep, hashtags the scorer finds are cut to the column's length, and if the
+database still refuses the chunk's rows for their data, they are stored again one by one, each
+in its own savepoint; a refused item is added to the batch's ``rejected`` list with its index
+and a stable reason, and the database's message goes to the log only.
+
+A chunk that fails for any other reason (the database gone, a bug) fails its task, which
+django-q2 retries; after the last attempt ``mark_failed`` gives the batch a stable error and
+logs the traceback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring.choices import BatchStatus
-from monitoring.models import IngestBatch, IngestChunk, MonitoredQuery
+from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery
 from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
 from monitoring.selectors import scoring_extensions
 
+logger = logging.getLogger("sigap.pipeline")
+
 BUCKET = timedelta(minutes=5)
+MAX_HASHTAG = Mention._meta.get_field("hashtags").base_field.max_length  # type: ignore[attr-defined]
+# Errors that say a row's data is wrong (too long, out of range, not encodable), not that the
+# database or the code is broken: the chunk is stored again item by item.
+ROW_ERRORS = (
+    psycopg.errors.DataError,
+    psycopg.errors.IntegrityError,
+    DataError,
+    IntegrityError,
+    UnicodeError,
+)
+# What a refused item's rejection says, by SQLSTATE; the database's own message is logged only.
+REFUSALS = {
+    "22001": "A value is longer than its field allows.",
+    "22003": "A number is out of the range its field allows.",
+    "22021": "A value holds characters the database cannot store.",
+    "22P05": "A value holds characters the database cannot store.",
+}
+REFUSED = "The item could not be stored."
+FAILED = (
+    "processing_failed: processing stopped after every retry; the items are kept. "
+    "An operator finds the cause in the worker log under chunk {chunk}."
+)
 CACHE_TTL_S = 30.0
 
 STAGE_COLUMNS = (
@@ -172,7 +208,9 @@ def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                     continue
                 matched.append(query_id)
         scored = result.to_dict() if result.ok else {"error": result.error}
-        hashtags = sorted({e.text.lower() for e in result.entities if e.type == "hashtag"})
+        hashtags = sorted(
+            {e.text.lower()[:MAX_HASHTAG] for e in result.entities if e.type == "hashtag"}
+        )
         rows.append(
             (
                 item["platform"],
@@ -278,6 +316,49 @@ def _rollup_terms(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
         )
 
 
+def _store(tenant_id: int, batch_id: int, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Stage the rows with COPY and upsert them; what ``_UPSERT`` returns."""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor, for COPY
+        raw.execute(_STAGE_DDL)
+        raw.execute("TRUNCATE sigap_mention_stage")  # empty even inside an outer transaction
+        with raw.copy(f"COPY sigap_mention_stage ({_NAMES}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.execute(_UPSERT, {"tenant": tenant_id, "batch": batch_id})
+        return raw.fetchall()
+
+
+def _refusal(item: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    state = str(getattr(getattr(exc, "__cause__", None) or exc, "sqlstate", None) or "")
+    return {"index": item.get("index", -1), "field": "", "message": REFUSALS.get(state, REFUSED)}
+
+
+def _store_each(
+    tenant_id: int, chunk: IngestChunk, items: list[dict[str, Any]], rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """Store rows one by one, each in a savepoint; the stored rows and the refused items."""
+    returned: list[tuple[Any, ...]] = []
+    refused: list[dict[str, Any]] = []
+    for item, row in zip(items, rows, strict=True):
+        try:
+            with transaction.atomic():
+                returned.extend(_store(tenant_id, chunk.batch_id, [row]))
+        except ROW_ERRORS as exc:
+            logger.warning(
+                "item refused by the database",
+                extra={
+                    "tenant_id": tenant_id,
+                    "batch_id": chunk.batch_id,
+                    "chunk_id": chunk.pk,
+                    "index": item.get("index"),
+                    "error": str(exc),
+                },
+            )
+            refused.append(_refusal(item, exc))
+    return returned, refused
+
+
 def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     """Score, match and store one chunk; idempotent. Returns what it did."""
     with transaction.atomic():
@@ -292,31 +373,46 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
             return {"inserted": 0, "duplicates": 0, "skipped": 1}
         items = _unique(chunk.items)
         rows = _rows(tenant_id, items)
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor, for COPY
-            raw.execute(_STAGE_DDL)
-            raw.execute("TRUNCATE sigap_mention_stage")  # empty even inside an outer transaction
-            with raw.copy(f"COPY sigap_mention_stage ({_NAMES}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.execute(_UPSERT, {"tenant": tenant_id, "batch": chunk.batch_id})
-            returned = raw.fetchall()
+        refused: list[dict[str, Any]] = []
+        try:
+            with transaction.atomic():  # a savepoint: a refused row undoes only this attempt
+                returned = _store(tenant_id, chunk.batch_id, rows)
+        except ROW_ERRORS:
+            returned, refused = _store_each(tenant_id, chunk, items, rows)
         inserted = [row for row in returned if row[0]]
         _rollup(tenant_id, inserted)
         _rollup_terms(tenant_id, inserted)
-        duplicates = len(chunk.items) - len(inserted)
+        duplicates = len(chunk.items) - len(inserted) - len(refused)
         IngestChunk.objects.filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
         )
-        _finish_chunk(chunk.batch_id, len(inserted), duplicates)
-    return {"inserted": len(inserted), "duplicates": duplicates, "skipped": 0}
+        _finish_chunk(chunk.batch_id, len(inserted), duplicates, refused)
+    return {
+        "inserted": len(inserted),
+        "duplicates": duplicates,
+        "refused": len(refused),
+        "skipped": 0,
+    }
 
 
-def _finish_chunk(batch_id: int, inserted: int, duplicates: int) -> None:
+def _finish_chunk(
+    batch_id: int, inserted: int, duplicates: int, refused: list[dict[str, Any]]
+) -> None:
     with connection.cursor() as cursor:
+        if refused:
+            cursor.execute(
+                """
+                UPDATE monitoring_source SET
+                    accepted_count = greatest(accepted_count - %(n)s, 0),
+                    rejected_count = rejected_count + %(n)s
+                WHERE id = (SELECT source_id FROM monitoring_ingestbatch WHERE id = %(batch)s)
+                """,
+                {"n": len(refused), "batch": batch_id},
+            )
         cursor.execute(
             """
             UPDATE monitoring_ingestbatch SET
+                rejected = rejected || %(refused)s::jsonb,
                 chunks_done = chunks_done + 1,
                 inserted_count = inserted_count + %(inserted)s,
                 duplicate_count = duplicate_count + %(duplicates)s,
@@ -327,6 +423,7 @@ def _finish_chunk(batch_id: int, inserted: int, duplicates: int) -> None:
             {
                 "inserted": inserted,
                 "duplicates": duplicates,
+                "refused": json.dumps(refused),
                 "batch": batch_id,
                 "done": BatchStatus.DONE,
                 "busy": BatchStatus.PROCESSING,
@@ -335,8 +432,16 @@ def _finish_chunk(batch_id: int, inserted: int, duplicates: int) -> None:
 
 
 def mark_failed(tenant_id: int, chunk_id: int, error: str) -> None:
-    """Record a chunk's final failure on its batch (after the last attempt)."""
+    """Record a chunk's final failure on its batch (after the last attempt).
+
+    The batch shows a stable code and message; ``error`` (django-q2's traceback, with server
+    paths and database messages) goes to the log only.
+    """
+    logger.error(
+        "chunk failed after its last attempt",
+        extra={"tenant_id": tenant_id, "chunk_id": chunk_id, "error": error},
+    )
     batch_ids = IngestChunk.objects.filter(tenant_id=tenant_id, pk=chunk_id).values("batch_id")
     IngestBatch.objects.filter(pk__in=batch_ids).update(
-        status=BatchStatus.FAILED, error=error[:2000]
+        status=BatchStatus.FAILED, error=FAILED.format(chunk=chunk_id)
     )

@@ -1,7 +1,13 @@
-"""Reading CSV, JSON and NDJSON exports of other listening tools into mention items."""
+"""Reading CSV, JSON and NDJSON exports of other listening tools into mention items.
+
+A file that cannot be read as a whole (not UTF-8 or UTF-16, no header row, a field larger than
+the CSV reader's limit, an unterminated quote) is refused naming ``file``; a row that can be
+read but is wrong (too many or too few fields, a bad value) is refused alone, with its index.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -14,6 +20,7 @@ from monitoring.ingest import (
     ENGAGEMENT_FIELDS,
     ITEM_FIELDS,
     MAX_ITEMS,
+    BadRow,
     BodyError,
     parse_body,
 )
@@ -117,6 +124,48 @@ def _apply(row: dict[str, Any], mapping: dict[str, str], tz: zoneinfo.ZoneInfo) 
     return item
 
 
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte order mark), or UTF-16 with one (Excel's "Unicode text")."""
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UploadError(
+            "file", f"The file is not UTF-8 (or UTF-16 with a BOM) text (byte {exc.start})."
+        ) from None
+
+
+def _read_csv(data: bytes, fields: dict[str, str], tz: zoneinfo.ZoneInfo) -> list[Any]:
+    # newline="" lets the csv module see bare CR and CRLF line ends, and newlines in quotes.
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        header = next(reader, None)
+        if not header or not any(name.strip() for name in header):
+            raise UploadError("file", "The CSV file has no header row.")
+        missing = sorted({c for c in fields.values() if not c.startswith("=")} - set(header))
+        if missing:
+            raise UploadError("mapping", f"Column '{missing[0]}' is not in the file.")
+        rows: list[Any] = []
+        for values in reader:
+            if not values:
+                continue  # a blank line
+            if len(values) != len(header):
+                rows.append(
+                    BadRow(
+                        f"Line {reader.line_num} has {len(values)} fields; "
+                        f"the header has {len(header)}."
+                    )
+                )
+            else:
+                rows.append(_apply(dict(zip(header, values, strict=True)), fields, tz))
+            if len(rows) > MAX_ITEMS:
+                raise UploadError("file", f"At most {MAX_ITEMS} rows per upload.")
+    except csv.Error as exc:
+        raise UploadError("file", f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
+    return rows
+
+
 def read_export(
     data: bytes, *, name: str, format: str | None, mapping: Any, time_zone: str
 ) -> list[Any]:
@@ -125,24 +174,7 @@ def read_export(
     fields = _mapping(mapping)
     tz = zoneinfo.ZoneInfo(time_zone)
     if kind == "csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise UploadError("file", f"The file is not UTF-8 (byte {exc.start}).") from None
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise UploadError("file", "The CSV file has no header row.")
-        missing = sorted(
-            {c for c in fields.values() if not c.startswith("=")} - set(reader.fieldnames)
-        )
-        if missing:
-            raise UploadError("mapping", f"Column '{missing[0]}' is not in the file.")
-        rows: list[Any] = []
-        for row in reader:
-            rows.append(_apply(row, fields, tz))
-            if len(rows) > MAX_ITEMS:
-                raise UploadError("file", f"At most {MAX_ITEMS} rows per upload.")
-        return rows
+        return _read_csv(data, fields, tz)
     try:
         objects = parse_body(
             data, "application/x-ndjson" if kind == "ndjson" else "application/json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django.utils import timezone
@@ -10,6 +11,15 @@ from rest_framework.request import Request
 
 from tenants.access import MachinePrincipal
 from tenants.models import PersonalToken, TenantApiKey, User
+
+# What ``PersonalToken``/``TenantApiKey`` issue: "<prefix>.<secret>", ASCII letters and digits.
+# Anything else is refused before it reaches a query (a NUL byte there is a database error).
+KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,100}\.[A-Za-z0-9]{1,200}")
+
+
+def _check_format(raw: str, message: str) -> None:
+    if not KEY_FORMAT.fullmatch(raw):
+        raise exceptions.AuthenticationFailed(message)
 
 
 def _credentials(request: Request, keyword: str) -> str | None:
@@ -27,6 +37,7 @@ def _credentials(request: Request, keyword: str) -> str | None:
 
 def user_for_token(raw: str) -> User:
     """The active user owning a valid, unexpired, unrevoked personal token."""
+    _check_format(raw, "Invalid or revoked token.")
     try:
         token = cast(PersonalToken, PersonalToken.objects.get_from_key(raw))
     except PersonalToken.DoesNotExist:
@@ -61,6 +72,7 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
         raw = _credentials(request, self.keyword)
         if raw is None:
             return None
+        _check_format(raw, "Invalid or revoked API key.")
         try:
             key = cast(TenantApiKey, TenantApiKey.objects.get_from_key(raw))
         except TenantApiKey.DoesNotExist:

@@ -28,3 +28,15 @@ class TenantApiKeyScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "'Api-Key <key>': a tenant's machine key; it may only ingest.",
         }
+
+
+def document_request_id(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: a 500 body also carries the ``request_id`` to quote
+    (``config.errors.server_error_response``)."""
+    schema = result.get("components", {}).get("schemas", {}).get("ErrorResponse500")
+    if schema is not None:
+        schema["properties"]["request_id"] = {
+            "type": "string",
+            "description": "The request id (also in the X-Request-Id header) to quote.",
+        }
+    return result

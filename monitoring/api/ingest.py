@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from typing import Any
 
@@ -34,6 +35,7 @@ from tenants.api.base import TenantScopedAPIView
 from tenants.roles import Cap
 
 SIGNATURE_TOLERANCE_S = 300
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 BatchAccepted = inline_serializer(
     "BatchAccepted",
@@ -89,6 +91,7 @@ def read_items(request: Request) -> list[Any]:
 )
 class IngestView(TenantScopedAPIView):
     parser_classes = [RawBodyParser]
+    guards_own_json = True  # parse_body refuses bad values item by item
     capabilities = {"post": Cap.INGEST}
     max_request_bytes = MAX_BYTES
 
@@ -138,6 +141,7 @@ class WebhookView(APIView):
     # depends on the signature's validity (monitoring.api.webhooks).
     throttle_classes = [webhooks.ValidWebhookThrottle, webhooks.InvalidWebhookThrottle]
     parser_classes = [RawBodyParser]
+    guards_own_json = True  # parse_body refuses bad values item by item
     max_request_bytes = MAX_BYTES
 
     def post(self, request: Request, tenant_slug: str, source_id: int) -> Response:
@@ -193,7 +197,8 @@ class WebhookView(APIView):
         timestamp = request.headers.get("X-Sigap-Timestamp", "")
         signature = request.headers.get("X-Sigap-Signature", "")
         delivery = request.headers.get("X-Sigap-Delivery", "")
-        if not timestamp.isdigit():
+        # ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+        if not UNIX_SECONDS.fullmatch(timestamp):
             raise exceptions.AuthenticationFailed("X-Sigap-Timestamp must be Unix seconds.")
         if abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_S:
             raise exceptions.AuthenticationFailed("X-Sigap-Timestamp is more than 300 s off.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from config.pagination import DIGITS, int_param
 from monitoring import selectors
 from monitoring.api.serializers import (
     IngestBatchSerializer,
@@ -80,6 +81,10 @@ class MentionCursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        size = int_param(request, self.page_size_query_param, minimum=1, maximum=self.max_page_size)
+        return size or self.page_size
+
     def paginate_queryset(  # type: ignore[override]
         self, queryset: QuerySet[Mention], request: Request, view: Any = None
     ) -> list[Mention]:
@@ -110,10 +115,11 @@ class MentionCursorPagination(pagination.CursorPagination):
             text = base64.urlsafe_b64decode(encoded.encode("ascii")).decode("ascii")
             stamp, pk, direction = text.split("|")
             published_at = parse_datetime(stamp)
-            if published_at is None or direction not in ("n", "p"):
+            if published_at is None or direction not in ("n", "p") or not DIGITS.fullmatch(pk):
                 raise ValueError(text)
+            published_at.astimezone(UTC)  # OverflowError for a time out of range in UTC
             return published_at, int(pk), direction == "p"
-        except (ValueError, UnicodeError, binascii.Error):
+        except (ValueError, OverflowError, UnicodeError, binascii.Error):
             raise serializers.ValidationError(
                 {self.cursor_query_param: "Invalid cursor."}, code="invalid_cursor"
             ) from None
