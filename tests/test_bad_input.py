@@ -106,14 +106,14 @@ def test_nul_and_lone_surrogates_in_json_strings_are_400(
     assert not Source.objects.exists()
 
 
-def test_nul_in_a_graphql_string_literal_is_bad_user_input(client: Client) -> None:
+def test_nul_in_a_graphql_string_literal_is_bad_user_input(client: Client, db: Any) -> None:
     query = json.dumps({"query": '{ tenant(slug: "kopi\\u0000") { name } }'})
     body = post_json(client, "/graphql/", query).json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
     assert "PostgreSQL" not in json.dumps(body)
 
 
-def test_a_body_that_is_not_json_is_400_on_graphql(client: Client) -> None:
+def test_a_body_that_is_not_json_is_400_on_graphql(client: Client, db: Any) -> None:
     response = client.post("/graphql/", b"\xff\xfe{", content_type="application/json")
     assert_error(response, 400, "parse_error")
 
