@@ -139,10 +139,9 @@ def test_targets_group_evidence_points_at_the_group_token(scorer, text, group):
     r = one(scorer, text)
     start = text.index(group)
     expected = [(start, start + len(group), group)]
-    found = [(e.start, e.end, e.text) for e in r.provocation_evidence if e.reason == "targets_group"]
-    assert found == expected
-    in_trigger = [e for e in r.triggers["provocation"] if e.reason == "targets_group"]
-    assert [(e.start, e.end, e.text) for e in in_trigger] == expected
+    for evidence in (r.provocation_evidence, r.triggers["provocation"]):
+        found = [(e.start, e.end, e.text) for e in evidence if e.reason == "targets_group"]
+        assert found == expected
 
 
 @pytest.mark.parametrize(
