@@ -87,7 +87,7 @@ def test_the_readme_commands_are_found_and_each_is_checked() -> None:
     # the ones this issue was about are among them
     assert any(c.startswith(".venv/bin/python manage.py score") for c in of_kind("run"))
     assert {"make run", "make test"} <= {" ".join(c.split()[:2]) for c in of_kind("make")}
-    assert len(of_kind("curl")) == 2 and len(of_kind("benchmark")) >= 4
+    assert len(of_kind("curl")) >= 2 and len(of_kind("benchmark")) >= 4
 
 
 @pytest.mark.parametrize("command", of_kind("make"))
