@@ -34,10 +34,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# With DEBUG off and no SECRET_KEY the key stays empty: Django refuses to sign anything with it,
+# and every entry point that serves or may sign (the WSGI application, runserver, serve, qcluster,
+# any management command that does not opt out) refuses to start (config/startup.py).
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - DEBUG only
 
 
@@ -48,11 +49,11 @@ def development_encryption_key(secret_key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
-# Fernet keys for stored secrets (tenants.crypto): the first encrypts, every one decrypts.
+# Fernet keys for stored secrets (tenants.crypto): the first encrypts, every one decrypts. With
+# DEBUG off they are required by the same start-up rule as SECRET_KEY (config/startup.py); a
+# command that opts out of it (score) never touches a stored secret.
 SIGAP_ENCRYPTION_KEYS = env_list("SIGAP_ENCRYPTION_KEYS")
-if not SIGAP_ENCRYPTION_KEYS:
-    if not DEBUG:
-        raise ImproperlyConfigured("SIGAP_ENCRYPTION_KEYS must be set when DEBUG is off.")
+if not SIGAP_ENCRYPTION_KEYS and DEBUG:
     SIGAP_ENCRYPTION_KEYS = [development_encryption_key(SECRET_KEY)]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .normalize import NormToken, Resources, normalise, tokenize
 
@@ -18,6 +19,13 @@ class Phrase:
     weight: float
 
 
+class LexiconMatch(NamedTuple):
+    phrase: Phrase
+    start: int  # code-point offsets into the original text
+    end: int
+    negated: bool  # the first token is in a negation's scope
+
+
 class PhraseIndex:
     """First-token index of multi-word phrases; longest match wins at each position."""
 
@@ -29,9 +37,9 @@ class PhraseIndex:
         for lst in self.by_first.values():
             lst.sort(key=lambda p: -len(p.tokens))
 
-    def match(self, toks: Sequence[NormToken]) -> list[tuple[Phrase, int, int, bool]]:
-        """Return (phrase, start offset, end offset, negated) for every match."""
-        out = []
+    def match(self, toks: Sequence[NormToken]) -> list[LexiconMatch]:
+        """Every match, in token order (longest phrase first at one position)."""
+        out: list[LexiconMatch] = []
         by_first = self.by_first
         n = len(toks)
         for i, t in enumerate(toks):
@@ -46,7 +54,7 @@ class PhraseIndex:
                 if k > 1 and any(toks[i + j].norm != p.tokens[j] for j in range(1, k)):
                     continue
                 seen_labels.add(p.label)
-                out.append((p, t.start, toks[i + k - 1].end, t.negated))
+                out.append(LexiconMatch(p, t.start, toks[i + k - 1].end, t.negated))
         return out
 
 

@@ -127,6 +127,24 @@ def test_negated_incitement_is_ignored(scorer):
 
 
 @pytest.mark.parametrize(
+    "text, group",
+    [
+        ("dasar cina goblok, kalian semua bangsat", "cina"),  # group before the last insult
+        ("KALIAN SEMUA GOBLOK DASAR YAHUDI 😡", "YAHUDI"),  # an emoji ends the post
+        ("#usircina dasar goblok lo", "cina"),  # the group inside a hashtag
+    ],
+)
+def test_targets_group_evidence_points_at_the_group_token(scorer, text, group):
+    """The ``targets_group`` span is the token naming the group, not the post's last token."""
+    r = one(scorer, text)
+    start = text.index(group)
+    expected = [(start, start + len(group), group)]
+    for evidence in (r.provocation_evidence, r.triggers["provocation"]):
+        found = [(e.start, e.end, e.text) for e in evidence if e.reason == "targets_group"]
+        assert found == expected
+
+
+@pytest.mark.parametrize(
     "text, label, word",
     [
         ("Hati-hati, ini hoaks! jangan disebar", "hoax", "hoaks"),

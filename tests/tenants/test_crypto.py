@@ -191,7 +191,19 @@ def _settings_import(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_keys_are_required_without_debug_and_derived_in_debug() -> None:
-    production = _settings_import({"SECRET_KEY": "prod-secret", "DEBUG": "0"})
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGAP_", "DEBUG"))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update({"SECRET_KEY": "prod-secret", "DEBUG": "0"})
+    production = subprocess.run(
+        [sys.executable, "manage.py", "qcluster"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert production.returncode != 0
     assert "SIGAP_ENCRYPTION_KEYS must be set" in production.stderr
     first = _settings_import({"SECRET_KEY": "dev-secret", "DEBUG": "1"})

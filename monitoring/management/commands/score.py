@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
+    requires_secret_key = False  # reads and writes files; signs nothing (config/startup.py)
     help = (
         "Score a JSON-lines (or CSV with a 'text' column) file of posts: language, sentiment, "
         "provocation, crisis triggers, entities and risk. Without --tenant no database is used."

@@ -1,0 +1,90 @@
+"""Step 6, entities: hashtags, @mentions, URLs with their domains and emoji from the tokens, and
+the tenant's terms (brands, people, products) found with spaCy's ``PhraseMatcher`` (attribute
+``LOWER``) over ``nlp.pipe`` on a blank multi-language tokenizer, loaded only when a tenant has
+terms. Offsets are code-point offsets into the original text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from .normalize import Token
+from .schema import Entity
+
+_TOKEN_ENTITY_KINDS = frozenset({"hashtag", "mention", "emoji"})
+
+
+def url_domain(url: str) -> str | None:
+    """The host of ``url`` in lower case without ``www.``; None when there is none."""
+    try:
+        host = urlsplit(url if "://" in url else "http://" + url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = host.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def token_entities(tokens: Sequence[Token]) -> list[Entity]:
+    """Entities read off the tokens, in token order (a URL is followed by its domain)."""
+    out: list[Entity] = []
+    for t in tokens:
+        kind = t.kind
+        if kind in _TOKEN_ENTITY_KINDS:
+            out.append(Entity(kind, t.text, t.start, t.end))
+        elif kind == "url":
+            out.append(Entity("url", t.text, t.start, t.end))
+            dom = url_domain(t.text)
+            if dom:
+                out.append(Entity("domain", dom, t.start, t.end))
+    return out
+
+
+class TermMatcher:
+    """Tenant terms as ``term`` entities; spaCy and each term set's matcher load once."""
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+        self._lock = threading.Lock()
+        self._matcher = lru_cache(maxsize=64)(self._build)
+
+    def _spacy(self) -> Any:  # lazily: only tenant terms need spaCy
+        if self._nlp is None:
+            import spacy
+
+            self._nlp = spacy.blank("xx")
+        return self._nlp
+
+    def _build(self, terms: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, str]]:
+        from spacy.matcher import PhraseMatcher
+
+        nlp = self._spacy()
+        matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        kinds: dict[str, str] = {}
+        for i, (text, kind) in enumerate(terms):
+            key = f"term{i}"
+            kinds[key] = kind
+            matcher.add(key, [nlp.make_doc(text)])
+        return matcher, kinds
+
+    def match(self, texts: Sequence[str], terms: tuple[tuple[str, str], ...]) -> list[list[Entity]]:
+        """The ``term`` entities of each text (empty lists when there are no terms)."""
+        hits: list[list[Entity]] = [[] for _ in texts]
+        if not terms:
+            return hits
+        matcher, kinds = self._matcher(terms)
+        nlp = self._spacy()
+        with self._lock:
+            for k, doc in enumerate(nlp.pipe(texts, batch_size=256)):
+                for match_id, s, e in matcher(doc):
+                    span = doc[s:e]
+                    key = nlp.vocab.strings[match_id]
+                    hits[k].append(
+                        Entity("term", span.text, span.start_char, span.end_char, kinds[key])
+                    )
+        return hits

@@ -1,0 +1,58 @@
+"""Step 3, sentiment: class probabilities (negative, neutral, positive) for a batch of texts.
+
+The Indonesian model scores ``id`` and ``other`` posts, the English model ``en`` posts; a
+code-mixed Indonesian post blends in the English model (on its English normalisation) with
+weight ``0.5 * english_share`` (docs/scoring.md, "How it works" 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .language import LanguageGuess
+from .linear import LinearModel
+from .normalize import Form, NormToken, Resources, normalise_forms
+
+
+def sentiment_probabilities(
+    models: Mapping[str, LinearModel],
+    res: Resources,
+    raw: Sequence[list[Form]],
+    norm: Sequence[list[NormToken]],
+    languages: Sequence[LanguageGuess],
+) -> np.ndarray:
+    """Shape (len(languages), 3); ``norm`` is each text normalised for its own language."""
+    n = len(languages)
+    probs = np.zeros((n, 3), dtype=np.float32)
+    for model_lang in ("id", "en"):
+        model = models[model_lang]
+        sel = [
+            k
+            for k in range(n)
+            if (
+                languages[k].code == model_lang
+                or (model_lang == "id" and languages[k].code == "other")
+            )
+            or (model_lang == "en" and languages[k].english_share > 0)
+        ]
+        if not sel:
+            continue
+        if model_lang == "en":
+            feats = [
+                model.encode(
+                    norm[k] if languages[k].code == "en" else normalise_forms(raw[k], res, "en")
+                )
+                for k in sel
+            ]
+        else:
+            feats = [model.encode(norm[k]) for k in sel]
+        p = model.predict_ids(feats)
+        for row, k in zip(p, sel, strict=True):
+            if model_lang == "en" and languages[k].code == "id":
+                w = 0.5 * languages[k].english_share
+                probs[k] = (1 - w) * probs[k] + w * row
+            else:
+                probs[k] = row
+    return probs
