@@ -22,7 +22,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from config.pagination import DIGITS, int_param
 from monitoring import selectors
 from monitoring.api.serializers import (
     IngestBatchSerializer,
@@ -65,6 +64,7 @@ from monitoring.models import (
     new_webhook_secret,
 )
 from tenants.api.base import TenantScopedAPIView, TenantScopedViewSet
+from tenants.pagination import DIGITS, int_param
 from tenants.roles import Cap
 
 # --- pagination ------------------------------------------------------------------------------
