@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from tenants.models import OutboxDelivery
 from tests.monitoring.factories import PipelineEventFactory
 from tests.monitoring.test_pipeline import item
 from tests.outbox_subscriber import handlers
+from tests.monitoring.test_worker_crash import wait_for
 from tests.outbox_subscriber.models import Application
 
 TOPIC = "monitoring.pipelineevent"
@@ -36,7 +38,7 @@ def run_queued() -> list[str]:
     ran = []
     while rows := list(OrmQ.objects.order_by("id")):
         for row in rows:
-            task = row.task()
+            task = row.task
             row.delete()
             func = task["func"]
             (import_string(func) if isinstance(func, str) else func)(
@@ -147,13 +149,62 @@ def test_a_failing_subscriber_holds_back_no_other_and_is_retried(
     assert event.delivered_at is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_deliveries_apply_an_event_once(
+    tenant: Any, registry: dict[str, Any]
+) -> None:
+    """The second delivery waits on the first one's claim, then finds it and skips."""
+    registry.clear()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(event: Any) -> None:
+        handlers.apply("slow", event)
+        inside.set()
+        assert release.wait(30)
+
+    outbox.register_subscriber("monitoring.PipelineEvent", "slow", slow)
+    event = PipelineEventFactory(tenant=tenant, delivered_at=None)
+    results: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        try:
+            results[name] = outbox.deliver(TOPIC, tenant.pk, event.pk)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+
+    def second_waits_on_the_claim() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                ["%tenants_outboxdelivery%"],
+            )
+            return bool(cursor.fetchone()[0])
+
+    try:
+        wait_for(second_waits_on_the_claim, 20, "the second delivery to wait on the claim")
+    finally:
+        release.set()
+        first.join(30)
+        second.join(30)
+    assert results["first"] == {"applied": 1, "already": 0, "failed": 0}
+    assert results["second"] == {"applied": 0, "already": 1, "failed": 0}
+    assert applied("slow")[event.pk].applications == 1
+
+
 def test_the_sweeper_waits_out_the_grace_period_then_redispatches(tenant: Any) -> None:
     stale = timezone.now() - timedelta(minutes=11)
     lost = PipelineEventFactory(tenant=tenant, delivered_at=None, dispatched_at=stale)
     young = PipelineEventFactory(tenant=tenant, delivered_at=None)
     PipelineEventFactory(tenant=tenant, delivered_at=stale, dispatched_at=stale)  # done
     assert outbox.sweep() == 1  # SIGAP_OUTBOX_GRACE_SECONDS: 600
-    assert [task.task()["args"] for task in OrmQ.objects.all()] == [(TOPIC, tenant.pk, lost.pk)]
+    assert [queued.task["args"] for queued in OrmQ.objects.all()] == [(TOPIC, tenant.pk, lost.pk)]
     assert outbox.sweep() == 0  # dispatched again just now: not queued twice
     run_queued()
     lost.refresh_from_db()
