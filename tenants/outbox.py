@@ -178,7 +178,7 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
                     continue
                 subscriber.resolve()(event)
                 applied += 1
-        except Exception:  # noqa: BLE001 - one subscriber's failure must not hold back the others
+        except Exception:  # one subscriber's failure must not hold back the others
             logger.exception(
                 "outbox subscriber failed",
                 extra={
@@ -222,9 +222,7 @@ def sweep(*, grace: timedelta | None = None) -> int:
             model.objects.filter(pk__in=[pk for pk, _ in rows]).update(dispatched_at=now)
             for pk, tenant_id in rows:
                 _dispatch(topic, tenant_id, pk)
-        logger.warning(
-            "outbox events re-dispatched", extra={"topic": topic, "count": len(rows)}
-        )
+        logger.warning("outbox events re-dispatched", extra={"topic": topic, "count": len(rows)})
         queued += len(rows)
     return queued
 
@@ -261,8 +259,10 @@ def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
             _event_model(topic)
         except (LookupError, ValueError):
             errors.append(
-                checks.Error(f"Outbox subscribers listen to {topic!r}, which is no outbox table.",
-                             id="tenants.E101")
+                checks.Error(
+                    f"Outbox subscribers listen to {topic!r}, which is no outbox table.",
+                    id="tenants.E101",
+                )
             )
         for subscriber in registered.values():
             try:

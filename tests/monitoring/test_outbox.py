@@ -26,8 +26,8 @@ from tenants.apps import ensure_schedules
 from tenants.models import OutboxDelivery
 from tests.monitoring.factories import PipelineEventFactory
 from tests.monitoring.test_pipeline import item
-from tests.outbox_subscriber import handlers
 from tests.monitoring.test_worker_crash import wait_for
+from tests.outbox_subscriber import handlers
 from tests.outbox_subscriber.models import Application
 
 TOPIC = "monitoring.pipelineevent"
@@ -150,9 +150,7 @@ def test_a_failing_subscriber_holds_back_no_other_and_is_retried(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_parallel_deliveries_apply_an_event_once(
-    tenant: Any, registry: dict[str, Any]
-) -> None:
+def test_two_parallel_deliveries_apply_an_event_once(tenant: Any, registry: dict[str, Any]) -> None:
     """The second delivery waits on the first one's claim, then finds it and skips."""
     registry.clear()
     inside, release = threading.Event(), threading.Event()

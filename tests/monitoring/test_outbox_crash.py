@@ -1,4 +1,4 @@
-"""A real cluster dies between a chunk's commit and its subscriber's turn; nothing is lost or doubled.
+"""A real cluster dies between a chunk's commit and its subscriber's turn: nothing lost or doubled.
 
 The first cluster runs with a test subscriber that writes its row and then hangs with its
 transaction open (``SIGAP_TEST_OUTBOX_HANG``); it is SIGKILLed there, so chunks are committed

@@ -18,3 +18,6 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "event_id"], name="applied_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} applied {self.event_id} x{self.applications}"
