@@ -283,3 +283,18 @@ def test_the_sweeper_and_pruner_are_scheduled(db: Any) -> None:
     assert schedules["tenants.sweep_outbox"] == "tenants.tasks.sweep_outbox"
     assert schedules["tenants.prune_outbox"] == "tenants.tasks.prune_outbox"
     assert Schedule.objects.get(name="tenants.sweep_outbox").minutes == 1
+
+
+def test_docs_describe_every_event_column_and_setting(settings: Any) -> None:
+    """docs/outbox.md is what early warning will read: it must match the table and settings."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "outbox.md").read_text()
+    columns = {field.attname for field in PipelineEvent._meta.concrete_fields} - {"id"}
+    documented = set()
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            documented |= {name.strip(" `") for name in line.split("|")[1].split(", ")}
+    assert columns <= documented, columns - documented
+    for name in ("SIGAP_OUTBOX_GRACE_SECONDS", "SIGAP_OUTBOX_RETENTION_DAYS"):
+        assert f"| `{name}` | {getattr(settings, name)} |" in text
