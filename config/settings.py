@@ -328,6 +328,11 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Task queue",
 }
+# The pipeline's outbox (tenants/outbox.py, docs/outbox.md): an event still undelivered this long
+# after its last dispatch is queued again by the sweeper (every minute); delivered events are
+# deleted after this many days.
+SIGAP_OUTBOX_GRACE_SECONDS = env_int("SIGAP_OUTBOX_GRACE_SECONDS", 600)
+SIGAP_OUTBOX_RETENTION_DAYS = env_int("SIGAP_OUTBOX_RETENTION_DAYS", 7)
 
 # --- Logging: one JSON line per request and per event ---------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -11,3 +11,5 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+# A test-only subscriber of the pipeline's outbox (tests/outbox_subscriber); production has none.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.outbox_subscriber.apps.OutboxSubscriberConfig"]  # noqa: F405

@@ -1,8 +1,8 @@
 """Admin screens of the monitoring app, scoped per agency by ``ScopedModelAdmin``.
 
-Mentions, rollups, batches, chunks and webhook deliveries are written by the pipeline: the admin
-shows them (mentions allow triage) but does not create them. Tenant filters list only the
-tenants that have rows the staff user may see.
+Mentions, rollups, batches, chunks, pipeline events and webhook deliveries are written by the
+pipeline: the admin shows them (mentions allow triage) but does not create them. Tenant filters
+list only the tenants that have rows the staff user may see.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from monitoring.models import (
     Mention,
     MetricBucket,
     MonitoredQuery,
+    PipelineEvent,
     Source,
     TermBucket,
     TrackedTerm,
@@ -243,6 +244,19 @@ class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
     paginator = BoundedCountPaginator
     show_full_result_count = False
     ordering = ("-bucket",)
+
+
+@admin.register(PipelineEvent)
+class PipelineEventAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """The outbox: an event with no ``delivered at`` is waiting for a subscriber (see the log)."""
+
+    list_display = ("id", "tenant", "batch", "created_at", "dispatched_at", "delivered_at")
+    list_filter = (TENANT_FILTER, ("delivered_at", admin.EmptyFieldListFilter))
+    search_fields = ("=id", "=batch__id")
+    list_select_related = ("tenant", "batch")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at",)
 
 
 @admin.register(TrackedTerm)

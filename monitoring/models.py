@@ -30,7 +30,7 @@ from monitoring.choices import (
     TriageStatus,
 )
 from tenants.crypto import EncryptedTextField
-from tenants.models import TenantOwnedModel
+from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
 from tenants.outbound import redact_url, validate_outbound_url
 
 
@@ -403,6 +403,30 @@ class TermBucket(TenantOwnedModel):
                 fields=["tenant", "query_id", "kind", "bucket", "text"], name="term_bucket_unique"
             )
         ]
+
+
+class PipelineEvent(OutboxEvent):
+    """What one pipeline chunk changed: the outbox row its transaction writes (``tenants.outbox``).
+
+    ``inserted_ids`` are the mentions the chunk created; ``updated_ids`` those that existed and
+    whose engagement or follower count changed (a resent, unchanged item is in neither).
+    ``query_ids`` are the monitored queries any of them matched; ``buckets`` are the starts of the
+    5-minute ``MetricBucket`` rows whose counts the chunk changed (those of inserted mentions; the
+    hourly ``TermBucket`` is the same start floored to the hour). A chunk that changed nothing
+    writes no event. Subscribers register with ``tenants.outbox.register_subscriber``.
+    """
+
+    batch = models.ForeignKey(IngestBatch, on_delete=models.CASCADE, related_name="+")
+    query_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    buckets = ArrayField(models.DateTimeField(), default=list, blank=True)
+    inserted_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    updated_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    class Meta:
+        indexes = outbox_indexes("pipeline_event")
+
+    def __str__(self) -> str:
+        return f"chunk of batch {self.batch_id}: +{len(self.inserted_ids)} ~{len(self.updated_ids)}"
 
 
 class TrackedTerm(TenantOwnedModel):

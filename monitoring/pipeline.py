@@ -4,7 +4,14 @@
 task delivered twice, or retried after its worker was killed or its database restarted, stores
 every mention once and counts it once. Mentions are written in bulk: COPY into a temporary
 staging table, then ``INSERT ... ON CONFLICT (tenant, platform, external_id)``; rollups are
-upserted from the rows that were really inserted (``xmax = 0``).
+upserted from the rows that were really inserted (``xmax = 0``); a row that already existed is
+updated only when its engagement or follower count changed.
+
+The same transaction writes the chunk's outbox row (``PipelineEvent``: query ids, 5-minute
+buckets, ids of inserted and updated mentions) and queues its delivery, so subscribers
+registered with ``tenants.outbox`` (early warning) learn of every committed chunk exactly once,
+even when a worker dies between the commit and their turn (docs/outbox.md). The pipeline never
+imports a subscriber.
 
 One item never sinks its chunk: items are validated at the door (``monitoring.ingest``) by the
 rules the columns keep, hashtags the scorer finds are cut to the column's length, and if the
@@ -33,10 +40,11 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring.choices import BatchStatus
-from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery
+from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
 from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
 from monitoring.selectors import scoring_extensions
+from tenants import outbox
 
 logger = logging.getLogger("sigap.pipeline")
 
@@ -106,8 +114,12 @@ _UPSERT = f"""
     ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
         likes = EXCLUDED.likes, shares = EXCLUDED.shares, replies = EXCLUDED.replies,
         views = EXCLUDED.views, author_followers = EXCLUDED.author_followers
+    WHERE (monitoring_mention.likes, monitoring_mention.shares, monitoring_mention.replies,
+        monitoring_mention.views, monitoring_mention.author_followers)
+        IS DISTINCT FROM (EXCLUDED.likes, EXCLUDED.shares, EXCLUDED.replies, EXCLUDED.views,
+        EXCLUDED.author_followers)
     RETURNING (xmax = 0) AS inserted, published_at, sentiment, matched_queries,
-        author_followers, likes + shares + replies, hashtags, scores -> 'entities'
+        author_followers, likes + shares + replies, hashtags, scores -> 'entities', id
 """  # noqa: S608 - built from the constant column list above
 _TERM_ROLLUP = """
     INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
@@ -382,6 +394,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         inserted = [row for row in returned if row[0]]
         _rollup(tenant_id, inserted)
         _rollup_terms(tenant_id, inserted)
+        _publish(tenant_id, chunk.batch_id, returned)
         duplicates = len(chunk.items) - len(inserted) - len(refused)
         IngestChunk.objects.filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
@@ -393,6 +406,22 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         "refused": len(refused),
         "skipped": 0,
     }
+
+
+def _publish(tenant_id: int, batch_id: int, returned: list[tuple[Any, ...]]) -> None:
+    """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens)."""
+    if not returned:
+        return  # nothing inserted, nothing changed: nothing to tell
+    outbox.publish(
+        PipelineEvent(
+            tenant_id=tenant_id,
+            batch_id=batch_id,
+            query_ids=sorted({query_id for row in returned for query_id in row[3]}),
+            buckets=sorted({_bucket(row[1]) for row in returned if row[0]}),
+            inserted_ids=[row[-1] for row in returned if row[0]],
+            updated_ids=[row[-1] for row in returned if not row[0]],
+        )
+    )
 
 
 def _finish_chunk(

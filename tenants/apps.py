@@ -17,6 +17,23 @@ def ensure_schedules(**kwargs: Any) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="tenants.sweep_outbox",
+        defaults={
+            "func": "tenants.tasks.sweep_outbox",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name="tenants.prune_outbox",
+        defaults={
+            "func": "tenants.tasks.prune_outbox",
+            "schedule_type": Schedule.HOURLY,
+            "repeats": -1,
+        },
+    )
 
 
 class TenantsConfig(AppConfig):
@@ -26,8 +43,9 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from tenants import audit, crypto, openapi  # noqa: F401 - registers the OpenAPI schemes
+        from tenants import audit, crypto, openapi, outbox  # noqa: F401 - registers the OpenAPI schemes
 
         checks.register(crypto.check_encryption_keys, checks.Tags.security)
+        checks.register(outbox.check_subscribers)
         audit.register_models()
         post_migrate.connect(ensure_schedules, sender=self)

@@ -361,3 +361,58 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class OutboxEvent(TenantOwnedModel):
+    """Base of an outbox table: one row per thing that happened, written (by
+    ``tenants.outbox.publish``) in the same transaction as the work it describes.
+
+    ``dispatched_at`` is when a delivery task was last queued; ``delivered_at`` is set once every
+    subscriber registered for the table has processed the row (or when none is registered).
+    Concrete tables add their payload columns and ``outbox_indexes(...)`` to their ``Meta``.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def outbox_indexes(prefix: str) -> list[models.Index]:
+    """The indexes every outbox table needs: pending rows for the sweeper, delivered rows for
+    pruning. ``prefix`` keeps the index names unique (at most 20 characters)."""
+    return [
+        models.Index(
+            fields=["dispatched_at"],
+            condition=models.Q(delivered_at__isnull=True),
+            name=f"{prefix}_pending",
+        ),
+        models.Index(fields=["delivered_at"], name=f"{prefix}_delivered"),
+    ]
+
+
+class OutboxDelivery(TenantOwnedModel):
+    """One subscriber's acknowledgement of one outbox row.
+
+    Written by ``tenants.outbox.deliver`` in the same transaction as the subscriber's work; the
+    UNIQUE (topic, event_id, subscriber) constraint is the claim, so two deliveries of one row can
+    never both apply it. ``topic`` is the outbox table's model label (``monitoring.pipelineevent``).
+    """
+
+    topic = models.CharField(max_length=100)
+    event_id = models.BigIntegerField()
+    subscriber = models.CharField(max_length=100)
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "outbox deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "event_id", "subscriber"], name="outbox_delivery_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id} → {self.subscriber}"

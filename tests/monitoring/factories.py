@@ -13,6 +13,7 @@ from monitoring.models import (
     Mention,
     MetricBucket,
     MonitoredQuery,
+    PipelineEvent,
     Source,
     TrackedTerm,
 )
@@ -47,6 +48,15 @@ class IngestBatchFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     source = factory.SubFactory(SourceFactory, tenant=factory.SelfAttribute("..tenant"))
     item_count = 3
+
+
+class PipelineEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PipelineEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    batch = factory.SubFactory(IngestBatchFactory, tenant=factory.SelfAttribute("..tenant"))
+    inserted_ids = factory.LazyFunction(lambda: [1, 2])
 
 
 class MentionFactory(factory.django.DjangoModelFactory):

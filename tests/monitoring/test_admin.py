@@ -16,6 +16,7 @@ from tests.monitoring.factories import (
     MentionFactory,
     MetricBucketFactory,
     MonitoredQueryFactory,
+    PipelineEventFactory,
     SourceFactory,
     TrackedTermFactory,
 )
@@ -31,6 +32,7 @@ SCREENS = (
     "trackedterm",
     "lexiconentry",
     "lowcredibilitydomain",
+    "pipelineevent",
 )
 
 
@@ -65,12 +67,13 @@ def test_every_screen_lists_filters_and_searches(
 ) -> None:
     for owner in (tenant, other_tenant):
         MonitoredQueryFactory(tenant=owner)
-        IngestBatchFactory(tenant=owner, error="feed timed out")
+        batch = IngestBatchFactory(tenant=owner, error="feed timed out")
         MentionFactory(tenant=owner)
         MetricBucketFactory(tenant=owner)
         TrackedTermFactory(tenant=owner)
         LexiconEntryFactory(tenant=owner)
         LowCredibilityDomainFactory(tenant=owner)
+        PipelineEventFactory(tenant=owner, batch=batch)
     for screen in SCREENS:
         listed = agency_admin.get(f"/admin/monitoring/{screen}/")
         assert listed.status_code == 200, screen

@@ -1,0 +1,278 @@
+"""A transactional outbox: what one app did, delivered durably to the apps that care.
+
+An app that does work other apps react to (the monitoring pipeline storing a chunk of mentions)
+writes an *event* row, a concrete ``tenants.models.OutboxEvent`` table, with ``publish`` inside
+the transaction that did the work. Other apps *subscribe* from their ``AppConfig.ready()``::
+
+    outbox.register_subscriber(
+        "monitoring.PipelineEvent", "early_warning", "early_warning.subscribers.on_pipeline_event"
+    )
+
+so the publishing app never imports its subscribers. What this module guarantees:
+
+* **Durable**: the event row and its delivery task (django-q2's ORM broker writes the task into
+  the same database) commit together with the work, or not at all. A worker killed before or
+  during delivery loses nothing: the broker hands the unacknowledged task out again after
+  ``Q_RETRY`` seconds, and ``sweep`` (scheduled every minute) queues a new delivery for every
+  event that is still not delivered ``SIGAP_OUTBOX_GRACE_SECONDS`` after its last dispatch, also
+  after a task used up its attempts.
+* **At least once, applied once**: ``deliver`` calls each subscriber in its own transaction that
+  first claims ``(topic, event, subscriber)`` with ``INSERT ... ON CONFLICT DO NOTHING`` on a
+  unique constraint (``OutboxDelivery``) and then runs the handler. The handler's writes and the
+  claim commit together; a second delivery (even a parallel one, which waits on the unique index)
+  finds the claim and skips; a failed or killed handler leaves no claim, so it runs again later.
+  Handlers must therefore do all their work in the database transaction they are called in (to
+  send mail or call out, queue a task there: the ORM broker keeps that atomic too).
+* **Independent subscribers**: one failing subscriber does not hold back the others; the task
+  fails (django-q2 retries it) and the subscribers that already acknowledged are skipped.
+* **Bounded**: an event is ``delivered_at`` once every subscriber registered at delivery time has
+  processed it (at once when none is registered); ``prune`` (scheduled hourly) deletes delivered
+  events and their acknowledgements after ``SIGAP_OUTBOX_RETENTION_DAYS`` days. Undelivered events
+  are kept until their subscribers succeed. A subscriber registered later sees only events
+  published after it was registered.
+
+Handlers receive the event instance (treat it as read-only) and run inside the worker, so they
+take its ``tenant_id`` and ids from the row, as every task does. See ``docs/outbox.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_q.tasks import async_task
+
+from tenants.models import OutboxDelivery, OutboxEvent
+
+logger = logging.getLogger("sigap.outbox")
+
+DELIVER_TASK = "tenants.tasks.deliver_outbox_event"
+SWEEP_BATCH = 500
+PRUNE_BATCH = 5000
+_CLAIM = """
+    INSERT INTO {table} (tenant_id, topic, event_id, subscriber, processed_at)
+    VALUES (%s, %s, %s, %s, now())
+    ON CONFLICT (topic, event_id, subscriber) DO NOTHING
+    RETURNING id
+"""
+
+Handler = Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A named handler of one outbox table's events; ``handler`` may be a dotted path."""
+
+    name: str
+    handler: str | Handler
+
+    def resolve(self) -> Handler:
+        if isinstance(self.handler, str):
+            return import_string(self.handler)  # type: ignore[no-any-return]
+        return self.handler
+
+
+class SubscriberFailed(Exception):
+    """One or more subscribers raised; the delivery task fails so django-q2 retries it."""
+
+
+# topic (the event model's lower-case label) -> subscriber name -> subscriber
+_registry: dict[str, dict[str, Subscriber]] = {}
+
+
+def register_subscriber(event_model: str, name: str, handler: str | Handler) -> None:
+    """Subscribe ``handler`` (a callable or its dotted path) to the events of ``event_model``
+    (an app label and model name, ``"monitoring.PipelineEvent"``) under ``name``.
+
+    Call it from ``AppConfig.ready()``. ``name`` is stored with every acknowledgement: keep it
+    stable (renaming it makes the subscriber see undelivered events again). Registering the same
+    name twice with the same handler is harmless; with another handler it is an error.
+    """
+    if not name or len(name) > OutboxDelivery._meta.get_field("subscriber").max_length:  # type: ignore[operator]
+        raise ImproperlyConfigured(f"Outbox subscriber name {name!r} is empty or too long.")
+    topic = event_model.lower()
+    subscribers = _registry.setdefault(topic, {})
+    existing = subscribers.get(name)
+    if existing is not None and existing.handler != handler:
+        raise ImproperlyConfigured(f"Outbox subscriber {name!r} of {event_model} is taken.")
+    subscribers[name] = Subscriber(name=name, handler=handler)
+
+
+def subscribers(topic: str) -> list[Subscriber]:
+    """The subscribers of one outbox table, in the order they were registered."""
+    return list(_registry.get(topic.lower(), {}).values())
+
+
+def event_models() -> list[type[OutboxEvent]]:
+    """Every concrete outbox table of the installed apps."""
+    return [model for model in apps.get_models() if issubclass(model, OutboxEvent)]
+
+
+def publish(event: OutboxEvent) -> None:
+    """Store ``event`` and queue its delivery. Call it inside the transaction that did the work.
+
+    One INSERT for the row and, when anybody subscribes, one for the delivery task.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox.publish() belongs inside the transaction that did the work.")
+    topic = event._meta.label_lower
+    now = timezone.now()
+    event.created_at = event.dispatched_at = now
+    if not subscribers(topic):
+        event.delivered_at = now  # nobody to tell: nothing to sweep later
+        event.save(force_insert=True)
+        return
+    event.save(force_insert=True)
+    _dispatch(topic, event.tenant_id, event.pk)
+
+
+def _dispatch(topic: str, tenant_id: int, event_id: int) -> None:
+    async_task(DELIVER_TASK, topic, tenant_id, event_id, task_name=f"outbox-{topic}-{event_id}")
+
+
+def _event_model(topic: str) -> type[OutboxEvent]:
+    model = apps.get_model(topic)
+    if not issubclass(model, OutboxEvent):
+        raise LookupError(f"{topic} is not an outbox table.")
+    return model
+
+
+def _claim(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool:
+    """Claim one (event, subscriber) pair in the current transaction; False if it is taken."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM.format(table=OutboxDelivery._meta.db_table),
+            [tenant_id, topic, event_id, subscriber],
+        )
+        return cursor.fetchone() is not None
+
+
+def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
+    """Hand one event to each of its subscribers that has not processed it yet.
+
+    Each subscriber runs in its own transaction together with its acknowledgement. Raises
+    ``SubscriberFailed`` when any subscriber raised (after trying all of them); marks the event
+    delivered when none did. Returns how many subscribers applied it now and how many had already.
+    """
+    model = _event_model(topic)
+    event = model.objects.for_tenant(tenant_id).filter(pk=event_id).first()
+    if event is None or event.delivered_at is not None:
+        return {"applied": 0, "already": 0, "failed": 0}
+    applied = already = 0
+    failed: list[str] = []
+    for subscriber in subscribers(topic):
+        try:
+            with transaction.atomic():
+                if not _claim(topic, tenant_id, event_id, subscriber.name):
+                    already += 1
+                    continue
+                subscriber.resolve()(event)
+                applied += 1
+        except Exception:  # one subscriber's failure must not hold back the others
+            logger.exception(
+                "outbox subscriber failed",
+                extra={
+                    "topic": topic,
+                    "tenant_id": tenant_id,
+                    "event_id": event_id,
+                    "subscriber": subscriber.name,
+                },
+            )
+            failed.append(subscriber.name)
+    if failed:
+        raise SubscriberFailed(f"{topic} {event_id}: {', '.join(failed)} failed; retried later.")
+    model.objects.filter(pk=event_id, delivered_at__isnull=True).update(delivered_at=timezone.now())
+    return {"applied": applied, "already": already, "failed": 0}
+
+
+def sweep(*, grace: timedelta | None = None) -> int:
+    """Queue a new delivery for every event still undelivered ``grace`` after its last dispatch
+    (default ``SIGAP_OUTBOX_GRACE_SECONDS``), at most ``SWEEP_BATCH`` per table and run; events
+    of a table nobody subscribes to any more are marked delivered. Returns how many were queued.
+    """
+    if grace is None:
+        grace = timedelta(seconds=settings.SIGAP_OUTBOX_GRACE_SECONDS)
+    queued = 0
+    for model in event_models():
+        topic = model._meta.label_lower
+        now = timezone.now()
+        pending = model.objects.filter(delivered_at__isnull=True, dispatched_at__lte=now - grace)
+        with transaction.atomic():
+            if not subscribers(topic):
+                pending.update(delivered_at=now)
+                continue
+            # SKIP LOCKED: two sweepers running at once never queue the same event twice.
+            rows = list(
+                pending.order_by("dispatched_at")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", "tenant_id")[:SWEEP_BATCH]
+            )
+            if not rows:
+                continue
+            model.objects.filter(pk__in=[pk for pk, _ in rows]).update(dispatched_at=now)
+            for pk, tenant_id in rows:
+                _dispatch(topic, tenant_id, pk)
+        logger.warning("outbox events re-dispatched", extra={"topic": topic, "count": len(rows)})
+        queued += len(rows)
+    return queued
+
+
+def prune(*, days: int | None = None) -> int:
+    """Delete delivered events older than ``days`` (default ``SIGAP_OUTBOX_RETENTION_DAYS``) with
+    their acknowledgements; undelivered events stay. Returns how many events were deleted."""
+    if days is None:
+        days = settings.SIGAP_OUTBOX_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    for model in event_models():
+        topic = model._meta.label_lower
+        while True:
+            with transaction.atomic():
+                ids = list(
+                    model.objects.filter(delivered_at__lt=cutoff)
+                    .order_by()
+                    .values_list("pk", flat=True)[:PRUNE_BATCH]
+                )
+                OutboxDelivery.objects.filter(topic=topic, event_id__in=ids).delete()
+                model.objects.filter(pk__in=ids).delete()
+            deleted += len(ids)
+            if len(ids) < PRUNE_BATCH:
+                break
+    return deleted
+
+
+def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """System check: every subscription names an outbox table and an importable handler."""
+    errors: list[checks.CheckMessage] = []
+    for topic, registered in _registry.items():
+        try:
+            _event_model(topic)
+        except (LookupError, ValueError):
+            errors.append(
+                checks.Error(
+                    f"Outbox subscribers listen to {topic!r}, which is no outbox table.",
+                    id="tenants.E101",
+                )
+            )
+        for subscriber in registered.values():
+            try:
+                subscriber.resolve()
+            except ImportError:
+                errors.append(
+                    checks.Error(
+                        f"Outbox subscriber {subscriber.name!r} names {subscriber.handler!r}, "
+                        "which cannot be imported.",
+                        id="tenants.E102",
+                    )
+                )
+    return errors
