@@ -6,9 +6,9 @@ Run it with ``make fuzz`` (or ``.venv/bin/python -m tests.fuzz.run_schemathesis`
   server named by ``DATABASE_URL``), migrates it and seeds one tenant whose admin the fuzzer is
   (a real personal token from ``tenants.services.issue_token``), with objects of every kind;
 - sends every request in-process to the real Django WSGI application (no network at all);
-- runs Schemathesis with every check, the examples, coverage and fuzzing phases, in positive and
-  negative mode, with at most 25 generated examples per operation (the coverage phase adds its
-  deterministic boundary cases on top) and a wall-clock limit of 5 minutes;
+- runs Schemathesis with every check, the examples and fuzzing phases (``FUZZ_PHASES`` adds the
+  coverage phase), in positive and negative mode, with at most 25 generated examples per
+  operation and a wall-clock limit of 5 minutes;
 - binds path parameters to real objects of the tenant, unless a case is negative in its path
   (then the generated values go out as they are, so junk ids are still tried);
 - prints, per operation, how many requests were answered 2xx, and the 5xx grouped by exception
@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +49,12 @@ SCHEMA_PATH = ROOT / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 MAX_SECONDS = float(os.environ.get("FUZZ_MAX_SECONDS", "300"))
 STRICT = os.environ.get("FUZZ_STRICT", "") == "1"
+# The coverage phase adds deterministic boundary cases for every parameter, beyond the examples
+# budget (it doubles the run); add it with FUZZ_PHASES=examples,coverage,fuzzing.
+PHASES = set(os.environ.get("FUZZ_PHASES", "examples,fuzzing").split(","))
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TEST_DATABASE = "test_sigap_fuzz"
-PASSWORD = "fuzz-admin-password-1"  # noqa: S105 - a throwaway account in a throwaway database
+PASSWORD = "fuzz-admin-password-1"
 SIGN_ME = "sign-me"  # a header value the signing wrapper replaces with a real signature
 
 
@@ -146,8 +149,7 @@ def seed_database() -> Seed:
     queries = [MonitoredQueryFactory(tenant=tenant) for _ in range(3)]
     now = timezone.now()
     mentions = [
-        MentionFactory(tenant=tenant, published_at=now - timedelta(minutes=n))
-        for n in range(5)
+        MentionFactory(tenant=tenant, published_at=now - timedelta(minutes=n)) for n in range(5)
     ]
     for query in queries:
         MetricBucketFactory(tenant=tenant, query_id=query.pk, bucket=now.replace(second=0))
@@ -253,6 +255,7 @@ def bind_path(seed: Seed, case: Any) -> None:
 
 # --- valid inputs the schema cannot describe ---------------------------------------------------
 
+VALID_QUERY = '"kopi senja" OR (kopsen AND NOT promo)'
 UPLOAD_CSV = (
     "Content,Date,Author\n"
     "Kopi Senja enak banget,2026-11-20 08:00,budi\n"
@@ -261,8 +264,9 @@ UPLOAD_CSV = (
 
 
 def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
-    """Give a positive case what random data cannot guess: the admin's password, a signature,
-    a readable export. Every other positive case keeps its generated values."""
+    """Give every other positive case what random data cannot guess: the admin's password, a
+    query in the query language, a readable export; and every one a webhook signature. The
+    others keep their generated values."""
     from schemathesis import GenerationMode
 
     meta = case.meta
@@ -280,6 +284,9 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
         delivery = case.headers.get("X-Sigap-Delivery") or ""
         if not delivery or len(delivery) > 200:
             case.headers["X-Sigap-Delivery"] = f"delivery-{counter[label]}"
+    elif path.endswith("/queries/") or "/queries/{id}/" in path:
+        if isinstance(case.body, dict) and "query" in case.body and counter[label] % 2:
+            case.body["query"] = VALID_QUERY
     elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
         case.body["file"] = UPLOAD_CSV.encode()
         case.body["format"] = "csv"
@@ -316,7 +323,9 @@ class SigningApp:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             source_id = environ.get("PATH_INFO", "").rstrip("/").split("/")[-2]
-            source = Source.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
+            source = (
+                Source.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
+            )
             secret = source.webhook_secret if source else "unknown"
             timestamp = str(int(time.time()))
             digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -331,6 +340,7 @@ class SigningApp:
 @dataclass
 class Stats:
     calls: Counter[str] = field(default_factory=Counter)
+    phases: Counter[str] = field(default_factory=Counter)
     ok: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
     methods: dict[str, str] = field(default_factory=dict)
@@ -345,11 +355,11 @@ class Stats:
         case = self.current
         label = case.operation.label if case is not None else "?"
         frames = traceback.extract_tb(exc.__traceback__)
-        own = [
-            f for f in frames if str(ROOT) in f.filename and ".venv" not in f.filename
-        ] or frames
-        where = own[-1]
-        origin = f"{Path(where.filename).relative_to(ROOT) if str(ROOT) in where.filename else where.filename}:{where.lineno} in {where.name}"
+        # The last frame of the project's own code (not of a library) names the cause.
+        own = [f for f in frames if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename]
+        where = (own or frames)[-1]
+        filename = where.filename.removeprefix(str(ROOT) + os.sep)
+        origin = f"{filename}:{where.lineno} in {where.name}"
         key = (label, f"{type(exc).__module__}.{type(exc).__qualname__}: {str(exc)[:160]}", origin)
         entry = self.exceptions.setdefault(key, [0, "", ""])
         entry[0] += 1
@@ -394,13 +404,13 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
         label = case.operation.label
         stats.methods[label] = case.operation.method.upper()
         stats.calls[label] += 1
+        stats.phases[case.meta.phase.name.value if case.meta is not None else "other"] += 1
         if 200 <= response.status_code < 300 and case.method.upper() == stats.methods[label]:
             stats.ok[label] += 1
         if response.status_code >= 500:
             stats.server_errors[label] += 1
         if label.startswith("PATCH /api/v1/tenants/{tenant_slug}/"):
             restore_tenant(seed)
-
 
 
 def restore_tenant(seed: Seed) -> None:
@@ -433,9 +443,10 @@ def build_schema(seed: Seed, base_url: str) -> Any:
             # Values seen in responses are not reused: path parameters are bound above, and
             # reused names would only clash with the tenant's unique names.
             "phases": {
-                "examples": {"enabled": True, "extra-data-sources": {"responses": False}},
-                "coverage": {"enabled": True, "extra-data-sources": {"responses": False}},
-                "fuzzing": {"enabled": True, "extra-data-sources": {"responses": False}},
+                **{
+                    phase: {"enabled": phase in PHASES, "extra-data-sources": {"responses": False}}
+                    for phase in ("examples", "coverage", "fuzzing")
+                },
                 # drf-spectacular emits no links; without them the phase has nothing to chain.
                 "stateful": {"enabled": False},
             },
@@ -550,12 +561,13 @@ def report(stats: Stats, schema: Any) -> int:
                 print(f"         e.g. {example}\n         {message}".replace("\n", "\n         "))
         if STRICT:
             problems += 1
+    never = [label for label in labels if label.split(" ", 1)[0] in WRITE_METHODS]
+    never = [label for label in never if not stats.ok[label]]
     print(
         f"\n{sum(stats.calls.values())} requests, {sum(stats.ok.values())} answered 2xx, "
-        f"{total_5xx} answered 5xx, "
-        f"{sum(1 for label in labels if label.split(' ', 1)[0] in WRITE_METHODS and not stats.ok[label])}"
-        " writable operations never answered 2xx"
+        f"{total_5xx} answered 5xx, {len(never)} writable operations never answered 2xx"
     )
+    print("Requests per phase: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.phases.items())))
     return problems
 
 
