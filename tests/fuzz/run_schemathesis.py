@@ -55,6 +55,8 @@ PHASES = set(os.environ.get("FUZZ_PHASES", "examples,fuzzing").split(","))
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TEST_DATABASE = "test_sigap_fuzz"
 PASSWORD = "fuzz-admin-password-1"
+CASE_HEADER = "X-Fuzz-Case"  # names the case a request comes from, for the 5xx report
+WORKERS = int(os.environ.get("FUZZ_WORKERS", "1"))
 SIGN_ME = "sign-me"  # a header value the signing wrapper replaces with a real signature
 
 
@@ -348,11 +350,12 @@ class Stats:
     exceptions: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
     # (operation, check, failure title) -> [count, one example request, message]
     check_failures: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
-    # The case being sent: one worker sends one request at a time, the server thread answers it.
-    current: Any = None
+    # Cases in flight by the id sent in their X-Fuzz-Case header, so that an exception raised in
+    # a server thread is charged to the request that caused it.
+    in_flight: dict[str, Any] = field(default_factory=dict)
 
-    def record_exception(self, exc: BaseException) -> None:
-        case = self.current
+    def record_exception(self, exc: BaseException, case_id: str) -> None:
+        case = self.in_flight.get(case_id)
         label = case.operation.label if case is not None else "?"
         frames = traceback.extract_tb(exc.__traceback__)
         # The last frame of the project's own code (not of a library) names the cause.
@@ -392,15 +395,25 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
     import schemathesis
 
     positive_counter: Counter[str] = Counter()
+    case_ids = itertools.count(1)
 
     @schemathesis.hook("before_call")
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         bind_path(seed, case)
         complete_case(seed, case, positive_counter)
-        stats.current = case
+        case_id = str(next(case_ids))
+        stats.in_flight[case_id] = case
+        case.headers = {**(case.headers or {}), CASE_HEADER: case_id}
+
+    lock = threading.Lock()
 
     @schemathesis.hook("after_call")
     def after_call(context: Any, case: Any, response: Any) -> None:
+        with lock:
+            count(case, response)
+
+    def count(case: Any, response: Any) -> None:
+        stats.in_flight.pop((case.headers or {}).get(CASE_HEADER, ""), None)
         label = case.operation.label
         stats.methods[label] = case.operation.method.upper()
         stats.calls[label] += 1
@@ -409,7 +422,7 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
             stats.ok[label] += 1
         if response.status_code >= 500:
             stats.server_errors[label] += 1
-        if label.startswith("PATCH /api/v1/tenants/{tenant_slug}/"):
+        if label == "PATCH /api/v1/tenants/{tenant_slug}/":
             restore_tenant(seed)
 
 
@@ -454,7 +467,7 @@ def build_schema(seed: Seed, base_url: str) -> Any:
             "auth": {"openapi": {"bearerToken": {"bearer": seed.token}}},
             # Keep drawing after a failed check, so every operation gets its examples.
             "continue-on-failure": True,
-            "workers": 1,
+            "workers": WORKERS,
             "suppress-health-check": ["all"],
             "cache": {"enabled": False},
         }
@@ -498,6 +511,8 @@ def run_engine(schema: Any, stats: Stats) -> tuple[bool, float]:
             if isinstance(event, events.ScenarioFinished):
                 operations += 1
                 record_checks(event.recorder, stats)
+                if event.skip_reason:
+                    print(f"  skipped {event.label}: {event.skip_reason}")
             elif isinstance(event, events.PhaseStarted):
                 print(f"  phase {event.phase.name.value} ({time.monotonic() - started:.0f} s)")
             elif isinstance(event, events.NonFatalError):
@@ -604,7 +619,8 @@ def main() -> int:
         stats = Stats()
 
         def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
-            stats.record_exception(sys.exc_info()[1])  # type: ignore[arg-type]
+            case_id = request.META.get("HTTP_X_FUZZ_CASE", "") if request is not None else ""
+            stats.record_exception(sys.exc_info()[1], case_id)  # type: ignore[arg-type]
 
         got_request_exception.connect(on_exception, weak=False)
         install_hooks(seed, stats)
