@@ -610,6 +610,7 @@ def main() -> int:
 
     logging.getLogger("django.request").setLevel(logging.CRITICAL)  # reported below instead
     logging.getLogger("config.middleware").setLevel(logging.WARNING)
+    logging.getLogger("axes").setLevel(logging.ERROR)  # every wrong fuzzed password is a warning
     original_name = connection.settings_dict["NAME"]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = TEST_DATABASE
     print(f"Creating database {TEST_DATABASE} ...")
