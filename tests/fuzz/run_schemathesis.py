@@ -511,7 +511,7 @@ def run_engine(schema: Any, stats: Stats) -> tuple[bool, float]:
             if isinstance(event, events.ScenarioFinished):
                 operations += 1
                 record_checks(event.recorder, stats)
-                if event.skip_reason:
+                if event.skip_reason and event.phase.value != "examples":
                     print(f"  skipped {event.label}: {event.skip_reason}")
             elif isinstance(event, events.PhaseStarted):
                 print(f"  phase {event.phase.name.value} ({time.monotonic() - started:.0f} s)")
