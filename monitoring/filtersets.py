@@ -33,7 +33,7 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring import TRIGGER_LABELS
-from tenants.filtersets import IntegerFilter
+from tenants.filtersets import IntegerFilter, UtcDateTimeFilter
 
 
 class MentionFilterSet(django_filters.FilterSet):
@@ -44,10 +44,10 @@ class MentionFilterSet(django_filters.FilterSet):
     author = django_filters.CharFilter(
         method="filter_author", max_length=200, label="Author handle (a leading @ is ignored)"
     )
-    published_after = django_filters.IsoDateTimeFilter(
+    published_after = UtcDateTimeFilter(
         field_name="published_at", lookup_expr="gte", label="Published at or after (ISO 8601)"
     )
-    published_before = django_filters.IsoDateTimeFilter(
+    published_before = UtcDateTimeFilter(
         field_name="published_at", lookup_expr="lt", label="Published before (ISO 8601)"
     )
     min_risk = IntegerFilter(
@@ -127,8 +127,8 @@ class LowCredibilityDomainFilterSet(django_filters.FilterSet):
 class IngestBatchFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BatchStatus.choices)
     source = IntegerFilter(field_name="source_id", min_value=1, label="Source id")
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UtcDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = IngestBatch

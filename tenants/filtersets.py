@@ -1,15 +1,18 @@
 """django-filter filter sets of the tenants app, and the strict filters every app's filter sets
-use for numbers: ASCII digits within a 64-bit column's range, or a 400 naming the parameter."""
+use: whole numbers (ASCII digits within a 64-bit column's range) and date-times given to the
+database in UTC, or a 400 naming the parameter."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from tenants.models import Membership, Tenant
 from tenants.roles import Role
@@ -51,6 +54,30 @@ class IntegerFilter(django_filters.NumberFilter):
     """``NumberFilter`` for whole numbers and ids, parsed by ``StrictIntegerField``."""
 
     field_class = StrictIntegerField
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, given to the database in UTC.
+
+    Python accepts UTC offsets up to 24 hours, PostgreSQL only up to 15:59; converting to UTC
+    here means an offset such as ``+20:14`` filters correctly instead of failing in the database,
+    and a date that leaves the calendar in UTC (year 1 with a positive offset) is a 400.
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                _("This date and time is out of range."), code="overflow"
+            ) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class TenantFilterSet(django_filters.FilterSet):

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitoring import fields as public_fields
@@ -227,10 +228,23 @@ class LexiconEntrySerializer(StrictSerializerMixin, TenantUniqueMixin, serialize
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 253,
+        "pattern": r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$",
+        "example": "hoaks.example",
+    }
+)
+class DomainField(serializers.CharField):
+    """A domain name; the OpenAPI pattern tells clients (and fuzzers) what is accepted."""
+
+
 class LowCredibilityDomainSerializer(
     StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer
 ):
     tenant_unique = (("domain",),)
+    domain = DomainField(max_length=253)
 
     class Meta:
         model = LowCredibilityDomain

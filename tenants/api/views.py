@@ -182,10 +182,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(request=MemberRoleSerializer, responses=MembershipSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         membership = self.get_object()
-        payload = MemberRoleSerializer(data=request.data)
+        # A PATCH names only what changes: without a role it changes nothing.
+        payload = MemberRoleSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
+        role = payload.validated_data.get("role")
         try:
-            services.change_role(membership=membership, role=payload.validated_data["role"])
+            if role is not None:
+                services.change_role(membership=membership, role=role)
         except DjangoValidationError as exc:
             raise_as_drf(exc)
         return Response(MembershipSerializer(membership).data)

@@ -307,3 +307,62 @@ def test_batches_are_read_only_with_counts_and_rejections(
     assert client.get(url(tenant, "batches", theirs.pk)).status_code == 404
     # Nothing declares a capability for writing batches here: refused, fail closed.
     assert client.post(url(tenant, "batches"), {}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("resource", "name"),
+    [
+        ("batches", "received_before"),
+        ("batches", "received_after"),
+        ("mentions", "published_after"),
+    ],
+)
+def test_date_filters_take_any_utc_offset(
+    api: Any, tenant: Any, members: dict[str, Any], resource: str, name: str
+) -> None:
+    """Python accepts UTC offsets up to 24 h, PostgreSQL only up to 15:59: such a filter used to
+    answer 500 (found by the Schemathesis run)."""
+    client = api(members["analyst"])
+    response = client.get(url(tenant, resource), {name: "2026-11-20T08:00:00+20:14"})
+    assert response.status_code == 200, response.content
+    out_of_range = client.get(url(tenant, resource), {name: "0001-01-01T00:00:00+05:00"})
+    assert out_of_range.status_code == 400
+    assert first_error(out_of_range)["attr"] == name
+
+
+def test_batch_date_filter_compares_instants(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime
+
+    from monitoring.models import IngestBatch
+
+    batch = IngestBatchFactory(tenant=tenant)
+    IngestBatch.objects.filter(pk=batch.pk).update(
+        received_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    )
+    client = api(members["analyst"])
+    # 2026-11-20T08:00Z is 2026-11-21T04:14+20:14: strictly before 04:15 there, not before 04:14.
+    listed = client.get(url(tenant, "batches"), {"received_before": "2026-11-21T04:15:00+20:14"})
+    assert [row["id"] for row in listed.json()["results"]] == [batch.pk]
+    listed = client.get(url(tenant, "batches"), {"received_before": "2026-11-21T04:14:00+20:14"})
+    assert listed.json()["results"] == []
+
+
+def test_documented_domain_pattern_is_accepted(
+    api: Any, client: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    """openapi.yaml gives the domain's pattern, so generated clients (and the fuzzer) send
+    domains the API takes; a domain it describes must be accepted."""
+    import re
+
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    field = schema["components"]["schemas"]["LowCredibilityDomainRequest"]["properties"]["domain"]
+    pattern = re.compile(field["pattern"])
+    api_client = api(members["analyst"])
+    for domain in (field["example"], "X1-y.example", "0.co", "berita-VIRAL.blogspot.com"):
+        assert pattern.fullmatch(domain), domain
+        response = api_client.post(
+            url(tenant, "low-credibility-domains"), {"domain": domain}, format="json"
+        )
+        assert response.status_code == 201, (domain, response.content)

@@ -1,0 +1,652 @@
+"""Schemathesis against the REST API described by the committed ``openapi.yaml``.
+
+Run it with ``make fuzz`` (or ``.venv/bin/python -m tests.fuzz.run_schemathesis``). It
+
+- creates a fresh database of its own (``test_sigap_fuzz`` on the embedded PostgreSQL, or on the
+  server named by ``DATABASE_URL``), migrates it and seeds one tenant whose admin the fuzzer is
+  (a real personal token from ``tenants.services.issue_token``), with objects of every kind;
+- sends every request in-process to the real Django WSGI application (no network at all);
+- runs Schemathesis with every check, the examples and fuzzing phases (``FUZZ_PHASES`` adds the
+  coverage phase), in positive and negative mode, with at most 25 generated examples per
+  operation and a wall-clock limit of 5 minutes;
+- binds path parameters to real objects of the tenant, unless a case is negative in its path
+  (then the generated values go out as they are, so junk ids are still tried);
+- prints, per operation, how many requests were answered 2xx, and the 5xx grouped by exception
+  and the frame that raised it, and the failures of the other checks;
+- exits non-zero when any request was answered 5xx, when a writable operation (POST, PUT, PATCH,
+  DELETE) never got a 2xx, when the time limit was hit, or (``FUZZ_STRICT=1``) when any other check
+  failed.
+
+Destructive calls cannot break the rest of the run: every DELETE, and every change that could take
+the fuzzer's own access away, goes to a victim object created for that one call (a second token,
+a second member, a fresh key, query, source ...), never to the objects the other operations use.
+Nothing is excluded.
+
+Settings it forces, for the run only: DEBUG off (the answers production gives), rate limits far
+above what one fuzzer sends (limits have their own tests), the test settings' fast hashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "openapi.yaml"
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_SECONDS = float(os.environ.get("FUZZ_MAX_SECONDS", "300"))
+STRICT = os.environ.get("FUZZ_STRICT", "") == "1"
+# The coverage phase adds deterministic boundary cases for every parameter, beyond the examples
+# budget (it doubles the run); add it with FUZZ_PHASES=examples,coverage,fuzzing.
+PHASES = set(os.environ.get("FUZZ_PHASES", "examples,fuzzing").split(","))
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+TEST_DATABASE = "test_sigap_fuzz"
+PASSWORD = "fuzz-admin-password-1"
+CASE_HEADER = "X-Fuzz-Case"  # names the case a request comes from, for the 5xx report
+WORKERS = int(os.environ.get("FUZZ_WORKERS", "1"))
+SIGN_ME = "sign-me"  # a header value the signing wrapper replaces with a real signature
+
+
+def configure_environment() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
+    os.environ["THROTTLE_RATE_USER"] = "1000000/min"
+    os.environ["THROTTLE_RATE_ANON"] = "1000000/min"
+    sys.path.insert(0, str(ROOT))
+
+
+# --- seed -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Seed:
+    """The tenant the fuzzer administers and the objects its path parameters are bound to."""
+
+    tenant: Any
+    admin: Any
+    token: str
+    objects: dict[str, list[Any]] = field(default_factory=dict)
+    cursors: dict[str, Iterator[Any]] = field(default_factory=dict)
+    victims: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def next(self, kind: str) -> Any:
+        """The next stable object of a kind, round robin (e.g. a source of each kind in turn)."""
+        if kind not in self.cursors:
+            self.cursors[kind] = itertools.cycle(self.objects[kind])
+        return next(self.cursors[kind])
+
+    def victim(self, kind: str) -> Any:
+        """A new object made for one destructive call."""
+        return self.victims[kind]()
+
+
+def seed_database() -> Seed:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring import services as monitoring_services
+    from monitoring.choices import SourceKind
+    from tenants import services
+    from tenants.models import User
+    from tenants.roles import Role
+    from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
+    from tests.monitoring.factories import (
+        LexiconEntryFactory,
+        LowCredibilityDomainFactory,
+        MentionFactory,
+        MetricBucketFactory,
+        MonitoredQueryFactory,
+        SourceFactory,
+        TrackedTermFactory,
+    )
+
+    agency = AgencyFactory(name="Fuzz Agency", slug="fuzz-agency")
+    tenant = TenantFactory(agency=agency, slug="fuzz-kopi", name="Fuzz Kopi")
+    admin = User.objects.create_user(
+        "fuzz-admin@example.test", password=PASSWORD, agency=agency, full_name="Fuzz Admin"
+    )
+    admin.is_agency_admin = True  # so that POST /tenants/ can succeed too
+    admin.save(update_fields=["is_agency_admin"])
+    MembershipFactory(tenant=tenant, user=admin, role=Role.ADMIN)
+    _, token = services.issue_token(user=admin, name="fuzzer")
+
+    counter = itertools.count(1)
+
+    def member() -> Any:
+        user = UserFactory(agency=agency)
+        return MembershipFactory(tenant=tenant, user=user, role=Role.ANALYST)
+
+    def personal_token() -> Any:
+        return services.issue_token(user=admin, name=f"victim {next(counter)}")[0]
+
+    def api_key() -> Any:
+        return services.create_api_key(tenant=tenant, name=f"victim {next(counter)}")[0]
+
+    def source(kind: str) -> Any:
+        config: dict[str, Any] = {}
+        if kind == SourceKind.RSS:
+            config = {"url": "https://news.example/feed.xml"}
+        elif kind == SourceKind.MASTODON:
+            config = {"base_url": "https://mastodon.example", "hashtag": "kopisenja"}
+        elif kind == SourceKind.UPLOAD:
+            config = {"mapping": {"text": "Content", "published_at": "Date", "platform": "=x"}}
+        return SourceFactory(tenant=tenant, kind=kind, config=config)
+
+    sources = [source(kind) for kind in SourceKind.values]
+    queries = [MonitoredQueryFactory(tenant=tenant) for _ in range(3)]
+    now = timezone.now()
+    mentions = [
+        MentionFactory(tenant=tenant, published_at=now - timedelta(minutes=n)) for n in range(5)
+    ]
+    for query in queries:
+        MetricBucketFactory(tenant=tenant, query_id=query.pk, bucket=now.replace(second=0))
+    batch = monitoring_services.accept_items(
+        tenant=tenant,
+        objects=[
+            {
+                "platform": "x",
+                "external_id": "seed-1",
+                "text": "Kopi Senja enak",
+                "published_at": now.isoformat(),
+            },
+            {"platform": "nope"},
+        ],
+        source=sources[1],
+    )
+    seed = Seed(tenant=tenant, admin=admin, token=token)
+    seed.objects = {
+        "token": [personal_token()],
+        "api-key": [api_key()],
+        "member": [member(), member()],
+        "source": sources,
+        "webhook": [source(SourceKind.WEBHOOK)],
+        "upload": [source(SourceKind.UPLOAD)],
+        "query": queries,
+        "term": [TrackedTermFactory(tenant=tenant) for _ in range(2)],
+        "lexicon": [LexiconEntryFactory(tenant=tenant) for _ in range(2)],
+        "low-credibility-domain": [LowCredibilityDomainFactory(tenant=tenant) for _ in range(2)],
+        "batch": [batch],
+        "mention": mentions,
+    }
+    seed.victims = {
+        "token": personal_token,
+        "api-key": api_key,
+        "member": member,
+        "source": lambda: source(SourceKind.values[next(counter) % len(SourceKind.values)]),
+        "query": lambda: MonitoredQueryFactory(tenant=tenant),
+        "term": lambda: TrackedTermFactory(tenant=tenant),
+        "lexicon": lambda: LexiconEntryFactory(tenant=tenant),
+        "low-credibility-domain": lambda: LowCredibilityDomainFactory(tenant=tenant),
+    }
+    return seed
+
+
+# --- binding path parameters ------------------------------------------------------------------
+
+# Path (without the /api/v1 prefix) -> which object an ``{id}``-like parameter names.
+PATH_KINDS = {
+    "/auth/tokens/{id}/": "token",
+    "/tenants/{tenant_slug}/api-keys/{id}/": "api-key",
+    "/tenants/{tenant_slug}/members/{id}/": "member",
+    "/tenants/{tenant_slug}/sources/{id}/": "source",
+    "/tenants/{tenant_slug}/sources/{id}/rotate-secret/": "webhook",
+    "/tenants/{tenant_slug}/sources/{source_id}/webhook/": "webhook",
+    "/tenants/{tenant_slug}/sources/{source_id}/upload/": "upload",
+    "/tenants/{tenant_slug}/queries/{id}/": "query",
+    "/tenants/{tenant_slug}/terms/{id}/": "term",
+    "/tenants/{tenant_slug}/lexicon/{id}/": "lexicon",
+    "/tenants/{tenant_slug}/low-credibility-domains/{id}/": "low-credibility-domain",
+    "/tenants/{tenant_slug}/batches/{id}/": "batch",
+    "/tenants/{tenant_slug}/mentions/{id}/": "mention",
+}
+# Objects named by their public prefix rather than their primary key.
+PREFIXED = {"token", "api-key"}
+# Changes that would take the fuzzer's access away, or change what other operations rely on, go
+# to a victim object made for the call: every DELETE, and role changes of members (a member
+# could be the only admin).
+VICTIM_METHODS = {"DELETE"}
+VICTIM_ALWAYS = {"member": {"PATCH", "DELETE"}}
+
+
+def bind_path(seed: Seed, case: Any) -> None:
+    from schemathesis.core.parameters import ParameterLocation
+
+    meta = case.meta
+    if meta is not None and meta.is_negative_at(ParameterLocation.PATH):
+        return  # a junk path parameter is the point of this case
+    params = case.path_parameters
+    if not params:
+        return
+    if "tenant_slug" in params:
+        params["tenant_slug"] = seed.tenant.slug
+    path = case.operation.path.removeprefix("/api/v1")
+    kind = PATH_KINDS.get(path)
+    if kind is None:
+        return
+    name = "source_id" if "source_id" in params else "id"
+    method = case.method.upper()
+    victim_kind = "source" if kind == "webhook" else kind
+    destructive = method in VICTIM_METHODS or method in VICTIM_ALWAYS.get(kind, set())
+    if destructive and victim_kind in seed.victims:
+        obj = seed.victim(victim_kind)
+    elif method in ("PUT", "PATCH"):
+        # Always the same object, so that writing the same unique name twice is no clash; for
+        # a source, the one whose kind the body names (a source's kind cannot change).
+        body = case.body if isinstance(case.body, dict) else {}
+        same_kind = [o for o in seed.objects[kind] if getattr(o, "kind", None) == body.get("kind")]
+        obj = (same_kind or seed.objects[kind])[0]
+    else:
+        obj = seed.next(kind)
+    params[name] = obj.prefix if kind in PREFIXED else obj.pk
+
+
+# --- valid inputs the schema cannot describe ---------------------------------------------------
+
+VALID_QUERY = '"kopi senja" OR (kopsen AND NOT promo)'
+UPLOAD_CSV = (
+    "Content,Date,Author\n"
+    "Kopi Senja enak banget,2026-11-20 08:00,budi\n"
+    '"Antri lama, pelayanan lambat",2026-11-20 09:30,citra\n'
+)
+
+
+def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
+    """Give every other positive case what random data cannot guess: the admin's password, a
+    query in the query language, a readable export; and every one a webhook signature. The
+    others keep their generated values."""
+    from schemathesis import GenerationMode
+
+    meta = case.meta
+    if meta is None or meta.generation.mode != GenerationMode.POSITIVE:
+        return
+    path = case.operation.path.removeprefix("/api/v1")
+    label = case.operation.label
+    counter[label] += 1
+    if path == "/auth/tokens/" and case.method.upper() == "POST":
+        if isinstance(case.body, dict) and counter[label] % 2:
+            case.body["email"] = seed.admin.email
+            case.body["password"] = PASSWORD
+    elif path.endswith("/webhook/") and case.headers is not None:
+        case.headers["X-Sigap-Signature"] = SIGN_ME
+        delivery = case.headers.get("X-Sigap-Delivery") or ""
+        if not delivery or len(delivery) > 200:
+            case.headers["X-Sigap-Delivery"] = f"delivery-{counter[label]}"
+    elif path.endswith("/queries/") or "/queries/{id}/" in path:
+        if isinstance(case.body, dict) and "query" in case.body and counter[label] % 2:
+            case.body["query"] = VALID_QUERY
+    elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
+        case.body["file"] = UPLOAD_CSV.encode()
+        case.body["format"] = "csv"
+        case.body["mapping"] = json.dumps(
+            {"text": "Content", "published_at": "Date", "author.handle": "Author", "platform": "=x"}
+        )
+
+
+class SigningApp:
+    """WSGI wrapper playing the webhook sender: a request whose ``X-Sigap-Signature`` is
+    ``sign-me`` gets the current time and a valid signature over its exact body with the
+    source's current secret (which ``rotate-secret`` may have changed)."""
+
+    def __init__(self, app: Any, seed: Seed) -> None:
+        self.app = app
+        self.seed = seed
+
+    served_seconds = 0.0
+    cpu_seconds = 0.0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started, cpu = time.monotonic(), time.thread_time()
+        try:
+            return self.sign_and_call(environ, start_response)
+        finally:
+            SigningApp.served_seconds += time.monotonic() - started
+            SigningApp.cpu_seconds += time.thread_time() - cpu
+
+    def sign_and_call(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_SIGAP_SIGNATURE") == SIGN_ME:
+            from monitoring.models import Source
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            source_id = environ.get("PATH_INFO", "").rstrip("/").split("/")[-2]
+            source = (
+                Source.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
+            )
+            secret = source.webhook_secret if source else "unknown"
+            timestamp = str(int(time.time()))
+            digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+            environ["HTTP_X_SIGAP_TIMESTAMP"] = timestamp
+            environ["HTTP_X_SIGAP_SIGNATURE"] = "sha256=" + digest.hexdigest()
+        return self.app(environ, start_response)
+
+
+# --- bookkeeping --------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    calls: Counter[str] = field(default_factory=Counter)
+    phases: Counter[str] = field(default_factory=Counter)
+    ok: Counter[str] = field(default_factory=Counter)
+    server_errors: Counter[str] = field(default_factory=Counter)
+    methods: dict[str, str] = field(default_factory=dict)
+    # (operation, exception type, raising frame) -> [count, one example request, traceback]
+    exceptions: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+    # (operation, check, failure title) -> [count, one example request, message]
+    check_failures: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+    # Cases in flight by the id sent in their X-Fuzz-Case header, so that an exception raised in
+    # a server thread is charged to the request that caused it.
+    in_flight: dict[str, Any] = field(default_factory=dict)
+
+    def record_exception(self, exc: BaseException, case_id: str) -> None:
+        case = self.in_flight.get(case_id)
+        label = case.operation.label if case is not None else "?"
+        frames = traceback.extract_tb(exc.__traceback__)
+        # The last frame of the project's own code (not of a library) names the cause.
+        own = [f for f in frames if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename]
+        where = (own or frames)[-1]
+        filename = where.filename.removeprefix(str(ROOT) + os.sep)
+        origin = f"{filename}:{where.lineno} in {where.name}"
+        key = (label, f"{type(exc).__module__}.{type(exc).__qualname__}: {str(exc)[:160]}", origin)
+        entry = self.exceptions.setdefault(key, [0, "", ""])
+        entry[0] += 1
+        if not entry[1] and case is not None:
+            entry[1] = describe(case)
+            entry[2] = "".join(traceback.format_exception(exc))[-2500:]
+
+
+def describe(case: Any) -> str:
+    parts = [f"{case.method.upper()} {case.formatted_path}"]
+    if case.query:
+        parts.append(f"query={case.query!r}"[:300])
+    if case.headers:
+        headers = {k: v for k, v in case.headers.items() if k.lower() != "authorization"}
+        if headers:
+            parts.append(f"headers={headers!r}"[:300])
+    if case.body is not None and type(case.body).__name__ != "NotSet":
+        parts.append(f"body={case.body!r}"[:400])
+    meta = case.meta
+    if meta is not None:
+        data = meta.phase.data
+        parts.append(
+            f"[{meta.phase.name.value}/{meta.generation.mode.value}"
+            f" {getattr(data, 'scenario', '') or getattr(data, 'description', '') or ''}]"
+        )
+    return " ".join(str(p) for p in parts)
+
+
+def install_hooks(seed: Seed, stats: Stats) -> None:
+    import schemathesis
+
+    positive_counter: Counter[str] = Counter()
+    case_ids = itertools.count(1)
+
+    @schemathesis.hook("before_call")
+    def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        bind_path(seed, case)
+        complete_case(seed, case, positive_counter)
+        case_id = str(next(case_ids))
+        stats.in_flight[case_id] = case
+        case.headers = {**(case.headers or {}), CASE_HEADER: case_id}
+
+    lock = threading.Lock()
+
+    @schemathesis.hook("after_call")
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        with lock:
+            count(case, response)
+
+    def count(case: Any, response: Any) -> None:
+        stats.in_flight.pop((case.headers or {}).get(CASE_HEADER, ""), None)
+        label = case.operation.label
+        stats.methods[label] = case.operation.method.upper()
+        stats.calls[label] += 1
+        stats.phases[case.meta.phase.name.value if case.meta is not None else "other"] += 1
+        if 200 <= response.status_code < 300 and case.method.upper() == stats.methods[label]:
+            stats.ok[label] += 1
+        if response.status_code >= 500:
+            stats.server_errors[label] += 1
+        if label == "PATCH /api/v1/tenants/{tenant_slug}/":
+            restore_tenant(seed)
+
+
+def restore_tenant(seed: Seed) -> None:
+    """A PATCH of the tenant may suspend it or rename it; put it back for the next calls."""
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=seed.tenant.pk).update(
+        status=seed.tenant.status, name=seed.tenant.name, time_zone=seed.tenant.time_zone
+    )
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def build_schema(seed: Seed, base_url: str) -> Any:
+    import schemathesis
+
+    config = schemathesis.Config.from_dict(
+        {
+            "color": False,
+            "seed": int(os.environ.get("FUZZ_SEED", "20261120")),
+            "checks": {"enabled": True},
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "mode": "all",
+                "database": "none",
+                # Shrinking replays a failure many times; the report names the input class.
+                "no-shrink": True,
+            },
+            # Values seen in responses are not reused: path parameters are bound above, and
+            # reused names would only clash with the tenant's unique names.
+            "phases": {
+                **{
+                    phase: {"enabled": phase in PHASES, "extra-data-sources": {"responses": False}}
+                    for phase in ("examples", "coverage", "fuzzing")
+                },
+                # drf-spectacular emits no links; without them the phase has nothing to chain.
+                "stateful": {"enabled": False},
+            },
+            "base-url": base_url,
+            "auth": {"openapi": {"bearerToken": {"bearer": seed.token}}},
+            # Keep drawing after a failed check, so every operation gets its examples.
+            "continue-on-failure": True,
+            "workers": WORKERS,
+            "suppress-health-check": ["all"],
+            "cache": {"enabled": False},
+        }
+    )
+    return schemathesis.openapi.from_path(SCHEMA_PATH, config=config)
+
+
+def start_server(app: Any) -> str:
+    """Serve ``app`` on a free port of 127.0.0.1 from a thread (Django's threaded dev server,
+    one thread per connection); return its base URL."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
+
+
+def run_engine(schema: Any, stats: Stats) -> tuple[bool, float]:
+    """Run every phase; True when it finished within the time limit."""
+    from schemathesis.engine import events, from_schema
+
+    stream = from_schema(schema).execute()
+    started = time.monotonic()
+    timed_out = threading.Event()
+
+    def watchdog() -> None:
+        if not finished.wait(MAX_SECONDS):
+            timed_out.set()
+            stream.stop()
+
+    finished = threading.Event()
+    threading.Thread(target=watchdog, daemon=True).start()
+    operations = 0
+    try:
+        for event in stream:
+            if isinstance(event, events.ScenarioFinished):
+                operations += 1
+                record_checks(event.recorder, stats)
+                if event.skip_reason and event.phase.value != "examples":
+                    print(f"  skipped {event.label}: {event.skip_reason}")
+            elif isinstance(event, events.PhaseStarted):
+                print(f"  phase {event.phase.name.value} ({time.monotonic() - started:.0f} s)")
+            elif isinstance(event, events.NonFatalError):
+                print(f"  error: {event.info.title}: {event.info.message}"[:400])
+            elif isinstance(event, events.FatalError):
+                print(f"  fatal: {event.exception!r}")
+                raise SystemExit(2)
+    finally:
+        finished.set()
+    return not timed_out.is_set(), time.monotonic() - started
+
+
+def record_checks(recorder: Any, stats: Stats) -> None:
+    for case_id, checks in recorder.checks.items():
+        for check in checks:
+            if check.failure_info is None or check.name == "not_a_server_error":
+                continue
+            failure = check.failure_info.failure
+            node = recorder.cases.get(case_id)
+            label = node.value.operation.label if node is not None else recorder.label
+            entry = stats.check_failures.setdefault((label, check.name, failure.title), [0, "", ""])
+            entry[0] += 1
+            if not entry[1] and node is not None:
+                entry[1] = describe(node.value)
+                entry[2] = str(failure.message)[:600]
+
+
+def report(stats: Stats, schema: Any) -> int:
+    problems = 0
+    labels = sorted(
+        {result.ok().label for result in schema.get_all_operations() if result.ok() is not None}
+    )
+    print("\n2xx share per operation (requests with the operation's own method):")
+    for label in labels:
+        calls, ok = stats.calls[label], stats.ok[label]
+        share = f"{100 * ok / calls:5.1f} %" if calls else "  -  "
+        marks = []
+        if stats.server_errors[label]:
+            marks.append(f"{stats.server_errors[label]} x 5xx")
+        method = label.split(" ", 1)[0]
+        if method in WRITE_METHODS and ok == 0:
+            marks.append("NEVER 2xx")
+            problems += 1
+        print(f"  {share}  {ok:4}/{calls:<4} {label}  {' '.join(marks)}")
+    if stats.exceptions:
+        print("\n5xx, by operation, exception and the frame that raised it:")
+        for (label, exc, origin), (count, example, tb) in sorted(stats.exceptions.items()):
+            print(f"\n- {label}: {count} x {exc}\n    at {origin}\n    e.g. {example}")
+            if os.environ.get("FUZZ_TRACEBACKS") == "1":
+                print("    " + tb.replace("\n", "\n    "))
+    total_5xx = sum(stats.server_errors.values())
+    if total_5xx:
+        problems += 1
+    if stats.check_failures:
+        print("\nOther check failures (fatal only with FUZZ_STRICT=1):")
+        for (label, check, title), (count, example, message) in sorted(
+            stats.check_failures.items()
+        ):
+            print(f"  {count:4} x {check}: {title} - {label}")
+            if os.environ.get("FUZZ_VERBOSE") == "1":
+                print(f"         e.g. {example}\n         {message}".replace("\n", "\n         "))
+        if STRICT:
+            problems += 1
+    never = [label for label in labels if label.split(" ", 1)[0] in WRITE_METHODS]
+    never = [label for label in never if not stats.ok[label]]
+    print(
+        f"\n{sum(stats.calls.values())} requests, {sum(stats.ok.values())} answered 2xx, "
+        f"{total_5xx} answered 5xx, {len(never)} writable operations never answered 2xx"
+    )
+    print("Requests per phase: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.phases.items())))
+    return problems
+
+
+def drop_database(original_name: str) -> None:
+    """Drop the run's database even while server threads still hold connections to it."""
+    from django.db import connection, connections
+
+    connections.close_all()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+    connection.settings_dict["NAME"] = original_name
+
+
+def main() -> int:
+    configure_environment()
+    started = time.monotonic()
+    import django
+
+    django.setup()
+    import logging
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import got_request_exception
+    from django.db import connection
+
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)  # reported below instead
+    logging.getLogger("config.middleware").setLevel(logging.WARNING)
+    logging.getLogger("axes").setLevel(logging.ERROR)  # every wrong fuzzed password is a warning
+    original_name = connection.settings_dict["NAME"]
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = TEST_DATABASE
+    print(f"Creating database {TEST_DATABASE} ...")
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        seed = seed_database()
+        stats = Stats()
+
+        def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
+            case_id = request.META.get("HTTP_X_FUZZ_CASE", "") if request is not None else ""
+            stats.record_exception(sys.exc_info()[1], case_id)  # type: ignore[arg-type]
+
+        got_request_exception.connect(on_exception, weak=False)
+        install_hooks(seed, stats)
+        base_url = start_server(SigningApp(WSGIHandler(), seed))
+        schema = build_schema(seed, base_url)
+        print(
+            f"Seeded tenant '{seed.tenant.slug}' ({time.monotonic() - started:.0f} s); "
+            f"fuzzing {SCHEMA_PATH.name}, {MAX_EXAMPLES} examples per operation, "
+            f"at most {MAX_SECONDS:.0f} s ..."
+        )
+        in_time, took = run_engine(schema, stats)
+        problems = report(stats, schema)
+        if not in_time:
+            print(f"\nTime limit of {MAX_SECONDS:.0f} s reached: the run was cut short.")
+            problems += 1
+        print(
+            f"Fuzzing took {took:.0f} s ({SigningApp.served_seconds:.0f} s in the application, "
+            f"{SigningApp.cpu_seconds:.0f} s CPU; process CPU {time.process_time():.0f} s); "
+            f"{time.monotonic() - started:.0f} s in all."
+        )
+    finally:
+        drop_database(original_name)
+    print("fuzz: FAILED" if problems else "fuzz: OK")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
