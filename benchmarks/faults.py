@@ -176,9 +176,13 @@ class Faults:
         return pid, []
 
     def kill_worker(self) -> dict[str, Any]:
-        cluster, workers = self._cluster_pids()
+        deadline = time.monotonic() + 60
+        _, workers = self._cluster_pids()
+        while not workers and time.monotonic() < deadline:  # a new worker is still starting
+            time.sleep(0.5)
+            _, workers = self._cluster_pids()
         if not workers:
-            return self.kill_cluster()
+            raise RuntimeError("the cluster reports no live worker")
         victim = random.choice(workers)
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim, signal.SIGKILL)
@@ -194,8 +198,10 @@ class Faults:
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.send_signal(signal.SIGKILL)
         child.wait()
-        # A process manager starts it again; so does this benchmark.
+        # A process manager starts it again; so does this benchmark, and waits until the new
+        # cluster reports, so that the next fault hits a working cluster.
         self.services._start("worker", ["qcluster"])
+        self.services._wait_cluster(timeout=120)
         return {"target": "cluster", "pid": child.pid, "processes": len(procs)}
 
     def restart_postgres(self) -> dict[str, Any]:
