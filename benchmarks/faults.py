@@ -20,6 +20,14 @@ django-q2 cluster (``benchmarks/_harness.py``) and POSTs ``--n`` distinct mentio
   again. Requests that fail meanwhile (5xx or a cut connection) are sent again, as a client
   would; the duplicate items this can store are the pipeline's duplicates, not new rows.
 
+A cluster that finishes no chunk for longer than a lost task needs to come back
+(``--stall``, default ``Q_TIMEOUT + Q_RETRY + 30`` s) is stuck, not slow: a worker SIGKILLed
+while it waited for a task dies holding the reader lock of django-q2's in-memory task queue
+(a ``multiprocessing.Queue``), and every other worker then waits on that lock for ever while the
+sentinel's heartbeat stays fresh. The benchmark then restarts the cluster, as a liveness probe
+would, and counts it in ``stall_restarts``; nothing is lost meanwhile (the tasks stay in the
+database queue and come back).
+
 When the queue has drained (every chunk done and no task of this run left in the queue) it
 checks in SQL: ``lost`` (sent ids without a row), ``doubled`` (ids with more than one row,
 plus rollup counts beyond one per mention: a chunk processed twice would count its mentions
@@ -321,6 +329,12 @@ def main() -> int:
     ap.add_argument(
         "--q-retry", type=int, default=75, help="Q_RETRY: redelivery of a lost task, s"
     )
+    ap.add_argument(
+        "--stall",
+        type=float,
+        default=None,
+        help="restart a cluster that finishes no chunk for this long (default timeout+retry+30)",
+    )
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--timeout", type=float, default=2400, help="bound on the whole run, seconds")
     args = ap.parse_args()
@@ -389,9 +403,20 @@ def main() -> int:
             chunk_names: set[str] = set()
             last_report = 0.0
             drained = False
+            stall_s = args.stall or (args.q_timeout + args.q_retry + 30)
+            progress = (time.monotonic(), -2)
             while time.monotonic() < deadline:
                 services.check()
                 total, pending = run_chunks(batch_ids)
+                if pending != progress[1]:
+                    progress = (time.monotonic(), pending)
+                elif pending > 0 and time.monotonic() - progress[0] > stall_s:
+                    # No chunk finished for longer than a lost task takes to come back: the
+                    # cluster is stuck (see the module docstring). Restart it, as a liveness
+                    # probe would, and say so in the figures.
+                    event = faults.kill_cluster()
+                    faults.record({**event, "target": "stalled-cluster"}, t0, pending)
+                    progress = (time.monotonic(), pending)
                 if pending == 0:
                     if not chunk_names:
                         from monitoring.models import IngestChunk
@@ -434,6 +459,7 @@ def main() -> int:
                     1 for e in killed if (e["pending_chunks"] or 0) > 0 or e["requests_unsent"]
                 ),
                 "pg_restarts": sum(e["target"] == "postgres" for e in faults.events),
+                "stall_restarts": sum(e["target"] == "stalled-cluster" for e in faults.events),
                 "http_retries": dict(client.retries),
                 "requests": len(bodies),
                 "send_s": round(t_sent - t0, 1),
