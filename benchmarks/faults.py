@@ -88,7 +88,11 @@ class TempPostgres:
         info = self.server.get_postmaster_info()
         self.socket_dir, self.port = str(info.socket_dir), int(info.port or 5432)
         with psycopg.connect(
-            host=self.socket_dir, port=self.port, user="postgres", dbname="postgres", autocommit=True
+            host=self.socket_dir,
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
+            autocommit=True,
         ) as conn:
             conn.execute("CREATE DATABASE sigap")
         return f"postgres://postgres:@/sigap?host={self.socket_dir}&port={self.port}"
@@ -159,7 +163,8 @@ class RetryingClient:
                 raise RuntimeError(f"ingest answered {status}: {payload[:300]!r}")
             self._note(str(status or "connection"))
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no 202 after {self.patience} s; last {status} {payload[:300]!r}")
+                last = f"{status} {payload[:300]!r}"
+                raise RuntimeError(f"no 202 after {self.patience} s; last {last}")
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
@@ -326,9 +331,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000, help="items per request")
     ap.add_argument("--concurrency", type=int, default=2, help="parallel senders")
     ap.add_argument("--q-timeout", type=int, default=60, help="Q_TIMEOUT of the cluster, s")
-    ap.add_argument(
-        "--q-retry", type=int, default=75, help="Q_RETRY: redelivery of a lost task, s"
-    )
+    ap.add_argument("--q-retry", type=int, default=75, help="Q_RETRY: redelivery of a lost task, s")
     ap.add_argument(
         "--stall",
         type=float,
