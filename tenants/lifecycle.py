@@ -147,9 +147,11 @@ def export_tenant(*, tenant: Tenant, output: Path) -> dict[str, Any]:
     if any(output.iterdir()):
         raise FileExistsError(f"{output} is not empty")
     files: dict[str, Any] = {}
+    outer = connection.in_atomic_block  # inside a caller's transaction, its snapshot rules
     with transaction.atomic():
-        with connection.cursor() as cursor:  # one snapshot for every file
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if not outer:
+            with connection.cursor() as cursor:  # one snapshot for every file
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for rows in tenant_rows(tenant):
             names = [
                 f.attname for f in rows.model._meta.concrete_fields if f.name not in rows.excluded

@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            path = backups.backup(output=options["output"], database_name=options["database_name"])
+            output = Path(options["output"]) if options["output"] else None
+            path = backups.backup(output=output, database_name=options["database_name"])
         except (RuntimeError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"backup written to {path}"))

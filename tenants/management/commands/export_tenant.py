@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant {options['slug']!r}.")
         try:
-            manifest = lifecycle.export_tenant(tenant=tenant, output=options["output"])
+            manifest = lifecycle.export_tenant(tenant=tenant, output=Path(options["output"]))
         except FileExistsError as exc:
             raise CommandError(f"{exc}: choose a new directory.") from None
         for name, entry in manifest["files"].items():

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 "Refusing to restore without --yes: every table in the backup is replaced."
             )
         try:
-            backups.restore(path=options["file"], database_name=options["database_name"])
+            backups.restore(path=Path(options["file"]), database_name=options["database_name"])
         except (RuntimeError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"restored {options['file']}"))
