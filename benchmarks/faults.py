@@ -369,7 +369,7 @@ def main() -> int:
         ]
         tenant, key = make_tenant(run)
         workers = settings.Q_CLUSTER["workers"]
-        interval = args.interval or max(2.0, args.n / 1200 / (args.kills + 2))
+        interval = args.interval or max(8.0, args.n / 800 / (args.kills + 2))
         plan = ["cluster" if k % 3 == 2 else "worker" for k in range(args.kills)]
         pg_after = rng.randint(2, max(2, args.kills - 3)) if args.pg_restarts else -1
         log(

@@ -11,12 +11,12 @@ run time (``None`` keeps the data):
   (``{}``), and so are the items of ingest chunks that never finished, from batches received
   before that day (a finished chunk's items are emptied by the pipeline when it commits).
 
-The work goes in bounded batches (``batch_size`` rows, oldest first, one short transaction each), each found
-through an index: ``mention_timeline`` (tenant, published_at) for deletion, the partial index
-``mention_raw_kept`` (only rows still holding raw JSON) for clearing, the batches' (tenant,
-received_at) index. A run stops after ``budget_s`` seconds and says so (``finished`` false); the
-task then queues itself again, behind the work already waiting, so a first run over years of
-data never holds a worker or a lock for long.
+The work goes in bounded batches (``batch_size`` rows, oldest first, one short transaction
+each), each found through an index: ``mention_timeline`` (tenant, published_at) for deletion,
+the partial index ``mention_raw_kept`` (only rows still holding raw JSON) for clearing, the
+batches' (tenant, received_at) index. A run stops after ``budget_s`` seconds and says so
+(``finished`` false); the task then queues itself again, behind the work already waiting, so a
+first run over years of data never holds a worker or a lock for long.
 """
 
 from __future__ import annotations

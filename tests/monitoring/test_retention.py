@@ -116,9 +116,11 @@ def test_daily_schedule_queues_one_task_per_tenant_with_retention(tenant: Any) -
     ("queryset", "index"),
     [
         (
-            lambda t: Mention.objects.for_tenant(t)
-            .exclude(raw={})
-            .filter(published_at__lt=timezone.now()),
+            lambda t: (
+                Mention.objects.for_tenant(t)
+                .exclude(raw={})
+                .filter(published_at__lt=timezone.now())
+            ),
             "mention_raw_kept",
         ),
         (

@@ -180,4 +180,3 @@ def test_backup_then_restore_brings_the_rows_back(tmp_path: Path) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert Mention.objects.for_tenant(tenant).count() == MENTIONS  # the source is untouched
-
