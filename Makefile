@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: install run test fuzz lint format typecheck schema train-scoring bench clean-db
+.PHONY: install run test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,12 @@ train-scoring: $(STAMP)
 
 clean-db:
 	rm -rf .pgdata
+
+# Whole-database backup with the wheel's pg_dump (embedded server, or DATABASE_URL): backups/.
+backup: $(STAMP)
+	$(BIN)/python manage.py backup $(if $(FILE),--output "$(FILE)")
+
+# Stop `make run` first. Replaces every table in the file: make restore FILE=backups/x.dump
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/sigap-....dump"; exit 2; }
+	$(BIN)/python manage.py restore "$(FILE)" --yes

@@ -1,11 +1,19 @@
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
+def next_retention_run(now: datetime) -> datetime:
+    """Retention runs daily at 02:00 Jakarta time (19:00 UTC), when traffic is lowest."""
+    run = now.astimezone(UTC).replace(hour=19, minute=0, second=0, microsecond=0)
+    return run if run > now else run + timedelta(days=1)
+
+
 def ensure_schedules(**kwargs: Any) -> None:
     """The recurring tasks of this app, created (or corrected) after every migrate."""
+    from django.utils import timezone
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
@@ -24,6 +32,20 @@ def ensure_schedules(**kwargs: Any) -> None:
             "schedule_type": Schedule.MINUTES,
             "minutes": 10,
             "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name="monitoring.apply_retention",
+        defaults={
+            "func": "monitoring.tasks.apply_retention_all",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+        create_defaults={
+            "func": "monitoring.tasks.apply_retention_all",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+            "next_run": next_retention_run(timezone.now()),
         },
     )
 

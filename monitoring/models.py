@@ -356,6 +356,13 @@ class Mention(TenantOwnedModel):
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
             # Top authors by reach walk this index from the largest accounts down.
             models.Index(fields=["tenant", "-author_followers"], name="mention_reach"),
+            # Only the rows still holding raw JSON: what raw-payload retention walks and clears
+            # (monitoring.retention), so its daily scan never revisits cleared rows.
+            models.Index(
+                fields=["tenant", "published_at"],
+                condition=~models.Q(raw={}),
+                name="mention_raw_kept",
+            ),
             GinIndex(fields=["matched_queries"], name="mention_queries"),
             GinIndex(fields=["search"], name="mention_search"),
         ]

@@ -36,3 +36,32 @@ def prune_webhook_signatures() -> int:
     from monitoring import services
 
     return services.prune_webhook_signatures()
+
+
+def apply_retention_all() -> int:
+    """Daily schedule: one retention task per tenant that keeps something for a limited time."""
+    from django_q.tasks import async_task
+
+    from monitoring import retention
+
+    tenant_ids = retention.tenants_with_retention()
+    for tenant_id in tenant_ids:
+        async_task(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
+    return len(tenant_ids)
+
+
+def apply_retention(tenant_id: int) -> dict[str, Any]:
+    """One tenant's retention for a bounded time; queues itself again when work is left."""
+    from dataclasses import asdict
+
+    from django_q.tasks import async_task
+
+    from monitoring import retention
+
+    result = retention.apply_retention(tenant_id=tenant_id)
+    if not result.finished:
+        async_task(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
+    return asdict(result)
+
+
+RETENTION_TASK = "monitoring.tasks.apply_retention"

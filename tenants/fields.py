@@ -10,6 +10,8 @@ TENANT = (
     "time_zone",
     "default_language",
     "status",
+    "mention_retention_days",
+    "raw_payload_retention_days",
     "created_at",
     "updated_at",
 )

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,8 +57,17 @@ class Agency(models.Model):
         return self.name
 
 
+# Retention defaults (docs/data-lifecycle.md): about 13 months of mentions, a month of raw JSON.
+DEFAULT_MENTION_RETENTION_DAYS = 400
+DEFAULT_RAW_PAYLOAD_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36_500
+
+
 class Tenant(models.Model):
-    """A client brand's workspace. Every row of client data belongs to exactly one tenant."""
+    """A client brand's workspace. Every row of client data belongs to exactly one tenant.
+
+    ``mention_retention_days`` and ``raw_payload_retention_days`` say how long its personal data
+    is kept; ``monitoring.retention`` applies them daily."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -86,6 +95,22 @@ class Tenant(models.Model):
         max_length=2, choices=Language.choices, default=Language.INDONESIAN
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    mention_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=DEFAULT_MENTION_RETENTION_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text="Mentions published longer ago than this are deleted daily (their rollups "
+        "stay). Empty: kept until the tenant is deleted.",
+    )
+    raw_payload_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=DEFAULT_RAW_PAYLOAD_RETENTION_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text="The raw JSON stored with a mention (and the items of an unfinished ingest "
+        "chunk) is cleared after this many days. Empty: kept as long as the mention.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -78,6 +78,8 @@ class TenantType:
     time_zone: str
     default_language: str
     status: str
+    mention_retention_days: int | None
+    raw_payload_retention_days: int | None
     created_at: datetime
     updated_at: datetime
 
