@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -85,6 +85,7 @@ from rest_framework.test import APIClient
 from tenants.models import Tenant, User
 from tenants.roles import Cap, Role, roles_lacking
 from tests.conftest import error_codes, token_for
+from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
 
 # model -> the TenantResourceTests subclasses that cover it (read by tests/test_meta.py).
 REGISTRY: dict[type[Model], list[type[TenantResourceTests]]] = {}
@@ -133,8 +134,10 @@ APPLIES: dict[str, Callable[[Any], bool]] = {
         _has("retrieve", "update", "partial_update", "destroy")
     ),
     "test_rest_another_tenants_ids_in_filters_list_nothing_of_theirs": _refusals(
-        lambda cls: "list" in cls.capabilities
-        and cls.foreign_filters is not TenantResourceTests.foreign_filters
+        lambda cls: (
+            "list" in cls.capabilities
+            and cls.foreign_filters is not TenantResourceTests.foreign_filters
+        )
     ),
     "test_rest_another_tenants_objects_in_the_body_change_nothing": _refusals(
         _has("create", "update", "partial_update")
@@ -201,6 +204,22 @@ class Ctx:
         return self.members[str(role)]
 
 
+def build_world() -> Ctx:
+    """What the ``tenant``, ``other_tenant``, ``members`` and ``outsider`` fixtures of
+    ``tests/conftest.py`` give, built at once."""
+    tenant = TenantFactory(slug="kopi-senja", name="Kopi Senja")
+    other_tenant = TenantFactory(slug="bank-lestari", name="Bank Lestari", agency=AgencyFactory())
+    members = {}
+    for role in Role:
+        agency = None if role == Role.CLIENT else tenant.agency
+        user = UserFactory(email=f"{role}@kopi.test", agency=agency)
+        MembershipFactory(tenant=tenant, user=user, role=role)
+        members[str(role)] = user
+    outsider = UserFactory(email="admin@bank.test", agency=other_tenant.agency)
+    MembershipFactory(tenant=other_tenant, user=outsider, role=Role.ADMIN)
+    return Ctx(tenant=tenant, other_tenant=other_tenant, members=members, outsider=outsider)
+
+
 def graphql(
     client: APIClient, document: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -265,9 +284,12 @@ class TenantResourceTests:
         unknown = set(cls.capabilities) - set(ACTIONS)
         if unknown:
             raise TypeError(f"{cls.__name__}: unknown actions {sorted(unknown)}.")
-        if "create" in cls.capabilities and cls.create_data is None:
-            if cls.create_payload is TenantResourceTests.create_payload:
-                raise TypeError(f"{cls.__name__} declares create: give create_data.")
+        if (
+            "create" in cls.capabilities
+            and cls.create_data is None
+            and cls.create_payload is TenantResourceTests.create_payload
+        ):
+            raise TypeError(f"{cls.__name__} declares create: give create_data.")
         if cls.graphql_list and not (cls.graphql_list_path and cls.graphql_list_queries):
             raise TypeError(f"{cls.__name__}: give graphql_list_path and graphql_list_queries.")
         for name, applies in APPLIES.items():
@@ -309,9 +331,29 @@ class TenantResourceTests:
         return {}
 
     # --- helpers -------------------------------------------------------------------------
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls, django_db_setup: Any, django_db_blocker: Any) -> Iterator[Ctx]:
+        """The tenants and people of ``tests/conftest.py``, built once per test class inside a
+        transaction that is rolled back after the class; each test runs in a savepoint within
+        it (pytest-django's ``db``), so tests still see only their own rows."""
+        with django_db_blocker.unblock():
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            try:
+                yield build_world()
+            finally:
+                transaction.set_rollback(True)
+                atomic.__exit__(None, None, None)
+
     @pytest.fixture
-    def ctx(self, tenant: Tenant, other_tenant: Tenant, members: dict[str, User], outsider: User) -> Ctx:
-        return Ctx(tenant=tenant, other_tenant=other_tenant, members=members, outsider=outsider)
+    def ctx(self, world: Ctx, db: Any) -> Ctx:
+        return Ctx(
+            tenant=world.tenant,
+            other_tenant=world.other_tenant,
+            members=world.members,
+            outsider=world.outsider,
+        )
 
     def lookup(self, obj: Model) -> str:
         return str(getattr(obj, self.lookup_field))
@@ -406,7 +448,9 @@ class TenantResourceTests:
         ours = self.model._default_manager.filter(tenant=ctx.tenant)
         before = ours.count()
         client = ctx.client(ctx.holder_of(self.capabilities["create"]))
-        response = client.post(self.list_url(ctx.tenant.slug), self.create_payload(ctx), format="json")
+        response = client.post(
+            self.list_url(ctx.tenant.slug), self.create_payload(ctx), format="json"
+        )
         assert response.status_code == 201, response.content
         lookup = str(response.json()["id"])
         assert ours.count() == before + 1
@@ -459,7 +503,9 @@ class TenantResourceTests:
         client = ctx.client(None)
         for action in self.actions():
             with self.unchanged():
-                response = self.call(client, action, ctx.tenant.slug, obj, self.payload(action, ctx, obj))
+                response = self.call(
+                    client, action, ctx.tenant.slug, obj, self.payload(action, ctx, obj)
+                )
             assert response.status_code == 401, (action, response.content)
             assert first_error(response)["code"] == "not_authenticated", action
 

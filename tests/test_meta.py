@@ -122,9 +122,7 @@ def models_with_resource_tests() -> set[str]:
 def strawberry_origins() -> list[tuple[str, Any]]:
     found = []
     for name, graphql_type in schema._schema.type_map.items():
-        definition = (getattr(graphql_type, "extensions", None) or {}).get(
-            "strawberry-definition"
-        )
+        definition = (getattr(graphql_type, "extensions", None) or {}).get("strawberry-definition")
         if definition is not None:
             found.append((name, definition.origin))
     return found
@@ -154,9 +152,7 @@ def test_there_are_tenant_owned_models_to_check() -> None:
 
 
 def test_every_tenant_owned_model_has_a_scoped_admin() -> None:
-    missing = {
-        name for name, model in tenant_owned_models().items() if not has_scoped_admin(model)
-    }
+    missing = {name for name, model in tenant_owned_models().items() if not has_scoped_admin(model)}
     assert missing - set(NO_SCOPED_ADMIN) == set(), (
         "register an admin subclassing AgencyScopedAdminMixin (e.g. ScopedModelAdmin)"
     )
@@ -219,9 +215,7 @@ def test_allowlists_check_themselves() -> None:
 
 def test_every_rest_resource_route_has_a_test_case() -> None:
     load_every_test_module()
-    declared = {
-        case.basename for cases in resource_base.REGISTRY.values() for case in cases
-    }
+    declared = {case.basename for cases in resource_base.REGISTRY.values() for case in cases}
     routes = {
         e.name
         for e in TENANT_API
@@ -246,34 +240,43 @@ def returns_tenant_owned_rows(field: Any) -> bool:
     return isinstance(origin, type) and issubclass(origin, TenantOwnedType)
 
 
-def test_every_graphql_field_of_tenant_owned_rows_has_a_test_case() -> None:
-    load_every_test_module()
-    cases = [case for cases in resource_base.REGISTRY.values() for case in cases]
-    # (parent type, field) reached by each case's graphql_list, e.g. ("Tenant", "members").
-    listed: set[tuple[str, str]] = set()
-    for case in cases:
-        if case.graphql_list:
-            path = case.graphql_list_path
-            parent = "Query" if len(path) == 1 else schema._schema.query_type.fields[
-                path[0]
-            ].type
-            listed.add((unwrap(parent).name if len(path) > 1 else "Query", path[-1]))
-    mutations = {m.name for case in cases for m in case.graphql_mutations}
-    expected: set[tuple[str, str]] = set()
+def is_list(graphql_type: Any) -> bool:
+    if isinstance(graphql_type, GraphQLNonNull):
+        graphql_type = graphql_type.of_type
+    return isinstance(graphql_type, GraphQLList)
+
+
+def list_fields_of_tenant_owned_rows() -> set[tuple[str, str]]:
+    """(type, field) of every query field that lists rows of a ``TenantOwnedType``."""
+    mutation_type = schema._schema.mutation_type
+    found = set()
     for type_name, graphql_type in schema._schema.type_map.items():
-        if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        if graphql_type is schema._schema.mutation_type:
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is mutation_type:
             continue
         for field_name, field in graphql_type.fields.items():
-            if isinstance(unwrap(field.type), GraphQLObjectType) and returns_tenant_owned_rows(
-                field
-            ):
-                if type_name == "Query" or isinstance(field.type, GraphQLList) or isinstance(
-                    getattr(field.type, "of_type", None), GraphQLList
-                ):
-                    expected.add((type_name, field_name))
-    assert expected - listed == set(), "declare graphql_list on the resource's test case"
+            if is_list(field.type) and returns_tenant_owned_rows(field):
+                found.add((type_name, field_name))
+    return found
+
+
+def declared_graphql_list(path: tuple[str, ...]) -> tuple[str, str]:
+    """(type, field) of the last step of a test case's ``graphql_list_path``."""
+    current: Any = schema._schema.query_type
+    step = ("", "")
+    for name in path:
+        step = (current.name, name)
+        current = unwrap(current.fields[name].type)
+    return step
+
+
+def test_every_graphql_list_and_mutation_of_tenant_owned_rows_has_a_test_case() -> None:
+    load_every_test_module()
+    cases = [case for cases in resource_base.REGISTRY.values() for case in cases]
+    listed = {declared_graphql_list(c.graphql_list_path) for c in cases if c.graphql_list}
+    assert list_fields_of_tenant_owned_rows() - listed == set(), (
+        "declare graphql_list on the resource's test case"
+    )
+    mutations = {m.name for case in cases for m in case.graphql_mutations}
     mutation_type = schema._schema.mutation_type
     undeclared = set(mutation_type.fields if mutation_type else ()) - mutations
     assert undeclared == set(), "declare graphql_mutations on the resource's test case"

@@ -185,7 +185,11 @@ class TestIngestBatches(TenantResourceTests):
 
 
 def triage(ctx: Ctx) -> dict[str, Any]:
-    return {"status": "relevant", "tags": ["Viral", "viral "], "assignee": ctx.members["analyst"].pk}
+    return {
+        "status": "relevant",
+        "tags": ["Viral", "viral "],
+        "assignee": ctx.members["analyst"].pk,
+    }
 
 
 def triaged(ctx: Ctx) -> dict[str, Any]:
