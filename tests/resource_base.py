@@ -62,6 +62,11 @@ Query counts: pin the number you measure (run the test, read the failure) after 
 what the endpoint must do (authentication, tenant and roles, the page, one query per prefetched
 relation); a change of the number is a change of the contract and is reviewed as such.
 
+Tests of the base take the ``ctx`` fixture (``Ctx``: ``tenant``, ``other_tenant``, ``members`` by
+role, ``outsider``, and ``client(user)``): the same people as the fixtures of
+``tests/conftest.py``, built once per class (see ``world``), so a subclass's own tests should
+take ``ctx`` too rather than those fixtures.
+
 Every subclass registers itself in ``REGISTRY`` (model -> test classes); ``tests/test_meta.py``
 fails when a tenant-owned model has no test case here (or an explicit, commented allowlist
 entry), so a new resource cannot skip these tests.
@@ -76,9 +81,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -656,20 +660,18 @@ class TenantResourceTests:
             else:
                 assert "errors" not in body, (role, body)
 
-    def test_graphql_list_query_count_is_pinned(self, ctx: Ctx) -> None:
+    def test_graphql_list_query_count_is_pinned(
+        self, ctx: Ctx, django_assert_num_queries: Any
+    ) -> None:
         client = ctx.client(ctx.holder_of(self.graphql_read_capability()))
         for _ in range(self.rows_per_count):
             self.make(ctx.tenant)
         self.graphql_ids(client, ctx.tenant.slug)  # the token's first use is recorded once
-        counts = []
         for _ in range(2):  # N rows, then 2N rows
-            with CaptureQueriesContext(connection) as queries:
+            with django_assert_num_queries(self.graphql_list_queries):
                 self.graphql_ids(client, ctx.tenant.slug)
-            counts.append(len(queries))
             for _ in range(self.rows_per_count):
                 self.make(ctx.tenant)
-        sql = "\n".join(q["sql"][:160] for q in queries.captured_queries)
-        assert counts == [self.graphql_list_queries] * 2, f"{counts}\n{sql}"
 
     # --- GraphQL: mutations --------------------------------------------------------------
     def mutation_variables(
