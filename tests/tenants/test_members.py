@@ -119,16 +119,6 @@ def test_a_tenant_never_loses_its_last_admin(
     assert client.delete(url(tenant, admin.pk)).status_code == 204
 
 
-def test_another_tenants_membership_is_404(
-    api: Any, tenant: Any, members: dict[str, Any], outsider: Any
-) -> None:
-    foreign = Membership.objects.get(user=outsider)
-    client = api(members["admin"])
-    assert client.get(url(tenant, foreign.pk)).status_code == 404
-    assert client.delete(url(tenant, foreign.pk)).status_code == 404
-    assert Membership.objects.filter(pk=foreign.pk).exists()
-
-
 def test_agency_admin_administers_every_tenant_of_its_agency(
     api: Any, tenant: Any, members: dict[str, Any]
 ) -> None:

@@ -1,0 +1,64 @@
+"""Members and machine keys on the shared resource base (``tests/resource_base.py``).
+
+The rules of each (the last admin, who may be invited, keys shown once) are tested in
+``test_members.py`` and ``test_api_keys.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.models import Membership, Tenant, TenantApiKey
+from tenants.roles import Cap, Role
+from tests.factories import MembershipFactory, UserFactory
+from tests.resource_base import Ctx, TenantResourceTests
+
+
+class TestMembers(TenantResourceTests):
+    model = Membership
+    basename = "member"
+    capabilities = {
+        "list": Cap.VIEW_MEMBERS,
+        "retrieve": Cap.VIEW_MEMBERS,
+        "create": Cap.MANAGE_MEMBERS,
+        "partial_update": Cap.MANAGE_MEMBERS,
+        "destroy": Cap.MANAGE_MEMBERS,
+    }
+    create_data = {"email": "New@Kopi.test", "role": "analyst"}
+    create_expect = {"role": "analyst"}
+    update_data = {"role": "responder"}
+    # Token, tenant, roles, rate-limit counter, COUNT, the page joined with the users.
+    rest_list_queries = 6
+    graphql_list = (
+        "query($slug: String!) { tenant(slug: $slug) { members { id role user { email } } } }"
+    )
+    graphql_list_path = ("tenant", "members")
+    # Token, rate-limit counter, tenant, roles, capabilities per tenant, the tenant row, the
+    # members prefetched with their users.
+    graphql_list_queries = 7
+
+    def make(self, tenant: Tenant) -> Membership:
+        user = UserFactory(agency=tenant.agency)
+        return MembershipFactory(tenant=tenant, user=user, role=Role.ANALYST)
+
+    def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
+        # The admin of another agency's tenant cannot be invited here.
+        return {"email": ctx.outsider.email}
+
+
+class TestApiKeys(TenantResourceTests):
+    model = TenantApiKey
+    basename = "api-key"
+    lookup_field = "prefix"
+    lookup_url_kwarg = "id"
+    capabilities = {
+        "list": Cap.MANAGE_API_KEYS,
+        "create": Cap.MANAGE_API_KEYS,
+        "destroy": Cap.MANAGE_API_KEYS,
+    }
+    create_data = {"name": "crawler"}
+    rest_list_queries = 6  # token, tenant, roles, rate-limit counter, COUNT, page
+
+    def make(self, tenant: Tenant) -> TenantApiKey:
+        key, _ = TenantApiKey.objects.create_key(tenant=tenant, name="crawler")
+        return key

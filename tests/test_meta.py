@@ -1,0 +1,282 @@
+"""Meta-tests: every tenant-owned model is wired into the platform's safety nets.
+
+A tenant-owned model is any installed model with a ``tenant`` foreign key to ``Tenant`` (found
+through the app registry, so a new app's models are checked without registering anything).
+Each one must have:
+
+1. an admin registered on the default site that subclasses ``AgencyScopedAdminMixin``
+   (``tenants/admin_mixins.py``), so staff see only their agency's rows;
+2. a test case on the resource base (``tests/resource_base.py``), so its API gets the CRUD,
+   refusal, other-tenant and query-count tests;
+3. a GraphQL type deriving from ``TenantOwnedType`` (``tenants/graphql/types.py``), so every
+   GraphQL list and nested prefetch of it is scoped.
+
+Models that intentionally have none of one of these are named in the allowlists below, each
+with its reason. The allowlists check themselves: an entry for a model that no longer exists,
+is no longer tenant-owned, or now complies fails, so an exception cannot outlive its reason.
+
+Two more checks keep the APIs and the test cases in step: every REST route of a tenant
+resource (``*-list`` / ``*-detail``) and every GraphQL root field or mutation that returns a
+tenant-owned type is declared by some test case.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin
+from django.db.models import Model
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
+
+import tests
+from config.graphql import schema
+from tenants.admin_mixins import AgencyScopedAdminMixin
+from tenants.graphql.types import TenantOwnedType
+from tenants.models import Tenant
+from tests import resource_base
+from tests.test_isolation_walk import TENANT_API
+
+# --- allowlists: model label -> why it intentionally has none --------------------------------
+
+NO_SCOPED_ADMIN: dict[str, str] = {
+    # Replay-protection state of signed webhooks: kept for the 300 s signature tolerance and
+    # pruned after; nothing in it is worth showing staff, and editing it would reopen replays.
+    "monitoring.WebhookSignature": "internal replay guard, pruned within minutes",
+}
+
+NO_RESOURCE_TESTS: dict[str, str] = {
+    # Pipeline internals: no API of their own, written and read only by the pipeline
+    # (tests/monitoring/test_pipeline*.py, test_worker_crash.py, test_webhook_hardening.py).
+    "monitoring.IngestChunk": "pipeline work unit, no API",
+    "monitoring.WebhookDelivery": "webhook de-duplication record, no API",
+    "monitoring.WebhookSignature": "webhook replay guard, no API",
+    # Rollups read only through the metrics endpoints (aggregates, not rows), tested in
+    # tests/monitoring/test_api_metrics.py and walked by tests/test_isolation_walk.py.
+    "monitoring.MetricBucket": "rollup behind /metrics/, not a row resource",
+    "monitoring.TermBucket": "rollup behind /metrics/top-*, not a row resource",
+}
+
+NO_GRAPHQL_TYPE: dict[str, str] = {
+    # Credentials stay out of GraphQL: machine keys are managed over REST by admins only.
+    "tenants.TenantApiKey": "credential, REST only",
+    # Not (yet) exposed over GraphQL; REST is their only API today. Add the type on
+    # TenantOwnedType (and a graphql_list on the test case) when they are, and drop the entry.
+    "monitoring.LexiconEntry": "REST only",
+    "monitoring.LowCredibilityDomain": "REST only",
+    "monitoring.IngestBatch": "REST only",
+    # Pipeline internals (see NO_RESOURCE_TESTS).
+    "monitoring.IngestChunk": "pipeline work unit",
+    "monitoring.WebhookDelivery": "webhook de-duplication record",
+    "monitoring.WebhookSignature": "webhook replay guard",
+    # Volume is served as MetricBucketType, a plain type built from aggregated rows, not a
+    # model type; term buckets only feed the top-terms/hashtags metrics.
+    "monitoring.MetricBucket": "aggregated by the volume field, not exposed as rows",
+    "monitoring.TermBucket": "aggregated by the top-* metrics, not exposed as rows",
+}
+
+# REST routes of the tenant API that are not tenant-owned row resources.
+NOT_RESOURCE_ROUTES: dict[str, str] = {
+    "tenant-detail": "the tenant itself (tests/tenants/test_tenants_api.py)",
+}
+
+
+# --- what the code has -----------------------------------------------------------------------
+
+
+def label(model: type[Model]) -> str:
+    return f"{model._meta.app_label}.{model.__name__}"
+
+
+def tenant_owned_models() -> dict[str, type[Model]]:
+    return {
+        label(model): model
+        for model in apps.get_models()
+        if any(
+            f.name == "tenant" and f.is_relation and f.related_model is Tenant
+            for f in model._meta.fields
+        )
+    }
+
+
+def has_scoped_admin(model: type[Model]) -> bool:
+    model_admin = admin.site._registry.get(model)
+    return isinstance(model_admin, AgencyScopedAdminMixin)
+
+
+def load_every_test_module() -> None:
+    """Import every test module so that every resource test case has registered itself, also
+    when this file runs alone."""
+    for module in pkgutil.walk_packages(tests.__path__, prefix="tests."):
+        if module.name.rsplit(".", 1)[-1].startswith("test_"):
+            importlib.import_module(module.name)
+
+
+def models_with_resource_tests() -> set[str]:
+    load_every_test_module()
+    return {label(model) for model in resource_base.REGISTRY}
+
+
+def strawberry_origins() -> list[tuple[str, Any]]:
+    found = []
+    for name, graphql_type in schema._schema.type_map.items():
+        definition = (getattr(graphql_type, "extensions", None) or {}).get("strawberry-definition")
+        if definition is not None:
+            found.append((name, definition.origin))
+    return found
+
+
+def django_model_of(origin: Any) -> type[Model] | None:
+    definition = getattr(origin, "__strawberry_django_definition__", None)
+    return getattr(definition, "model", None)
+
+
+def models_with_scoped_graphql_types() -> set[str]:
+    return {
+        label(model)
+        for _, origin in strawberry_origins()
+        if isinstance(origin, type)
+        and issubclass(origin, TenantOwnedType)
+        and (model := django_model_of(origin)) is not None
+    }
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def test_there_are_tenant_owned_models_to_check() -> None:
+    found = tenant_owned_models()
+    assert {"tenants.Membership", "monitoring.Mention", "monitoring.Source"} <= set(found)
+
+
+def test_every_tenant_owned_model_has_a_scoped_admin() -> None:
+    missing = {name for name, model in tenant_owned_models().items() if not has_scoped_admin(model)}
+    assert missing - set(NO_SCOPED_ADMIN) == set(), (
+        "register an admin subclassing AgencyScopedAdminMixin (e.g. ScopedModelAdmin)"
+    )
+
+
+def test_every_tenant_owned_model_has_resource_tests() -> None:
+    missing = set(tenant_owned_models()) - models_with_resource_tests()
+    assert missing - set(NO_RESOURCE_TESTS) == set(), (
+        "add a TestXxx(TenantResourceTests) case (tests/resource_base.py)"
+    )
+
+
+def test_every_tenant_owned_model_has_a_scoped_graphql_type() -> None:
+    missing = set(tenant_owned_models()) - models_with_scoped_graphql_types()
+    assert missing - set(NO_GRAPHQL_TYPE) == set(), (
+        "add a strawberry_django type deriving from TenantOwnedType"
+    )
+
+
+def test_graphql_model_types_of_tenant_owned_models_are_scoped() -> None:
+    """A strawberry_django type of a tenant-owned model that skips ``TenantOwnedType`` would
+    list every tenant's rows wherever it is nested."""
+    owned = set(tenant_owned_models())
+    unscoped = {
+        name
+        for name, origin in strawberry_origins()
+        if (model := django_model_of(origin)) is not None
+        and label(model) in owned
+        and not issubclass(origin, TenantOwnedType)
+    }
+    assert unscoped == set()
+
+
+def test_allowlists_check_themselves() -> None:
+    owned = tenant_owned_models()
+    stale: list[str] = []
+    for name in NO_SCOPED_ADMIN:
+        if name not in owned:
+            stale.append(f"NO_SCOPED_ADMIN: {name} is not a tenant-owned model")
+        elif has_scoped_admin(owned[name]):
+            stale.append(f"NO_SCOPED_ADMIN: {name} now has a scoped admin")
+    tested = models_with_resource_tests()
+    for name in NO_RESOURCE_TESTS:
+        if name not in owned:
+            stale.append(f"NO_RESOURCE_TESTS: {name} is not a tenant-owned model")
+        elif name in tested:
+            stale.append(f"NO_RESOURCE_TESTS: {name} now has a resource test case")
+    typed = models_with_scoped_graphql_types()
+    for name in NO_GRAPHQL_TYPE:
+        if name not in owned:
+            stale.append(f"NO_GRAPHQL_TYPE: {name} is not a tenant-owned model")
+        elif name in typed:
+            stale.append(f"NO_GRAPHQL_TYPE: {name} now has a scoped GraphQL type")
+    routes = {e.name for e in TENANT_API}
+    for name in NOT_RESOURCE_ROUTES:
+        if name not in routes:
+            stale.append(f"NOT_RESOURCE_ROUTES: {name} is not a route of the tenant API")
+    assert stale == [], "remove these allowlist entries"
+
+
+def test_every_rest_resource_route_has_a_test_case() -> None:
+    load_every_test_module()
+    declared = {case.basename for cases in resource_base.REGISTRY.values() for case in cases}
+    routes = {
+        e.name
+        for e in TENANT_API
+        if e.name.endswith(("-list", "-detail")) and e.name not in NOT_RESOURCE_ROUTES
+    }
+    undeclared = {name for name in routes if name.rsplit("-", 1)[0] not in declared}
+    assert undeclared == set()
+
+
+def unwrap(graphql_type: Any) -> Any:
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
+
+
+def returns_tenant_owned_rows(field: Any) -> bool:
+    target = unwrap(field.type)
+    if not isinstance(target, GraphQLObjectType):
+        return False
+    definition = (target.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    return isinstance(origin, type) and issubclass(origin, TenantOwnedType)
+
+
+def is_list(graphql_type: Any) -> bool:
+    if isinstance(graphql_type, GraphQLNonNull):
+        graphql_type = graphql_type.of_type
+    return isinstance(graphql_type, GraphQLList)
+
+
+def list_fields_of_tenant_owned_rows() -> set[tuple[str, str]]:
+    """(type, field) of every query field that lists rows of a ``TenantOwnedType``."""
+    mutation_type = schema._schema.mutation_type
+    found = set()
+    for type_name, graphql_type in schema._schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is mutation_type:
+            continue
+        for field_name, field in graphql_type.fields.items():
+            if is_list(field.type) and returns_tenant_owned_rows(field):
+                found.add((type_name, field_name))
+    return found
+
+
+def declared_graphql_list(path: tuple[str, ...]) -> tuple[str, str]:
+    """(type, field) of the last step of a test case's ``graphql_list_path``."""
+    current: Any = schema._schema.query_type
+    step = ("", "")
+    for name in path:
+        step = (current.name, name)
+        current = unwrap(current.fields[name].type)
+    return step
+
+
+def test_every_graphql_list_and_mutation_of_tenant_owned_rows_has_a_test_case() -> None:
+    load_every_test_module()
+    cases = [case for cases in resource_base.REGISTRY.values() for case in cases]
+    listed = {declared_graphql_list(c.graphql_list_path) for c in cases if c.graphql_list}
+    assert list_fields_of_tenant_owned_rows() - listed == set(), (
+        "declare graphql_list on the resource's test case"
+    )
+    mutations = {m.name for case in cases for m in case.graphql_mutations}
+    mutation_type = schema._schema.mutation_type
+    undeclared = set(mutation_type.fields if mutation_type else ()) - mutations
+    assert undeclared == set(), "declare graphql_mutations on the resource's test case"
