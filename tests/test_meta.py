@@ -45,6 +45,9 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # Replay-protection state of signed webhooks: kept for the 300 s signature tolerance and
     # pruned after; nothing in it is worth showing staff, and editing it would reopen replays.
     "monitoring.WebhookSignature": "internal replay guard, pruned within minutes",
+    # Per-subscriber acknowledgements of outbox events (tenants/outbox.py): written only by the
+    # delivery task; the events themselves have a read-only admin (PipelineEvent).
+    "tenants.OutboxDelivery": "outbox acknowledgement, written only by the delivery task",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -57,6 +60,9 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     # tests/monitoring/test_api_metrics.py and walked by tests/test_isolation_walk.py.
     "monitoring.MetricBucket": "rollup behind /metrics/, not a row resource",
     "monitoring.TermBucket": "rollup behind /metrics/top-*, not a row resource",
+    # The pipeline outbox (tenants/outbox.py, docs/outbox.md): consumed by subscribers, no API.
+    "monitoring.PipelineEvent": "outbox event, consumed by subscribers, no API",
+    "tenants.OutboxDelivery": "outbox acknowledgement, no API",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -75,6 +81,9 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     # model type; term buckets only feed the top-terms/hashtags metrics.
     "monitoring.MetricBucket": "aggregated by the volume field, not exposed as rows",
     "monitoring.TermBucket": "aggregated by the top-* metrics, not exposed as rows",
+    # Outbox (see NO_RESOURCE_TESTS).
+    "monitoring.PipelineEvent": "outbox event",
+    "tenants.OutboxDelivery": "outbox acknowledgement",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.
