@@ -17,12 +17,14 @@ from __future__ import annotations
 import hmac
 import zoneinfo
 from datetime import datetime
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.crypto import KeyGenerator
@@ -100,10 +102,35 @@ class Tenant(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant | int) -> TenantQuerySet:
-        tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
-        return self.filter(tenant_id=tenant_id)
+_RowT = TypeVar("_RowT", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_RowT]):
+    """The row filter of every tenant-owned model: ``for_tenant``, the one spelling that the
+    REST, GraphQL, admin, service and task layers use (never ``filter(tenant_id=...)``)."""
+
+    def for_tenant(self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]) -> Self:
+        """Rows of one tenant (a row or an id), or of several (ids, rows or a queryset of
+        tenants, e.g. those a staff user may see)."""
+        if isinstance(tenant, Tenant | int):
+            return self.filter(tenant_id=tenant.pk if isinstance(tenant, Tenant) else tenant)
+        if isinstance(tenant, models.QuerySet):
+            return self.filter(tenant_id__in=tenant.values("pk"))
+        ids = [item.pk if isinstance(item, Tenant) else item for item in tenant]
+        return self.filter(tenant_id__in=ids)
+
+
+class TenantManager(models.Manager[_RowT]):
+    """The default manager of tenant-owned models, typed so ``Model.objects.for_tenant(...)``
+    is checked: it hands out ``TenantQuerySet``s."""
+
+    def get_queryset(self) -> TenantQuerySet[_RowT]:
+        return TenantQuerySet(self.model, using=self._db)
+
+    def for_tenant(
+        self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]
+    ) -> TenantQuerySet[_RowT]:
+        return self.get_queryset().for_tenant(tenant)
 
 
 class TenantOwnedModel(models.Model):
@@ -113,7 +140,7 @@ class TenantOwnedModel(models.Model):
         Tenant, on_delete=models.CASCADE, related_name="%(class)ss", db_index=True
     )
 
-    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+    objects: ClassVar[TenantManager[Self]] = TenantManager()
 
     class Meta:
         abstract = True
@@ -284,7 +311,18 @@ class PersonalTokenManager(APIKeyManager):
 
 
 class TenantApiKeyManager(APIKeyManager):
+    """Machine keys belong to a tenant: the same ``for_tenant`` row filter as tenant-owned
+    models."""
+
     key_generator = TimingSafeKeyGenerator()
+
+    def get_queryset(self) -> TenantQuerySet[Any]:
+        return TenantQuerySet(self.model, using=self._db)
+
+    def for_tenant(
+        self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]
+    ) -> TenantQuerySet[Any]:
+        return self.get_queryset().for_tenant(tenant)
 
     def get_usable_keys(self) -> models.QuerySet[Any]:
         return super().get_usable_keys().select_related("tenant")

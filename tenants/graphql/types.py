@@ -1,26 +1,101 @@
-"""GraphQL types of the tenants app.
+"""GraphQL types of the tenants app, and the bases of every app's types.
 
 ``TenantOwnedType.get_queryset`` is the GraphQL side of tenant scoping: every list or nested
 prefetch of a tenant-owned type goes through it (the optimizer runs with
 ``prefetch_custom_queryset=True``), keeping only rows of tenants where the caller holds the
-type's ``read_capability``.
+type's ``read_capability`` (through the models' ``for_tenant`` row filter).
+
+``public_type(FIELDS)`` builds a strawberry type from a ``tenants.fields.PublicFields``
+declaration: the class spells only what differs (a resolver, a relation's type); every other
+public field gets the annotation its model field implies (``annotation_for``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import strawberry
 import strawberry_django
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
 from django.db.models import QuerySet
 from strawberry.permission import PermissionExtension
-from strawberry.types import Info
+from strawberry.scalars import JSON
 
 from tenants import access
+from tenants.fields import PublicFields
+from tenants.graphql.context import Info
 from tenants.graphql.permissions import HasTenantCapability, capabilities_by_tenant
+from tenants.graphql.scalars import BigInt
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Cap
+
+T = TypeVar("T", bound=type)
+
+_BIG = (models.BigIntegerField, models.PositiveBigIntegerField)
+_INT = (models.IntegerField, models.SmallIntegerField, models.PositiveIntegerField)
+_TEXT = (models.CharField, models.TextField)
+
+
+def _scalar_for(field: models.Field[Any, Any]) -> Any:
+    if isinstance(field, ArrayField):
+        return list[_scalar_for(field.base_field)]  # type: ignore[misc]
+    if field.primary_key:
+        return strawberry.ID
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, _BIG):
+        return BigInt
+    if isinstance(field, _INT):
+        return int
+    if isinstance(field, models.FloatField):
+        return float
+    if isinstance(field, models.DateTimeField):
+        return datetime
+    if isinstance(field, models.JSONField):
+        return JSON
+    if isinstance(field, _TEXT):
+        return str
+    raise TypeError(
+        f"No GraphQL type for {field.model.__name__}.{field.name} ({type(field).__name__}); "
+        "spell it in the type class."
+    )
+
+
+def annotation_for(model: type[models.Model], name: str) -> Any:
+    """The GraphQL annotation of a model field: its scalar, optional when the column is
+    nullable. Relations have none: the type class spells them."""
+    field = model._meta.get_field(name)
+    if field.is_relation:
+        raise TypeError(f"{model.__name__}.{name} is a relation; spell its type in the class.")
+    scalar = _scalar_for(field)  # type: ignore[arg-type]
+    return scalar | None if field.null else scalar  # type: ignore[operator]
+
+
+def public_type(
+    fields: PublicFields, *, django: bool = True, **options: Any
+) -> Callable[[T], T]:
+    """A strawberry type (``strawberry_django.type`` of the declaration's model, or a plain
+    ``strawberry.type`` when ``django=False``) named ``fields.type_name``, with every public
+    field the class does not spell itself annotated from the model."""
+
+    def wrap(cls: T) -> T:
+        own: dict[str, Any] = dict(cls.__dict__.get("__annotations__", {}))
+        annotations: dict[str, Any] = {}
+        for name in fields.names:
+            if name in own:
+                annotations[name] = own.pop(name)
+            elif name not in cls.__dict__:  # a resolver method keeps its own type
+                annotations[name] = annotation_for(fields.model, name)
+        annotations.update(own)
+        cls.__annotations__ = annotations
+        if django:
+            return strawberry_django.type(fields.model, name=fields.type_name, **options)(cls)  # type: ignore[no-any-return]
+        return strawberry.type(cls, name=fields.type_name, **options)  # type: ignore[no-any-return]
+
+    return wrap
 
 
 def tenant_ids_with(info: Info, cap: Cap) -> list[int]:
@@ -36,7 +111,7 @@ class TenantOwnedType:
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
-        return queryset.filter(tenant_id__in=tenant_ids_with(info, cls.read_capability))
+        return queryset.for_tenant(tenant_ids_with(info, cls.read_capability))  # type: ignore[attr-defined]
 
 
 @strawberry_django.type(User, name="User")
