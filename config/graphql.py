@@ -125,7 +125,7 @@ def throttled(wait_s: int) -> JsonResponse:
     return response
 
 
-class SigapGraphQLView(GraphQLView):
+class SigapGraphQLView(GraphQLView[SigapContext, None]):
     """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token.
     Throttled like REST (``tenants.throttling``): per user, anonymous callers per client IP."""
 
@@ -155,7 +155,7 @@ class SigapGraphQLView(GraphQLView):
             return throttled(wait_s)
         if not header and request.method == "POST" and request.user.is_authenticated:
             # Session callers must prove the request comes from our own pages.
-            csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+            csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type]
             reason = csrf.process_view(request, None, (), {})  # type: ignore[arg-type]
             if reason is not None:
                 return reason

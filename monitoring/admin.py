@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from monitoring import services
-
 from monitoring.models import (
     IngestBatch,
     IngestChunk,
@@ -151,7 +150,7 @@ class MentionTriageForm(forms.ModelForm):
         fields = ("status", "tags", "assignee")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         given = {name: data[name] for name in MentionAdmin.triage if name in data}
         try:
             services.triage_changes(mention=self.instance, **given)
@@ -217,7 +216,9 @@ class MentionAdmin(ScopedModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Mention, form: Any, change: bool) -> None:
-        changed = {name: form.cleaned_data[name] for name in self.triage if name in form.changed_data}
+        changed = {
+            name: form.cleaned_data[name] for name in self.triage if name in form.changed_data
+        }
         if changed:
             services.triage_mention(mention=obj, **changed)
 

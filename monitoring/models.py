@@ -78,8 +78,8 @@ def _fetchable_url(value: object, name: str, check_address: bool = True) -> str:
     return value
 
 
-def _mastodon_server(value: object, check_address: bool = True) -> str:
-    url = _fetchable_url(value, "base_url", check_address)
+def _mastodon_server(value: object) -> str:
+    url = _fetchable_url(value, "base_url")
     parts = urlsplit(url)
     if parts.path not in ("", "/") or parts.query or parts.fragment or "#" in url:
         raise _config_error(
@@ -97,8 +97,9 @@ def validate_source_config(
     free-form object. URLs must pass the outbound client's rules (no internal literal address,
     credentials, other scheme or port). Returns the normalised config; raises
     ``ValidationError`` keyed by ``config``. Pollers pass ``check_addresses=False``: the
-    outbound client checks every resolved address when it connects anyway, and answers a
-    refused one with its own stable error."""
+    outbound client checks every resolved address when it connects anyway, and the Mastodon
+    poller refuses a base URL that is more than a server; both answer with their own stable
+    errors."""
     if not isinstance(config, dict):
         raise _config_error(_("Must be a JSON object."))
     if len(str(config)) > MAX_CONFIG_CHARS:
@@ -118,7 +119,11 @@ def validate_source_config(
             raise _config_error(
                 _("Unknown keys for a mastodon source: %(keys)s.") % {"keys": ", ".join(extra)}
             )
-        base_url = _mastodon_server(config.get("base_url"), check_addresses)
+        base_url = (
+            _mastodon_server(config.get("base_url"))
+            if check_addresses
+            else _fetchable_url(config.get("base_url"), "base_url", check_address=False)
+        )
         chosen = {k: config[k] for k in ("hashtag", "query") if config.get(k)}
         if len(chosen) != 1:
             raise _config_error(_("A mastodon source needs exactly one of 'hashtag' or 'query'."))
@@ -442,7 +447,9 @@ class TrackedTerm(TenantOwnedModel):
         super().clean()
         self.text = " ".join((self.text or "").split())
         if not self.text:
-            raise ValidationError({"text": ValidationError(_("This field may not be blank."), "blank")})
+            raise ValidationError(
+                {"text": ValidationError(_("This field may not be blank."), "blank")}
+            )
 
 
 class LexiconEntry(TenantOwnedModel):

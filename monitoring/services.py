@@ -263,7 +263,9 @@ def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
         return None
     user_id = value.pk if isinstance(value, User) else value
     member = None
-    if isinstance(user_id, int) or (isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()):
+    if isinstance(user_id, int) or (
+        isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()
+    ):
         member = (
             User.objects.filter(
                 pk=int(user_id),
@@ -306,7 +308,7 @@ def triage_changes(
     mention: Mention,
     status: str | _Keep = KEEP,
     tags: Iterable[str] | _Keep = KEEP,
-    assignee: User | int | str | None | _Keep = KEEP,
+    assignee: User | int | str | _Keep | None = KEEP,
 ) -> dict[str, Any]:
     """The triage columns to write, checked and normalised; ``ValidationError`` by field.
 
@@ -338,7 +340,7 @@ def triage_mention(
     mention: Mention,
     status: str | _Keep = KEEP,
     tags: Iterable[str] | _Keep = KEEP,
-    assignee: User | int | str | None | _Keep = KEEP,
+    assignee: User | int | str | _Keep | None = KEEP,
 ) -> Mention:
     """Change a mention's triage status, tags and assignee (see ``triage_changes``).
 

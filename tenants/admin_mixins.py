@@ -145,7 +145,7 @@ def scoped_users(user: Any) -> QuerySet[User]:
     return User.objects.filter(is_superuser=False).filter(Q(agency_id=agency_id) | own_clients)
 
 
-class ScopedModelAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):
+class ScopedModelAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     pass
 
 
@@ -159,14 +159,14 @@ class ReadOnlyMixin:
         return False
 
 
-class BoundedCountPaginator(Paginator):
+class BoundedCountPaginator(Paginator):  # type: ignore[type-arg]
     """Counts at most 10,001 rows, so a changelist of a million rows stays fast."""
 
     limit = 10_000
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        return self.object_list[: self.limit + 1].count()  # type: ignore[attr-defined,index]
+    def count(self) -> int:
+        return int(self.object_list[: self.limit + 1].count())  # type: ignore[attr-defined]
 
 
 def _copy_into(target: Model, source: Model) -> None:

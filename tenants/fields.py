@@ -57,7 +57,12 @@ class PublicFields:
 
 # --- the tenants app ---------------------------------------------------------------------------
 
-USER_SUMMARY = PublicFields(User, ("id", "email", "full_name"), read_only=("id", "email", "full_name"), graphql_name="UserSummary")
+USER_SUMMARY = PublicFields(
+    User,
+    ("id", "email", "full_name"),
+    read_only=("id", "email", "full_name"),
+    graphql_name="UserSummary",
+)
 USER = PublicFields(
     User,
     ("id", "email", "full_name", "agency", "is_agency_admin", "date_joined"),

@@ -47,13 +47,13 @@ class StrictIntegerField(forms.IntegerField):
         return number
 
 
-class IntegerFilter(django_filters.NumberFilter):
+class IntegerFilter(django_filters.NumberFilter):  # type: ignore[misc]
     """``NumberFilter`` for whole numbers and ids, parsed by ``StrictIntegerField``."""
 
     field_class = StrictIntegerField
 
 
-class TenantFilterSet(django_filters.FilterSet):
+class TenantFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
     class Meta:
@@ -61,7 +61,7 @@ class TenantFilterSet(django_filters.FilterSet):
         fields = ("status", "default_language")
 
 
-class MembershipFilterSet(django_filters.FilterSet):
+class MembershipFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     role = django_filters.ChoiceFilter(choices=Role.choices)
     email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains")
 

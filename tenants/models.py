@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hmac
 import zoneinfo
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -302,7 +302,7 @@ class TimingSafeKeyGenerator(KeyGenerator):
         return super().verify(key, hashed_key)  # Django's check_password: constant time too
 
 
-class PersonalTokenManager(APIKeyManager):
+class PersonalTokenManager(APIKeyManager):  # type: ignore[type-arg]
     key_generator = TimingSafeKeyGenerator()
 
     def get_usable_keys(self) -> models.QuerySet[Any]:
@@ -310,7 +310,7 @@ class PersonalTokenManager(APIKeyManager):
         return super().get_usable_keys().select_related("user")
 
 
-class TenantApiKeyManager(APIKeyManager):
+class TenantApiKeyManager(APIKeyManager):  # type: ignore[type-arg]
     """Machine keys belong to a tenant: the same ``for_tenant`` row filter as tenant-owned
     models."""
 
@@ -331,7 +331,7 @@ class TenantApiKeyManager(APIKeyManager):
 class PersonalToken(AbstractAPIKey):
     """A user's personal API token, sent as ``Authorization: Bearer <token>``. Stored hashed."""
 
-    objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()  # type: ignore[assignment]
+    objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -357,7 +357,7 @@ class TenantApiKey(AbstractAPIKey):
 
     A new expiry (at creation or when it is changed) must lie in the future."""
 
-    objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()  # type: ignore[assignment]
+    objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     created_by = models.ForeignKey(

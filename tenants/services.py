@@ -91,7 +91,7 @@ def invite_member(
             full_name=full_name,
             agency=None if role == Role.CLIENT else tenant.agency,
         )
-    elif Membership.objects.filter(tenant=tenant, user=user).exists():
+    elif Membership.objects.for_tenant(tenant).filter(user=user).exists():
         raise ValidationError(
             {"email": ValidationError(_("This person is already a member of this tenant."))}
         )
@@ -116,8 +116,9 @@ def invite_member(
 
 def _lock_admins(tenant: Tenant) -> int:
     return len(
-        Membership.objects.select_for_update()
-        .filter(tenant=tenant, role=Role.ADMIN)
+        Membership.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(role=Role.ADMIN)
         .values_list("pk", flat=True)
     )
 

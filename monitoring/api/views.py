@@ -26,17 +26,14 @@ from monitoring.api.serializers import (
     MentionSerializer,
     MentionTriageSerializer,
     MonitoredQuerySerializer,
-    MetricsPeriodSerializer,
     ShareOfVoiceSerializer,
     SourceCreatedSerializer,
     SourceSecretSerializer,
     SourceSerializer,
     TopAuthorsSerializer,
     TopHashtagsSerializer,
-    TopParamsSerializer,
     TopTermsSerializer,
     TrackedTermSerializer,
-    VolumeParamsSerializer,
     VolumeSerializer,
 )
 from monitoring.filtersets import (
@@ -57,6 +54,11 @@ from monitoring.models import (
     MonitoredQuery,
     Source,
     TrackedTerm,
+)
+from monitoring.params import (
+    MetricsPeriodSerializer,
+    TopParamsSerializer,
+    VolumeParamsSerializer,
 )
 from tenants.api.base import (
     TenantCrudViewSet,

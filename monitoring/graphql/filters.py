@@ -28,7 +28,9 @@ class MentionPagination:
     limit: int = 50
 
 
-def filter_mentions(queryset: QuerySet[Mention], filters: MentionFilter | None) -> QuerySet[Mention]:
+def filter_mentions(
+    queryset: QuerySet[Mention], filters: MentionFilter | None
+) -> QuerySet[Mention]:
     return apply_filters(MentionFilterSet, queryset, filters)
 
 

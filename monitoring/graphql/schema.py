@@ -13,7 +13,6 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 
 from monitoring import selectors, services
-from monitoring.api.serializers import VolumeParamsSerializer
 from monitoring.graphql.filters import (
     MentionFilter,
     MentionPagination,
@@ -28,6 +27,7 @@ from monitoring.graphql.types import (
     TrackedTermType,
 )
 from monitoring.models import Mention, MonitoredQuery, Source, TrackedTerm
+from monitoring.params import VolumeParamsSerializer
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors, validated

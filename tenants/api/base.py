@@ -101,13 +101,13 @@ class TenantScopedMixin:
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()  # type: ignore[misc]
+        context: dict[str, Any] = super().get_serializer_context()  # type: ignore[misc]
         if hasattr(self, "tenant_access"):
             context["tenant"] = self.tenant
         return context
 
 
-class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     pass
 
 

@@ -28,7 +28,7 @@ def validate_tz(value: str) -> None:
         )
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """``since``/``until`` (ISO 8601); the default period is the last 7 days, at most 366."""
 
     since = serializers.DateTimeField(

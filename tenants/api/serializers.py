@@ -39,20 +39,24 @@ class StrictSerializerMixin:
 
 
 def raise_as_drf(exc: DjangoValidationError) -> NoReturn:
-    """A service's ``ValidationError`` as DRF's, keeping each field's message and code."""
-    detail = as_serializer_error(exc)
-    if not hasattr(exc, "error_dict"):
-        detail = {"detail": detail[api_settings.NON_FIELD_ERRORS_KEY]}
-    raise serializers.ValidationError(detail) from None
+    """A ``ValidationError`` of the tenants services as DRF's (the messages by field; code
+    ``invalid``, as the tenants endpoints have always answered)."""
+    raise serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    ) from None
 
 
 @contextmanager
 def service_errors() -> Iterator[None]:
-    """Run a service call; its ``ValidationError`` becomes a 400 naming the field."""
+    """Run a service call; its ``ValidationError`` becomes a 400 naming the field, with the
+    error's code."""
     try:
         yield
     except DjangoValidationError as exc:
-        raise_as_drf(exc)
+        detail = as_serializer_error(exc)  # keeps each error's code (unique, invalid_query, ...)
+        if not hasattr(exc, "error_dict"):
+            detail = {"detail": detail[api_settings.NON_FIELD_ERRORS_KEY]}
+        raise serializers.ValidationError(detail) from None
 
 
 class TenantUniqueMixin:
@@ -83,7 +87,7 @@ class TenantUniqueMixin:
                 )
 
 
-class ServiceModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class ServiceModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     # A model serializer that validates the shape of the input and leaves the write to the
     # app's services: ``create_service(tenant=..., **data)`` and
     # ``update_service(instance=..., **data)`` (set them with ``staticmethod``). The services
@@ -103,14 +107,14 @@ class ServiceModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
             return self.update_service(instance=instance, **validated_data)
 
 
-class UserSummarySerializer(serializers.ModelSerializer):
+class UserSummarySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = User
         fields: tuple[str, ...] = public_fields.USER_SUMMARY.names
         read_only_fields: tuple[str, ...] = public_fields.USER_SUMMARY.read_only
 
 
-class TenantSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class TenantSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
@@ -131,7 +135,7 @@ class TenantUpdateSerializer(TenantSerializer):
         read_only_fields: tuple[str, ...] = ("id", "agency", "slug", "created_at", "updated_at")
 
 
-class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     user = UserSummarySerializer(read_only=True)
 
     class Meta:
@@ -140,17 +144,17 @@ class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         read_only_fields: tuple[str, ...] = public_fields.MEMBERSHIP.read_only
 
 
-class MemberInviteSerializer(StrictSerializerMixin, serializers.Serializer):
+class MemberInviteSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices)
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class MemberRoleSerializer(StrictSerializerMixin, serializers.Serializer):
+class MemberRoleSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
@@ -168,13 +172,13 @@ class MeSerializer(serializers.ModelSerializer):
         ]
 
 
-class TokenCreateSerializer(StrictSerializerMixin, serializers.Serializer):
+class TokenCreateSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     name = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
 
-class KeyFieldsMixin(serializers.Serializer):
+class KeyFieldsMixin(serializers.Serializer):  # type: ignore[type-arg]
     """Keys are named by their public prefix; the secret is never returned after creation."""
 
     id = serializers.CharField(source="prefix", read_only=True)
@@ -182,7 +186,7 @@ class KeyFieldsMixin(serializers.Serializer):
     expires_at = serializers.DateTimeField(source="expiry_date", required=False, allow_null=True)
 
 
-class TokenSerializer(KeyFieldsMixin, serializers.ModelSerializer):
+class TokenSerializer(KeyFieldsMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = PersonalToken
         fields: tuple[str, ...] = (
@@ -204,7 +208,7 @@ class IssuedTokenSerializer(TokenSerializer):
         read_only_fields: tuple[str, ...] = fields
 
 
-class ApiKeySerializer(StrictSerializerMixin, KeyFieldsMixin, serializers.ModelSerializer):
+class ApiKeySerializer(StrictSerializerMixin, KeyFieldsMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = TenantApiKey
         fields: tuple[str, ...] = (

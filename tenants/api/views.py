@@ -45,7 +45,7 @@ class TokenViewSet(
     AuthenticatedViewMixin,
     mixins.ListModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Personal API tokens. Create one with an email and password; list and revoke your own."""
 
@@ -90,7 +90,7 @@ class TokenViewSet(
 
 
 @extend_schema(tags=["auth"])
-class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):
+class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """The signed-in user and their memberships."""
 
     serializer_class = MeSerializer
@@ -100,7 +100,7 @@ class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["tenants"])
-class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):
+class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):  # type: ignore[type-arg]
     """The tenants the caller can see. Agency admins create tenants in their agency."""
 
     serializer_class = TenantSerializer

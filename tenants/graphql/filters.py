@@ -41,7 +41,7 @@ def filter_input(
             annotations[field_name] = _python_type(flt) | None
             setattr(cls, field_name, strawberry.UNSET)
         cls.__annotations__ = annotations
-        return strawberry.input(cls, name=name, **options)  # type: ignore[no-any-return]
+        return strawberry.input(cls, name=name, **options)
 
     return wrap
 

@@ -12,6 +12,7 @@ public field gets the annotation its model field implies (``annotation_for``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -29,7 +30,7 @@ from tenants.fields import PublicFields
 from tenants.graphql.context import Info
 from tenants.graphql.permissions import HasTenantCapability, capabilities_by_tenant
 from tenants.graphql.scalars import BigInt
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership, Tenant, TenantQuerySet, User
 from tenants.roles import Cap
 
 T = TypeVar("T", bound=type)
@@ -71,18 +72,16 @@ def annotation_for(model: type[models.Model], name: str) -> Any:
     if field.is_relation:
         raise TypeError(f"{model.__name__}.{name} is a relation; spell its type in the class.")
     scalar = _scalar_for(field)  # type: ignore[arg-type]
-    return scalar | None if field.null else scalar  # type: ignore[operator]
+    return scalar | None if field.null else scalar
 
 
-def public_type(
-    fields: PublicFields, *, django: bool = True, **options: Any
-) -> Callable[[T], T]:
+def public_type(fields: PublicFields, *, django: bool = True, **options: Any) -> Callable[[T], T]:
     """A strawberry type (``strawberry_django.type`` of the declaration's model, or a plain
     ``strawberry.type`` when ``django=False``) named ``fields.type_name``, with every public
     field the class does not spell itself annotated from the model."""
 
     def wrap(cls: T) -> T:
-        own: dict[str, Any] = dict(cls.__dict__.get("__annotations__", {}))
+        own: dict[str, Any] = dict(inspect.get_annotations(cls))
         annotations: dict[str, Any] = {}
         for name in fields.names:
             if name in own:
@@ -92,8 +91,8 @@ def public_type(
         annotations.update(own)
         cls.__annotations__ = annotations
         if django:
-            return strawberry_django.type(fields.model, name=fields.type_name, **options)(cls)  # type: ignore[no-any-return]
-        return strawberry.type(cls, name=fields.type_name, **options)  # type: ignore[no-any-return]
+            return strawberry_django.type(fields.model, name=fields.type_name, **options)(cls)
+        return strawberry.type(cls, name=fields.type_name, **options)
 
     return wrap
 
@@ -111,7 +110,9 @@ class TenantOwnedType:
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
-        return queryset.for_tenant(tenant_ids_with(info, cls.read_capability))  # type: ignore[attr-defined]
+        if not isinstance(queryset, TenantQuerySet):
+            raise TypeError(f"{cls.__name__}: its model has no TenantQuerySet (for_tenant).")
+        return queryset.for_tenant(tenant_ids_with(info, cls.read_capability))
 
 
 @strawberry_django.type(User, name="User")
@@ -122,7 +123,7 @@ class UserType:
     is_agency_admin: bool
     date_joined: datetime
 
-    @strawberry_django.field(only=["agency__slug"], select_related=["agency"])
+    @strawberry_django.field(only=["agency__slug"], select_related=["agency"])  # type: ignore[untyped-decorator]
     def agency(self, root: User) -> str | None:
         return root.agency.slug if root.agency is not None else None
 
@@ -156,7 +157,7 @@ class TenantType:
     created_at: datetime
     updated_at: datetime
 
-    @strawberry_django.field(only=["agency__slug"], select_related=["agency"])
+    @strawberry_django.field(only=["agency__slug"], select_related=["agency"])  # type: ignore[untyped-decorator]
     def agency(self, root: Tenant) -> str:
         return root.agency.slug
 
