@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
 from monitoring import fields
@@ -253,7 +254,8 @@ class _Keep:
 KEEP: Final = _Keep()
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
-NOT_A_MEMBER = "The assignee must be a member of this tenant."
+NOT_A_MEMBER = gettext_lazy("The assignee must be a member of this tenant.")
+BIGINT_MAX = 2**63 - 1
 
 
 def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
@@ -262,20 +264,20 @@ def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
     if value is None:
         return None
     user_id = value.pk if isinstance(value, User) else value
+    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
+        user_id = int(user_id)
     member = None
-    if isinstance(user_id, int) or (
-        isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()
-    ):
+    if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id <= BIGINT_MAX:
         member = (
             User.objects.filter(
-                pk=int(user_id),
+                pk=user_id,
                 pk__in=Membership.objects.for_tenant(tenant_id).values("user_id"),
             )
             .order_by()
             .first()
         )
     if member is None:
-        raise ValidationError({"assignee": ValidationError(_(NOT_A_MEMBER), "does_not_exist")})
+        raise ValidationError({"assignee": ValidationError(NOT_A_MEMBER, "does_not_exist")})
     return member
 
 

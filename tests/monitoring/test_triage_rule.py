@@ -123,3 +123,19 @@ def test_a_member_of_the_tenant_is_assigned(
     assert ADAPTERS[adapter](ctx, mention, members["analyst"]) is True
     mention.refresh_from_db()
     assert mention.assignee == members["analyst"] and mention.status == "relevant"
+
+
+def test_an_assignee_id_beyond_any_account_is_the_same_field_error(
+    gql: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    mention = MentionFactory(tenant=tenant)
+    for assignee in ("99999999999999999999999", "12a", "-3"):
+        body = gql(
+            TRIAGE,
+            user=members["responder"],
+            variables={"slug": tenant.slug, "id": str(mention.pk), "assignee": assignee},
+        )
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == "assignee"
+    mention.refresh_from_db()
+    assert mention.assignee_id is None and mention.status == "new"
