@@ -102,6 +102,11 @@ class SourceAdmin(ServiceModelAdmin):
         ),
     )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        # The kind of a source never changes (services.update_source): another source instead.
+        return (*names, "kind") if obj is not None else names
+
 
 @admin.register(IngestBatch)
 class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
