@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 import strawberry_django
 from strawberry.permission import PermissionExtension
-from strawberry.types import Info
 
 from tenants import access
+from tenants.graphql.context import Info
 from tenants.graphql.permissions import IsAuthenticated, current_user, tenant_for
 from tenants.graphql.types import TenantType, UserType
 from tenants.models import Tenant
