@@ -26,11 +26,12 @@ from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
 from tenants import access
+from tenants import fields as public_fields
 from tenants.fields import PublicFields
 from tenants.graphql.context import Info
 from tenants.graphql.permissions import HasTenantCapability, capabilities_by_tenant
 from tenants.graphql.scalars import BigInt
-from tenants.models import Membership, Tenant, TenantQuerySet, User
+from tenants.models import Tenant, TenantQuerySet, User
 from tenants.roles import Cap
 
 T = TypeVar("T", bound=type)
@@ -115,48 +116,27 @@ class TenantOwnedType:
         return queryset.for_tenant(tenant_ids_with(info, cls.read_capability))
 
 
-@strawberry_django.type(User, name="User")
+@public_type(public_fields.USER)
 class UserType:
-    id: strawberry.ID
-    email: str
-    full_name: str
-    is_agency_admin: bool
-    date_joined: datetime
-
     @strawberry_django.field(only=["agency__slug"], select_related=["agency"])  # type: ignore[untyped-decorator]
     def agency(self, root: User) -> str | None:
         return root.agency.slug if root.agency is not None else None
 
 
-@strawberry_django.type(User, name="UserSummary")
+@public_type(public_fields.USER_SUMMARY)
 class UserSummaryType:
-    id: strawberry.ID
-    email: str
-    full_name: str
+    pass
 
 
-@strawberry_django.type(Membership, name="Membership")
+@public_type(public_fields.MEMBERSHIP)
 class MembershipType(TenantOwnedType):
     read_capability = Cap.VIEW_MEMBERS
 
-    id: strawberry.ID
     user: UserSummaryType
-    role: str
-    created_at: datetime
-    updated_at: datetime
 
 
-@strawberry_django.type(Tenant, name="Tenant")
+@public_type(public_fields.TENANT)
 class TenantType:
-    id: strawberry.ID
-    slug: str
-    name: str
-    time_zone: str
-    default_language: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-
     @strawberry_django.field(only=["agency__slug"], select_related=["agency"])  # type: ignore[untyped-decorator]
     def agency(self, root: Tenant) -> str:
         return root.agency.slug
