@@ -50,6 +50,29 @@ def create_tenant(
     return tenant
 
 
+TENANT_WRITABLE = ("name", "time_zone", "default_language", "status")
+
+
+@transaction.atomic
+def update_tenant(*, tenant: Tenant, **changes: Any) -> Tenant:
+    """Change a tenant's name, time zone, default language or status (its slug and agency
+    never change); the model's rules apply (known IANA time zone, choices)."""
+    unknown = sorted(set(changes) - set(TENANT_WRITABLE))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
+        )
+    for name, value in changes.items():
+        setattr(tenant, name, value)
+    tenant.full_clean(exclude=["agency"], validate_unique=False)
+    if changes:
+        tenant.save(update_fields=[*changes, "updated_at"])
+    return tenant
+
+
 NOT_INVITABLE = _("This address cannot be invited to this tenant with this role.")
 
 

@@ -142,8 +142,11 @@ class TenantDetailViewSet(TenantScopedViewSet):
     def partial_update(self, request: Request, tenant_slug: str) -> Response:
         serializer = TenantUpdateSerializer(self.tenant, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(TenantSerializer(self.tenant).data)
+        try:
+            tenant = services.update_tenant(tenant=self.tenant, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise_as_drf(exc)
+        return Response(TenantSerializer(tenant).data)
 
 
 @extend_schema(tags=["members"])
