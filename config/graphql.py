@@ -35,17 +35,16 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
-from monitoring.graphql.types import SCALARS as MONITORING_SCALARS
 from tenants import jsonguard
 from tenants.authentication import user_for_token
+from tenants.graphql.context import SigapContext
+from tenants.graphql.errors import EXPECTED_ERROR_CODES
+from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
 Query = merge_types("Query", (TenantsQuery, MonitoringQuery))
 Mutation = merge_types("Mutation", (MonitoringMutation,))
-
-# Answers the API gives on purpose; they are not server errors and are not logged as such.
-EXPECTED_ERROR_CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 
 
 logger = logging.getLogger("sigap.graphql")
@@ -103,7 +102,7 @@ class StorableStrings(ValidationRule):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    config=StrawberryConfig(auto_camel_case=False, scalar_map={**MONITORING_SCALARS}),
+    config=StrawberryConfig(auto_camel_case=False, scalar_map={**SCALARS}),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
@@ -126,11 +125,14 @@ def throttled(wait_s: int) -> JsonResponse:
     return response
 
 
-class SigapGraphQLView(GraphQLView):
+class SigapGraphQLView(GraphQLView[SigapContext, None]):
     """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token.
     Throttled like REST (``tenants.throttling``): per user, anonymous callers per client IP."""
 
     allow_queries_via_get = False
+
+    def get_context(self, request: HttpRequest, response: Any) -> SigapContext:
+        return SigapContext(request=request, response=response)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         header = request.headers.get("Authorization", "")
@@ -153,7 +155,7 @@ class SigapGraphQLView(GraphQLView):
             return throttled(wait_s)
         if not header and request.method == "POST" and request.user.is_authenticated:
             # Session callers must prove the request comes from our own pages.
-            csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+            csrf = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type]
             reason = csrf.process_view(request, None, (), {})  # type: ignore[arg-type]
             if reason is not None:
                 return reason

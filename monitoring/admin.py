@@ -7,14 +7,14 @@ list only the tenants that have rows the staff user may see.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from monitoring import services
 from monitoring.models import (
     IngestBatch,
     IngestChunk,
@@ -29,34 +29,23 @@ from monitoring.models import (
     TrackedTerm,
     WebhookDelivery,
 )
-from monitoring.scoring import TRIGGER_LABELS
-from tenants.admin_mixins import ScopedModelAdmin, TenantFilter
+from tenants.admin_mixins import (
+    BoundedCountPaginator,
+    ReadOnlyMixin,
+    ScopedModelAdmin,
+    ServiceModelAdmin,
+    TenantFilter,
+)
+from tenants.choices import CrisisTrigger
 
 TENANT_FILTER = TenantFilter
 
 
-class BoundedCountPaginator(Paginator):
-    """Counts at most 10,001 rows, so a changelist of a million mentions stays fast."""
-
-    limit = 10_000
-
-    @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        return self.object_list[: self.limit + 1].count()  # type: ignore[attr-defined,index]
-
-
-class ReadOnlyMixin:
-    """Rows written by the pipeline: viewable, never added or changed here."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(MonitoredQuery)
-class MonitoredQueryAdmin(ScopedModelAdmin):
+class MonitoredQueryAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.create_query)
+    update_service = staticmethod(services.update_query)
+    delete_service = staticmethod(services.delete_query)
     fields = ("tenant", "name", "query", "languages", "platforms", "is_active")
     list_display = ("name", "tenant", "query", "is_active", "updated_at")
     list_filter = ("is_active", TENANT_FILTER)
@@ -65,7 +54,10 @@ class MonitoredQueryAdmin(ScopedModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ScopedModelAdmin):
+class SourceAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.create_source)
+    update_service = staticmethod(services.update_source)
+    delete_service = staticmethod(services.delete_source)
     list_display = (
         "name",
         "tenant",
@@ -111,6 +103,11 @@ class SourceAdmin(ScopedModelAdmin):
         ),
     )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        # The kind of a source never changes (services.update_source): another source instead.
+        return (*names, "kind") if obj is not None else names
+
 
 @admin.register(IngestBatch)
 class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
@@ -150,9 +147,30 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, ScopedModelAdmin):
     list_select_related = ("tenant", "source")
 
 
+class MentionTriageForm(forms.ModelForm):
+    """Shows the triage rules of ``services.triage_changes`` (the assignee must be a member of
+    the mention's tenant) as form errors, before ``save_model`` triages."""
+
+    class Meta:
+        model = Mention
+        fields = ("status", "tags", "assignee")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        given = {name: data[name] for name in MentionAdmin.triage if name in data}
+        try:
+            services.triage_changes(mention=self.instance, **given)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
 @admin.register(Mention)
 class MentionAdmin(ScopedModelAdmin):
-    """Read-mostly: triage (status, tags, assignee) is the only change allowed."""
+    """Read-mostly: triage (status, tags, assignee) is the only change allowed, through
+    ``services.triage_mention``."""
+
+    form = MentionTriageForm
 
     list_display = (
         "published_at",
@@ -204,10 +222,11 @@ class MentionAdmin(ScopedModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Mention, form: Any, change: bool) -> None:
-        # Only the triage columns: the pipeline may be updating engagement at the same time.
-        changed = [name for name in self.triage if name in form.changed_data]
+        changed = {
+            name: form.cleaned_data[name] for name in self.triage if name in form.changed_data
+        }
         if changed:
-            obj.save(update_fields=changed)
+            services.triage_mention(mention=obj, **changed)
 
     @admin.display(description="text")
     def short_text(self, obj: Mention) -> str:
@@ -260,7 +279,10 @@ class PipelineEventAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 
 @admin.register(TrackedTerm)
-class TrackedTermAdmin(ScopedModelAdmin):
+class TrackedTermAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.create_tracked_term)
+    update_service = staticmethod(services.update_tracked_term)
+    delete_service = staticmethod(services.delete_tracked_term)
     list_display = ("text", "kind", "tenant")
     list_filter = ("kind", TENANT_FILTER)
     search_fields = ("text", "tenant__slug")
@@ -268,7 +290,7 @@ class TrackedTermAdmin(ScopedModelAdmin):
 
 
 class LexiconEntryForm(forms.ModelForm):
-    label = forms.ChoiceField(choices=[(label, label) for label in TRIGGER_LABELS])
+    label = forms.ChoiceField(choices=[(label, label) for label in CrisisTrigger.values])
 
     class Meta:
         model = LexiconEntry
@@ -276,7 +298,10 @@ class LexiconEntryForm(forms.ModelForm):
 
 
 @admin.register(LexiconEntry)
-class LexiconEntryAdmin(ScopedModelAdmin):
+class LexiconEntryAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.create_lexicon_entry)
+    update_service = staticmethod(services.update_lexicon_entry)
+    delete_service = staticmethod(services.delete_lexicon_entry)
     form = LexiconEntryForm
     list_display = ("phrase", "label", "weight", "tenant")
     list_filter = ("label", TENANT_FILTER)
@@ -285,7 +310,10 @@ class LexiconEntryAdmin(ScopedModelAdmin):
 
 
 @admin.register(LowCredibilityDomain)
-class LowCredibilityDomainAdmin(ScopedModelAdmin):
+class LowCredibilityDomainAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.create_low_credibility_domain)
+    update_service = staticmethod(services.update_low_credibility_domain)
+    delete_service = staticmethod(services.delete_low_credibility_domain)
     list_display = ("domain", "tenant")
     list_filter = (TENANT_FILTER,)
     search_fields = ("domain", "tenant__slug")

@@ -1,9 +1,29 @@
-"""Public fields of the monitoring app, declared once for REST serializers and GraphQL types.
+"""Public fields of the monitoring app, declared once (``tenants.fields.PublicFields``).
 
-``tests/monitoring/test_graphql.py`` checks that the GraphQL types carry the same names.
+Each declaration builds the REST serializer's fields, the strawberry type
+(``tenants.graphql.types.public_type``) and the services' list of writable fields.
+``tests/test_field_parity.py`` compares every REST/GraphQL pair.
 """
 
-QUERY = ("id", "name", "query", "languages", "platforms", "is_active", "created_at", "updated_at")
+from __future__ import annotations
+
+from monitoring.models import (
+    IngestBatch,
+    LexiconEntry,
+    LowCredibilityDomain,
+    Mention,
+    MetricBucket,
+    MonitoredQuery,
+    Source,
+    TrackedTerm,
+)
+from tenants.fields import PublicFields
+
+QUERY = PublicFields(
+    MonitoredQuery,
+    ("id", "name", "query", "languages", "platforms", "is_active", "created_at", "updated_at"),
+    read_only=("id", "created_at", "updated_at"),
+)
 
 SOURCE_HEALTH = (
     "last_success_at",
@@ -14,9 +34,13 @@ SOURCE_HEALTH = (
     "accepted_count",
     "rejected_count",
 )
-SOURCE = ("id", "name", "kind", "config", "status", "poll_interval_s", *SOURCE_HEALTH, "created_at")
+SOURCE = PublicFields(
+    Source,
+    ("id", "name", "kind", "config", "status", "poll_interval_s", *SOURCE_HEALTH, "created_at"),
+    read_only=("id", *SOURCE_HEALTH, "created_at"),
+)
 
-MENTION = (
+_MENTION_NAMES = (
     "id",
     "platform",
     "external_id",
@@ -47,14 +71,23 @@ MENTION = (
 )
 # What triage may change; everything else of a mention is what the pipeline found.
 MENTION_TRIAGE = ("status", "tags", "assignee")
+MENTION = PublicFields(
+    Mention,
+    _MENTION_NAMES,
+    read_only=tuple(name for name in _MENTION_NAMES if name not in MENTION_TRIAGE),
+)
 
-METRIC_BUCKET = ("bucket", "mentions", "positive", "neutral", "negative", "reach", "engagement")
+METRIC_BUCKET = PublicFields(
+    MetricBucket,
+    ("bucket", "mentions", "positive", "neutral", "negative", "reach", "engagement"),
+    read_only=("bucket", "mentions", "positive", "neutral", "negative", "reach", "engagement"),
+)
 
-TRACKED_TERM = ("id", "text", "kind")
-LEXICON_ENTRY = ("id", "label", "phrase", "weight")
-LOW_CREDIBILITY_DOMAIN = ("id", "domain")
+TRACKED_TERM = PublicFields(TrackedTerm, ("id", "text", "kind"))
+LEXICON_ENTRY = PublicFields(LexiconEntry, ("id", "label", "phrase", "weight"))
+LOW_CREDIBILITY_DOMAIN = PublicFields(LowCredibilityDomain, ("id", "domain"))
 
-BATCH = (
+_BATCH_NAMES = (
     "id",
     "source",
     "status",
@@ -68,3 +101,4 @@ BATCH = (
     "received_at",
     "finished_at",
 )
+BATCH = PublicFields(IngestBatch, _BATCH_NAMES, read_only=_BATCH_NAMES)

@@ -15,31 +15,59 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from monitoring.choices import Platform
 from tenants import jsonguard
+
+
+class ItemAuthor(TypedDict):
+    handle: str
+    name: str
+    followers: int
+    verified: bool
+
+
+class ItemEngagement(TypedDict):
+    likes: int
+    shares: int
+    replies: int
+    views: int
+
+
+class IngestItem(TypedDict):
+    """One mention, the one shape every way in speaks: the ingest API and webhooks accept it
+    (optional fields may be left out), uploads map columns onto it, pollers produce it, and
+    ``validate_item`` gives it back canonical (every field present, ``lang`` ``""`` when
+    unknown, ``published_at`` ISO 8601 in UTC) for the pipeline."""
+
+    platform: str
+    external_id: str
+    url: str
+    text: str
+    lang: str | None
+    published_at: str
+    author: ItemAuthor
+    engagement: ItemEngagement
+    raw: dict[str, Any]
+
+
+class QueuedItem(IngestItem):
+    """A canonical item as a chunk stores it: with its ``index`` in the request, so a later
+    refusal can name it."""
+
+    index: int
+
 
 MAX_ITEMS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 100_000
 MAX_RAW_BYTES = 64 * 1024
 PLATFORMS = frozenset(Platform.values)
-ENGAGEMENT_FIELDS = ("likes", "shares", "replies", "views")
-ITEM_FIELDS = frozenset(
-    {
-        "platform",
-        "external_id",
-        "url",
-        "text",
-        "lang",
-        "published_at",
-        "author",
-        "engagement",
-        "raw",
-    }
-)
-AUTHOR_FIELDS = frozenset({"handle", "name", "followers", "verified"})
+# The field lists are read from the item's type, so they cannot drift from it.
+ENGAGEMENT_FIELDS: tuple[str, ...] = tuple(ItemEngagement.__annotations__)
+ITEM_FIELDS = frozenset(IngestItem.__annotations__)
+AUTHOR_FIELDS = frozenset(ItemAuthor.__annotations__)
 
 
 class BodyError(ValueError):
@@ -53,7 +81,7 @@ class BodyError(ValueError):
 
 @dataclass
 class Validated:
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[QueuedItem] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -170,7 +198,7 @@ def parse_time(value: Any, name: str = "published_at") -> datetime:
     return moment.astimezone(UTC)
 
 
-def validate_item(obj: Any) -> dict[str, Any]:
+def validate_item(obj: Any) -> IngestItem:
     """One item in canonical form, or ``_Reject`` naming the first bad field."""
     if isinstance(obj, _BadLine):
         raise _Reject("", f"Line {obj.line} is not valid JSON: {obj.message}.")
@@ -236,7 +264,12 @@ def validate_item(obj: Any) -> dict[str, Any]:
             "followers": _count(author, "followers", "author."),
             "verified": verified,
         },
-        "engagement": {name: _count(engagement, name, "engagement.") for name in ENGAGEMENT_FIELDS},
+        "engagement": ItemEngagement(
+            likes=_count(engagement, "likes", "engagement."),
+            shares=_count(engagement, "shares", "engagement."),
+            replies=_count(engagement, "replies", "engagement."),
+            views=_count(engagement, "views", "engagement."),
+        ),
         "raw": raw,
     }
 
@@ -247,7 +280,7 @@ def validate_items(objects: list[Any]) -> Validated:
     result = Validated()
     for index, obj in enumerate(objects):
         try:
-            result.items.append({**validate_item(obj), "index": index})
+            result.items.append(QueuedItem(**validate_item(obj), index=index))
         except _Reject as exc:
             result.rejected.append({"index": index, "field": exc.field, "message": exc.message})
     return result

@@ -29,6 +29,7 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
 from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
 from tenants.outbound import redact_url, validate_outbound_url
@@ -50,6 +51,8 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_CONFIG_CHARS = 4000
 _HTTP_URL = URLValidator(schemes=["http", "https"])
 _URL_KEYS = ("url", "base_url")  # config keys that hold a URL Sigap fetches
 
@@ -58,7 +61,7 @@ def _config_error(message: str, code: str = "invalid_config") -> ValidationError
     return ValidationError({"config": ValidationError(message, code=code)})
 
 
-def _fetchable_url(value: object, name: str) -> str:
+def _fetchable_url(value: object, name: str, check_address: bool = True) -> str:
     """An http(s) URL that the outbound client may fetch (``tenants.outbound``)."""
     if not isinstance(value, str) or not value:
         raise _config_error(_("'%(name)s' is required: an http(s) URL.") % {"name": name})
@@ -66,6 +69,8 @@ def _fetchable_url(value: object, name: str) -> str:
         _HTTP_URL(value)
     except ValidationError:
         raise _config_error(_("'%(name)s' must be an http(s) URL.") % {"name": name}) from None
+    if not check_address:
+        return value
     try:
         validate_outbound_url(value)
     except ValidationError as exc:
@@ -84,28 +89,41 @@ def _mastodon_server(value: object) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc}"
 
 
-def validate_source_config(kind: str | None, config: object) -> dict[str, Any]:
+def validate_source_config(
+    kind: str | None, config: object, *, check_addresses: bool = True
+) -> dict[str, Any]:
     """The config every writer must keep (REST, GraphQL, admin): rss ``{url}``; mastodon
     ``{base_url, hashtag | query}`` with ``base_url`` a bare server URL; other kinds take a
     free-form object. URLs must pass the outbound client's rules (no internal literal address,
     credentials, other scheme or port). Returns the normalised config; raises
-    ``ValidationError`` keyed by ``config``."""
+    ``ValidationError`` keyed by ``config``. Pollers pass ``check_addresses=False``: the
+    outbound client checks every resolved address when it connects anyway, and the Mastodon
+    poller refuses a base URL that is more than a server; both answer with their own stable
+    errors."""
     if not isinstance(config, dict):
         raise _config_error(_("Must be a JSON object."))
+    if len(str(config)) > MAX_CONFIG_CHARS:
+        raise _config_error(
+            _("Too large (%(limit)d characters at most).") % {"limit": MAX_CONFIG_CHARS}
+        )
     if kind == SourceKind.RSS:
         extra = sorted(set(config) - {"url"})
         if extra:
             raise _config_error(
                 _("Unknown keys for an rss source: %(keys)s.") % {"keys": ", ".join(extra)}
             )
-        return {"url": _fetchable_url(config.get("url"), "url")}
+        return {"url": _fetchable_url(config.get("url"), "url", check_addresses)}
     if kind == SourceKind.MASTODON:
         extra = sorted(set(config) - {"base_url", "hashtag", "query"})
         if extra:
             raise _config_error(
                 _("Unknown keys for a mastodon source: %(keys)s.") % {"keys": ", ".join(extra)}
             )
-        base_url = _mastodon_server(config.get("base_url"))
+        base_url = (
+            _mastodon_server(config.get("base_url"))
+            if check_addresses
+            else _fetchable_url(config.get("base_url"), "base_url", check_address=False)
+        )
         chosen = {k: config[k] for k in ("hashtag", "query") if config.get(k)}
         if len(chosen) != 1:
             raise _config_error(_("A mastodon source needs exactly one of 'hashtag' or 'query'."))
@@ -154,6 +172,12 @@ class MonitoredQuery(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Language and platform filters are sets: kept sorted, without repeats."""
+        super().clean()
+        self.languages = sorted(set(self.languages or ()))
+        self.platforms = sorted(set(self.platforms or ()))
 
 
 class Source(TenantOwnedModel):
@@ -449,6 +473,15 @@ class TrackedTerm(TenantOwnedModel):
     def __str__(self) -> str:
         return self.text
 
+    def clean(self) -> None:
+        """Runs of whitespace count as one space; a blank term is refused."""
+        super().clean()
+        self.text = " ".join((self.text or "").split())
+        if not self.text:
+            raise ValidationError(
+                {"text": ValidationError(_("This field may not be blank."), "blank")}
+            )
+
 
 class LexiconEntry(TenantOwnedModel):
     """A tenant's addition to a trigger lexicon (or the provocation lexicon)."""
@@ -464,6 +497,29 @@ class LexiconEntry(TenantOwnedModel):
             models.UniqueConstraint(fields=["tenant", "label", "phrase"], name="lexicon_unique")
         ]
 
+    def clean(self) -> None:
+        """The label is a crisis trigger (``tenants.choices.CrisisTrigger``, the scorer's
+        labels); the phrase is matched in lower case with single spaces; the weight is 0-1."""
+        super().clean()
+        if self.label not in CrisisTrigger.values:
+            raise ValidationError(
+                {
+                    "label": ValidationError(
+                        _("'%(label)s' is not a crisis trigger.") % {"label": self.label},
+                        "invalid_choice",
+                    )
+                }
+            )
+        self.phrase = " ".join((self.phrase or "").split()).lower()
+        if not self.phrase:
+            raise ValidationError(
+                {"phrase": ValidationError(_("This field may not be blank."), "blank")}
+            )
+        if self.weight is not None and not 0.0 <= self.weight <= 1.0:
+            raise ValidationError(
+                {"weight": ValidationError(_("Must be between 0 and 1."), "out_of_range")}
+            )
+
 
 class LowCredibilityDomain(TenantOwnedModel):
     """A domain whose links raise the ``hoax`` trigger."""
@@ -476,3 +532,17 @@ class LowCredibilityDomain(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.domain
+
+    def clean(self) -> None:
+        """A bare domain name in lower case, such as ``hoaks.example``."""
+        super().clean()
+        self.domain = (self.domain or "").strip().lower().lstrip(".")
+        if not DOMAIN_RE.match(self.domain):
+            raise ValidationError(
+                {
+                    "domain": ValidationError(
+                        _("Enter a domain name such as 'hoaks.example', without scheme or path."),
+                        "invalid_domain",
+                    )
+                }
+            )

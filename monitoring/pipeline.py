@@ -30,8 +30,10 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
@@ -40,6 +42,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring.choices import BatchStatus
+from monitoring.ingest import QueuedItem
 from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
 from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
@@ -73,33 +76,74 @@ FAILED = (
 )
 CACHE_TTL_S = 30.0
 
-STAGE_COLUMNS = (
-    ("platform", "text"),
-    ("external_id", "text"),
-    ("url", "text"),
-    ("author_handle", "text"),
-    ("author_name", "text"),
-    ("author_followers", "bigint"),
-    ("author_verified", "boolean"),
-    ("text", "text"),
-    ("language", "text"),
-    ("language_confidence", "double precision"),
-    ("published_at", "timestamptz"),
-    ("likes", "bigint"),
-    ("shares", "bigint"),
-    ("replies", "bigint"),
-    ("views", "bigint"),
-    ("raw", "jsonb"),
-    ("matched_queries", "bigint[]"),
-    ("sentiment", "text"),
-    ("sentiment_scores", "jsonb"),
-    ("provocation", "double precision"),
-    ("triggers", "text[]"),
-    ("scores", "jsonb"),
-    ("hashtags", "text[]"),
-    ("risk", "smallint"),
-    ("scorer_version", "text"),
-)
+
+class MentionRow(NamedTuple):
+    """One scored mention as it is staged (COPY) and upserted: the staging table's columns, in
+    order (``STAGE_COLUMNS``). A NamedTuple is a tuple, so COPY writes it as it is."""
+
+    platform: str
+    external_id: str
+    url: str
+    author_handle: str
+    author_name: str
+    author_followers: int
+    author_verified: bool
+    text: str
+    language: str
+    language_confidence: float
+    published_at: str
+    likes: int
+    shares: int
+    replies: int
+    views: int
+    raw: Jsonb
+    matched_queries: list[int]
+    sentiment: str
+    sentiment_scores: Jsonb
+    provocation: float
+    triggers: list[str]
+    scores: Jsonb
+    hashtags: list[str]
+    risk: int
+    scorer_version: str
+
+
+# The SQL type of each staged column, by name; the order is ``MentionRow``'s.
+_SQL_TYPES = {
+    "author_followers": "bigint",
+    "author_verified": "boolean",
+    "language_confidence": "double precision",
+    "published_at": "timestamptz",
+    "likes": "bigint",
+    "shares": "bigint",
+    "replies": "bigint",
+    "views": "bigint",
+    "raw": "jsonb",
+    "matched_queries": "bigint[]",
+    "sentiment_scores": "jsonb",
+    "provocation": "double precision",
+    "triggers": "text[]",
+    "scores": "jsonb",
+    "hashtags": "text[]",
+    "risk": "smallint",
+}
+STAGE_COLUMNS = tuple((name, _SQL_TYPES.get(name, "text")) for name in MentionRow._fields)
+
+
+class Upserted(NamedTuple):
+    """What ``_UPSERT`` returns for each row (its ``RETURNING`` list, in order)."""
+
+    inserted: bool
+    published_at: datetime
+    sentiment: str
+    matched_queries: list[int]
+    author_followers: int
+    engagement: int
+    hashtags: list[str]
+    entities: Any  # jsonb: a list of entity objects (Django's psycopg setup may hand back text)
+    id: int
+
+
 _NAMES = ", ".join(name for name, _ in STAGE_COLUMNS)
 _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS sigap_mention_stage ("
@@ -119,7 +163,8 @@ _UPSERT = f"""
         IS DISTINCT FROM (EXCLUDED.likes, EXCLUDED.shares, EXCLUDED.replies, EXCLUDED.views,
         EXCLUDED.author_followers)
     RETURNING (xmax = 0) AS inserted, published_at, sentiment, matched_queries,
-        author_followers, likes + shares + replies, hashtags, scores -> 'entities', id
+        author_followers, likes + shares + replies AS engagement, hashtags,
+        scores -> 'entities' AS entities, id
 """  # noqa: S608 - built from the constant column list above
 _TERM_ROLLUP = """
     INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
@@ -184,13 +229,13 @@ def _bucket(moment: datetime) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % int(BUCKET.total_seconds()), tz=moment.tzinfo)
 
 
-def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unique(items: list[QueuedItem]) -> list[QueuedItem]:
     """One item per (platform, external_id); the last copy wins."""
     by_key = {(item["platform"], item["external_id"]): item for item in items}
     return list(by_key.values())
 
 
-def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
     scorer = get_scorer()
     results = scorer.score_batch(
         [
@@ -200,7 +245,7 @@ def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                 platform=item["platform"],
                 author_followers=item["author"]["followers"],
                 author_verified=item["author"]["verified"],
-                engagement=item["engagement"],
+                engagement=cast(Mapping[str, float], item["engagement"]),
             )
             for item in items
         ],
@@ -223,60 +268,75 @@ def _rows(tenant_id: int, items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         hashtags = sorted(
             {e.text.lower()[:MAX_HASHTAG] for e in result.entities if e.type == "hashtag"}
         )
+        author = item["author"]
+        engagement = item["engagement"]
         rows.append(
-            (
-                item["platform"],
-                item["external_id"],
-                item["url"],
-                item["author"]["handle"],
-                item["author"]["name"],
-                item["author"]["followers"],
-                item["author"]["verified"],
-                item["text"],
-                language,
-                result.language_confidence if result.ok else 0.0,
-                item["published_at"],
-                item["engagement"]["likes"],
-                item["engagement"]["shares"],
-                item["engagement"]["replies"],
-                item["engagement"]["views"],
-                Jsonb(item["raw"]),
-                matched,
-                result.sentiment if result.ok else "",
-                Jsonb(result.probabilities if result.ok else {}),
-                result.provocation if result.ok else 0.0,
-                sorted(result.triggers) if result.ok else [],
-                Jsonb(
+            MentionRow(
+                platform=item["platform"],
+                external_id=item["external_id"],
+                url=item["url"],
+                author_handle=author["handle"],
+                author_name=author["name"],
+                author_followers=author["followers"],
+                author_verified=author["verified"],
+                text=item["text"],
+                language=language,
+                language_confidence=result.language_confidence if result.ok else 0.0,
+                published_at=item["published_at"],
+                likes=engagement["likes"],
+                shares=engagement["shares"],
+                replies=engagement["replies"],
+                views=engagement["views"],
+                raw=Jsonb(item["raw"]),
+                matched_queries=matched,
+                sentiment=result.sentiment if result.ok else "",
+                sentiment_scores=Jsonb(result.probabilities if result.ok else {}),
+                provocation=result.provocation if result.ok else 0.0,
+                triggers=sorted(result.triggers) if result.ok else [],
+                scores=Jsonb(
                     {
                         key: scored[key]
                         for key in ("provocation", "triggers", "entities", "error")
                         if key in scored
                     }
                 ),
-                hashtags,
-                result.risk if result.ok else 0,
-                result.scorer_version,
+                hashtags=hashtags,
+                risk=result.risk if result.ok else 0,
+                scorer_version=result.scorer_version,
             )
         )
     return rows
 
 
-def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
-    totals: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0] * 6)
-    for _, published_at, sentiment, matched, followers, engagement, *_ in inserted:
-        bucket = _bucket(published_at)
-        for query_id in (0, *matched):
-            row = totals[(query_id, bucket)]
-            row[0] += 1
-            row[1] += sentiment == "positive"
-            row[2] += sentiment == "neutral"
-            row[3] += sentiment == "negative"
-            row[4] += followers
-            row[5] += engagement
+@dataclass(slots=True)
+class _Counts:
+    """The sums of one 5-minute bucket of one query (a ``MetricBucket`` row to add)."""
+
+    mentions: int = 0
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    reach: int = 0
+    engagement: int = 0
+
+
+def _rollup(tenant_id: int, inserted: list[Upserted]) -> None:
+    totals: dict[tuple[int, datetime], _Counts] = defaultdict(_Counts)
+    for upserted in inserted:
+        bucket = _bucket(upserted.published_at)
+        sentiment = upserted.sentiment
+        for query_id in (0, *upserted.matched_queries):
+            counts = totals[(query_id, bucket)]
+            counts.mentions += 1
+            counts.positive += sentiment == "positive"
+            counts.neutral += sentiment == "neutral"
+            counts.negative += sentiment == "negative"
+            counts.reach += upserted.author_followers
+            counts.engagement += upserted.engagement
     if not totals:
         return
     keys = sorted(totals)  # one lock order for every worker: no deadlocks between chunks
-    columns = list(zip(*(totals[key] for key in keys), strict=True))
+    rows = [totals[key] for key in keys]
     with connection.cursor() as cursor:
         cursor.execute(
             _ROLLUP,
@@ -284,21 +344,22 @@ def _rollup(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
                 "tenant": tenant_id,
                 "query": [key[0] for key in keys],
                 "bucket": [key[1] for key in keys],
-                "mentions": list(columns[0]),
-                "positive": list(columns[1]),
-                "neutral": list(columns[2]),
-                "negative": list(columns[3]),
-                "reach": list(columns[4]),
-                "engagement": list(columns[5]),
+                "mentions": [row.mentions for row in rows],
+                "positive": [row.positive for row in rows],
+                "neutral": [row.neutral for row in rows],
+                "negative": [row.negative for row in rows],
+                "reach": [row.reach for row in rows],
+                "engagement": [row.engagement for row in rows],
             },
         )
 
 
-def _rollup_terms(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
+def _rollup_terms(tenant_id: int, inserted: list[Upserted]) -> None:
     """Hourly counts of mentions per hashtag and per tracked term, per query."""
     totals: dict[tuple[int, str, datetime, str], int] = defaultdict(int)
-    for row in inserted:
-        published_at, matched, hashtags, entities = row[1], row[3], row[6], row[7]
+    for upserted in inserted:
+        published_at, matched = upserted.published_at, upserted.matched_queries
+        hashtags, entities = upserted.hashtags, upserted.entities
         if isinstance(entities, str):  # Django's psycopg setup hands jsonb back as text
             entities = json.loads(entities)
         hour = published_at.replace(minute=0, second=0, microsecond=0)
@@ -328,7 +389,7 @@ def _rollup_terms(tenant_id: int, inserted: list[tuple[Any, ...]]) -> None:
         )
 
 
-def _store(tenant_id: int, batch_id: int, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _store(tenant_id: int, batch_id: int, rows: list[MentionRow]) -> list[Upserted]:
     """Stage the rows with COPY and upsert them; what ``_UPSERT`` returns."""
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor, for COPY
@@ -338,19 +399,19 @@ def _store(tenant_id: int, batch_id: int, rows: list[tuple[Any, ...]]) -> list[t
             for row in rows:
                 copy.write_row(row)
         raw.execute(_UPSERT, {"tenant": tenant_id, "batch": batch_id})
-        return raw.fetchall()
+        return [Upserted._make(row) for row in raw.fetchall()]
 
 
-def _refusal(item: dict[str, Any], exc: Exception) -> dict[str, Any]:
+def _refusal(item: QueuedItem, exc: Exception) -> dict[str, Any]:
     state = str(getattr(getattr(exc, "__cause__", None) or exc, "sqlstate", None) or "")
     return {"index": item.get("index", -1), "field": "", "message": REFUSALS.get(state, REFUSED)}
 
 
 def _store_each(
-    tenant_id: int, chunk: IngestChunk, items: list[dict[str, Any]], rows: list[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    tenant_id: int, chunk: IngestChunk, items: list[QueuedItem], rows: list[MentionRow]
+) -> tuple[list[Upserted], list[dict[str, Any]]]:
     """Store rows one by one, each in a savepoint; the stored rows and the refused items."""
-    returned: list[tuple[Any, ...]] = []
+    returned: list[Upserted] = []
     refused: list[dict[str, Any]] = []
     for item, row in zip(items, rows, strict=True):
         try:
@@ -376,8 +437,9 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     with transaction.atomic():
         # Lock this chunk only: not its batch, or chunks of one batch would run one at a time.
         chunk = (
-            IngestChunk.objects.select_for_update(of=("self",))
-            .filter(tenant_id=tenant_id, pk=chunk_id)
+            IngestChunk.objects.for_tenant(tenant_id)
+            .select_for_update(of=("self",))
+            .filter(pk=chunk_id)
             .order_by()
             .first()
         )
@@ -391,7 +453,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
                 returned = _store(tenant_id, chunk.batch_id, rows)
         except ROW_ERRORS:
             returned, refused = _store_each(tenant_id, chunk, items, rows)
-        inserted = [row for row in returned if row[0]]
+        inserted = [row for row in returned if row.inserted]
         _rollup(tenant_id, inserted)
         _rollup_terms(tenant_id, inserted)
         _publish(tenant_id, chunk.batch_id, returned)
@@ -408,7 +470,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     }
 
 
-def _publish(tenant_id: int, batch_id: int, returned: list[tuple[Any, ...]]) -> None:
+def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:
     """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens)."""
     if not returned:
         return  # nothing inserted, nothing changed: nothing to tell
@@ -416,10 +478,10 @@ def _publish(tenant_id: int, batch_id: int, returned: list[tuple[Any, ...]]) -> 
         PipelineEvent(
             tenant_id=tenant_id,
             batch_id=batch_id,
-            query_ids=sorted({query_id for row in returned for query_id in row[3]}),
-            buckets=sorted({_bucket(row[1]) for row in returned if row[0]}),
-            inserted_ids=[row[-1] for row in returned if row[0]],
-            updated_ids=[row[-1] for row in returned if not row[0]],
+            query_ids=sorted({query_id for row in returned for query_id in row.matched_queries}),
+            buckets=sorted({_bucket(row.published_at) for row in returned if row.inserted}),
+            inserted_ids=[row.id for row in returned if row.inserted],
+            updated_ids=[row.id for row in returned if not row.inserted],
         )
     )
 
@@ -470,7 +532,7 @@ def mark_failed(tenant_id: int, chunk_id: int, error: str) -> None:
         "chunk failed after its last attempt",
         extra={"tenant_id": tenant_id, "chunk_id": chunk_id, "error": error},
     )
-    batch_ids = IngestChunk.objects.filter(tenant_id=tenant_id, pk=chunk_id).values("batch_id")
+    batch_ids = IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk_id).values("batch_id")
     IngestBatch.objects.filter(pk__in=batch_ids).update(
         status=BatchStatus.FAILED, error=FAILED.format(chunk=chunk_id)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django_q.tasks import async_task
 
 from monitoring import services
 from monitoring.choices import SourceKind, SourceStatus
-from monitoring.models import Source
+from monitoring.models import Source, validate_source_config
 from monitoring.pollers import PollError, PollResult, next_poll_delay, poll_feed, poll_mastodon
 
 POLLED_KINDS = (SourceKind.RSS, SourceKind.MASTODON)
@@ -27,7 +28,10 @@ POLL_TASK = "monitoring.tasks.poll_source"
 
 
 def _fetch(source: Source) -> PollResult:
-    config = source.config or {}
+    """Poll with the source's config as ``validate_source_config`` reads it (the rule every
+    writer keeps); a stored config that breaks it (saved before the rule, or edited in the
+    database) is a ``ValidationError``, recorded like a failed poll."""
+    config = validate_source_config(source.kind, source.config, check_addresses=False)
     cursor = source.cursor or {}
     if source.kind == SourceKind.RSS:
         return poll_feed(config["url"], etag=cursor.get("etag"), modified=cursor.get("modified"))
@@ -37,6 +41,10 @@ def _fetch(source: Source) -> PollResult:
         query=config.get("query"),
         since_id=cursor.get("since_id"),
     )
+
+
+def _config_message(exc: ValidationError) -> str:
+    return "config: " + " ".join(exc.message_dict.get("config", exc.messages))
 
 
 def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
@@ -51,7 +59,7 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
     now = timezone.now()
     try:
         result = _fetch(source)
-    except (PollError, KeyError) as exc:
+    except (PollError, ValidationError) as exc:
         failures = source.consecutive_failures + 1
         retry_after = getattr(exc, "retry_after", None)
         delay = next_poll_delay(
@@ -61,7 +69,7 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
             jitter=0.1,
             key=str(source.pk),
         )
-        message = exc.message if isinstance(exc, PollError) else f"missing config key {exc}"
+        message = exc.message if isinstance(exc, PollError) else _config_message(exc)
         Source.objects.filter(pk=source.pk).update(
             consecutive_failures=failures,
             last_error=message[:2000],

@@ -108,7 +108,7 @@ def volume(
     )
     kind = INTERVALS[interval]
     start: Any = F("bucket") if kind is None else Trunc("bucket", kind, tzinfo=zone)
-    grouped = (
+    grouped: Any = (  # rows of the ``values`` below, keyed by the series' names
         rows.annotate(start=start)
         .values("start")
         .annotate(**{name: Sum(name) for name in SERIES_FIELDS})

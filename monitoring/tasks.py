@@ -65,3 +65,18 @@ def apply_retention(tenant_id: int) -> dict[str, Any]:
 
 
 RETENTION_TASK = "monitoring.tasks.apply_retention"
+
+
+def triage_mention(tenant_id: int, mention_id: int, **changes: Any) -> dict[str, Any]:
+    """Triage a mention in the background (automations, e.g. a playbook step that assigns the
+    on-call responder): ``changes`` are ``status``, ``tags`` and ``assignee`` (a user id, or
+    None to unassign), checked by ``services.triage_mention`` like every other writer.
+    Returns the triage columns as stored, or ``{"skipped": True}`` for an unknown mention."""
+    from monitoring import services
+    from monitoring.models import Mention
+
+    mention = Mention.objects.for_tenant(tenant_id).filter(pk=mention_id).first()
+    if mention is None:
+        return {"skipped": True}
+    services.triage_mention(mention=mention, **changes)
+    return {"status": mention.status, "tags": mention.tags, "assignee": mention.assignee_id}

@@ -92,7 +92,9 @@ def visible_tenants(user: Any) -> QuerySet[Tenant]:
 def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return frozenset()
-    roles = set(Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True))
+    roles = set(
+        Membership.objects.for_tenant(tenant).filter(user=user).values_list("role", flat=True)
+    )
     if administered_agency_id(user) == tenant.agency_id:
         roles.add(Role.ADMIN)
     return frozenset(roles)

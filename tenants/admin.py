@@ -23,7 +23,7 @@ from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiK
 admin.site.unregister(APIKey)
 
 
-class MembershipInline(AgencyScopedAdminMixin, admin.TabularInline):
+class MembershipInline(AgencyScopedAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
     """Members on the tenant page; the user choices are scoped like everywhere else."""
 
     model = Membership
@@ -60,7 +60,7 @@ class TenantAdmin(ScopedModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):
+class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):  # type: ignore[type-arg]
     ordering = ("email",)
     list_display = ("email", "full_name", "agency", "is_agency_admin", "is_staff", "is_active")
     list_filter = (AgencyFilter, "is_agency_admin", "is_staff", "is_active")
@@ -125,7 +125,7 @@ class TenantApiKeyAdmin(ScopedModelAdmin):
 
 
 @admin.register(PersonalToken)
-class PersonalTokenAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):
+class PersonalTokenAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Tokens are created by their owners through the API; here they can be seen and revoked."""
 
     tenant_path = "user__memberships__tenant"

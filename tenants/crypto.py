@@ -103,7 +103,7 @@ def decrypt(token: str) -> Secret:
         ) from None
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """Text stored encrypted with ``SIGAP_ENCRYPTION_KEYS`` (see the module docstring)."""
 
     description = "Text encrypted at rest"

@@ -50,13 +50,13 @@ class StrictIntegerField(forms.IntegerField):
         return number
 
 
-class IntegerFilter(django_filters.NumberFilter):
+class IntegerFilter(django_filters.NumberFilter):  # type: ignore[misc]
     """``NumberFilter`` for whole numbers and ids, parsed by ``StrictIntegerField``."""
 
     field_class = StrictIntegerField
 
 
-class UtcDateTimeField(IsoDateTimeField):
+class UtcDateTimeField(IsoDateTimeField):  # type: ignore[misc]
     """An ISO 8601 date-time, given to the database in UTC.
 
     Python accepts UTC offsets up to 24 hours, PostgreSQL only up to 15:59; converting to UTC
@@ -65,7 +65,7 @@ class UtcDateTimeField(IsoDateTimeField):
     """
 
     def to_python(self, value: Any) -> datetime | None:
-        moment = super().to_python(value)
+        moment: datetime | None = super().to_python(value)
         if moment is None:
             return None
         try:
@@ -76,11 +76,11 @@ class UtcDateTimeField(IsoDateTimeField):
             ) from None
 
 
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]
     field_class = UtcDateTimeField
 
 
-class TenantFilterSet(django_filters.FilterSet):
+class TenantFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
     class Meta:
@@ -88,7 +88,7 @@ class TenantFilterSet(django_filters.FilterSet):
         fields = ("status", "default_language")
 
 
-class MembershipFilterSet(django_filters.FilterSet):
+class MembershipFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     role = django_filters.ChoiceFilter(choices=Role.choices)
     email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains")
 

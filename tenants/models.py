@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hmac
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.crypto import KeyGenerator
@@ -125,10 +127,35 @@ class Tenant(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant | int) -> TenantQuerySet:
-        tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
-        return self.filter(tenant_id=tenant_id)
+_RowT = TypeVar("_RowT", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_RowT]):
+    """The row filter of every tenant-owned model: ``for_tenant``, the one spelling that the
+    REST, GraphQL, admin, service and task layers use (never ``filter(tenant_id=...)``)."""
+
+    def for_tenant(self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]) -> Self:
+        """Rows of one tenant (a row or an id), or of several (ids, rows or a queryset of
+        tenants, e.g. those a staff user may see)."""
+        if isinstance(tenant, Tenant | int):
+            return self.filter(tenant_id=tenant.pk if isinstance(tenant, Tenant) else tenant)
+        if isinstance(tenant, models.QuerySet):
+            return self.filter(tenant_id__in=tenant.values("pk"))
+        ids = [item.pk if isinstance(item, Tenant) else item for item in tenant]
+        return self.filter(tenant_id__in=ids)
+
+
+class TenantManager(models.Manager[_RowT]):
+    """The default manager of tenant-owned models, typed so ``Model.objects.for_tenant(...)``
+    is checked: it hands out ``TenantQuerySet``s."""
+
+    def get_queryset(self) -> TenantQuerySet[_RowT]:
+        return TenantQuerySet(self.model, using=self._db)
+
+    def for_tenant(
+        self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]
+    ) -> TenantQuerySet[_RowT]:
+        return self.get_queryset().for_tenant(tenant)
 
 
 class TenantOwnedModel(models.Model):
@@ -138,7 +165,7 @@ class TenantOwnedModel(models.Model):
         Tenant, on_delete=models.CASCADE, related_name="%(class)ss", db_index=True
     )
 
-    objects: ClassVar[Any] = TenantQuerySet.as_manager()
+    objects: ClassVar[TenantManager[Self]] = TenantManager()
 
     class Meta:
         abstract = True
@@ -300,7 +327,7 @@ class TimingSafeKeyGenerator(KeyGenerator):
         return super().verify(key, hashed_key)  # Django's check_password: constant time too
 
 
-class PersonalTokenManager(APIKeyManager):
+class PersonalTokenManager(APIKeyManager):  # type: ignore[type-arg]
     key_generator = TimingSafeKeyGenerator()
 
     def get_usable_keys(self) -> models.QuerySet[Any]:
@@ -308,8 +335,19 @@ class PersonalTokenManager(APIKeyManager):
         return super().get_usable_keys().select_related("user")
 
 
-class TenantApiKeyManager(APIKeyManager):
+class TenantApiKeyManager(APIKeyManager):  # type: ignore[type-arg]
+    """Machine keys belong to a tenant: the same ``for_tenant`` row filter as tenant-owned
+    models."""
+
     key_generator = TimingSafeKeyGenerator()
+
+    def get_queryset(self) -> TenantQuerySet[Any]:
+        return TenantQuerySet(self.model, using=self._db)
+
+    def for_tenant(
+        self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]
+    ) -> TenantQuerySet[Any]:
+        return self.get_queryset().for_tenant(tenant)
 
     def get_usable_keys(self) -> models.QuerySet[Any]:
         return super().get_usable_keys().select_related("tenant")
@@ -318,7 +356,7 @@ class TenantApiKeyManager(APIKeyManager):
 class PersonalToken(AbstractAPIKey):
     """A user's personal API token, sent as ``Authorization: Bearer <token>``. Stored hashed."""
 
-    objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()  # type: ignore[assignment]
+    objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -344,7 +382,7 @@ class TenantApiKey(AbstractAPIKey):
 
     A new expiry (at creation or when it is changed) must lie in the future."""
 
-    objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()  # type: ignore[assignment]
+    objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     created_by = models.ForeignKey(

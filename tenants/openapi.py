@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "tenants.authentication.BearerTokenAuthentication"
     name = "bearerToken"
 
@@ -17,7 +17,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class TenantApiKeyScheme(OpenApiAuthenticationExtension):
+class TenantApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "tenants.authentication.TenantApiKeyAuthentication"
     name = "tenantApiKey"
 

@@ -77,7 +77,7 @@ def prune() -> int:
     """Deletes the PostgreSQL counters whose window ended (Redis expires its own)."""
     with connection.cursor() as cursor:
         cursor.execute(PRUNE)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def _redis_hit(backend: RedisCache, key: str, period_s: int) -> tuple[int, int]:

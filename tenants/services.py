@@ -50,6 +50,29 @@ def create_tenant(
     return tenant
 
 
+TENANT_WRITABLE = ("name", "time_zone", "default_language", "status")
+
+
+@transaction.atomic
+def update_tenant(*, tenant: Tenant, **changes: Any) -> Tenant:
+    """Change a tenant's name, time zone, default language or status (its slug and agency
+    never change); the model's rules apply (known IANA time zone, choices)."""
+    unknown = sorted(set(changes) - set(TENANT_WRITABLE))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
+        )
+    for name, value in changes.items():
+        setattr(tenant, name, value)
+    tenant.full_clean(exclude=["agency"], validate_unique=False)
+    if changes:
+        tenant.save(update_fields=[*changes, "updated_at"])
+    return tenant
+
+
 NOT_INVITABLE = _("This address cannot be invited to this tenant with this role.")
 
 
@@ -91,7 +114,7 @@ def invite_member(
             full_name=full_name,
             agency=None if role == Role.CLIENT else tenant.agency,
         )
-    elif Membership.objects.filter(tenant=tenant, user=user).exists():
+    elif Membership.objects.for_tenant(tenant).filter(user=user).exists():
         raise ValidationError(
             {"email": ValidationError(_("This person is already a member of this tenant."))}
         )
@@ -116,8 +139,9 @@ def invite_member(
 
 def _lock_admins(tenant: Tenant) -> int:
     return len(
-        Membership.objects.select_for_update()
-        .filter(tenant=tenant, role=Role.ADMIN)
+        Membership.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(role=Role.ADMIN)
         .values_list("pk", flat=True)
     )
 

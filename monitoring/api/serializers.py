@@ -1,26 +1,20 @@
 """REST serializers of the monitoring app. Public fields are declared once in
 ``monitoring.fields`` and shared with the GraphQL types.
 
-Every serializer that writes is given the tenant in its context (``TenantScopedMixin`` does
-it); uniqueness rules that include the tenant are checked here so a duplicate answers 400
-naming the field instead of failing in the database.
+Serializers check the shape of the input; every write is a service of ``monitoring.services``
+(``ServiceModelSerializer``), which keeps the rules (uniqueness within the tenant, source
+config, assignee membership) and answers by field.
 """
 
 from __future__ import annotations
 
-import re
-import zoneinfo
-from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, QuerySet
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitoring import fields as public_fields
+from monitoring import services
 from monitoring.choices import Platform, TriageStatus
 from monitoring.models import (
     IngestBatch,
@@ -30,43 +24,23 @@ from monitoring.models import (
     MonitoredQuery,
     Source,
     TrackedTerm,
-    validate_source_config,
 )
-from monitoring.scoring import TRIGGER_LABELS
-from tenants.api.serializers import StrictSerializerMixin, UserSummarySerializer
-from tenants.models import Membership, Tenant, User
+from tenants.api.pagination import DIGITS
+from tenants.api.params import ZonedDateTimeField
+from tenants.api.serializers import (
+    ServiceModelSerializer,
+    StrictSerializerMixin,
+    UserSummarySerializer,
+    service_errors,
+)
+from tenants.choices import CrisisTrigger
+from tenants.models import User
 
 
-class TenantUniqueMixin:
-    """Checks ``tenant_unique`` (tuples of field names unique together within the tenant)."""
+class MonitoredQuerySerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.create_query)
+    update_service = staticmethod(services.update_query)
 
-    tenant_unique: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    instance: Any
-    context: Any
-    Meta: Any
-
-    def check_tenant_unique(self, attrs: dict[str, Any]) -> None:
-        tenant: Tenant = self.context["tenant"]
-        model: type[Model] = self.Meta.model
-        for names in self.tenant_unique:
-            values = {
-                name: attrs[name] if name in attrs else getattr(self.instance, name, None)
-                for name in names
-            }
-            clash = model._default_manager.filter(tenant_id=tenant.pk, **values)
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                label = " and ".join(names)
-                raise serializers.ValidationError(
-                    {names[-1]: f"This tenant already has one with this {label}."}, code="unique"
-                )
-
-
-class MonitoredQuerySerializer(
-    StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer
-):
-    tenant_unique = (("name",),)
     languages = serializers.ListField(
         child=serializers.RegexField(r"^[a-z]{2,3}$", max_length=8),
         required=False,
@@ -82,25 +56,16 @@ class MonitoredQuerySerializer(
 
     class Meta:
         model = MonitoredQuery
-        fields: tuple[str, ...] = public_fields.QUERY
-        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
-
-    def validate_languages(self, value: list[str]) -> list[str]:
-        return sorted(set(value))
-
-    def validate_platforms(self, value: list[str]) -> list[str]:
-        return sorted(set(value))
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        self.check_tenant_unique(attrs)
-        return attrs
+        fields: tuple[str, ...] = public_fields.QUERY.names
+        read_only_fields: tuple[str, ...] = public_fields.QUERY.read_only
 
 
-class SourceSerializer(StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer):
+class SourceSerializer(ServiceModelSerializer):
     """A source. The webhook secret is never part of it; see ``SourceCreatedSerializer``."""
 
-    tenant_unique = (("name",),)
+    create_service = staticmethod(services.create_source)
+    update_service = staticmethod(services.update_source)
+
     config = serializers.JSONField(
         required=False,
         help_text=(
@@ -114,38 +79,8 @@ class SourceSerializer(StrictSerializerMixin, TenantUniqueMixin, serializers.Mod
 
     class Meta:
         model = Source
-        fields: tuple[str, ...] = public_fields.SOURCE
-        read_only_fields: tuple[str, ...] = (
-            "id",
-            *public_fields.SOURCE_HEALTH,
-            "created_at",
-        )
-
-    def validate_config(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.", code="invalid_config")
-        if len(str(value)) > 4000:
-            raise serializers.ValidationError("Too large (4000 characters at most).")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        kind = attrs.get("kind", getattr(self.instance, "kind", None))
-        if self.instance is not None and "kind" in attrs and attrs["kind"] != self.instance.kind:
-            raise serializers.ValidationError(
-                {"kind": "The kind of a source cannot change; create another source."},
-                code="immutable",
-            )
-        config = attrs.get("config", getattr(self.instance, "config", None) or {})
-        try:
-            attrs["config"] = validate_source_config(kind, config)
-        except DjangoValidationError as exc:
-            error = exc.error_dict["config"][0]
-            raise serializers.ValidationError(
-                {"config": error.messages[0]}, code=error.code
-            ) from None
-        self.check_tenant_unique(attrs)
-        return attrs
+        fields: tuple[str, ...] = public_fields.SOURCE.names
+        read_only_fields: tuple[str, ...] = public_fields.SOURCE.read_only
 
     def to_representation(self, instance: Source) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -160,7 +95,7 @@ class SourceCreatedSerializer(SourceSerializer):
     )
 
     class Meta(SourceSerializer.Meta):
-        fields: tuple[str, ...] = (*public_fields.SOURCE, "webhook_secret")
+        fields: tuple[str, ...] = (*public_fields.SOURCE.names, "webhook_secret")
 
 
 class SourceSecretSerializer(serializers.ModelSerializer):
@@ -174,31 +109,23 @@ class SourceSecretSerializer(serializers.ModelSerializer):
         read_only_fields: tuple[str, ...] = fields
 
 
-class TrackedTermSerializer(StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer):
-    tenant_unique = (("text",),)
+class TrackedTermSerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.create_tracked_term)
+    update_service = staticmethod(services.update_tracked_term)
 
     class Meta:
         model = TrackedTerm
-        fields: tuple[str, ...] = public_fields.TRACKED_TERM
-        read_only_fields: tuple[str, ...] = ("id",)
-
-    def validate_text(self, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.", code="blank")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        self.check_tenant_unique(attrs)
-        return attrs
+        fields: tuple[str, ...] = public_fields.TRACKED_TERM.names
+        read_only_fields: tuple[str, ...] = public_fields.TRACKED_TERM.read_only
 
 
-class LexiconEntrySerializer(StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer):
-    tenant_unique = (("label", "phrase"),)
+class LexiconEntrySerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.create_lexicon_entry)
+    update_service = staticmethod(services.update_lexicon_entry)
+
     # A field named like Field.label: DRF's metaclass moves it into the declared fields.
     label = serializers.ChoiceField(  # type: ignore[assignment]
-        choices=[(label, label) for label in TRIGGER_LABELS]
+        choices=[(label, label) for label in CrisisTrigger.values]
     )
     weight = serializers.FloatField(
         min_value=0.0,
@@ -210,22 +137,8 @@ class LexiconEntrySerializer(StrictSerializerMixin, TenantUniqueMixin, serialize
 
     class Meta:
         model = LexiconEntry
-        fields: tuple[str, ...] = public_fields.LEXICON_ENTRY
-        read_only_fields: tuple[str, ...] = ("id",)
-
-    def validate_phrase(self, value: str) -> str:
-        value = " ".join(value.split()).lower()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.", code="blank")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        self.check_tenant_unique(attrs)
-        return attrs
-
-
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+        fields: tuple[str, ...] = public_fields.LEXICON_ENTRY.names
+        read_only_fields: tuple[str, ...] = public_fields.LEXICON_ENTRY.read_only
 
 
 @extend_schema_field(
@@ -237,33 +150,20 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
     }
 )
 class DomainField(serializers.CharField):
-    """A domain name; the OpenAPI pattern tells clients (and fuzzers) what is accepted."""
+    """A domain name; the OpenAPI pattern tells clients (and fuzzers) what is accepted (the
+    model's ``clean()`` is the rule)."""
 
 
-class LowCredibilityDomainSerializer(
-    StrictSerializerMixin, TenantUniqueMixin, serializers.ModelSerializer
-):
-    tenant_unique = (("domain",),)
+class LowCredibilityDomainSerializer(ServiceModelSerializer):
+    create_service = staticmethod(services.create_low_credibility_domain)
+    update_service = staticmethod(services.update_low_credibility_domain)
+
     domain = DomainField(max_length=253)
 
     class Meta:
         model = LowCredibilityDomain
-        fields: tuple[str, ...] = public_fields.LOW_CREDIBILITY_DOMAIN
-        read_only_fields: tuple[str, ...] = ("id",)
-
-    def validate_domain(self, value: str) -> str:
-        value = value.strip().lower().lstrip(".")
-        if not DOMAIN_RE.match(value):
-            raise serializers.ValidationError(
-                "Enter a domain name such as 'hoaks.example', without scheme or path.",
-                code="invalid_domain",
-            )
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        self.check_tenant_unique(attrs)
-        return attrs
+        fields: tuple[str, ...] = public_fields.LOW_CREDIBILITY_DOMAIN.names
+        read_only_fields: tuple[str, ...] = public_fields.LOW_CREDIBILITY_DOMAIN.read_only
 
 
 class IngestBatchSerializer(serializers.ModelSerializer):
@@ -273,8 +173,8 @@ class IngestBatchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestBatch
-        fields: tuple[str, ...] = public_fields.BATCH
-        read_only_fields: tuple[str, ...] = public_fields.BATCH
+        fields: tuple[str, ...] = public_fields.BATCH.names
+        read_only_fields: tuple[str, ...] = public_fields.BATCH.read_only
 
 
 class MentionSerializer(serializers.ModelSerializer):
@@ -282,28 +182,31 @@ class MentionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Mention
-        fields: tuple[str, ...] = public_fields.MENTION
-        read_only_fields: tuple[str, ...] = public_fields.MENTION
+        fields: tuple[str, ...] = public_fields.MENTION.names
+        read_only_fields: tuple[str, ...] = public_fields.MENTION.names
 
 
-class TenantMemberField(serializers.PrimaryKeyRelatedField):
-    """A user id among the members of the serializer's ``tenant`` (context). An id of no
-    account and an id of someone else's account get the same error, so ids reveal nothing."""
+class AssigneeIdField(serializers.PrimaryKeyRelatedField):
+    """A user id. Whether it names a member of the tenant is ``services.triage_mention``'s rule
+    (an id of no account and of someone else's account get the same error there)."""
 
     default_error_messages = {
         **serializers.PrimaryKeyRelatedField.default_error_messages,
-        "does_not_exist": _("The assignee must be a member of this tenant."),
+        "does_not_exist": services.NOT_A_MEMBER,
     }
 
-    def get_queryset(self) -> QuerySet[User]:
-        tenant: Tenant = self.context["tenant"]
-        return User.objects.filter(
-            pk__in=Membership.objects.filter(tenant=tenant).values("user_id")
-        )
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not DIGITS.fullmatch(str(data)):
+            self.fail("does_not_exist", pk_value=data)
+        return int(data)
 
 
 class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """What a triager may change: status, tags and the assignee (a member of the tenant)."""
+
+    # The shape is checked here; the rules by ``services.triage_mention``.
 
     status = serializers.ChoiceField(choices=TriageStatus.choices, required=False)
     tags = serializers.ListField(
@@ -311,8 +214,8 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
         required=False,
         max_length=20,
     )
-    assignee = TenantMemberField(
-        queryset=User.objects.all(),  # narrowed to the tenant's members by the field
+    assignee = AssigneeIdField(
+        queryset=User.objects.none(),  # never queried: the service resolves the id
         required=False,
         allow_null=True,
         help_text="User id of a member of this tenant; null to unassign.",
@@ -322,104 +225,12 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
         model = Mention
         fields: tuple[str, ...] = public_fields.MENTION_TRIAGE
 
-    def validate_tags(self, value: list[str]) -> list[str]:
-        seen: dict[str, None] = {}
-        for tag in value:
-            tag = " ".join(tag.split()).lower()
-            if tag:
-                seen.setdefault(tag, None)
-        return list(seen)
-
     def update(self, instance: Mention, validated_data: dict[str, Any]) -> Mention:
-        # Only the triage columns: the pipeline may be updating engagement at the same time.
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        if validated_data:
-            instance.save(update_fields=list(validated_data))
-        return instance
+        with service_errors():
+            return services.triage_mention(mention=instance, **validated_data)
 
 
-# --- metrics parameters ----------------------------------------------------------------------
-
-MAX_PERIOD = timedelta(days=366)
-MAX_FIVE_MINUTE_PERIOD = timedelta(days=31)
-DEFAULT_PERIOD = timedelta(days=7)
-
-
-class PeriodSerializer(serializers.Serializer):
-    """``since``/``until`` (ISO 8601); the default period is the last 7 days, at most 366."""
-
-    since = serializers.DateTimeField(
-        required=False, help_text="Start (inclusive); default: 7 days before `until`."
-    )
-    until = serializers.DateTimeField(required=False, help_text="End (exclusive); default: now.")
-    query = serializers.IntegerField(
-        required=False, min_value=1, help_text="Only mentions matched by this query (id)."
-    )
-
-    max_period: ClassVar[timedelta] = MAX_PERIOD
-
-    def validate_query(self, value: int) -> int:
-        tenant: Tenant = self.context["tenant"]
-        if not MonitoredQuery.objects.for_tenant(tenant).filter(pk=value).exists():
-            raise serializers.ValidationError("No such query in this tenant.", code="not_found")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        until = attrs.get("until") or timezone.now()
-        since = attrs.get("since") or until - DEFAULT_PERIOD
-        if since >= until:
-            raise serializers.ValidationError(
-                {"since": "Must be before 'until'."}, code="invalid_period"
-            )
-        limit = self.period_limit(attrs)
-        if until - since > limit:
-            raise serializers.ValidationError(
-                {"since": f"The period may not exceed {limit.days} days."}, code="period_too_long"
-            )
-        attrs["since"], attrs["until"] = since, until
-        return attrs
-
-    def period_limit(self, attrs: dict[str, Any]) -> timedelta:
-        return self.max_period
-
-
-def validate_tz(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise serializers.ValidationError(
-            f"'{value}' is not a known IANA time zone.", code="invalid_time_zone"
-        )
-
-
-class VolumeParamsSerializer(PeriodSerializer):
-    interval = serializers.ChoiceField(
-        choices=[("5m", "5 minutes"), ("1h", "1 hour"), ("1d", "1 day")],
-        default="1h",
-        help_text="Bucket size. 5m allows a period of at most 31 days.",
-    )
-    tz = serializers.CharField(
-        required=False,
-        max_length=64,
-        validators=[validate_tz],
-        help_text="IANA time zone of the bucket boundaries; default: the tenant's.",
-    )
-
-    def period_limit(self, attrs: dict[str, Any]) -> timedelta:
-        return MAX_FIVE_MINUTE_PERIOD if attrs.get("interval") == "5m" else MAX_PERIOD
-
-
-class TopParamsSerializer(PeriodSerializer):
-    limit = serializers.IntegerField(
-        required=False, default=20, min_value=1, max_value=100, help_text="At most 100."
-    )
-
-
-class ZonedDateTimeField(serializers.DateTimeField):
-    """Keeps the offset the value carries instead of converting to the server's zone."""
-
-    def to_representation(self, value: Any) -> Any:
-        return value.isoformat() if value is not None else None
+# --- metrics ---------------------------------------------------------------------------------
 
 
 class VolumePointSerializer(serializers.Serializer):

@@ -7,22 +7,18 @@ mentions are triaged with ``mentions.triage``. Reads go through ``monitoring.sel
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, pagination, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from monitoring import selectors
+from monitoring import selectors, services
 from monitoring.api.serializers import (
     IngestBatchSerializer,
     LexiconEntrySerializer,
@@ -30,17 +26,14 @@ from monitoring.api.serializers import (
     MentionSerializer,
     MentionTriageSerializer,
     MonitoredQuerySerializer,
-    PeriodSerializer,
     ShareOfVoiceSerializer,
     SourceCreatedSerializer,
     SourceSecretSerializer,
     SourceSerializer,
     TopAuthorsSerializer,
     TopHashtagsSerializer,
-    TopParamsSerializer,
     TopTermsSerializer,
     TrackedTermSerializer,
-    VolumeParamsSerializer,
     VolumeSerializer,
 )
 from monitoring.filtersets import (
@@ -61,111 +54,38 @@ from monitoring.models import (
     MonitoredQuery,
     Source,
     TrackedTerm,
-    new_webhook_secret,
 )
-from tenants.api.base import TenantScopedAPIView, TenantScopedViewSet
-from tenants.pagination import DIGITS, int_param
+from monitoring.params import (
+    MetricsPeriodSerializer,
+    TopParamsSerializer,
+    VolumeParamsSerializer,
+)
+from tenants.api.base import (
+    TenantCrudViewSet,
+    TenantScopedAPIView,
+    TenantScopedViewSet,
+    crud_capabilities,
+)
+from tenants.api.pagination import KeysetPagination
 from tenants.roles import Cap
 
 # --- pagination ------------------------------------------------------------------------------
 
 
-class MentionCursorPagination(pagination.CursorPagination):
-    """Keyset pagination on ``(published_at, id)``, newest first, without any COUNT.
+class MentionCursorPagination(KeysetPagination):
+    """Keyset pagination on ``(published_at, id)``, newest first, without any COUNT."""
 
-    The cursor is opaque: it names the last (or first) mention of the page and a direction.
-    """
+    key_field = "published_at"
 
-    ordering = ("-published_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-    def get_page_size(self, request: Request) -> int:
-        size = int_param(request, self.page_size_query_param, minimum=1, maximum=self.max_page_size)
-        return size or self.page_size
-
-    def paginate_queryset(  # type: ignore[override]
-        self, queryset: QuerySet[Mention], request: Request, view: Any = None
-    ) -> list[Mention]:
-        self.request = request
-        self.page_url = request.build_absolute_uri()
-        size = self.get_page_size(request) or self.page_size
-        cursor = self.decode_cursor(request)
-        reverse = False
-        if cursor is not None:
-            published_at, mention_id, reverse = cursor
-            queryset = selectors.mentions_after(queryset, published_at, mention_id, reverse=reverse)
-        rows = list(queryset[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        if reverse:
-            rows.reverse()
-            self.has_next, self.has_previous = bool(rows), more
-        else:
-            self.has_next, self.has_previous = more, cursor is not None and bool(rows)
-        self.rows = rows
-        return rows
-
-    def decode_cursor(self, request: Request) -> Any:
-        encoded = request.query_params.get(self.cursor_query_param)
-        if not encoded:
-            return None
-        try:
-            text = base64.urlsafe_b64decode(encoded.encode("ascii")).decode("ascii")
-            stamp, pk, direction = text.split("|")
-            published_at = parse_datetime(stamp)
-            if published_at is None or direction not in ("n", "p") or not DIGITS.fullmatch(pk):
-                raise ValueError(text)
-            published_at.astimezone(UTC)  # OverflowError for a time out of range in UTC
-            return published_at, int(pk), direction == "p"
-        except (ValueError, OverflowError, UnicodeError, binascii.Error):
-            raise serializers.ValidationError(
-                {self.cursor_query_param: "Invalid cursor."}, code="invalid_cursor"
-            ) from None
-
-    def link(self, row: Mention, direction: str) -> str:
-        raw = f"{row.published_at.isoformat()}|{row.pk}|{direction}"
-        token = base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
-        return replace_query_param(self.page_url, self.cursor_query_param, token)
-
-    def get_next_link(self) -> str | None:
-        return self.link(self.rows[-1], "n") if self.has_next and self.rows else None
-
-    def get_previous_link(self) -> str | None:
-        if not self.has_previous:
-            return None
-        if not self.rows:
-            return remove_query_param(self.page_url, self.cursor_query_param)
-        return self.link(self.rows[0], "p")
+    def after(
+        self, queryset: QuerySet[Any], value: datetime, pk: int, *, reverse: bool
+    ) -> QuerySet[Any]:
+        return selectors.mentions_after(queryset, value, pk, reverse=reverse)
 
 
 # --- management resources --------------------------------------------------------------------
 
-_MANAGE = {
-    "list": Cap.VIEW_MONITORING,
-    "retrieve": Cap.VIEW_MONITORING,
-    "create": Cap.MANAGE_MONITORING,
-    "partial_update": Cap.MANAGE_MONITORING,
-    "update": Cap.MANAGE_MONITORING,
-    "destroy": Cap.MANAGE_MONITORING,
-}
-
-
-class TenantCrudViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    TenantScopedViewSet,
-):
-    """List, read, create, change (PUT or PATCH) and delete rows of the URL's tenant."""
-
-    capabilities = _MANAGE
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.save(tenant=self.tenant)
+_MANAGE = crud_capabilities(Cap.VIEW_MONITORING, Cap.MANAGE_MONITORING)
 
 
 @extend_schema(tags=["monitoring"])
@@ -173,6 +93,8 @@ class MonitoredQueryViewSet(TenantCrudViewSet):
     """Monitored queries in the boolean query language (see docs/queries.md). A malformed query
     is refused with code ``invalid_query`` and the position of the error."""
 
+    capabilities = _MANAGE
+    delete_service = staticmethod(services.delete_query)
     queryset = MonitoredQuery.objects.all()
     serializer_class = MonitoredQuerySerializer
     filterset_class = MonitoredQueryFilterSet
@@ -190,6 +112,7 @@ class SourceViewSet(TenantCrudViewSet):
     filterset_class = SourceFilterSet
     ordering_fields = ("name", "kind", "status", "created_at", "last_success_at")
     capabilities = {**_MANAGE, "rotate_secret": Cap.MANAGE_MONITORING}
+    delete_service = staticmethod(services.delete_source)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -201,9 +124,7 @@ class SourceViewSet(TenantCrudViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Replace the webhook secret; the old one stops working at once."""
-        source = self.get_object()
-        source.webhook_secret = new_webhook_secret()
-        source.save(update_fields=["webhook_secret"])
+        source = services.rotate_webhook_secret(instance=self.get_object())
         return Response(SourceSecretSerializer(source).data)
 
 
@@ -213,6 +134,8 @@ class TrackedTermViewSet(TenantCrudViewSet):
 
     queryset = TrackedTerm.objects.all()
     serializer_class = TrackedTermSerializer
+    capabilities = _MANAGE
+    delete_service = staticmethod(services.delete_tracked_term)
     filterset_class = TrackedTermFilterSet
     ordering_fields = ("text", "kind")
 
@@ -223,6 +146,8 @@ class LexiconEntryViewSet(TenantCrudViewSet):
 
     queryset = LexiconEntry.objects.all()
     serializer_class = LexiconEntrySerializer
+    capabilities = _MANAGE
+    delete_service = staticmethod(services.delete_lexicon_entry)
     filterset_class = LexiconEntryFilterSet
     ordering_fields = ("label", "phrase")
 
@@ -233,6 +158,8 @@ class LowCredibilityDomainViewSet(TenantCrudViewSet):
 
     queryset = LowCredibilityDomain.objects.all()
     serializer_class = LowCredibilityDomainSerializer
+    capabilities = _MANAGE
+    delete_service = staticmethod(services.delete_low_credibility_domain)
     filterset_class = LowCredibilityDomainFilterSet
     ordering_fields = ("domain",)
 
@@ -290,7 +217,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
             mention, data=request.data, partial=True, context=self.get_serializer_context()
         )
         payload.is_valid(raise_exception=True)
-        payload.save()
+        payload.save()  # services.triage_mention
         return Response(MentionSerializer(mention).data)
 
 
@@ -300,7 +227,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
 class MetricsView(TenantScopedAPIView):
     queryset = MetricBucket.objects.all()
     capabilities = {"get": Cap.VIEW_MONITORING}
-    params_class: type[PeriodSerializer] = PeriodSerializer
+    params_class: type[MetricsPeriodSerializer] = MetricsPeriodSerializer
 
     def params(self, request: Request) -> dict[str, Any]:
         params = self.params_class(data=request.query_params, context={"tenant": self.tenant})

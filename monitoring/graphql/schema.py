@@ -9,18 +9,13 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from django.core.exceptions import ObjectDoesNotExist
-from rest_framework import serializers as drf_serializers
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
-from strawberry.types import Info
 
-from monitoring import selectors
-from monitoring.api.serializers import MentionTriageSerializer, VolumeParamsSerializer
+from monitoring import selectors, services
 from monitoring.graphql.filters import (
     MentionFilter,
     MentionPagination,
-    bad_input,
     filter_mentions,
     paginate,
 )
@@ -32,20 +27,14 @@ from monitoring.graphql.types import (
     TrackedTermType,
 )
 from monitoring.models import Mention, MonitoredQuery, Source, TrackedTerm
+from monitoring.params import VolumeParamsSerializer
+from tenants.api.pagination import DIGITS
+from tenants.graphql.context import Info
+from tenants.graphql.errors import bad_input, service_errors, validated
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
-
-
-def validated(serializer: drf_serializers.Serializer) -> dict[str, Any]:
-    if not serializer.is_valid():
-        field, messages = next(iter(serializer.errors.items()))
-        detail = messages[0] if isinstance(messages, list) else messages
-        if isinstance(detail, dict):  # a nested error, e.g. one item of a list
-            detail = next(iter(detail.values()))
-        raise bad_input(f"{field}: {detail}", field)
-    return dict(serializer.validated_data)
 
 
 @strawberry.type
@@ -123,20 +112,20 @@ class MonitoringMutation:
     ) -> MentionType:
         """Change a mention's triage status, tags and assignee (``null`` unassigns)."""
         tenant = tenant_for(info, slug, Cap.TRIAGE_MENTIONS)
-        try:
-            mention = selectors.mentions(tenant.pk).get(pk=int(id))
-        except (ObjectDoesNotExist, ValueError):
-            raise bad_input("No such mention in this tenant.", "id") from None
-        data: dict[str, Any] = {}
-        if status is not None:
-            data["status"] = status
-        if tags is not None:
-            data["tags"] = tags
-        if assignee_id is not strawberry.UNSET:
-            data["assignee"] = assignee_id
-        serializer = MentionTriageSerializer(
-            mention, data=data, partial=True, context={"tenant": tenant}
+        mention = (
+            selectors.mentions(tenant.pk).filter(pk=int(id)).first()
+            if DIGITS.fullmatch(str(id))
+            else None
         )
-        validated(serializer)
-        serializer.save()
+        if mention is None:
+            raise bad_input("No such mention in this tenant.", "id")
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = status
+        if tags is not None:
+            changes["tags"] = tags
+        if assignee_id is not strawberry.UNSET:
+            changes["assignee"] = assignee_id
+        with service_errors():
+            services.triage_mention(mention=mention, **changes)
         return Mention.objects.select_related("assignee").get(pk=mention.pk)  # type: ignore[return-value]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import Any, Literal, TypedDict
 
+from monitoring.ingest import IngestItem, ItemAuthor, ItemEngagement
 from tenants import outbound
 
 __all__ = [
@@ -35,32 +35,10 @@ MAX_RESPONSE_BYTES = outbound.MAX_RESPONSE_BYTES
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
-class Author(TypedDict):
-    handle: str
-    name: str
-    followers: int
-    verified: bool
-
-
-class Engagement(TypedDict):
-    likes: int
-    shares: int
-    replies: int
-    views: int
-
-
-class MentionItem(TypedDict):
-    """One mention, in the shape the ingest API accepts."""
-
-    platform: Literal["rss", "mastodon"]
-    external_id: str
-    url: str
-    text: str
-    lang: str | None
-    published_at: str
-    author: Author
-    engagement: Engagement
-    raw: dict[str, Any]
+# The pollers produce the one ingest item shape (``monitoring.ingest.IngestItem``).
+Author = ItemAuthor
+Engagement = ItemEngagement
+MentionItem = IngestItem
 
 
 class PollError(Exception):

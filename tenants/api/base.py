@@ -9,14 +9,16 @@ override ``get_queryset``, ``get_permissions`` or ``initial``, so the check cann
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from rest_framework import exceptions, permissions, viewsets
+from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from tenants import access
+from tenants.api.serializers import service_errors
 from tenants.audit import attach_actor
 from tenants.models import Tenant
 from tenants.roles import Cap
@@ -91,7 +93,7 @@ class TenantScopedMixin:
         if queryset.model is Tenant:
             queryset = queryset.filter(pk=self.tenant.pk)
         else:
-            queryset = queryset.filter(tenant_id=self.tenant.pk)
+            queryset = queryset.for_tenant(self.tenant)
         return self.scope_queryset(queryset)
 
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -99,18 +101,59 @@ class TenantScopedMixin:
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()  # type: ignore[misc]
+        context: dict[str, Any] = super().get_serializer_context()  # type: ignore[misc]
         if hasattr(self, "tenant_access"):
             context["tenant"] = self.tenant
         return context
 
 
-class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
     pass
 
 
 class TenantScopedAPIView(TenantScopedMixin, APIView):
     pass
+
+
+class TenantCrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantScopedViewSet,
+):
+    """List, read, create, change (PUT or PATCH) and delete rows of the URL's tenant.
+
+    Subclasses declare ``capabilities`` (e.g. ``crud_capabilities(Cap.VIEW_X, Cap.MANAGE_X)``),
+    a ``ServiceModelSerializer`` (its ``create``/``update`` call the app's services, given the
+    URL's tenant) and ``delete_service`` (keyword ``instance``). No write happens here.
+    """
+
+    delete_service: ClassVar[Callable[..., Any] | None] = None
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.save(tenant=self.tenant)
+
+    def perform_destroy(self, instance: Any) -> None:
+        service = type(self).delete_service
+        if service is None:
+            raise TypeError(f"{type(self).__name__} declares no delete_service.")
+        with service_errors():
+            service(instance=instance)
+
+
+def crud_capabilities(read: Cap, write: Cap) -> dict[str, Cap]:
+    """The capability map of a ``TenantCrudViewSet``: ``read`` to list and retrieve, ``write``
+    to create, change and delete."""
+    return {
+        "list": read,
+        "retrieve": read,
+        "create": write,
+        "partial_update": write,
+        "update": write,
+        "destroy": write,
+    }
 
 
 class AuthenticatedViewMixin:

@@ -45,7 +45,7 @@ class TokenViewSet(
     AuthenticatedViewMixin,
     mixins.ListModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Personal API tokens. Create one with an email and password; list and revoke your own."""
 
@@ -90,7 +90,7 @@ class TokenViewSet(
 
 
 @extend_schema(tags=["auth"])
-class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):
+class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """The signed-in user and their memberships."""
 
     serializer_class = MeSerializer
@@ -100,7 +100,7 @@ class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["tenants"])
-class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):
+class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):  # type: ignore[type-arg]
     """The tenants the caller can see. Agency admins create tenants in their agency."""
 
     serializer_class = TenantSerializer
@@ -142,8 +142,11 @@ class TenantDetailViewSet(TenantScopedViewSet):
     def partial_update(self, request: Request, tenant_slug: str) -> Response:
         serializer = TenantUpdateSerializer(self.tenant, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(TenantSerializer(self.tenant).data)
+        try:
+            tenant = services.update_tenant(tenant=self.tenant, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise_as_drf(exc)
+        return Response(TenantSerializer(tenant).data)
 
 
 @extend_schema(tags=["members"])

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError
 from strawberry.permission import BasePermission
-from strawberry.types import Info
 
 from tenants import access
+from tenants.graphql.context import Info
+from tenants.graphql.errors import forbidden, not_found, unauthenticated
 from tenants.models import Tenant, User
 from tenants.roles import Cap
 
-
-def unauthenticated(message: str = "Authentication required.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
-
-
-def not_found(message: str = "No such tenant.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "NOT_FOUND"})
-
-
-def forbidden(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+__all__ = [
+    "HasTenantCapability",
+    "IsAuthenticated",
+    "capabilities_by_tenant",
+    "current_user",
+    "forbidden",
+    "not_found",
+    "require",
+    "tenant_access",
+    "tenant_for",
+    "unauthenticated",
+]
 
 
 def current_user(info: Info) -> User:
@@ -43,9 +44,7 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
     """The caller's access to a tenant, cached for the request; NOT_FOUND when it has none."""
     user = current_user(info)
     slug = tenant if isinstance(tenant, str) else tenant.slug
-    cache: dict[str, access.TenantAccess] = info.context.request.__dict__.setdefault(
-        "_sigap_tenant_access", {}
-    )
+    cache = info.context.tenant_access
     if slug not in cache:
         try:
             cache[slug] = access.resolve(user, slug)
@@ -56,10 +55,9 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
 
 def capabilities_by_tenant(info: Info) -> dict[int, frozenset[Cap]]:
     """The caller's capabilities in every tenant it can see, loaded once per request."""
-    request = info.context.request
-    if "_sigap_capabilities" not in request.__dict__:
-        request._sigap_capabilities = access.tenant_capabilities(current_user(info))
-    return request._sigap_capabilities
+    if info.context.capabilities is None:
+        info.context.capabilities = access.tenant_capabilities(current_user(info))
+    return info.context.capabilities
 
 
 def _check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:

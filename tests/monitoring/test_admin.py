@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from monitoring.models import Mention, MonitoredQuery
+from monitoring.models import Mention, MonitoredQuery, TrackedTerm
 from tests.factories import UserFactory
 from tests.monitoring.factories import (
     IngestBatchFactory,
@@ -126,3 +126,34 @@ def test_source_admin_shows_health(agency_admin: Client, tenant: Any) -> None:
     page = agency_admin.get(f"/admin/monitoring/source/{source.pk}/change/")
     assert b"HTTP 503" in page.content
     assert source.webhook_secret.encode() not in page.content
+
+
+def test_admin_writes_go_through_the_services(agency_admin: Client, tenant: Any) -> None:
+    added = agency_admin.post(
+        "/admin/monitoring/trackedterm/add/",
+        {"tenant": tenant.pk, "text": "  Kopi   Senja ", "kind": "brand"},
+    )
+    assert added.status_code == 302, added.content
+    term = TrackedTerm.objects.for_tenant(tenant).get()
+    assert term.text == "Kopi Senja"
+    duplicate = agency_admin.post(
+        "/admin/monitoring/trackedterm/add/",
+        {"tenant": tenant.pk, "text": "Kopi Senja", "kind": "brand"},
+    )
+    assert duplicate.status_code == 200  # the form again, with the uniqueness error
+    assert TrackedTerm.objects.for_tenant(tenant).count() == 1
+    bulk = agency_admin.post(
+        "/admin/monitoring/trackedterm/",
+        {"action": "delete_selected", "_selected_action": [term.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 302
+    assert not TrackedTerm.objects.for_tenant(tenant).exists()
+
+
+def test_source_admin_cannot_change_the_kind_or_the_tenant(
+    agency_admin: Client, tenant: Any
+) -> None:
+    source = SourceFactory(tenant=tenant)
+    page = agency_admin.get(f"/admin/monitoring/source/{source.pk}/change/")
+    form = page.context["adminform"].form
+    assert "kind" not in form.fields and "tenant" not in form.fields

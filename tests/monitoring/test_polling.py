@@ -83,3 +83,14 @@ def test_due_sources_are_queued_once(tenant: Any) -> None:
     assert polling.poll_due_sources() == 0  # claimed until its interval passes
     assert OrmQ.objects.count() == 1
     assert Schedule.objects.filter(func="monitoring.tasks.poll_due_sources").exists()
+
+
+def test_a_stored_config_that_breaks_the_rule_fails_the_poll_with_its_message(
+    tenant: Any,
+) -> None:
+    # Written past the services (as before the rule, or by hand in the database).
+    source = Source.objects.create(tenant=tenant, kind="rss", name="Rusak", config={"link": "x"})
+    result = polling.poll_source(tenant.pk, source.pk)
+    assert result["error"].startswith("config: Unknown keys for an rss source: link")
+    source.refresh_from_db()
+    assert source.consecutive_failures == 1 and source.last_error == result["error"]

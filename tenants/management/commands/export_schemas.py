@@ -19,8 +19,9 @@ def openapi_text() -> str:
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.renderers import OpenApiYamlRenderer
 
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    return OpenApiYamlRenderer().render(schema, renderer_context={}).decode()
+    schema = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
+    rendered: bytes = OpenApiYamlRenderer().render(schema, renderer_context={})  # type: ignore[no-untyped-call]
+    return rendered.decode()
 
 
 def graphql_text() -> str:
