@@ -50,13 +50,21 @@ def create_tenant(
     return tenant
 
 
-TENANT_WRITABLE = ("name", "time_zone", "default_language", "status")
+TENANT_WRITABLE = (
+    "name",
+    "time_zone",
+    "default_language",
+    "status",
+    "mention_retention_days",
+    "raw_payload_retention_days",
+)
 
 
 @transaction.atomic
 def update_tenant(*, tenant: Tenant, **changes: Any) -> Tenant:
-    """Change a tenant's name, time zone, default language or status (its slug and agency
-    never change); the model's rules apply (known IANA time zone, choices)."""
+    """Change a tenant's name, time zone, default language, status or retention periods (its
+    slug and agency never change); the model's rules apply (known IANA time zone, choices,
+    retention bounds)."""
     unknown = sorted(set(changes) - set(TENANT_WRITABLE))
     if unknown:
         raise ValidationError(
