@@ -16,37 +16,25 @@ def ensure_schedules(**kwargs: Any) -> None:
     from django.utils import timezone
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name="monitoring.poll_due_sources",
-        defaults={
-            "func": "monitoring.tasks.poll_due_sources",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
+    from tenants.schedules import keep
+
+    keep(
+        "monitoring.poll_due_sources",
+        "monitoring.tasks.poll_due_sources",
+        Schedule.MINUTES,
+        minutes=1,
     )
-    Schedule.objects.update_or_create(
-        name="monitoring.prune_webhook_signatures",
-        defaults={
-            "func": "monitoring.tasks.prune_webhook_signatures",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 10,
-            "repeats": -1,
-        },
+    keep(
+        "monitoring.prune_webhook_signatures",
+        "monitoring.tasks.prune_webhook_signatures",
+        Schedule.MINUTES,
+        minutes=10,
     )
-    Schedule.objects.update_or_create(
-        name="monitoring.apply_retention",
-        defaults={
-            "func": "monitoring.tasks.apply_retention_all",
-            "schedule_type": Schedule.DAILY,
-            "repeats": -1,
-        },
-        create_defaults={
-            "func": "monitoring.tasks.apply_retention_all",
-            "schedule_type": Schedule.DAILY,
-            "repeats": -1,
-            "next_run": next_retention_run(timezone.now()),
-        },
+    keep(
+        "monitoring.apply_retention",
+        "monitoring.tasks.apply_retention_all",
+        Schedule.DAILY,
+        first_run=next_retention_run(timezone.now()),
     )
 
 

@@ -8,32 +8,16 @@ def ensure_schedules(**kwargs: Any) -> None:
     """The recurring tasks of this app, created (or corrected) after every migrate."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name="tenants.prune_rate_counters",
-        defaults={
-            "func": "tenants.tasks.prune_rate_counters",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 10,
-            "repeats": -1,
-        },
+    from tenants.schedules import keep
+
+    keep(
+        "tenants.prune_rate_counters",
+        "tenants.tasks.prune_rate_counters",
+        Schedule.MINUTES,
+        minutes=10,
     )
-    Schedule.objects.update_or_create(
-        name="tenants.sweep_outbox",
-        defaults={
-            "func": "tenants.tasks.sweep_outbox",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name="tenants.prune_outbox",
-        defaults={
-            "func": "tenants.tasks.prune_outbox",
-            "schedule_type": Schedule.HOURLY,
-            "repeats": -1,
-        },
-    )
+    keep("tenants.sweep_outbox", "tenants.tasks.sweep_outbox", Schedule.MINUTES, minutes=1)
+    keep("tenants.prune_outbox", "tenants.tasks.prune_outbox", Schedule.HOURLY)
 
 
 class TenantsConfig(AppConfig):
