@@ -5,7 +5,9 @@ and the input guard.
   a new one), echoes it in the ``X-Request-Id`` response header, adds it to every log record
   written while the request runs, and logs one JSON line per request. An exception no view
   handled is logged with its traceback under that id and answered with the API's 500 body
-  (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on.
+  (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on. A
+  request that found the database pool exhausted for ``DB_POOL_TIMEOUT`` seconds answers 503
+  with ``Retry-After`` instead, wherever the wait happened (view or middleware).
 - ``InputGuardMiddleware`` refuses, with a 400 in the API's error shape, a path, query
   parameter or header holding a NUL character or a lone surrogate, before any view, form or
   database sees it.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +36,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     TooManyFieldsSent,
 )
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -62,7 +66,10 @@ class RequestLogMiddleware:
         try:
             started = time.perf_counter()
             response = self.get_response(request)
-            if (
+            if response.status_code == 500 and getattr(request, "sigap_pool_exhausted", False):
+                # Raised outside a view (a middleware's query); noted by note_pool_exhaustion.
+                response = errors.unavailable_response(request)
+            elif (
                 response.status_code == 500
                 and not getattr(response, "sigap_error", False)
                 and not errors.may_see_debug_page(request)
@@ -106,6 +113,9 @@ class RequestLogMiddleware:
             )
         if _is_http_answer(exception):
             return None  # 404 and 403: Django's own answers, no traceback in them
+        if errors.is_pool_exhausted(exception):
+            logger.warning("database pool exhausted: answering 503")
+            return errors.unavailable_response(request)
         errors.logger.error(
             "unhandled exception on %s %s",
             request.method,
@@ -114,6 +124,17 @@ class RequestLogMiddleware:
             extra={"request_id": getattr(request, "request_id", None)},
         )
         return errors.server_error_response(request)
+
+
+def note_pool_exhaustion(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """``got_request_exception``: marks a request whose unhandled exception (outside a view,
+    where ``process_exception`` does not see it) was an exhausted database pool."""
+    if request is not None and errors.is_pool_exhausted(sys.exc_info()[1]):
+        logger.warning("database pool exhausted: answering 503")
+        request.sigap_pool_exhausted = True  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(note_pool_exhaustion, dispatch_uid="sigap-pool-exhaustion")
 
 
 def _is_http_answer(exception: Exception) -> bool:
