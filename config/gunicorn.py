@@ -4,7 +4,7 @@
 ``WEB_CONCURRENCY`` worker processes with ``WEB_THREADS`` threads each (gthread: a slow client
 holds a thread, not a process). Every worker process keeps a bounded database pool
 (``SIGAP_DB_POOL=1``, sized by ``DB_POOL_MIN``/``DB_POOL_MAX``, see ``config/settings.py``), so the
-server never holds more than ``WEB_CONCURRENCY × DB_POOL_MAX`` PostgreSQL connections and a burst
+server never holds more than ``WEB_CONCURRENCY * DB_POOL_MAX`` PostgreSQL connections and a burst
 waits in the listen backlog and the pool instead of opening more. The application writes its
 own JSON request log, so gunicorn's access log is off. Values come from the environment, like
 every Sigap setting; a setting given on gunicorn's command line wins over this file.
