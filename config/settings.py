@@ -7,6 +7,7 @@ import base64
 import hashlib
 import ipaddress
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,8 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
+    warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
