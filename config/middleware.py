@@ -8,6 +8,8 @@ and the input guard.
   (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on. A
   request that found the database pool exhausted for ``DB_POOL_TIMEOUT`` seconds answers 503
   with ``Retry-After`` instead, wherever the wait happened (view or middleware).
+- ``ProbeMiddleware`` answers ``/healthz`` and ``/readyz`` before every other middleware but
+  the request log (see ``config/health.py``).
 - ``InputGuardMiddleware`` refuses, with a 400 in the API's error shape, a path, query
   parameter or header holding a NUL character or a lone surrogate, before any view, form or
   database sees it.
@@ -162,6 +164,29 @@ def refused(code: str, message: str, *, attr: str | None, where: str) -> JsonRes
         detail=f"{where}: {message}" if where else message,
         attr=attr,
     )
+
+
+class ProbeMiddleware:
+    """Answers ``/healthz`` and ``/readyz`` straight away, past the security headers, input
+    guards, sessions, authentication, CSRF, audit and lockout middleware that neither probe
+    needs (they read no input but the client address), so a flood of probes costs as little
+    Python per request as it can. It sits right after ``RequestLogMiddleware``: probes keep
+    their request id and log line. The URL patterns stay, for ``reverse`` and the route walk."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from config import health
+
+        self.get_response = get_response
+        self.probes: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+            "/healthz": health.healthz,
+            "/readyz": health.readyz,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)
 
 
 class InputGuardMiddleware:
