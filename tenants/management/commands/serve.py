@@ -40,6 +40,10 @@ def web_command(addr: str) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addr]
 
 
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, preexec_fn=_child_setup)
+
+
 class Command(BaseCommand):
     help = "Run the HTTP server and both task clusters together (Ctrl-C stops them)."
 
@@ -51,15 +55,10 @@ class Command(BaseCommand):
             # Hashed static names need their manifest before the first admin page renders.
             call_command("collectstatic", "--noinput", verbosity=0)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        spawn = {"cwd": settings.BASE_DIR, "preexec_fn": _child_setup}
         children = {
-            "web": subprocess.Popen(web_command(options["addr"]), env=dict(os.environ), **spawn),
-            "worker": subprocess.Popen(
-                [*manage, "qcluster"], env=cluster_command_env(None), **spawn
-            ),
-            "slow-worker": subprocess.Popen(
-                [*manage, "qcluster"], env=cluster_command_env(SLOW_CLUSTER), **spawn
-            ),
+            "web": spawn(web_command(options["addr"]), dict(os.environ)),
+            "worker": spawn([*manage, "qcluster"], cluster_command_env(None)),
+            "slow-worker": spawn([*manage, "qcluster"], cluster_command_env(SLOW_CLUSTER)),
         }
         self.stdout.write(
             f"Sigap on http://{options['addr']}/ (admin /admin/, API /api/docs/, "
