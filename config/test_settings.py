@@ -1,7 +1,6 @@
 """Settings for the test suite: the production settings with a test secret and fast hashing."""
 
 import os
-import warnings
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 # base64 of "test-only-encryption-key-32bytes": a fixed Fernet key for the suite
@@ -15,5 +14,4 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 # Static files straight from the apps, as in DEBUG: the suite never runs collectstatic.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
-warnings.filterwarnings("ignore", message="No directory at: ")
 WHITENOISE_AUTOREFRESH = False
