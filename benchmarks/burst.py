@@ -419,7 +419,11 @@ def main() -> int:
     ]
     noisy = build_tenant("bench-burst-noisy", "noisy@burst.bench")
 
-    env = {**SERVER_ENV, "THROTTLE_RATE_USER": user_rate}
+    # The environment may override the server's shape (WEB_CONCURRENCY=4 WEB_THREADS=2 ...).
+    env = {
+        **{k: os.environ.get(k, v) for k, v in SERVER_ENV.items()},
+        "THROTTLE_RATE_USER": user_rate,
+    }
     with Services(web=True, worker=True, env=env) as services:
         host, port_text = services.addr.rsplit(":", 1)
         port = int(port_text)
