@@ -85,7 +85,7 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        failed = {n: c.returncode for n, c in children.items() if c.returncode not in (0, -2, -15)}
-        if failed and not stopping:
-            raise SystemExit(f"stopped because a child exited: {failed}")
+        if not stopping:
+            codes = {name: child.returncode for name, child in children.items()}
+            raise SystemExit(f"stopped because a child exited: {codes}")
         self.stdout.write("Sigap stopped.")
