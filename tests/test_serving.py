@@ -44,7 +44,9 @@ from tests.test_ops import ROOT, child_env
 
 # ``django_db`` on every test, so that pytest-django creates the test database even when only
 # one of these tests is selected (the server must never run against the development database).
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+# Transactional, so that all of them run together in pytest-django's order (one server) and the
+# rows the server commits (rate counters) are flushed after each.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SERVE_ENV = {
     "WEB_CONCURRENCY": "1",
@@ -54,6 +56,7 @@ SERVE_ENV = {
     "DB_POOL_TIMEOUT": "1",
     "Q_WORKERS": "1",
     "Q_SLOW_WORKERS": "1",
+    "THROTTLE_RATE_PROBE": "6000/min",  # the tests poll /readyz while the cluster starts
 }
 
 
@@ -205,7 +208,6 @@ def test_an_exhausted_database_pool_answers_503_and_the_server_recovers(served: 
     assert fetch(token_url, data=b"{}").status == 400  # and the server is healthy afterwards
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_slow_job_does_not_delay_an_ingest_chunk(served: Served, tenant: Any) -> None:
     from django_q.models import Task
 
@@ -229,7 +231,6 @@ def test_a_slow_job_does_not_delay_an_ingest_chunk(served: Served, tenant: Any) 
     assert Task.objects.get(name=f"chunk-{chunk.pk}").cluster == "sigap"
 
 
-@pytest.mark.django_db(transaction=True)  # runs after the transactional test above
 def test_serve_stops_the_server_and_both_clusters_on_sigterm(served: Served) -> None:
     children = psutil.Process(served.process.pid).children(recursive=True)
     names = " ".join(" ".join(child.cmdline()) for child in children)
