@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: install run test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
+.PHONY: install run serve-prod test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ run: $(STAMP)
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_mentions
+	$(BIN)/python manage.py serve
+
+# Production on one machine (README "Running in production"): DEBUG off, so SECRET_KEY,
+# SIGAP_ENCRYPTION_KEYS and ALLOWED_HOSTS must be set; gunicorn and both task clusters.
+serve-prod: export DEBUG = 0
+serve-prod: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
 test: $(STAMP)

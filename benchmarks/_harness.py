@@ -3,9 +3,11 @@
 ``setup_django()`` loads the project settings in this process (the embedded PostgreSQL starts,
 or is joined, unless ``DATABASE_URL`` is set) with the same environment ``make run`` uses
 (``DEBUG=1`` unless set). ``prepare_database()`` applies migrations and the cache table, as
-``make run`` does. ``Services`` starts the HTTP server (``runserver --noreload``) and the task
+``make run`` does. ``Services`` starts the production HTTP server (gunicorn with
+``config/gunicorn.py``: gthread workers, a bounded database pool per worker) and the fast task
 cluster (``qcluster``) as child processes, like ``manage.py serve``, waits until the server
-answers, and stops both on exit, on Ctrl-C, SIGTERM and errors.
+answers, and stops both (SIGTERM, graceful) on exit, on Ctrl-C, SIGTERM and errors. ``env``
+adds environment variables (``WEB_CONCURRENCY``, ``THROTTLE_RATE_USER``...) to the children.
 """
 
 from __future__ import annotations
@@ -76,20 +78,30 @@ def _child_setup() -> None:
 class Services:
     """``with Services(web=True, worker=True) as s: ... s.base_url``"""
 
-    def __init__(self, *, web: bool = True, worker: bool = True, addr: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        web: bool = True,
+        worker: bool = True,
+        addr: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.want_web, self.want_worker = web, worker
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("Q_CLUSTER_NAME", None)
         self.addr = addr or f"127.0.0.1:{free_port()}"
         self.base_url = f"http://{self.addr}"
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.logdir = Path(tempfile.mkdtemp(prefix="sigap-bench-"))
         self._logs: list[IO[bytes]] = []
 
-    def _start(self, name: str, args: list[str]) -> None:
+    def _start(self, name: str, command: list[str]) -> None:
         out = (self.logdir / f"{name}.log").open("wb")
         self._logs.append(out)
         self.children[name] = subprocess.Popen(
-            [sys.executable, "manage.py", *args],
+            command,
             cwd=ROOT,
+            env=self.env,
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=_child_setup,
@@ -98,9 +110,13 @@ class Services:
     def __enter__(self) -> Services:
         try:
             if self.want_web:
-                self._start("web", ["runserver", "--noreload", self.addr])
+                config = str(ROOT / "config" / "gunicorn.py")
+                self._start(
+                    "web",
+                    [sys.executable, "-m", "gunicorn", "-c", config, "--bind", self.addr],
+                )
             if self.want_worker:
-                self._start("worker", ["qcluster"])
+                self._start("worker", [sys.executable, "manage.py", "qcluster"])
             log(f"started {', '.join(self.children)} (logs in {self.logdir})")
             if self.want_web:
                 self._wait_http(timeout=60)
@@ -150,10 +166,10 @@ class Services:
         raise TimeoutError("the task cluster did not report")
 
     def stop(self) -> None:
-        for name, child in self.children.items():
+        for child in self.children.values():
             if child.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    child.send_signal(signal.SIGINT if name == "web" else signal.SIGTERM)
+                    child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30
         for child in self.children.values():
             try:

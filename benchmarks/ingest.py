@@ -3,8 +3,9 @@
     python benchmarks/ingest.py [--n 100000] [--rate MENTIONS_PER_S] [--batch ITEMS]
 
 Starts what it needs itself, as ``make run`` would: the embedded PostgreSQL (unless
-``DATABASE_URL`` is set; migrations applied), the HTTP server (``runserver --noreload``) and the
-task cluster (``qcluster``, workers from ``Q_CLUSTER``/``Q_WORKERS``). Creates a fresh tenant
+``DATABASE_URL`` is set; migrations applied), the production HTTP server (gunicorn with
+``config/gunicorn.py``) and the task cluster (``qcluster``, workers from
+``Q_CLUSTER``/``Q_WORKERS``). Creates a fresh tenant
 with the demo queries and terms and an API key, warms the workers up (each loads the scorer
 once, as a long-running cluster has), then POSTs ``--n`` distinct realistic mentions
 (``benchmarks/data.py``) to ``/api/v1/tenants/{slug}/ingest/`` and waits until every chunk is

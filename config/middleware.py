@@ -5,7 +5,11 @@ and the input guard.
   a new one), echoes it in the ``X-Request-Id`` response header, adds it to every log record
   written while the request runs, and logs one JSON line per request. An exception no view
   handled is logged with its traceback under that id and answered with the API's 500 body
-  (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on.
+  (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on. A
+  request that found the database pool exhausted for ``DB_POOL_TIMEOUT`` seconds answers 503
+  with ``Retry-After`` instead, wherever the wait happened (view or middleware).
+- ``ProbeMiddleware`` answers ``/healthz`` and ``/readyz`` before every other middleware but
+  the request log (see ``config/health.py``).
 - ``InputGuardMiddleware`` refuses, with a 400 in the API's error shape, a path, query
   parameter or header holding a NUL character or a lone surrogate, before any view, form or
   database sees it.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +38,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     TooManyFieldsSent,
 )
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -62,7 +68,10 @@ class RequestLogMiddleware:
         try:
             started = time.perf_counter()
             response = self.get_response(request)
-            if (
+            if response.status_code == 500 and getattr(request, "sigap_pool_exhausted", False):
+                # Raised outside a view (a middleware's query); noted by note_pool_exhaustion.
+                response = errors.unavailable_response(request)
+            elif (
                 response.status_code == 500
                 and not getattr(response, "sigap_error", False)
                 and not errors.may_see_debug_page(request)
@@ -106,6 +115,9 @@ class RequestLogMiddleware:
             )
         if _is_http_answer(exception):
             return None  # 404 and 403: Django's own answers, no traceback in them
+        if errors.is_pool_exhausted(exception):
+            logger.warning("database pool exhausted: answering 503")
+            return errors.unavailable_response(request)
         errors.logger.error(
             "unhandled exception on %s %s",
             request.method,
@@ -114,6 +126,17 @@ class RequestLogMiddleware:
             extra={"request_id": getattr(request, "request_id", None)},
         )
         return errors.server_error_response(request)
+
+
+def note_pool_exhaustion(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """``got_request_exception``: marks a request whose unhandled exception (outside a view,
+    where ``process_exception`` does not see it) was an exhausted database pool."""
+    if request is not None and errors.is_pool_exhausted(sys.exc_info()[1]):
+        logger.warning("database pool exhausted: answering 503")
+        request.sigap_pool_exhausted = True  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(note_pool_exhaustion, dispatch_uid="sigap-pool-exhaustion")
 
 
 def _is_http_answer(exception: Exception) -> bool:
@@ -141,6 +164,29 @@ def refused(code: str, message: str, *, attr: str | None, where: str) -> JsonRes
         detail=f"{where}: {message}" if where else message,
         attr=attr,
     )
+
+
+class ProbeMiddleware:
+    """Answers ``/healthz`` and ``/readyz`` straight away, past the security headers, input
+    guards, sessions, authentication, CSRF, audit and lockout middleware that neither probe
+    needs (they read no input but the client address), so a flood of probes costs as little
+    Python per request as it can. It sits right after ``RequestLogMiddleware``: probes keep
+    their request id and log line. The URL patterns stay, for ``reverse`` and the route walk."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from config import health
+
+        self.get_response = get_response
+        self.probes: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+            "/healthz": health.healthz,
+            "/readyz": health.readyz,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)
 
 
 class InputGuardMiddleware:

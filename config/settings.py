@@ -7,6 +7,7 @@ import base64
 import hashlib
 import ipaddress
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestLogMiddleware",
+    "config.middleware.ProbeMiddleware",
     "config.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,6 +131,26 @@ else:
     DATABASES = {"default": database_settings()}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Sigap runs on PostgreSQL only; DATABASE_URL must be postgres://")
+
+# A bounded connection pool per web server process (config/gunicorn.py sets SIGAP_DB_POOL=1 for
+# its workers): a burst waits for one of DB_POOL_MAX connections instead of opening more, and a
+# request that waited DB_POOL_TIMEOUT seconds answers 503 (config/errors.py). The task workers
+# keep one persistent connection each (they fork, and a pool must not cross a fork).
+DB_POOL_MIN = env_int("DB_POOL_MIN", 1)
+DB_POOL_MAX = env_int("DB_POOL_MAX", 4)
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT") or 10)
+DB_POOL_ENABLED = env_bool("SIGAP_DB_POOL") and DB_POOL_MAX > 0
+if DB_POOL_ENABLED:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": max(0, min(DB_POOL_MIN, DB_POOL_MAX)),
+        "max_size": DB_POOL_MAX,
+        "timeout": DB_POOL_TIMEOUT,
+        "max_idle": 300,  # idle connections above min_size close after five minutes
+    }
+# Behind PgBouncer in transaction mode: no server-side cursors (prepared statements are already
+# off, Django's default with psycopg 3).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_PGBOUNCER")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared between processes (django-q2's heartbeat and the rate limits live here) -----
@@ -143,6 +166,9 @@ else:
             "LOCATION": "sigap_cache",
         }
     }
+# The slow task cluster reports its heartbeat under its own key prefix, so the fast cluster's
+# heartbeat (what /readyz checks) is never mistaken for it (see Q_CLUSTER below).
+CACHES["slow_cluster"] = {**CACHES["default"], "KEY_PREFIX": "slow-cluster"}
 
 # --- Users and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"
@@ -178,8 +204,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files (the admin's, the API docs') are served by the web server itself through
+# WhiteNoise: from the apps in DEBUG, from STATIC_ROOT (``manage.py collectstatic``, which
+# ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
+    warnings.filterwarnings("ignore", message="No directory at: ")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -244,6 +283,8 @@ REST_FRAMEWORK = {
         "webhook": os.environ.get("THROTTLE_RATE_WEBHOOK", "600/min"),
         # ... and everything else (bad or replayed signatures, unknown sources) per URL and IP.
         "webhook_invalid": os.environ.get("THROTTLE_RATE_WEBHOOK_INVALID", "30/min"),
+        # /readyz per client IP (its answer is cached for a second per process anyway).
+        "probe": os.environ.get("THROTTLE_RATE_PROBE", "60/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
@@ -327,6 +368,17 @@ Q_CLUSTER = {
     "poll": 0.2,
     "catch_up": False,
     "label": "Task queue",
+    # Slow jobs (reports, retraining, re-scoring, backtests) go to their own cluster through
+    # ``tenants.queues.enqueue_slow`` and never wait behind, or hold up, ingest and alerting.
+    # Started as ``Q_CLUSTER_NAME=slow manage.py qcluster``; same broker table, its own queue key.
+    "ALT_CLUSTERS": {
+        "slow": {
+            "workers": env_int("Q_SLOW_WORKERS", 1),
+            "timeout": env_int("Q_SLOW_TIMEOUT", 3600),
+            "retry": env_int("Q_SLOW_RETRY", 3900),
+            "cache": "slow_cluster",
+        }
+    },
 }
 # The pipeline's outbox (tenants/outbox.py, docs/outbox.md): an event still undelivered this long
 # after its last dispatch is queued again by the sweeper (every minute); delivered events are

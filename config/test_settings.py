@@ -13,3 +13,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 # A test-only subscriber of the pipeline's outbox (tests/outbox_subscriber); production has none.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.outbox_subscriber.apps.OutboxSubscriberConfig"]  # noqa: F405
+# Static files straight from the apps, as in DEBUG: the suite never runs collectstatic.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False

@@ -1,12 +1,13 @@
 """Rate limits: per user or per machine key when authenticated, per client IP otherwise.
 
 Every limit (REST through DRF's ``throttle_classes``, GraphQL through ``graphql_refusal``,
-signed webhooks through ``check_key``) is an ``AtomicRateThrottle``: one atomic counter hit per
-request (``tenants.ratelimit``), so parallel requests cannot overshoot the limit, and the client
-IP comes from ``tenants.network.client_ip``, which trusts ``X-Forwarded-For`` only from
-``SIGAP_TRUSTED_PROXIES``. Rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` by scope
-(``THROTTLE_RATE_*`` in the environment); REST and GraphQL share the ``principal`` and
-``anonymous`` buckets, so a caller cannot double its budget by switching API.
+signed webhooks through ``check_key``, ``/readyz`` through ``ProbeRateThrottle``) is an
+``AtomicRateThrottle``: one atomic counter hit per request (``tenants.ratelimit``), so parallel
+requests cannot overshoot the limit, and the client IP comes from ``tenants.network.client_ip``,
+which trusts ``X-Forwarded-For`` only from ``SIGAP_TRUSTED_PROXIES``. Rates are
+``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` by scope (``THROTTLE_RATE_*`` in the environment);
+REST and GraphQL share the ``principal`` and ``anonymous`` buckets, so a caller cannot double
+its budget by switching API.
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ class AnonymousRateThrottle(AtomicRateThrottle):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ProbeRateThrottle(AtomicRateThrottle):
+    """``/readyz``: every caller per client IP (probes carry no credentials)."""
+
+    scope = "probe"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 

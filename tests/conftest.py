@@ -88,3 +88,12 @@ def gql(client: Any) -> Callable[..., dict[str, Any]]:
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+
+@pytest.fixture(autouse=True)
+def fresh_readiness_probe() -> None:
+    """``/readyz`` keeps its answer and its refusals per process: each test starts without."""
+    from config import health
+
+    health.readiness.clear()
+    health.refusals.clear()

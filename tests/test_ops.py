@@ -16,9 +16,11 @@ import pytest
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from config import health
 from tenants.models import Tenant
-from tenants.throttling import PrincipalRateThrottle
+from tenants.throttling import PrincipalRateThrottle, ProbeRateThrottle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,16 +36,54 @@ def test_readyz_is_503_without_a_worker(client: Any, db: Any) -> None:
     assert response.json()["checks"]["worker"]["ok"] is False
 
 
-def start_cluster(**env: str) -> subprocess.Popen[bytes]:
-    """A real ``manage.py qcluster`` on the test database."""
+def test_readyz_past_the_probe_rate_answers_429_and_then_spares_the_database(
+    client: Any, db: Any, monkeypatch: Any, django_assert_num_queries: Any
+) -> None:
+    monkeypatch.setitem(ProbeRateThrottle.THROTTLE_RATES, "probe", "3/min")
+    assert [client.get("/readyz").status_code for _ in range(3)] == [503, 503, 503]
+    refused = client.get("/readyz")
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 60
+    with django_assert_num_queries(0):  # remembered in the process: no counter, no checks
+        again = client.get("/readyz")
+    assert again.status_code == 429
+
+
+def test_readyz_checks_at_most_once_per_interval_per_process(
+    client: Any, db: Any, monkeypatch: Any, django_assert_num_queries: Any
+) -> None:
+    monkeypatch.setattr(health, "CACHE_S", 60.0)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/readyz").status_code == 503
+    assert len(first) > 1  # the rate counter, SELECT 1 and the heartbeat
+    with django_assert_num_queries(1):  # only the rate counter
+        assert client.get("/readyz").json()["checks"]["worker"]["ok"] is False
+    monkeypatch.setattr(health, "CACHE_S", 0.0)
+    with CaptureQueriesContext(connection) as expired:
+        client.get("/readyz")
+    assert len(expired) == len(first)
+
+
+def database_url_of_tests() -> str:
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}&port={db['PORT']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}&port={db['PORT']}"
+
+
+def child_env(**env: str) -> dict[str, str]:
+    """The environment of a real Sigap process on the test database."""
     environment = {
-        **os.environ,
-        "DATABASE_URL": url,
+        **{k: v for k, v in os.environ.items() if k != "Q_CLUSTER_NAME"},
+        "DATABASE_URL": database_url_of_tests(),
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         **env,
     }
+    return environment
+
+
+def start_cluster(**env: str) -> subprocess.Popen[bytes]:
+    """A real ``manage.py qcluster`` on the test database."""
+    environment = child_env(**env)
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,

@@ -1,7 +1,12 @@
-"""Serve Sigap: the HTTP server and a django-q2 cluster, together, until Ctrl-C or SIGTERM.
+"""Serve Sigap: the production HTTP server and both task clusters, until Ctrl-C or SIGTERM.
 
-Both run as child processes sharing this process's database (the embedded server stays up while
-any of them holds it). Stopping this command stops both children cleanly.
+Three child processes share this process's database (the embedded server stays up while any of
+them holds it): gunicorn with ``config/gunicorn.py`` (gthread workers, a bounded database pool
+per worker, static files through WhiteNoise), the fast django-q2 cluster (ingest, polling,
+alerting) and the slow one (``Q_CLUSTER_NAME=slow``: reports, retraining, re-scoring,
+backtests). ``make run`` and the production units run the same processes. Stopping this command
+stops all three gracefully (SIGTERM: requests and tasks in flight finish first); if one child
+exits on its own, the others are stopped too and the command fails.
 """
 
 from __future__ import annotations
@@ -13,7 +18,14 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from tenants.queues import SLOW_CLUSTER, cluster_command_env
+
+GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.py"
 
 
 def _child_setup() -> None:
@@ -23,23 +35,34 @@ def _child_setup() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def web_command(addr: str) -> list[str]:
+    """The gunicorn command line ``serve`` runs (the same as ``make serve-prod``)."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addr]
+
+
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, preexec_fn=_child_setup)
+
+
 class Command(BaseCommand):
-    help = "Run the HTTP server and the task cluster together (Ctrl-C stops both)."
+    help = "Run the HTTP server and both task clusters together (Ctrl-C stops them)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default=os.environ.get("SIGAP_ADDR", "127.0.0.1:8000"))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        manage = [sys.executable, "manage.py"]
+        if isinstance(staticfiles_storage, ManifestFilesMixin):
+            # Hashed static names need their manifest before the first admin page renders.
+            call_command("collectstatic", "--noinput", verbosity=0)
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = {
-            "web": subprocess.Popen(
-                [*manage, "runserver", "--noreload", options["addr"]], preexec_fn=_child_setup
-            ),
-            "worker": subprocess.Popen([*manage, "qcluster"], preexec_fn=_child_setup),
+            "web": spawn(web_command(options["addr"]), dict(os.environ)),
+            "worker": spawn([*manage, "qcluster"], cluster_command_env(None)),
+            "slow-worker": spawn([*manage, "qcluster"], cluster_command_env(SLOW_CLUSTER)),
         }
         self.stdout.write(
             f"Sigap on http://{options['addr']}/ (admin /admin/, API /api/docs/, "
-            "GraphQL /graphql/); Ctrl-C stops it."
+            "GraphQL /graphql/) with a fast and a slow task cluster; Ctrl-C stops it."
         )
         self.stdout.flush()
         stopping = False
@@ -52,9 +75,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and all(child.poll() is None for child in children.values()):
             time.sleep(0.3)
-        for name, child in children.items():
+        for child in children.values():
             if child.poll() is None:
-                child.send_signal(signal.SIGINT if name == "web" else signal.SIGTERM)
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30
         for child in children.values():
             try:
@@ -62,7 +85,7 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        failed = {n: c.returncode for n, c in children.items() if c.returncode not in (0, -2, -15)}
-        if failed and not stopping:
-            raise SystemExit(f"stopped because a child exited: {failed}")
+        if not stopping:
+            codes = {name: child.returncode for name, child in children.items()}
+            raise SystemExit(f"stopped because a child exited: {codes}")
         self.stdout.write("Sigap stopped.")

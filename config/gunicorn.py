@@ -1,0 +1,48 @@
+"""gunicorn settings: the one way Sigap serves HTTP, for ``make run`` and in production.
+
+``gunicorn -c config/gunicorn.py`` (what ``manage.py serve`` and ``make serve-prod`` run) starts
+``WEB_CONCURRENCY`` worker processes with ``WEB_THREADS`` threads each (gthread: a slow client
+holds a thread, not a process). Every worker process keeps a bounded database pool
+(``SIGAP_DB_POOL=1``, sized by ``DB_POOL_MIN``/``DB_POOL_MAX``, see ``config/settings.py``), so the
+server never holds more than ``WEB_CONCURRENCY * DB_POOL_MAX`` PostgreSQL connections and a burst
+waits in the listen backlog and the pool instead of opening more. The application writes its
+own JSON request log, so gunicorn's access log is off. Values come from the environment, like
+every Sigap setting; a setting given on gunicorn's command line wins over this file.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+# The web workers use the pool; the task workers (qcluster) do not (they fork).
+os.environ.setdefault("SIGAP_DB_POOL", "1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+wsgi_app = "config.wsgi:application"
+bind = [os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")]
+workers = _int("WEB_CONCURRENCY", 2)
+worker_class = "gthread"
+threads = _int("WEB_THREADS", 4)
+# A request still running after this many seconds has its worker restarted (logged).
+timeout = _int("WEB_TIMEOUT", 30)
+graceful_timeout = 20
+keepalive = 5
+backlog = 2048
+# Recycle workers now and then (staggered) so a slow leak cannot grow for ever.
+max_requests = 5000
+max_requests_jitter = 500
+# X-Forwarded-Proto (https behind a TLS proxy) is believed from the same proxies as the client IP.
+forwarded_allow_ips = os.environ.get("SIGAP_TRUSTED_PROXIES") or "127.0.0.1,::1"
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("WEB_LOG_LEVEL", "warning")
+proc_name = "sigap-web"
+# gunicorn 24+ opens a control socket in the user's home by default; several servers on one
+# machine (tests, benchmarks) would share it. Sigap does not use it.
+control_socket_disable = True
