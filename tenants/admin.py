@@ -82,7 +82,7 @@ class NoSlugChangeMixin:
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         fields = super().get_prepopulated_fields(request, obj)  # type: ignore[misc]
-        return fields if obj is None else {}  # type: ignore[no-any-return]
+        return fields if obj is None else {}
 
 
 @admin.register(Agency)

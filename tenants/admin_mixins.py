@@ -228,9 +228,10 @@ class ServiceErrorsMixin:
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
-        refusal: ValidationError | None = getattr(request, _REFUSAL, None)
-        if refusal is None:
+        found: ValidationError | None = getattr(request, _REFUSAL, None)
+        if found is None:
             return form
+        refusal = found
 
         class RefusedForm(form):  # type: ignore[misc,valid-type]
             def clean(self) -> Any:
