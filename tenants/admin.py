@@ -1,4 +1,13 @@
-"""Admin screens for agencies, tenants, users, memberships and keys, scoped per agency."""
+"""Admin screens for agencies, tenants, users, memberships and keys, scoped per agency.
+
+Every write here is a service of ``tenants.services``, as on REST and GraphQL: tenants and
+agencies are created and changed by their services, members are added with the invitation
+rule (``invitable``), change role and leave by ``change_role`` and ``remove_member`` (a tenant
+keeps at least one admin), keys are created and revoked by theirs. A refused write is a form
+error or an error message. Tenants are deleted with their data by the ``delete_tenant``
+command, not here; keys and tokens are revoked, not deleted. Accounts keep Django's user
+admin (a new password ends the user's tokens in ``User.save``).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +15,22 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework_api_key.models import APIKey
 
+from tenants import services
 from tenants.admin_mixins import (
     AgencyFilter,
     AgencyScopedAdminMixin,
-    ScopedModelAdmin,
+    ServiceModelAdmin,
     TenantFilter,
     scoped_users,
 )
 from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
+from tenants.roles import Role
 
 # The library's own key model is unused: Sigap's keys belong to a tenant or a user.
 admin.site.unregister(APIKey)
@@ -31,8 +44,51 @@ class MembershipInline(AgencyScopedAdminMixin, admin.TabularInline):  # type: ig
     autocomplete_fields = ("user",)
 
 
+def _update_agency(*, instance: Agency, **changes: Any) -> Agency:
+    return services.update_agency(agency=instance, **changes)
+
+
+def _update_tenant(*, instance: Tenant, **changes: Any) -> Tenant:
+    return services.update_tenant(tenant=instance, **changes)
+
+
+def _change_membership(*, instance: Membership, role: str | None = None) -> None:
+    if role is not None:
+        # The form has set the new role on ``instance`` already: the service needs the row.
+        services.change_role(membership=Membership.objects.get(pk=instance.pk), role=role)
+
+
+def _remove_membership(*, instance: Membership) -> None:
+    services.remove_member(membership=Membership.objects.get(pk=instance.pk))
+
+
+def _update_api_key(*, instance: TenantApiKey, **changes: Any) -> TenantApiKey:
+    return services.update_api_key(key=TenantApiKey.objects.get(pk=instance.pk), **changes)
+
+
+def _revoke_token(*, instance: PersonalToken, revoked: bool | None = None) -> None:
+    if revoked is False:
+        raise ValidationError({"revoked": _("A revoked token stays revoked.")})
+    if revoked:
+        services.revoke(PersonalToken.objects.get(pk=instance.pk))
+
+
+class NoSlugChangeMixin:
+    """The slug is set once, when the row is added."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        return names if obj is None else (*names, "slug")
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        fields = super().get_prepopulated_fields(request, obj)  # type: ignore[misc]
+        return fields if obj is None else {}
+
+
 @admin.register(Agency)
-class AgencyAdmin(ScopedModelAdmin):
+class AgencyAdmin(NoSlugChangeMixin, ServiceModelAdmin):
+    create_service = staticmethod(services.create_agency)
+    update_service = staticmethod(_update_agency)
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -43,20 +99,46 @@ class AgencyAdmin(ScopedModelAdmin):
         return queryset.filter(pk=getattr(request.user, "agency_id", None))
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
+        return request.user.is_superuser and super().has_add_permission(request, *args)
 
 
 @admin.register(Tenant)
-class TenantAdmin(ScopedModelAdmin):
+class TenantAdmin(NoSlugChangeMixin, ServiceModelAdmin):
+    create_service = staticmethod(services.create_tenant)
+    update_service = staticmethod(_update_tenant)
     tenant_path = "pk"
     list_display = ("name", "slug", "agency", "status", "time_zone", "default_language")
     list_filter = ("status", "default_language", AgencyFilter)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        return names if obj is None else (*names, "agency")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """The members on the tenant page, through the member services: additions and
+        promotions first, then demotions and removals, so an admin can be handed over in one
+        save while the tenant always keeps one."""
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        tenant = form.instance
+        formset.new_objects = [
+            services.add_member(tenant=tenant, user=row.user, role=row.role, added_by=request.user)
+            for row in formset.new_objects
+        ]
+        changes = sorted(formset.changed_objects, key=lambda pair: pair[0].role != Role.ADMIN)
+        for row, changed in changes:
+            if "user" in changed:
+                raise ValidationError(
+                    {"user": _("A member cannot be swapped: remove them and add the other.")}
+                )
+            _change_membership(instance=row, role=row.role)
+        for row in formset.deleted_objects:
+            _remove_membership(instance=row)
 
 
 @admin.register(User)
@@ -86,17 +168,29 @@ class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):  # type: ignore[type-a
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedModelAdmin):
+class MembershipAdmin(ServiceModelAdmin):
+    create_service = staticmethod(services.add_member)
+    update_service = staticmethod(_change_membership)
+    delete_service = staticmethod(_remove_membership)
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("role", TenantFilter)
     search_fields = ("user__email", "tenant__name", "tenant__slug")
     autocomplete_fields = ("user",)
     list_select_related = ("user", "tenant")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A membership is one person's: another person is another membership.
+        names = tuple(super().get_readonly_fields(request, obj))
+        return names if obj is None else (*names, "user")
+
 
 @admin.register(TenantApiKey)
-class TenantApiKeyAdmin(ScopedModelAdmin):
-    """The key is shown once, in a message, when it is created; only its hash is stored."""
+class TenantApiKeyAdmin(ServiceModelAdmin):
+    """The key is shown once, in a message, when it is created; only its hash is stored.
+    Keys are revoked, not deleted."""
+
+    create_service = staticmethod(services.create_api_key)
+    update_service = staticmethod(_update_api_key)
 
     list_display = ("prefix", "name", "tenant", "created", "expiry_date", "revoked", "last_used_at")
     list_filter = (TenantFilter, "revoked")
@@ -108,26 +202,37 @@ class TenantApiKeyAdmin(ScopedModelAdmin):
         self, request: HttpRequest, obj: Any, form: Any = None, change: bool = False
     ) -> None:
         if change:
-            obj.save()
+            super().save_model(request, obj, form, change)
             return
-        obj.created_by = request.user
-        key = TenantApiKey.objects.assign_key(obj)
-        obj.save()
+        data = form.cleaned_data
+        created, key = services.create_api_key(
+            tenant=data["tenant"],
+            name=data["name"],
+            created_by=request.user,
+            expires_at=data.get("expiry_date"),
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
         messages.warning(
             request,
-            f"The API key for {obj.name} is: {key} - store it now, it will not be shown again.",
+            _("The API key for %(name)s is: %(key)s - store it now, it will not be shown again.")
+            % {"name": created.name, "key": key},
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("prefix",)
-        return ("prefix", "tenant", "name", "expiry_date") if obj.revoked else ("prefix", "tenant")
+            return ("prefix", "revoked")
+        if obj.revoked:
+            return ("prefix", "tenant", "name", "expiry_date", "revoked")
+        return ("prefix", "tenant")
 
 
 @admin.register(PersonalToken)
-class PersonalTokenAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """Tokens are created by their owners through the API; here they can be seen and revoked."""
+class PersonalTokenAdmin(ServiceModelAdmin):
+    """Tokens are created by their owners through the API; here they can be seen and revoked
+    (not deleted)."""
 
+    update_service = staticmethod(_revoke_token)
     tenant_path = "user__memberships__tenant"
     list_display = ("prefix", "name", "user", "created", "expiry_date", "revoked", "last_used_at")
     list_filter = ("revoked",)
@@ -138,5 +243,6 @@ class PersonalTokenAdmin(AgencyScopedAdminMixin, admin.ModelAdmin):  # type: ign
     def scope(self, queryset: QuerySet[Any], request: HttpRequest) -> QuerySet[Any]:
         return queryset.filter(user__in=scoped_users(request.user))
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        return (*names, "revoked") if obj is not None and obj.revoked else names

@@ -7,7 +7,9 @@ tenants' own client users (``scoped_users``): never a superuser, platform staff 
 agency's people. Other staff see no tenant data in the admin.
 
 The admin writes nothing itself: ``ServiceModelAdmin`` hands every save and delete (one row or
-the bulk action) to the app's services, like REST and GraphQL do. ``ReadOnlyMixin`` marks
+the bulk action) to the app's services, like REST and GraphQL do. A ``ValidationError`` a
+service raises (``ServiceErrorsMixin``) rolls the whole save or delete back and shows as a form
+error or an error message, never as a server error. ``ReadOnlyMixin`` marks
 screens of rows that the pipeline writes; ``BoundedCountPaginator`` keeps changelists of
 millions of rows fast.
 """
@@ -18,10 +20,14 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
+from django.db import router, transaction
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from tenants.models import Agency, Membership, Tenant, User
 
@@ -177,7 +183,98 @@ def _copy_into(target: Model, source: Model) -> None:
     target._state.db = source._state.db
 
 
-class ServiceModelAdmin(ScopedModelAdmin):
+_REFUSAL = "_sigap_service_refusal"
+
+
+def add_service_errors(form: BaseForm, error: ValidationError) -> None:
+    """A service's errors on the form: on the field they name if the form shows it, else on
+    the whole form."""
+    errors = (
+        error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.error_list}
+    )
+    for name, messages_ in errors.items():
+        form.add_error(name if name in form.fields else None, messages_)
+
+
+def refusal_text(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+class ServiceErrorsMixin:
+    """Service ``ValidationError``s during an admin save (the row and its inline rows) or a
+    delete (one row or the bulk action): the write is rolled back and the error shown.
+
+    A refused save renders the same form again with the errors: the view is run once more,
+    with a form that adds the refusal in ``clean()`` and so saves nothing.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        view = super().changeform_view  # type: ignore[misc]
+        try:
+            return view(request, object_id, form_url, extra_context)  # type: ignore[no-any-return]
+        except ValidationError as exc:
+            if request.method != "POST" or hasattr(request, _REFUSAL):
+                raise
+            setattr(request, _REFUSAL, exc)
+            return view(request, object_id, form_url, extra_context)  # type: ignore[no-any-return]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        found: ValidationError | None = getattr(request, _REFUSAL, None)
+        if found is None:
+            return form
+        refusal = found
+
+        class RefusedForm(form):  # type: ignore[misc,valid-type]
+            def clean(self) -> Any:
+                data = super().clean()
+                add_service_errors(self, refusal)
+                return data
+
+        return RefusedForm
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc,no-any-return]
+        except ValidationError as exc:
+            self.message_user(request, refusal_text(exc), messages.ERROR)  # type: ignore[attr-defined]
+            opts = self.model._meta  # type: ignore[attr-defined]
+            name = f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change"  # type: ignore[attr-defined]
+            return HttpResponseRedirect(reverse(name, args=[object_id]))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+        if "delete_selected" in actions:
+            func, name, description = actions["delete_selected"]
+            actions[name] = (_all_or_nothing(func), name, description)
+        return actions
+
+
+def _all_or_nothing(action: Callable[..., Any]) -> Callable[..., Any]:
+    """The bulk delete in one transaction: one refused row keeps every selected row."""
+
+    def run(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        try:
+            with transaction.atomic(using=router.db_for_write(queryset.model)):
+                return action(modeladmin, request, queryset)
+        except ValidationError as exc:
+            modeladmin.message_user(request, refusal_text(exc), messages.ERROR)
+            return None
+
+    return run
+
+
+class ServiceModelAdmin(ServiceErrorsMixin, ScopedModelAdmin):
     """A scoped admin screen whose writes are the app's services (set with ``staticmethod``):
 
     - ``create_service(tenant=..., **fields)`` for an added row (the form's fields);
@@ -198,7 +295,9 @@ class ServiceModelAdmin(ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = tuple(super().get_readonly_fields(request, obj))
         # A row never moves to another tenant; the services have no such change.
-        return (*names, "tenant") if obj is not None and "tenant" not in names else names
+        if obj is None or "tenant" in names or not hasattr(self.model, "tenant_id"):
+            return names
+        return (*names, "tenant")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.delete_service is not None and super().has_delete_permission(request, obj)

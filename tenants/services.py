@@ -29,6 +29,37 @@ from tenants.models import (
 from tenants.roles import Role
 
 
+def _refuse_unknown(changes: dict[str, Any], writable: tuple[str, ...]) -> None:
+    unknown = sorted(set(changes) - set(writable))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
+        )
+
+
+@transaction.atomic
+def create_agency(*, name: str, slug: str) -> Agency:
+    agency = Agency(name=name, slug=slug)
+    agency.full_clean()
+    agency.save()
+    return agency
+
+
+@transaction.atomic
+def update_agency(*, agency: Agency, **changes: Any) -> Agency:
+    """Rename an agency (its slug never changes)."""
+    _refuse_unknown(changes, ("name",))
+    for name, value in changes.items():
+        setattr(agency, name, value)
+    agency.full_clean(validate_unique=False)
+    if changes:
+        agency.save(update_fields=list(changes))
+    return agency
+
+
 @transaction.atomic
 def create_tenant(
     *,
@@ -37,13 +68,18 @@ def create_tenant(
     name: str,
     time_zone: str = "Asia/Jakarta",
     default_language: str = "id",
+    **options: Any,
 ) -> Tenant:
+    """A new tenant; ``options`` are other fields ``update_tenant`` may change (status,
+    retention periods)."""
+    _refuse_unknown(options, TENANT_WRITABLE)
     tenant = Tenant(
         agency=agency,
         slug=slug,
         name=name,
         time_zone=time_zone,
         default_language=default_language,
+        **options,
     )
     tenant.full_clean()
     tenant.save()
@@ -65,14 +101,7 @@ def update_tenant(*, tenant: Tenant, **changes: Any) -> Tenant:
     """Change a tenant's name, time zone, default language, status or retention periods (its
     slug and agency never change); the model's rules apply (known IANA time zone, choices,
     retention bounds)."""
-    unknown = sorted(set(changes) - set(TENANT_WRITABLE))
-    if unknown:
-        raise ValidationError(
-            {
-                name: ValidationError(_("This field cannot be changed."), "read_only")
-                for name in unknown
-            }
-        )
+    _refuse_unknown(changes, TENANT_WRITABLE)
     for name, value in changes.items():
         setattr(tenant, name, value)
     tenant.full_clean(exclude=["agency"], validate_unique=False)
@@ -145,6 +174,19 @@ def invite_member(
     return membership
 
 
+@transaction.atomic
+def add_member(*, tenant: Tenant, user: User, role: str, added_by: Any = None) -> Membership:
+    """Add an existing account (picked in the admin): ``invite_member`` for its address, so the
+    same rules (``invitable``) and the same email apply; errors name ``user``."""
+    try:
+        return invite_member(tenant=tenant, email=user.email, role=role, invited_by=added_by)
+    except ValidationError as exc:
+        errors = exc.error_dict if hasattr(exc, "error_dict") else {"email": exc.error_list}
+        raise ValidationError(
+            {("user" if name == "email" else name): value for name, value in errors.items()}
+        ) from None
+
+
 def _lock_admins(tenant: Tenant) -> int:
     return len(
         Membership.objects.for_tenant(tenant)
@@ -191,6 +233,25 @@ def revoke(key: PersonalToken | TenantApiKey) -> None:
     if not key.revoked:
         key.revoked = True
         key.save(update_fields=["revoked"])
+
+
+API_KEY_WRITABLE = ("name", "expiry_date", "revoked")
+
+
+@transaction.atomic
+def update_api_key(*, key: TenantApiKey, **changes: Any) -> TenantApiKey:
+    """Rename a tenant's key, move its expiry (into the future only) or revoke it. A revoked
+    key stays revoked and changes no more."""
+    _refuse_unknown(changes, API_KEY_WRITABLE)
+    changes = {name: value for name, value in changes.items() if getattr(key, name) != value}
+    if changes and key.revoked:
+        raise ValidationError({"revoked": _("A revoked key cannot be changed.")})
+    for name, value in changes.items():
+        setattr(key, name, value)
+    key.full_clean(validate_unique=False)
+    if changes:
+        key.save(update_fields=list(changes))
+    return key
 
 
 @transaction.atomic
