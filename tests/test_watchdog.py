@@ -2,8 +2,11 @@
 
 - the rule on the database: old waiting work with no task ended in the threshold is stalled;
   a recent completion, fresh work, or an empty queue is not; the other cluster's work and
-  completions do not count; ``/readyz`` says ``workers_stalled``;
-- for real: ``manage.py worker`` with one fast worker; the idle worker is SIGKILLed (it dies
+  completions do not count;
+- the fault for real, with a plain ``qcluster`` of one worker: the idle worker is SIGKILLed, a
+  task queued then never runs while the heartbeat stays fresh, and ``/readyz`` says
+  ``workers_stalled``;
+- the cure for real: ``manage.py worker`` with one fast worker; the idle worker is SIGKILLed (it dies
   holding django-q2's queue lock, so the cluster never runs another task: django-q2#23); a task
   queued then still completes, because the watchdog restarted the cluster.
 """
@@ -22,14 +25,13 @@ from typing import Any
 
 import psutil
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from django_q.models import OrmQ, Task
 
 from config import health
 from tenants import watchdog
 from tenants.queues import SLOW_CLUSTER, fast_cluster
-from tests.test_ops import ROOT, child_env
+from tests.test_ops import ROOT, child_env, start_cluster
 from tests.test_serving import stop_tree, wait_for
 
 
@@ -99,32 +101,14 @@ def test_only_the_clusters_own_completions_count(db: Any, settings: Any) -> None
     assert watchdog.stalled(SLOW_CLUSTER) is None  # its own threshold is longer
 
 
-def test_readyz_says_workers_stalled(client: Any, db: Any, settings: Any, monkeypatch: Any) -> None:
-    """A fresh heartbeat does not make a stalled cluster ready."""
-    from django_q.status import Stat
-
-    class Beat:
-        timestamp = timezone.now()
-
-    monkeypatch.setattr(Stat, "get_all", staticmethod(lambda broker=None: [Beat()]))
-    health.readiness.clear()
-    assert client.get("/readyz").status_code == 200
-    settings.Q_STALL_SECONDS = 60
-    queued(fast_cluster(), lock=timezone.now() - timedelta(seconds=61))
-    health.readiness.clear()
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["worker"]["detail"] == "workers_stalled"
-    health.readiness.clear()
-
-
-def cluster_workers(process: subprocess.Popen[bytes]) -> list[int]:
-    """The live worker pids of the cluster ``manage.py worker`` runs, from the cluster's own
-    status report (as ``benchmarks/faults.py`` finds them)."""
+def cluster_workers(process: subprocess.Popen[bytes], *, under_watchdog: bool) -> list[int]:
+    """The live worker pids of a ``qcluster`` (or of the one ``manage.py worker`` runs), from
+    the cluster's own status report (as ``benchmarks/faults.py`` finds them)."""
     from django_q.status import Stat
 
     try:
-        qclusters = psutil.Process(process.pid).children()
+        me = psutil.Process(process.pid)
+        qclusters = me.children() if under_watchdog else [me]
         tree = {p.pid for q in qclusters for p in q.children(recursive=True)}
     except psutil.NoSuchProcess:  # a process of the tree is starting or ending
         return []
@@ -137,11 +121,54 @@ def cluster_workers(process: subprocess.Popen[bytes]) -> list[int]:
     ]
 
 
+def wedge(process: subprocess.Popen[bytes], *, under_watchdog: bool) -> str:
+    """SIGKILLs the one worker of the cluster while it idles in ``task_queue.get()`` (so it dies
+    holding the queue's read lock), then queues a task; answers the task id."""
+    from django_q.tasks import async_task
+
+    wait_for(
+        lambda: cluster_workers(process, under_watchdog=under_watchdog),
+        60,
+        "the cluster to report its worker",
+    )
+    time.sleep(3)  # the worker is idle: blocked in task_queue.get(), holding its lock
+    (worker,) = cluster_workers(process, under_watchdog=under_watchdog)
+    os.kill(worker, signal.SIGKILL)
+    return str(async_task("tests.tasks.slow_job", uuid.uuid4().hex, 0.0))
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_wedged_cluster_processes_nothing_and_readyz_says_workers_stalled(
+    client: Any, settings: Any
+) -> None:
+    """The fault itself, with no watchdog: the heartbeat stays fresh, nothing runs."""
+    settings.Q_STALL_SECONDS = 3
+    cluster = start_cluster(Q_WORKERS="1")
+    try:
+        task_id = wedge(cluster, under_watchdog=False)
+
+        def readiness() -> Any:
+            health.readiness.clear()
+            return client.get("/readyz")
+
+        wait_for(
+            lambda: readiness().json()["checks"]["worker"].get("detail") == "workers_stalled",
+            30,
+            "/readyz to say workers_stalled",
+        )
+        response = readiness()
+        assert response.status_code == 503
+        assert response.json()["checks"]["worker"]["age_s"] < 30  # the heartbeat is fresh
+        assert not Task.objects.filter(id=task_id).exists()  # the task never ran
+    finally:
+        stop_tree(cluster)  # SIGTERM would wait for the wedged worker forever
+        health.readiness.clear()
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_watchdog_restarts_a_cluster_wedged_by_a_killed_idle_worker(tmp_path: Path) -> None:
-    from django_q.tasks import async_task
-
     log = tmp_path / "worker.log"
     env = child_env(
         Q_WORKERS="1",
@@ -158,15 +185,9 @@ def test_the_watchdog_restarts_a_cluster_wedged_by_a_killed_idle_worker(tmp_path
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: cluster_workers(process), 60, "the cluster to report its worker")
-        time.sleep(3)  # the worker is idle: blocked in task_queue.get(), holding its lock
-        (worker,) = cluster_workers(process)
-        os.kill(worker, signal.SIGKILL)
-        marker = uuid.uuid4().hex
-        task_id = async_task("tests.tasks.slow_job", marker, 0.0)
+        task_id = wedge(process, under_watchdog=True)
         wait_for(lambda: Task.objects.filter(id=task_id).exists(), 40, "the task to complete")
         assert Task.objects.get(id=task_id).success
-        assert cache.get(f"{marker}:started")
         assert "no task ended in that time; restarting it" in log.read_text(errors="replace")
     finally:
         process.send_signal(signal.SIGTERM)
