@@ -6,9 +6,9 @@
 - the fault for real, with a plain ``qcluster`` of one worker: the idle worker is SIGKILLed, a
   task queued then never runs while the heartbeat stays fresh, and ``/readyz`` says
   ``workers_stalled``;
-- the cure for real: ``manage.py worker`` with one fast worker; the idle worker is SIGKILLed (it dies
-  holding django-q2's queue lock, so the cluster never runs another task: django-q2#23); a task
-  queued then still completes, because the watchdog restarted the cluster.
+- the cure for real: ``manage.py worker`` with one fast worker; the idle worker is SIGKILLed
+  (it dies holding django-q2's queue lock, so the cluster never runs another task:
+  django-q2#23); a task queued then still completes, because the watchdog restarted the cluster.
 """
 
 from __future__ import annotations
