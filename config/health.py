@@ -3,7 +3,9 @@
 - ``/healthz`` says the process answers; it touches nothing else.
 - ``/readyz`` says the database answers and the fast task cluster (the default django-q2 cluster,
   which runs ingest and alerting) reported a heartbeat in the last ``HEARTBEAT_MAX_AGE_S``
-  seconds: 200 when both hold, 503 otherwise. The checks run at most once per ``CACHE_S``
+  seconds and is not stalled (``tenants.watchdog.stalled``: work has waited ``Q_STALL_SECONDS``
+  with no task ending; the worker check then says ``"detail": "workers_stalled"``, at most two
+  small queries): 200 when all hold, 503 otherwise. The checks run at most once per ``CACHE_S``
   seconds per process; meanwhile every caller gets the last answer (a thread that finds another
   one checking does not wait for it). Every caller is counted per client IP by the atomic
   ``probe`` throttle (``THROTTLE_RATE_PROBE``): over the limit the answer is 429 with
@@ -25,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from config import errors
 from tenants.throttling import ProbeRateThrottle, throttled_message
+from tenants.watchdog import stalled
 
 # A cluster that has not reported for this long counts as gone.
 HEARTBEAT_MAX_AGE_S = 60
@@ -51,11 +54,15 @@ def worker_heartbeat() -> dict[str, object]:
         return {"ok": False, "detail": "no task cluster has reported"}
     newest = max(s.timestamp for s in clusters)
     age = (timezone.now() - newest).total_seconds()
-    return {
+    answer: dict[str, object] = {
         "ok": age <= HEARTBEAT_MAX_AGE_S,
         "clusters": len(clusters),
         "age_s": round(age, 1),
     }
+    if answer["ok"] and stalled():
+        # A fresh heartbeat with no progress: the cluster is wedged (see tenants/watchdog.py).
+        answer.update(ok=False, detail="workers_stalled")
+    return answer
 
 
 def check_readiness() -> tuple[int, dict[str, Any]]:

@@ -380,6 +380,14 @@ Q_CLUSTER = {
         }
     },
 }
+# Progress watchdog (tenants/watchdog.py): a cluster where a task has waited this long while no
+# task ended is stalled (a django-q2 worker killed while idle wedges its cluster); ``serve`` and
+# ``manage.py worker`` restart it (checking every Q_WATCHDOG_INTERVAL s, SIGKILL after
+# Q_WATCHDOG_GRACE s) and /readyz says workers_stalled. Keep it above the longest normal task.
+Q_STALL_SECONDS = env_int("Q_STALL_SECONDS", 120)
+Q_SLOW_STALL_SECONDS = env_int("Q_SLOW_STALL_SECONDS", env_int("Q_SLOW_TIMEOUT", 3600) + 60)
+Q_WATCHDOG_INTERVAL = env_int("Q_WATCHDOG_INTERVAL", 15)
+Q_WATCHDOG_GRACE = env_int("Q_WATCHDOG_GRACE", 10)
 # The pipeline's outbox (tenants/outbox.py, docs/outbox.md): an event still undelivered this long
 # after its last dispatch is queued again by the sweeper (every minute); delivered events are
 # deleted after this many days.

@@ -6,7 +6,9 @@ per worker, static files through WhiteNoise), the fast django-q2 cluster (ingest
 alerting) and the slow one (``Q_CLUSTER_NAME=slow``: reports, retraining, re-scoring,
 backtests). ``make run`` and the production units run the same processes. Stopping this command
 stops all three gracefully (SIGTERM: requests and tasks in flight finish first); if one child
-exits on its own, the others are stopped too and the command fails.
+exits on its own, the others are stopped too and the command fails. Every
+``Q_WATCHDOG_INTERVAL`` seconds the progress watchdog (``tenants.watchdog``, as in
+``manage.py worker``) checks both clusters and restarts one that is stalled.
 """
 
 from __future__ import annotations
@@ -23,25 +25,15 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_s
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from tenants.queues import SLOW_CLUSTER, cluster_command_env
+from tenants.queues import SLOW_CLUSTER
+from tenants.watchdog import WatchedCluster, spawn
 
 GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.py"
-
-
-def _child_setup() -> None:
-    """Children get signals from this command only (not twice from the terminal), and take
-    SIGINT as Ctrl-C even when this command was started in the background."""
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def web_command(addr: str) -> list[str]:
     """The gunicorn command line ``serve`` runs (the same as ``make serve-prod``)."""
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addr]
-
-
-def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, preexec_fn=_child_setup)
 
 
 class Command(BaseCommand):
@@ -54,12 +46,9 @@ class Command(BaseCommand):
         if isinstance(staticfiles_storage, ManifestFilesMixin):
             # Hashed static names need their manifest before the first admin page renders.
             call_command("collectstatic", "--noinput", verbosity=0)
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        children = {
-            "web": spawn(web_command(options["addr"]), dict(os.environ)),
-            "worker": spawn([*manage, "qcluster"], cluster_command_env(None)),
-            "slow-worker": spawn([*manage, "qcluster"], cluster_command_env(SLOW_CLUSTER)),
-        }
+        # Children get signals from this command only (each leads its own process group).
+        web = spawn(web_command(options["addr"]), dict(os.environ))
+        clusters = {"worker": WatchedCluster(None), "slow-worker": WatchedCluster(SLOW_CLUSTER)}
         self.stdout.write(
             f"Sigap on http://{options['addr']}/ (admin /admin/, API /api/docs/, "
             "GraphQL /graphql/) with a fast and a slow task cluster; Ctrl-C stops it."
@@ -73,19 +62,29 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        while not stopping and all(child.poll() is None for child in children.values()):
+        interval = float(settings.Q_WATCHDOG_INTERVAL)
+        next_check = time.monotonic() + interval
+        while not stopping and web.poll() is None:
+            if any(cluster.poll() is not None for cluster in clusters.values()):
+                break
             time.sleep(0.3)
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            if time.monotonic() >= next_check:
+                for cluster in clusters.values():
+                    cluster.check()
+                next_check = time.monotonic() + interval
+        codes = {"web": web.poll()} | {name: c.poll() for name, c in clusters.items()}
+        if web.poll() is None:
+            web.send_signal(signal.SIGTERM)
+        for cluster in clusters.values():
+            cluster.terminate()
         deadline = time.monotonic() + 30
-        for child in children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        try:
+            web.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait()
+        for cluster in clusters.values():
+            cluster.wait(deadline - time.monotonic())
         if not stopping:
-            codes = {name: child.returncode for name, child in children.items()}
             raise SystemExit(f"stopped because a child exited: {codes}")
         self.stdout.write("Sigap stopped.")
