@@ -213,7 +213,7 @@ class Faults:
         child.wait()
         # A process manager starts it again; so does this benchmark, and waits until the new
         # cluster reports, so that the next fault hits a working cluster.
-        self.services._start("worker", ["qcluster"])
+        self.services._start("worker", [sys.executable, "manage.py", "qcluster"])
         self.services._wait_cluster(timeout=120)
         return {"target": "cluster", "pid": child.pid, "processes": len(procs)}
 
