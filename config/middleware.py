@@ -41,6 +41,7 @@ from django.core.exceptions import (
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from config import errors
@@ -221,19 +222,13 @@ class InputGuardMiddleware:
         return None
 
 
-class RequestSizeLimitMiddleware:
+class RequestSizeLimitMiddleware(MiddlewareMixin):
     """Answers 413 before reading a body larger than the view allows.
 
     A view (or DRF view class) may declare ``max_request_bytes``; otherwise
     ``SIGAP_MAX_REQUEST_BYTES`` applies. Bodies without a Content-Length are capped by Django's
     ``DATA_UPLOAD_MAX_MEMORY_SIZE``, which the API error handler also turns into 413.
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -268,14 +263,8 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-class JsonBodyGuardMiddleware:
+class JsonBodyGuardMiddleware(MiddlewareMixin):
     """Refuses JSON bodies too deep, with numbers or strings no column could hold, or not JSON."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any

@@ -17,11 +17,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
-from monitoring.api.ingest import expected_signature
 from monitoring.models import IngestBatch, Source
 from tenants import services as tenant_services
 from tests.conftest import PASSWORD, token_for
 from tests.monitoring.test_pipeline import item
+from tests.webhooks import post_hook
 
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a":' * 5_000 + "1" + "}" * 5_000
@@ -198,14 +198,7 @@ def test_malformed_token_or_key_ids_are_401(client: Client, tenant: Any, header:
 def test_webhook_timestamp_takes_ascii_digits_only(client: Client, tenant: Any, stamp: str) -> None:
     source = Source.objects.create(tenant=tenant, kind="webhook", name="hook")
     body = json.dumps([item(1)]).encode()
-    response = client.post(
-        f"/api/v1/tenants/{tenant.slug}/sources/{source.pk}/webhook/",
-        body,
-        content_type="application/json",
-        HTTP_X_SIGAP_TIMESTAMP=stamp,
-        HTTP_X_SIGAP_DELIVERY="d-1",
-        HTTP_X_SIGAP_SIGNATURE=expected_signature(source.webhook_secret, stamp, body),
-    )
+    response = post_hook(client, source, body, ts=stamp)
     assert response.status_code == 401
     assert "Unix seconds" in response.json()["errors"][0]["detail"]
 
@@ -214,14 +207,7 @@ def test_webhook_with_ascii_timestamp_still_works(client: Client, tenant: Any) -
     source = Source.objects.create(tenant=tenant, kind="webhook", name="hook")
     body = json.dumps([item(1)]).encode()
     stamp = str(int(time.time()))
-    response = client.post(
-        f"/api/v1/tenants/{tenant.slug}/sources/{source.pk}/webhook/",
-        body,
-        content_type="application/json",
-        HTTP_X_SIGAP_TIMESTAMP=stamp,
-        HTTP_X_SIGAP_DELIVERY="d-1",
-        HTTP_X_SIGAP_SIGNATURE=expected_signature(source.webhook_secret, stamp, body),
-    )
+    response = post_hook(client, source, body, ts=stamp)
     assert response.status_code == 202
 
 

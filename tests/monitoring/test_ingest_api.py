@@ -13,6 +13,7 @@ from monitoring.api.ingest import expected_signature
 from monitoring.models import IngestBatch, IngestChunk, Source, WebhookDelivery
 from tenants import services as tenant_services
 from tests.monitoring.test_pipeline import item
+from tests.webhooks import post_hook
 
 
 def ingest_url(tenant: Any) -> str:
@@ -97,27 +98,6 @@ def test_a_key_of_another_tenant_is_404(client: Any, tenant: Any, other_tenant: 
 @pytest.fixture
 def hook(tenant: Any) -> Source:
     return Source.objects.create(tenant=tenant, kind="webhook", name="Brand24 export")
-
-
-def post_hook(
-    client: Any,
-    source: Source,
-    body: bytes,
-    *,
-    delivery: str = "d-1",
-    ts: int | None = None,
-    secret: str | None = None,
-) -> Any:
-    stamp = str(ts if ts is not None else int(time.time()))
-    signature = expected_signature(secret or source.webhook_secret, stamp, body)
-    return client.post(
-        f"/api/v1/tenants/{source.tenant.slug}/sources/{source.pk}/webhook/",
-        body,
-        content_type="application/json",
-        HTTP_X_SIGAP_TIMESTAMP=stamp,
-        HTTP_X_SIGAP_DELIVERY=delivery,
-        HTTP_X_SIGAP_SIGNATURE=signature,
-    )
 
 
 def test_signed_webhook_is_accepted_once(client: Any, hook: Source) -> None:

@@ -18,24 +18,13 @@ from monitoring.api.ingest import expected_signature
 from monitoring.models import IngestBatch, Source, WebhookDelivery, WebhookSignature
 from tenants.throttling import AtomicRateThrottle
 from tests.monitoring.test_pipeline import item
+from tests.webhooks import signed_headers
+from tests.webhooks import webhook_url as url
 
 
 @pytest.fixture
 def hook(tenant: Any) -> Source:
     return Source.objects.create(tenant=tenant, kind="webhook", name="Brand24 export")
-
-
-def url(slug: str, source_id: int) -> str:
-    return f"/api/v1/tenants/{slug}/sources/{source_id}/webhook/"
-
-
-def signed_headers(secret: str, body: bytes, *, delivery: str, ts: int | None = None) -> dict:
-    stamp = str(ts if ts is not None else int(time.time()))
-    return {
-        "HTTP_X_SIGAP_TIMESTAMP": stamp,
-        "HTTP_X_SIGAP_DELIVERY": delivery,
-        "HTTP_X_SIGAP_SIGNATURE": expected_signature(secret, stamp, body),
-    }
 
 
 def post(client: Any, path: str, body: bytes, headers: dict, ip: str = "127.0.0.1") -> Any:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +19,23 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from monitoring.api.ingest import expected_signature
 from monitoring.models import Source
 from tenants import crypto
 from tests.factories import UserFactory
 from tests.monitoring.test_pipeline import item
+from tests.webhooks import post_hook
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
+
+
+ONE_ITEM = json.dumps([item(1)]).encode()
 
 
 def raw_secret(source: Source) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT webhook_secret FROM monitoring_source WHERE id = %s", [source.pk])
         return str(cursor.fetchone()[0])
-
-
-def post_hook(client: Client, source: Source, secret: str, delivery: str) -> Any:
-    body = json.dumps([item(1)]).encode()
-    stamp = str(int(time.time()))
-    return client.post(
-        f"/api/v1/tenants/{source.tenant.slug}/sources/{source.pk}/webhook/",
-        body,
-        content_type="application/json",
-        HTTP_X_SIGAP_TIMESTAMP=stamp,
-        HTTP_X_SIGAP_DELIVERY=delivery,
-        HTTP_X_SIGAP_SIGNATURE=expected_signature(secret, stamp, body),
-    )
 
 
 def test_webhook_secret_is_stored_encrypted_and_shown_once(
@@ -77,8 +66,18 @@ def test_webhook_secret_is_stored_encrypted_and_shown_once(
     assert page.status_code == 200 and secret not in page.content.decode()
     assert stored not in page.content.decode()
     # the webhook checks signatures with the decrypted secret
-    assert post_hook(client, source, secret, "d-1").status_code == 202
-    assert post_hook(client, source, "wrong-secret", "d-2").status_code == 401
+    assert (
+        post_hook(
+            client, source, json.dumps([item(1)]).encode(), secret=secret, delivery="d-1"
+        ).status_code
+        == 202
+    )
+    assert (
+        post_hook(
+            client, source, json.dumps([item(1)]).encode(), secret="wrong-secret", delivery="d-2"
+        ).status_code
+        == 401
+    )
 
 
 def test_graphql_has_no_secret_field(gql: Any, tenant: Any, members: dict[str, Any]) -> None:
@@ -128,7 +127,12 @@ def test_rotate_keys_moves_every_secret_to_the_first_key(
     assert Fernet(KEY_A).decrypt(raw_secret(source).encode()).decode() == secret
     source.refresh_from_db()
     assert source.webhook_secret == secret
-    assert post_hook(client, source, secret, "after-rotation").status_code == 202
+    assert (
+        post_hook(
+            client, source, json.dumps([item(1)]).encode(), secret=secret, delivery="after-rotation"
+        ).status_code
+        == 202
+    )
 
 
 def test_a_secret_no_key_decrypts_is_an_error_not_clear_text(tenant: Any, settings: Any) -> None:
