@@ -164,7 +164,8 @@ def database_url() -> str:
 def clean_environment(**extra: str) -> dict[str, str]:
     """This machine's environment without the settings a fresh clone would not have."""
     dropped = {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-    return {**{k: v for k, v in os.environ.items() if k not in dropped}, **extra}
+    kept = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("SIGAP_")}
+    return {**kept, **extra}
 
 
 def scratch_clone(path: Path) -> Path:
