@@ -29,6 +29,7 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from monitoring.scoring.risk import risk_band as band_of
 from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
 from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
@@ -393,6 +394,11 @@ class Mention(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+    @property
+    def risk_band(self) -> str:
+        """The band of ``risk``: low, elevated, high or critical (``monitoring.scoring.risk``)."""
+        return band_of(self.risk)
 
 
 class MetricBucket(TenantOwnedModel):
