@@ -62,8 +62,8 @@ class TriageStatus(models.TextChoices):
 
 
 class RiskBand(models.TextChoices):
-    """The bands of the 0-100 risk score; their thresholds are ``monitoring.scoring.risk.RISK_BANDS``
-    (the one place of the formula and the bands)."""
+    """The bands of the 0-100 risk score. Their thresholds are
+    ``monitoring.scoring.risk.RISK_BANDS``, the one place of the formula and the bands."""
 
     LOW = "low", _("Low")
     ELEVATED = "elevated", _("Elevated")

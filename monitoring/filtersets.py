@@ -24,6 +24,7 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from monitoring.ingest import handle_forms
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -33,7 +34,6 @@ from monitoring.models import (
     Source,
     TrackedTerm,
 )
-from monitoring.ingest import handle_forms
 from monitoring.scoring import TRIGGER_LABELS
 from monitoring.scoring.risk import band_range, describe_bands
 from tenants.filtersets import IntegerFilter, OrderingChoiceFilter, UtcDateTimeFilter

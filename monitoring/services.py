@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from auditlog.models import LogEntry
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F

@@ -91,9 +91,7 @@ class OrderingChoiceFilter(django_filters.ChoiceFilter):  # type: ignore[misc]
 
     def __init__(self, orderings: dict[str, tuple[str, ...]], **kwargs: Any) -> None:
         self.orderings = orderings
-        choices = [
-            (f"{sign}{name}", f"{sign}{name}") for name in orderings for sign in ("", "-")
-        ]
+        choices = [(f"{sign}{name}", f"{sign}{name}") for name in orderings for sign in ("", "-")]
         kwargs.setdefault("label", "Order: " + ", ".join(value for value, _label in choices))
         super().__init__(choices=choices, **kwargs)
 

@@ -286,7 +286,8 @@ class BulkTriageResultSerializer(serializers.Serializer):
     requested = serializers.IntegerField(help_text="Distinct ids in the request.")
     updated = serializers.IntegerField(help_text="Mentions whose triage changed.")
     unchanged = serializers.IntegerField(help_text="Mentions that had these values already.")
-    errors = BulkTriageErrorSerializer(
+    # A field named like Serializer.errors: DRF's metaclass moves it into the declared fields.
+    errors = BulkTriageErrorSerializer(  # type: ignore[assignment]
         many=True,
         help_text="Ids left alone: not_found (no such mention in this tenant) or max_tags.",
     )

@@ -146,9 +146,7 @@ class MonitoringQuery:
         ``metrics/share-of-voice/``)."""
         tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
         params = _params(MetricsPeriodSerializer, tenant, since=since, until=until)
-        result = selectors.share_of_voice(
-            tenant.pk, since=params["since"], until=params["until"]
-        )
+        result = selectors.share_of_voice(tenant.pk, since=params["since"], until=params["until"])
         return ShareOfVoiceType(
             since=params["since"],
             until=params["until"],

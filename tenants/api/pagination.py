@@ -3,9 +3,10 @@
 ``PageNumberPagination`` is the default page body: ``{count, next, previous, results}``.
 ``KeysetPagination`` pages large, growing lists (mentions; later alerts and timelines) on a
 ``(timestamp, id)`` key, newest first (or on the key of another ordering the list offers, such
-as ``-risk``), without any COUNT: ``{next, previous, results}`` with an opaque cursor. ``page``, ``page_size`` and ``cursor`` are read strictly: ASCII digits within
-range (or a well-formed cursor), or a 400 naming the parameter (never a silent default, never a
-database error for ``1e30``).
+as ``-risk``), without any COUNT: ``{next, previous, results}`` with an opaque cursor.
+``page``, ``page_size`` and ``cursor`` are read strictly: ASCII digits within range (or a
+well-formed cursor), or a 400 naming the parameter (never a silent default, never a database
+error for ``1e30``).
 """
 
 from __future__ import annotations

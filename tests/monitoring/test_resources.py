@@ -199,7 +199,7 @@ def triaged(ctx: Ctx) -> dict[str, Any]:
 
 
 class TestMentions(TenantResourceTests):
-    """Read and triaged (PATCH); written by the pipeline only."""
+    """Read, triaged (PATCH) and deleted by tenant admins; written by the pipeline only."""
 
     model = Mention
     basename = "mention"
@@ -207,6 +207,7 @@ class TestMentions(TenantResourceTests):
         "list": Cap.VIEW_MONITORING,
         "retrieve": Cap.VIEW_MONITORING,
         "partial_update": Cap.TRIAGE_MENTIONS,
+        "destroy": Cap.DELETE_MENTIONS,
     }
     # Token, tenant, roles, rate-limit counter, one page of mentions joined with their assignees
     # (cursor pagination: no COUNT).
