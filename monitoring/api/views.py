@@ -7,7 +7,6 @@ mentions are triaged with ``mentions.triage``. Reads go through ``monitoring.sel
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -61,6 +60,7 @@ from monitoring.models import (
 )
 from monitoring.params import (
     MetricsPeriodSerializer,
+    ShareOfVoiceParamsSerializer,
     TopParamsSerializer,
     VolumeParamsSerializer,
 )
@@ -71,6 +71,7 @@ from tenants.api.base import (
     crud_capabilities,
 )
 from tenants.api.pagination import KeysetPagination
+from tenants.api.params import PeriodSerializer
 from tenants.api.serializers import service_errors
 from tenants.roles import Cap
 
@@ -266,7 +267,7 @@ class MentionViewSet(
 class MetricsView(TenantScopedAPIView):
     queryset = MetricBucket.objects.all()
     capabilities = {"get": Cap.VIEW_MONITORING}
-    params_class: type[MetricsPeriodSerializer] = MetricsPeriodSerializer
+    params_class: type[PeriodSerializer] = MetricsPeriodSerializer
 
     def params(self, request: Request) -> dict[str, Any]:
         params = self.params_class(data=request.query_params, context={"tenant": self.tenant})
@@ -304,15 +305,12 @@ class VolumeView(MetricsView):
 
 
 @extend_schema(
-    tags=["metrics"],
-    parameters=[
-        OpenApiParameter("since", datetime, description="Start (inclusive); default: 7 days ago."),
-        OpenApiParameter("until", datetime, description="End (exclusive); default: now."),
-    ],
-    responses=ShareOfVoiceSerializer,
+    tags=["metrics"], parameters=[ShareOfVoiceParamsSerializer], responses=ShareOfVoiceSerializer
 )
 class ShareOfVoiceView(MetricsView):
     """Each active query's mentions over the period and its share of them all."""
+
+    params_class = ShareOfVoiceParamsSerializer
 
     def get(self, request: Request, tenant_slug: str) -> Response:
         params = self.params(request)

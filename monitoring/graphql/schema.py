@@ -42,8 +42,13 @@ from monitoring.graphql.types import (
     TrackedTermType,
 )
 from monitoring.models import Mention, MonitoredQuery, Source, TrackedTerm
-from monitoring.params import MetricsPeriodSerializer, TopParamsSerializer, VolumeParamsSerializer
+from monitoring.params import (
+    ShareOfVoiceParamsSerializer,
+    TopParamsSerializer,
+    VolumeParamsSerializer,
+)
 from tenants.api.pagination import DIGITS
+from tenants.api.params import PeriodSerializer
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors, validated
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
@@ -145,7 +150,7 @@ class MonitoringQuery:
         """Each active query's mentions over the period and its share of them all (REST:
         ``metrics/share-of-voice/``)."""
         tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
-        params = _params(MetricsPeriodSerializer, tenant, since=since, until=until)
+        params = _params(ShareOfVoiceParamsSerializer, tenant, since=since, until=until)
         result = selectors.share_of_voice(tenant.pk, since=params["since"], until=params["until"])
         return ShareOfVoiceType(
             since=params["since"],
@@ -210,7 +215,7 @@ class MonitoringQuery:
         )
 
 
-def _params(serializer: type[MetricsPeriodSerializer], tenant: Tenant, **given: Any) -> Any:
+def _params(serializer: type[PeriodSerializer], tenant: Tenant, **given: Any) -> Any:
     """The arguments given, checked by the REST endpoint's parameter serializer."""
     return validated(
         serializer(

@@ -63,7 +63,7 @@ def apply_filters(
     if filters is None and ordering is None:
         return queryset
     data: dict[str, Any] = {} if ordering is None else {"ordering": ordering}
-    for name, value in vars(filters or object()).items():
+    for name, value in (vars(filters) if filters is not None else {}).items():
         if value is strawberry.UNSET or value is None:
             continue
         data[name] = value.isoformat() if isinstance(value, datetime) else value
