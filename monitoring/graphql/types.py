@@ -73,10 +73,11 @@ class ShareOfVoiceRowType:
     share: float = strawberry.field(description="0-1, of the mentions of every active query.")
 
 
-@strawberry.type(name="ShareOfVoice")
+@strawberry.type(
+    name="ShareOfVoice",
+    description="Each active query's mentions over the period and its share of them all.",
+)
 class ShareOfVoiceType:
-    """Each active query's mentions over the period and its share of them all."""
-
     since: datetime
     until: datetime
     total: int
@@ -92,10 +93,11 @@ class TopAuthorType:
     reach: BigInt = strawberry.field(description="The author's largest follower count seen.")
 
 
-@strawberry.type(name="TopAuthors")
+@strawberry.type(
+    name="TopAuthors",
+    description="Authors with the largest reach, then most mentions, over the period.",
+)
 class TopAuthorsType:
-    """Authors with the largest reach, then most mentions, over the period."""
-
     since: datetime
     until: datetime
     results: list[TopAuthorType]
@@ -107,10 +109,11 @@ class TopCountType:
     mentions: int
 
 
-@strawberry.type(name="TopCounts")
+@strawberry.type(
+    name="TopCounts",
+    description="The hashtags or tracked terms found most often over the period (lower case).",
+)
 class TopCountsType:
-    """The hashtags or tracked terms found most often over the period (lower case)."""
-
     since: datetime
     until: datetime
     results: list[TopCountType]
@@ -123,10 +126,11 @@ class BulkTriageErrorType:
     detail: str
 
 
-@strawberry.type(name="BulkTriageResult")
+@strawberry.type(
+    name="BulkTriageResult",
+    description="What a bulk triage did (REST ``mentions/bulk-triage/`` answers the same).",
+)
 class BulkTriageResultType:
-    """What a bulk triage did (REST ``mentions/bulk-triage/`` answers the same)."""
-
     requested: int
     updated: int
     unchanged: int
