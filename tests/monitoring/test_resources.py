@@ -229,6 +229,19 @@ class TestMentions(TenantResourceTests):
             expect=triaged,
             foreign_variables=lambda ctx: {"assignee_id": ctx.outsider.pk},
         ),
+        GraphQLMutation(
+            action="bulk",
+            document="""mutation($slug: String!, $id: ID!, $assignee_id: ID) {
+              bulk_triage_mentions(
+                slug: $slug, ids: [$id], status: "relevant", add_tags: ["Viral"],
+                assignee_id: $assignee_id
+              ) { updated errors { id code } }
+            }""",
+            capability=Cap.TRIAGE_MENTIONS,
+            variables=lambda ctx: {"assignee_id": ctx.members["analyst"].pk},
+            expect=triaged,
+            foreign_variables=lambda ctx: {"assignee_id": ctx.outsider.pk},
+        ),
     )
 
     def make(self, tenant: Tenant) -> Mention:
