@@ -258,7 +258,9 @@ def endpoints(slug: str) -> tuple[list[tuple[str, str]], list[str]]:
         ("mentions: q=\"layanan buruk\"", "mention-list", "q=%22layanan+buruk%22"),
         ("mentions: ordering=-risk", "mention-list", "ordering=-risk"),
         ("mentions: -risk next page (cursor)", "mention-list", "@next:mentions: ordering=-risk"),
+        ("mentions: -risk page 1,000 (cursor)", "mention-list", "@deep:-risk"),
         ("mentions: ordering=-reach", "mention-list", "ordering=-reach"),
+        ("mentions: -reach page 1,000 (cursor)", "mention-list", "@deep:-reach"),
         ("mentions: negative by -risk", "mention-list", "sentiment=negative&ordering=-risk"),
         ("mentions: risk_band=critical", "mention-list", "risk_band=critical"),
         ("mentions: count, negative", "mention-count", "sentiment=negative"),
@@ -311,6 +313,26 @@ def explain(sqls: list[str]) -> dict[str, Any]:
     return {"scans": sorted(set(scans)), "seq_scan_on_mention": seq_mention}
 
 
+def deep_cursor(tenant: Any, ordering: str, offset: int) -> str:
+    """``ordering=...&cursor=...`` naming the mention at ``offset`` in that ordering, as the
+    list's own ``next`` link would after ``offset / 50`` pages."""
+    import base64
+
+    from monitoring.filtersets import MENTION_ORDERINGS
+    from monitoring.models import Mention
+
+    columns = MENTION_ORDERINGS[ordering.removeprefix("-")]
+    sign = "-" if ordering.startswith("-") else ""
+    row = (
+        Mention.objects.for_tenant(tenant)
+        .order_by(*(sign + column for column in columns))
+        .values_list(*columns)[offset]
+    )
+    values = [v.isoformat() if isinstance(v, datetime) else str(v) for v in row]
+    token = base64.urlsafe_b64encode("|".join([ordering, *values, "n"]).encode()).decode()
+    return f"ordering={quote(ordering)}&cursor={quote(token)}"
+
+
 def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
     from django.db import connection
     from django.test import Client
@@ -337,6 +359,8 @@ def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
                 notes.append(f"'{label}' skipped: '{source}' has no next link")
                 continue
             path = next_links[source]
+        elif query.startswith("@deep:"):
+            path = f"{base}?{deep_cursor(tenant, query.partition(':')[2], 50_000)}"
         elif query.startswith("@since:"):
             days = int(query.partition(":")[2])
             since = (datetime.now(UTC) - timedelta(days=days)).isoformat()

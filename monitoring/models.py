@@ -377,10 +377,16 @@ class Mention(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "-published_at", "-id"], name="mention_timeline"),
             models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
-            models.Index(fields=["tenant", "risk"], name="mention_risk"),
+            # Risk filters, and the lists ordered by risk (monitoring.filtersets.MENTION_ORDERINGS:
+            # risk, then published time, then id, all one way) walk this index at any depth.
+            models.Index(fields=["tenant", "risk", "published_at", "id"], name="mention_by_risk"),
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
-            # Top authors by reach walk this index from the largest accounts down.
-            models.Index(fields=["tenant", "-author_followers"], name="mention_reach"),
+            # Top authors by reach walk this index from the largest accounts down, and so do
+            # the lists ordered by reach (followers, then published time, then id).
+            models.Index(
+                fields=["tenant", "-author_followers", "-published_at", "-id"],
+                name="mention_by_reach",
+            ),
             # Only the rows still holding raw JSON: what raw-payload retention walks and clears
             # (monitoring.retention), so its daily scan never revisits cleared rows.
             models.Index(

@@ -162,9 +162,9 @@ class GraphQLMutation:
     ``document`` takes ``$slug`` and, for ``update``/``delete``/``bulk``, ``$id`` (the row's
     lookup); it must select ``id`` of the row it returns. A ``bulk`` mutation changes many rows
     (``$id`` among its ids) and answers a report with ``errors { id code }``: another tenant's
-    id is reported there like a missing one (``not_found``), never changed. ``variables(ctx)`` gives the other variables of
-    every call; after a successful ``create`` or ``update`` the REST detail (or list row)
-    contains ``expect(ctx)``.
+    id is reported there like a missing one (``not_found``), never changed. ``variables(ctx)``
+    gives the other variables of every call; after a successful ``create``, ``update`` or
+    ``bulk`` the REST detail (or list row) contains ``expect(ctx)``.
     ``foreign_variables(ctx)`` returns variables that reference another tenant's objects:
     each must be refused with BAD_USER_INPUT or NOT_FOUND, changing nothing.
     """
