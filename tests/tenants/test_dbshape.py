@@ -154,9 +154,7 @@ def test_the_lint_reports_every_kind_of_key_without_tenant() -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE lint_keyless (id bigint, tenant_id bigint)")
     (problem,) = catalog_problems(extra=[("lint_keyless", "id")])
-    assert str(problem) == (
-        "lint_keyless: primary key -: is missing, must be (tenant_id, id)"
-    )
+    assert str(problem) == ("lint_keyless: primary key -: is missing, must be (tenant_id, id)")
 
 
 def test_check_db_shape_command() -> None:
@@ -206,7 +204,8 @@ def test_a_new_tenant_model_with_a_foreign_key_to_mention(state: ProjectState) -
         "FOREIGN KEY (tenant_id, mention_id) REFERENCES monitoring_mention(tenant_id, id) "
         "DEFERRABLE INITIALLY DEFERRED"
     ) in found
-    assert "FOREIGN KEY (owner_id) REFERENCES tenants_user(id) DEFERRABLE INITIALLY DEFERRED" in found
+    owner_fk = "FOREIGN KEY (owner_id) REFERENCES tenants_user(id) DEFERRABLE INITIALLY DEFERRED"
+    assert owner_fk in found
     assert "(tenant_id)" not in indexes(table)
     assert catalog_problems(extra=[(table, "id")]) == []
 
