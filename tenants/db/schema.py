@@ -67,11 +67,8 @@ def refuse_plain_reference(model: type[Model], field: Any) -> None:
         return
     target = _target(field)
     if is_tenant_model(target) and not is_tenant_model(model):
-        through = (
-            " (the table Django creates for a many-to-many field)"
-            if (model._meta.auto_created)
-            else ""
-        )
+        automatic = model._meta.auto_created
+        through = " (the table Django creates for a many-to-many field)" if automatic else ""
         raise PlainReferenceError(
             f"{model._meta.label}.{field.name}{through} references the tenant table "
             f"{target._meta.db_table}, whose primary key is (tenant_id, id): only a tenant model "
