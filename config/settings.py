@@ -131,6 +131,9 @@ else:
     DATABASES = {"default": database_settings()}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Sigap runs on PostgreSQL only; DATABASE_URL must be postgres://")
+# Django's PostgreSQL backend whose schema editor gives every tenant table the tenant in every
+# key: primary key (tenant_id, id), composite foreign keys between tenant tables (tenants/db/).
+DATABASES["default"]["ENGINE"] = "tenants.db"
 
 # A bounded connection pool per web server process (config/gunicorn.py sets SIGAP_DB_POOL=1 for
 # its workers): a burst waits for one of DB_POOL_MAX connections instead of opening more, and a

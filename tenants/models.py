@@ -460,8 +460,9 @@ class OutboxDelivery(TenantOwnedModel):
     """One subscriber's acknowledgement of one outbox row.
 
     Written by ``tenants.outbox.deliver`` in the same transaction as the subscriber's work; the
-    UNIQUE (topic, event_id, subscriber) constraint is the claim, so two deliveries of one row can
-    never both apply it. ``topic`` is the outbox table's model label (``monitoring.pipelineevent``).
+    UNIQUE (tenant, topic, event_id, subscriber) constraint is the claim, so two deliveries of one
+    row can never both apply it. ``topic`` is the outbox table's model label
+    (``monitoring.pipelineevent``).
     """
 
     topic = models.CharField(max_length=100)
@@ -473,7 +474,7 @@ class OutboxDelivery(TenantOwnedModel):
         verbose_name_plural = "outbox deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["topic", "event_id", "subscriber"], name="outbox_delivery_once"
+                fields=["tenant", "topic", "event_id", "subscriber"], name="outbox_delivery_once"
             )
         ]
 

@@ -62,7 +62,7 @@ PRUNE_BATCH = 5000
 _CLAIM = """
     INSERT INTO {table} (tenant_id, topic, event_id, subscriber, processed_at)
     VALUES (%s, %s, %s, %s, now())
-    ON CONFLICT (topic, event_id, subscriber) DO NOTHING
+    ON CONFLICT (tenant_id, topic, event_id, subscriber) DO NOTHING
     RETURNING id
 """
 
@@ -238,12 +238,17 @@ def prune(*, days: int | None = None) -> int:
         topic = model._meta.label_lower
         while True:
             with transaction.atomic():
-                ids = list(
+                rows = list(
                     model.objects.filter(delivered_at__lt=cutoff)
                     .order_by()
-                    .values_list("pk", flat=True)[:PRUNE_BATCH]
+                    .values_list("pk", "tenant_id")[:PRUNE_BATCH]
                 )
-                OutboxDelivery.objects.filter(topic=topic, event_id__in=ids).delete()
+                ids = [pk for pk, _ in rows]
+                tenant_ids = {tenant_id for _, tenant_id in rows}
+                # The claims' unique index starts with tenant_id: name the tenants to use it.
+                OutboxDelivery.objects.for_tenant(tenant_ids).filter(
+                    topic=topic, event_id__in=ids
+                ).delete()
                 model.objects.filter(pk__in=ids).delete()
             deleted += len(ids)
             if len(ids) < PRUNE_BATCH:

@@ -163,7 +163,11 @@ class WebhookView(APIView):
             return self.repeat(source, delivery)
         if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
             raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
-        if WebhookDelivery.objects.filter(source=source, delivery_id=delivery).exists():
+        if (
+            WebhookDelivery.objects.for_tenant(source.tenant_id)
+            .filter(source=source, delivery_id=delivery)
+            .exists()
+        ):
             webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S)  # re-signed retry
             return self.repeat(source, delivery)
         objects = read_items(request)
@@ -183,7 +187,11 @@ class WebhookView(APIView):
 
     @staticmethod
     def repeat(source: Source, delivery: str) -> Response:
-        previous = WebhookDelivery.objects.filter(source=source, delivery_id=delivery).first()
+        previous = (
+            WebhookDelivery.objects.for_tenant(source.tenant_id)
+            .filter(source=source, delivery_id=delivery)
+            .first()
+        )
         batch = previous.batch if previous is not None else None
         body: dict[str, Any] = {
             "batch_id": batch.pk if batch else None,
