@@ -1,6 +1,6 @@
 """``@handle`` and ``handle`` are one author: stored without '@' (and in lower case on platforms
 whose handles ignore case), found by either form, counted once in top lists, and rows stored
-before the rule are rewritten by migration 0008."""
+before the rule are rewritten by migration 0009."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def test_the_migration_rewrites_handles_stored_before_the_rule(
     made = {
         key: MentionFactory(tenant=tenant, platform=key[0], author_handle=key[1]) for key in rows
     }
-    migration = importlib.import_module("monitoring.migrations.0008_normalise_author_handles")
+    migration = importlib.import_module("monitoring.migrations.0009_normalise_author_handles")
     monkeypatch.setattr(migration, "BATCH", 2)  # several batches
     migration.forwards(apps, None)
     for key, mention in made.items():

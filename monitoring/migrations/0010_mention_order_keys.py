@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("monitoring", "0008_normalise_author_handles"),
+        ("monitoring", "0009_normalise_author_handles"),
     ]
 
     operations = [

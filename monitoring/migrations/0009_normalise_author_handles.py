@@ -45,6 +45,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitoring", "0007_mention_raw_kept")]
+    dependencies = [("monitoring", "0008_tenant_keys")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)]
