@@ -209,6 +209,8 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files no app ships: GraphiQL's scripts and styles (config/static/graphiql/README.md).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
     warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
