@@ -56,7 +56,9 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 class RequestLogMiddleware:
-    """One JSON log line per request. Never logs headers, bodies or query strings (secrets).
+    """One JSON log line per request. Never logs headers, bodies or query strings (secrets); a
+    secret in a path (an invitation link's token) is redacted by the logging configuration's
+    ``config.request_context.RedactSecretsFilter``, as in every other log line.
     The client address is ``tenants.network.client_ip``, the one the rate limits count."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -6,8 +6,9 @@ composite foreign keys, UNIQUE constraints that include ``tenant_id``), pin ``te
 statement, and sit behind a row-level-security policy.
 
 *Shared tables* are small and read before the tenant is known (authentication) or across
-tenants: agencies, tenants, users, memberships, personal tokens and tenant API keys. On a
-distributed PostgreSQL (Citus) they become reference tables; see ``docs/scaling.md``.
+tenants: agencies, tenants, users, memberships, invitations, personal tokens and tenant API
+keys. On a distributed PostgreSQL (Citus) they become reference tables; see
+``docs/scaling.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SHARED_MODELS: frozenset[str] = frozenset(
         "tenants.Tenant",
         "tenants.User",
         "tenants.Membership",
+        "tenants.Invitation",  # its link's page reads it before the tenant is known
         "tenants.PersonalToken",
         "tenants.TenantApiKey",
     }
