@@ -53,6 +53,13 @@ class RedactSecretsFilter(logging.Filter):
         if redact(message) != message:
             record.msg, record.args = redact(message), None
         for name, value in list(vars(record).items()):
-            if isinstance(value, str) and name not in {"msg", "message"}:
+            if name in {"msg", "message", "args"} or value is None:
+                continue
+            if isinstance(value, str):
                 setattr(record, name, redact(value))
+            elif not isinstance(value, int | float | bool | tuple):
+                # An object a formatter would write as text (Django's ``request`` extra).
+                text = str(value)
+                if redact(text) != text:
+                    setattr(record, name, redact(text))
         return True

@@ -88,7 +88,7 @@ def invitation(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 invitation=found, password=form.cleaned_data.get("password1")
             )
         except ValidationError as exc:
-            if exc.code == "not_invitable":
+            if getattr(exc, "code", None) == "not_invitable":
                 return _cannot_join(request, context)
             _add_errors(form, exc)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenants.models import Membership, Tenant, TenantApiKey
+from tenants.models import Invitation, Membership, Tenant, TenantApiKey
 from tenants.roles import Cap, Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.resource_base import Ctx, TenantResourceTests
@@ -42,8 +42,23 @@ class TestMembers(TenantResourceTests):
         return MembershipFactory(tenant=tenant, user=user, role=Role.ANALYST)
 
     def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
-        # The admin of another agency's tenant cannot be invited here.
-        return {"email": ctx.outsider.email}
+        # No field names another row: an address is not one. Inviting another agency's
+        # admin answers like any address and never makes a membership (test_invitations.py).
+        return {}
+
+    def test_rest_create(self, ctx: Ctx) -> None:
+        """A POST invites: 202 with the pending invitation; the membership comes when the
+        person follows the e-mailed link (test_invitations.py)."""
+        before = Membership.objects.filter(tenant=ctx.tenant).count()
+        client = ctx.client(ctx.holder_of(self.capabilities["create"]))
+        response = client.post(
+            self.list_url(ctx.tenant.slug), self.create_payload(ctx), format="json"
+        )
+        assert response.status_code == 202, response.content
+        assert response.json()["role"] == "analyst" and response.json()["status"] == "pending"
+        invitation = Invitation.objects.get(pk=response.json()["id"])
+        assert invitation.tenant == ctx.tenant and invitation.email == "new@kopi.test"
+        assert Membership.objects.filter(tenant=ctx.tenant).count() == before
 
 
 class TestApiKeys(TenantResourceTests):
