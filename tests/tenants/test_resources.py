@@ -6,12 +6,15 @@ The rules of each (the last admin, who may be invited, keys shown once) are test
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from tenants.models import Invitation, Membership, Tenant, TenantApiKey
 from tenants.roles import Cap, Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.resource_base import Ctx, TenantResourceTests
+
+INVITED = itertools.count(1)
 
 
 class TestMembers(TenantResourceTests):
@@ -77,3 +80,22 @@ class TestApiKeys(TenantResourceTests):
     def make(self, tenant: Tenant) -> TenantApiKey:
         key, _ = TenantApiKey.objects.create_key(tenant=tenant, name="crawler")
         return key
+
+
+class TestInvitations(TenantResourceTests):
+    """Listed and withdrawn by admins; made by ``POST .../members/`` (``TestMembers``) and used
+    through the e-mailed link (``test_invitations.py``). No GraphQL side."""
+
+    model = Invitation
+    basename = "invitation"
+    capabilities = {
+        "list": Cap.MANAGE_MEMBERS,
+        "destroy": Cap.MANAGE_MEMBERS,
+    }
+    # Token, tenant, roles, rate-limit counter, COUNT, the page.
+    rest_list_queries = 6
+
+    def make(self, tenant: Tenant) -> Invitation:
+        return Invitation.objects.create(
+            tenant=tenant, email=f"{next(INVITED)}@invited.test", role=Role.ANALYST
+        )
