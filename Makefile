@@ -19,7 +19,6 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py seed_mentions
 	$(BIN)/python manage.py serve
 
 # Production on one machine (README "Running in production"): DEBUG off, so SECRET_KEY,
