@@ -404,3 +404,31 @@ def test_memberships_still_follow_the_rules_at_acceptance(tenant: Any, other_ten
     path = f"/invitations/{invitation.pk}/{invitations.make_token(invitation)}/"
     assert Client().post(path, {}).status_code == 403
     assert not Membership.objects.filter(tenant=tenant, user=person).exists()
+
+
+def test_the_admin_invites_by_address_like_the_api(tenant: Any, other_tenant: Any) -> None:
+    boss = UserFactory(
+        email="boss@kopi.test", agency=tenant.agency, is_agency_admin=True, is_staff=True
+    )
+    admin = Client()
+    admin.force_login(boss)
+    added = admin.post(
+        "/admin/tenants/invitation/add/",
+        {"tenant": tenant.pk, "email": "Someone@Brand.test", "role": Role.CLIENT},
+    )
+    assert added.status_code == 302, added.content
+    invitation = Invitation.objects.get(tenant=tenant)
+    assert invitation.email == "someone@brand.test" and invitation.status == "pending"
+    assert mail.outbox[-1].to == ["someone@brand.test"] and "/invitations/" in mail.outbox[-1].body
+    Invitation.objects.create(tenant=other_tenant, email="theirs@bank.test", role=Role.CLIENT)
+    listing = admin.get("/admin/tenants/invitation/")
+    assert b"someone@brand.test" in listing.content and b"theirs@bank.test" not in listing.content
+    refused = admin.post(
+        "/admin/tenants/invitation/add/",
+        {"tenant": other_tenant.pk, "email": "x@brand.test", "role": Role.CLIENT},
+    )
+    assert refused.status_code == 200  # another agency's tenant is not a choice
+    assert not Invitation.objects.filter(email="x@brand.test").exists()
+    withdrawn = admin.post(f"/admin/tenants/invitation/{invitation.pk}/delete/", {"post": "yes"})
+    assert withdrawn.status_code == 302
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
