@@ -5,8 +5,8 @@
 earlier ones, so a replay cut short gives the same alerts up to the cut, and the state
 (:meth:`SpikeDetector.to_dict`) is all the live pipeline keeps per series.
 
-A bucket fires when, for one of the aggregation windows ending with it (5 minutes, 15 minutes
-and the rule's ``window``, each at least one bucket), the observed count reaches the threshold
+A bucket fires when, for one of the aggregation windows ending with it (15 minutes and the
+rule's ``window``, each at least one bucket), the observed count reaches the threshold
 
     max(E + z * sd, ratio * E, E + min_excess, min_count)
 
@@ -56,15 +56,16 @@ class SpikeThresholds:
 # Tuned on generated series (benchmarks/alerts_synth.py, docs/alerts.md), never on labelled
 # public data.
 SPIKE_PRESETS: dict[str, SpikeThresholds] = {
-    "low": SpikeThresholds(z=7.0, ratio=3.0, min_count=20, min_excess=15),
-    "medium": SpikeThresholds(z=5.0, ratio=2.2, min_count=12, min_excess=8),
-    "high": SpikeThresholds(z=4.0, ratio=1.7, min_count=8, min_excess=5),
+    "low": SpikeThresholds(z=5.0, ratio=3.0, min_count=20, min_excess=15),
+    "medium": SpikeThresholds(z=4.0, ratio=2.2, min_count=12, min_excess=8),
+    "high": SpikeThresholds(z=3.0, ratio=1.6, min_count=8, min_excess=5),
 }
 # Multipliers of z and ratio while there is no hour-of-day profile yet (first day).
 NO_PROFILE = 1.3
-# Windows tried besides the rule's own: the shortest reacts to a sudden jump, the longest to a
-# ramp.
-SUB_WINDOWS = (timedelta(minutes=5), timedelta(minutes=15))
+# Windows tried besides the rule's own (one hour by default, which catches ramps): 15 minutes
+# reacts to a sudden jump within a bucket or two, yet a blip of a few minutes must be large to
+# fill it (a 5-minute window added false alerts on generated series and caught no more).
+SUB_WINDOWS = (timedelta(minutes=15),)
 
 
 @dataclass(frozen=True)
