@@ -203,6 +203,24 @@ class CountBaseline:
             out.append(WindowStat(width, observed, expected, sd))
         return out
 
+    def peek(self, count: float, expected: float) -> list[WindowStat]:
+        """The window statistics if a bucket with ``count`` (expected ``expected``) came next,
+        without recording it: how the live rules judge the bucket still filling."""
+        out: list[WindowStat] = []
+        ring = self.ring
+        size = len(ring)
+        for index, width in enumerate(self.window_buckets):
+            if width - 1 > size:
+                break
+            observed, expect = count, expected
+            for k in range(size - width + 1, size):
+                observed += ring[k][0]
+                expect += ring[k][1]
+            base = max(expect, EXPECT_FLOOR)
+            sd = math.sqrt(base + self.phi[index] * base * base)
+            out.append(WindowStat(width, observed, expect, sd))
+        return out
+
     def append(self, count: float, expected: float) -> list[WindowStat]:
         """Add a bucket's ``count`` with the ``expected`` value :meth:`expect_next` gave for
         it; the window statistics now ending with it. Call :meth:`learn` next."""

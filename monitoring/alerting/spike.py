@@ -56,12 +56,12 @@ class SpikeThresholds:
 # Tuned on generated series (benchmarks/alerts_synth.py, docs/alerts.md), never on labelled
 # public data.
 SPIKE_PRESETS: dict[str, SpikeThresholds] = {
-    "low": SpikeThresholds(z=5.0, ratio=3.0, min_count=20, min_excess=15),
-    "medium": SpikeThresholds(z=4.0, ratio=2.2, min_count=12, min_excess=8),
-    "high": SpikeThresholds(z=3.0, ratio=1.6, min_count=8, min_excess=5),
+    "low": SpikeThresholds(z=5.0, ratio=3.5, min_count=20, min_excess=15),
+    "medium": SpikeThresholds(z=4.0, ratio=2.5, min_count=12, min_excess=8),
+    "high": SpikeThresholds(z=3.0, ratio=1.8, min_count=8, min_excess=5),
 }
 # Multipliers of z and ratio while there is no hour-of-day profile yet (first day).
-NO_PROFILE = 1.3
+NO_PROFILE = 1.5
 # Windows tried besides the rule's own (one hour by default, which catches ramps): 15 minutes
 # reacts to a sudden jump within a bucket or two, yet a blip of a few minutes must be large to
 # fill it (a 5-minute window added false alerts on generated series and caught no more).
@@ -114,6 +114,27 @@ class Decision:
         """How far towards the threshold the window got: 1.0 at the threshold."""
         span = self.threshold - self.stat.expected
         return (self.stat.observed - self.stat.expected) / span if span > 0 else 0.0
+
+
+def threshold(stat: WindowStat, limits: SpikeThresholds) -> float:
+    """What ``stat.observed`` must reach to fire (see the module docstring)."""
+    expected = stat.expected
+    return max(
+        stat.quantile(limits.z),
+        limits.ratio * expected,
+        expected + limits.min_excess,
+        limits.min_count,
+    )
+
+
+def strongest(stats: list[WindowStat], limits: SpikeThresholds) -> Decision | None:
+    """The window that got furthest towards its threshold."""
+    best: Decision | None = None
+    for stat in stats:
+        decision = Decision(stat, threshold(stat, limits), stat.z())
+        if best is None or decision.exceedance > best.exceedance:
+            best = decision
+    return best
 
 
 class SpikeDetector:
@@ -213,19 +234,7 @@ class SpikeDetector:
             limits = replace(
                 limits, z=limits.z * NO_PROFILE, ratio=1.0 + (limits.ratio - 1.0) * NO_PROFILE
             )
-        best: Decision | None = None
-        for stat in stats:
-            expected = stat.expected
-            threshold = max(
-                stat.quantile(limits.z),
-                limits.ratio * expected,
-                expected + limits.min_excess,
-                limits.min_count,
-            )
-            decision = Decision(stat, threshold, stat.z())
-            if best is None or decision.exceedance > best.exceedance:
-                best = decision
-        return best
+        return strongest(stats, limits)
 
     def _alert(self, start: datetime, decision: Decision) -> Alert:
         config = self.config
