@@ -45,17 +45,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitoring.alerting.hoax import HoaxConfig, HoaxSpread, claim_tokens  # noqa: E402
-from monitoring.alerting.mentions import MentionEvent  # noqa: E402
+from monitoring.alerting.hoax import HoaxConfig, HoaxSpread, claim_tokens
+from monitoring.alerting.mentions import MentionEvent
 
 EDITS = ("case", "emoji", "hashtags", "links", "slang", "swapped-words", "mixed")
 START = datetime(2026, 3, 2, tzinfo=UTC)
 SPAN = timedelta(days=3)
 EMOJI = ["😱", "🔥", "‼️", "😡", "🙏", "👇", "⚠️", "💯", "😭", "🤬", "📢", "✅"]
-HASHTAGS = ["#viral", "#sebarkan", "#faktanya", "#waspada", "#infopenting", "#share", "#RIP",
-            "#boikot", "#breaking", "#trending", "#KopiSenja", "#BankLestari"]
-DOMAINS = ["bit.ly", "s.id", "tinyurl.com", "beritaheboh.example", "infoterkini.example",
-           "faktaviral.example", "news24.example"]
+HASHTAGS = [
+    "#viral",
+    "#sebarkan",
+    "#faktanya",
+    "#waspada",
+    "#infopenting",
+    "#share",
+    "#RIP",
+    "#boikot",
+    "#breaking",
+    "#trending",
+    "#KopiSenja",
+    "#BankLestari",
+]
+DOMAINS = [
+    "bit.ly",
+    "s.id",
+    "tinyurl.com",
+    "beritaheboh.example",
+    "infoterkini.example",
+    "faktaviral.example",
+    "news24.example",
+]
 WRITTEN_CLAIMS = [
     "Kopi Senja ternyata pakai biji kopi kadaluarsa dari gudang yang sudah ditutup BPOM, tiga "
     "orang masuk rumah sakit di Bandung setelah minum es kopi susu mereka kemarin sore",
@@ -75,11 +94,28 @@ WRITTEN_CLAIMS = [
     "lost all his savings an hour after connecting, share this before they delete it",
 ]
 SYNONYMS = {
-    "banyak": "beberapa", "tidak": "nggak", "sudah": "telah", "karena": "soalnya",
-    "kemarin": "semalam", "orang": "warga", "segera": "cepat", "semua": "seluruh",
-    "the": "this", "and": "&", "before": "till", "everyone": "all", "ternyata": "rupanya",
-    "setelah": "sesudah", "akan": "bakal", "jangan": "jgn", "sangat": "amat", "bagus": "baik",
-    "makanan": "masakan", "enak": "lezat", "tempat": "lokasi", "harga": "tarif",
+    "banyak": "beberapa",
+    "tidak": "nggak",
+    "sudah": "telah",
+    "karena": "soalnya",
+    "kemarin": "semalam",
+    "orang": "warga",
+    "segera": "cepat",
+    "semua": "seluruh",
+    "the": "this",
+    "and": "&",
+    "before": "till",
+    "everyone": "all",
+    "ternyata": "rupanya",
+    "setelah": "sesudah",
+    "akan": "bakal",
+    "jangan": "jgn",
+    "sangat": "amat",
+    "bagus": "baik",
+    "makanan": "masakan",
+    "enak": "lezat",
+    "tempat": "lokasi",
+    "harga": "tarif",
 }
 
 
@@ -95,9 +131,48 @@ def load_background(rng: random.Random) -> tuple[list[str], str]:
 
 
 def generated_background(rng: random.Random, count: int) -> list[str]:
-    words = ("saya kamu dia kami makan minum kopi bank aplikasi layanan cepat lambat bagus buruk "
-             "hari ini besok kemarin antri lama harga mahal murah promo diskon kasir toko cabang "
-             "kota jalan macet hujan panas senang kecewa mantap parah banget sekali lagi").split()
+    words = [
+        "saya",
+        "kamu",
+        "dia",
+        "kami",
+        "makan",
+        "minum",
+        "kopi",
+        "bank",
+        "aplikasi",
+        "layanan",
+        "cepat",
+        "lambat",
+        "bagus",
+        "buruk",
+        "hari",
+        "ini",
+        "besok",
+        "kemarin",
+        "antri",
+        "lama",
+        "harga",
+        "mahal",
+        "murah",
+        "promo",
+        "diskon",
+        "kasir",
+        "toko",
+        "cabang",
+        "kota",
+        "jalan",
+        "macet",
+        "hujan",
+        "panas",
+        "senang",
+        "kecewa",
+        "mantap",
+        "parah",
+        "banget",
+        "sekali",
+        "lagi",
+    ]
     return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 30))) for _ in range(count)]
 
 

@@ -49,8 +49,8 @@ from scipy.signal import lfilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitoring.alerting.spike import SpikeConfig, SpikeDetector  # noqa: E402
-from monitoring.alerting.types import SENSITIVITIES  # noqa: E402
+from monitoring.alerting.spike import SpikeConfig, SpikeDetector
+from monitoring.alerting.types import SENSITIVITIES
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 BUCKETS = {
@@ -125,9 +125,13 @@ def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None
         nuisances.append((kind, START + at * minute, START + (at + length) * minute))
 
     for _ in range(rng.poisson(rng.uniform(1.0, 6.0) * days / 7)):
-        nuisance("burst", int(rng.integers(0, n_min)), int(rng.integers(5, 31)), rng.uniform(1.3, 2.5))
+        nuisance(
+            "burst", int(rng.integers(0, n_min)), int(rng.integers(5, 31)), rng.uniform(1.3, 2.5)
+        )
     for _ in range(rng.poisson(0.5 * days / 7)):
-        nuisance("blip", int(rng.integers(0, n_min)), int(rng.integers(5, 16)), rng.uniform(2.5, 4.0))
+        nuisance(
+            "blip", int(rng.integers(0, n_min)), int(rng.integers(5, 16)), rng.uniform(2.5, 4.0)
+        )
     for _ in range(rng.poisson(days / 10)):
         nuisance("news-day", int(rng.integers(0, n_min)), 1440, rng.uniform(1.3, 1.8))
     # crises, their onsets on bucket starts
@@ -166,7 +170,9 @@ def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None
         onset_at = START + timedelta(minutes=onset)
         end_h = rise_h + hold_h + half_h * math.log2(10)
         crises.append(
-            Crisis(shape_name, onset_at, onset_at + timedelta(hours=end_h), round(peak / local + 1, 2))
+            Crisis(
+                shape_name, onset_at, onset_at + timedelta(hours=end_h), round(peak / local + 1, 2)
+            )
         )
     rate = rate + extra
     # noise: a gamma-Poisson (negative binomial) draw per minute
@@ -185,9 +191,7 @@ def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None
     present &= counts > 0  # quiet buckets have no row either: a missing bucket counts as 0
     starts = [START + i * bucket for i in range(n)]
     crises.sort(key=lambda c: c.onset)
-    return Series(
-        name, bucket, starts, counts.tolist(), present.tolist(), crises, base, nuisances
-    )
+    return Series(name, bucket, starts, counts.tolist(), present.tolist(), crises, base, nuisances)
 
 
 def generate(count: int, seed: int) -> list[Series]:
@@ -251,7 +255,9 @@ class Score:
             "p90_delay_min": round(float(np.percentile(self.delays_min, 90)), 1)
             if self.delays_min
             else None,
-            "false_per_series_week": round(self.false_alerts / self.weeks, 3) if self.weeks else None,
+            "false_per_series_week": round(self.false_alerts / self.weeks, 3)
+            if self.weeks
+            else None,
             "catch_by_shape": {
                 k: round(v[1] / v[0], 3) for k, v in sorted(self.by_shape.items()) if v[0]
             },
@@ -296,8 +302,13 @@ def main() -> None:
         for series in series_list:
             write_csv(series, args.write_csv / f"{series.name}.csv")
             labels += [
-                {"series": series.name, "shape": c.shape, "onset": c.onset.isoformat(),
-                 "end": c.end.isoformat(), "magnitude": c.magnitude}
+                {
+                    "series": series.name,
+                    "shape": c.shape,
+                    "onset": c.onset.isoformat(),
+                    "end": c.end.isoformat(),
+                    "magnitude": c.magnitude,
+                }
                 for c in series.crises
             ]
         (args.write_csv / "labels.json").write_text(json.dumps(labels, indent=1))

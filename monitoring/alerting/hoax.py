@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from datasketch import MinHash, MinHashLSH
@@ -96,7 +97,7 @@ def claim_tokens(text: str) -> list[str]:
 def shingles(tokens: list[str]) -> set[bytes]:
     """Words and word pairs."""
     grams = {t.encode() for t in tokens}
-    grams.update(f"{a} {b}".encode() for a, b in zip(tokens, tokens[1:], strict=False))
+    grams.update(f"{a} {b}".encode() for a, b in pairwise(tokens))
     return grams
 
 

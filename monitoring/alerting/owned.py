@@ -37,9 +37,35 @@ from .types import Alert, check_sensitivity, check_severity, iso, score_from_rat
 SCORE_PRESETS = {"low": 3.0, "medium": 2.0, "high": 1.5}
 HISTORY_PRESETS = {"low": 30, "medium": 20, "high": 10}
 SHORTENERS = frozenset(
-    "bit.ly s.id tinyurl.com t.ly cutt.ly rb.gy is.gd ow.ly shorturl.at tiny.cc goo.gl".split()
+    [
+        "bit.ly",
+        "s.id",
+        "tinyurl.com",
+        "t.ly",
+        "cutt.ly",
+        "rb.gy",
+        "is.gd",
+        "ow.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "goo.gl",
+    ]
 )
-THROWAWAY_TLDS = frozenset("xyz top click icu buzz rest cyou monster sbs cfd quest".split())
+THROWAWAY_TLDS = frozenset(
+    [
+        "xyz",
+        "top",
+        "click",
+        "icu",
+        "buzz",
+        "rest",
+        "cyou",
+        "monster",
+        "sbs",
+        "cfd",
+        "quest",
+    ]
+)
 SCAM = re.compile(
     r"\b(?:airdrop|giveaway|give away|bitcoin|btc|eth(?:ereum)?|usdt|crypto|kripto|wallet|"
     r"dompet digital|seed phrase|private key|double your|claim (?:your|now)|klaim|"

@@ -83,5 +83,7 @@ def mention_rule(
         words = tuple(k.strip() for k in keywords if k.strip())
         if not words:
             raise ValueError("--keywords: trigger-keywords needs at least one keyword")
-        return TriggerKeywords(KeywordConfig(keywords=words, **_set(base, window=win, cooldown=cool)))
+        return TriggerKeywords(
+            KeywordConfig(keywords=words, **_set(base, window=win, cooldown=cool))
+        )
     raise ValueError(f"--rule: unknown mention rule {name!r}")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
+from itertools import pairwise
 from typing import Any
 
 from .spike import SpikeConfig, SpikeDetector
@@ -105,7 +106,8 @@ def read_series(stream: Iterable[str]) -> list[Row]:
                 previous = rows[-1]
                 if start == previous.start:
                     raise SeriesError(
-                        line, f"duplicate timestamp {text!r} (the same bucket as line {previous.line})"
+                        line,
+                        f"duplicate timestamp {text!r} (the same bucket as line {previous.line})",
                     )
                 if start < previous.start:
                     raise SeriesError(
@@ -121,9 +123,7 @@ def read_series(stream: Iterable[str]) -> list[Row]:
 
 def infer_bucket(rows: list[Row]) -> timedelta:
     """The bucket size of a series (see the module docstring)."""
-    gaps = [
-        (b.start - a.start) // timedelta(microseconds=1) for a, b in zip(rows, rows[1:], strict=False)
-    ]
+    gaps = [(b.start - a.start) // timedelta(microseconds=1) for a, b in pairwise(rows)]
     if not gaps:
         return DEFAULT_BUCKET
     common = reduce(math.gcd, gaps)

@@ -92,7 +92,7 @@ def read_owned(path: Path) -> list[tuple[str, str]]:
             or not entry["handle"].strip()
         ):
             raise StreamError(
-                f"{path} entry {index}: each account is {{\"platform\": ..., \"handle\": ...}}"
+                f'{path} entry {index}: each account is {{"platform": ..., "handle": ...}}'
             )
         accounts.append((entry["platform"], entry["handle"]))
     return accounts
@@ -136,9 +136,7 @@ def to_events(items: list[_Item]) -> list[tuple[_Item, MentionEvent]]:
         for item, result in zip(batch, scorer.score_batch(inputs), strict=True):
             c = item.canonical
             probabilities = result.probabilities or {}
-            domains = tuple(
-                sorted({e.text.lower() for e in result.entities if e.type == "domain"})
-            )
+            domains = tuple(sorted({e.text.lower() for e in result.entities if e.type == "domain"}))
             engagement = sum(int(v) for v in c["engagement"].values())
             event = MentionEvent(
                 platform=c["platform"],
@@ -210,8 +208,11 @@ def replay_mentions(
 
     if isinstance(detector, HoaxSpread):
         result.clusters = [
-            {"cluster_id": c.cluster_id, "external_ids": [m.external_id for m in c.members],
-             "mentions": [m.ref.to_dict() for m in c.members]}
+            {
+                "cluster_id": c.cluster_id,
+                "external_ids": [m.external_id for m in c.members],
+                "mentions": [m.ref.to_dict() for m in c.members],
+            }
             for c in detector.reported_clusters()
         ]
     return result

@@ -91,7 +91,9 @@ class _RateRule:
         self.episode = 0
 
     def _ready(self, now: datetime, rate: EventRate) -> bool:
-        return rate.history >= WARMUP and (self.cooldown_until is None or now >= self.cooldown_until)
+        return rate.history >= WARMUP and (
+            self.cooldown_until is None or now >= self.cooldown_until
+        )
 
     def _fire(self, now: datetime) -> tuple[datetime, str]:
         self.episode += 1
@@ -206,8 +208,15 @@ class NegativeSurge(_RateRule):
             )
             score = score_from_ratio(stat.observed - stat.expected, count.threshold - stat.expected)
             return self._alert(
-                now, start, stat.observed, stat.expected, count.threshold, count.sigma, score,
-                explanation, "count",
+                now,
+                start,
+                stat.observed,
+                stat.expected,
+                count.threshold,
+                count.sigma,
+                score,
+                explanation,
+                "count",
             )
         return self._share_test(now, limits)
 
@@ -223,8 +232,10 @@ class NegativeSurge(_RateRule):
                 continue
             share = n / t
             z = (n - t * usual) / math.sqrt(2.0 * t * usual * (1.0 - usual) + 1.0)
-            needed = max(usual + delta, (t * usual + z_needed * math.sqrt(
-                2.0 * t * usual * (1.0 - usual) + 1.0)) / t)
+            needed = max(
+                usual + delta,
+                (t * usual + z_needed * math.sqrt(2.0 * t * usual * (1.0 - usual) + 1.0)) / t,
+            )
             if share >= needed and (best is None or z > best[0]):
                 best = (z, negative.buckets, share, needed, n)
         if best is None:
@@ -286,4 +297,3 @@ def _times(observed: float, expected: float) -> str:
 def _top(members: list[MentionEvent]) -> list[MentionEvent]:
     """Sample mentions: the widest reach first."""
     return sorted(members, key=lambda m: (-m.followers, m.published_at))[:SAMPLES]
-

@@ -23,7 +23,9 @@ def backtest(tmp_path: Path, csv_text: str, *extra: str) -> list[dict]:
     src = tmp_path / "s.csv"
     out = tmp_path / "a.jsonl"
     src.write_text(csv_text, encoding="utf-8")
-    call_command("backtest-rule", "--series", str(src), "--rule", "spike", "--output", str(out), *extra)
+    call_command(
+        "backtest-rule", "--series", str(src), "--rule", "spike", "--output", str(out), *extra
+    )
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
@@ -41,7 +43,15 @@ def test_alert_lines_have_the_documented_fields(tmp_path: Path) -> None:
     lines = backtest(tmp_path, SPIKY)
     assert len(lines) == 1
     line = lines[0]
-    assert {"timestamp", "rule", "observed", "baseline", "threshold", "window", "explanation"} <= set(line)
+    assert {
+        "timestamp",
+        "rule",
+        "observed",
+        "baseline",
+        "threshold",
+        "window",
+        "explanation",
+    } <= set(line)
     assert line["rule"] == "spike"
     assert set(line["window"]) == {"start", "end"}
     assert 0 <= line["score"] <= 1
@@ -75,7 +85,9 @@ def test_bucket_size_is_inferred(tmp_path: Path, bucket: timedelta, hours: int) 
     per_hour = 60.0 if bucket == timedelta(hours=1) else 2.0 * bucket / timedelta(minutes=1)
     series = flat_series(per_hour, hours=hours, bucket=bucket, seed=4)
     onset = len(series) - int(timedelta(hours=4) / bucket)
-    spiky = with_step(series, onset, max(1, int(timedelta(hours=1) / bucket)), int(per_hour * 6) + 20)
+    spiky = with_step(
+        series, onset, max(1, int(timedelta(hours=1) / bucket)), int(per_hour * 6) + 20
+    )
     sparse = [row for i, row in enumerate(spiky) if i % 7 != 3]  # some buckets missing
     text = to_csv(sparse)
     assert infer_bucket(read_series_text(text)) == bucket
@@ -97,14 +109,18 @@ def test_nothing_fires_exit_0_and_an_empty_file(tmp_path: Path) -> None:
 
 
 def test_unsorted_rows_exit_2_naming_the_line(tmp_path: Path) -> None:
-    text = "timestamp,value\n2026-03-02T00:00:00Z,1\n2026-03-02T00:10:00Z,2\n2026-03-02T00:05:00Z,3\n"
+    text = (
+        "timestamp,value\n2026-03-02T00:00:00Z,1\n2026-03-02T00:10:00Z,2\n2026-03-02T00:05:00Z,3\n"
+    )
     message = refused(tmp_path, text)
     assert "line 4" in message and "ascend" in message
     assert not (tmp_path / "a.jsonl").exists()
 
 
 def test_duplicate_rows_exit_2_naming_the_line(tmp_path: Path) -> None:
-    text = "timestamp,value\n2026-03-02T00:00:00Z,1\n2026-03-02T00:05:00Z,2\n2026-03-02T00:05:00Z,3\n"
+    text = (
+        "timestamp,value\n2026-03-02T00:00:00Z,1\n2026-03-02T00:05:00Z,2\n2026-03-02T00:05:00Z,3\n"
+    )
     message = refused(tmp_path, text)
     assert "line 4" in message and "duplicate" in message and "line 3" in message
 
@@ -165,9 +181,22 @@ def test_the_real_command_line_exits_2_with_the_line_on_stderr(tmp_path: Path) -
     src.write_text("timestamp,value\n2026-03-02T00:05:00Z,1\n2026-03-02T00:00:00Z,2\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "DEBUG"))}
     done = subprocess.run(
-        [sys.executable, "manage.py", "backtest-rule", "--series", str(src), "--rule", "spike",
-         "--output", str(tmp_path / "a.jsonl")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "backtest-rule",
+            "--series",
+            str(src),
+            "--rule",
+            "spike",
+            "--output",
+            str(tmp_path / "a.jsonl"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2, done.stderr
     assert "line 3" in done.stderr

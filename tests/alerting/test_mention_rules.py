@@ -25,7 +25,10 @@ COPIES = [
 
 
 def test_claim_keys_ignore_the_edits_of_copy_campaigns() -> None:
-    assert claim_tokens("YANG 😱 #viral https://x.example/a @someone bangeeet") == ["yang", "banget"]
+    assert claim_tokens("YANG 😱 #viral https://x.example/a @someone bangeeet") == [
+        "yang",
+        "banget",
+    ]
     assert claim_tokens(CLAIM.upper()) == claim_tokens(CLAIM)
     assert claim_tokens(CLAIM.replace("yang", "yg")) == claim_tokens(CLAIM)
     original = signature(CLAIM)
@@ -33,7 +36,9 @@ def test_claim_keys_ignore_the_edits_of_copy_campaigns() -> None:
     for copy in COPIES:
         other = signature(copy)
         assert other is not None and original.jaccard(other) >= 0.5, copy
-    unrelated = signature("Pelayanan di cabang Bandung ramah sekali, kopinya enak dan tempatnya nyaman")
+    unrelated = signature(
+        "Pelayanan di cabang Bandung ramah sekali, kopinya enak dan tempatnya nyaman"
+    )
     assert unrelated is not None and original.jaccard(unrelated) < 0.2
     assert signature("kopi basi") is None  # too short to be a claim
 
@@ -59,14 +64,19 @@ def test_hoax_spread_fires_once_at_the_third_distinct_author() -> None:
 def test_one_author_copying_themselves_is_not_a_campaign_and_unrelated_posts_stay_apart() -> None:
     rule = HoaxSpread(HoaxConfig())
     for i, text in enumerate([CLAIM, *COPIES]):
-        assert rule.observe(mention(f"s{i}", T0 + timedelta(minutes=i), text, author="same")) is None
+        assert (
+            rule.observe(mention(f"s{i}", T0 + timedelta(minutes=i), text, author="same")) is None
+        )
     others = [
         "Antrian di kasir cabang Dago panjang banget tadi pagi tapi baristanya tetap ramah",
         "Promo beli dua gratis satu minggu ini berlaku untuk semua varian kopi susu gula aren",
         "Aplikasi pesanannya error terus dari semalam, sudah coba login ulang tetap tidak bisa",
     ]
     for i, text in enumerate(others):
-        assert rule.observe(mention(f"o{i}", T0 + timedelta(minutes=30 + i), text, author=f"o{i}")) is None
+        assert (
+            rule.observe(mention(f"o{i}", T0 + timedelta(minutes=30 + i), text, author=f"o{i}"))
+            is None
+        )
 
 
 def test_hoax_members_leave_after_the_window() -> None:
@@ -82,8 +92,12 @@ def owned_history(rule: OwnedAccounts, count: int = 30) -> None:
     for i in range(count):
         at = T0 + timedelta(days=i // 3, hours=9 + (i % 3) * 3)
         event = mention(
-            f"h{i}", at, "Selamat pagi, promo hari ini ada di kopisenja.id", author="@KopiSenja",
-            language="id", domains=("kopisenja.id",),
+            f"h{i}",
+            at,
+            "Selamat pagi, promo hari ini ada di kopisenja.id",
+            author="@KopiSenja",
+            language="id",
+            domains=("kopisenja.id",),
         )
         assert rule.observe(event) is None
 
@@ -92,8 +106,12 @@ def test_owned_account_names_the_features_that_departed() -> None:
     rule = OwnedAccounts(OwnedConfig(accounts=frozenset({("x", "kopisenja")})))
     owned_history(rule)
     hijack = mention(
-        "evil", T0 + timedelta(days=11, hours=3), "FREE BITCOIN giveaway! claim now at crypto-x.xyz",
-        author="kopisenja", language="en", domains=("crypto-x.xyz",),
+        "evil",
+        T0 + timedelta(days=11, hours=3),
+        "FREE BITCOIN giveaway! claim now at crypto-x.xyz",
+        author="kopisenja",
+        language="en",
+        domains=("crypto-x.xyz",),
     )
     alert = rule.observe(hijack)
     assert alert is not None and alert.rule == "owned-account"
@@ -103,18 +121,32 @@ def test_owned_account_names_the_features_that_departed() -> None:
     assert alert.subject["account"] == {"platform": "x", "handle": "kopisenja"}
     assert alert.observed >= alert.threshold
     # a second odd post within the cooldown merges into that alert
-    again = mention("evil2", hijack.published_at + timedelta(minutes=5), hijack.text,
-                    author="kopisenja", language="en", domains=("crypto-x.xyz",))
+    again = mention(
+        "evil2",
+        hijack.published_at + timedelta(minutes=5),
+        hijack.text,
+        author="kopisenja",
+        language="en",
+        domains=("crypto-x.xyz",),
+    )
     assert rule.observe(again) is None
 
 
 def test_owned_account_quiet_on_its_usual_posts_and_for_other_accounts() -> None:
     rule = OwnedAccounts(OwnedConfig(accounts=frozenset({("x", "kopisenja")})))
     owned_history(rule)
-    usual = mention("ok", T0 + timedelta(days=11, hours=9), "Selamat siang, menu baru di kopisenja.id",
-                    author="kopisenja", language="id", domains=("kopisenja.id",))
+    usual = mention(
+        "ok",
+        T0 + timedelta(days=11, hours=9),
+        "Selamat siang, menu baru di kopisenja.id",
+        author="kopisenja",
+        language="id",
+        domains=("kopisenja.id",),
+    )
     assert rule.observe(usual) is None
-    stranger = mention("st", T0, "FREE BITCOIN giveaway claim now", author="someoneelse", language="en")
+    stranger = mention(
+        "st", T0, "FREE BITCOIN giveaway claim now", author="someoneelse", language="en"
+    )
     assert rule.observe(stranger) is None
 
 
@@ -148,7 +180,9 @@ def stream(rule, start_hours: int, per_bucket: int, flag, hours: float, prefix: 
     for b in range(buckets):
         for k in range(per_bucket):
             at = T0 + timedelta(hours=start_hours, minutes=5 * b, seconds=k * (300 // per_bucket))
-            event = mention(f"{prefix}{b}-{k}", at, author=f"{prefix}{b % 7}-{k}", **flag(b, k), **fields)
+            event = mention(
+                f"{prefix}{b}-{k}", at, author=f"{prefix}{b % 7}-{k}", **flag(b, k), **fields
+            )
             if alert := rule.observe(event):
                 alerts.append((b, alert))
     return alerts
@@ -156,8 +190,14 @@ def stream(rule, start_hours: int, per_bucket: int, flag, hours: float, prefix: 
 
 def test_provocation_burst() -> None:
     rule = ProvocationBurst(RateConfig(rule="provocation-burst"))
-    quiet = stream(rule, 0, 4, lambda b, k: {"provocation": 0.9 if (b % 6 == 0 and k == 0) else 0.0},
-                   hours=12, prefix="q")
+    quiet = stream(
+        rule,
+        0,
+        4,
+        lambda b, k: {"provocation": 0.9 if (b % 6 == 0 and k == 0) else 0.0},
+        hours=12,
+        prefix="q",
+    )
     assert quiet == []
     burst = stream(rule, 12, 4, lambda b, k: {"provocation": 0.9}, hours=1, prefix="p")
     assert len(burst) == 1
@@ -167,10 +207,22 @@ def test_provocation_burst() -> None:
 
 def test_negative_surge_by_count_and_by_share() -> None:
     rule = NegativeSurge(RateConfig(rule="negative-surge"))
-    calm = stream(rule, 0, 6, lambda b, k: {"sentiment": "negative" if k == 0 else "neutral"},
-                  hours=12, prefix="c")
+    calm = stream(
+        rule,
+        0,
+        6,
+        lambda b, k: {"sentiment": "negative" if k == 0 else "neutral"},
+        hours=12,
+        prefix="c",
+    )
     assert calm == []
-    surge = stream(rule, 12, 6, lambda b, k: {"sentiment": "negative" if k < 5 else "neutral"},
-                   hours=1, prefix="s")
+    surge = stream(
+        rule,
+        12,
+        6,
+        lambda b, k: {"sentiment": "negative" if k < 5 else "neutral"},
+        hours=1,
+        prefix="s",
+    )
     assert len(surge) == 1
     assert surge[0][1].details["test"] in {"count", "share"}

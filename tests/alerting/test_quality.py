@@ -34,10 +34,15 @@ def test_replays_cut_short_agree_on_generated_series() -> None:
         full = alerts_synth.replay(series, SpikeConfig())
         cut = len(series.starts) * 2 // 3
         short = alerts_synth.Series(
-            series.name, series.bucket, series.starts[:cut], series.counts[:cut],
+            series.name,
+            series.bucket,
+            series.starts[:cut],
+            series.counts[:cut],
             series.present[:cut],
         )
-        assert alerts_synth.replay(short, SpikeConfig()) == [t for t in full if t < series.starts[cut]]
+        assert alerts_synth.replay(short, SpikeConfig()) == [
+            t for t in full if t < series.starts[cut]
+        ]
 
 
 def test_hoax_clusters_are_precise_and_complete_per_edit_type() -> None:
@@ -45,7 +50,10 @@ def test_hoax_clusters_are_precise_and_complete_per_edit_type() -> None:
     background = alerts_hoax.generated_background(rng, 3000)
     slang = alerts_hoax.invert_slang()
     start = datetime(2026, 3, 2, tzinfo=UTC)
-    posts = [(start + timedelta(hours=72 * rng.random()), f"u{i}", t, -1) for i, t in enumerate(background)]
+    posts = [
+        (start + timedelta(hours=72 * rng.random()), f"u{i}", t, -1)
+        for i, t in enumerate(background)
+    ]
     claims = alerts_hoax.WRITTEN_CLAIMS
     for index, claim in enumerate(claims):
         kind = alerts_hoax.EDITS[index % len(alerts_hoax.EDITS)]

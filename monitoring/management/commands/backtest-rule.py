@@ -86,10 +86,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--rule {rule} replays a series: use --series", returncode=BAD_INPUT
             )
-        if opts["series"]:
-            lines = self._series(opts)
-        else:
-            lines = self._mentions(opts)
+        lines = self._series(opts) if opts["series"] else self._mentions(opts)
         _write_lines(opts["output"], lines, self.stdout)
 
     # --- series -------------------------------------------------------------------------------
@@ -156,7 +153,7 @@ class Command(BaseCommand):
 
 def _open_text(path: str) -> IO[str]:
     try:
-        return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        return open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror}", returncode=BAD_INPUT) from None
 
