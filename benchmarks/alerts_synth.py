@@ -26,6 +26,7 @@ an alert inside it (delay = first such alert's bucket start minus onset; later a
 caught window count neither way), every alert outside all windows is a false alert.
 
     python benchmarks/alerts_synth.py [--series 120] [--seed 11] [--sensitivity all]
+    python benchmarks/alerts_synth.py --stress          # burstier, noisier series
     python benchmarks/alerts_synth.py --write-csv DIR   # the series as backtest-rule CSVs
 
 The last line printed is one JSON object with the figures per sensitivity.
@@ -85,8 +86,11 @@ class Series:
         return len(self.counts) * self.bucket / timedelta(days=7)
 
 
-def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None = None) -> Series:
-    """One series: simulated minute by minute, then summed into its buckets."""
+def generate_series(
+    rng: np.random.Generator, name: str, bucket_kind: str | None = None, stress: bool = False
+) -> Series:
+    """One series: simulated minute by minute, then summed into its buckets. ``stress``: twice
+    the organic bursts, blips up to 5x four times as often, noisier (dispersion up to 1)."""
     kind = bucket_kind or str(rng.choice(list(BUCKETS), p=[0.25, 0.5, 0.25]))
     bucket, (days_min, days_max) = BUCKETS[kind]
     days = int(rng.integers(days_min, days_max + 1))
@@ -176,7 +180,7 @@ def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None
         )
     rate = rate + extra
     # noise: a gamma-Poisson (negative binomial) draw per minute
-    phi = rng.uniform(0.05, 0.5)
+    phi = rng.uniform(0.05, 1.0 if stress else 0.5)
     lam = rng.gamma(1.0 / phi, rate * phi)
     per_minute = rng.poisson(lam)
     counts = per_minute.reshape(-1, per_bucket).sum(axis=1)
@@ -194,10 +198,10 @@ def generate_series(rng: np.random.Generator, name: str, bucket_kind: str | None
     return Series(name, bucket, starts, counts.tolist(), present.tolist(), crises, base, nuisances)
 
 
-def generate(count: int, seed: int) -> list[Series]:
+def generate(count: int, seed: int, stress: bool = False) -> list[Series]:
     rng = np.random.default_rng(seed)
     kinds = list(BUCKETS)
-    return [generate_series(rng, f"s{i:03d}", kinds[i % 3]) for i in range(count)]
+    return [generate_series(rng, f"s{i:03d}", kinds[i % 3], stress) for i in range(count)]
 
 
 def replay(series: Series, config: SpikeConfig) -> list[datetime]:
@@ -293,9 +297,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--sensitivity", default="all", choices=["all", *SENSITIVITIES])
     parser.add_argument("--write-csv", type=Path, default=None, help="write the series here")
+    parser.add_argument("--stress", action="store_true", help="burstier, noisier series")
     args = parser.parse_args()
     started = time.perf_counter()
-    series_list = generate(args.series, args.seed)
+    series_list = generate(args.series, args.seed, args.stress)
     if args.write_csv is not None:
         args.write_csv.mkdir(parents=True, exist_ok=True)
         labels = []
@@ -317,6 +322,7 @@ def main() -> None:
         "series": len(series_list),
         "series_weeks": round(sum(s.weeks for s in series_list), 1),
         "seed": args.seed,
+        "stress": args.stress,
     }
     for level in levels:
         summary = evaluate(series_list, SpikeConfig(sensitivity=level))
