@@ -199,6 +199,37 @@ class SpikeDetector:
         self.last_index = index
         return self._step(start, float(count), judge=True)
 
+    def peek(self, start: datetime, count: float) -> Alert | None:
+        """Judge the bucket starting at ``start`` while it is still filling (``count`` so far),
+        so the live pipeline can fire within seconds of the mention that tips it. Nothing is
+        learnt: :meth:`observe` gives the bucket's final count later, and does not fire again
+        for an episode a peek opened."""
+        if not math.isfinite(count) or count < 0:
+            raise ValueError(f"a count must be a finite number >= 0: {count!r}")
+        start = as_utc(start)
+        if self.origin is None:
+            return None  # no history at all
+        index = math.floor((start - self.origin) / self.bucket)
+        if index <= self.last_index:
+            raise ValueError(f"bucket {iso(start)} is not after the previous one")
+        for missing in range(self.last_index + 1, index):
+            self._step(self.origin + missing * self.bucket, 0.0, judge=False)
+        self.last_index = index - 1
+        baseline = self.baseline
+        if (
+            self.episode_open
+            or baseline.n * self.bucket < self.config.warmup
+            or (self.cooldown_until is not None and start < self.cooldown_until)
+        ):
+            return None
+        midpoint = start + self.bucket / 2
+        second_of_day = (midpoint - EPOCH).total_seconds() % 86400.0
+        expected = baseline.expect_next(second_of_day)
+        decision = self._decide(baseline.peek(float(count), expected))
+        if decision is None or decision.exceedance < 1.0:
+            return None
+        return self._alert(start, decision)
+
     def _step(self, start: datetime, count: float, judge: bool) -> Alert | None:
         baseline = self.baseline
         midpoint = start + self.bucket / 2

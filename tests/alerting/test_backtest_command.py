@@ -202,3 +202,15 @@ def test_the_real_command_line_exits_2_with_the_line_on_stderr(tmp_path: Path) -
     assert done.returncode == 2, done.stderr
     assert "line 3" in done.stderr
     assert done.stdout == ""
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    command = importlib.import_module("monitoring.management.commands.backtest-rule")
+    items = [1, 2, 3]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert command._progress(items, 3, "row") is items
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    bar = command._progress(items, 3, "row")
+    assert type(bar).__name__ == "tqdm" and list(bar) == items

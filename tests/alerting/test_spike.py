@@ -119,3 +119,18 @@ def test_bad_config_is_refused(field: str) -> None:
         SpikeConfig(**{field: timedelta(0)})
     with pytest.raises(ValueError, match="sensitivity"):
         SpikeConfig(sensitivity="extreme")
+
+
+def test_peek_fires_on_the_bucket_still_filling_and_observe_does_not_repeat_it() -> None:
+    series = with_step(flat_series(20, hours=48), 40 * 12, 24, 120)
+    onset = 40 * 12
+    detector = SpikeDetector(SpikeConfig(), FIVE, "s")
+    for t, v in series[:onset]:
+        assert detector.peek(t, v / 3) is None  # a third of a normal bucket: quiet
+        detector.observe(t, v)
+    start, final = series[onset]
+    assert detector.peek(start, 15) is None  # not enough yet
+    alert = detector.peek(start, final)  # the bucket has most of its mentions
+    assert alert is not None and alert.at == start
+    assert detector.observe(start, final) is None  # the same episode
+    assert all(detector.observe(t, v) is None for t, v in series[onset + 1 : onset + 24])
