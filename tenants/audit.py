@@ -1,10 +1,12 @@
-"""Audit trail (django-auditlog) of who created, changed or deleted tenants, members and keys,
-and of the writes to tenant data that services record themselves (``record``).
+"""Audit trail (django-auditlog) of who created, changed or deleted tenants, members,
+invitations and keys, and of the writes to tenant data that services record themselves
+(``record``).
 
-Registered models (tenants, members, users, keys) are logged by auditlog's signals. Tenant data
-that is written in bulk (mentions: triage of up to 500 rows, deletions) is not registered, so
-the pipeline's and retention's bulk writes stay fast and unlogged; the services that act for a
-person call ``record`` instead: one entry per row, in one INSERT, with the request's actor.
+Registered models (tenants, members, invitations, users, keys) are logged by auditlog's signals.
+Tenant data that is written in bulk (mentions: triage of up to 500 rows, deletions) is not
+registered, so the pipeline's and retention's bulk writes stay fast and unlogged; the services
+that act for a person call ``record`` instead: one entry per row, in two INSERTs at most, with
+the request's actor.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ from django.db import models
 
 
 def register_models() -> None:
-    from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
+    from tenants.models import (
+        Agency,
+        Invitation,
+        Membership,
+        PersonalToken,
+        Tenant,
+        TenantApiKey,
+        User,
+    )
 
     auditlog.register(Agency)
     auditlog.register(Tenant)
     auditlog.register(Membership)
+    auditlog.register(Invitation)  # no token is stored: the link's token is made when sent
     auditlog.register(User, exclude_fields=["password", "last_login"])
     # Key rows carry only hashes, but even those stay out of the log.
     auditlog.register(TenantApiKey, exclude_fields=["id", "hashed_key", "last_used_at"])

@@ -6,9 +6,9 @@ composite foreign keys, UNIQUE constraints that include ``tenant_id``), pin ``te
 statement, and sit behind a row-level-security policy.
 
 *Shared tables* are small and read before the tenant is known (authentication) or across
-tenants: agencies, tenants, users, memberships, personal tokens and tenant API keys. On a
-distributed PostgreSQL (Citus) they become reference tables (copied to every node), while every
-tenant table is distributed by ``tenant_id`` and co-located with the others; see
+tenants: agencies, tenants, users, memberships, invitations, personal tokens and tenant API
+keys. On a distributed PostgreSQL (Citus) they become reference tables (copied to every node),
+while every tenant table is distributed by ``tenant_id`` and co-located with the others; see
 ``docs/scaling.md``. The tables without a tenant key (Django's own, django-q2's queue and
 schedules, the cache, the rate-limit counters, the audit log) stay local tables on the
 coordinator.
@@ -39,6 +39,7 @@ SHARED_MODELS: frozenset[str] = frozenset(
         "tenants.Tenant",
         "tenants.User",
         "tenants.Membership",
+        "tenants.Invitation",  # its link's page reads it before the tenant is known
         "tenants.PersonalToken",
         "tenants.TenantApiKey",
     }

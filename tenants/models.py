@@ -17,9 +17,10 @@ from __future__ import annotations
 import hmac
 import zoneinfo
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -316,6 +317,57 @@ class Membership(TenantOwnedModel):
                 )
             if user.memberships.exclude(tenant_id=tenant.pk).exists():
                 raise ValidationError({"user": _("A client user belongs to one tenant only.")})
+
+
+class Invitation(TenantOwnedModel):
+    """An invitation of an address into a tenant with a role, pending until the person follows
+    the link e-mailed to them (``tenants.invitations``), which creates their membership (and
+    their account, with the password they choose, for a new address). The link works once and
+    for ``SIGAP_INVITATION_TTL_HOURS``; a new invitation of the same address replaces a pending
+    one. Nothing here says whether the address has an account: the answer to the inviter is
+    the same either way. A shared table: the link's page reads it before the tenant is known.
+    """
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    full_name = models.CharField(
+        max_length=200, blank=True, help_text="For a new account; an existing one keeps its own."
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPIRED = "expired", _("Expired")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} in {self.tenant}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + timedelta(hours=settings.SIGAP_INVITATION_TTL_HOURS)
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
 
 
 class TimingSafeKeyGenerator(KeyGenerator):
