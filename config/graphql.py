@@ -43,6 +43,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import jsonguard
+from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
 from tenants.graphql.context import SigapContext
 from tenants.graphql.errors import EXPECTED_ERROR_CODES
@@ -194,6 +195,7 @@ class SigapGraphQLView(GraphQLView[SigapContext, None]):
 
             request.user = AnonymousUser()
             request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
+        attach_actor(request.user)  # the audit log's actor (the middleware saw no bearer token)
         wait_s = graphql_refusal(request)
         if wait_s is not None:
             return throttled(wait_s)

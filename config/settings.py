@@ -330,6 +330,7 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "monitoring.choices.SourceKind",
         "BatchStatusEnum": "monitoring.choices.BatchStatus",
         "TriageStatusEnum": "monitoring.choices.TriageStatus",
+        "RiskBandEnum": "monitoring.choices.RiskBand",
         "PlatformEnum": "monitoring.choices.Platform",
         "TermKindEnum": "monitoring.choices.TermKind",
     }

@@ -29,6 +29,7 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from monitoring.scoring.risk import risk_band as band_of
 from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
 from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
@@ -380,10 +381,16 @@ class Mention(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "-published_at", "-id"], name="mention_timeline"),
             models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
-            models.Index(fields=["tenant", "risk"], name="mention_risk"),
+            # Risk filters, and the lists ordered by risk (monitoring.filtersets.MENTION_ORDERINGS:
+            # risk, then published time, then id, all one way) walk this index at any depth.
+            models.Index(fields=["tenant", "risk", "published_at", "id"], name="mention_by_risk"),
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
-            # Top authors by reach walk this index from the largest accounts down.
-            models.Index(fields=["tenant", "-author_followers"], name="mention_reach"),
+            # Top authors by reach walk this index from the largest accounts down, and so do
+            # the lists ordered by reach (followers, then published time, then id).
+            models.Index(
+                fields=["tenant", "-author_followers", "-published_at", "-id"],
+                name="mention_by_reach",
+            ),
             # Only the rows still holding raw JSON: what raw-payload retention walks and clears
             # (monitoring.retention), so its daily scan never revisits cleared rows.
             models.Index(
@@ -397,6 +404,11 @@ class Mention(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+    @property
+    def risk_band(self) -> str:
+        """The band of ``risk``: low, elevated, high or critical (``monitoring.scoring.risk``)."""
+        return band_of(self.risk)
 
 
 class MetricBucket(TenantOwnedModel):

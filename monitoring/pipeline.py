@@ -42,7 +42,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring.choices import BatchStatus
-from monitoring.ingest import QueuedItem
+from monitoring.ingest import QueuedItem, normalise_handle
 from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
 from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
@@ -275,7 +275,8 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 platform=item["platform"],
                 external_id=item["external_id"],
                 url=item["url"],
-                author_handle=author["handle"],
+                # normalised at intake already; again for chunks queued before that rule
+                author_handle=normalise_handle(item["platform"], author["handle"]),
                 author_name=author["name"],
                 author_followers=author["followers"],
                 author_verified=author["verified"],
