@@ -8,6 +8,12 @@ statement, and sit behind a row-level-security policy.
 *Shared tables* are small and read before the tenant is known (authentication) or across
 tenants: agencies, tenants, users, memberships, personal tokens and tenant API keys. On a
 distributed PostgreSQL (Citus) they become reference tables; see ``docs/scaling.md``.
+
+*Scheduling tables* have a ``tenant`` column (so a tenant's deletion takes their rows along) but
+hold no client data and are read and locked across tenants by a scheduler on purpose: the poll
+schedule (``monitoring.PollSchedule``: source id, tenant, when due, lease), which lets the poll
+scheduler claim due sources with ``FOR UPDATE SKIP LOCKED`` without locking any tenant's rows.
+They are not tenant tables; on Citus they stay on the coordinator with the task queue.
 """
 
 from __future__ import annotations
@@ -29,12 +35,18 @@ SHARED_MODELS: frozenset[str] = frozenset(
 )
 
 
+# Model labels of the scheduling tables (see above): a tenant column, but no tenant table.
+SCHEDULING_MODELS: frozenset[str] = frozenset({"monitoring.PollSchedule"})
+
+
 def is_tenant_model(model: type[models.Model]) -> bool:
     """True for a concrete, managed model holding one tenant's rows."""
     from tenants.models import Tenant
 
     meta = model._meta
-    if meta.abstract or meta.proxy or not meta.managed or meta.label in SHARED_MODELS:
+    if meta.abstract or meta.proxy or not meta.managed:
+        return False
+    if meta.label in SHARED_MODELS or meta.label in SCHEDULING_MODELS:
         return False
     try:
         field = meta.get_field("tenant")
