@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from monitoring import retention, services
+from monitoring import pipeline, retention, services
 from monitoring.models import (
     IngestBatch,
     IngestChunk,
@@ -96,7 +96,7 @@ def partition_of(tenant_id: int) -> int:
     with connection.cursor() as cursor:
         for remainder in range(PARTITIONS):
             cursor.execute(
-                "SELECT satisfies_hash_partition('monitoring_mention'::regclass, %s, %s, %s)",
+                "SELECT satisfies_hash_partition('monitoring_mention'::regclass, %s, %s, %s::bigint)",
                 [PARTITIONS, remainder, tenant_id],
             )
             if cursor.fetchone()[0]:
@@ -190,6 +190,36 @@ def stored_rollups(tenant: Any) -> dict[str, Counter[Any]]:
         }
     )
     return {"five_min": five_min, "terms": terms}
+
+
+def test_a_chunk_stored_twice_on_partitioned_tables_counts_once(partitioned: None) -> None:
+    """The pipeline in this process (its SQL checked by tests/sqlpin.py): a chunk, then the same
+    items again with changed engagement."""
+    tenant = TenantFactory()
+    MonitoredQuery.objects.create(tenant=tenant, name="kopi", query="kopi OR #banjir")
+    first = objects(CHUNK)
+    services.accept_items(tenant=tenant, objects=first)
+    run_in_process(tenant)
+    second = [{**obj, "engagement": {"likes": 900, "shares": 1}} for obj in first[:5]]
+    services.accept_items(tenant=tenant, objects=first + second)  # 5 items changed, sent twice
+    run_in_process(tenant)
+    mentions = Mention.objects.for_tenant(tenant)
+    assert mentions.count() == CHUNK and mentions.filter(likes=900).count() == 5
+    assert stored_rollups(tenant) == expected_rollups(tenant, MonitoredQuery.objects.get())
+    events = list(PipelineEvent.objects.for_tenant(tenant).order_by("pk"))
+    assert [len(e.inserted_ids) for e in events] == [CHUNK, 0]  # the resend inserted nothing
+    ids = dict(mentions.values_list("external_id", "pk"))
+    assert sorted(events[0].inserted_ids) == sorted(ids.values())
+    changed = sorted(ids[str(k)] for k in range(5))
+    assert [sorted(e.updated_ids) for e in PipelineEvent.objects.for_tenant(tenant)] == [
+        [],
+        changed,
+    ]
+
+
+def run_in_process(tenant: Any) -> None:
+    for chunk in IngestChunk.objects.for_tenant(tenant).filter(done_at__isnull=True):
+        pipeline.process_chunk(tenant.pk, chunk.pk)
 
 
 @pytest.mark.slow
