@@ -55,8 +55,7 @@ def _partition(cursor: Any, table: str, uniques: list[str]) -> None:
     keep = f"{table}_unpartitioned"
     cursor.execute(f"ALTER TABLE {table} RENAME TO {keep}")
     constraints = [f"CONSTRAINT {table}_part_pkey PRIMARY KEY (tenant_id, id)"] + [
-        f"CONSTRAINT {table}_part_unique{n} UNIQUE ({columns})"
-        for n, columns in enumerate(uniques)
+        f"CONSTRAINT {table}_part_unique{n} UNIQUE ({columns})" for n, columns in enumerate(uniques)
     ]
     cursor.execute(
         f"CREATE TABLE {table} (LIKE {keep} INCLUDING DEFAULTS INCLUDING GENERATED "
@@ -96,7 +95,8 @@ def partition_of(tenant_id: int) -> int:
     with connection.cursor() as cursor:
         for remainder in range(PARTITIONS):
             cursor.execute(
-                "SELECT satisfies_hash_partition('monitoring_mention'::regclass, %s, %s, %s::bigint)",
+                "SELECT satisfies_hash_partition("
+                "'monitoring_mention'::regclass, %s, %s, %s::bigint)",
                 [PARTITIONS, remainder, tenant_id],
             )
             if cursor.fetchone()[0]:
@@ -254,9 +254,7 @@ def test_the_pipeline_counts_exactly_on_tables_partitioned_by_tenant(partitioned
         assert mentions.count() == ITEMS
         assert mentions.values("external_id").distinct().count() == ITEMS
         changed = {str(k) for k in range(0, ITEMS, 3)}
-        assert set(
-            mentions.filter(likes__gte=500).values_list("external_id", flat=True)
-        ) == changed
+        assert set(mentions.filter(likes__gte=500).values_list("external_id", flat=True)) == changed
         total = MetricBucket.objects.for_tenant(tenant).filter(query_id=0)
         assert total.aggregate(n=Sum("mentions"))["n"] == ITEMS
         expected = expected_rollups(tenant, queries[tenant.pk])
