@@ -17,15 +17,16 @@ unpinned, so nothing slips through unread.
 
 An unpinned statement is exempt when it comes from the test code itself (its innermost frame in
 this repository is under ``tests/``: factories, fixtures, assertions) or when a frame of its call
-stack matches an entry of the allowlist (``tests/sqlpin_allow.py``: agency-wide reads,
-migrations, scheduling). Every other unpinned statement fails the run: the summary lists each
-one with the test that sent it and the code that sent it.
+stack, out to its innermost frame in this repository, matches an entry of the allowlist
+(``tests/sqlpin_allow.py``: agency-wide reads, migrations, sweeps). Every other unpinned
+statement fails the run: the summary lists each one with the test that sent it and the code
+that sent it.
 
 Not covered: statements sent by other processes (real django-q2 clusters, gunicorn, the fuzz
 runner); the pipeline, poller and outbox code they run is exercised in-process by other tests.
 
 ``SIGAP_SQLPIN=report`` lists unpinned statements without failing; ``SIGAP_SQLPIN=off`` skips the
-check.
+check; ``SIGAP_SQLPIN_STACKS=1`` adds each one's whole call stack to the list.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ _VENV = str(ROOT / ".venv") + os.sep
 _HERE = {str(Path(__file__).resolve()), str(ROOT / "tests" / "sqlpin_allow.py")}
 
 MODE = os.environ.get("SIGAP_SQLPIN", "fail")
+STACKS = bool(os.environ.get("SIGAP_SQLPIN_STACKS"))
 UNPARSED = "<not parsed>"
 
 
@@ -273,6 +275,7 @@ class Statement:
     origin: Frame | None  # innermost frame in this repository
     caller: Frame | None  # innermost frame outside the database drivers (often Django's)
     count: int = 1
+    frames: tuple[Frame, ...] = ()  # the whole call stack, innermost first
 
 
 @dataclass
@@ -304,10 +307,16 @@ def _classify(sql: str, tables: frozenset[str]) -> tuple[str, Statement]:
     origin = next((f for name, f in frames if _is_project(name)), None)
     origin_file = next((name for name, _ in frames if _is_project(name)), "")
     caller = next((f for name, f in frames if not _library_noise(name)), None)
-    statement = Statement(sql, tables, _current_test, origin, caller)
+    statement = Statement(
+        sql, tables, _current_test, origin, caller, frames=tuple(f for _, f in frames)
+    )
     if origin_file.startswith(_TESTS):
         return "test", statement
-    reason = allowed([f for _, f in frames], tables)
+    # Only the frames from the statement out to the first frame of this repository: an entry
+    # for a library function (the admin's list) does not cover application code it calls.
+    own = next((i for i, (name, _) in enumerate(frames) if _is_project(name)), len(frames))
+    inner = [frame for _, frame in frames[: own + 1]]
+    reason = allowed(inner, tables)
     if reason is not None:
         return f"allowed:{reason}", statement
     return "app", statement
@@ -402,6 +411,8 @@ def report() -> list[str]:
             f"  test:  {statement.test}",
             f"  sql:   {_short(statement.sql)}",
         ]
+        if STACKS:
+            lines += [f"    {frame}" for frame in statement.frames]
     return lines
 
 
