@@ -131,6 +131,9 @@ else:
     DATABASES = {"default": database_settings()}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Sigap runs on PostgreSQL only; DATABASE_URL must be postgres://")
+# Django's PostgreSQL backend whose schema editor gives every tenant table the tenant in every
+# key: primary key (tenant_id, id), composite foreign keys between tenant tables (tenants/db/).
+DATABASES["default"]["ENGINE"] = "tenants.db"
 
 # A bounded connection pool per web server process (config/gunicorn.py sets SIGAP_DB_POOL=1 for
 # its workers): a burst waits for one of DB_POOL_MAX connections instead of opening more, and a
@@ -194,6 +197,14 @@ AXES_LOCKOUT_CALLABLE = "tenants.authentication.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "tenants.network.client_ip"
 # Personal API tokens live this many days unless revoked earlier.
 SIGAP_TOKEN_TTL_DAYS = env_int("SIGAP_TOKEN_TTL_DAYS", 90)
+# Invitations (tenants.invitations): the link in the e-mail works this long, once. Django's
+# token generator reads PASSWORD_RESET_TIMEOUT, so both are the same number.
+SIGAP_INVITATION_TTL_HOURS = env_int("SIGAP_INVITATION_TTL_HOURS", 72)
+PASSWORD_RESET_TIMEOUT = SIGAP_INVITATION_TTL_HOURS * 3600
+# The address people reach Sigap at, for the links in e-mails.
+SIGAP_PUBLIC_URL = os.environ.get(
+    "SIGAP_PUBLIC_URL", "http://" + os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")
+).rstrip("/")
 
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -209,6 +220,8 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files no app ships: GraphiQL's scripts and styles (config/static/graphiql/README.md).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
     warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
@@ -405,12 +418,15 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
-    "filters": {"request_id": {"()": "config.request_context.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_context.RequestIdFilter"},
+        "redact_secrets": {"()": "config.request_context.RedactSecretsFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

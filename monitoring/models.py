@@ -271,7 +271,9 @@ class WebhookDelivery(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "delivery_id"], name="delivery_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "source", "delivery_id"], name="delivery_unique"
+            )
         ]
 
 
@@ -279,9 +281,9 @@ class WebhookSignature(TenantOwnedModel):
     """A signature a webhook source has used, kept while its timestamp is still accepted.
 
     The same signature with another delivery id is a replay and is refused; the UNIQUE
-    (source, signature) constraint makes sure two parallel replays cannot both be stored. Rows
-    whose ``expires_at`` (signed timestamp + the 300 s tolerance) passed are pruned: by then the
-    timestamp check refuses the signature anyway.
+    (tenant, source, signature) constraint makes sure two parallel replays cannot both be stored.
+    Rows whose ``expires_at`` (signed timestamp + the 300 s tolerance) passed are pruned: by then
+    the timestamp check refuses the signature anyway.
     """
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
@@ -291,7 +293,9 @@ class WebhookSignature(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "signature"], name="webhook_signature_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "source", "signature"], name="webhook_signature_unique"
+            )
         ]
 
 
@@ -339,7 +343,7 @@ class IngestChunk(TenantOwnedModel):
     class Meta:
         ordering = ["batch", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "index"], name="chunk_unique_index")
+            models.UniqueConstraint(fields=["tenant", "batch", "index"], name="chunk_unique_index")
         ]
 
 

@@ -102,17 +102,14 @@ def claim_webhook_signature(
     """Records that ``source`` signed ``delivery_id`` with ``signature``.
 
     False when the signature was already used for another delivery (a replay). Two parallel
-    claims of one signature meet at the UNIQUE (source, signature) constraint: the second waits
-    for the first and then sees its row.
+    claims of one signature meet at the UNIQUE (tenant, source, signature) constraint: the second
+    waits for the first and then sees its row.
     """
-    record, created = WebhookSignature.objects.for_tenant(source.tenant_id).get_or_create(
+    record, created = WebhookSignature.objects.get_or_create(
+        tenant_id=source.tenant_id,
         source=source,
         signature=signature,
-        defaults={
-            "tenant_id": source.tenant_id,
-            "delivery_id": delivery_id,
-            "expires_at": expires_at,
-        },
+        defaults={"delivery_id": delivery_id, "expires_at": expires_at},
     )
     return created or record.delivery_id == delivery_id
 

@@ -1,4 +1,5 @@
-"""Audit trail (django-auditlog) of who created, changed or deleted tenants, members and keys."""
+"""Audit trail (django-auditlog) of who created, changed or deleted tenants, members,
+invitations and keys."""
 
 from __future__ import annotations
 
@@ -9,11 +10,20 @@ from auditlog.registry import auditlog
 
 
 def register_models() -> None:
-    from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
+    from tenants.models import (
+        Agency,
+        Invitation,
+        Membership,
+        PersonalToken,
+        Tenant,
+        TenantApiKey,
+        User,
+    )
 
     auditlog.register(Agency)
     auditlog.register(Tenant)
     auditlog.register(Membership)
+    auditlog.register(Invitation)  # no token is stored: the link's token is made when sent
     auditlog.register(User, exclude_fields=["password", "last_login"])
     # Key rows carry only hashes, but even those stay out of the log.
     auditlog.register(TenantApiKey, exclude_fields=["id", "hashed_key", "last_used_at"])

@@ -25,10 +25,11 @@ import hmac
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, ClassVar, Self, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -552,6 +553,57 @@ class Membership(TenantOwnedModel):
                 raise ValidationError({"user": _("A client user belongs to one tenant only.")})
 
 
+class Invitation(TenantOwnedModel):
+    """An invitation of an address into a tenant with a role, pending until the person follows
+    the link e-mailed to them (``tenants.invitations``), which creates their membership (and
+    their account, with the password they choose, for a new address). The link works once and
+    for ``SIGAP_INVITATION_TTL_HOURS``; a new invitation of the same address replaces a pending
+    one. Nothing here says whether the address has an account: the answer to the inviter is
+    the same either way. A shared table: the link's page reads it before the tenant is known.
+    """
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    full_name = models.CharField(
+        max_length=200, blank=True, help_text="For a new account; an existing one keeps its own."
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPIRED = "expired", _("Expired")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} in {self.tenant}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + timedelta(hours=settings.SIGAP_INVITATION_TTL_HOURS)
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
 class TimingSafeKeyGenerator(KeyGenerator):
     """The library's generator, with the secret's hash compared by ``hmac.compare_digest``."""
 
@@ -694,8 +746,9 @@ class OutboxDelivery(TenantOwnedModel):
     """One subscriber's acknowledgement of one outbox row.
 
     Written by ``tenants.outbox.deliver`` in the same transaction as the subscriber's work; the
-    UNIQUE (topic, event_id, subscriber) constraint is the claim, so two deliveries of one row can
-    never both apply it. ``topic`` is the outbox table's model label (``monitoring.pipelineevent``).
+    UNIQUE (tenant, topic, event_id, subscriber) constraint is the claim, so two deliveries of one
+    row can never both apply it. ``topic`` is the outbox table's model label
+    (``monitoring.pipelineevent``).
     """
 
     topic = models.CharField(max_length=100)
@@ -707,7 +760,7 @@ class OutboxDelivery(TenantOwnedModel):
         verbose_name_plural = "outbox deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["topic", "event_id", "subscriber"], name="outbox_delivery_once"
+                fields=["tenant", "topic", "event_id", "subscriber"], name="outbox_delivery_once"
             )
         ]
 

@@ -65,7 +65,7 @@ PRUNE_BATCH = 5000
 _CLAIM = """
     INSERT INTO {table} (tenant_id, topic, event_id, subscriber, processed_at)
     VALUES (%s, %s, %s, %s, now())
-    ON CONFLICT (topic, event_id, subscriber) DO NOTHING
+    ON CONFLICT (tenant_id, topic, event_id, subscriber) DO NOTHING
     RETURNING id
 """
 

@@ -13,8 +13,8 @@ Guarantees, together with ``WebhookView``:
   the real sender's budget.
 - A signature already used for the source with another delivery id is refused with 409
   ``replayed_signature`` while its timestamp is still accepted; the same delivery id again is a
-  retry (200, nothing stored). ``WebhookSignature``'s UNIQUE (source, signature) holds even for
-  two replays arriving in parallel (``services.claim_webhook_signature``).
+  retry (200, nothing stored). ``WebhookSignature``'s UNIQUE (tenant, source, signature) holds
+  even for two replays arriving in parallel (``services.claim_webhook_signature``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ def fill_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_mention_raw_kept'),
+        ('monitoring', '0008_tenant_keys'),
         ('tenants', '0005_retention'),
     ]
 
