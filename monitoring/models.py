@@ -1,7 +1,7 @@
 """Monitoring data: queries, sources, ingest batches, mentions, rollups and scoring extensions.
 
 Every model is tenant-owned (``tenants.models.TenantOwnedModel``) and every uniqueness rule
-includes the tenant.
+includes the tenant, except ``PollSchedule``, the poll scheduler's own table (see there).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from monitoring.choices import (
 from monitoring.scoring.risk import risk_band as band_of
 from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
-from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
+from tenants.models import OutboxEvent, Tenant, TenantOwnedModel, outbox_indexes
 from tenants.outbound import redact_url, validate_outbound_url
 
 
@@ -235,6 +235,31 @@ class Source(TenantOwnedModel):
             if isinstance(config.get(key), str):
                 config[key] = redact_url(config[key])
         return config
+
+
+class PollSchedule(models.Model):
+    """When each polled source is next due: the poll scheduler's table (``monitoring.polling``).
+
+    A scheduling table, not a tenant table (``tenants.dbtables.SCHEDULING_MODELS``): the
+    scheduler reads it across tenants every minute and locks the rows it claims with
+    ``FOR UPDATE SKIP LOCKED``, so it never locks a tenant's rows (its sources) across tenants;
+    each claimed source is then polled by a task pinned to its tenant. It holds no client data:
+    one row per RSS or Mastodon source that is not paused (``source_id``, a plain id), kept
+    in step with the source by ``polling.sync_schedule`` whenever a source is saved or deleted,
+    and deleted with its tenant. ``leased_until``: a claimed source is not claimed again until
+    its poll reschedules it or the lease runs out (a worker that died mid-poll).
+    """
+
+    source_id = models.BigIntegerField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_poll_at"], name="poll_schedule_due")]
+
+    def __str__(self) -> str:
+        return f"source {self.source_id} due {self.next_poll_at}"
 
 
 class WebhookDelivery(TenantOwnedModel):

@@ -91,7 +91,7 @@ def accept_items(
             PIPELINE_TASK, tenant.pk, chunk.pk, task_name=f"chunk-{chunk.pk}", hook=FAILURE_HOOK
         )
     if source is not None:
-        Source.objects.filter(pk=source.pk).update(
+        Source.objects.for_tenant(tenant).filter(pk=source.pk).update(
             received_count=F("received_count") + len(objects),
             accepted_count=F("accepted_count") + len(items),
             rejected_count=F("rejected_count") + len(validated.rejected),
@@ -119,8 +119,11 @@ def claim_webhook_signature(
 
 
 def prune_webhook_signatures() -> int:
-    """Deletes the signatures whose timestamp is no longer accepted anyway."""
-    deleted, _ = WebhookSignature.objects.filter(expires_at__lt=timezone.now()).delete()
+    """Deletes the signatures whose timestamp is no longer accepted anyway, tenant by tenant."""
+    expired = WebhookSignature.objects.get_queryset().filter(expires_at__lt=timezone.now())
+    deleted = 0
+    for tenant_id in expired.tenant_ids():
+        deleted += expired.for_tenant(tenant_id).delete()[0]
     return deleted
 
 

@@ -16,6 +16,13 @@ coordinator.
 The functions here work on the models of the app registry and on the historical models of a
 migration alike (they compare model labels, not classes), so the schema editor
 (``tenants.db``) and the catalog lint (``tenants.dbshape``) read the same definition.
+
+*Scheduling tables* have a ``tenant`` column (so a tenant's deletion takes their rows along) but
+hold no client data and are read and locked across tenants by a scheduler on purpose: the poll
+schedule (``monitoring.PollSchedule``: source id, tenant, when due, lease), which lets the poll
+scheduler claim due sources with ``FOR UPDATE SKIP LOCKED`` without locking any tenant's rows.
+They are not tenant tables (no tenant in their keys, no row-level policy); on Citus they stay
+local tables on the coordinator with the task queue.
 """
 
 from __future__ import annotations
@@ -46,6 +53,10 @@ SHARED_MODELS: frozenset[str] = frozenset(
 )
 
 
+# Model labels of the scheduling tables (see above): a tenant column, but no tenant table.
+SCHEDULING_MODELS: frozenset[str] = frozenset({"monitoring.PollSchedule"})
+
+
 def is_tenant_key(field: Any) -> bool:
     """True for the ``tenant`` foreign key (to ``tenants.Tenant``) that makes a model's rows one
     tenant's."""
@@ -61,10 +72,17 @@ def is_tenant_key(field: Any) -> bool:
 
 
 def may_hold_tenant_rows(model: type[models.Model]) -> bool:
-    """True for a concrete, managed model that is not a shared table (whether or not it has its
-    ``tenant`` key yet: the schema editor asks this while the key is being added)."""
+    """True for a concrete, managed model that is not a shared or scheduling table (whether or
+    not it has its ``tenant`` key yet: the schema editor asks this while the key is being
+    added)."""
     meta = model._meta
-    return not (meta.abstract or meta.proxy or not meta.managed or meta.label in SHARED_MODELS)
+    return not (
+        meta.abstract
+        or meta.proxy
+        or not meta.managed
+        or meta.label in SHARED_MODELS
+        or meta.label in SCHEDULING_MODELS
+    )
 
 
 def is_tenant_model(model: type[models.Model]) -> bool:

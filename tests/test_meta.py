@@ -48,6 +48,9 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # Per-subscriber acknowledgements of outbox events (tenants/outbox.py): written only by the
     # delivery task; the events themselves have a read-only admin (PipelineEvent).
     "tenants.OutboxDelivery": "outbox acknowledgement, written only by the delivery task",
+    # The poll scheduler's table (a scheduling table, tenants/dbtables.py): source ids and due
+    # times kept in step with the sources, whose admin shows when each is next polled.
+    "monitoring.PollSchedule": "scheduling table, kept in step with the sources",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -63,6 +66,8 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     # The pipeline outbox (tenants/outbox.py, docs/outbox.md): consumed by subscribers, no API.
     "monitoring.PipelineEvent": "outbox event, consumed by subscribers, no API",
     "tenants.OutboxDelivery": "outbox acknowledgement, no API",
+    # The poll scheduler's table (tests/monitoring/test_polling.py): no API, no client data.
+    "monitoring.PollSchedule": "scheduling table, no API",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -87,6 +92,7 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     # Outbox (see NO_RESOURCE_TESTS).
     "monitoring.PipelineEvent": "outbox event",
     "tenants.OutboxDelivery": "outbox acknowledgement",
+    "monitoring.PollSchedule": "scheduling table (see NO_RESOURCE_TESTS)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -278,7 +278,8 @@ class MonitoringMutation:
             changes["assignee"] = assignee_id
         with service_errors():
             services.triage_mention(mention=mention, **changes)
-        return Mention.objects.select_related("assignee").get(pk=mention.pk)  # type: ignore[return-value]
+        stored = Mention.objects.for_tenant(tenant.pk).select_related("assignee")
+        return stored.get(pk=mention.pk)  # type: ignore[return-value]
 
     @strawberry_django.mutation(extensions=_authenticated)
     def bulk_triage_mentions(
