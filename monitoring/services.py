@@ -492,7 +492,7 @@ def _triage(
         changed.append((row, diff))
     if changed:
         names = sorted({name for _row, diff in changed for name in diff})
-        Mention.objects.bulk_update([row for row, _diff in changed], names)
+        Mention.objects.for_tenant(tenant_id).bulk_update([row for row, _diff in changed], names)
         audit.record(
             changed,
             action=LogEntry.Action.UPDATE,
