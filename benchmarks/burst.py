@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import multiprocessing
 import os
 import sys
 import threading
@@ -41,6 +42,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -208,10 +210,11 @@ def paced(
     client.close()
 
 
-def run_victims(
-    host: str, port: int, victims: list[Caller], seconds: float, stop: threading.Event
-) -> tuple[Recorder, list[threading.Thread]]:
+def run_victims(host: str, port: int, victims: list[Caller], seconds: float) -> list[Sample]:
+    """Each victim fetches its first mention page ``VICTIM_RATE_PER_S`` times a second for
+    ``seconds``, one thread and one kept-alive connection each; answers every sample."""
     out = Recorder()
+    stop = threading.Event()
     until = time.monotonic() + seconds
     threads = []
     for victim in victims:
@@ -222,7 +225,55 @@ def run_victims(
         )
         thread.start()
         threads.append(thread)
-    return out, threads
+    for thread in threads:
+        thread.join(seconds + 60)
+    return out.samples
+
+
+def _victims_loop(connection: Connection, host: str, port: int, victims: list[Caller]) -> None:
+    """The victims' own process: one phase per ``seconds`` received, its samples sent back."""
+    while True:
+        seconds = connection.recv()
+        if seconds is None:
+            return
+        connection.send(
+            [(s.started, s.seconds, s.status) for s in run_victims(host, port, victims, seconds)]
+        )
+
+
+class VictimProcess:
+    """The signed-in victims run in a process of their own, so the burst client's fifty threads
+    (and the GIL they share) cannot delay the moment a victim reads its answer: the victims'
+    latencies are the server's, plus the machine's cores, which everything here shares.
+    ``time.monotonic()`` is the machine's clock, so its samples line up with this process's."""
+
+    def __init__(self, host: str, port: int, victims: list[Caller]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(
+            target=_victims_loop, args=(child_end, host, port, victims), daemon=True
+        )
+        self.process.start()
+        child_end.close()
+        self.seconds = 0.0
+
+    def start(self, seconds: float) -> None:
+        """Starts a phase of ``seconds``; ``samples()`` waits for its end."""
+        self.seconds = seconds
+        self.connection.send(seconds)
+
+    def samples(self) -> list[Sample]:
+        if not self.connection.poll(self.seconds + 120):
+            raise TimeoutError("the victims' process did not answer")
+        return [Sample(*sample) for sample in self.connection.recv()]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(None)
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -286,26 +337,22 @@ def parse_rate(rate: str) -> float:
 # --- phases ------------------------------------------------------------------------------------
 
 
-def baseline(host: str, port: int, victims: list[Caller], seconds: float) -> list[Sample]:
-    stop = threading.Event()
-    out, threads = run_victims(host, port, victims, seconds, stop)
-    for thread in threads:
-        thread.join(seconds + 60)
-    return out.samples
+def baseline(victims: VictimProcess, seconds: float) -> list[Sample]:
+    victims.start(seconds)
+    return victims.samples()
 
 
 def burst_phase(
     host: str,
     port: int,
-    victims: list[Caller],
+    victims: VictimProcess,
     seconds: float,
     count: int,
     concurrency: int,
     source: str,
     keep_alive: bool,
 ) -> tuple[list[Sample], list[Sample], float, float]:
-    stop = threading.Event()
-    out, threads = run_victims(host, port, victims, seconds, stop)
+    victims.start(seconds)
     time.sleep(1.0)
     start = time.monotonic()
     if keep_alive:
@@ -326,16 +373,14 @@ def burst_phase(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             burst = list(pool.map(lambda _: fresh_get(host, port, "/readyz", source), range(count)))
     end = time.monotonic()
-    for thread in threads:
-        thread.join(seconds + 60)
-    return out.samples, burst, start, end
+    return victims.samples(), burst, start, end
 
 
 def noisy_phase(
-    host: str, port: int, victims: list[Caller], noisy: Caller, seconds: float, rate: float
+    host: str, port: int, victims: VictimProcess, noisy: Caller, seconds: float, rate: float
 ) -> tuple[list[Sample], list[Sample], float, float]:
     stop = threading.Event()
-    out, threads = run_victims(host, port, victims, seconds + 1.0, stop)
+    victims.start(seconds + 1.0)
     time.sleep(1.0)
     noise = Recorder()
     threads_n = max(1, min(40, round(rate / 10)))  # each paced at rate / threads
@@ -353,9 +398,7 @@ def noisy_phase(
     for thread in noisy_threads:
         thread.join(seconds + 60)
     end = time.monotonic()
-    for thread in threads:
-        thread.join(seconds + 60)
-    return out.samples, noise.samples, start, end
+    return victims.samples(), noise.samples, start, end
 
 
 def healthy_after(host: str, port: int, victims: list[Caller]) -> dict[str, Any]:
@@ -378,6 +421,75 @@ def healthy_after(host: str, port: int, victims: list[Caller]) -> dict[str, Any]
     result["victim_lists"] = lists
     result["ok"] = result["healthz"] == 200 and ready == 200 and all(s == 200 for s in lists)
     return result
+
+
+def phases(
+    args: argparse.Namespace,
+    services: Services,
+    host: str,
+    port: int,
+    victims: VictimProcess,
+    noisy: Caller,
+    noisy_rate: float,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Baseline, the bursts and the noisy neighbour: (baseline, burst, noisy) figures."""
+    log(f"baseline: {args.victims} victims for {args.phase_s:.0f} s")
+    base = baseline(victims, args.phase_s)
+    base_figures = latency(base)
+    base_p99 = base_figures["p99_ms"]
+
+    during: list[Sample] = []
+    burst: list[Sample] = []
+    seconds: list[float] = []
+    cpu_before = cpu_seconds(services)
+    for round_ in range(args.rounds):
+        source = f"127.0.0.{2 + round_}"  # each round a new client address
+        log(f"burst {round_ + 1}: {args.burst} anonymous /readyz from {source}")
+        victims_round, burst_round, b_start, b_end = burst_phase(
+            host,
+            port,
+            victims,
+            args.phase_s,
+            args.burst,
+            args.concurrency,
+            source,
+            args.keep_alive,
+        )
+        services.check()
+        during += within(victims_round, b_start, b_end)
+        burst += burst_round
+        seconds.append(round(b_end - b_start, 2))
+    burst_result = {
+        "rounds": args.rounds,
+        "requests_per_round": args.burst,
+        "concurrency": args.concurrency,
+        "connections": "kept alive" if args.keep_alive else "one per request",
+        "seconds_per_round": seconds,
+        "statuses": statuses(burst),
+        "5xx_or_no_answer": five_xx(burst),
+        "p99_ms": round(percentile([s.seconds * 1000 for s in burst], 0.99), 1),
+        "cpu_s": {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(services).items()},
+        **disturbance_figures(during, base_p99, float("-inf"), float("inf")),
+    }
+    log(f"burst: {json.dumps(burst_result)}")
+
+    log(f"noisy neighbour: {noisy_rate:.0f}/s offered (10x {args.user_rate}) for {args.noisy_s} s")
+    n_victims, noise, n_start, n_end = noisy_phase(
+        host, port, victims, noisy, args.noisy_s, noisy_rate
+    )
+    services.check()
+    noisy_result = {
+        "user_rate": args.user_rate,
+        "offered_per_s": round(noisy_rate, 1),
+        "sent": len(noise),
+        "achieved_per_s": round(len(noise) / max(n_end - n_start, 1e-9), 1),
+        "statuses": statuses(noise),
+        "5xx_or_no_answer": five_xx(noise),
+        **disturbance_figures(n_victims, base_p99, n_start, n_end),
+    }
+    log(f"noisy: {json.dumps(noisy_result)}")
+
+    return base_figures, burst_result, noisy_result
 
 
 def main() -> int:
@@ -410,6 +522,7 @@ def main() -> int:
     from django.conf import settings
 
     user_rate = args.user_rate or settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["principal"]
+    args.user_rate = user_rate
     assert parse_rate(user_rate) > VICTIM_RATE_PER_S, "the victims must stay within the rate"
     noisy_rate = 10 * parse_rate(user_rate)
     log(f"seeding {args.victims} victim tenants and a noisy one")
@@ -433,63 +546,12 @@ def main() -> int:
                 client.get(f"/api/v1/tenants/{victim.slug}/mentions/")
             client.close()
         time.sleep(1.5)  # past the warm-up's rate window
-
-        log(f"baseline: {args.victims} victims for {args.phase_s:.0f} s")
-        base = baseline(host, port, victims, args.phase_s)
-        base_figures = latency(base)
-        base_p99 = base_figures["p99_ms"]
-
-        during: list[Sample] = []
-        burst: list[Sample] = []
-        seconds: list[float] = []
-        cpu_before = cpu_seconds(services)
-        for round_ in range(args.rounds):
-            source = f"127.0.0.{2 + round_}"  # each round a new client address
-            log(f"burst {round_ + 1}: {args.burst} anonymous /readyz from {source}")
-            victims_round, burst_round, b_start, b_end = burst_phase(
-                host,
-                port,
-                victims,
-                args.phase_s,
-                args.burst,
-                args.concurrency,
-                source,
-                args.keep_alive,
-            )
-            services.check()
-            during += within(victims_round, b_start, b_end)
-            burst += burst_round
-            seconds.append(round(b_end - b_start, 2))
-        burst_result = {
-            "rounds": args.rounds,
-            "requests_per_round": args.burst,
-            "concurrency": args.concurrency,
-            "connections": "kept alive" if args.keep_alive else "one per request",
-            "seconds_per_round": seconds,
-            "statuses": statuses(burst),
-            "5xx_or_no_answer": five_xx(burst),
-            "p99_ms": round(percentile([s.seconds * 1000 for s in burst], 0.99), 1),
-            "cpu_s": {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(services).items()},
-            **disturbance_figures(during, base_p99, float("-inf"), float("inf")),
-        }
-        log(f"burst: {json.dumps(burst_result)}")
-
-        log(f"noisy neighbour: {noisy_rate:.0f}/s offered (10x {user_rate}) for {args.noisy_s} s")
-        n_victims, noise, n_start, n_end = noisy_phase(
-            host, port, victims, noisy, args.noisy_s, noisy_rate
-        )
-        services.check()
-        noisy_result = {
-            "user_rate": user_rate,
-            "offered_per_s": round(noisy_rate, 1),
-            "sent": len(noise),
-            "achieved_per_s": round(len(noise) / max(n_end - n_start, 1e-9), 1),
-            "statuses": statuses(noise),
-            "5xx_or_no_answer": five_xx(noise),
-            **disturbance_figures(n_victims, base_p99, n_start, n_end),
-        }
-        log(f"noisy: {json.dumps(noisy_result)}")
-
+        victim_process = VictimProcess(host, port, victims)
+        try:
+            results = phases(args, services, host, port, victim_process, noisy, noisy_rate)
+        finally:
+            victim_process.close()
+        base_figures, burst_result, noisy_result = results
         after = healthy_after(host, port, victims)
         log(f"after: {json.dumps(after)}")
 

@@ -12,20 +12,42 @@
   ``Retry-After``, and the process then remembers the refusal until the window ends, so a flood
   of refused probes costs no database work at all. When the database itself is down the probe
   is not counted (the count would need the database) and answers the cached 503.
+
+Both are answered twice over: ``ProbeApplication`` wraps the WSGI application that gunicorn
+serves (``config/wsgi.py``) and answers ``GET /healthz`` and ``GET /readyz`` before Django's
+handler is entered (no ``HttpRequest``, no middleware, no signals): a refused probe costs a
+dictionary look-up and a few bytes written, so a flood takes little from the signed-in requests
+sharing the process. The views below answer the same (``health_answer``, ``readiness_answer``)
+where that wrapper is not in front (Django's test client, another method than GET, which they
+refuse with 405).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from http import HTTPStatus
+from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from config import errors
+from config.request_context import (
+    current_request_id,
+    log_request,
+    request_id_for,
+    request_log_enabled,
+)
+from tenants.network import client_ip
 from tenants.throttling import ProbeRateThrottle, throttled_message
 from tenants.watchdog import stalled
 
@@ -35,11 +57,6 @@ HEARTBEAT_MAX_AGE_S = 60
 CACHE_S = 1.0
 # Addresses remembered as refused, per process (the map is emptied when it grows past this).
 MAX_REMEMBERED_REFUSALS = 10_000
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
 
 
 def worker_heartbeat() -> dict[str, object]:
@@ -147,13 +164,30 @@ readiness = ReadinessCache()
 refusals = RefusalMemo()
 
 
-def throttled(wait_s: float) -> JsonResponse:
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """What a probe answers, whichever layer sends it; ``error``: the body has the API's error
+    shape (``config.errors``)."""
+
+    status: int
+    body: dict[str, Any]
+    retry_after_s: int | None = None
+    error: bool = False
+
+
+HEALTHY = ProbeAnswer(200, {"status": "ok"})
+
+
+def health_answer() -> ProbeAnswer:
+    return HEALTHY
+
+
+def throttled(wait_s: float) -> ProbeAnswer:
     seconds = max(1, round(wait_s))
-    response = errors.error_response(
-        429, type="client_error", code="throttled", detail=throttled_message(seconds)
+    body = errors.error_body(
+        type="client_error", code="throttled", detail=throttled_message(seconds)
     )
-    response["Retry-After"] = str(seconds)
-    return response
+    return ProbeAnswer(429, body, retry_after_s=seconds, error=True)
 
 
 def database_known_down() -> bool:
@@ -161,22 +195,132 @@ def database_known_down() -> bool:
     return last is not None and not last[1]["checks"]["database"]["ok"]
 
 
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
+def readiness_answer(
+    meta: Mapping[str, Any],
+    database: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+) -> ProbeAnswer:
+    """``/readyz`` for a caller whose request metadata is ``meta`` (Django's ``request.META``,
+    which is the WSGI environ): counted per client IP, then the process's cached checks. A
+    refusal this process remembers is answered without the database; the rest runs inside
+    ``database()``."""
     throttle = ProbeRateThrottle()
-    key = throttle.get_cache_key(request, None)
+    key = throttle.get_cache_key(SimpleNamespace(META=meta), None)
     assert key is not None
     wait = refusals.wait_s(key)
     if wait is not None:
         return throttled(wait)
-    if not database_known_down():
+    with database():
+        if not database_known_down():
+            try:
+                allowed = throttle.allow_key(key)
+            except Exception:  # noqa: BLE001 - the database is what the probe reports on
+                allowed = True
+            if not allowed:
+                seconds = throttle.wait() or 1.0
+                refusals.remember(key, seconds)
+                return throttled(seconds)
+        status, body = readiness.get()
+    return ProbeAnswer(status, body)
+
+
+@contextlib.contextmanager
+def request_database() -> Iterator[None]:
+    """What Django's ``request_started`` and ``request_finished`` do to the database around a
+    request, for work done outside its handler: a pooled connection goes back to the pool after
+    (a persistent one is kept while it is healthy and young)."""
+    close_old_connections()
+    try:
+        yield
+    finally:
+        close_old_connections()
+
+
+def as_response(answer: ProbeAnswer) -> JsonResponse:
+    if answer.error:
+        response = errors.error_json(answer.status, answer.body)
+    else:
+        response = JsonResponse(answer.body, status=answer.status)
+    if answer.retry_after_s is not None:
+        response["Retry-After"] = str(answer.retry_after_s)
+    return response
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return as_response(health_answer())
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    return as_response(readiness_answer(request.META))
+
+
+# --- before Django: the WSGI layer --------------------------------------------------------------
+
+StartResponse = Callable[..., Any]
+WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ProbeApplication:
+    """The served WSGI application: ``GET /healthz`` and ``GET /readyz`` answered here, every
+    other request handed to Django's (``application``).
+
+    A probe keeps what ``RequestLogMiddleware`` gives every request (its ``X-Request-Id``, the
+    request id on every log record written meanwhile, one ``sigap.request`` log line when INFO
+    is on, the API's 500 body if the probe itself fails) and skips the rest. The database is
+    reached only by ``readiness_answer`` (the rate counter, the cached checks), between the two
+    ``close_old_connections`` Django's request signals would run, so a pooled connection goes
+    back to the pool as after any request."""
+
+    def __init__(self, application: WSGIApplication) -> None:
+        self.application = application
+        self.probes: dict[str, Callable[[dict[str, Any]], ProbeAnswer]] = {
+            "/healthz": lambda environ: health_answer(),
+            "/readyz": self._readiness,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        probe = self.probes.get(environ.get("PATH_INFO", ""))
+        if probe is None or environ.get("REQUEST_METHOD") != "GET":
+            return self.application(environ, start_response)
+        started = time.perf_counter()
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        token = current_request_id.set(request_id)
         try:
-            allowed = throttle.allow_key(key)
-        except Exception:  # noqa: BLE001 - the database is what the probe reports on
-            allowed = True
-        if not allowed:
-            seconds = throttle.wait() or 1.0
-            refusals.remember(key, seconds)
-            return throttled(seconds)
-    status, body = readiness.get()
-    return JsonResponse(body, status=status)
+            try:
+                answer = probe(environ)
+            except Exception:  # noqa: BLE001 - answered as any other request's failure is
+                errors.logger.exception(
+                    "unhandled exception on GET %s",
+                    environ.get("PATH_INFO"),
+                    extra={"request_id": request_id},
+                )
+                answer = ProbeAnswer(500, errors.server_error_body(request_id), error=True)
+            if request_log_enabled():
+                log_request(
+                    request_id=request_id,
+                    method="GET",
+                    path=environ["PATH_INFO"],
+                    status=answer.status,
+                    started=started,
+                    user_id=None,
+                    tenant=None,
+                    client_ip=client_ip(SimpleNamespace(META=environ)),
+                )
+        finally:
+            current_request_id.reset(token)
+        content = json.dumps(answer.body).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(content))),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Request-Id", request_id),
+        ]
+        if answer.retry_after_s is not None:
+            headers.append(("Retry-After", str(answer.retry_after_s)))
+        start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
+        return [content]
+
+    @staticmethod
+    def _readiness(environ: dict[str, Any]) -> ProbeAnswer:
+        return readiness_answer(environ, database=request_database)
