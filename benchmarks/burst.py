@@ -338,8 +338,11 @@ def parse_rate(rate: str) -> float:
 
 
 def baseline(victims: VictimProcess, seconds: float) -> list[Sample]:
+    """The victims alone. Their first second is left out, as in the other phases (where the
+    disturbance starts a second in): it holds their new connections' first requests."""
+    started = time.monotonic()
     victims.start(seconds)
-    return victims.samples()
+    return within(victims.samples(), started + 1.0, float("inf"))
 
 
 def burst_phase(

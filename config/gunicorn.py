@@ -27,7 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 wsgi_app = "config.wsgi:application"
 bind = [os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")]
 workers = _int("WEB_CONCURRENCY", 2)
-worker_class = "gthread"
+worker_class = "config.gworker.ThreadWorker"
 threads = _int("WEB_THREADS", 4)
 # A request still running after this many seconds has its worker restarted (logged).
 timeout = _int("WEB_TIMEOUT", 30)

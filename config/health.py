@@ -13,25 +13,21 @@
   of refused probes costs no database work at all. When the database itself is down the probe
   is not counted (the count would need the database) and answers the cached 503.
 
-Both are answered twice over: ``ProbeApplication`` wraps the WSGI application that gunicorn
-serves (``config/wsgi.py``) and answers ``GET /healthz`` and ``GET /readyz`` before Django's
-handler is entered (no ``HttpRequest``, no middleware, no signals): a refused probe costs a
-dictionary look-up and a few bytes written, so a flood takes little from the signed-in requests
-sharing the process. The views below answer the same (``health_answer``, ``readiness_answer``)
-where that wrapper is not in front (Django's test client, another method than GET, which they
-refuse with 405).
+The served application answers ``GET /healthz`` and ``GET /readyz`` before Django
+(``config.edge``: no ``HttpRequest``, middleware or signals), so a flood of probes takes little
+from the signed-in requests sharing the process; the views below give the same answers
+(``health_answer``, ``readiness_answer``) where that layer is not in front (Django's test
+client) and refuse other methods with 405.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from http import HTTPStatus
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,22 +37,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from config import errors
-from config.request_context import (
-    current_request_id,
-    log_request,
-    request_id_for,
-    request_log_enabled,
-)
-from tenants.network import client_ip
-from tenants.throttling import ProbeRateThrottle, throttled_message
+from config.edge import Answer
+from tenants.throttling import ProbeRateThrottle, RefusalMemo, throttled_message
 from tenants.watchdog import stalled
 
 # A cluster that has not reported for this long counts as gone.
 HEARTBEAT_MAX_AGE_S = 60
 # How long one process reuses its readiness answer.
 CACHE_S = 1.0
-# Addresses remembered as refused, per process (the map is emptied when it grows past this).
-MAX_REMEMBERED_REFUSALS = 10_000
 
 
 def worker_heartbeat() -> dict[str, object]:
@@ -135,59 +123,23 @@ class ReadinessCache:
             self._lock.release()
 
 
-class RefusalMemo:
-    """Throttle keys refused in this process, until their window ends."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-
-    def clear(self) -> None:
-        self._until.clear()
-
-    def wait_s(self, key: str) -> float | None:
-        until = self._until.get(key)
-        if until is None:
-            return None
-        left = until - time.monotonic()
-        if left <= 0:
-            self._until.pop(key, None)
-            return None
-        return left
-
-    def remember(self, key: str, seconds: float) -> None:
-        if len(self._until) >= MAX_REMEMBERED_REFUSALS:
-            self._until.clear()
-        self._until[key] = time.monotonic() + seconds
-
-
 readiness = ReadinessCache()
 refusals = RefusalMemo()
 
 
-@dataclass(frozen=True)
-class ProbeAnswer:
-    """What a probe answers, whichever layer sends it; ``error``: the body has the API's error
-    shape (``config.errors``)."""
-
-    status: int
-    body: dict[str, Any]
-    retry_after_s: int | None = None
-    error: bool = False
+HEALTHY = Answer(200, {"status": "ok"})
 
 
-HEALTHY = ProbeAnswer(200, {"status": "ok"})
-
-
-def health_answer() -> ProbeAnswer:
+def health_answer() -> Answer:
     return HEALTHY
 
 
-def throttled(wait_s: float) -> ProbeAnswer:
-    seconds = max(1, round(wait_s))
+def throttled(wait_s: float) -> Answer:
+    seconds = max(1, math.ceil(wait_s))
     body = errors.error_body(
         type="client_error", code="throttled", detail=throttled_message(seconds)
     )
-    return ProbeAnswer(429, body, retry_after_s=seconds, error=True)
+    return Answer(429, body, retry_after_s=seconds, error=True)
 
 
 def database_known_down() -> bool:
@@ -198,7 +150,7 @@ def database_known_down() -> bool:
 def readiness_answer(
     meta: Mapping[str, Any],
     database: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
-) -> ProbeAnswer:
+) -> Answer:
     """``/readyz`` for a caller whose request metadata is ``meta`` (Django's ``request.META``,
     which is the WSGI environ): counted per client IP, then the process's cached checks. A
     refusal this process remembers is answered without the database; the rest runs inside
@@ -216,11 +168,11 @@ def readiness_answer(
             except Exception:  # noqa: BLE001 - the database is what the probe reports on
                 allowed = True
             if not allowed:
-                seconds = throttle.wait() or 1.0
+                seconds = throttle.window_left_s or 1.0
                 refusals.remember(key, seconds)
                 return throttled(seconds)
         status, body = readiness.get()
-    return ProbeAnswer(status, body)
+    return Answer(status, body)
 
 
 @contextlib.contextmanager
@@ -235,7 +187,7 @@ def request_database() -> Iterator[None]:
         close_old_connections()
 
 
-def as_response(answer: ProbeAnswer) -> JsonResponse:
+def as_response(answer: Answer) -> JsonResponse:
     if answer.error:
         response = errors.error_json(answer.status, answer.body)
     else:
@@ -253,74 +205,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     return as_response(readiness_answer(request.META))
-
-
-# --- before Django: the WSGI layer --------------------------------------------------------------
-
-StartResponse = Callable[..., Any]
-WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-class ProbeApplication:
-    """The served WSGI application: ``GET /healthz`` and ``GET /readyz`` answered here, every
-    other request handed to Django's (``application``).
-
-    A probe keeps what ``RequestLogMiddleware`` gives every request (its ``X-Request-Id``, the
-    request id on every log record written meanwhile, one ``sigap.request`` log line when INFO
-    is on, the API's 500 body if the probe itself fails) and skips the rest. The database is
-    reached only by ``readiness_answer`` (the rate counter, the cached checks), between the two
-    ``close_old_connections`` Django's request signals would run, so a pooled connection goes
-    back to the pool as after any request."""
-
-    def __init__(self, application: WSGIApplication) -> None:
-        self.application = application
-        self.probes: dict[str, Callable[[dict[str, Any]], ProbeAnswer]] = {
-            "/healthz": lambda environ: health_answer(),
-            "/readyz": self._readiness,
-        }
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        probe = self.probes.get(environ.get("PATH_INFO", ""))
-        if probe is None or environ.get("REQUEST_METHOD") != "GET":
-            return self.application(environ, start_response)
-        started = time.perf_counter()
-        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        token = current_request_id.set(request_id)
-        try:
-            try:
-                answer = probe(environ)
-            except Exception:  # noqa: BLE001 - answered as any other request's failure is
-                errors.logger.exception(
-                    "unhandled exception on GET %s",
-                    environ.get("PATH_INFO"),
-                    extra={"request_id": request_id},
-                )
-                answer = ProbeAnswer(500, errors.server_error_body(request_id), error=True)
-            if request_log_enabled():
-                log_request(
-                    request_id=request_id,
-                    method="GET",
-                    path=environ["PATH_INFO"],
-                    status=answer.status,
-                    started=started,
-                    user_id=None,
-                    tenant=None,
-                    client_ip=client_ip(SimpleNamespace(META=environ)),
-                )
-        finally:
-            current_request_id.reset(token)
-        content = json.dumps(answer.body).encode()
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(content))),
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Request-Id", request_id),
-        ]
-        if answer.retry_after_s is not None:
-            headers.append(("Retry-After", str(answer.retry_after_s)))
-        start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
-        return [content]
-
-    @staticmethod
-    def _readiness(environ: dict[str, Any]) -> ProbeAnswer:
-        return readiness_answer(environ, database=request_database)
