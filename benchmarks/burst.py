@@ -62,6 +62,8 @@ from benchmarks._harness import (
 MENTIONS_PER_TENANT = 200
 VICTIM_RATE_PER_S = 2.0
 TARGET_RATIO = 1.5
+# Victims' samples this long after a burst ended count as "between" bursts.
+SETTLE_S = 0.5
 # Ten times this is an offered load one client process can produce on two cores; with the
 # server's default (1200/min, a fixed one-minute window) a noisy user must get 1,200 answers
 # within the minute before its first 429. ``--user-rate 1200/min`` measures that case.
@@ -194,10 +196,18 @@ def fresh_get(host: str, port: int, path: str, source: str) -> Sample:
 
 
 def paced(
-    client: Client, path: str, rate_per_s: float, until: float, out: Recorder, stop: threading.Event
+    client: Client,
+    path: str,
+    rate_per_s: float,
+    until: float,
+    out: Recorder,
+    stop: threading.Event,
+    offset_s: float = 0.0,
 ) -> None:
-    """``rate_per_s`` requests a second (fewer if answers are slower) until ``until``."""
+    """``rate_per_s`` requests a second (fewer if answers are slower) until ``until``, the
+    first one ``offset_s`` from now."""
     interval = 1.0 / rate_per_s
+    time.sleep(offset_s)
     next_at = time.monotonic()
     while not stop.is_set() and time.monotonic() < until:
         out.add(client.get(path))
@@ -212,16 +222,20 @@ def paced(
 
 def run_victims(host: str, port: int, victims: list[Caller], seconds: float) -> list[Sample]:
     """Each victim fetches its first mention page ``VICTIM_RATE_PER_S`` times a second for
-    ``seconds``, one thread and one kept-alive connection each; answers every sample."""
+    ``seconds``, one thread and one kept-alive connection each, the victims spread evenly over
+    the interval (five users do not click in step); answers every sample."""
     out = Recorder()
     stop = threading.Event()
     until = time.monotonic() + seconds
     threads = []
-    for victim in victims:
+    for n, victim in enumerate(victims):
         client = Client(host, port, {"Authorization": f"Bearer {victim.token}"})
         path = f"/api/v1/tenants/{victim.slug}/mentions/"
+        offset = n / (len(victims) * VICTIM_RATE_PER_S)
         thread = threading.Thread(
-            target=paced, args=(client, path, VICTIM_RATE_PER_S, until, out, stop), daemon=True
+            target=paced,
+            args=(client, path, VICTIM_RATE_PER_S, until, out, stop, offset),
+            daemon=True,
         )
         thread.start()
         threads.append(thread)
@@ -442,6 +456,7 @@ def phases(
     base_p99 = base_figures["p99_ms"]
 
     during: list[Sample] = []
+    between: list[Sample] = []
     burst: list[Sample] = []
     seconds: list[float] = []
     cpu_before = cpu_seconds(services)
@@ -460,6 +475,7 @@ def phases(
         )
         services.check()
         during += within(victims_round, b_start, b_end)
+        between += within(victims_round, b_end + SETTLE_S, float("inf"))
         burst += burst_round
         seconds.append(round(b_end - b_start, 2))
     burst_result = {
@@ -473,7 +489,14 @@ def phases(
         "p99_ms": round(percentile([s.seconds * 1000 for s in burst], 0.99), 1),
         "cpu_s": {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(services).items()},
         **disturbance_figures(during, base_p99, float("-inf"), float("inf")),
+        # The same rounds' victims once each burst was over: a baseline taken seconds away from
+        # the burst, for a machine whose other load drifts.
+        "victims_between": latency(between),
     }
+    between_p99 = burst_result["victims_between"]["p99_ms"]
+    burst_result["victims_p99_ratio_to_between"] = round(
+        burst_result["victims_during"]["p99_ms"] / between_p99 if between_p99 else float("nan"), 2
+    )
     log(f"burst: {json.dumps(burst_result)}")
 
     log(f"noisy neighbour: {noisy_rate:.0f}/s offered (10x {args.user_rate}) for {args.noisy_s} s")
