@@ -450,8 +450,8 @@ def phases(
     noisy_rate: float,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Baseline, the bursts and the noisy neighbour: (baseline, burst, noisy) figures."""
-    log(f"baseline: {args.victims} victims for {args.phase_s:.0f} s")
-    base = baseline(victims, args.phase_s)
+    log(f"baseline: {args.victims} victims for {args.baseline_s:.0f} s")
+    base = baseline(victims, args.baseline_s)
     base_figures = latency(base)
     base_p99 = base_figures["p99_ms"]
 
@@ -529,7 +529,10 @@ def main() -> int:
         help="burst clients reuse their connection (default: a new connection per request)",
     )
     ap.add_argument("--victims", type=int, default=5, help="signed-in users of other tenants")
-    ap.add_argument("--phase-s", type=float, default=8.0, help="seconds of each victims' phase")
+    ap.add_argument("--phase-s", type=float, default=8.0, help="seconds of each burst's phase")
+    ap.add_argument(
+        "--baseline-s", type=float, default=8.0, help="seconds of the victims alone (baseline)"
+    )
     ap.add_argument("--noisy-s", type=float, default=10.0, help="seconds of the noisy neighbour")
     ap.add_argument(
         "--user-rate", default=BENCH_USER_RATE, help="THROTTLE_RATE_USER for the server"
@@ -538,6 +541,7 @@ def main() -> int:
     args.burst = max(1, min(args.burst, 20_000))
     args.concurrency = max(1, min(args.concurrency, 200))
     args.phase_s = max(2.0, min(args.phase_s, 60.0))
+    args.baseline_s = max(2.0, min(args.baseline_s, 120.0))
     args.noisy_s = max(1.0, min(args.noisy_s, 60.0))
     args.rounds = max(1, min(args.rounds, 10))
 

@@ -48,6 +48,9 @@ from config.request_context import (
 from tenants.network import client_ip
 from tenants.throttling import PrincipalRateThrottle, refused_credential_wait
 
+# Set in the WSGI environ of a request answered here (config/gunicorn.py reads it).
+ANSWERED_EARLY = "sigap.answered_early"
+
 StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -127,6 +130,7 @@ class EdgeApplication:
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         started = time.perf_counter()
+        environ[ANSWERED_EARLY] = True
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         token = current_request_id.set(request_id)
         try:

@@ -7,11 +7,11 @@
   with no task ending; the worker check then says ``"detail": "workers_stalled"``, at most two
   small queries): 200 when all hold, 503 otherwise. The checks run at most once per ``CACHE_S``
   seconds per process; meanwhile every caller gets the last answer (a thread that finds another
-  one checking does not wait for it). Every caller is counted per client IP by the atomic
-  ``probe`` throttle (``THROTTLE_RATE_PROBE``): over the limit the answer is 429 with
-  ``Retry-After``, and the process then remembers the refusal until the window ends, so a flood
-  of refused probes costs no database work at all. When the database itself is down the probe
-  is not counted (the count would need the database) and answers the cached 503.
+  one checking does not wait for it). Every caller is counted per client IP by the ``probe``
+  throttle (``THROTTLE_RATE_PROBE``), in the process (each web process its share of the rate,
+  ``tenants.throttling.ProbeRateThrottle``): over the limit the answer is 429 with
+  ``Retry-After``. So a probe touches the database only when its process's cached answer is
+  older than ``CACHE_S``, and a flood of probes costs no database work beyond that.
 
 The served application answers ``GET /healthz`` and ``GET /readyz`` before Django
 (``config.edge``: no ``HttpRequest``, middleware or signals), so a flood of probes takes little
@@ -38,7 +38,7 @@ from django.views.decorators.http import require_GET
 
 from config import errors
 from config.edge import Answer
-from tenants.throttling import ProbeRateThrottle, RefusalMemo, throttled_message
+from tenants.throttling import ProbeRateThrottle, throttled_message
 from tenants.watchdog import stalled
 
 # A cluster that has not reported for this long counts as gone.
@@ -124,7 +124,6 @@ class ReadinessCache:
 
 
 readiness = ReadinessCache()
-refusals = RefusalMemo()
 
 
 HEALTHY = Answer(200, {"status": "ok"})
@@ -142,35 +141,19 @@ def throttled(wait_s: float) -> Answer:
     return Answer(429, body, retry_after_s=seconds, error=True)
 
 
-def database_known_down() -> bool:
-    last = readiness.last()
-    return last is not None and not last[1]["checks"]["database"]["ok"]
-
-
 def readiness_answer(
     meta: Mapping[str, Any],
     database: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> Answer:
     """``/readyz`` for a caller whose request metadata is ``meta`` (Django's ``request.META``,
-    which is the WSGI environ): counted per client IP, then the process's cached checks. A
-    refusal this process remembers is answered without the database; the rest runs inside
-    ``database()``."""
+    which is the WSGI environ): counted per client IP in the process, then the process's cached
+    checks, which run inside ``database()``."""
     throttle = ProbeRateThrottle()
     key = throttle.get_cache_key(SimpleNamespace(META=meta), None)
     assert key is not None
-    wait = refusals.wait_s(key)
-    if wait is not None:
-        return throttled(wait)
+    if not throttle.allow_key(key):
+        return throttled(throttle.window_left_s or 1.0)
     with database():
-        if not database_known_down():
-            try:
-                allowed = throttle.allow_key(key)
-            except Exception:  # noqa: BLE001 - the database is what the probe reports on
-                allowed = True
-            if not allowed:
-                seconds = throttle.window_left_s or 1.0
-                refusals.remember(key, seconds)
-                return throttled(seconds)
         status, body = readiness.get()
     return Answer(status, body)
 

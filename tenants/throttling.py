@@ -1,18 +1,21 @@
 """Rate limits: per user or per machine key when authenticated, per client IP otherwise.
 
 Every limit (REST through DRF's ``throttle_classes``, GraphQL through ``graphql_refusal``,
-signed webhooks through ``check_key``, ``/readyz`` through ``ProbeRateThrottle``) is an
-``AtomicRateThrottle``: one atomic counter hit per request (``tenants.ratelimit``), so parallel
-requests cannot overshoot the limit, and the client IP comes from ``tenants.network.client_ip``,
-which trusts ``X-Forwarded-For`` only from ``SIGAP_TRUSTED_PROXIES``. Rates are
+signed webhooks through ``check_key``) is an ``AtomicRateThrottle``: one atomic counter hit per
+request (``tenants.ratelimit``), so parallel requests cannot overshoot the limit, and the client
+IP comes from ``tenants.network.client_ip``, which trusts ``X-Forwarded-For`` only from
+``SIGAP_TRUSTED_PROXIES``. Rates are
 ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` by scope (``THROTTLE_RATE_*`` in the environment);
 REST and GraphQL share the ``principal`` and ``anonymous`` buckets, so a caller cannot double
 its budget by switching API.
 
+``/readyz`` (``ProbeRateThrottle``) is the exception: it counts in the process, its share of
+the rate per web process, and never touches the database.
+
 A fixed window refuses everything once its count is past the limit, until it ends, so a refusal
-can be remembered in the process (``RefusalMemo``) and repeated without the database: ``/readyz``
-remembers refused client IPs (``config.health``), and the principal limit remembers the
-``Authorization`` header of a REST caller it refused (``refused_credentials``). The WSGI layer in
+can be remembered in the process (``RefusalMemo``) and repeated without the database: the
+principal limit remembers the ``Authorization`` header of a REST caller it refused
+(``refused_credentials``). The WSGI layer in
 front of Django (``config.edge``) answers a remembered credential's REST requests with the same
 429 before any authentication, so an over-limit caller costs no query and almost no Python
 until its window ends (an unremembered caller, or one signed in with a session, is counted as
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
 import time
 from typing import Any, cast
@@ -69,6 +73,40 @@ class RefusalMemo:
 
 
 refused_credentials = RefusalMemo()
+
+
+class LocalWindows:
+    """Fixed-window counters kept in this process only (no database)."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        self._windows.clear()
+
+    def hit(self, key: str, limit: int, period_s: float) -> tuple[bool, float]:
+        """Counts one request for ``key``: (within ``limit``, seconds left of its window)."""
+        now = time.monotonic()
+        with self._lock:
+            ends, count = self._windows.get(key, (0.0, 0))
+            if ends <= now:
+                if len(self._windows) >= MAX_REMEMBERED_REFUSALS:
+                    self._windows = {k: w for k, w in self._windows.items() if w[0] > now}
+                ends, count = now + period_s, 0
+            count += 1
+            self._windows[key] = (ends, count)
+        return count <= limit, ends - now
+
+
+probe_windows = LocalWindows()
+
+
+def web_processes() -> int:
+    """The web server's worker processes (``WEB_CONCURRENCY``, which ``config/gunicorn.py``
+    sets for them; 1 elsewhere)."""
+    value = os.environ.get("WEB_CONCURRENCY", "")
+    return max(1, int(value)) if value.isdigit() else 1
 
 
 def credential_key(authorization: str) -> str:
@@ -172,9 +210,23 @@ class AnonymousRateThrottle(AtomicRateThrottle):
 
 
 class ProbeRateThrottle(AtomicRateThrottle):
-    """``/readyz``: every caller per client IP (probes carry no credentials)."""
+    """``/readyz``: every caller per client IP (probes carry no credentials), counted in the
+    process (``probe_windows``), not in the database: a flood of probes from one address
+    would otherwise queue every web thread on its one counter row. Each of the
+    ``web_processes()`` processes lets its share of the rate through, so the server as a whole
+    lets through at most the rate (plus one a process), a little less when the kernel hands one
+    caller's connections to the processes unevenly."""
 
     scope = "probe"
+
+    def allow_key(self, key: str) -> bool:
+        if self.num_requests is None or self.duration is None:
+            return True
+        share = max(1, math.ceil(self.num_requests / web_processes()))
+        allowed, left = probe_windows.hit(key, share, self.duration)
+        self.window_left_s = left
+        self.retry_after_s = max(1, math.ceil(left))
+        return allowed
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
