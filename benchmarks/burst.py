@@ -1,31 +1,35 @@
 """Load held: an anonymous burst and a noisy neighbour against the production server.
 
     python benchmarks/burst.py [--burst 1000] [--concurrency 50] [--rounds 3] [--victims 5]
-                               [--phase-s 8] [--noisy-s 10] [--user-rate 5/sec]
+                               [--phase-s 8] [--baseline-s 8] [--noisy-s 10] [--user-rate 5/sec]
 
 Builds (or reuses) five victim tenants, each of its own agency with an analyst holding a personal
 token and 200 scored mentions, and one noisy tenant likewise, on the embedded PostgreSQL (or
 ``DATABASE_URL``). Starts the production server (gunicorn with ``config/gunicorn.py``: two
 gthread workers of four threads, a database pool of four connections each) and the fast task
-cluster on a free loopback port, then runs three phases of ``--phase-s`` seconds in which the
-five victims each fetch their first mention page twice a second over a kept-alive
-connection:
+cluster on a free loopback port. The five victims run in a process of their own (so the burst
+client's threads and their GIL cannot delay the moment a victim reads its answer); each fetches
+its first mention page twice a second over a kept-alive connection, the five spread evenly over
+the half second. Phases:
 
-1. **baseline**: the victims alone;
-2. **burst** (``--rounds`` times): ``--burst`` anonymous ``GET /readyz`` requests, each on a
-   new connection, ``--concurrency`` at a time, from 127.0.0.2, 127.0.0.3... (other loopback
-   addresses, one a round, so each round meets a fresh rate window and this process's own
-   later probes from 127.0.0.1 are not the ones rate-limited);
+1. **baseline** (``--baseline-s``): the victims alone (their first second left out, as in the
+   other phases, where the disturbance starts a second in);
+2. **burst** (``--rounds`` times, ``--phase-s`` each): ``--burst`` anonymous ``GET /readyz``
+   requests, each on a new connection, ``--concurrency`` at a time, from 127.0.0.2, 127.0.0.3...
+   (other loopback addresses, one a round, so each round meets a fresh rate window and this
+   process's own later probes from 127.0.0.1 are not the ones rate-limited);
 3. **noisy neighbour** (``--noisy-s`` seconds): one signed-in user of another tenant fetches
    their mention list at ten times ``THROTTLE_RATE_USER`` (``--user-rate``, default
    ``5/sec`` for this benchmark; see ``BENCH_USER_RATE``).
 
 For each disturbance it prints the victims' p50/p99 while it was in flight next to the baseline
-p99 (the ratio's target is at most 1.5), the victims' and the disturber's status counts and any
-5xx, then checks that the server is healthy afterwards (``/healthz`` 200, ``/readyz`` 200 once the
-probe from 127.0.0.1 runs, each victim's list 200). Every loop is bounded in count and time,
-and only loopback addresses are used. Progress goes to stderr; the last line of stdout is one
-JSON object; the exit code is 1 when a victim saw a 5xx or the server was not healthy after.
+p99 (the ratio's target is at most 1.5), for the bursts also the victims' figures between bursts
+(the same rounds, half a second after each burst: a baseline taken seconds away, for a machine
+whose other load drifts), the victims' and the disturber's status counts and any 5xx, then
+checks that the server is healthy afterwards (``/healthz`` 200, ``/readyz`` 200 once the probe
+from 127.0.0.1 runs, each victim's list 200). Every loop is bounded in count and time, and only
+loopback addresses are used. Progress goes to stderr; the last line of stdout is one JSON object;
+the exit code is 1 when a victim saw a 5xx or the server was not healthy after.
 """
 
 from __future__ import annotations
