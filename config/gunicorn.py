@@ -28,8 +28,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 wsgi_app = "config.wsgi:application"
 bind = [os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")]
 workers = _int("WEB_CONCURRENCY", 2)
-# The workers' share of the probe rate limit (tenants.throttling.web_processes) follows it.
-os.environ["WEB_CONCURRENCY"] = str(workers)
 worker_class = "config.gworker.ThreadWorker"
 threads = _int("WEB_THREADS", 4)
 # A request still running after this many seconds has its worker restarted (logged).
@@ -59,3 +57,9 @@ def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> N
     """Takes back gunicorn's count of a request ``config.edge`` answered (``max_requests``)."""
     if environ.get("sigap.answered_early"):
         worker.nr -= 1
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker learns how many there are (``-w`` on the command line included): its share
+    of the probe rate limit follows (``tenants.throttling.web_processes``)."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)

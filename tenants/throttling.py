@@ -104,7 +104,7 @@ probe_windows = LocalWindows()
 
 def web_processes() -> int:
     """The web server's worker processes (``WEB_CONCURRENCY``, which ``config/gunicorn.py``
-    sets for them; 1 elsewhere)."""
+    sets in each of them to gunicorn's own count; 1 elsewhere)."""
     value = os.environ.get("WEB_CONCURRENCY", "")
     return max(1, int(value)) if value.isdigit() else 1
 

@@ -422,3 +422,12 @@ def test_gunicorn_does_not_count_requests_answered_early() -> None:
     hooks["post_request"](worker, None, {ANSWERED_EARLY: True}, None)
     hooks["post_request"](worker, None, {}, None)
     assert worker.nr == 9
+
+
+def test_each_worker_takes_its_share_of_the_probe_rate(monkeypatch: Any) -> None:
+    hooks = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    monkeypatch.setitem(ProbeRateThrottle.THROTTLE_RATES, "probe", "6/min")
+    hooks["post_fork"](SimpleNamespace(cfg=SimpleNamespace(workers=3)), None)  # gunicorn -w 3
+    answers = [wsgi_call("/readyz", remote="203.0.113.20")[0].status for _ in range(3)]
+    assert answers[:2] != [429, 429] and answers[2] == 429  # 6 a minute over 3 processes
