@@ -24,6 +24,7 @@ import contextlib
 import http.client
 import json
 import math
+import os
 import runpy
 import signal
 import socket
@@ -416,18 +417,29 @@ def test_a_caller_past_its_limit_is_refused_before_django_until_the_window_ends(
     assert len(seen) == 1
 
 
-def test_gunicorn_does_not_count_requests_answered_early() -> None:
-    hooks = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+@pytest.fixture
+def gunicorn_hooks() -> Iterator[dict[str, Any]]:
+    """``config/gunicorn.py``'s hooks. Loading it sets the server's environment (the database
+    pool on, ...): this process's is put back afterwards, for the clusters later tests start."""
+    saved = dict(os.environ)
+    try:
+        yield runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_gunicorn_does_not_count_requests_answered_early(gunicorn_hooks: dict[str, Any]) -> None:
     worker = SimpleNamespace(nr=10)
-    hooks["post_request"](worker, None, {ANSWERED_EARLY: True}, None)
-    hooks["post_request"](worker, None, {}, None)
+    gunicorn_hooks["post_request"](worker, None, {ANSWERED_EARLY: True}, None)
+    gunicorn_hooks["post_request"](worker, None, {}, None)
     assert worker.nr == 9
 
 
-def test_each_worker_takes_its_share_of_the_probe_rate(monkeypatch: Any) -> None:
-    hooks = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
-    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+def test_each_worker_takes_its_share_of_the_probe_rate(
+    gunicorn_hooks: dict[str, Any], monkeypatch: Any
+) -> None:
     monkeypatch.setitem(ProbeRateThrottle.THROTTLE_RATES, "probe", "6/min")
-    hooks["post_fork"](SimpleNamespace(cfg=SimpleNamespace(workers=3)), None)  # gunicorn -w 3
+    gunicorn_hooks["post_fork"](SimpleNamespace(cfg=SimpleNamespace(workers=3)), None)  # -w 3
     answers = [wsgi_call("/readyz", remote="203.0.113.20")[0].status for _ in range(3)]
     assert answers[:2] != [429, 429] and answers[2] == 429  # 6 a minute over 3 processes
