@@ -29,6 +29,20 @@ logger = logging.getLogger("sigap.error")
 UNAVAILABLE_RETRY_AFTER_S = 5
 
 
+def error_body(
+    *, type: str, code: str, detail: str, attr: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """One error in the API's shape."""
+    return {"type": type, "errors": [{"code": code, "detail": detail, "attr": attr}], **extra}
+
+
+def error_json(status: int, body: dict[str, Any]) -> JsonResponse:
+    """An ``error_body`` as a response."""
+    response = JsonResponse(body, status=status)
+    response.sigap_error = True  # type: ignore[attr-defined]  # made here: the safety net keeps it
+    return response
+
+
 def error_response(
     status: int,
     *,
@@ -39,24 +53,24 @@ def error_response(
     **extra: Any,
 ) -> JsonResponse:
     """One error in the API's shape, for answers given outside DRF views."""
-    body = {"type": type, "errors": [{"code": code, "detail": detail, "attr": attr}], **extra}
-    response = JsonResponse(body, status=status)
-    response.sigap_error = True  # type: ignore[attr-defined]  # made here: the safety net keeps it
-    return response
+    return error_json(status, error_body(type=type, code=code, detail=detail, attr=attr, **extra))
 
 
 def request_id(request: HttpRequest) -> str:
     return getattr(request, "request_id", "") or ""
 
 
-def server_error_response(request: HttpRequest) -> JsonResponse:
-    return error_response(
-        500,
+def server_error_body(request_id: str) -> dict[str, Any]:
+    return error_body(
         type="server_error",
         code="error",
         detail=_("A server error occurred; quote the request id when you report it."),
-        request_id=request_id(request),
+        request_id=request_id,
     )
+
+
+def server_error_response(request: HttpRequest) -> JsonResponse:
+    return error_json(500, server_error_body(request_id(request)))
 
 
 def is_pool_exhausted(exception: BaseException | None) -> bool:

@@ -13,6 +13,7 @@ every Sigap setting; a setting given on gunicorn's command line wins over this f
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -27,14 +28,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 wsgi_app = "config.wsgi:application"
 bind = [os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")]
 workers = _int("WEB_CONCURRENCY", 2)
-worker_class = "gthread"
+worker_class = "config.gworker.ThreadWorker"
 threads = _int("WEB_THREADS", 4)
 # A request still running after this many seconds has its worker restarted (logged).
 timeout = _int("WEB_TIMEOUT", 30)
 graceful_timeout = 20
 keepalive = 5
 backlog = 2048
-# Recycle workers now and then (staggered) so a slow leak cannot grow for ever.
+# Recycle workers now and then (staggered) so a slow leak in Django's request handling cannot
+# grow for ever. Requests answered before Django (config/edge.py: probes, remembered refusals)
+# are not counted (see post_request): they allocate nothing that lasts, and counted, a flood of
+# them recycled every worker within seconds, each new worker booting Django on the cores the
+# signed-in users were waiting for.
 max_requests = 5000
 max_requests_jitter = 500
 # X-Forwarded-Proto (https behind a TLS proxy) is believed from the same proxies as the client IP.
@@ -46,3 +51,15 @@ proc_name = "sigap-web"
 # gunicorn 24+ opens a control socket in the user's home by default; several servers on one
 # machine (tests, benchmarks) would share it. Sigap does not use it.
 control_socket_disable = True
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """Takes back gunicorn's count of a request ``config.edge`` answered (``max_requests``)."""
+    if environ.get("sigap.answered_early"):
+        worker.nr -= 1
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker learns how many there are (``-w`` on the command line included): its share
+    of the probe rate limit follows (``tenants.throttling.web_processes``)."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)

@@ -7,25 +7,37 @@
   with no task ending; the worker check then says ``"detail": "workers_stalled"``, at most two
   small queries): 200 when all hold, 503 otherwise. The checks run at most once per ``CACHE_S``
   seconds per process; meanwhile every caller gets the last answer (a thread that finds another
-  one checking does not wait for it). Every caller is counted per client IP by the atomic
-  ``probe`` throttle (``THROTTLE_RATE_PROBE``): over the limit the answer is 429 with
-  ``Retry-After``, and the process then remembers the refusal until the window ends, so a flood
-  of refused probes costs no database work at all. When the database itself is down the probe
-  is not counted (the count would need the database) and answers the cached 503.
+  one checking does not wait for it). Every caller is counted per client IP by the ``probe``
+  throttle (``THROTTLE_RATE_PROBE``), in the process (each web process its share of the rate,
+  ``tenants.throttling.ProbeRateThrottle``): over the limit the answer is 429 with
+  ``Retry-After``. So a probe touches the database only when its process's cached answer is
+  older than ``CACHE_S``, and a flood of probes costs no database work beyond that.
+
+The served application answers ``GET /healthz`` and ``GET /readyz`` before Django
+(``config.edge``: no ``HttpRequest``, middleware or signals), so a flood of probes takes little
+from the signed-in requests sharing the process; the views below give the same answers
+(``health_answer``, ``readiness_answer``) where that layer is not in front (Django's test
+client) and refuse other methods with 405.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from config import errors
+from config.edge import Answer
 from tenants.throttling import ProbeRateThrottle, throttled_message
 from tenants.watchdog import stalled
 
@@ -33,13 +45,6 @@ from tenants.watchdog import stalled
 HEARTBEAT_MAX_AGE_S = 60
 # How long one process reuses its readiness answer.
 CACHE_S = 1.0
-# Addresses remembered as refused, per process (the map is emptied when it grows past this).
-MAX_REMEMBERED_REFUSALS = 10_000
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
 
 
 def worker_heartbeat() -> dict[str, object]:
@@ -118,65 +123,68 @@ class ReadinessCache:
             self._lock.release()
 
 
-class RefusalMemo:
-    """Throttle keys refused in this process, until their window ends."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-
-    def clear(self) -> None:
-        self._until.clear()
-
-    def wait_s(self, key: str) -> float | None:
-        until = self._until.get(key)
-        if until is None:
-            return None
-        left = until - time.monotonic()
-        if left <= 0:
-            self._until.pop(key, None)
-            return None
-        return left
-
-    def remember(self, key: str, seconds: float) -> None:
-        if len(self._until) >= MAX_REMEMBERED_REFUSALS:
-            self._until.clear()
-        self._until[key] = time.monotonic() + seconds
-
-
 readiness = ReadinessCache()
-refusals = RefusalMemo()
 
 
-def throttled(wait_s: float) -> JsonResponse:
-    seconds = max(1, round(wait_s))
-    response = errors.error_response(
-        429, type="client_error", code="throttled", detail=throttled_message(seconds)
+HEALTHY = Answer(200, {"status": "ok"})
+
+
+def health_answer() -> Answer:
+    return HEALTHY
+
+
+def throttled(wait_s: float) -> Answer:
+    seconds = max(1, math.ceil(wait_s))
+    body = errors.error_body(
+        type="client_error", code="throttled", detail=throttled_message(seconds)
     )
-    response["Retry-After"] = str(seconds)
+    return Answer(429, body, retry_after_s=seconds, error=True)
+
+
+def readiness_answer(
+    meta: Mapping[str, Any],
+    database: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+) -> Answer:
+    """``/readyz`` for a caller whose request metadata is ``meta`` (Django's ``request.META``,
+    which is the WSGI environ): counted per client IP in the process, then the process's cached
+    checks, which run inside ``database()``."""
+    throttle = ProbeRateThrottle()
+    key = throttle.get_cache_key(SimpleNamespace(META=meta), None)
+    assert key is not None
+    if not throttle.allow_key(key):
+        return throttled(throttle.window_left_s or 1.0)
+    with database():
+        status, body = readiness.get()
+    return Answer(status, body)
+
+
+@contextlib.contextmanager
+def request_database() -> Iterator[None]:
+    """What Django's ``request_started`` and ``request_finished`` do to the database around a
+    request, for work done outside its handler: a pooled connection goes back to the pool after
+    (a persistent one is kept while it is healthy and young)."""
+    close_old_connections()
+    try:
+        yield
+    finally:
+        close_old_connections()
+
+
+def as_response(answer: Answer) -> JsonResponse:
+    if answer.error:
+        response = errors.error_json(answer.status, answer.body)
+    else:
+        response = JsonResponse(answer.body, status=answer.status)
+    if answer.retry_after_s is not None:
+        response["Retry-After"] = str(answer.retry_after_s)
     return response
 
 
-def database_known_down() -> bool:
-    last = readiness.last()
-    return last is not None and not last[1]["checks"]["database"]["ok"]
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return as_response(health_answer())
 
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    throttle = ProbeRateThrottle()
-    key = throttle.get_cache_key(request, None)
-    assert key is not None
-    wait = refusals.wait_s(key)
-    if wait is not None:
-        return throttled(wait)
-    if not database_known_down():
-        try:
-            allowed = throttle.allow_key(key)
-        except Exception:  # noqa: BLE001 - the database is what the probe reports on
-            allowed = True
-        if not allowed:
-            seconds = throttle.wait() or 1.0
-            refusals.remember(key, seconds)
-            return throttled(seconds)
-    status, body = readiness.get()
-    return JsonResponse(body, status=status)
+    return as_response(readiness_answer(request.META))

@@ -24,11 +24,8 @@ and the input guard.
 from __future__ import annotations
 
 import json
-import logging
-import re
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -46,13 +43,11 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from config import errors
-from config.request_context import current_request_id
+from config.request_context import current_request_id, log_request, request_id_for, request_logger
 from tenants import jsonguard
 from tenants.network import client_ip
 
-logger = logging.getLogger("sigap.request")
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+logger = request_logger
 
 
 class RequestLogMiddleware:
@@ -65,8 +60,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.headers.get("X-Request-Id", "")
-        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get("X-Request-Id", ""))
         request.request_id = request_id  # type: ignore[attr-defined]
         token = current_request_id.set(request_id)
         try:
@@ -86,18 +80,15 @@ class RequestLogMiddleware:
             elif response.status_code == 404 and _matched_no_route(request, response):
                 response = errors.not_found_response(request)
             user = getattr(request, "user", None)
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": getattr(user, "pk", None),
-                    "tenant": getattr(request, "tenant_slug", None),
-                    "client_ip": client_ip(request),
-                },
+            log_request(
+                request_id=request_id,
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                started=started,
+                user_id=getattr(user, "pk", None),
+                tenant=getattr(request, "tenant_slug", None),
+                client_ip=client_ip(request),
             )
         finally:
             current_request_id.reset(token)

@@ -1,5 +1,5 @@
 """The id of the request being served, for every log record written while it runs, and the
-secrets no log line may hold.
+one log line per request, and the secrets no log line may hold.
 
 Kept free of Django app imports: the logging configuration loads these filters before the apps
 are ready.
@@ -9,9 +9,52 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+import uuid
 from contextvars import ContextVar
 
 current_request_id: ContextVar[str | None] = ContextVar("sigap_request_id", default=None)
+
+request_logger = logging.getLogger("sigap.request")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+def request_id_for(given: str) -> str:
+    """The caller's ``X-Request-Id`` when it is well formed, else a new id."""
+    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def request_log_enabled() -> bool:
+    return request_logger.isEnabledFor(logging.INFO)
+
+
+def log_request(
+    *,
+    request_id: str,
+    method: str | None,
+    path: str,
+    status: int,
+    started: float,
+    user_id: object,
+    tenant: str | None,
+    client_ip: str | None,
+) -> None:
+    """The request's one JSON log line; ``started`` is its ``time.perf_counter()``. Never
+    headers, bodies or query strings (secrets)."""
+    request_logger.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user_id": user_id,
+            "tenant": tenant,
+            "client_ip": client_ip,
+        },
+    )
 
 
 class RequestIdFilter(logging.Filter):

@@ -1,4 +1,9 @@
-"""The WSGI application; it refuses to start without ``SECRET_KEY`` when ``DEBUG`` is off."""
+"""The WSGI application; it refuses to start without ``SECRET_KEY`` when ``DEBUG`` is off.
+
+Django's handler sits behind ``config.edge.EdgeApplication``, which answers the probes and the
+requests of callers this process already refused for their rate limit itself, before any Django
+request is built (a flood of them costs little Python); everything else goes to Django.
+"""
 
 import os
 
@@ -7,5 +12,9 @@ from django.core.wsgi import get_wsgi_application
 from config.startup import require_secret_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 require_secret_key("the WSGI application serves requests")
+
+from config.edge import EdgeApplication  # noqa: E402 - needs the apps loaded
+
+application = EdgeApplication(django_application)

@@ -54,6 +54,7 @@ def user_for_token(raw: str) -> User:
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
+    credential_in_header = True  # tenants.throttling.header_credential
 
     def authenticate(self, request: Request) -> tuple[User, str] | None:
         raw = _credentials(request, self.keyword)
@@ -67,6 +68,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 class TenantApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
+    credential_in_header = True  # tenants.throttling.header_credential
 
     def authenticate(self, request: Request) -> tuple[MachinePrincipal, TenantApiKey] | None:
         raw = _credentials(request, self.keyword)

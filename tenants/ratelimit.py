@@ -1,19 +1,21 @@
 """Fixed-window request counters, each hit counted by one atomic operation.
 
 ``hit(key=..., limit=..., period_s=...)`` adds one request to ``key``'s current window and says
-whether it is still within ``limit``. Counting and reading the count are a single statement, so
-any number of parallel requests (threads, processes, servers) let exactly ``limit`` through per
-window: on PostgreSQL an ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on the UNLOGGED
-``tenants_ratecounter`` table; on Redis (when the default cache is Redis, i.e. ``REDIS_URL`` is
-set) ``SET NX EX`` + ``INCR`` + ``TTL`` in one MULTI/EXEC transaction. A window starts with the
-first request of a key and lasts ``period_s``; the time left is the ``Retry-After`` of a refusal.
-Ended windows are deleted by ``prune``, which the ``tenants.prune_rate_counters`` schedule runs
-every ten minutes (a counter whose window ended restarts at 1 whether or not its row is gone).
+whether it is still within ``limit`` and how long the window still runs. Counting and reading the
+count are a single statement, so any number of parallel requests (threads, processes, servers)
+let exactly ``limit`` through per window: on PostgreSQL an ``INSERT ... ON CONFLICT DO UPDATE
+... RETURNING`` on the UNLOGGED ``tenants_ratecounter`` table; on Redis (when the default cache
+is Redis, i.e. ``REDIS_URL`` is set) ``SET NX EX`` + ``INCR`` + ``PTTL`` in one MULTI/EXEC
+transaction. A window starts with the first request of a key and lasts ``period_s``; the time
+left, rounded up to whole seconds, is the ``Retry-After`` of a refusal. Ended windows are deleted
+by ``prune``, which the ``tenants.prune_rate_counters`` schedule runs every ten minutes (a
+counter whose window ended restarts at 1 whether or not its row is gone).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from django.core.cache import caches
@@ -30,7 +32,7 @@ ON CONFLICT (key) DO UPDATE SET
                  THEN counter.count + 1 ELSE 1 END,
     window_ends_at = CASE WHEN counter.window_ends_at > clock_timestamp()
                           THEN counter.window_ends_at ELSE EXCLUDED.window_ends_at END
-RETURNING count, GREATEST(1, CEIL(EXTRACT(EPOCH FROM window_ends_at - clock_timestamp())))::int
+RETURNING count, EXTRACT(EPOCH FROM window_ends_at - clock_timestamp())::float8
 """
 PRUNE = "DELETE FROM tenants_ratecounter WHERE window_ends_at < clock_timestamp()"
 
@@ -41,11 +43,16 @@ class Hit:
 
     count: int  # requests in the current window, this one included
     limit: int
-    retry_after_s: int  # seconds until the window ends
+    window_left_s: float  # seconds until the window ends
 
     @property
     def allowed(self) -> bool:
         return self.count <= self.limit
+
+    @property
+    def retry_after_s(self) -> int:
+        """``window_left_s`` in whole seconds, rounded up (``Retry-After``), at least 1."""
+        return max(1, math.ceil(self.window_left_s))
 
 
 def storage_key(key: str) -> str:
@@ -60,17 +67,17 @@ def hit(*, key: str, limit: int, period_s: int) -> Hit:
     key = storage_key(key)
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        count, retry_after = _redis_hit(backend, key, period_s)
+        count, left = _redis_hit(backend, key, period_s)
     else:
-        count, retry_after = _database_hit(key, period_s)
-    return Hit(count=count, limit=limit, retry_after_s=retry_after)
+        count, left = _database_hit(key, period_s)
+    return Hit(count=count, limit=limit, window_left_s=max(0.0, left))
 
 
-def _database_hit(key: str, period_s: int) -> tuple[int, int]:
+def _database_hit(key: str, period_s: int) -> tuple[int, float]:
     with connection.cursor() as cursor:
         cursor.execute(UPSERT, {"key": key, "period": period_s})
-        count, retry_after = cursor.fetchone()
-    return int(count), int(retry_after)
+        count, left = cursor.fetchone()
+    return int(count), float(left)
 
 
 def prune() -> int:
@@ -80,12 +87,12 @@ def prune() -> int:
         return int(cursor.rowcount)
 
 
-def _redis_hit(backend: RedisCache, key: str, period_s: int) -> tuple[int, int]:
+def _redis_hit(backend: RedisCache, key: str, period_s: int) -> tuple[int, float]:
     full_key = backend.make_and_validate_key(f"ratelimit:{key}")
     client = backend._cache.get_client(full_key, write=True)
     with client.pipeline(transaction=True) as pipe:
         pipe.set(full_key, 0, ex=period_s, nx=True)
         pipe.incr(full_key)
-        pipe.ttl(full_key)
-        _, count, ttl = pipe.execute()
-    return int(count), max(1, int(ttl))
+        pipe.pttl(full_key)
+        _, count, pttl = pipe.execute()
+    return int(count), int(pttl) / 1000

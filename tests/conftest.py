@@ -95,8 +95,11 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_readiness_probe() -> None:
-    """``/readyz`` keeps its answer and its refusals per process: each test starts without."""
+    """``/readyz`` keeps its answer and its probe counts per process, the principal limit its
+    refused credentials: each test starts without."""
     from config import health
+    from tenants.throttling import probe_windows, refused_credentials
 
     health.readiness.clear()
-    health.refusals.clear()
+    probe_windows.clear()
+    refused_credentials.clear()

@@ -9,13 +9,23 @@ the fast task cluster (one worker) and the slow one (one worker).
   answers 503 with ``Retry-After`` (not a 500), and the server serves normally afterwards;
 - a job on the slow cluster does not delay an ingest chunk on the fast one, though the fast
   cluster has a single worker;
+- a client that never closes its side of a finished connection does not stall the worker (its
+  close lingers in the event loop), and new connections are admitted at ``WEB_ACCEPT_RATE``;
 - SIGTERM stops the server and both clusters, and the command exits 0.
+
+The served WSGI application itself (``config.wsgi.application``, ``config.edge``) is called here
+in-process, as gunicorn calls it: probes and a remembered over-limit caller are answered before
+Django (no request signal), with the API's error shape and no database work.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
+import math
+import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -25,20 +35,30 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import wsgiref.util
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psutil
 import psycopg
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_started
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from config import health
+from config.edge import ANSWERED_EARLY
 from monitoring import services
 from monitoring.models import IngestChunk
 from tenants.queues import enqueue_slow
+from tenants.throttling import AtomicRateThrottle, ProbeRateThrottle, refused_credential_wait
+from tests.conftest import token_for
 from tests.monitoring.test_pipeline import item
 from tests.test_ops import ROOT, child_env
 
@@ -57,6 +77,7 @@ SERVE_ENV = {
     "Q_WORKERS": "1",
     "Q_SLOW_WORKERS": "1",
     "THROTTLE_RATE_PROBE": "6000/min",  # the tests poll /readyz while the cluster starts
+    "WEB_ACCEPT_RATE": "40",  # low, for the admission test; each other test opens a few
 }
 
 
@@ -231,6 +252,42 @@ def test_a_slow_job_does_not_delay_an_ingest_chunk(served: Served, tenant: Any) 
     assert Task.objects.get(name=f"chunk-{chunk.pk}").cluster == "sigap"
 
 
+def test_a_client_that_never_closes_does_not_stall_the_worker(served: Served) -> None:
+    host, port = served.base_url.removeprefix("http://").split(":")
+    kept = http.client.HTTPConnection(host, int(port), timeout=30)
+    held = []
+    try:
+        kept.request("GET", "/healthz")
+        assert kept.getresponse().read() == b'{"status": "ok"}'
+        for _ in range(5):  # each asks to close after its answer, then neither reads nor closes
+            peer = socket.create_connection((host, int(port)))
+            peer.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            held.append(peer)
+        time.sleep(0.2)
+        started = time.monotonic()
+        for _ in range(3):
+            kept.request("GET", "/healthz")
+            assert kept.getresponse().read() == b'{"status": "ok"}'
+        # The one worker's event loop stayed free: gunicorn's own close waited two seconds on
+        # each of the five, in turn, before it turned to this connection.
+        assert time.monotonic() - started < 2.0
+    finally:
+        kept.close()
+        for peer in held:
+            peer.close()
+
+
+def test_new_connections_are_admitted_at_the_accept_rate(served: Served) -> None:
+    time.sleep(1.0)  # a full allowance (ACCEPT_BURST) again
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: fetch(served.base_url + "/healthz").status, range(60)))
+    waited = time.monotonic() - started
+    assert answers == [200] * 60  # all answered: the rest waited in the listen backlog
+    # 20 at once, then 40 a second (SERVE_ENV): at least (60 - 20) / 40 s for the last one.
+    assert waited >= 0.9
+
+
 def test_serve_stops_the_server_and_both_clusters_on_sigterm(served: Served) -> None:
     children = psutil.Process(served.process.pid).children(recursive=True)
     names = " ".join(" ".join(child.cmdline()) for child in children)
@@ -239,3 +296,150 @@ def test_serve_stops_the_server_and_both_clusters_on_sigterm(served: Served) -> 
     assert served.process.wait(timeout=60) == 0, served.tail()
     assert "Sigap stopped." in served.tail()
     wait_for(lambda: not any(child.is_running() for child in children), 10, "the children")
+
+
+# --- the served WSGI application, in-process ---------------------------------------------------
+
+
+def wsgi_call(
+    path: str, *, method: str = "GET", remote: str = "127.0.0.1", **headers: str
+) -> tuple[Answer, dict[str, Any]]:
+    """``config.wsgi.application`` called as gunicorn calls it: the answer and the environ."""
+    from config.wsgi import application
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "REMOTE_ADDR": remote,
+        "HTTP_HOST": "testserver",
+        **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
+    }
+    wsgiref.util.setup_testing_defaults(environ)
+    started: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *args: Any) -> Any:
+        started.update(status=int(status.split()[0]), headers=dict(response_headers))
+        return lambda data: None
+
+    body = b"".join(application(environ, start_response))
+    return Answer(started["status"], started["headers"], body), environ
+
+
+@contextlib.contextmanager
+def django_requests() -> Iterator[list[object]]:
+    """The requests Django's handler began meanwhile (its ``request_started`` signal)."""
+    seen: list[object] = []
+
+    def note(sender: object, **kwargs: Any) -> None:
+        seen.append(sender)
+
+    request_started.connect(note)
+    try:
+        yield seen
+    finally:
+        request_started.disconnect(note)
+
+
+def test_probes_are_answered_before_django() -> None:
+    with django_requests() as seen:
+        health, environ = wsgi_call("/healthz", x_request_id="probe-1")
+        ready, _ = wsgi_call("/readyz")
+    assert seen == []
+    assert health.status == 200 and health.json() == {"status": "ok"}
+    assert health.headers["X-Request-Id"] == "probe-1"
+    assert health.headers["Content-Type"] == "application/json"
+    assert environ[ANSWERED_EARLY] is True  # not counted towards gunicorn's max_requests
+    assert ready.status in (200, 503)  # with or without a task cluster's fresh heartbeat
+    assert ready.json()["checks"]["database"] == {"ok": True}
+    assert len(ready.headers["X-Request-Id"]) == 32
+    with django_requests() as seen:
+        posted, environ = wsgi_call("/readyz", method="POST")
+    assert posted.status == 405 and len(seen) == 1  # other methods are Django's
+    assert ANSWERED_EARLY not in environ
+
+
+def test_readyz_touches_the_database_once_per_interval_and_never_to_count(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(health, "CACHE_S", 60.0)
+    monkeypatch.setitem(ProbeRateThrottle.THROTTLE_RATES, "probe", "4/min")
+    with CaptureQueriesContext(connection) as first:
+        assert wsgi_call("/readyz", remote="203.0.113.9")[0].status in (200, 503)
+    assert len(first) > 1  # SELECT 1 and the heartbeat
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as again:
+            assert wsgi_call("/readyz", remote="203.0.113.9")[0].status in (200, 503)
+        assert len(again) == 0  # the cached checks; the count is kept in the process
+    with CaptureQueriesContext(connection) as over:
+        refused, _ = wsgi_call("/readyz", remote="203.0.113.9")
+    assert len(over) == 0
+    assert refused.status == 429
+    assert refused.json() == {
+        "type": "client_error",
+        "errors": [
+            {"code": "throttled", "detail": refused.json()["errors"][0]["detail"], "attr": None}
+        ],
+    }
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert wsgi_call("/readyz", remote="203.0.113.10")[0].status != 429  # its own limit
+
+
+def test_a_caller_past_its_limit_is_refused_before_django_until_the_window_ends(
+    monkeypatch: Any, tenant: Any, members: Any
+) -> None:
+    from tenants.models import RateCounter
+
+    monkeypatch.setitem(AtomicRateThrottle.THROTTLE_RATES, "principal", "2/min")
+    mentions = f"/api/v1/tenants/{tenant.slug}/mentions/"
+    noisy = f"Bearer {token_for(members['analyst'])}"
+    with django_requests() as seen:
+        answers = [wsgi_call(mentions, authorization=noisy)[0] for _ in range(3)]
+    assert [a.status for a in answers] == [200, 200, 429] and len(seen) == 3  # the real limit
+    with django_requests() as seen, CaptureQueriesContext(connection) as queries:
+        refused, environ = wsgi_call(mentions, authorization=noisy)
+    assert refused.status == 429 and seen == [] and len(queries) == 0
+    assert environ[ANSWERED_EARLY] is True
+    assert refused.json() == answers[2].json()  # DRF's own refusal, word for word
+    assert refused.json()["errors"][0]["code"] == "throttled"
+    # Remembered until the counter's window ends, not longer.
+    window = RateCounter.objects.get(key=f"throttle_principal_user:{members['analyst'].pk}")
+    left = (window.window_ends_at - timezone.now()).total_seconds()
+    remembered = refused_credential_wait(noisy)
+    assert remembered is not None and abs(remembered - left) < 1.0
+    assert int(refused.headers["Retry-After"]) == math.ceil(remembered)
+    # Another caller keeps its budget; a view the principal limit does not count (GraphQL
+    # counts it itself) is Django's to answer.
+    assert (
+        wsgi_call(mentions, authorization=f"Bearer {token_for(members['admin'])}")[0].status == 200
+    )
+    with django_requests() as seen:
+        wsgi_call("/graphql/", method="POST", authorization=noisy)
+    assert len(seen) == 1
+
+
+@pytest.fixture
+def gunicorn_hooks() -> Iterator[dict[str, Any]]:
+    """``config/gunicorn.py``'s hooks. Loading it sets the server's environment (the database
+    pool on, ...): this process's is put back afterwards, for the clusters later tests start."""
+    saved = dict(os.environ)
+    try:
+        yield runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_gunicorn_does_not_count_requests_answered_early(gunicorn_hooks: dict[str, Any]) -> None:
+    worker = SimpleNamespace(nr=10)
+    gunicorn_hooks["post_request"](worker, None, {ANSWERED_EARLY: True}, None)
+    gunicorn_hooks["post_request"](worker, None, {}, None)
+    assert worker.nr == 9
+
+
+def test_each_worker_takes_its_share_of_the_probe_rate(
+    gunicorn_hooks: dict[str, Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setitem(ProbeRateThrottle.THROTTLE_RATES, "probe", "6/min")
+    gunicorn_hooks["post_fork"](SimpleNamespace(cfg=SimpleNamespace(workers=3)), None)  # -w 3
+    answers = [wsgi_call("/readyz", remote="203.0.113.20")[0].status for _ in range(3)]
+    assert answers[:2] != [429, 429] and answers[2] == 429  # 6 a minute over 3 processes
