@@ -1,21 +1,75 @@
 """Shared fixtures: two tenants of different agencies, a member per role, API and GraphQL
-clients that authenticate with real personal tokens."""
+clients that authenticate with real personal tokens.
+
+The suite runs with row-level security on, as production does: the test database is created,
+migrated and dropped by the tables' owner, and everything else (test bodies, requests through
+the test client and live servers, worker processes the tests start) connects as the application
+role (``django_db_modify_db_settings`` and ``django_db_setup`` below; ``tenants.rls``). Test
+bodies build fixtures for several tenants, so each runs in an explicit cross-tenant scope
+(``cross_tenant_test_body``); every entry point a test calls (a request, a task, a command)
+drops it and sets its own (``tenants.dbscope``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from tenants import services
+from tenants import dbscope, services
 from tenants.models import Tenant, User
 from tenants.roles import Role
 from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
+_CONNECTION_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "SIGAP_OWNER")
+_app_role_settings: dict[str, Any] = {}
+
+
+def _switch_default_connection(values: dict[str, Any]) -> None:
+    """Point the default connection (of every thread: the settings dict is shared) at a role."""
+    from django.db import connections
+
+    db = connections["default"]
+    db.close()
+    for key in _CONNECTION_KEYS:
+        if key in values:
+            db.settings_dict[key] = values[key]
+        else:
+            db.settings_dict.pop(key, None)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The test database is created and migrated by the tables' owner."""
+    from django.db import connections
+
+    from tenants import rls
+
+    current = connections["default"].settings_dict
+    _app_role_settings.update({k: current[k] for k in _CONNECTION_KEYS if k in current})
+    _switch_default_connection(rls.owner_settings(current))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """Once migrated, the suite connects as the application role; the owner drops the database."""
+    from django.db import connections
+
+    owner = {k: v for k, v in connections["default"].settings_dict.items() if k in _CONNECTION_KEYS}
+    _switch_default_connection(_app_role_settings)
+    yield
+    _switch_default_connection(owner)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cross_tenant_test_body() -> Iterator[None]:
+    """Test bodies and fixtures (class-scoped ones too) see every tenant (tests only)."""
+    with dbscope.all_tenants("test bodies and fixtures"):
+        yield
 
 
 @pytest.fixture
