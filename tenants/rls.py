@@ -120,40 +120,40 @@ def _existing(cursor: Any, tables: list[str]) -> dict[str, tuple[bool, bool, set
     return {name: (enabled, forced, set(names)) for name, enabled, forced, names in cursor}
 
 
-def apply_policies(using: str = "default") -> list[str]:
-    """Enable, force and create what is missing or outdated; answers the changed tables."""
-    wanted = desired_policies()
+def _statements(table: str, enabled: bool, forced: bool, names: set[str]) -> list[sql.Composed]:
+    """What brings one table's row-level security to the wanted state (nothing when it is)."""
+    policies = desired_policies()[table]
+    target = sql.Identifier(table)
+    statements = []
+    if not enabled:
+        statements.append(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(target))
+    if not forced:
+        statements.append(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(target))
+    for name in sorted(n for n in names if n.startswith(POLICY_PREFIX) and n not in policies):
+        statements.append(sql.SQL("DROP POLICY {} ON {}").format(sql.Identifier(name), target))
+    for name, body in policies.items():
+        if name not in names:
+            statements.append(
+                sql.SQL("CREATE POLICY {} ON {} ").format(sql.Identifier(name), target)
+                + sql.SQL(body)  # our own constant text (no caller input)
+            )
+    return statements
+
+
+def apply_policies(using: str = "default", cursor: Any = None) -> list[str]:
+    """Enable, force and create what is missing or outdated; answers the changed tables.
+    Runs on the connection ``using`` (as its owner), or on ``cursor`` when given."""
+    if cursor is None:
+        with connections[using].cursor() as own:
+            return apply_policies(cursor=own)
     changed = []
-    with connections[using].cursor() as cursor:
-        existing = _existing(cursor, sorted(wanted))
-        for table, (enabled, forced, names) in sorted(existing.items()):
-            policies = wanted[table]
-            names_of = {"table": sql.Identifier(table)}
-            statements = []
-            if not enabled:
-                statements.append(sql.SQL("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
-            if not forced:
-                statements.append(sql.SQL("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
-            for name in sorted(n for n in names if n.startswith(POLICY_PREFIX)):
-                if name not in policies:
-                    statements.append(
-                        sql.SQL("DROP POLICY {name} ON {table}").format(
-                            name=sql.Identifier(name), **names_of
-                        )
-                    )
-            for name, body in policies.items():
-                if name not in names:
-                    statements.append(
-                        sql.SQL("CREATE POLICY {name} ON {table} " + body).format(
-                            name=sql.Identifier(name), **names_of
-                        )
-                    )
-            for statement in statements:
-                if isinstance(statement, sql.SQL):
-                    statement = statement.format(**names_of)
-                cursor.execute(statement.as_string(None))
-            if statements:
-                changed.append(table)
+    existing = _existing(cursor, sorted(desired_policies()))
+    for table, (enabled, forced, names) in sorted(existing.items()):
+        statements = _statements(table, enabled, forced, names)
+        for statement in statements:
+            cursor.execute(statement.as_string(None))
+        if statements:
+            changed.append(table)
     return changed
 
 
@@ -188,11 +188,15 @@ def after_migrate(using: str = "default", **kwargs: Any) -> None:
     grant_app_role(using)
 
 
-def missing_policies(using: str = "default") -> dict[str, list[str]]:
+def missing_policies(cursor: Any = None) -> dict[str, list[str]]:
     """What the catalog lacks: table -> problems (no RLS, not forced, a policy missing). Empty
-    when every tenant and shared table is protected (the meta-test and ``apply`` agree)."""
+    when every tenant and shared table is protected. ``cursor`` defaults to the default
+    connection's (the meta-test also runs it on another connection)."""
     wanted = desired_policies()
-    with connections[using].cursor() as cursor:
+    if cursor is None:
+        with connections["default"].cursor() as own:
+            existing = _existing(own, sorted(wanted))
+    else:
         existing = _existing(cursor, sorted(wanted))
     problems: dict[str, list[str]] = {}
     for table, policies in sorted(wanted.items()):
