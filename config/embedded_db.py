@@ -55,7 +55,7 @@ def database_settings(user: str = APP_ROLE) -> dict[str, Any]:
             # Another process may win the race to create it.
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-        _ensure_app_role(conn)
+        ensure_app_role(conn)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
@@ -78,7 +78,7 @@ def owner_credentials(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ensure_app_role(conn: Any) -> None:
+def ensure_app_role(conn: Any) -> None:
     """Create the application role once (cluster-wide; its grants come with ``migrate``)."""
     import psycopg
 

@@ -255,6 +255,33 @@ def owner_connection(reason: str, using: str = "default") -> Iterator[None]:
         db.settings_dict = original
 
 
+_ROLE_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "SIGAP_OWNER")
+_application_role: dict[str, Any] = {}
+
+
+def use_role(role: str, using: str = "default") -> None:
+    """Point the connection ``using`` of *every* thread (their settings dict is shared) at the
+    ``"owner"`` or back at the ``"application"`` role, keeping the database name. For code that
+    creates its own database: the test suite creates, migrates and drops it as the owner and
+    runs as the application role in between (``tests/conftest.py``, the fuzz runner)."""
+    db = connections[using]
+    current = db.settings_dict
+    if not current.get("SIGAP_OWNER") and not _application_role:
+        _application_role.update({key: current[key] for key in _ROLE_KEYS if key in current})
+    if role == "owner":
+        target = owner_settings(current)
+    elif role == "application":
+        target = dict(_application_role)
+    else:
+        raise ValueError(f"no role {role!r}: 'owner' or 'application'")
+    db.close()
+    for key in _ROLE_KEYS:
+        if key in target:
+            current[key] = target[key]
+        else:
+            current.pop(key, None)
+
+
 def unsafe_role(using: str = "default") -> str | None:
     """Why the role ``using`` connects as would bypass the policies (None: it would not): a
     superuser, a BYPASSRLS role, or the owner of a tenant table."""

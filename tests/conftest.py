@@ -25,44 +25,24 @@ from tenants.roles import Role
 from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
-_CONNECTION_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "SIGAP_OWNER")
-_app_role_settings: dict[str, Any] = {}
-
-
-def _switch_default_connection(values: dict[str, Any]) -> None:
-    """Point the default connection (of every thread: the settings dict is shared) at a role."""
-    from django.db import connections
-
-    db = connections["default"]
-    db.close()
-    for key in _CONNECTION_KEYS:
-        if key in values:
-            db.settings_dict[key] = values[key]
-        else:
-            db.settings_dict.pop(key, None)
 
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """The test database is created and migrated by the tables' owner."""
-    from django.db import connections
-
     from tenants import rls
 
-    current = connections["default"].settings_dict
-    _app_role_settings.update({k: current[k] for k in _CONNECTION_KEYS if k in current})
-    _switch_default_connection(rls.owner_settings(current))
+    rls.use_role("owner")
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> Iterator[None]:
     """Once migrated, the suite connects as the application role; the owner drops the database."""
-    from django.db import connections
+    from tenants import rls
 
-    owner = {k: v for k, v in connections["default"].settings_dict.items() if k in _CONNECTION_KEYS}
-    _switch_default_connection(_app_role_settings)
+    rls.use_role("application")
     yield
-    _switch_default_connection(owner)
+    rls.use_role("owner")
 
 
 @pytest.fixture(scope="session", autouse=True)
