@@ -2,18 +2,22 @@
 
     python benchmarks/rls.py [--runs 3] [--api-n 1000000] [--requests 50] [--ingest-n 20000]
 
-Runs ``benchmarks/api.py`` (the mention list and metrics endpoints of a 1,000,000-mention tenant,
-built once by the tables' owner and reused) and ``benchmarks/ingest.py`` (``--ingest-n``
-mentions end to end: the HTTP ingest endpoint, a django-q2 cluster, the pipeline, scored rows)
-as child processes, ``--runs`` times with row-level security on and as many times off,
-interleaved (off then on, then on then off, ...) so that a busy spell of a shared machine hits
-both sides alike:
+Both sides run alternately (off then on, then on then off, ...), ``--runs`` times each, so a
+busy spell of a shared machine hits both alike:
 
-* **on** (the default): every process connects as the application role, every tenant table's
-  policy applies, and each transaction sets its scope with ``SET LOCAL`` (``tenants.dbscope``);
-* **off** (``SIGAP_RLS=off``): every process connects as the tables' owner (``postgres`` on the
-  embedded server, ``DATABASE_OWNER_URL`` otherwise), whom no policy binds, and no scope is set:
-  the application's own filters only.
+* **on** (the default): the application role, every tenant table's policy, the scope set with
+  ``SET LOCAL`` per transaction (``tenants.dbscope``);
+* **off**: what ``SIGAP_RLS=off`` runs: the tables' owner (``postgres`` on the embedded server,
+  ``DATABASE_OWNER_URL`` otherwise), whom no policy binds, and no scope set.
+
+The read API: the mention list and metrics endpoints of ``benchmarks/api.py``'s tenant
+(``--api-n`` mentions, built once by the owner and reused), timed in this process through
+Django's test client like ``benchmarks/api.py`` does: ``--requests`` requests per endpoint and
+side in each run, the sides alternating request by request, each served by a thread with its
+own connection (the off side's is the owner's, ``tenants.rls.owner_connection``).
+Ingest: ``benchmarks/ingest.py --n INGEST_N`` (HTTP endpoint, django-q2 cluster, pipeline, scored
+rows) in child processes, with ``SIGAP_RLS=off`` for the off side (every process then connects
+as the owner).
 
 Prints both sides of every run as it goes (stderr), then per figure each side's values, their
 medians and the ratio of the medians (on / off: above 1 for a latency, below 1 for a throughput
@@ -24,18 +28,27 @@ fraction (0.05: 5 % slower), ``within_target`` compares it with 10 %.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._harness import load_note, log, sigterm_as_interrupt
+from benchmarks._harness import (
+    load_note,
+    log,
+    percentile,
+    prepare_database,
+    setup_django,
+    sigterm_as_interrupt,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SLOWDOWN = 0.10
@@ -75,6 +88,105 @@ def side(values: dict[str, list[float]]) -> dict[str, Any]:
     }
 
 
+class Sides:
+    """One serving thread per side, each with its own persistent database connection: the off
+    thread's is the owner's (``tenants.rls.owner_connection``, as ``SIGAP_RLS=off`` connects),
+    the on thread's the application role's. Requests alternate between them one by one, so both
+    sides see the same moments of a shared machine."""
+
+    def __init__(self) -> None:
+        self.on = ThreadPoolExecutor(max_workers=1)
+        self.off = ThreadPoolExecutor(max_workers=1, initializer=self._as_owner)
+        self._held = contextlib.ExitStack()
+
+    def _as_owner(self) -> None:
+        from tenants.rls import owner_connection
+
+        self._held.enter_context(owner_connection("rls benchmark: the off side"))
+
+    def get(self, rls: bool, client: Any, path: str) -> float:
+        """Milliseconds of one request on one side."""
+
+        def timed() -> float:
+            t0 = time.perf_counter()
+            response = client.get(path, HTTP_ACCEPT="application/json")
+            elapsed = (time.perf_counter() - t0) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+            return elapsed
+
+        return (self.on if rls else self.off).submit(timed).result()
+
+    def close(self) -> None:
+        self.on.shutdown()
+        self.off.submit(self._held.close).result()
+        self.off.shutdown()
+
+
+def time_api(
+    sides: Sides, client: Any, paths: list[tuple[str, str]], count: int, first: bool
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per endpoint and side, p50 and p95 (ms) of ``count`` requests, the sides alternating
+    request by request (``first`` goes first), after two untimed requests each."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for label, path in paths:
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for i in range(count + 2):
+            for rls in (first, not first) if i % 2 == 0 else (not first, first):
+                elapsed = sides.get(rls, client, path)
+                if i >= 2:
+                    times[rls].append(elapsed)
+        results[label] = {
+            "on" if rls else "off": {
+                "p50_ms": round(percentile(times[rls], 0.5), 2),
+                "p95_ms": round(percentile(times[rls], 0.95), 2),
+            }
+            for rls in (False, True)
+        }
+    return results
+
+
+def api_client(api_n: int) -> tuple[Any, list[tuple[str, str]]]:
+    """The analyst's test client and the endpoints of ``benchmarks/api.py``'s tenant."""
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+
+    from benchmarks.api import _tenant, build, endpoints
+    from tenants import dbscope
+    from tenants.models import Membership, User
+    from tenants.rls import use_role
+    from tenants.roles import Role
+    from tenants.services import issue_token
+
+    use_role("owner")
+    tenant, reused = _tenant(api_n, rebuild=False)
+    if not reused:
+        log(f"building {tenant.slug}")
+        build(tenant, api_n)
+    use_role("application")
+    with dbscope.all_tenants("rls benchmark: the analyst's account"):
+        user = User.objects.filter(email="analyst@bench.sigap").first()
+        if user is None:
+            user = User.objects.create_user(
+                "analyst@bench.sigap", password=None, agency=tenant.agency
+            )
+        Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": Role.ANALYST})
+        _, token = issue_token(user=user, name="rls benchmark")
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    found, _ = endpoints(tenant.slug)
+    paths = []
+    for label, path in found:
+        if path.endswith("?@next"):
+            first = client.get(found[0][1], HTTP_ACCEPT="application/json").json()
+            link = urlsplit(first.get("next") or "")
+            if not link.path:
+                continue
+            path = f"{link.path}?{link.query}"
+        paths.append((label, path))
+    return client, paths
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=3, help="runs per side (at least 3)")
@@ -83,31 +195,34 @@ def main() -> int:
     ap.add_argument("--ingest-n", type=int, default=20_000, help="mentions per ingest run")
     args = ap.parse_args()
     args.runs = max(3, args.runs)
+    os.environ.setdefault("THROTTLE_RATE_USER", "1000000/min")
+    os.environ.pop("SIGAP_RLS", None)  # this process runs both sides itself
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # no log line per timed request
     sigterm_as_interrupt()
     started = time.monotonic()
-    api_args = ["--n", str(args.api_n), "--requests", str(args.requests)]
+    setup_django()
+    prepare_database()
+    client, paths = api_client(args.api_n)
+    sides = Sides()
     ingest_args = ["--n", str(args.ingest_n), "--warmup", "1000"]
-    log("building (or finding) the api tenant; not measured")
-    child("api.py", ["--n", str(args.api_n), "--requests", "3"], rls=False)
-
     api: dict[str, dict[str, dict[str, list[float]]]] = {}
     ingest: dict[str, list[float]] = {"off": [], "on": []}
     load_before = load_note()
     try:
         for run in range(args.runs):
             order = [False, True] if run % 2 == 0 else [True, False]
-            for rls in order:
-                name = "on" if rls else "off"
-                figures = child("api.py", api_args, rls)
-                for label, endpoint in figures["endpoints"].items():
-                    for figure in ("p50_ms", "p95_ms"):
+            timed = time_api(sides, client, paths, args.requests, first=order[0])
+            for label, by_side in timed.items():
+                for name, figures in by_side.items():
+                    for figure, value in figures.items():
                         values = api.setdefault(label, {}).setdefault(figure, {"off": [], "on": []})
-                        values[name].append(endpoint[figure])
-                listed = figures["endpoints"][MENTION_LIST]
-                log(
-                    f"run {run + 1} RLS {name}: mention list p50 {listed['p50_ms']} ms, "
-                    f"p95 {listed['p95_ms']} ms"
-                )
+                        values[name].append(value)
+            listed = timed[MENTION_LIST]
+            log(
+                f"run {run + 1}: mention list p50 off {listed['off']['p50_ms']} ms, on "
+                f"{listed['on']['p50_ms']} ms; p95 off {listed['off']['p95_ms']} ms, on "
+                f"{listed['on']['p95_ms']} ms"
+            )
             for rls in order:
                 name = "on" if rls else "off"
                 figures = child("ingest.py", ingest_args, rls)
@@ -118,7 +233,8 @@ def main() -> int:
     except KeyboardInterrupt:
         log("interrupted")
         return 130
-
+    finally:
+        sides.close()
     endpoints = {
         label: {figure: side(values) for figure, values in by_figure.items()}
         for label, by_figure in api.items()
@@ -151,6 +267,7 @@ def main() -> int:
                 "runs_per_side": args.runs,
                 "api_n": args.api_n,
                 "requests": args.requests,
+                "api_measured": "in this process, the sides alternating request by request",
                 "ingest_n": args.ingest_n,
                 "endpoints": endpoints,
                 "ingest_mentions_per_s": throughput,

@@ -106,9 +106,9 @@ def everything(reason: str) -> Scope:
 @contextmanager
 def _use(scope: Scope) -> Iterator[Scope]:
     token = _current.set(scope)
-    _sync_now()
     failed = False
     try:
+        _sync_now()
         yield scope
     except BaseException:
         failed = True
@@ -249,12 +249,6 @@ _SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 _SET = sql.SQL(
     "SELECT set_config({}, %s, true), set_config({}, %s, true), set_config({}, %s, true)"
 ).format(sql.Literal(GUC_TENANT_IDS), sql.Literal(GUC_AGENCY_ID), sql.Literal(GUC_ALL_TENANTS))
-# A statement outside any transaction block: its own transaction, opened with the settings in
-# one round trip (no parameters, so PostgreSQL takes both statements at once).
-_BEGIN_SET = (
-    "BEGIN; SELECT set_config({t}, {v1}, true), set_config({a}, {v2}, true), "
-    "set_config({all}, {v3}, true)"
-)
 
 
 @dataclass(frozen=True)
@@ -314,27 +308,21 @@ def _sync_now() -> None:
 
 
 def _own_transaction(db: Any, want: Scope, run: Callable[[], Any]) -> Any:
+    """Run one statement in a transaction of its own that holds ``want``: BEGIN, the settings,
+    the statement and COMMIT go out together in one pipeline (one round trip), and the statement's
+    results are read from its cursor as usual once the pipeline is synced."""
     pg = db.connection
-    tenant_ids, agency_id, everything_on = want.values()
-    begin = sql.SQL(_BEGIN_SET).format(
-        t=sql.Literal(GUC_TENANT_IDS),
-        v1=sql.Literal(tenant_ids),
-        a=sql.Literal(GUC_AGENCY_ID),
-        v2=sql.Literal(agency_id),
-        all=sql.Literal(GUC_ALL_TENANTS),
-        v3=sql.Literal(everything_on),
-    )
-    with db.wrap_database_errors:
-        pg.execute(begin)
     try:
-        result = run()
+        with db.wrap_database_errors, pg.pipeline():
+            pg.execute("BEGIN")
+            pg.execute(_SET, want.values())
+            result = run()
+            pg.execute("COMMIT")
     except BaseException:
         if not pg.closed and pg.info.transaction_status != TransactionStatus.IDLE:
             with db.wrap_database_errors:
                 pg.execute("ROLLBACK")
         raise
-    with db.wrap_database_errors:
-        pg.execute("COMMIT")
     return result
 
 

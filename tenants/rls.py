@@ -46,14 +46,15 @@ logger = logging.getLogger("sigap.rls")
 
 POLICY_PREFIX = "sigap_"
 # Bump when a policy's expression changes: ``apply`` replaces policies of older versions.
-POLICY_VERSION = 1
+POLICY_VERSION = 2
 
 _ALL = f"(SELECT current_setting('{GUC_ALL_TENANTS}', true)) = 'on'"
-# The cast after the sub-select makes it an array expression (``= ANY (sub-select)`` alone
-# would compare with each row of the sub-select).
+# The sub-select makes PostgreSQL compute the list once per statement (an InitPlan), cast to
+# bigint[] inside it; the cast repeated outside is a no-op that makes ``= ANY (...)`` read it as
+# an array (without it, ``= ANY (sub-select)`` would compare with each row of the sub-select).
 _IDS = (
     f"(SELECT string_to_array(NULLIF(current_setting('{GUC_TENANT_IDS}', true), ''), ',')"
-    ")::bigint[]"
+    "::bigint[])::bigint[]"
 )
 _AGENCY = f"(SELECT NULLIF(current_setting('{GUC_AGENCY_ID}', true), '')::bigint)"
 
