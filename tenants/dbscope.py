@@ -36,6 +36,7 @@ of this.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -45,7 +46,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from psycopg import sql
+from psycopg import ServerCursor, sql
 from psycopg.pq import TransactionStatus
 
 logger = logging.getLogger("sigap.dbscope")
@@ -307,13 +308,14 @@ def _sync_now() -> None:
         _sync(connection, current())
 
 
-def _own_transaction(db: Any, want: Scope, run: Callable[[], Any]) -> Any:
-    """Run one statement in a transaction of its own that holds ``want``: BEGIN, the settings,
-    the statement and COMMIT go out together in one pipeline (one round trip), and the statement's
-    results are read from its cursor as usual once the pipeline is synced."""
+def _own_transaction(db: Any, want: Scope, run: Callable[[], Any], *, pipelined: bool) -> Any:
+    """Run one statement in a transaction of its own that holds ``want``. ``pipelined``: BEGIN,
+    the settings, the statement and COMMIT go out together (one round trip), and the statement's
+    results are read from its cursor as usual once the pipeline is synced; server-side cursors
+    (``QuerySet.iterator()``) cannot be pipelined and take one round trip each."""
     pg = db.connection
     try:
-        with db.wrap_database_errors, pg.pipeline():
+        with db.wrap_database_errors, pg.pipeline() if pipelined else contextlib.nullcontext():
             pg.execute("BEGIN")
             pg.execute(_SET, want.values())
             result = run()
@@ -338,7 +340,10 @@ def scope_statements(
         status = db.connection.info.transaction_status
         if want == EMPTY or status != TransactionStatus.IDLE:
             return execute(sql_text, params, many, context)
-        return _own_transaction(db, want, lambda: execute(sql_text, params, many, context))
+        pipelined = not isinstance(getattr(context["cursor"], "cursor", None), ServerCursor)
+        return _own_transaction(
+            db, want, lambda: execute(sql_text, params, many, context), pipelined=pipelined
+        )
     if isinstance(sql_text, str) and sql_text.startswith(_SAVEPOINT_SQL):
         return execute(sql_text, params, many, context)
     _sync(db, want)

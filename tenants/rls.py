@@ -46,9 +46,10 @@ logger = logging.getLogger("sigap.rls")
 
 POLICY_PREFIX = "sigap_"
 # Bump when a policy's expression changes: ``apply`` replaces policies of older versions.
-POLICY_VERSION = 2
+POLICY_VERSION = 3
 
-_ALL = f"(SELECT current_setting('{GUC_ALL_TENANTS}', true)) = 'on'"
+# A boolean computed once per statement (a row only reads the result).
+_ALL = f"(SELECT coalesce(current_setting('{GUC_ALL_TENANTS}', true), '') = 'on')"
 # The sub-select makes PostgreSQL compute the list once per statement (an InitPlan), cast to
 # bigint[] inside it; the cast repeated outside is a no-op that makes ``= ANY (...)`` read it as
 # an array (without it, ``= ANY (sub-select)`` would compare with each row of the sub-select).
@@ -58,17 +59,19 @@ _IDS = (
 )
 _AGENCY = f"(SELECT NULLIF(current_setting('{GUC_AGENCY_ID}', true), '')::bigint)"
 
-TENANT_ROWS = f"({_ALL} OR tenant_id = ANY ({_IDS}))"
+# The tenant test first: it is true for every row a scoped statement sees, so PostgreSQL stops
+# there (the cross-tenant flag is read only when it is not).
+TENANT_ROWS = f"(tenant_id = ANY ({_IDS}) OR {_ALL})"
 _AGENCY_TENANTS = f"(SELECT t.id FROM tenants_tenant t WHERE t.agency_id = {_AGENCY})"  # noqa: S608 - constants
 # Shared tables: model label -> the condition for writing a row.
 SHARED_POLICIES: dict[str, str] = {
-    "tenants.Agency": f"({_ALL} OR id = {_AGENCY})",
-    "tenants.Tenant": f"({_ALL} OR id = ANY ({_IDS}) OR agency_id = {_AGENCY})",
+    "tenants.Agency": f"(id = {_AGENCY} OR {_ALL})",
+    "tenants.Tenant": f"(id = ANY ({_IDS}) OR agency_id = {_AGENCY} OR {_ALL})",
     "tenants.Membership": (
-        f"({_ALL} OR tenant_id = ANY ({_IDS}) OR tenant_id IN {_AGENCY_TENANTS})"
+        f"(tenant_id = ANY ({_IDS}) OR {_ALL} OR tenant_id IN {_AGENCY_TENANTS})"
     ),
     "tenants.TenantApiKey": (
-        f"({_ALL} OR tenant_id = ANY ({_IDS}) OR tenant_id IN {_AGENCY_TENANTS})"
+        f"(tenant_id = ANY ({_IDS}) OR {_ALL} OR tenant_id IN {_AGENCY_TENANTS})"
     ),
 }
 

@@ -202,6 +202,9 @@ def test_settings_never_outlive_their_transaction(
         assert Mention.objects.count() == 3
         assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert raw.execute(setting).fetchone() in {(None, None), ("", "")}
+        # a server-side cursor (QuerySet.iterator) is scoped too, and read after its commit
+        ours = {m.pk for m in rows["ours"]}
+        assert {m.pk for m in Mention.objects.order_by("pk").iterator(chunk_size=2)} == ours
     with dbscope.no_tenants():
         assert Mention.objects.count() == 0
 
