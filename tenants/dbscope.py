@@ -328,6 +328,22 @@ def _own_transaction(db: Any, want: Scope, run: Callable[[], Any], *, pipelined:
     return result
 
 
+_protected: tuple[str, ...] = ()
+
+
+def _names_protected(sql_text: Any) -> bool:
+    """Whether a statement names a table behind a policy. A statement outside a transaction
+    that names none (the rate counter's upsert, the task queue's) runs as it is: the scope could
+    only show it rows of those tables, and without it they show none (fail closed)."""
+    global _protected
+    if not _protected:
+        from tenants.rls import desired_policies
+
+        _protected = tuple(sorted(desired_policies()))
+    text = sql_text if isinstance(sql_text, str) else str(sql_text)
+    return any(table in text for table in _protected)
+
+
 def scope_statements(
     execute: Callable[..., Any], sql_text: Any, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
@@ -338,7 +354,7 @@ def scope_statements(
     want = current()
     if not db.in_atomic_block:
         status = db.connection.info.transaction_status
-        if want == EMPTY or status != TransactionStatus.IDLE:
+        if want == EMPTY or status != TransactionStatus.IDLE or not _names_protected(sql_text):
             return execute(sql_text, params, many, context)
         pipelined = not isinstance(getattr(context["cursor"], "cursor", None), ServerCursor)
         return _own_transaction(
