@@ -10,10 +10,11 @@ What it guarantees:
   context variable (per thread and per task). An execute wrapper installed on every database
   connection issues ``SELECT set_config(name, value, true)`` (``SET LOCAL``) before the first
   statement of each transaction, and again whenever the scope changed or a savepoint that may
-  have held the setting was left. A statement outside any ``transaction.atomic()`` block runs in
-  a short transaction of its own (``BEGIN; set_config(...)``, the statement, ``COMMIT``). The
-  settings therefore never outlive their transaction: a pooled or persistent connection never
-  carries one request's tenants into the next.
+  have held the setting was left. A statement outside any ``transaction.atomic()`` block that
+  names a table behind a policy runs in a short transaction of its own (``BEGIN``,
+  ``set_config``, the statement and ``COMMIT``, sent together in one pipeline). The settings
+  therefore never outlive their transaction: a pooled or persistent connection never carries one
+  request's tenants into the next.
 * **Fail closed.** Without a scope nothing is set, and the policies show no tenant rows and
   refuse every write to them. A forgotten entry point answers empty, it does not leak.
 * **Entry points clear, then set their own.** ``entry_point()`` (the request middleware, the
