@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: install run serve-prod test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
+.PHONY: install run superuser serve-prod test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py seed_mentions
 	$(BIN)/python manage.py serve
+
+# The platform superuser: asks for an e-mail address and a password (README "Quick start").
+superuser: $(STAMP)
+	$(BIN)/python manage.py createsuperuser
 
 # Production on one machine (README "Running in production"): DEBUG off, so SECRET_KEY,
 # SIGAP_ENCRYPTION_KEYS and ALLOWED_HOSTS must be set; gunicorn and both task clusters.

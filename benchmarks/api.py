@@ -1,4 +1,5 @@
-"""Read API benchmark: mention list and metrics endpoints on a 1,000,000-mention tenant.
+"""Read API benchmark: mention list (filters, orderings, counts) and metrics endpoints on a
+1,000,000-mention tenant.
 
     python benchmarks/api.py [--n 1000000] [--requests 50] [--rebuild]
 
@@ -33,9 +34,10 @@ import os
 import re
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -256,10 +258,20 @@ def endpoints(slug: str) -> tuple[list[tuple[str, str]], list[str]]:
         ("mentions: next page (cursor)", "mention-list", "@next"),
         ("mentions: q=boikot", "mention-list", "q=boikot"),
         ("mentions: q=\"layanan buruk\"", "mention-list", "q=%22layanan+buruk%22"),
+        ("mentions: ordering=-risk", "mention-list", "ordering=-risk"),
+        ("mentions: -risk next page (cursor)", "mention-list", "@next:mentions: ordering=-risk"),
+        ("mentions: -risk page 1,000 (cursor)", "mention-list", "@deep:-risk"),
+        ("mentions: ordering=-reach", "mention-list", "ordering=-reach"),
+        ("mentions: -reach page 1,000 (cursor)", "mention-list", "@deep:-reach"),
+        ("mentions: negative by -risk", "mention-list", "sentiment=negative&ordering=-risk"),
+        ("mentions: risk_band=critical", "mention-list", "risk_band=critical"),
+        ("mentions: count, negative", "mention-count", "sentiment=negative"),
+        ("mentions: count, 1 day", "mention-count", "@since:1"),
         ("metrics: volume 1h, 7 days", "metrics-volume", "interval=1h"),
         ("metrics: share of voice", "metrics-share-of-voice", ""),
         ("metrics: top authors", "metrics-top-authors", ""),
         ("metrics: top hashtags", "metrics-top-hashtags", ""),
+        ("metrics: top terms", "metrics-top-terms", ""),
     ]  # fmt: skip
     found, notes = [], []
     for label, name, query in wanted:
@@ -305,6 +317,26 @@ def explain(sqls: list[str], tenant_id: int) -> dict[str, Any]:
     return {"scans": sorted(set(scans)), "seq_scan_on_mention": seq_mention}
 
 
+def deep_cursor(tenant: Any, ordering: str, offset: int) -> str:
+    """``ordering=...&cursor=...`` naming the mention at ``offset`` in that ordering, as the
+    list's own ``next`` link would after ``offset / 50`` pages."""
+    import base64
+
+    from monitoring.filtersets import MENTION_ORDERINGS
+    from monitoring.models import Mention
+
+    columns = MENTION_ORDERINGS[ordering.removeprefix("-")]
+    sign = "-" if ordering.startswith("-") else ""
+    row = (
+        Mention.objects.for_tenant(tenant)
+        .order_by(*(sign + column for column in columns))
+        .values_list(*columns)[offset]
+    )
+    values = [v.isoformat() if isinstance(v, datetime) else str(v) for v in row]
+    token = base64.urlsafe_b64encode("|".join([ordering, *values, "n"]).encode()).decode()
+    return f"ordering={quote(ordering)}&cursor={quote(token)}"
+
+
 def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
     from django.db import connection
     from django.test import Client
@@ -322,13 +354,21 @@ def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
     client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
     found, notes = endpoints(tenant.slug)
     results: dict[str, Any] = {}
-    first_page_next = ""
+    next_links: dict[str, str] = {}  # label -> the next link of its answer
     for label, path in found:
-        if path.endswith("?@next"):
-            if not first_page_next:
-                notes.append(f"'{label}' skipped: the first page has no next link")
+        base, _, query = path.partition("?")
+        if query.startswith("@next"):
+            source = query.partition(":")[2] or "mentions: first page"
+            if not next_links.get(source):
+                notes.append(f"'{label}' skipped: '{source}' has no next link")
                 continue
-            path = first_page_next
+            path = next_links[source]
+        elif query.startswith("@deep:"):
+            path = f"{base}?{deep_cursor(tenant, query.partition(':')[2], 50_000)}"
+        elif query.startswith("@since:"):
+            days = int(query.partition(":")[2])
+            since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+            path = f"{base}?published_after={quote(since)}"
 
         def get(path: str = path) -> Any:
             response = client.get(path, HTTP_ACCEPT="application/json")
@@ -339,10 +379,9 @@ def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
 
         for _ in range(3):  # warm caches and connections
             response = get()
-        if label == "mentions: first page":
-            link = response.json().get("next") or ""
-            parts = urlsplit(link)
-            first_page_next = parts.path + "?" + parts.query if link else ""
+        if isinstance(response.json(), dict) and response.json().get("next"):
+            parts = urlsplit(response.json()["next"])
+            next_links[label] = parts.path + "?" + parts.query
         times = []
         for _ in range(count):
             t0 = time.perf_counter()
@@ -351,7 +390,7 @@ def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
         with CaptureQueriesContext(connection) as captured:
             body = get().json()
         plans = explain([q["sql"] for q in captured.captured_queries], tenant.pk)
-        size = len(body.get("results", body.get("series", [])) or [])
+        size = len(body.get("results", body.get("series", [])) or []) or body.get("count", 0)
         results[label] = {
             "path": path,
             "p50_ms": round(percentile(times, 0.5), 1),

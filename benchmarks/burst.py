@@ -35,6 +35,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -91,7 +92,7 @@ def build_tenant(slug: str, email: str) -> Caller:
     from monitoring.services import accept_items
     from tenants.models import Agency, Tenant, User
     from tenants.roles import Role
-    from tenants.services import create_tenant, invite_member, issue_token
+    from tenants.services import accept_invitation, create_tenant, invite_member, issue_token
 
     agency, _ = Agency.objects.get_or_create(slug=f"{slug}-agency", defaults={"name": slug})
     tenant = Tenant.objects.filter(slug=slug).first() or create_tenant(
@@ -99,7 +100,8 @@ def build_tenant(slug: str, email: str) -> Caller:
     )
     user = User.objects.filter(email=email).first()
     if user is None or not user.memberships.filter(tenant=tenant).exists():
-        user = invite_member(tenant=tenant, email=email, role=Role.ANALYST).user
+        invitation = invite_member(tenant=tenant, email=email, role=Role.ANALYST)
+        user = accept_invitation(invitation=invitation, password=secrets.token_urlsafe(16)).user
     missing = MENTIONS_PER_TENANT - Mention.objects.for_tenant(tenant).count()
     if missing > 0:
         now = int(time.time())

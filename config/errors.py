@@ -4,7 +4,9 @@ Every error body has the API's one shape, ``{"type", "errors": [{"code", "detail
 A server error (500) says only that something failed and gives the request id
 (``"request_id"`` in the body, ``X-Request-Id`` header) a user can quote; the traceback and any
 database message go to the log under that id. Django's technical error page is shown only with
-``DEBUG`` on and to a signed-in active superuser, never to anyone else. A request that waited
+``DEBUG`` on and to a signed-in active superuser, never to anyone else. A path that matches no
+route answers 404 in the same shape (code ``not_found``), never Django's HTML or debug page.
+A request that waited
 ``DB_POOL_TIMEOUT`` seconds for a database connection in vain answers 503 with ``Retry-After``
 (code ``unavailable``): an overload, not a bug, so it is logged as a warning without traceback.
 """
@@ -83,6 +85,16 @@ def unavailable_response(request: HttpRequest) -> JsonResponse:
     )
     response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
     return response
+
+
+def not_found_response(request: HttpRequest) -> JsonResponse:
+    """404 for a path that matches no route, in the API's shape (with or without DEBUG)."""
+    return error_response(
+        404,
+        type="client_error",
+        code="not_found",
+        detail=_("Nothing is served at this address."),
+    )
 
 
 def may_see_debug_page(request: HttpRequest) -> bool:

@@ -8,17 +8,23 @@ message, a bug) is logged with its traceback under the request id and reaches th
 literals in the document holding a NUL character or a lone surrogate are refused as
 ``BAD_USER_INPUT`` before anything runs (JSON variables are checked by
 ``config.middleware.JsonBodyGuardMiddleware``).
+
+The GraphiQL page (a browser's GET) is strawberry's own, with every script and stylesheet
+served by Sigap from ``config/static/graphiql/`` (vendored from npm, licences beside them)
+instead of a public CDN: it works offline and names no other host.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import strawberry
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from rest_framework.exceptions import AuthenticationFailed
@@ -30,12 +36,14 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import jsonguard
+from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
 from tenants.graphql.context import SigapContext
 from tenants.graphql.errors import EXPECTED_ERROR_CODES
@@ -125,11 +133,48 @@ def throttled(wait_s: int) -> JsonResponse:
     return response
 
 
+# strawberry's GraphiQL page loads these from unpkg.com; Sigap serves its own copies (the static
+# files under config/static/graphiql/, see the README there).
+VENDORED_ASSETS = {
+    "https://unpkg.com/react@18.2.0/umd/react.production.min.js": (
+        "graphiql/react-18.2.0/react.production.min.js"
+    ),
+    "https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js": (
+        "graphiql/react-dom-18.2.0/react-dom.production.min.js"
+    ),
+    "https://unpkg.com/js-cookie@3.0.5/dist/js.cookie.min.js": (
+        "graphiql/js-cookie-3.0.5/js.cookie.min.js"
+    ),
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.css": "graphiql/graphiql-3.8.3/graphiql.min.css",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.js": "graphiql/graphiql-3.8.3/graphiql.min.js",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/style.css": (
+        "graphiql/plugin-explorer-1.0.2/style.css"
+    ),
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/index.umd.js": (
+        "graphiql/plugin-explorer-1.0.2/index.umd.js"
+    ),
+}
+
+
+def graphiql_html() -> str:
+    """strawberry's GraphiQL page with each CDN address replaced by Sigap's static copy. The
+    ``integrity`` and ``crossorigin`` attributes pinned the CDN's files; the copies come from
+    this server (and the hashed static storage rewrites them), so both go."""
+    html = get_graphql_ide_html(graphql_ide="graphiql")
+    for url, name in VENDORED_ASSETS.items():
+        html = html.replace(f'"{url}"', f'"{static(name)}"')
+    html = re.sub(r"\s+integrity=\"[^\"]*\"", "", html)
+    return re.sub(r"\s+crossorigin(?=[\s>])", "", html)
+
+
 class SigapGraphQLView(GraphQLView[SigapContext, None]):
     """Accepts ``Authorization: Bearer <token>`` like REST, or the session with a CSRF token.
     Throttled like REST (``tenants.throttling``): per user, anonymous callers per client IP."""
 
     allow_queries_via_get = False
+
+    def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(graphiql_html())
 
     def get_context(self, request: HttpRequest, response: Any) -> SigapContext:
         return SigapContext(request=request, response=response)
@@ -150,6 +195,7 @@ class SigapGraphQLView(GraphQLView[SigapContext, None]):
 
             request.user = AnonymousUser()
             request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
+        attach_actor(request.user)  # the audit log's actor (the middleware saw no bearer token)
         wait_s = graphql_refusal(request)
         if wait_s is not None:
             return throttled(wait_s)

@@ -14,7 +14,8 @@ request size limit and the input guard.
   handled is logged with its traceback under that id and answered with the API's 500 body
   (``config.errors``); Django's debug page is left to a signed-in superuser with DEBUG on. A
   request that found the database pool exhausted for ``DB_POOL_TIMEOUT`` seconds answers 503
-  with ``Retry-After`` instead, wherever the wait happened (view or middleware).
+  with ``Retry-After`` instead, wherever the wait happened (view or middleware). A path that
+  matches no route answers the API's 404 body (``not_found``), with or without DEBUG.
 - ``ProbeMiddleware`` answers ``/healthz`` and ``/readyz`` before every other middleware but
   the request log (see ``config/health.py``).
 - ``InputGuardMiddleware`` refuses, with a 400 in the API's error shape, a path, query
@@ -89,7 +90,9 @@ class AdminScopeMiddleware(MiddlewareMixin):
 
 
 class RequestLogMiddleware:
-    """One JSON log line per request. Never logs headers, bodies or query strings (secrets).
+    """One JSON log line per request. Never logs headers, bodies or query strings (secrets); a
+    secret in a path (an invitation link's token) is redacted by the logging configuration's
+    ``config.request_context.RedactSecretsFilter``, as in every other log line.
     The client address is ``tenants.network.client_ip``, the one the rate limits count."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -114,6 +117,8 @@ class RequestLogMiddleware:
                 # An error page made outside our handlers (Django's own, or its debug page):
                 # the traceback is already logged; the caller gets the one 500 body.
                 response = errors.server_error_response(request)
+            elif response.status_code == 404 and _matched_no_route(request, response):
+                response = errors.not_found_response(request)
             user = getattr(request, "user", None)
             logger.info(
                 "request",
@@ -172,6 +177,15 @@ def note_pool_exhaustion(sender: Any, request: HttpRequest | None = None, **kwar
 
 
 got_request_exception.connect(note_pool_exhaustion, dispatch_uid="sigap-pool-exhaustion")
+
+
+def _matched_no_route(request: HttpRequest, response: HttpResponse) -> bool:
+    """A 404 Django made because no URL pattern matched (its HTML page, or with DEBUG its
+    technical page): no view ran, so there is no ``resolver_match``. 404s that views answer
+    (DRF's JSON, the admin's pages) are theirs to shape."""
+    return getattr(request, "resolver_match", None) is None and not getattr(
+        response, "sigap_error", False
+    )
 
 
 def _is_http_answer(exception: Exception) -> bool:

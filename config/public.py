@@ -16,5 +16,7 @@ PUBLIC_ENDPOINTS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "admin:login"),
         ("POST", "token-list"),  # sign in: email + password -> personal token
         ("POST", "source-webhook"),  # checked by its HMAC signature instead
+        ("GET", "invitation"),  # the invitation link's page: checked by its token instead
+        ("POST", "invitation"),
     }
 )

@@ -1,12 +1,14 @@
-"""The id of the request being served, for every log record written while it runs.
+"""The id of the request being served, for every log record written while it runs, and the
+secrets no log line may hold.
 
-Kept free of Django app imports: the logging configuration loads ``RequestIdFilter`` before the
-apps are ready.
+Kept free of Django app imports: the logging configuration loads these filters before the apps
+are ready.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from contextvars import ContextVar
 
 current_request_id: ContextVar[str | None] = ContextVar("sigap_request_id", default=None)
@@ -21,4 +23,43 @@ class RequestIdFilter(logging.Filter):
             record.request_id = current_request_id.get() or getattr(
                 getattr(record, "request", None), "request_id", None
             )
+        return True
+
+
+# Paths that carry a secret: the invitation link's token (tenants.invitations). Whatever logs
+# such a path (the request log, Django's CSRF and error loggers, an exception message) writes
+# the secret part as "[redacted]".
+SECRET_PATHS = (re.compile(r"(/invitations/[0-9]+/)[^/?#\s\"']+"),)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    if "/invitations/" not in text:  # the cheap test first: nearly every line
+        return text
+    for pattern in SECRET_PATHS:
+        text = pattern.sub(r"\g<1>" + REDACTED, text)
+    return text
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Removes the secrets of ``SECRET_PATHS`` from a record's message, its arguments and its
+    extra fields (the request log's ``path``) before any handler writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record: logging reports it itself
+            return True
+        if redact(message) != message:
+            record.msg, record.args = redact(message), None
+        for name, value in list(vars(record).items()):
+            if name in {"msg", "message", "args"} or value is None:
+                continue
+            if isinstance(value, str):
+                setattr(record, name, redact(value))
+            elif not isinstance(value, int | float | bool | tuple):
+                # An object a formatter would write as text (Django's ``request`` extra).
+                text = str(value)
+                if redact(text) != text:
+                    setattr(record, name, redact(text))
         return True

@@ -149,6 +149,9 @@ else:
     SIGAP_DATABASE_APP_ROLE = APP_ROLE
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Sigap runs on PostgreSQL only; DATABASE_URL must be postgres://")
+# Django's PostgreSQL backend whose schema editor gives every tenant table the tenant in every
+# key: primary key (tenant_id, id), composite foreign keys between tenant tables (tenants/db/).
+DATABASES["default"]["ENGINE"] = "tenants.db"
 
 # A bounded connection pool per web server process (config/gunicorn.py sets SIGAP_DB_POOL=1 for
 # its workers): a burst waits for one of DB_POOL_MAX connections instead of opening more, and a
@@ -212,6 +215,14 @@ AXES_LOCKOUT_CALLABLE = "tenants.authentication.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "tenants.network.client_ip"
 # Personal API tokens live this many days unless revoked earlier.
 SIGAP_TOKEN_TTL_DAYS = env_int("SIGAP_TOKEN_TTL_DAYS", 90)
+# Invitations (tenants.invitations): the link in the e-mail works this long, once. Django's
+# token generator reads PASSWORD_RESET_TIMEOUT, so both are the same number.
+SIGAP_INVITATION_TTL_HOURS = env_int("SIGAP_INVITATION_TTL_HOURS", 72)
+PASSWORD_RESET_TIMEOUT = SIGAP_INVITATION_TTL_HOURS * 3600
+# The address people reach Sigap at, for the links in e-mails.
+SIGAP_PUBLIC_URL = os.environ.get(
+    "SIGAP_PUBLIC_URL", "http://" + os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")
+).rstrip("/")
 
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -227,6 +238,8 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files no app ships: GraphiQL's scripts and styles (config/static/graphiql/README.md).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
     warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
@@ -335,6 +348,7 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "monitoring.choices.SourceKind",
         "BatchStatusEnum": "monitoring.choices.BatchStatus",
         "TriageStatusEnum": "monitoring.choices.TriageStatus",
+        "RiskBandEnum": "monitoring.choices.RiskBand",
         "PlatformEnum": "monitoring.choices.Platform",
         "TermKindEnum": "monitoring.choices.TermKind",
     }
@@ -423,12 +437,15 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
-    "filters": {"request_id": {"()": "config.request_context.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_context.RequestIdFilter"},
+        "redact_secrets": {"()": "config.request_context.RedactSecretsFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -10,8 +10,9 @@ module before it starts:
 
 * ``config/wsgi.py`` (any WSGI server, and ``runserver``, which loads the same application);
 * ``manage.py``, for every management command unless its class declares
-  ``requires_secret_key = False`` (``score`` does). ``runserver``, ``serve``, ``qcluster`` and
-  Django's own commands keep the rule, and a new command keeps it unless it opts out.
+  ``requires_secret_key = False`` (``score`` and ``backtest-rule`` do). ``runserver``,
+  ``serve``, ``qcluster`` and Django's own commands keep the rule, and a new command keeps it
+  unless it opts out.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from config.graphql import graphql_view
+from tenants import views as tenant_views
 
 api_v1 = [
     path("", include("tenants.api.urls")),
@@ -22,4 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("graphql/", graphql_view, name="graphql"),
+    # The invitation link's page (GET shows, POST accepts); the token is redacted in logs.
+    path("invitations/<int:pk>/<str:token>/", tenant_views.invitation, name="invitation"),
 ]

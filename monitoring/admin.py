@@ -1,20 +1,29 @@
 """Admin screens of the monitoring app, scoped per agency by ``ScopedModelAdmin``.
 
 Mentions, rollups, batches, chunks, pipeline events and webhook deliveries are written by the
-pipeline: the admin shows them (mentions allow triage) but does not create them. Tenant filters
+pipeline: the admin shows them (mentions allow triage, one at a time or as bulk actions, and
+deletion by tenant admins) but does not create them. Tenant filters
 list only the tenants that have rows the staff user may see.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from monitoring import services
+from monitoring.choices import RiskBand, TriageStatus
+from monitoring.ingest import handle_forms
 from monitoring.models import (
     IngestBatch,
     IngestChunk,
@@ -29,14 +38,21 @@ from monitoring.models import (
     TrackedTerm,
     WebhookDelivery,
 )
+from monitoring.scoring.risk import band_range
+from tenants import access
 from tenants.admin_mixins import (
     BoundedCountPaginator,
     ReadOnlyMixin,
     ScopedModelAdmin,
+    ServiceErrorsMixin,
     ServiceModelAdmin,
     TenantFilter,
+    refusal_text,
+    scoped_users,
 )
 from tenants.choices import CrisisTrigger
+from tenants.models import User
+from tenants.roles import Cap
 
 TENANT_FILTER = TenantFilter
 
@@ -165,12 +181,50 @@ class MentionTriageForm(forms.ModelForm):
         return data
 
 
+class MentionActionForm(helpers.ActionForm):
+    """The values the bulk actions apply to the selected mentions (next to the action list)."""
+
+    status = forms.ChoiceField(
+        label=_("status"), required=False, choices=[("", "---------"), *TriageStatus.choices]
+    )
+    assignee = forms.CharField(
+        label=_("assignee e-mail"),
+        required=False,
+        max_length=254,
+        help_text=_("Assign: a member's e-mail address; empty unassigns."),
+    )
+    tags = forms.CharField(
+        label=_("tags"), required=False, max_length=500, help_text=_("Comma-separated.")
+    )
+
+
+class RiskBandFilter(admin.SimpleListFilter):
+    """Mentions of one risk band (``monitoring.scoring.risk``)."""
+
+    title = _("risk band")
+    parameter_name = "risk_band"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return RiskBand.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value not in RiskBand.values:
+            return queryset
+        lowest, highest = band_range(value)
+        return queryset.filter(risk__gte=lowest, risk__lte=highest)
+
+
 @admin.register(Mention)
-class MentionAdmin(ScopedModelAdmin):
-    """Read-mostly: triage (status, tags, assignee) is the only change allowed, through
-    ``services.triage_mention``."""
+class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
+    """Read-mostly: triage (status, tags, assignee) is the only change allowed, one mention
+    at a time or as actions on up to 500 selected, always through ``services.triage_mentions``;
+    deleting is for those who may delete mentions in the tenant (``mentions.delete``: tenant
+    admins), through ``services.delete_mentions``, which writes the audit log."""
 
     form = MentionTriageForm
+    action_form = MentionActionForm
+    actions = ("set_status", "assign", "add_tags", "remove_tags")
 
     list_display = (
         "published_at",
@@ -179,11 +233,11 @@ class MentionAdmin(ScopedModelAdmin):
         "author_handle",
         "short_text",
         "sentiment",
-        "risk",
+        "risk_badge",
         "status",
         "assignee",
     )
-    list_filter = ("sentiment", "status", "platform", "language", TENANT_FILTER)
+    list_filter = ("sentiment", RiskBandFilter, "status", "platform", "language", TENANT_FILTER)
     search_fields = ("=author_handle", "=external_id")
     list_select_related = ("tenant", "assignee")
     raw_id_fields = ("assignee",)
@@ -202,7 +256,7 @@ class MentionAdmin(ScopedModelAdmin):
         "ingested_at",
         ("likes", "shares", "replies", "views"),
         "matched_queries",
-        ("sentiment", "provocation", "risk"),
+        ("sentiment", "provocation", "risk_badge"),
         "triggers",
         "hashtags",
         "scores",
@@ -211,6 +265,9 @@ class MentionAdmin(ScopedModelAdmin):
         "assignee",
     )
     triage = ("status", "tags", "assignee")
+
+    class Media:
+        css = {"all": ("monitoring/admin/risk.css",)}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names: list[str] = []
@@ -221,6 +278,62 @@ class MentionAdmin(ScopedModelAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # Handles are stored without '@' (monitoring.ingest.normalise_handle) and searched
+        # without case: "@KopiSenja" finds kopisenja.
+        term = search_term.strip()
+        if term.startswith("@") and " " not in term:
+            term = handle_forms(term)[0]
+        return super().get_search_results(request, queryset, term)
+
+    # --- who may do what: the capabilities of tenants.roles, per tenant ----------------------
+
+    def _allowed(self, request: HttpRequest, cap: Cap, tenant_id: int | None = None) -> bool:
+        """Whether the user holds ``cap`` in the tenant (in any tenant when None)."""
+        if request.user.is_superuser:
+            return True
+        by_tenant = getattr(request, "_sigap_capabilities", None)
+        if by_tenant is None:
+            by_tenant = access.tenant_capabilities(request.user)
+            request._sigap_capabilities = by_tenant  # type: ignore[attr-defined]
+        if tenant_id is None:
+            return any(cap in caps for caps in by_tenant.values())
+        return cap in by_tenant.get(tenant_id, frozenset())
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._allowed(
+            request, Cap.DELETE_MENTIONS, obj.tenant_id if obj is not None else None
+        )
+
+    def has_triage_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and self._allowed(request, Cap.TRIAGE_MENTIONS)
+
+    def _by_tenant(
+        self, request: HttpRequest, queryset: QuerySet[Any], cap: Cap
+    ) -> dict[int, list[int]]:
+        """The selected ids per tenant; ``ValidationError`` when there are more than the bulk
+        limit or the user lacks ``cap`` in one of their tenants."""
+        selected = list(
+            queryset.order_by().values_list("tenant_id", "pk")[: services.MAX_BULK_TRIAGE + 1]
+        )
+        if len(selected) > services.MAX_BULK_TRIAGE:
+            raise ValidationError(
+                _("Select at most %(n)d mentions at a time.") % {"n": services.MAX_BULK_TRIAGE}
+            )
+        by_tenant: dict[int, list[int]] = defaultdict(list)
+        for tenant_id, pk in selected:
+            if not self._allowed(request, cap, tenant_id):
+                raise ValidationError(
+                    _("Your role does not allow '%(cap)s' in every selected mention's tenant.")
+                    % {"cap": cap}
+                )
+            by_tenant[tenant_id].append(pk)
+        return by_tenant
+
+    # --- writes: every one through the services ----------------------------------------------
+
     def save_model(self, request: HttpRequest, obj: Mention, form: Any, change: bool) -> None:
         changed = {
             name: form.cleaned_data[name] for name in self.triage if name in form.changed_data
@@ -228,9 +341,92 @@ class MentionAdmin(ScopedModelAdmin):
         if changed:
             services.triage_mention(mention=obj, **changed)
 
-    @admin.display(description="text")
+    def delete_model(self, request: HttpRequest, obj: Mention) -> None:
+        services.delete_mention(instance=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for tenant_id, ids in self._by_tenant(request, queryset, Cap.DELETE_MENTIONS).items():
+            services.delete_mentions(tenant=tenant_id, ids=ids)
+
+    def _triage_selected(
+        self, request: HttpRequest, queryset: QuerySet[Any], **changes: Any
+    ) -> None:
+        """Triage the selected mentions of every tenant in one transaction: all or nothing."""
+        try:
+            with transaction.atomic():
+                by_tenant = self._by_tenant(request, queryset, Cap.TRIAGE_MENTIONS)
+                results = [
+                    services.triage_mentions(tenant=tenant_id, ids=ids, **changes)
+                    for tenant_id, ids in by_tenant.items()
+                ]
+        except ValidationError as exc:
+            self.message_user(request, refusal_text(exc), messages.ERROR)
+            return
+        updated = sum(result.updated for result in results)
+        skipped = sum(len(result.errors) for result in results)
+        text = _("%(updated)d mentions triaged, %(unchanged)d already so.") % {
+            "updated": updated,
+            "unchanged": sum(result.unchanged for result in results),
+        }
+        if skipped:
+            text += " " + _("%(n)d left alone (too many tags).") % {"n": skipped}
+        self.message_user(request, text, messages.WARNING if skipped else messages.SUCCESS)
+
+    def _action_value(self, request: HttpRequest, name: str) -> str:
+        form = self.action_form(request.POST)
+        form.is_valid()
+        return str(form.cleaned_data.get(name) or "").strip()
+
+    def _tag_list(self, request: HttpRequest) -> list[str] | None:
+        tags = [tag for tag in self._action_value(request, "tags").split(",") if tag.strip()]
+        if not tags:
+            self.message_user(request, _("Give the tags, comma-separated."), messages.ERROR)
+            return None
+        return tags
+
+    @admin.action(description=_("Set the status of the selected mentions"), permissions=["triage"])
+    def set_status(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        status = self._action_value(request, "status")
+        if not status:
+            self.message_user(request, _("Choose the status to set."), messages.ERROR)
+            return
+        self._triage_selected(request, queryset, status=status)
+
+    @admin.action(
+        description=_("Assign the selected mentions (e-mail; empty unassigns)"),
+        permissions=["triage"],
+    )
+    def assign(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        email = self._action_value(request, "assignee")
+        assignee: User | None = None
+        if email:
+            assignee = scoped_users(request.user).filter(email__iexact=email).first()
+            if assignee is None:
+                self.message_user(request, str(services.NOT_A_MEMBER), messages.ERROR)
+                return
+        self._triage_selected(request, queryset, assignee=assignee)
+
+    @admin.action(description=_("Add tags to the selected mentions"), permissions=["triage"])
+    def add_tags(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        tags = self._tag_list(request)
+        if tags is not None:
+            self._triage_selected(request, queryset, add_tags=tags)
+
+    @admin.action(description=_("Remove tags from the selected mentions"), permissions=["triage"])
+    def remove_tags(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        tags = self._tag_list(request)
+        if tags is not None:
+            self._triage_selected(request, queryset, remove_tags=tags)
+
+    @admin.display(description=_("text"))
     def short_text(self, obj: Mention) -> str:
         return obj.text if len(obj.text) <= 80 else f"{obj.text[:79]}…"
+
+    @admin.display(description=_("risk"), ordering="risk")
+    def risk_badge(self, obj: Mention) -> str:
+        band = RiskBand(obj.risk_band)
+        html = '<span class="sigap-risk sigap-risk--{}">{} · {}</span>'
+        return format_html(html, band.value, obj.risk, band.label)
 
 
 @admin.register(MetricBucket)

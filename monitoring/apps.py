@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 def next_retention_run(now: datetime) -> datetime:
@@ -45,4 +45,9 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
+        from monitoring import polling
+
         post_migrate.connect(ensure_schedules, sender=self)
+        # Every write of a source keeps its poll schedule row in step (monitoring.polling).
+        post_save.connect(polling.on_source_saved, sender="monitoring.Source")
+        post_delete.connect(polling.on_source_deleted, sender="monitoring.Source")

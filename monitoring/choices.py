@@ -1,6 +1,7 @@
 """Enumerations of the monitoring app."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Platform(models.TextChoices):
@@ -14,6 +15,22 @@ class Platform(models.TextChoices):
     NEWS = "news", "News site"
     FORUM = "forum", "Forum"
     OTHER = "other", "Other"
+
+
+# Platforms whose account handles are case-insensitive (``@KopiSenja`` and ``kopisenja`` are one
+# account): their handles are stored in lower case. Elsewhere (news bylines, RSS authors, forums,
+# other) the case is kept. Every platform's handle is stored without a leading '@'
+# (``monitoring.ingest.normalise_handle``).
+CASE_INSENSITIVE_HANDLES = frozenset(
+    {
+        Platform.X,
+        Platform.INSTAGRAM,
+        Platform.FACEBOOK,
+        Platform.TIKTOK,
+        Platform.YOUTUBE,
+        Platform.MASTODON,
+    }
+)
 
 
 class SourceKind(models.TextChoices):
@@ -42,6 +59,16 @@ class TriageStatus(models.TextChoices):
     RELEVANT = "relevant", "Relevant"
     IRRELEVANT = "irrelevant", "Irrelevant"
     RESPONDED = "responded", "Responded"
+
+
+class RiskBand(models.TextChoices):
+    """The bands of the 0-100 risk score. Their thresholds are
+    ``monitoring.scoring.risk.RISK_BANDS``, the one place of the formula and the bands."""
+
+    LOW = "low", _("Low")
+    ELEVATED = "elevated", _("Elevated")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class Sentiment(models.TextChoices):

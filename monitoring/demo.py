@@ -1,32 +1,59 @@
-"""Demo mentions: a few monitored queries and tracked terms for a demo tenant, and a few thousand
-realistic mentions sent through the real pipeline (``services.accept_items``: durable batch,
-one django-q2 task per chunk, processed by the running cluster).
+"""The demo's monitoring data: queries, tracked terms, sources and a few thousand realistic
+mentions over the last 7 days for each demo tenant, sent through the real pipeline
+(``services.accept_items``: durable batch, one django-q2 task per chunk, processed by the
+running cluster), and kept current.
 
-Running it again changes nothing: queries and terms are matched by name, the mentions keep the
-same external ids (``demo-<n>``), ids already stored are not sent again, and a resent item could
-not make a second row anyway (unique on tenant, platform and external id).
+Running it again adds nothing: queries, terms and sources are matched by name, the mentions keep
+the same external ids (``demo-<brand>-<n>``), ids already stored are not sent again, and a resent
+item could not make a second row anyway (unique on tenant, platform and external id).
+
+Running it again later moves the demo forward instead (``shift_to_now``): every time of every
+row of the tenant (mentions, rollups, batches, sources' last success and error, and the rows of
+any other tenant model) moves by the same whole number of hours, so the newest mention is less
+than an hour old and the last 7 days always hold the demo. Whole hours keep the 5-minute and
+hourly rollup buckets aligned and their counts true; nothing moves past now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import models, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
 from monitoring import services
-from monitoring.choices import TermKind
+from monitoring.choices import SourceKind, SourceStatus, TermKind
 from monitoring.models import (
     IngestBatch,
     LowCredibilityDomain,
     Mention,
     MonitoredQuery,
+    Source,
     TrackedTerm,
 )
 from monitoring.querylang import parse
+from tenants.dbtables import tenant_models
 from tenants.models import Tenant
 
 RUN_ID = "demo"
 SEED = 2026
 SEND_SIZE = 1000  # items per accept_items call, as a client would send them
+DAYS = 7  # the demo's mentions lie within this many days back from now
+# They are generated over a little less, so that with the newest up to an hour old (the shift
+# moves whole hours) every one of them still lies within the last ``DAYS`` days.
+SPAN_DAYS = DAYS - 2 / 24
+COUNT = 3000  # demo mentions per tenant
+
+# Tenant models whose times are not the demo's story but the machinery's clocks: left alone.
+NOT_SHIFTED = {
+    "monitoring.PipelineEvent": "outbox: its dispatch times drive redelivery and cleanup",
+    "tenants.OutboxDelivery": "outbox acknowledgements",
+    "monitoring.WebhookSignature": "replay guard: expires with the signature's timestamp",
+}
+FAR = timedelta(days=365 * 1000)  # out of every real row's way while unique keys move
 
 # name -> (query, languages)
 QUERIES: dict[str, dict[str, tuple[str, list[str]]]] = {
@@ -82,6 +109,7 @@ class Seeded:
     sent: int
     already_stored: int
     batches: list[IngestBatch]
+    shift: timedelta = timedelta(0)
 
 
 def ensure_setup(tenant: Tenant) -> tuple[int, int]:
@@ -106,16 +134,103 @@ def ensure_setup(tenant: Tenant) -> tuple[int, int]:
     return queries, terms
 
 
+# name -> (kind, config, how it is doing: minutes since its last success, and its error).
+SOURCES: dict[str, tuple[str, dict[str, Any], int, str]] = {
+    "Crawler (ingest API)": (SourceKind.API, {}, 3, ""),
+    "Media monitoring webhook": (SourceKind.WEBHOOK, {}, 12, ""),
+    # Failing: a feed that times out. Its next poll is a month away (moved along with the
+    # demo), so the demo never reaches out to the network.
+    "Portal berita (RSS)": (
+        SourceKind.RSS,
+        {"url": "https://news.example/rss/brand.xml"},
+        2 * 24 * 60,
+        "timed out after 10 s",
+    ),
+}
+API_SOURCE = "Crawler (ingest API)"
+
+
+def ensure_sources(tenant: Tenant, now: datetime | None = None) -> dict[str, Source]:
+    """The demo sources: an ingest API crawler and a webhook that work, an RSS feed failing."""
+    now = now or timezone.now()
+    found = {}
+    for name, (kind, config, minutes_ago, error) in SOURCES.items():
+        failing = bool(error)
+        found[name], _ = Source.objects.get_or_create(
+            tenant=tenant,
+            name=name,
+            defaults={
+                "kind": kind,
+                "config": config,
+                "status": SourceStatus.FAILING if failing else SourceStatus.ACTIVE,
+                "last_success_at": now - timedelta(minutes=minutes_ago),
+                "last_error": error,
+                "last_error_at": now - timedelta(minutes=20) if failing else None,
+                "consecutive_failures": 6 if failing else 0,
+                "next_poll_at": now + timedelta(days=30) if kind == SourceKind.RSS else None,
+            },
+        )
+    return found
+
+
+def shifted_fields() -> list[tuple[type[models.Model], list[str], bool]]:
+    """(model, its date-time columns, whether one of them is in a unique key) for every tenant
+    model except ``NOT_SHIFTED``."""
+    found = []
+    for model in tenant_models():
+        if model._meta.label in NOT_SHIFTED:
+            continue
+        names = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if isinstance(f, models.DateTimeField) and not isinstance(f, models.GeneratedField)
+        ]
+        if not names:
+            continue
+        unique = any(
+            set(names) & set(constraint.fields)
+            for constraint in model._meta.constraints
+            if isinstance(constraint, models.UniqueConstraint)
+        )
+        found.append((model, names, unique))
+    return found
+
+
+@transaction.atomic
+def shift_to_now(tenant: Tenant, now: datetime | None = None) -> timedelta:
+    """Move every time of the tenant's rows forward by the whole hours its newest mention lags
+    behind ``now``; returns the shift (zero when the newest mention is under an hour old)."""
+    now = now or timezone.now()
+    newest = Mention.objects.for_tenant(tenant).aggregate(newest=Max("published_at"))["newest"]
+    if newest is None or now - newest < timedelta(hours=1):
+        return timedelta(0)
+    shift = timedelta(hours=(now - newest) // timedelta(hours=1))
+    for model, names, unique in shifted_fields():
+        rows = model._base_manager.filter(tenant=tenant)
+        if unique:
+            # One UPDATE checks each unique key row by row: moving every row far away first
+            # means no row lands on a key another row still holds.
+            rows.update(**{name: F(name) + FAR for name in names})
+            rows.update(**{name: F(name) - FAR + shift for name in names})
+        else:
+            rows.update(**{name: F(name) + shift for name in names})
+    return shift
+
+
 def demo_items(tenant: Tenant, count: int) -> list[dict[str, Any]]:
     from monitoring.demodata import generate  # the same generator the benchmarks use
 
-    return generate(count, seed=SEED, run_id=f"{RUN_ID}-{topic_of(tenant)}", brand=topic_of(tenant))
+    topic = topic_of(tenant)
+    return generate(count, seed=SEED, run_id=f"{RUN_ID}-{topic}", brand=topic, days=SPAN_DAYS)
 
 
-def seed_mentions(tenant: Tenant, count: int = 3000) -> Seeded:
-    """Create the demo queries and terms, then send ``count`` mentions not yet stored through
-    the pipeline. Returns what was done; the batches are processed by the task cluster."""
+def seed_mentions(tenant: Tenant, count: int = COUNT) -> Seeded:
+    """The demo for one tenant: queries, terms and sources; what is stored moved up to now
+    (``shift_to_now``); then ``count`` mentions not yet stored sent through the pipeline.
+    Returns what was done; the batches are processed by the task cluster."""
     queries, terms = ensure_setup(tenant)
+    sources = ensure_sources(tenant)
+    shift = shift_to_now(tenant)
     items = demo_items(tenant, count)
     stored = set(
         Mention.objects.for_tenant(tenant)
@@ -124,7 +239,9 @@ def seed_mentions(tenant: Tenant, count: int = 3000) -> Seeded:
     )
     fresh = [item for item in items if (item["platform"], item["external_id"]) not in stored]
     batches = [
-        services.accept_items(tenant=tenant, objects=fresh[i : i + SEND_SIZE])
+        services.accept_items(
+            tenant=tenant, objects=fresh[i : i + SEND_SIZE], source=sources[API_SOURCE]
+        )
         for i in range(0, len(fresh), SEND_SIZE)
     ]
-    return Seeded(queries, terms, len(fresh), len(items) - len(fresh), batches)
+    return Seeded(queries, terms, len(fresh), len(items) - len(fresh), batches, shift)

@@ -65,11 +65,13 @@ _MENTION_NAMES = (
     "triggers",
     "hashtags",
     "risk",
+    "risk_band",
     "status",
     "tags",
     "assignee",
 )
-# What triage may change; everything else of a mention is what the pipeline found.
+# What triage may change; everything else of a mention is what the pipeline found (``risk_band``
+# is derived from ``risk``: ``Mention.risk_band``).
 MENTION_TRIAGE = ("status", "tags", "assignee")
 MENTION = PublicFields(
     Mention,

@@ -17,12 +17,14 @@ from django.db.models import QuerySet
 from monitoring.choices import (
     BatchStatus,
     Platform,
+    RiskBand,
     Sentiment,
     SourceKind,
     SourceStatus,
     TermKind,
     TriageStatus,
 )
+from monitoring.ingest import handle_forms
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -33,7 +35,19 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring import TRIGGER_LABELS
-from tenants.filtersets import IntegerFilter, UtcDateTimeFilter
+from monitoring.scoring.risk import band_range, describe_bands
+from tenants.filtersets import IntegerFilter, OrderingChoiceFilter, UtcDateTimeFilter
+
+# How mention lists may be ordered, on REST (``?ordering=-risk``) and GraphQL (``ordering:
+# "-risk"``): a name, or ``-name`` for descending, to the columns it sorts by. Ties go to the
+# newest mention, then the largest id, so the order is total and the REST cursor pages by these
+# same columns (``tenants.api.pagination.KeysetPagination``). ``reach`` is the author's follower
+# count (as in the metrics). The default is ``-published_at``.
+MENTION_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "published_at": ("published_at", "id"),
+    "risk": ("risk", "published_at", "id"),
+    "reach": ("author_followers", "published_at", "id"),
+}
 
 
 class MentionFilterSet(django_filters.FilterSet):
@@ -42,7 +56,9 @@ class MentionFilterSet(django_filters.FilterSet):
     language = django_filters.CharFilter(max_length=8, label="Language code, e.g. 'id'")
     platform = django_filters.ChoiceFilter(choices=Platform.choices)
     author = django_filters.CharFilter(
-        method="filter_author", max_length=200, label="Author handle (a leading @ is ignored)"
+        method="filter_author",
+        max_length=200,
+        label="Author handle: a leading @ is ignored, and so is case where handles ignore it",
     )
     published_after = UtcDateTimeFilter(
         field_name="published_at", lookup_expr="gte", label="Published at or after (ISO 8601)"
@@ -53,6 +69,11 @@ class MentionFilterSet(django_filters.FilterSet):
     min_risk = IntegerFilter(
         field_name="risk", lookup_expr="gte", min_value=0, max_value=100, label="Risk at least"
     )
+    risk_band = django_filters.ChoiceFilter(
+        choices=RiskBand.choices,
+        method="filter_risk_band",
+        label=f"Risk band: {describe_bands()}",
+    )
     status = django_filters.ChoiceFilter(choices=TriageStatus.choices)
     tag = django_filters.CharFilter(method="filter_tag", max_length=50, label="Has this tag")
     q = django_filters.CharFilter(
@@ -60,6 +81,7 @@ class MentionFilterSet(django_filters.FilterSet):
         max_length=500,
         label='Full-text search (web syntax: words, "phrases", -exclusions, OR)',
     )
+    ordering = OrderingChoiceFilter(MENTION_ORDERINGS)
 
     class Meta:
         model = Mention
@@ -69,7 +91,11 @@ class MentionFilterSet(django_filters.FilterSet):
         return queryset.filter(matched_queries__contains=[int(value)])
 
     def filter_author(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
-        return queryset.filter(author_handle=value.strip().lstrip("@"))
+        return queryset.filter(author_handle__in=handle_forms(value))
+
+    def filter_risk_band(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
+        lowest, highest = band_range(value)
+        return queryset.filter(risk__gte=lowest, risk__lte=highest)
 
     def filter_tag(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
         return queryset.filter(tags__contains=[" ".join(value.split()).lower()])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from monitoring.choices import Platform
+from monitoring.choices import CASE_INSENSITIVE_HANDLES, Platform
 from tenants import jsonguard
 
 
@@ -259,7 +259,10 @@ def validate_item(obj: Any) -> IngestItem:
         "lang": lang,
         "published_at": published.isoformat(),
         "author": {
-            "handle": _string(author, "handle", required=False, max_length=200, prefix="author."),
+            "handle": normalise_handle(
+                platform,
+                _string(author, "handle", required=False, max_length=200, prefix="author."),
+            ),
             "name": _string(author, "name", required=False, max_length=200, prefix="author."),
             "followers": _count(author, "followers", "author."),
             "verified": verified,
@@ -272,6 +275,21 @@ def validate_item(obj: Any) -> IngestItem:
         ),
         "raw": raw,
     }
+
+
+def normalise_handle(platform: str, handle: str) -> str:
+    """An author handle as stored: without surrounding whitespace and leading '@'s, in lower
+    case on platforms whose handles are case-insensitive (``CASE_INSENSITIVE_HANDLES``), so
+    ``@KopiSenja`` and ``kopisenja`` on X are one author in filters and top lists."""
+    handle = handle.strip().lstrip("@").strip()
+    return handle.lower() if platform in CASE_INSENSITIVE_HANDLES else handle
+
+
+def handle_forms(value: str) -> list[str]:
+    """The stored forms an author filter value may name, whatever the platform: as given and
+    in lower case, each without a leading '@' (``normalise_handle``)."""
+    handle = value.strip().lstrip("@").strip()
+    return list(dict.fromkeys((handle, handle.lower())))
 
 
 def validate_items(objects: list[Any]) -> Validated:

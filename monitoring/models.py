@@ -1,7 +1,7 @@
 """Monitoring data: queries, sources, ingest batches, mentions, rollups and scoring extensions.
 
 Every model is tenant-owned (``tenants.models.TenantOwnedModel``) and every uniqueness rule
-includes the tenant.
+includes the tenant, except ``PollSchedule``, the poll scheduler's own table (see there).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from monitoring.choices import (
     TermKind,
     TriageStatus,
 )
+from monitoring.scoring.risk import risk_band as band_of
 from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
-from tenants.models import OutboxEvent, TenantOwnedModel, outbox_indexes
+from tenants.models import OutboxEvent, Tenant, TenantOwnedModel, outbox_indexes
 from tenants.outbound import redact_url, validate_outbound_url
 
 
@@ -236,6 +237,31 @@ class Source(TenantOwnedModel):
         return config
 
 
+class PollSchedule(models.Model):
+    """When each polled source is next due: the poll scheduler's table (``monitoring.polling``).
+
+    A scheduling table, not a tenant table (``tenants.dbtables.SCHEDULING_MODELS``): the
+    scheduler reads it across tenants every minute and locks the rows it claims with
+    ``FOR UPDATE SKIP LOCKED``, so it never locks a tenant's rows (its sources) across tenants;
+    each claimed source is then polled by a task pinned to its tenant. It holds no client data:
+    one row per RSS or Mastodon source that is not paused (``source_id``, a plain id), kept
+    in step with the source by ``polling.sync_schedule`` whenever a source is saved or deleted,
+    and deleted with its tenant. ``leased_until``: a claimed source is not claimed again until
+    its poll reschedules it or the lease runs out (a worker that died mid-poll).
+    """
+
+    source_id = models.BigIntegerField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_poll_at"], name="poll_schedule_due")]
+
+    def __str__(self) -> str:
+        return f"source {self.source_id} due {self.next_poll_at}"
+
+
 class WebhookDelivery(TenantOwnedModel):
     """A delivery id seen on a signed webhook: a repeat answers 200 and stores nothing."""
 
@@ -246,7 +272,9 @@ class WebhookDelivery(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "delivery_id"], name="delivery_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "source", "delivery_id"], name="delivery_unique"
+            )
         ]
 
 
@@ -254,9 +282,9 @@ class WebhookSignature(TenantOwnedModel):
     """A signature a webhook source has used, kept while its timestamp is still accepted.
 
     The same signature with another delivery id is a replay and is refused; the UNIQUE
-    (source, signature) constraint makes sure two parallel replays cannot both be stored. Rows
-    whose ``expires_at`` (signed timestamp + the 300 s tolerance) passed are pruned: by then the
-    timestamp check refuses the signature anyway.
+    (tenant, source, signature) constraint makes sure two parallel replays cannot both be stored.
+    Rows whose ``expires_at`` (signed timestamp + the 300 s tolerance) passed are pruned: by then
+    the timestamp check refuses the signature anyway.
     """
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
@@ -266,7 +294,9 @@ class WebhookSignature(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "signature"], name="webhook_signature_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "source", "signature"], name="webhook_signature_unique"
+            )
         ]
 
 
@@ -314,7 +344,7 @@ class IngestChunk(TenantOwnedModel):
     class Meta:
         ordering = ["batch", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "index"], name="chunk_unique_index")
+            models.UniqueConstraint(fields=["tenant", "batch", "index"], name="chunk_unique_index")
         ]
 
 
@@ -376,10 +406,16 @@ class Mention(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "-published_at", "-id"], name="mention_timeline"),
             models.Index(fields=["tenant", "sentiment", "-published_at"], name="mention_sentiment"),
-            models.Index(fields=["tenant", "risk"], name="mention_risk"),
+            # Risk filters, and the lists ordered by risk (monitoring.filtersets.MENTION_ORDERINGS:
+            # risk, then published time, then id, all one way) walk this index at any depth.
+            models.Index(fields=["tenant", "risk", "published_at", "id"], name="mention_by_risk"),
             models.Index(fields=["tenant", "author_handle"], name="mention_author"),
-            # Top authors by reach walk this index from the largest accounts down.
-            models.Index(fields=["tenant", "-author_followers"], name="mention_reach"),
+            # Top authors by reach walk this index from the largest accounts down, and so do
+            # the lists ordered by reach (followers, then published time, then id).
+            models.Index(
+                fields=["tenant", "-author_followers", "-published_at", "-id"],
+                name="mention_by_reach",
+            ),
             # Only the rows still holding raw JSON: what raw-payload retention walks and clears
             # (monitoring.retention), so its daily scan never revisits cleared rows.
             models.Index(
@@ -393,6 +429,11 @@ class Mention(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+    @property
+    def risk_band(self) -> str:
+        """The band of ``risk``: low, elevated, high or critical (``monitoring.scoring.risk``)."""
+        return band_of(self.risk)
 
 
 class MetricBucket(TenantOwnedModel):

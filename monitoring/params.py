@@ -29,6 +29,10 @@ class MetricsPeriodSerializer(PeriodSerializer):
         return value
 
 
+class ShareOfVoiceParamsSerializer(PeriodSerializer):
+    """A period only: share of voice compares every active query."""
+
+
 class VolumeParamsSerializer(MetricsPeriodSerializer):
     interval = serializers.ChoiceField(
         choices=[("5m", "5 minutes"), ("1h", "1 hour"), ("1d", "1 day")],

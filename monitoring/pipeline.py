@@ -3,9 +3,21 @@
 ``process_chunk`` runs inside one database transaction that also marks the chunk done, so a
 task delivered twice, or retried after its worker was killed or its database restarted, stores
 every mention once and counts it once. Mentions are written in bulk: COPY into a temporary
-staging table, then ``INSERT ... ON CONFLICT (tenant, platform, external_id)``; rollups are
-upserted from the rows that were really inserted (``xmax = 0``); a row that already existed is
-updated only when its engagement or follower count changed.
+staging table, then ``INSERT ... ON CONFLICT (tenant_id, platform, external_id) DO NOTHING
+RETURNING``, which returns exactly the rows this chunk created; rollups are upserted from those
+rows only. The items that already had a row are then sent to one tenant-pinned ``UPDATE ... FROM
+unnest(...)``, which changes (and returns) only the rows whose engagement or follower count
+changed. Nothing reads ``xmax`` or another system column, so the same statements work when the
+mention and rollup tables are partitioned by tenant (``PARTITION BY HASH (tenant_id)``, or a
+table distributed by tenant).
+
+Under concurrency (two workers storing overlapping items) the counts stay exact: a worker whose
+INSERT meets a row another worker inserted but has not committed waits for it, and then skips
+the row if it committed (its UPDATE, a new statement, sees the row) or inserts it if it rolled
+back; a row is therefore inserted, and counted, by exactly one chunk. Staged rows and rollup
+keys are sorted, so every worker takes its row locks in one order (no deadlocks between chunks).
+
+Every statement names the tenant (``tenant_id``), as a database sharded by tenant needs.
 
 The same transaction writes the chunk's outbox row (``PipelineEvent``: query ids, 5-minute
 buckets, ids of inserted and updated mentions) and queues its delivery, so subscribers
@@ -42,7 +54,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring.choices import BatchStatus
-from monitoring.ingest import QueuedItem
+from monitoring.ingest import QueuedItem, normalise_handle
 from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
 from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
@@ -131,7 +143,8 @@ STAGE_COLUMNS = tuple((name, _SQL_TYPES.get(name, "text")) for name in MentionRo
 
 
 class Upserted(NamedTuple):
-    """What ``_UPSERT`` returns for each row (its ``RETURNING`` list, in order)."""
+    """A stored row: ``inserted`` (new) or updated, then the ``RETURNING`` list of ``_INSERT``
+    and ``_UPDATE`` (``_RETURNING``), in order."""
 
     inserted: bool
     published_at: datetime
@@ -150,22 +163,34 @@ _STAGE_DDL = (
     + ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
     + ") ON COMMIT DELETE ROWS"
 )
-_UPSERT = f"""
+# The same columns as ``_UPDATE`` returns: ``Upserted`` after ``inserted``.
+_RETURNING = """published_at, sentiment, matched_queries, author_followers,
+    likes + shares + replies AS engagement, hashtags, scores -> 'entities' AS entities, id"""
+_INSERT = f"""
     INSERT INTO monitoring_mention (tenant_id, batch_id, {_NAMES},
         ingested_at, scored_at, status, tags)
     SELECT %(tenant)s, %(batch)s, {_NAMES}, now(), now(), 'new', '{{}}'
     FROM sigap_mention_stage
-    ON CONFLICT (tenant_id, platform, external_id) DO UPDATE SET
-        likes = EXCLUDED.likes, shares = EXCLUDED.shares, replies = EXCLUDED.replies,
-        views = EXCLUDED.views, author_followers = EXCLUDED.author_followers
-    WHERE (monitoring_mention.likes, monitoring_mention.shares, monitoring_mention.replies,
-        monitoring_mention.views, monitoring_mention.author_followers)
-        IS DISTINCT FROM (EXCLUDED.likes, EXCLUDED.shares, EXCLUDED.replies, EXCLUDED.views,
-        EXCLUDED.author_followers)
-    RETURNING (xmax = 0) AS inserted, published_at, sentiment, matched_queries,
-        author_followers, likes + shares + replies AS engagement, hashtags,
-        scores -> 'entities' AS entities, id
+    ON CONFLICT (tenant_id, platform, external_id) DO NOTHING
+    RETURNING {_RETURNING}, platform, external_id
 """  # noqa: S608 - built from the constant column list above
+# The items that were not inserted (their row exists): engagement and followers, where changed.
+_UPDATE = """
+    UPDATE monitoring_mention AS m SET
+        likes = s.likes, shares = s.shares, replies = s.replies, views = s.views,
+        author_followers = s.author_followers
+    FROM unnest(%(platform)s::text[], %(external_id)s::text[], %(likes)s::bigint[],
+        %(shares)s::bigint[], %(replies)s::bigint[], %(views)s::bigint[],
+        %(author_followers)s::bigint[])
+        AS s(platform, external_id, likes, shares, replies, views, author_followers)
+    WHERE m.tenant_id = %(tenant)s AND m.platform = s.platform
+        AND m.external_id = s.external_id
+        AND (m.likes, m.shares, m.replies, m.views, m.author_followers)
+        IS DISTINCT FROM (s.likes, s.shares, s.replies, s.views, s.author_followers)
+    RETURNING m.published_at, m.sentiment, m.matched_queries, m.author_followers,
+        m.likes + m.shares + m.replies AS engagement, m.hashtags,
+        m.scores -> 'entities' AS entities, m.id
+"""
 _TERM_ROLLUP = """
     INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
     SELECT %(tenant)s, * FROM unnest(%(query)s::bigint[], %(kind)s::text[],
@@ -230,9 +255,10 @@ def _bucket(moment: datetime) -> datetime:
 
 
 def _unique(items: list[QueuedItem]) -> list[QueuedItem]:
-    """One item per (platform, external_id); the last copy wins."""
+    """One item per (platform, external_id), the last copy winning, in key order (the order
+    every worker locks rows in)."""
     by_key = {(item["platform"], item["external_id"]): item for item in items}
-    return list(by_key.values())
+    return [by_key[key] for key in sorted(by_key)]
 
 
 def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
@@ -275,7 +301,8 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 platform=item["platform"],
                 external_id=item["external_id"],
                 url=item["url"],
-                author_handle=author["handle"],
+                # normalised at intake already; again for chunks queued before that rule
+                author_handle=normalise_handle(item["platform"], author["handle"]),
                 author_name=author["name"],
                 author_followers=author["followers"],
                 author_verified=author["verified"],
@@ -390,16 +417,38 @@ def _rollup_terms(tenant_id: int, inserted: list[Upserted]) -> None:
 
 
 def _store(tenant_id: int, batch_id: int, rows: list[MentionRow]) -> list[Upserted]:
-    """Stage the rows with COPY and upsert them; what ``_UPSERT`` returns."""
+    """Stage the rows with COPY, insert the new ones and update the changed ones: the rows
+    stored, inserted first. ``rows`` are sorted by (platform, external_id)."""
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor, for COPY
+        raw = cursor.cursor  # the psycopg cursor, for COPY into the session's temporary table
         raw.execute(_STAGE_DDL)
         raw.execute("TRUNCATE sigap_mention_stage")  # empty even inside an outer transaction
         with raw.copy(f"COPY sigap_mention_stage ({_NAMES}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        raw.execute(_UPSERT, {"tenant": tenant_id, "batch": batch_id})
-        return [Upserted._make(row) for row in raw.fetchall()]
+        cursor.execute(_INSERT, {"tenant": tenant_id, "batch": batch_id})
+        inserted = cursor.fetchall()
+        new = {(platform, external_id) for *_, platform, external_id in inserted}
+        existing = [row for row in rows if (row.platform, row.external_id) not in new]
+        updated = []
+        if existing:
+            cursor.execute(
+                _UPDATE,
+                {
+                    "tenant": tenant_id,
+                    "platform": [row.platform for row in existing],
+                    "external_id": [row.external_id for row in existing],
+                    "likes": [row.likes for row in existing],
+                    "shares": [row.shares for row in existing],
+                    "replies": [row.replies for row in existing],
+                    "views": [row.views for row in existing],
+                    "author_followers": [row.author_followers for row in existing],
+                },
+            )
+            updated = cursor.fetchall()
+    return [Upserted(True, *row[:-2]) for row in inserted] + [
+        Upserted(False, *row) for row in updated
+    ]
 
 
 def _refusal(item: QueuedItem, exc: Exception) -> dict[str, Any]:
@@ -458,10 +507,10 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         _rollup_terms(tenant_id, inserted)
         _publish(tenant_id, chunk.batch_id, returned)
         duplicates = len(chunk.items) - len(inserted) - len(refused)
-        IngestChunk.objects.filter(pk=chunk.pk).update(
+        IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
         )
-        _finish_chunk(chunk.batch_id, len(inserted), duplicates, refused)
+        _finish_chunk(tenant_id, chunk.batch_id, len(inserted), duplicates, refused)
     return {
         "inserted": len(inserted),
         "duplicates": duplicates,
@@ -487,7 +536,7 @@ def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:
 
 
 def _finish_chunk(
-    batch_id: int, inserted: int, duplicates: int, refused: list[dict[str, Any]]
+    tenant_id: int, batch_id: int, inserted: int, duplicates: int, refused: list[dict[str, Any]]
 ) -> None:
     with connection.cursor() as cursor:
         if refused:
@@ -496,9 +545,11 @@ def _finish_chunk(
                 UPDATE monitoring_source SET
                     accepted_count = greatest(accepted_count - %(n)s, 0),
                     rejected_count = rejected_count + %(n)s
-                WHERE id = (SELECT source_id FROM monitoring_ingestbatch WHERE id = %(batch)s)
+                WHERE tenant_id = %(tenant)s AND id = (
+                    SELECT source_id FROM monitoring_ingestbatch
+                    WHERE tenant_id = %(tenant)s AND id = %(batch)s)
                 """,
-                {"n": len(refused), "batch": batch_id},
+                {"n": len(refused), "batch": batch_id, "tenant": tenant_id},
             )
         cursor.execute(
             """
@@ -509,9 +560,10 @@ def _finish_chunk(
                 duplicate_count = duplicate_count + %(duplicates)s,
                 status = CASE WHEN chunks_done + 1 >= chunk_count THEN %(done)s ELSE %(busy)s END,
                 finished_at = CASE WHEN chunks_done + 1 >= chunk_count THEN now() END
-            WHERE id = %(batch)s
+            WHERE tenant_id = %(tenant)s AND id = %(batch)s
             """,
             {
+                "tenant": tenant_id,
                 "inserted": inserted,
                 "duplicates": duplicates,
                 "refused": json.dumps(refused),
@@ -533,6 +585,6 @@ def mark_failed(tenant_id: int, chunk_id: int, error: str) -> None:
         extra={"tenant_id": tenant_id, "chunk_id": chunk_id, "error": error},
     )
     batch_ids = IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk_id).values("batch_id")
-    IngestBatch.objects.filter(pk__in=batch_ids).update(
+    IngestBatch.objects.for_tenant(tenant_id).filter(pk__in=batch_ids).update(
         status=BatchStatus.FAILED, error=FAILED.format(chunk=chunk_id)
     )

@@ -1,9 +1,20 @@
 """Polling RSS/Atom feeds and Mastodon timelines on a schedule, with back-off on failure.
 
-``poll_due_sources`` runs every minute (a django-q2 schedule made by a migration): it claims
-the sources whose ``next_poll_at`` has passed and queues one ``poll_source`` task each. A poll
-hands new items to ``services.accept_items`` (the same path as the ingest API) and keeps the
-source's cursor (ETag, Last-Modified, Mastodon ``since_id``) and health.
+``poll_due_sources`` runs every minute (a django-q2 schedule): it claims the due rows of the
+poll schedule (``PollSchedule``, one row per RSS or Mastodon source that is not paused, of an
+active tenant) with ``SELECT ... FOR UPDATE SKIP LOCKED``, leases them and queues one
+``poll_source`` task each. The scheduler never reads or locks a tenant table: two schedulers
+running at once claim different rows, and no tenant's sources are locked across tenants.
+
+``poll_source`` runs pinned to the source's tenant: it hands new items to
+``services.accept_items`` (the same path as the ingest API), keeps the source's cursor (ETag,
+Last-Modified, Mastodon ``since_id``) and health, and reschedules it (``next_poll_at`` on the
+source, shown by the API, and on its schedule row, lease released). A poll whose worker died
+leaves the lease to run out (``LEASE``, the broker's redelivery time) and the source is
+claimed again.
+
+``sync_schedule`` keeps a source's schedule row in step whenever the source is saved or
+deleted (signals wired in ``monitoring.apps``), whoever writes it.
 """
 
 from __future__ import annotations
@@ -11,20 +22,55 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from monitoring import services
 from monitoring.choices import SourceKind, SourceStatus
-from monitoring.models import Source, validate_source_config
+from monitoring.models import PollSchedule, Source, validate_source_config
 from monitoring.pollers import PollError, PollResult, next_poll_delay, poll_feed, poll_mastodon
+from tenants.models import Tenant
 
 POLLED_KINDS = (SourceKind.RSS, SourceKind.MASTODON)
 FAILING_AFTER = 3  # consecutive failures before a source shows as failing
 POLL_TASK = "monitoring.tasks.poll_source"
+CLAIM_BATCH = 500  # sources claimed per scheduler run
+# A claimed source is claimed again after this long without a reschedule: the broker's
+# redelivery time (Q_RETRY), after which a poll task that a dead worker held is redelivered too.
+LEASE = timedelta(seconds=int(str(settings.Q_CLUSTER.get("retry", 360))))
+_SYNC = f"""
+    INSERT INTO {PollSchedule._meta.db_table} (source_id, tenant_id, next_poll_at)
+    VALUES (%s, %s, %s)
+    ON CONFLICT (source_id) DO UPDATE SET
+        tenant_id = EXCLUDED.tenant_id, next_poll_at = EXCLUDED.next_poll_at
+"""  # noqa: S608 - the table name is the model's
+
+
+def sync_schedule(source: Source) -> None:
+    """The source's schedule row as the source now is: there, due at its ``next_poll_at``, for
+    an RSS or Mastodon source that is not paused (a lease it holds is kept); gone otherwise."""
+    if source.kind in POLLED_KINDS and source.status != SourceStatus.PAUSED:
+        with connection.cursor() as cursor:
+            cursor.execute(_SYNC, [source.pk, source.tenant_id, source.next_poll_at])
+    else:
+        PollSchedule.objects.filter(source_id=source.pk).delete()
+
+
+def on_source_saved(sender: Any, instance: Source, raw: bool = False, **kwargs: Any) -> None:
+    if not raw:  # fixtures loaded raw are synced by the next save
+        sync_schedule(instance)
+
+
+def on_source_deleted(sender: Any, instance: Source, **kwargs: Any) -> None:
+    PollSchedule.objects.filter(source_id=instance.pk).delete()
+
+
+def _reschedule(source_id: int, when: Any) -> None:
+    PollSchedule.objects.filter(source_id=source_id).update(next_poll_at=when, leased_until=None)
 
 
 def _fetch(source: Source) -> PollResult:
@@ -54,7 +100,8 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
         .exclude(status=SourceStatus.PAUSED)
         .first()
     )
-    if source is None:
+    if source is None:  # deleted, paused or no longer polled: nothing left to schedule
+        PollSchedule.objects.filter(source_id=source_id).delete()
         return {"skipped": True}
     now = timezone.now()
     try:
@@ -70,13 +117,15 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
             key=str(source.pk),
         )
         message = exc.message if isinstance(exc, PollError) else _config_message(exc)
-        Source.objects.filter(pk=source.pk).update(
-            consecutive_failures=failures,
-            last_error=message[:2000],
-            last_error_at=now,
-            next_poll_at=now + timedelta(seconds=delay),
-            status=SourceStatus.FAILING if failures >= FAILING_AFTER else source.status,
-        )
+        with transaction.atomic():
+            Source.objects.for_tenant(tenant_id).filter(pk=source.pk).update(
+                consecutive_failures=failures,
+                last_error=message[:2000],
+                last_error_at=now,
+                next_poll_at=now + timedelta(seconds=delay),
+                status=SourceStatus.FAILING if failures >= FAILING_AFTER else source.status,
+            )
+            _reschedule(source.pk, now + timedelta(seconds=delay))
         return {"error": message, "retry_in_s": round(delay)}
     cursor = dict(source.cursor or {})
     if result.etag:
@@ -91,7 +140,7 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
             batch = services.accept_items(
                 tenant=source.tenant, objects=list(result.items), source=source
             )
-        Source.objects.filter(pk=source.pk).update(
+        Source.objects.for_tenant(tenant_id).filter(pk=source.pk).update(
             cursor=cursor,
             consecutive_failures=0,
             last_success_at=now,
@@ -99,24 +148,27 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
             status=SourceStatus.ACTIVE,
             next_poll_at=now + timedelta(seconds=source.poll_interval_s),
         )
+        _reschedule(source.pk, now + timedelta(seconds=source.poll_interval_s))
     return {"items": len(result.items), "batch_id": batch.pk if batch else None}
 
 
 def poll_due_sources() -> int:
-    """Queue a poll for every source that is due; returns how many were queued."""
+    """Claim the due sources of active tenants from the poll schedule and queue a poll for
+    each; returns how many were queued."""
     now = timezone.now()
     with transaction.atomic():
         due = list(
-            Source.objects.select_for_update(skip_locked=True)
-            .filter(kind__in=POLLED_KINDS, tenant__status="active")
-            .exclude(status=SourceStatus.PAUSED)
+            PollSchedule.objects.select_for_update(skip_locked=True)
             .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-            .values_list("pk", "tenant_id", "poll_interval_s")[:500]
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+            .filter(tenant_id__in=Tenant.objects.filter(status=Tenant.Status.ACTIVE).values("pk"))
+            .order_by(F("next_poll_at").asc(nulls_first=True), "source_id")
+            .values_list("source_id", "tenant_id")[:CLAIM_BATCH]
         )
-        for source_id, tenant_id, interval in due:
-            # Claim it now, so the next run does not queue it again while it is polled.
-            Source.objects.filter(pk=source_id).update(
-                next_poll_at=now + timedelta(seconds=interval)
-            )
+        # Leased now, so the next run does not queue them again while they are polled.
+        PollSchedule.objects.filter(source_id__in=[source_id for source_id, _ in due]).update(
+            leased_until=now + LEASE
+        )
+        for source_id, tenant_id in due:
             async_task(POLL_TASK, tenant_id, source_id, task_name=f"poll-{source_id}")
     return len(due)

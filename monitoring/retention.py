@@ -93,7 +93,7 @@ def apply_retention(
             with transaction.atomic():
                 ids = list(old.order_by("published_at").values_list("pk", flat=True)[:batch_size])
                 if ids:
-                    Mention.objects.filter(pk__in=ids).delete()
+                    Mention.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
             result.mentions_deleted += len(ids)
             if len(ids) < batch_size:
                 break
@@ -103,8 +103,8 @@ def apply_retention(
         while more_time():
             with transaction.atomic():
                 ids = list(old_batches.order_by().values_list("pk", flat=True)[:batch_size])
-                if ids:
-                    IngestBatch.objects.filter(pk__in=ids).delete()  # with their chunks
+                if ids:  # with their chunks and events (pinned cascades: TenantCollector)
+                    IngestBatch.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
             result.batches_deleted += len(ids)
             if len(ids) < batch_size:
                 break
@@ -128,14 +128,17 @@ def apply_retention(
                     holding.order_by("published_at").values_list("pk", flat=True)[:batch_size]
                 )
                 if ids:
-                    Mention.objects.filter(pk__in=ids).update(raw={})
+                    Mention.objects.for_tenant(tenant_id).filter(pk__in=ids).update(raw={})
             result.raw_cleared += len(ids)
             if len(ids) < batch_size:
                 break
         if more_time():
+            old_batches = IngestBatch.objects.for_tenant(tenant_id).filter(
+                received_at__lt=raw_cutoff
+            )
             result.chunk_items_cleared = (
                 IngestChunk.objects.for_tenant(tenant_id)
-                .filter(done_at__isnull=True, batch__received_at__lt=raw_cutoff)
+                .filter(done_at__isnull=True, batch__in=old_batches)
                 .exclude(items=[])
                 .update(items=[])
             )

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Trunc
 
 from monitoring.models import (
@@ -42,8 +41,9 @@ def scoring_extensions(tenant_id: int) -> TenantExtensions:
 
 
 def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
-    """Mentions as lists show them: newest first, the assignee joined (no N+1), without the
-    bulky columns lists never show."""
+    """Mentions as lists show them: newest first (index ``mention_timeline``; the orderings by
+    risk and reach walk ``mention_by_risk`` and ``mention_by_reach``), the assignee joined (no
+    N+1), without the bulky columns lists never show."""
     return (
         queryset.select_related("assignee").defer("raw", "search").order_by("-published_at", "-id")
     )
@@ -52,24 +52,6 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
 def mentions(tenant_id: int) -> QuerySet[Mention]:
     """A tenant's mentions, newest first."""
     return mention_list(Mention.objects.for_tenant(tenant_id))
-
-
-def mentions_after(
-    queryset: QuerySet[Mention], published_at: datetime, mention_id: int, *, reverse: bool = False
-) -> QuerySet[Mention]:
-    """Keyset step on ``(published_at, id)``: older rows than the cursor (newer if ``reverse``).
-
-    A row comparison, so PostgreSQL walks the ``(tenant, -published_at, -id)`` index from the
-    cursor instead of counting past earlier pages.
-    """
-    key = Tuple(F("published_at"), F("id"))
-    if reverse:
-        return queryset.filter(TupleGreaterThan(key, (published_at, mention_id))).order_by(
-            "published_at", "id"
-        )
-    return queryset.filter(TupleLessThan(key, (published_at, mention_id))).order_by(
-        "-published_at", "-id"
-    )
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -154,7 +136,7 @@ def top_authors(
 ) -> list[dict[str, Any]]:
     """Authors with the largest reach (their largest follower count seen), then most mentions.
 
-    Walks the period's mentions from the largest accounts down (index ``mention_reach``) until
+    Walks the period's mentions from the largest accounts down (index ``mention_by_reach``) until
     ``limit`` authors are found and the next row has less reach than the last of them, then
     counts those authors' mentions (index ``mention_author``): no scan of the whole period.
     """
@@ -164,7 +146,7 @@ def top_authors(
     window, offset = max(200, limit * 10), 0
     while True:
         page = list(
-            rows.order_by("-author_followers", "id").values_list(
+            rows.order_by("-author_followers", "-published_at", "-id").values_list(
                 "platform", "author_handle", "author_name", "author_followers"
             )[offset : offset + window]
         )

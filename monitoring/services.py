@@ -8,16 +8,19 @@ and the tasks all call these. Rules every writer keeps:
 - the model's rules (validators, ``clean()``: query syntax, source config shape, normalised
   terms, phrases and domains) and tenant-wide uniqueness (``tenants.writes``);
 - a source's kind never changes;
-- a mention's assignee is a member of the mention's tenant (``triage_mention``);
+- a mention's assignee is a member of the mention's tenant (``triage_mentions``, which single
+  and bulk triage share), and every triage and every deletion of a mention is in the audit log;
 - every referenced row belongs to the tenant written to (a batch's source).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -41,6 +44,7 @@ from monitoring.models import (
     WebhookSignature,
     new_webhook_secret,
 )
+from tenants import audit
 from tenants.models import Membership, Tenant, User
 from tenants.writes import create_row, delete_row, ensure_same_tenant, update_row
 
@@ -87,7 +91,7 @@ def accept_items(
             PIPELINE_TASK, tenant.pk, chunk.pk, task_name=f"chunk-{chunk.pk}", hook=FAILURE_HOOK
         )
     if source is not None:
-        Source.objects.filter(pk=source.pk).update(
+        Source.objects.for_tenant(tenant).filter(pk=source.pk).update(
             received_count=F("received_count") + len(objects),
             accepted_count=F("accepted_count") + len(items),
             rejected_count=F("rejected_count") + len(validated.rejected),
@@ -102,24 +106,24 @@ def claim_webhook_signature(
     """Records that ``source`` signed ``delivery_id`` with ``signature``.
 
     False when the signature was already used for another delivery (a replay). Two parallel
-    claims of one signature meet at the UNIQUE (source, signature) constraint: the second waits
-    for the first and then sees its row.
+    claims of one signature meet at the UNIQUE (tenant, source, signature) constraint: the second
+    waits for the first and then sees its row.
     """
     record, created = WebhookSignature.objects.get_or_create(
+        tenant_id=source.tenant_id,
         source=source,
         signature=signature,
-        defaults={
-            "tenant_id": source.tenant_id,
-            "delivery_id": delivery_id,
-            "expires_at": expires_at,
-        },
+        defaults={"delivery_id": delivery_id, "expires_at": expires_at},
     )
     return created or record.delivery_id == delivery_id
 
 
 def prune_webhook_signatures() -> int:
-    """Deletes the signatures whose timestamp is no longer accepted anyway."""
-    deleted, _ = WebhookSignature.objects.filter(expires_at__lt=timezone.now()).delete()
+    """Deletes the signatures whose timestamp is no longer accepted anyway, tenant by tenant."""
+    expired = WebhookSignature.objects.get_queryset().filter(expires_at__lt=timezone.now())
+    deleted = 0
+    for tenant_id in expired.tenant_ids():
+        deleted += expired.for_tenant(tenant_id).delete()[0]
     return deleted
 
 
@@ -241,7 +245,7 @@ def delete_low_credibility_domain(*, instance: LowCredibilityDomain) -> None:
     delete_row(instance)
 
 
-# --- triage ----------------------------------------------------------------------------------
+# --- triage and deletion of mentions ------------------------------------------------------------
 
 
 class _Keep:
@@ -254,8 +258,11 @@ class _Keep:
 KEEP: Final = _Keep()
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
+MAX_BULK_TRIAGE = 500
 NOT_A_MEMBER = gettext_lazy("The assignee must be a member of this tenant.")
+NO_SUCH_MENTION = gettext_lazy("No such mention in this tenant.")
 BIGINT_MAX = 2**63 - 1
+TRIAGE_FIELDS = fields.MENTION_TRIAGE  # status, tags, assignee
 
 
 def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
@@ -281,17 +288,18 @@ def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
     return member
 
 
-def _tags(value: Iterable[str]) -> list[str]:
+def _tags(value: Iterable[str], attr: str = "tags") -> list[str]:
+    """Tags trimmed, lower-cased and de-duplicated (first one wins), at most ``MAX_TAGS``."""
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError({"tags": ValidationError(_("Must be a list of tags."), "invalid")})
+        raise ValidationError({attr: ValidationError(_("Must be a list of tags."), "invalid")})
     seen: dict[str, None] = {}
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
-            raise ValidationError({"tags": ValidationError(_("A tag may not be blank."), "blank")})
+            raise ValidationError({attr: ValidationError(_("A tag may not be blank."), "blank")})
         if len(tag) > MAX_TAG_LENGTH:
             raise ValidationError(
                 {
-                    "tags": ValidationError(
+                    attr: ValidationError(
                         _("A tag has at most %(n)d characters.") % {"n": MAX_TAG_LENGTH},
                         "max_length",
                     )
@@ -300,9 +308,22 @@ def _tags(value: Iterable[str]) -> list[str]:
         seen.setdefault(" ".join(tag.split()).lower(), None)
     if len(seen) > MAX_TAGS:
         raise ValidationError(
-            {"tags": ValidationError(_("At most %(n)d tags.") % {"n": MAX_TAGS}, "max_length")}
+            {attr: ValidationError(_("At most %(n)d tags.") % {"n": MAX_TAGS}, "max_length")}
         )
     return list(seen)
+
+
+def _status(value: str) -> str:
+    if value not in TriageStatus.values:
+        raise ValidationError(
+            {
+                "status": ValidationError(
+                    _("'%(value)s' is not a triage status.") % {"value": value},
+                    "invalid_choice",
+                )
+            }
+        )
+    return value
 
 
 def triage_changes(
@@ -316,24 +337,170 @@ def triage_changes(
 
     Tags are trimmed, lower-cased and de-duplicated (first one wins); the assignee (a user or
     a user id; ``None`` unassigns) must be a member of the mention's tenant. Used by
-    ``triage_mention`` and by forms that show the errors before saving (the admin)."""
+    ``triage_mentions`` and by forms that show the errors before saving (the admin)."""
     changes: dict[str, Any] = {}
     if not isinstance(status, _Keep):
-        if status not in TriageStatus.values:
-            raise ValidationError(
-                {
-                    "status": ValidationError(
-                        _("'%(value)s' is not a triage status.") % {"value": status},
-                        "invalid_choice",
-                    )
-                }
-            )
-        changes["status"] = status
+        changes["status"] = _status(status)
     if not isinstance(tags, _Keep):
         changes["tags"] = _tags(tags)
     if not isinstance(assignee, _Keep):
         changes["assignee"] = _assignee(mention.tenant_id, assignee)
     return changes
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """What a triage request did: ``requested`` distinct ids, ``updated`` mentions whose triage
+    columns changed, ``unchanged`` mentions that already had the values, and one error per id
+    that was not triaged (``{"id", "code", "detail"}``; code ``not_found`` for an id that names
+    no mention of the tenant, whether or not it exists elsewhere; ``max_tags`` when adding
+    would leave a mention with more than ``MAX_TAGS`` tags)."""
+
+    requested: int
+    updated: int
+    unchanged: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _mention_ids(ids: Iterable[Any]) -> list[int]:
+    """Distinct mention ids in the given order: 1 to ``MAX_BULK_TRIAGE`` whole numbers."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        raise ValidationError({"ids": ValidationError(_("Must be a list of ids."), "invalid")})
+    found: dict[int, None] = {}
+    for value in ids:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= BIGINT_MAX:
+            raise ValidationError(
+                {"ids": ValidationError(_("Each id must be a positive whole number."), "invalid")}
+            )
+        found.setdefault(value, None)
+    if not found:
+        raise ValidationError({"ids": ValidationError(_("Give at least one id."), "empty")})
+    if len(found) > MAX_BULK_TRIAGE:
+        raise ValidationError(
+            {
+                "ids": ValidationError(
+                    _("At most %(n)d mentions per request.") % {"n": MAX_BULK_TRIAGE},
+                    "max_length",
+                )
+            }
+        )
+    return list(found)
+
+
+@transaction.atomic
+def triage_mentions(
+    *,
+    tenant: Tenant | int,
+    ids: Iterable[int],
+    status: str | _Keep = KEEP,
+    tags: Iterable[str] | _Keep = KEEP,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    assignee: User | int | str | _Keep | None = KEEP,
+) -> TriageResult:
+    """Triage up to ``MAX_BULK_TRIAGE`` mentions of ``tenant`` at once: the one triage service
+    (``triage_mention`` is this service for one mention).
+
+    ``status`` and ``assignee`` are set on every mention; ``tags`` replaces the tags, or
+    ``add_tags``/``remove_tags`` change them (not both ways at once; a tag may not be both added
+    and removed). The values are checked first (``ValidationError`` by field, nothing written);
+    then every mention of the tenant among ``ids`` is locked and written in this transaction,
+    with one audit entry per changed mention (``tenants.audit.record``: the old and new values).
+    Only the triage columns are written: the pipeline may be updating engagement meanwhile.
+    """
+    tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
+    wanted = _mention_ids(ids)
+    values: dict[str, Any] = {}
+    if not isinstance(status, _Keep):
+        values["status"] = _status(status)
+    if not isinstance(assignee, _Keep):
+        values["assignee"] = _assignee(tenant_id, assignee)
+    added = _tags(add_tags, "add_tags")
+    removed = _tags(remove_tags, "remove_tags")
+    replaced = None if isinstance(tags, _Keep) else _tags(tags)
+    if replaced is not None and (added or removed):
+        raise ValidationError(
+            {
+                "tags": ValidationError(
+                    _("Either set the tags or add and remove tags, not both."), "invalid"
+                )
+            }
+        )
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise ValidationError(
+            {
+                "remove_tags": ValidationError(
+                    _("A tag cannot be both added and removed: %(tags)s.")
+                    % {"tags": ", ".join(both)},
+                    "invalid",
+                )
+            }
+        )
+    return _triage(tenant_id, wanted, values, replaced=replaced, added=added, removed=removed)
+
+
+def _triage(
+    tenant_id: int,
+    wanted: list[int],
+    values: dict[str, Any],
+    *,
+    replaced: list[str] | None = None,
+    added: list[str] | tuple[str, ...] = (),
+    removed: list[str] | tuple[str, ...] = (),
+) -> TriageResult:
+    """Writes checked triage values (``values``: status and assignee; the tags replaced, added
+    or removed) to the mentions of the tenant among ``wanted``, with their audit entries."""
+    rows = {
+        row.pk: row
+        for row in Mention.objects.for_tenant(tenant_id)
+        .filter(pk__in=wanted)
+        .only("id", "tenant_id", "platform", "external_id", *TRIAGE_FIELDS)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    }
+    errors: list[dict[str, Any]] = []
+    changed: list[tuple[Mention, dict[str, tuple[Any, Any]]]] = []
+    unchanged = 0
+    for mention_id in wanted:
+        row = rows.get(mention_id)
+        if row is None:
+            errors.append({"id": mention_id, "code": "not_found", "detail": str(NO_SUCH_MENTION)})
+            continue
+        new = dict(values)
+        if replaced is not None:
+            new["tags"] = replaced
+        elif added or removed:
+            kept = [tag for tag in row.tags if tag not in removed]
+            new["tags"] = kept + [tag for tag in added if tag not in kept]
+            if len(new["tags"]) > MAX_TAGS:
+                detail = _("A mention has at most %(n)d tags.") % {"n": MAX_TAGS}
+                errors.append({"id": mention_id, "code": "max_tags", "detail": detail})
+                continue
+        diff: dict[str, tuple[Any, Any]] = {}
+        for name, value in new.items():
+            if name == "assignee":
+                if row.assignee_id != (value.pk if value is not None else None):
+                    diff[name] = (row.assignee_id, value)
+            elif getattr(row, name) != value:
+                diff[name] = (getattr(row, name), value)
+        if not diff:
+            unchanged += 1
+            continue
+        for name in diff:
+            setattr(row, name, new[name])
+        changed.append((row, diff))
+    if changed:
+        names = sorted({name for _row, diff in changed for name in diff})
+        Mention.objects.for_tenant(tenant_id).bulk_update([row for row, _diff in changed], names)
+        audit.record(
+            changed,
+            action=LogEntry.Action.UPDATE,
+            details={"operation": "triage", "tenant_id": tenant_id, "requested": len(wanted)},
+        )
+    return TriageResult(
+        requested=len(wanted), updated=len(changed), unchanged=unchanged, errors=errors
+    )
 
 
 @transaction.atomic
@@ -344,13 +511,47 @@ def triage_mention(
     tags: Iterable[str] | _Keep = KEEP,
     assignee: User | int | str | _Keep | None = KEEP,
 ) -> Mention:
-    """Change a mention's triage status, tags and assignee (see ``triage_changes``).
-
-    Only the triage columns are written: the pipeline may be updating engagement at the same
-    time."""
+    """Change one mention's triage status, tags and assignee through ``triage_mentions`` (see
+    ``triage_changes`` for the rules); ``mention`` gets the values written."""
     changes = triage_changes(mention=mention, status=status, tags=tags, assignee=assignee)
-    for name, value in changes.items():
-        setattr(mention, name, value)
     if changes:
-        mention.save(update_fields=list(changes))
+        replaced = changes.pop("tags", None)
+        result = _triage(mention.tenant_id, [mention.pk], changes, replaced=replaced)
+        if replaced is not None:
+            changes["tags"] = replaced
+        if result.errors:
+            raise ValidationError(NO_SUCH_MENTION, "not_found")
+        for name, value in changes.items():
+            setattr(mention, name, value)
     return mention
+
+
+@transaction.atomic
+def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
+    """Delete mentions of ``tenant`` (a tenant admin's action: ``mentions.delete``, checked by
+    the adapters) with one audit entry each, naming the mention (platform and external id, no
+    text or author: the audit log outlives the data retention). Ids of no mention of the tenant
+    are ignored. Returns the number deleted."""
+    tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
+    wanted = list(dict.fromkeys(ids))
+    rows = list(
+        Mention.objects.for_tenant(tenant_id)
+        .filter(pk__in=wanted)
+        .only("id", "tenant_id", "platform", "external_id")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if not rows:
+        return 0
+    audit.record(
+        [(row, {}) for row in rows],
+        action=LogEntry.Action.DELETE,
+        details={"operation": "delete_mention", "tenant_id": tenant_id},
+    )
+    Mention.objects.for_tenant(tenant_id).filter(pk__in=[row.pk for row in rows]).delete()
+    return len(rows)
+
+
+def delete_mention(*, instance: Mention) -> None:
+    """Delete one mention, audited (``delete_mentions``)."""
+    delete_mentions(tenant=instance.tenant_id, ids=[instance.pk])

@@ -49,14 +49,16 @@ def prune_webhook_signatures() -> int:
 
 @cross_tenant_task("retention scheduling")
 def apply_retention_all() -> int:
-    """Daily schedule: one retention task per tenant that keeps something for a limited time."""
-    from django_q.tasks import async_task
+    """Daily schedule: one retention task per tenant that keeps something for a limited time.
 
+    Retention deletes in bulk, so it runs on the slow cluster: it never holds a worker that an
+    ingest chunk or an alert is waiting for."""
     from monitoring import retention
+    from tenants.queues import enqueue_slow
 
     tenant_ids = retention.tenants_with_retention()
     for tenant_id in tenant_ids:
-        async_task(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
+        enqueue_slow(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
     return len(tenant_ids)
 
 
@@ -65,13 +67,12 @@ def apply_retention(tenant_id: int) -> dict[str, Any]:
     """One tenant's retention for a bounded time; queues itself again when work is left."""
     from dataclasses import asdict
 
-    from django_q.tasks import async_task
-
     from monitoring import retention
+    from tenants.queues import enqueue_slow
 
     result = retention.apply_retention(tenant_id=tenant_id)
     if not result.finished:
-        async_task(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
+        enqueue_slow(RETENTION_TASK, tenant_id, task_name=f"retention-{tenant_id}")
     return asdict(result)
 
 

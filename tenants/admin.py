@@ -29,7 +29,15 @@ from tenants.admin_mixins import (
     TenantFilter,
     scoped_users,
 )
-from tenants.models import Agency, Membership, PersonalToken, Tenant, TenantApiKey, User
+from tenants.models import (
+    Agency,
+    Invitation,
+    Membership,
+    PersonalToken,
+    Tenant,
+    TenantApiKey,
+    User,
+)
 from tenants.roles import Role
 
 # The library's own key model is unused: Sigap's keys belong to a tenant or a user.
@@ -182,6 +190,40 @@ class MembershipAdmin(ServiceModelAdmin):
         # A membership is one person's: another person is another membership.
         names = tuple(super().get_readonly_fields(request, obj))
         return names if obj is None else (*names, "user")
+
+
+def _invite(*, tenant: Tenant, email: str, role: str, full_name: str = "") -> Invitation:
+    return services.invite_member(tenant=tenant, email=email, role=role, full_name=full_name)
+
+
+def _revoke_invitation(*, instance: Invitation) -> None:
+    services.revoke_invitation(invitation=Invitation.objects.get(pk=instance.pk))
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ServiceModelAdmin):
+    """Invitations by address, as on the API (``services.invite_member``: one answer for every
+    address, an e-mail with a link); withdrawing a pending one ends its link. They are not
+    changed: invite the address again for a new link."""
+
+    create_service = staticmethod(_invite)
+    delete_service = staticmethod(_revoke_invitation)
+    list_display = ("email", "tenant", "role", "status", "invited_by", "created_at", "accepted_at")
+    list_filter = ("role", TenantFilter)
+    search_fields = ("email", "tenant__name", "tenant__slug")
+    list_select_related = ("tenant", "invited_by")
+    fields = ("tenant", "email", "role", "full_name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ()
+        return (*self.fields, "invited_by", "created_at", "accepted_at")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields if obj is None else self.get_readonly_fields(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(TenantApiKey)

@@ -27,9 +27,10 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from tenants import audit, crypto, openapi, outbox  # noqa: F401 - registers the OpenAPI schemes
+        from tenants import audit, crypto, dbshape, openapi, outbox  # noqa: F401 - registers the OpenAPI schemes
 
         checks.register(crypto.check_encryption_keys, checks.Tags.security)
+        checks.register(dbshape.check_models, checks.Tags.models)
         checks.register(outbox.check_subscribers)
         audit.register_models()
         post_migrate.connect(ensure_schedules, sender=self)

@@ -141,27 +141,41 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], EncryptedTextField]
 def rotate_all(*, batch_size: int = 500) -> dict[str, int]:
     """Re-encrypt every value of every encrypted field with the first key; returns the number
     of rows rewritten per ``app_label.Model.field``. Rows are locked while rewritten, so a
-    concurrent change (a secret rotation) is never overwritten with an older value."""
+    concurrent change (a secret rotation) is never overwritten with an older value. Tenant
+    tables are rewritten tenant by tenant, every statement pinned to its tenant."""
+    from tenants.dbtables import is_tenant_model
+    from tenants.models import Tenant
+
     counts: dict[str, int] = {}
     for model, field in encrypted_fields():
-        manager = model._base_manager
         label = f"{model._meta.label}.{field.name}"
         counts[label] = 0
-        pks = list(
-            manager.filter(**{f"{field.attname}__isnull": False})
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for start in range(0, len(pks), batch_size):
-            with transaction.atomic():
-                rows = (
-                    manager.select_for_update()
-                    .filter(pk__in=pks[start : start + batch_size])
-                    .values_list("pk", field.attname)
-                )
-                for pk, value in rows:
-                    if value is None:
-                        continue
-                    manager.filter(pk=pk).update(**{field.attname: value})
-                    counts[label] += 1
+        if is_tenant_model(model):
+            for tenant_id in Tenant.objects.order_by("pk").values_list("pk", flat=True):
+                rows = model._base_manager.filter(tenant_id=tenant_id)
+                counts[label] += _rotate(rows, field, batch_size)
+        else:
+            counts[label] += _rotate(model._base_manager.all(), field, batch_size)
     return counts
+
+
+def _rotate(rows: models.QuerySet[Any], field: EncryptedTextField, batch_size: int) -> int:
+    rewritten = 0
+    pks = list(
+        rows.filter(**{f"{field.attname}__isnull": False})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(pks), batch_size):
+        with transaction.atomic():
+            locked = (
+                rows.select_for_update()
+                .filter(pk__in=pks[start : start + batch_size])
+                .values_list("pk", field.attname)
+            )
+            for pk, value in locked:
+                if value is None:
+                    continue
+                rows.filter(pk=pk).update(**{field.attname: value})
+                rewritten += 1
+    return rewritten

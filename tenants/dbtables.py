@@ -6,41 +6,94 @@ composite foreign keys, UNIQUE constraints that include ``tenant_id``), pin ``te
 statement, and sit behind a row-level-security policy.
 
 *Shared tables* are small and read before the tenant is known (authentication) or across
-tenants: agencies, tenants, users, memberships, personal tokens and tenant API keys. On a
-distributed PostgreSQL (Citus) they become reference tables; see ``docs/scaling.md``.
+tenants: agencies, tenants, users, memberships, invitations, personal tokens and tenant API
+keys. On a distributed PostgreSQL (Citus) they become reference tables (copied to every node),
+while every tenant table is distributed by ``tenant_id`` and co-located with the others; see
+``docs/scaling.md``. The tables without a tenant key (Django's own, django-q2's queue and
+schedules, the cache, the rate-limit counters, the audit log) stay local tables on the
+coordinator.
+
+The functions here work on the models of the app registry and on the historical models of a
+migration alike (they compare model labels, not classes), so the schema editor
+(``tenants.db``) and the catalog lint (``tenants.dbshape``) read the same definition.
+
+*Scheduling tables* have a ``tenant`` column (so a tenant's deletion takes their rows along) but
+hold no client data and are read and locked across tenants by a scheduler on purpose: the poll
+schedule (``monitoring.PollSchedule``: source id, tenant, when due, lease), which lets the poll
+scheduler claim due sources with ``FOR UPDATE SKIP LOCKED`` without locking any tenant's rows.
+They are not tenant tables (no tenant in their keys, no row-level policy); on Citus they stay
+local tables on the coordinator with the task queue.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-# Model labels of the shared (future reference) tables that have a ``tenant`` column.
+TENANT_MODEL = "tenants.Tenant"
+TENANT_FIELD = "tenant"
+TENANT_COLUMN = "tenant_id"
+
+# Model labels of the shared tables, the future Citus reference tables (docs/scaling.md). Those
+# with a ``tenant`` column (memberships, tenant API keys) must be listed for that column not to
+# make them tenant tables; the others are listed so the list is complete.
 SHARED_MODELS: frozenset[str] = frozenset(
     {
         "tenants.Agency",
         "tenants.Tenant",
         "tenants.User",
         "tenants.Membership",
+        "tenants.Invitation",  # its link's page reads it before the tenant is known
         "tenants.PersonalToken",
         "tenants.TenantApiKey",
     }
 )
 
 
+# Model labels of the scheduling tables (see above): a tenant column, but no tenant table.
+SCHEDULING_MODELS: frozenset[str] = frozenset({"monitoring.PollSchedule"})
+
+
+def is_tenant_key(field: Any) -> bool:
+    """True for the ``tenant`` foreign key (to ``tenants.Tenant``) that makes a model's rows one
+    tenant's."""
+    related = getattr(field, "related_model", None)
+    return bool(
+        getattr(field, "name", None) == TENANT_FIELD
+        and getattr(field, "concrete", False)
+        and getattr(field, "many_to_one", False)
+        and related is not None
+        and not isinstance(related, str)
+        and related._meta.label == TENANT_MODEL
+    )
+
+
+def may_hold_tenant_rows(model: type[models.Model]) -> bool:
+    """True for a concrete, managed model that is not a shared or scheduling table (whether or
+    not it has its ``tenant`` key yet: the schema editor asks this while the key is being
+    added)."""
+    meta = model._meta
+    return not (
+        meta.abstract
+        or meta.proxy
+        or not meta.managed
+        or meta.label in SHARED_MODELS
+        or meta.label in SCHEDULING_MODELS
+    )
+
+
 def is_tenant_model(model: type[models.Model]) -> bool:
     """True for a concrete, managed model holding one tenant's rows."""
-    from tenants.models import Tenant
-
-    meta = model._meta
-    if meta.abstract or meta.proxy or not meta.managed or meta.label in SHARED_MODELS:
+    if not may_hold_tenant_rows(model):
         return False
     try:
-        field = meta.get_field("tenant")
+        field = model._meta.get_field(TENANT_FIELD)
     except FieldDoesNotExist:
         return False
-    return bool(getattr(field, "related_model", None) is Tenant and field.concrete)
+    return is_tenant_key(field)
 
 
 def tenant_models() -> list[type[models.Model]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import models
 
-from tenants.models import Membership, Tenant, User
+from tenants.models import Invitation, Membership, Tenant, User
 
 REGISTRY: list[PublicFields] = []
 
@@ -89,4 +89,9 @@ MEMBERSHIP = PublicFields(
     Membership,
     ("id", "user", "role", "created_at", "updated_at"),
     read_only=("id", "user", "created_at", "updated_at"),
+)
+INVITATION = PublicFields(
+    Invitation,
+    ("id", "email", "role", "status", "created_at", "expires_at", "accepted_at"),
+    read_only=("id", "status", "created_at", "expires_at", "accepted_at"),
 )

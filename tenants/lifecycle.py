@@ -13,7 +13,9 @@ what was left out.
 
 ``delete_tenant`` deletes model by model in bounded batches (one short transaction each, so the
 database never holds a huge transaction and a run that is cut short can simply run again), the
-tenant last. The tenant is suspended first, which stops new data arriving while it runs.
+tenant last. The tenant is suspended first, which stops new data arriving while it runs. Every
+statement on a tenant table names the tenant (``tenants.models.TenantCollector``), except the
+cascade of deleting the client users, which clears their assignments wherever they are.
 
 Both leave an audit entry (django-auditlog ``LogEntry`` on the tenant, with the counts and the
 operating-system user who ran the command); the entry outlives the tenant.
@@ -36,7 +38,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from tenants.crypto import EncryptedTextField
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership, Tenant, User, delete_pinned
 
 logger = logging.getLogger("sigap.lifecycle")
 
@@ -184,6 +186,12 @@ def export_tenant(*, tenant: Tenant, output: Path) -> dict[str, Any]:
     return manifest
 
 
+def _delete_users(user_ids: list[int]) -> dict[str, int]:
+    """Delete the tenant's client users. Users are shared rows: the cascade (clearing the
+    mentions assigned to them) cannot name one tenant, and is allowlisted as such."""
+    return User.objects.filter(pk__in=user_ids).delete()[1]
+
+
 def delete_tenant(*, tenant: Tenant, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Delete every row of ``tenant`` in bounded batches; rows deleted per model label."""
     from auditlog.models import LogEntry
@@ -208,11 +216,11 @@ def delete_tenant(*, tenant: Tenant, batch_size: int = BATCH_SIZE) -> dict[str, 
             with transaction.atomic():
                 ids = list(rows.queryset.order_by().values_list("pk", flat=True)[:batch_size])
                 if ids:
-                    add(rows.model._base_manager.filter(pk__in=ids).delete()[1])
+                    add(delete_pinned(rows.queryset.filter(pk__in=ids))[1])
             if len(ids) < batch_size:
                 break
     with transaction.atomic():
-        add(User.objects.filter(pk__in=users).delete()[1])
+        add(_delete_users(users))
         add(Tenant.objects.filter(pk=tenant.pk).delete()[1])
     logger.info("tenant deleted", extra={"tenant_id": tenant.pk, "counts": deleted})
     return deleted

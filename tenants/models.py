@@ -4,6 +4,13 @@
 ``tenant`` foreign key (ready for PostgreSQL row-level security keyed on ``tenant_id``) and the
 ``TenantQuerySet.for_tenant`` scope that the REST, GraphQL and admin layers all go through.
 
+Tenant-pinned writes: every statement Django sends for a tenant row names its tenant, as a
+database sharded by tenant (Citus) needs and as ``tests/sqlpin.py`` checks. ``save()`` updates
+``WHERE tenant_id = ... AND id = ...`` and ``refresh_from_db()`` reads the same way (so the
+tenant of a row never changes: a save that changed it matches no row); ``delete()`` on a row or a
+``TenantQuerySet`` (and on tenants) goes through ``TenantCollector``, which pins every cascade
+and every DELETE or UPDATE it sends to the tenants of the rows it deletes.
+
 Account rules that every writer keeps, whatever the path (admin, services, management commands):
 a change of a user's password (``set_password``, ``set_unusable_password`` or a new hash) stamps
 ``password_changed_at``, which the audit log records, and revokes all of the user's personal
@@ -16,15 +23,20 @@ from __future__ import annotations
 
 import hmac
 import zoneinfo
-from collections.abc import Iterable
-from datetime import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, ClassVar, Self, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db import models, router, transaction
+from django.db.models import QuerySet, signals, sql
+from django.db.models.deletion import Collector
+from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.crypto import KeyGenerator
@@ -63,6 +75,187 @@ class Agency(models.Model):
 DEFAULT_MENTION_RETENTION_DAYS = 400
 DEFAULT_RAW_PAYLOAD_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 36_500
+
+
+def _is_tenant_model(model: type[models.Model]) -> bool:
+    from tenants.dbtables import is_tenant_model
+
+    return is_tenant_model(model)
+
+
+def _tenant_ids(objs: Iterable[Any]) -> set[int] | None:
+    """The tenants of rows about to be deleted: their ``tenant_id`` (a tenant's own id for
+    tenants); None when any of them is a shared row without a tenant (a user)."""
+    ids: set[int] = set()
+    for obj in objs:
+        if isinstance(obj, Tenant):
+            ids.add(obj.pk)
+        elif isinstance(getattr(obj, "tenant_id", None), int):
+            ids.add(obj.tenant_id)
+        else:
+            return None
+    return ids
+
+
+def _pin(rows: QuerySet[Any], tenant_ids: Iterable[int]) -> QuerySet[Any]:
+    ids = sorted(tenant_ids)
+    return rows.filter(tenant_id=ids[0]) if len(ids) == 1 else rows.filter(tenant_id__in=ids)
+
+
+def _by_tenant(objs: Iterable[Any]) -> dict[int, list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for obj in objs:
+        groups[obj.tenant_id].append(obj.pk)
+    return groups
+
+
+class TenantCollector(Collector):
+    """Django's deletion collector with every statement on a tenant table pinned to a tenant.
+
+    Related rows of a tenant table are looked up (and cascaded, set null, fast-deleted) with the
+    tenants of the rows being deleted; the final DELETE and UPDATE statements name the tenant
+    beside the ids. A cascade from a shared row (deleting a user clears the mentions assigned to
+    it) cannot name one tenant and stays as Django sends it. ``delete`` follows Django 5.2's
+    ``Collector.delete`` step for step; only the statements differ.
+    """
+
+    def related_objects(
+        self, related_model: type[models.Model], related_fields: Any, objs: Any
+    ) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().related_objects(
+            related_model,
+            related_fields,
+            objs,
+        )
+        tenant_ids = _tenant_ids(objs) if _is_tenant_model(related_model) else None
+        return _pin(rows, tenant_ids) if tenant_ids else rows
+
+    def _delete_rows(self, model: type[models.Model], instances: Sequence[Any]) -> int:
+        if not _is_tenant_model(model):
+            count: int = sql.DeleteQuery(model).delete_batch(
+                [obj.pk for obj in instances], self.using
+            )
+            return count
+        deleted = 0
+        for tenant_id, pks in sorted(_by_tenant(instances).items()):
+            query = sql.DeleteQuery(model)
+            for start in range(0, len(pks), GET_ITERATOR_CHUNK_SIZE):
+                query.clear_where()
+                chunk = pks[start : start + GET_ITERATOR_CHUNK_SIZE]
+                query.add_q(models.Q(tenant_id=tenant_id, pk__in=chunk))
+                deleted += query.do_query(model._meta.db_table, query.where, using=self.using)
+        return deleted
+
+    def _update_rows(self, objs: Sequence[Any], values: dict[str, Any]) -> None:
+        model = type(objs[0])
+        if not _is_tenant_model(model):
+            query = sql.UpdateQuery(model)
+            query.update_batch(list({obj.pk for obj in objs}), values, self.using)
+            return
+        for tenant_id, pks in sorted(_by_tenant(objs).items()):
+            model._base_manager.using(self.using).filter(
+                tenant_id=tenant_id, pk__in=sorted(set(pks))
+            ).update(**values)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        for model, instances in self.data.items():
+            self.data[model] = sorted(instances, key=attrgetter("pk"))
+        self.sort()
+        deleted_counter: Counter[str] = Counter()
+
+        # One row without dependencies: Django's shortcut, pinned.
+        if len(self.data) == 1:
+            (only_model, only_rows), *_ = self.data.items()
+            if len(only_rows) == 1:
+                instance = next(iter(only_rows))
+                if self.can_fast_delete(instance):
+                    with transaction.mark_for_rollback_on_error(self.using):
+                        count = self._delete_rows(only_model, [instance])
+                    setattr(instance, instance._meta.pk.attname, None)
+                    return count, {only_model._meta.label: count}
+
+        with transaction.atomic(using=self.using, savepoint=False):
+            for model, obj in self.instances_with_model():
+                if not model._meta.auto_created:
+                    signals.pre_delete.send(
+                        sender=model, instance=obj, using=self.using, origin=self.origin
+                    )
+            for rows in self.fast_deletes:
+                count = rows._raw_delete(using=self.using)
+                if count:
+                    deleted_counter[rows.model._meta.label] += count
+            for (field, value), instances_list in self.field_updates.items():
+                objs: list[Any] = []
+                for batch in instances_list:
+                    if isinstance(batch, models.QuerySet) and batch._result_cache is None:
+                        # One UPDATE per pinned queryset (Django ORs them into one, which
+                        # would lose the tenant condition under the OR).
+                        batch.update(**{field.name: value})
+                    else:
+                        objs.extend(batch)  # type: ignore[arg-type]  # rows, as in Django
+                if objs:
+                    self._update_rows(objs, {field.name: value})
+            for instances in self.data.values():
+                instances.reverse()  # type: ignore[union-attr]  # lists here, as in Django
+            for model, instances in self.data.items():
+                count = self._delete_rows(model, list(instances))
+                if count:
+                    deleted_counter[model._meta.label] += count
+                if not model._meta.auto_created:
+                    for obj in instances:
+                        signals.post_delete.send(
+                            sender=model, instance=obj, using=self.using, origin=self.origin
+                        )
+        for model, instances in self.data.items():
+            for instance in instances:
+                setattr(instance, model._meta.pk.attname, None)
+        return sum(deleted_counter.values()), dict(deleted_counter)
+
+
+def delete_pinned(rows: QuerySet[Any]) -> tuple[int, dict[str, int]]:
+    """``QuerySet.delete()`` through ``TenantCollector`` (Django 5.2's steps)."""
+    rows._not_support_combined_queries("delete")  # type: ignore[attr-defined]
+    if rows.query.is_sliced:
+        raise TypeError("Cannot use 'limit' or 'offset' with delete().")
+    if rows.query.distinct_fields:
+        raise TypeError("Cannot call delete() after .distinct(*fields).")
+    if rows._fields is not None:  # type: ignore[attr-defined]
+        raise TypeError("Cannot call delete() after .values() or .values_list()")
+    del_query = rows._chain()  # type: ignore[attr-defined]
+    del_query._for_write = True
+    del_query.query.select_for_update = False
+    del_query.query.select_related = False
+    del_query.query.clear_ordering(force=True)
+    collector = TenantCollector(using=del_query.db, origin=rows)
+    collector.collect(del_query)
+    result = collector.delete()
+    rows._result_cache = None
+    return result
+
+
+def _delete_instance(
+    instance: models.Model, using: str | None, keep_parents: bool
+) -> tuple[int, dict[str, int]]:
+    """``Model.delete()`` through ``TenantCollector``."""
+    if instance.pk is None:
+        raise ValueError(
+            f"{instance._meta.object_name} object can't be deleted because its "
+            f"{instance._meta.pk.attname} attribute is set to None."
+        )
+    using = using or router.db_for_write(type(instance), instance=instance)
+    collector = TenantCollector(using=using, origin=instance)
+    collector.collect([instance], keep_parents=keep_parents)
+    return collector.delete()
+
+
+class TenantRowsQuerySet(models.QuerySet["Tenant"]):
+    """Tenants: deleting them pins every cascade to the deleted tenants."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        return delete_pinned(self)
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class Tenant(models.Model):
@@ -116,6 +309,8 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = models.Manager.from_queryset(TenantRowsQuerySet)()
+
     class Meta:
         ordering = ["name"]
 
@@ -125,6 +320,11 @@ class Tenant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        return _delete_instance(self, using, keep_parents)
 
 
 _RowT = TypeVar("_RowT", bound=models.Model)
@@ -144,6 +344,19 @@ class TenantQuerySet(models.QuerySet[_RowT]):
         ids = [item.pk if isinstance(item, Tenant) else item for item in tenant]
         return self.filter(tenant_id__in=ids)
 
+    def tenant_ids(self) -> list[int]:
+        """The tenants that have rows in this queryset, in order: how a sweep across tenants
+        (outbox, pruning) chooses the tenants to work on before it works pinned to each. An
+        unlocked read; the one unpinned read such sweeps make (``tests/sqlpin_allow.py``)."""
+        return list(self.order_by("tenant_id").values_list("tenant_id", flat=True).distinct())
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Django's ``delete()`` with every statement pinned to a tenant (``TenantCollector``)."""
+        return delete_pinned(self)
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
 
 class TenantManager(models.Manager[_RowT]):
     """The default manager of tenant-owned models, typed so ``Model.objects.for_tenant(...)``
@@ -159,7 +372,10 @@ class TenantManager(models.Manager[_RowT]):
 
 
 class TenantOwnedModel(models.Model):
-    """Abstract base for every tenant's row. Query it through ``for_tenant``."""
+    """Abstract base for every tenant's row. Query it through ``for_tenant``.
+
+    ``save()``, ``refresh_from_db()`` and ``delete()`` name the row's tenant in their SQL (see
+    the module docstring)."""
 
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="%(class)ss", db_index=True
@@ -169,6 +385,25 @@ class TenantOwnedModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
+        # UPDATE ... WHERE tenant_id = %s AND id = %s; Django adds the id.
+        return super()._do_update(base_qs.filter(tenant_id=self.tenant_id), *args, **kwargs)
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: QuerySet[Any] | None = None,
+    ) -> None:
+        if from_queryset is None and self.tenant_id is not None:
+            from_queryset = type(self)._base_manager.filter(tenant_id=self.tenant_id)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        return _delete_instance(self, using, keep_parents)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -318,6 +553,57 @@ class Membership(TenantOwnedModel):
                 raise ValidationError({"user": _("A client user belongs to one tenant only.")})
 
 
+class Invitation(TenantOwnedModel):
+    """An invitation of an address into a tenant with a role, pending until the person follows
+    the link e-mailed to them (``tenants.invitations``), which creates their membership (and
+    their account, with the password they choose, for a new address). The link works once and
+    for ``SIGAP_INVITATION_TTL_HOURS``; a new invitation of the same address replaces a pending
+    one. Nothing here says whether the address has an account: the answer to the inviter is
+    the same either way. A shared table: the link's page reads it before the tenant is known.
+    """
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    full_name = models.CharField(
+        max_length=200, blank=True, help_text="For a new account; an existing one keeps its own."
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPIRED = "expired", _("Expired")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} in {self.tenant}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + timedelta(hours=settings.SIGAP_INVITATION_TTL_HOURS)
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
 class TimingSafeKeyGenerator(KeyGenerator):
     """The library's generator, with the secret's hash compared by ``hmac.compare_digest``."""
 
@@ -460,8 +746,9 @@ class OutboxDelivery(TenantOwnedModel):
     """One subscriber's acknowledgement of one outbox row.
 
     Written by ``tenants.outbox.deliver`` in the same transaction as the subscriber's work; the
-    UNIQUE (topic, event_id, subscriber) constraint is the claim, so two deliveries of one row can
-    never both apply it. ``topic`` is the outbox table's model label (``monitoring.pipelineevent``).
+    UNIQUE (tenant, topic, event_id, subscriber) constraint is the claim, so two deliveries of one
+    row can never both apply it. ``topic`` is the outbox table's model label
+    (``monitoring.pipelineevent``).
     """
 
     topic = models.CharField(max_length=100)
@@ -473,7 +760,7 @@ class OutboxDelivery(TenantOwnedModel):
         verbose_name_plural = "outbox deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["topic", "event_id", "subscriber"], name="outbox_delivery_once"
+                fields=["tenant", "topic", "event_id", "subscriber"], name="outbox_delivery_once"
             )
         ]
 

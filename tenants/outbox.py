@@ -30,6 +30,9 @@ so the publishing app never imports its subscribers. What this module guarantees
   events and their acknowledgements after ``SIGAP_OUTBOX_RETENTION_DAYS`` days. Undelivered events
   are kept until their subscribers succeed. A subscriber registered later sees only events
   published after it was registered.
+* **Pinned to the tenant**: every statement on an event or acknowledgement names its tenant. The
+  sweeper and the pruner, which work across tenants, first read which tenants have work
+  (``TenantQuerySet.tenant_ids``, an unlocked read) and then lock, update and delete per tenant.
 
 Handlers receive the event instance (treat it as read-only) and run inside the worker, so they
 take its ``tenant_id`` and ids from the row, as every task does. See ``docs/outbox.md``.
@@ -62,7 +65,7 @@ PRUNE_BATCH = 5000
 _CLAIM = """
     INSERT INTO {table} (tenant_id, topic, event_id, subscriber, processed_at)
     VALUES (%s, %s, %s, %s, now())
-    ON CONFLICT (topic, event_id, subscriber) DO NOTHING
+    ON CONFLICT (tenant_id, topic, event_id, subscriber) DO NOTHING
     RETURNING id
 """
 
@@ -191,7 +194,9 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
             failed.append(subscriber.name)
     if failed:
         raise SubscriberFailed(f"{topic} {event_id}: {', '.join(failed)} failed; retried later.")
-    model.objects.filter(pk=event_id, delivered_at__isnull=True).update(delivered_at=timezone.now())
+    model.objects.for_tenant(tenant_id).filter(pk=event_id, delivered_at__isnull=True).update(
+        delivered_at=timezone.now()
+    )
     return {"applied": applied, "already": already, "failed": 0}
 
 
@@ -206,22 +211,32 @@ def sweep(*, grace: timedelta | None = None) -> int:
     for model in event_models():
         topic = model._meta.label_lower
         now = timezone.now()
-        pending = model.objects.filter(delivered_at__isnull=True, dispatched_at__lte=now - grace)
-        with transaction.atomic():
-            if not subscribers(topic):
-                pending.update(delivered_at=now)
-                continue
-            # SKIP LOCKED: two sweepers running at once never queue the same event twice.
-            rows = list(
-                pending.order_by("dispatched_at")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", "tenant_id")[:SWEEP_BATCH]
-            )
-            if not rows:
-                continue
-            model.objects.filter(pk__in=[pk for pk, _ in rows]).update(dispatched_at=now)
-            for pk, tenant_id in rows:
-                _dispatch(topic, tenant_id, pk)
+        pending = model.objects.get_queryset().filter(
+            delivered_at__isnull=True, dispatched_at__lte=now - grace
+        )
+        rows: list[tuple[int, int]] = []
+        for tenant_id in pending.tenant_ids():
+            tenant_pending = pending.for_tenant(tenant_id)
+            with transaction.atomic():
+                if not subscribers(topic):
+                    tenant_pending.update(delivered_at=now)
+                    continue
+                # SKIP LOCKED: two sweepers running at once never queue the same event twice.
+                ids = list(
+                    tenant_pending.order_by("dispatched_at")
+                    .select_for_update(skip_locked=True)
+                    .values_list("pk", flat=True)[: SWEEP_BATCH - len(rows)]
+                )
+                if not ids:
+                    continue
+                model.objects.for_tenant(tenant_id).filter(pk__in=ids).update(dispatched_at=now)
+                for pk in ids:
+                    _dispatch(topic, tenant_id, pk)
+            rows += [(pk, tenant_id) for pk in ids]
+            if len(rows) >= SWEEP_BATCH:
+                break
+        if not rows:
+            continue
         logger.warning("outbox events re-dispatched", extra={"topic": topic, "count": len(rows)})
         queued += len(rows)
     return queued
@@ -236,18 +251,22 @@ def prune(*, days: int | None = None) -> int:
     deleted = 0
     for model in event_models():
         topic = model._meta.label_lower
-        while True:
-            with transaction.atomic():
-                ids = list(
-                    model.objects.filter(delivered_at__lt=cutoff)
-                    .order_by()
-                    .values_list("pk", flat=True)[:PRUNE_BATCH]
-                )
-                OutboxDelivery.objects.filter(topic=topic, event_id__in=ids).delete()
-                model.objects.filter(pk__in=ids).delete()
-            deleted += len(ids)
-            if len(ids) < PRUNE_BATCH:
-                break
+        old = model.objects.get_queryset().filter(delivered_at__lt=cutoff)
+        for tenant_id in old.tenant_ids():
+            while True:
+                with transaction.atomic():
+                    ids = list(
+                        old.for_tenant(tenant_id)
+                        .order_by()
+                        .values_list("pk", flat=True)[:PRUNE_BATCH]
+                    )
+                    OutboxDelivery.objects.for_tenant(tenant_id).filter(
+                        topic=topic, event_id__in=ids
+                    ).delete()
+                    model.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
+                deleted += len(ids)
+                if len(ids) < PRUNE_BATCH:
+                    break
     return deleted
 
 

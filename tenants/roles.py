@@ -32,6 +32,7 @@ class Cap(StrEnum):
     VIEW_MONITORING = "monitoring.view"
     MANAGE_MONITORING = "monitoring.manage"
     TRIAGE_MENTIONS = "mentions.triage"
+    DELETE_MENTIONS = "mentions.delete"
     INGEST = "mentions.ingest"
     VIEW_INCIDENTS = "incidents.view"
     MANAGE_INCIDENTS = "incidents.manage"
@@ -50,6 +51,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_API_KEYS,
             Cap.MANAGE_MONITORING,
             Cap.TRIAGE_MENTIONS,
+            Cap.DELETE_MENTIONS,
             Cap.INGEST,
             Cap.MANAGE_INCIDENTS,
         }

@@ -1,8 +1,9 @@
 """Writes and business rules for agencies, tenants, members and credentials.
 
 Shared by the REST API, GraphQL, the admin and the demo seeding; keyword-only arguments.
-Invitations reach only the tenant's agency staff, free client users or new addresses, and refuse
-every other account with one and the same error (``invitable``).
+Invitations reach only the tenant's agency staff, free client users or new addresses
+(``invitable``); the inviter gets the same answer (a pending invitation) for every address,
+and the person joins by following the e-mailed link (``accept_invitation``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants import invitations
 from tenants.models import (
     Agency,
+    Invitation,
     Membership,
     PersonalToken,
     Tenant,
@@ -130,61 +133,152 @@ def invitable(user: User, tenant: Tenant, role: str) -> bool:
     return not user.memberships.exclude(tenant=tenant).exists()
 
 
-@transaction.atomic
 def invite_member(
     *, tenant: Tenant, email: str, role: str, full_name: str = "", invited_by: Any = None
-) -> Membership:
-    """Add a person to the tenant, creating their account if needed.
+) -> Invitation:
+    """Invite an address into the tenant: a pending invitation and one e-mail to the address.
 
-    A new ``client`` is created as a client user (no agency); any other new person is created
-    as staff of the tenant's agency. New accounts get no usable password and an email. An
-    existing account that may not be invited (see ``invitable``) gets one error on ``email``,
-    the same whatever the reason, so answers tell no more about other people's accounts.
+    The answer is the same whether the address has an account or not, and whether that account
+    may join (``invitable``) or not: the inviter learns nothing about other people's accounts.
+    An address that may join gets the invitation with its link (``tenants.invitations``); the
+    membership (and, for a new address, the account) is made when the person follows it
+    (``accept_invitation``). An account that may not join gets a notice instead, and its
+    invitation can never be accepted. Inviting an address again replaces its pending
+    invitation (a new link; the old one stops working). Only a current member is refused
+    (the inviter sees the members anyway), except one who has no usable password yet, who
+    gets a link to choose one.
     """
     email = User.objects.normalize_email(email).lower()
-    user = User.objects.select_for_update().filter(email__iexact=email).first()
-    created = user is None
-    if user is None:
-        user = User.objects.create_user(
-            email,
-            password=None,
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)  # one inviter at a time
+        user = invitations.account_for(email)
+        if (
+            user is not None
+            and user.has_usable_password()
+            and Membership.objects.for_tenant(tenant).filter(user=user).exists()
+        ):
+            raise ValidationError(
+                {"email": ValidationError(_("This person is already a member of this tenant."))}
+            )
+        Invitation.objects.for_tenant(tenant).filter(email=email, accepted_at=None).delete()
+        invitation = Invitation(
+            tenant=tenant,
+            email=email,
+            role=role,
             full_name=full_name,
+            invited_by=invited_by if isinstance(invited_by, User) else None,
+        )
+        invitation.full_clean()
+        invitation.save()
+        joins = user is None or may_join(user, tenant, role)
+    if joins:
+        invitations.send_invitation(invitation)
+    else:
+        invitations.send_refusal_notice(invitation)
+    return invitation
+
+
+def may_join(user: User, tenant: Tenant, role: str) -> bool:
+    """Whether an existing account may accept an invitation: active, and ``invitable`` or
+    already a member (who is only choosing a password)."""
+    if not user.is_active:
+        return False
+    return invitable(user, tenant, role) or (
+        Membership.objects.for_tenant(tenant).filter(user=user).exists()
+    )
+
+
+CANNOT_JOIN = _(
+    "This invitation cannot be accepted with your account. Ask whoever invited you to invite "
+    "another address."
+)
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: Invitation, password: str | None = None) -> Membership:
+    """Join the tenant through an invitation (its link's POST; check the token first).
+
+    A new address gets its account here (agency staff for every role but ``client``), with
+    ``password``; an account without a usable password must choose one too. The password
+    meets ``AUTH_PASSWORD_VALIDATORS`` (errors on ``password``). The invitation rule is checked
+    again (``invitable``): an account that may not join is refused. Marks the invitation
+    accepted, which ends its link.
+    """
+    invitation = (
+        Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+    )
+    if invitation.accepted_at is not None or invitation.status != Invitation.Status.PENDING:
+        raise ValidationError(_("This invitation was used already or has expired."))
+    tenant, role = invitation.tenant, invitation.role
+    user = User.objects.select_for_update().filter(email__iexact=invitation.email).first()
+    if user is None:
+        user = User(
+            email=invitation.email,
+            full_name=invitation.full_name,
             agency=None if role == Role.CLIENT else tenant.agency,
         )
-    elif Membership.objects.for_tenant(tenant).filter(user=user).exists():
-        raise ValidationError(
-            {"email": ValidationError(_("This person is already a member of this tenant."))}
-        )
-    elif not invitable(user, tenant, role):
-        raise ValidationError({"email": ValidationError(NOT_INVITABLE, code="not_invitable")})
-    membership = Membership(tenant=tenant, user=user, role=role)
-    membership.full_clean(validate_unique=False)
-    membership.save()
-    inviter = getattr(invited_by, "email", "An administrator")
-    send_mail(
-        subject=f"You have been added to {tenant.name} on Sigap",
-        message=(
-            f"{inviter} added you to {tenant.name} as {role}.\n"
-            + ("Ask your administrator for a password to sign in.\n" if created else "")
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
-        fail_silently=True,
-    )
+    elif not may_join(user, tenant, role):
+        raise ValidationError(CANNOT_JOIN, code="not_invitable")
+    if user.pk is None or not user.has_usable_password():
+        if not password:
+            raise ValidationError({"password": _("Choose a password.")}, code="required")
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.error_list}) from None
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save()
+    membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+    if membership is None:
+        membership = Membership(tenant=tenant, user=user, role=role)
+        membership.full_clean(validate_unique=False)
+        membership.save()
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
     return membership
 
 
 @transaction.atomic
+def revoke_invitation(*, invitation: Invitation) -> None:
+    """Withdraw a pending invitation: its link stops working. Accepted ones stay as a record."""
+    if invitation.accepted_at is not None:
+        raise ValidationError({"detail": _("An accepted invitation cannot be withdrawn.")})
+    invitation.delete()
+
+
 def add_member(*, tenant: Tenant, user: User, role: str, added_by: Any = None) -> Membership:
-    """Add an existing account (picked in the admin): ``invite_member`` for its address, so the
-    same rules (``invitable``) and the same email apply; errors name ``user``."""
-    try:
-        return invite_member(tenant=tenant, email=user.email, role=role, invited_by=added_by)
-    except ValidationError as exc:
-        errors = exc.error_dict if hasattr(exc, "error_dict") else {"email": exc.error_list}
-        raise ValidationError(
-            {("user" if name == "email" else name): value for name, value in errors.items()}
-        ) from None
+    """Add an existing account picked in the admin (where the agency admin sees it already):
+    the membership at once, under the invitation rule (``invitable``, errors on ``user``), and
+    an e-mail to the person: a notice, or, for an account without a usable password, an
+    invitation whose link lets them choose one."""
+    with transaction.atomic():
+        if not invitable(user, tenant, role):
+            raise ValidationError({"user": ValidationError(NOT_INVITABLE, code="not_invitable")})
+        if Membership.objects.for_tenant(tenant).filter(user=user).exists():
+            raise ValidationError(
+                {"user": ValidationError(_("This person is already a member of this tenant."))}
+            )
+        membership = Membership(tenant=tenant, user=user, role=role)
+        try:
+            membership.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            raise ValidationError(
+                {"user": [m for messages in exc.message_dict.values() for m in messages]}
+            ) from None
+        membership.save()
+        inviter = added_by if isinstance(added_by, User) else None
+        notice = Invitation(tenant=tenant, email=user.email, role=role, invited_by=inviter)
+        if not user.has_usable_password():
+            Invitation.objects.for_tenant(tenant).filter(
+                email=user.email, accepted_at=None
+            ).delete()
+            notice.save()
+    if notice.pk is not None:
+        invitations.send_invitation(notice)
+    else:
+        invitations.send_added_notice(notice)
+    return membership
 
 
 def _lock_admins(tenant: Tenant) -> int:

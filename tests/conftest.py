@@ -24,6 +24,9 @@ from tenants.models import Tenant, User
 from tenants.roles import Role
 from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
 
+# Every SQL statement the suite sends on a tenant table must pin tenant_id (tests/sqlpin.py).
+pytest_plugins = ["tests.sqlpin"]
+
 PASSWORD = "correct-horse-battery"
 
 

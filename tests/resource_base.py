@@ -159,15 +159,17 @@ APPLIES: dict[str, Callable[[Any], bool]] = {
 class GraphQLMutation:
     """One GraphQL mutation of a resource.
 
-    ``document`` takes ``$slug`` and, for ``update``/``delete``, ``$id`` (the row's lookup); it
-    must select ``id`` of the row it returns. ``variables(ctx)`` gives the other variables of
-    every call; after a successful ``create`` or ``update`` the REST detail (or list row)
-    contains ``expect(ctx)``.
+    ``document`` takes ``$slug`` and, for ``update``/``delete``/``bulk``, ``$id`` (the row's
+    lookup); it must select ``id`` of the row it returns. A ``bulk`` mutation changes many rows
+    (``$id`` among its ids) and answers a report with ``errors { id code }``: another tenant's
+    id is reported there like a missing one (``not_found``), never changed. ``variables(ctx)``
+    gives the other variables of every call; after a successful ``create``, ``update`` or
+    ``bulk`` the REST detail (or list row) contains ``expect(ctx)``.
     ``foreign_variables(ctx)`` returns variables that reference another tenant's objects:
     each must be refused with BAD_USER_INPUT or NOT_FOUND, changing nothing.
     """
 
-    action: str  # "create", "update" or "delete"
+    action: str  # "create", "update", "delete" or "bulk"
     document: str
     capability: Cap
     variables: Callable[[Ctx], dict[str, Any]] | None = None
@@ -695,6 +697,12 @@ class TenantResourceTests:
                     gone = reader.get(self.detail_url(ctx.tenant.slug, self.lookup(obj)))  # type: ignore[arg-type]
                     assert gone.status_code == 404, mutation.name
                 continue
+            if mutation.action == "bulk":
+                assert body["data"][mutation.name]["errors"] == [], (mutation.name, body)
+                expected = mutation.expect(ctx) if mutation.expect else {}
+                found = self.find(ctx, self.lookup(obj))  # type: ignore[arg-type]
+                assert subset(expected, found) == expected, mutation.name
+                continue
             lookup = str(body["data"][mutation.name]["id"])
             if obj is not None:
                 assert lookup == self.lookup(obj), mutation.name
@@ -734,7 +742,12 @@ class TenantResourceTests:
             assert foreign_tenant["errors"][0]["message"] == no_tenant["errors"][0]["message"]
             for role, body in by_role.items():
                 assert error_codes(body) == ["FORBIDDEN"], (mutation.name, role)
-            if mutation.action != "create":
+            if mutation.action == "bulk":
+                for body, lookup in ((their_id, self.lookup(theirs)), (missing_id, MISSING_ID)):
+                    assert "errors" not in body, body
+                    report = body["data"][mutation.name]["errors"]
+                    assert report == [{"id": lookup, "code": "not_found"}], body
+            elif mutation.action != "create":
                 assert error_codes(their_id) in (["BAD_USER_INPUT"], ["NOT_FOUND"]), their_id
                 assert their_id["errors"][0]["message"] == missing_id["errors"][0]["message"]
             for name, body in by_variable.items():

@@ -190,6 +190,11 @@ ROOT_QUERIES = {
     "tracked_terms": "query($slug: String!) { tracked_terms(slug: $slug) { id } }",
     "mentions": "query($slug: String!) { mentions(slug: $slug) { id assignee { email } } }",
     "volume": 'query($slug: String!) { volume(slug: $slug, interval: "1d") { bucket } }',
+    "mentions_count": "query($slug: String!) { mentions_count(slug: $slug) }",
+    "share_of_voice": "query($slug: String!) { share_of_voice(slug: $slug) { total } }",
+    "top_authors": "query($slug: String!) { top_authors(slug: $slug) { results { reach } } }",
+    "top_hashtags": "query($slug: String!) { top_hashtags(slug: $slug) { results { text } } }",
+    "top_terms": "query($slug: String!) { top_terms(slug: $slug) { results { text } } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -197,6 +202,11 @@ MUTATIONS = {
     "update_mention_triage": (
         Cap.TRIAGE_MENTIONS,
         'mutation($slug: String!) { update_mention_triage(slug: $slug, id: "987654") { id } }',
+    ),
+    "bulk_triage_mentions": (
+        Cap.TRIAGE_MENTIONS,
+        'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
+        "{ updated } }",
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

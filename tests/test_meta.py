@@ -48,6 +48,9 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # Per-subscriber acknowledgements of outbox events (tenants/outbox.py): written only by the
     # delivery task; the events themselves have a read-only admin (PipelineEvent).
     "tenants.OutboxDelivery": "outbox acknowledgement, written only by the delivery task",
+    # The poll scheduler's table (a scheduling table, tenants/dbtables.py): source ids and due
+    # times kept in step with the sources, whose admin shows when each is next polled.
+    "monitoring.PollSchedule": "scheduling table, kept in step with the sources",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -63,11 +66,16 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     # The pipeline outbox (tenants/outbox.py, docs/outbox.md): consumed by subscribers, no API.
     "monitoring.PipelineEvent": "outbox event, consumed by subscribers, no API",
     "tenants.OutboxDelivery": "outbox acknowledgement, no API",
+    # The poll scheduler's table (tests/monitoring/test_polling.py): no API, no client data.
+    "monitoring.PollSchedule": "scheduling table, no API",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
     # Credentials stay out of GraphQL: machine keys are managed over REST by admins only.
     "tenants.TenantApiKey": "credential, REST only",
+    # Managed over REST and the admin by admins (members.manage); GraphQL has no member
+    # mutations either.
+    "tenants.Invitation": "REST and admin only, like inviting",
     # Not (yet) exposed over GraphQL; REST is their only API today. Add the type on
     # TenantOwnedType (and a graphql_list on the test case) when they are, and drop the entry.
     "monitoring.LexiconEntry": "REST only",
@@ -84,6 +92,7 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     # Outbox (see NO_RESOURCE_TESTS).
     "monitoring.PipelineEvent": "outbox event",
     "tenants.OutboxDelivery": "outbox acknowledgement",
+    "monitoring.PollSchedule": "scheduling table (see NO_RESOURCE_TESTS)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

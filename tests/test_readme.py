@@ -130,7 +130,7 @@ def curl_request(command: str) -> dict[str, Any]:
 
 
 def test_curl_walkthrough_works_on_the_demo_data(db: Any) -> None:
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed at exit
+    call_command("seed_demo", "--mentions", "0", stdout=open(os.devnull, "w"))  # noqa: SIM115
     client = Client()
     token = None
     for command in of_kind("curl"):
@@ -182,7 +182,7 @@ def test_the_other_commands_run_exactly_as_written(tmp_path: Path) -> None:
     from monitoring.demo import ensure_setup
     from tenants.models import Tenant
 
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - as `make run` does
+    call_command("seed_demo", "--mentions", "0", stdout=open(os.devnull, "w"))  # noqa: SIM115
     ensure_setup(Tenant.objects.get(slug="kopi-senja"))
     clone = scratch_clone(tmp_path)
     environment = clean_environment(DATABASE_URL=database_url())

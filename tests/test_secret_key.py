@@ -30,7 +30,7 @@ def test_serving_and_other_commands_need_the_key(name: str) -> None:
     assert command_requires_secret_key(name)
 
 
-@pytest.mark.parametrize("name", ["score", "help", "--help", "--version"])
+@pytest.mark.parametrize("name", ["score", "backtest-rule", "help", "--help", "--version"])
 def test_score_and_help_do_not(name: str) -> None:
     assert not command_requires_secret_key(name)
 

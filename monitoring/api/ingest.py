@@ -161,7 +161,8 @@ class WebhookView(APIView):
             return self.repeat(source, delivery)
         if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
             raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
-        if WebhookDelivery.objects.filter(source=source, delivery_id=delivery).exists():
+        deliveries = WebhookDelivery.objects.for_tenant(source.tenant_id)
+        if deliveries.filter(source=source, delivery_id=delivery).exists():
             webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S)  # re-signed retry
             return self.repeat(source, delivery)
         objects = read_items(request)
@@ -197,8 +198,16 @@ class WebhookView(APIView):
 
     @staticmethod
     def repeat(source: Source, delivery: str) -> Response:
-        previous = WebhookDelivery.objects.filter(source=source, delivery_id=delivery).first()
-        batch = previous.batch if previous is not None else None
+        previous = (
+            WebhookDelivery.objects.for_tenant(source.tenant_id)
+            .filter(source=source, delivery_id=delivery)
+            .first()
+        )
+        batch = (
+            IngestBatch.objects.for_tenant(source.tenant_id).filter(pk=previous.batch_id).first()
+            if previous is not None and previous.batch_id is not None
+            else None
+        )
         body: dict[str, Any] = {
             "batch_id": batch.pk if batch else None,
             "accepted": 0,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitoring import fields as public_fields
 from monitoring import services
-from monitoring.choices import Platform, TriageStatus
+from monitoring.choices import Platform, RiskBand, TriageStatus
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -25,6 +26,7 @@ from monitoring.models import (
     Source,
     TrackedTerm,
 )
+from monitoring.scoring.risk import describe_bands
 from tenants.api.pagination import DIGITS
 from tenants.api.params import ZonedDateTimeField
 from tenants.api.serializers import (
@@ -179,6 +181,11 @@ class IngestBatchSerializer(serializers.ModelSerializer):
 
 class MentionSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
+    risk_band = serializers.ChoiceField(
+        choices=RiskBand.choices,
+        read_only=True,
+        help_text=f"The band of `risk`: {describe_bands()} (docs/scoring.md).",
+    )
 
     class Meta:
         model = Mention
@@ -228,6 +235,66 @@ class MentionTriageSerializer(StrictSerializerMixin, serializers.ModelSerializer
     def update(self, instance: Mention, validated_data: dict[str, Any]) -> Mention:
         with service_errors():
             return services.triage_mention(mention=instance, **validated_data)
+
+
+def _tag_list(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_TAG_LENGTH, allow_blank=False),
+        required=False,
+        max_length=services.MAX_TAGS,
+        help_text=help_text,
+    )
+
+
+class BulkTriageSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+    """Up to 500 mentions triaged at once (``services.triage_mentions``): the shape is checked
+    here, the rules by the service."""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=services.BIGINT_MAX),
+        min_length=1,
+        max_length=services.MAX_BULK_TRIAGE,
+        help_text=f"Mention ids, at most {services.MAX_BULK_TRIAGE} (repeats count once).",
+    )
+    status = serializers.ChoiceField(choices=TriageStatus.choices, required=False)
+    add_tags = _tag_list("Tags added to every mention (trimmed, lower-case).")
+    remove_tags = _tag_list("Tags removed from every mention.")
+    assignee = AssigneeIdField(
+        queryset=User.objects.none(),  # never queried: the service resolves the id
+        required=False,
+        allow_null=True,
+        help_text="User id of a member of this tenant; null to unassign.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)  # unknown fields first
+        if not set(attrs) - {"ids"}:
+            raise serializers.ValidationError(
+                _("Give at least one change: status, add_tags, remove_tags or assignee."),
+                code="required",
+            )
+        return attrs
+
+
+class BulkTriageErrorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.ChoiceField(choices=[("not_found", "not_found"), ("max_tags", "max_tags")])
+    detail = serializers.CharField()
+
+
+class BulkTriageResultSerializer(serializers.Serializer):
+    requested = serializers.IntegerField(help_text="Distinct ids in the request.")
+    updated = serializers.IntegerField(help_text="Mentions whose triage changed.")
+    unchanged = serializers.IntegerField(help_text="Mentions that had these values already.")
+    # A field named like Serializer.errors: DRF's metaclass moves it into the declared fields.
+    errors = BulkTriageErrorSerializer(  # type: ignore[assignment]
+        many=True,
+        help_text="Ids left alone: not_found (no such mention in this tenant) or max_tags.",
+    )
+
+
+class MentionCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Mentions matching the filters.")
 
 
 # --- metrics ---------------------------------------------------------------------------------

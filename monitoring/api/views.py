@@ -7,7 +7,6 @@ mentions are triaged with ``mentions.triage``. Reads go through ``monitoring.sel
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -20,9 +19,12 @@ from rest_framework.response import Response
 
 from monitoring import selectors, services
 from monitoring.api.serializers import (
+    BulkTriageResultSerializer,
+    BulkTriageSerializer,
     IngestBatchSerializer,
     LexiconEntrySerializer,
     LowCredibilityDomainSerializer,
+    MentionCountSerializer,
     MentionSerializer,
     MentionTriageSerializer,
     MonitoredQuerySerializer,
@@ -37,6 +39,7 @@ from monitoring.api.serializers import (
     VolumeSerializer,
 )
 from monitoring.filtersets import (
+    MENTION_ORDERINGS,
     IngestBatchFilterSet,
     LexiconEntryFilterSet,
     LowCredibilityDomainFilterSet,
@@ -57,6 +60,7 @@ from monitoring.models import (
 )
 from monitoring.params import (
     MetricsPeriodSerializer,
+    ShareOfVoiceParamsSerializer,
     TopParamsSerializer,
     VolumeParamsSerializer,
 )
@@ -67,20 +71,19 @@ from tenants.api.base import (
     crud_capabilities,
 )
 from tenants.api.pagination import KeysetPagination
+from tenants.api.params import PeriodSerializer
+from tenants.api.serializers import service_errors
 from tenants.roles import Cap
 
 # --- pagination ------------------------------------------------------------------------------
 
 
 class MentionCursorPagination(KeysetPagination):
-    """Keyset pagination on ``(published_at, id)``, newest first, without any COUNT."""
+    """Keyset pagination, newest first (``published_at``, then ``id``) or in another order of
+    ``MENTION_ORDERINGS`` (``?ordering=-risk``), without any COUNT."""
 
     key_field = "published_at"
-
-    def after(
-        self, queryset: QuerySet[Any], value: datetime, pk: int, *, reverse: bool
-    ) -> QuerySet[Any]:
-        return selectors.mentions_after(queryset, value, pk, reverse=reverse)
+    orderings = MENTION_ORDERINGS
 
 
 # --- management resources --------------------------------------------------------------------
@@ -192,20 +195,31 @@ class IngestBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     partial_update=extend_schema(request=MentionTriageSerializer, responses=MentionSerializer),
 )
 @extend_schema(tags=["mentions"])
-class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """Mentions, newest first, with cursor pagination (``next``/``previous`` links, no count).
-    Triage (status, tags, assignee) is a PATCH with ``mentions.triage``."""
+class MentionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    TenantScopedViewSet,
+):
+    """Mentions, newest first (or by ``ordering``: risk, published time, reach), with cursor
+    pagination (``next``/``previous`` links, no count; ``count/`` counts). Triage (status,
+    tags, assignee) is a PATCH, or ``bulk-triage/`` for up to 500, with ``mentions.triage``;
+    deleting one is a tenant admin's action (``mentions.delete``), recorded in the audit log."""
 
     queryset = Mention.objects.all()
     serializer_class = MentionSerializer
     filterset_class = MentionFilterSet
-    filter_backends = [DjangoFilterBackend]  # the order is fixed: it is the cursor's key
+    # The filter set orders (``ordering``); the pagination pages by the same key.
+    filter_backends = [DjangoFilterBackend]
     pagination_class = MentionCursorPagination
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     capabilities = {
         "list": Cap.VIEW_MONITORING,
         "retrieve": Cap.VIEW_MONITORING,
+        "count": Cap.VIEW_MONITORING,
         "partial_update": Cap.TRIAGE_MENTIONS,
+        "bulk_triage": Cap.TRIAGE_MENTIONS,
+        "destroy": Cap.DELETE_MENTIONS,
     }
 
     def scope_queryset(self, queryset: QuerySet[Mention]) -> QuerySet[Mention]:
@@ -220,6 +234,32 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
         payload.save()  # services.triage_mention
         return Response(MentionSerializer(mention).data)
 
+    def perform_destroy(self, instance: Mention) -> None:
+        services.delete_mention(instance=instance)
+
+    @extend_schema(filters=True, responses=MentionCountSerializer)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def count(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """How many mentions match the filters (the list's filters; ``ordering`` is ignored).
+        An exact count: narrow with ``published_after`` on large tenants."""
+        rows = self.filter_queryset(self.get_queryset())
+        return Response(MentionCountSerializer({"count": rows.order_by().count()}).data)
+
+    @extend_schema(
+        request=BulkTriageSerializer, responses={200: BulkTriageResultSerializer}, filters=False
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-triage", pagination_class=None)
+    def bulk_triage(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Triage up to 500 mentions at once, in one transaction: set the status and the
+        assignee, add and remove tags. Ids that name no mention of this tenant are listed in
+        ``errors`` (``not_found``) and the others triaged; a bad value (status, tag, an
+        assignee who is not a member) refuses the whole request with a 400 naming it."""
+        payload = BulkTriageSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        with service_errors():
+            result = services.triage_mentions(tenant=self.tenant, **payload.validated_data)
+        return Response(BulkTriageResultSerializer(result).data)
+
 
 # --- metrics ---------------------------------------------------------------------------------
 
@@ -227,7 +267,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
 class MetricsView(TenantScopedAPIView):
     queryset = MetricBucket.objects.all()
     capabilities = {"get": Cap.VIEW_MONITORING}
-    params_class: type[MetricsPeriodSerializer] = MetricsPeriodSerializer
+    params_class: type[PeriodSerializer] = MetricsPeriodSerializer
 
     def params(self, request: Request) -> dict[str, Any]:
         params = self.params_class(data=request.query_params, context={"tenant": self.tenant})
@@ -265,15 +305,12 @@ class VolumeView(MetricsView):
 
 
 @extend_schema(
-    tags=["metrics"],
-    parameters=[
-        OpenApiParameter("since", datetime, description="Start (inclusive); default: 7 days ago."),
-        OpenApiParameter("until", datetime, description="End (exclusive); default: now."),
-    ],
-    responses=ShareOfVoiceSerializer,
+    tags=["metrics"], parameters=[ShareOfVoiceParamsSerializer], responses=ShareOfVoiceSerializer
 )
 class ShareOfVoiceView(MetricsView):
     """Each active query's mentions over the period and its share of them all."""
+
+    params_class = ShareOfVoiceParamsSerializer
 
     def get(self, request: Request, tenant_slug: str) -> Response:
         params = self.params(request)

@@ -13,8 +13,8 @@ Guarantees, together with ``WebhookView``:
   the real sender's budget.
 - A signature already used for the source with another delivery id is refused with 409
   ``replayed_signature`` while its timestamp is still accepted; the same delivery id again is a
-  retry (200, nothing stored). ``WebhookSignature``'s UNIQUE (source, signature) holds even for
-  two replays arriving in parallel (``services.claim_webhook_signature``).
+  retry (200, nothing stored). ``WebhookSignature``'s UNIQUE (tenant, source, signature) holds
+  even for two replays arriving in parallel (``services.claim_webhook_signature``).
 """
 
 from __future__ import annotations
@@ -90,9 +90,11 @@ def admit(request: Any, source: Source, tenant_slug: str, delivery_id: str) -> b
     Answers True for a retry (this signature was already used for this delivery id), which the
     view answers as a repeat; False for a delivery with a fresh signature, counted in the
     source's bucket."""
-    seen = WebhookSignature.objects.filter(
-        source=source, signature=signature_digest(request)
-    ).first()
+    seen = (
+        WebhookSignature.objects.for_tenant(source.tenant_id)
+        .filter(source=source, signature=signature_digest(request))
+        .first()
+    )
     if seen is not None:
         count_refusal(request, tenant_slug, source.pk)
         if seen.delivery_id != delivery_id:

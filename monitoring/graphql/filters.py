@@ -22,16 +22,19 @@ class MentionFilter:
 
 @strawberry.input(name="MentionPagination")
 class MentionPagination:
-    """Newest first. For deep paging use ``published_before`` (or the REST cursor)."""
+    """An offset into the ordered list. For deep paging use ``published_before`` (or the REST
+    cursor)."""
 
     offset: int = 0
     limit: int = 50
 
 
 def filter_mentions(
-    queryset: QuerySet[Mention], filters: MentionFilter | None
+    queryset: QuerySet[Mention], filters: MentionFilter | None, ordering: str | None = None
 ) -> QuerySet[Mention]:
-    return apply_filters(MentionFilterSet, queryset, filters)
+    """The mentions matching ``filters``, in the order ``ordering`` names (REST's names:
+    ``monitoring.filtersets.MENTION_ORDERINGS``; default: the queryset's, newest first)."""
+    return apply_filters(MentionFilterSet, queryset, filters, ordering)
 
 
 def paginate(queryset: QuerySet[Mention], pagination: MentionPagination | None) -> list[Mention]:

@@ -1,4 +1,9 @@
-"""The 0-100 mention risk score (formula documented in docs/scoring.md)."""
+"""The 0-100 mention risk score and its bands (formula and bands documented in docs/scoring.md).
+
+This module is the one place of both: the formula (``risk_score``) and the band thresholds
+(``RISK_BANDS``); the APIs, filters and the admin read the bands through ``risk_band`` and
+``band_range``.
+"""
 
 from __future__ import annotations
 
@@ -76,3 +81,44 @@ def risk_score(
     if verified:
         amp += 0.05
     return round(100 * severity * min(1.0, amp))
+
+
+# Bands of the risk score, lowest first: (name, the lowest score in the band). A band reaches up
+# to the next band's lowest score (exclusive); the last one up to 100.
+RISK_BANDS: tuple[tuple[str, int], ...] = (
+    ("low", 0),
+    ("elevated", 25),
+    ("high", 50),
+    ("critical", 75),
+)
+RISK_MAX = 100
+
+
+def risk_band(score: int) -> str:
+    """The band of a 0-100 risk score (scores outside 0-100 fall in the nearest band)."""
+    found = RISK_BANDS[0][0]
+    for name, lowest in RISK_BANDS:
+        if score >= lowest:
+            found = name
+    return found
+
+
+def band_range(band: str) -> tuple[int, int]:
+    """The scores of a band as ``(lowest, highest)``, both inclusive; ``KeyError`` for an unknown
+    band."""
+    names = [name for name, _ in RISK_BANDS]
+    index = names.index(band) if band in names else -1
+    if index < 0:
+        raise KeyError(band)
+    lowest = RISK_BANDS[index][1]
+    highest = RISK_BANDS[index + 1][1] - 1 if index + 1 < len(RISK_BANDS) else RISK_MAX
+    return lowest, highest
+
+
+def describe_bands() -> str:
+    """The bands as text: ``low (0-24), elevated (25-49), high (50-74), critical (75-100)``."""
+    parts = []
+    for name, _lowest in RISK_BANDS:
+        lowest, highest = band_range(name)
+        parts.append(f"{name} ({lowest}-{highest})")
+    return ", ".join(parts)

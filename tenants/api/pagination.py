@@ -2,10 +2,11 @@
 
 ``PageNumberPagination`` is the default page body: ``{count, next, previous, results}``.
 ``KeysetPagination`` pages large, growing lists (mentions; later alerts and timelines) on a
-``(timestamp, id)`` key, newest first, without any COUNT: ``{next, previous, results}`` with an
-opaque cursor. ``page``, ``page_size`` and ``cursor`` are read strictly: ASCII digits within
-range (or a well-formed cursor), or a 400 naming the parameter (never a silent default, never a
-database error for ``1e30``).
+``(timestamp, id)`` key, newest first (or on the key of another ordering the list offers, such
+as ``-risk``), without any COUNT: ``{next, previous, results}`` with an opaque cursor.
+``page``, ``page_size`` and ``cursor`` are read strictly: ASCII digits within range (or a
+well-formed cursor), or a 400 naming the parameter (never a silent default, never a database
+error for ``1e30``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from django.db.models import F, Model, QuerySet
+from django.db.models import DateTimeField, F, Model, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -25,6 +26,8 @@ from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DIGITS = re.compile(r"[0-9]{1,18}")
+KEY_NUMBER = re.compile(r"-?[0-9]{1,19}")
+BIGINT_MAX = 2**63 - 1
 MAX_PAGE = 10**9
 
 
@@ -62,29 +65,40 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 def keyset_after(
-    queryset: QuerySet[Any], key: str, value: datetime, pk: int, *, reverse: bool = False
+    queryset: QuerySet[Any],
+    columns: tuple[str, ...],
+    values: tuple[Any, ...],
+    *,
+    descending: bool,
 ) -> QuerySet[Any]:
-    """Keyset step on ``(key, id)``: rows older than the cursor (newer if ``reverse``).
+    """Keyset step on ``columns`` (the last one unique, e.g. ``id``): the rows after ``values``
+    in the order of the columns, all descending or all ascending, in that order.
 
-    A row comparison, so PostgreSQL walks a ``(tenant, -key, -id)`` index from the cursor
+    A row comparison, so PostgreSQL walks an index on ``(tenant, *columns)`` from the cursor
     instead of counting past earlier pages.
     """
-    pair = Tuple(F(key), F("id"))
-    if reverse:
-        return queryset.filter(TupleGreaterThan(pair, (value, pk))).order_by(key, "id")
-    return queryset.filter(TupleLessThan(pair, (value, pk))).order_by(f"-{key}", "-id")
+    key = Tuple(*(F(column) for column in columns))
+    if descending:
+        step = queryset.filter(TupleLessThan(key, values))
+        return step.order_by(*(f"-{column}" for column in columns))
+    return queryset.filter(TupleGreaterThan(key, values)).order_by(*columns)
 
 
 class KeysetPagination(pagination.CursorPagination):
-    """Keyset pagination on ``(key_field, id)``, newest first, without any COUNT.
+    """Keyset pagination, newest first by default, without any COUNT.
 
-    Subclasses set ``key_field`` (a datetime column; the list must be ordered by
-    ``-key_field, -id`` and an index should cover ``(tenant, -key_field, -id)``) and may
-    override ``after`` to use a selector. The cursor is opaque: it names the last (or first)
-    row of the page and a direction.
+    Subclasses set ``key_field`` (a datetime column; by default the list is ordered by
+    ``-key_field, -id`` and an index should cover ``(tenant, -key_field, -id)``) and may offer
+    more orders in ``orderings``: a public name (given as ``?ordering=name`` or ``-name`` for
+    descending) to its key columns, the last one unique; the filter set validates the parameter
+    (``tenants.filtersets.OrderingChoiceFilter``) and this class pages by the same columns. The
+    cursor is opaque: it names the ordering, the last (or first) row's key and a direction; a
+    cursor of another ordering is refused (400 on ``cursor``).
     """
 
     key_field = "created_at"
+    orderings: ClassVar[dict[str, tuple[str, ...]]] = {}
+    ordering_param = "ordering"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -93,10 +107,19 @@ class KeysetPagination(pagination.CursorPagination):
     def ordering(self) -> tuple[str, str]:  # type: ignore[override]
         return (f"-{self.key_field}", "-id")
 
-    def after(
-        self, queryset: QuerySet[Any], value: datetime, pk: int, *, reverse: bool
-    ) -> QuerySet[Any]:
-        return keyset_after(queryset, self.key_field, value, pk, reverse=reverse)
+    def key_orderings(self) -> dict[str, tuple[str, ...]]:
+        return self.orderings or {self.key_field: (self.key_field, "id")}
+
+    def keyset(self, request: Request) -> tuple[str, tuple[str, ...], bool]:
+        """The list's ordering: its name (default ``-key_field``), key columns and direction."""
+        name = request.query_params.get(self.ordering_param) or f"-{self.key_field}"
+        columns = self.key_orderings().get(name.removeprefix("-"))
+        if columns is None:
+            raise serializers.ValidationError(
+                {self.ordering_param: _("Unknown ordering '%(name)s'.") % {"name": name}},
+                code="invalid_choice",
+            )
+        return name, columns, name.startswith("-")
 
     def get_page_size(self, request: Request) -> int:
         size = int_param(request, self.page_size_query_param, minimum=1, maximum=self.max_page_size)
@@ -108,11 +131,18 @@ class KeysetPagination(pagination.CursorPagination):
         self.request = request
         self.page_url = request.build_absolute_uri()
         size = self.get_page_size(request) or self.page_size
-        cursor = self.decode_cursor(request)
+        self.ordering_name, self.columns, descending = self.keyset(request)
+        cursor = self.decode_cursor(request, queryset.model)
         reverse = False
-        if cursor is not None:
-            value, pk, reverse = cursor
-            queryset = self.after(queryset, value, pk, reverse=reverse)
+        if cursor is None:
+            queryset = queryset.order_by(
+                *(f"-{column}" if descending else column for column in self.columns)
+            )
+        else:
+            values, reverse = cursor
+            queryset = keyset_after(
+                queryset, self.columns, values, descending=descending != reverse
+            )
         rows = list(queryset[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
@@ -124,25 +154,36 @@ class KeysetPagination(pagination.CursorPagination):
         self.rows = rows
         return rows
 
-    def decode_cursor(self, request: Request) -> Any:
+    def decode_cursor(  # type: ignore[override]
+        self, request: Request, model: type[Model] | None = None
+    ) -> tuple[tuple[Any, ...], bool] | None:
+        """The key values and direction (True: towards the start) of the request's cursor."""
         encoded = request.query_params.get(self.cursor_query_param)
         if not encoded:
             return None
         try:
             text = base64.urlsafe_b64decode(encoded.encode("ascii")).decode("ascii")
-            stamp, pk, direction = text.split("|")
-            value = parse_datetime(stamp)
-            if value is None or direction not in ("n", "p") or not DIGITS.fullmatch(pk):
+            name, *raw, direction = text.split("|")
+            if name != self.ordering_name or len(raw) != len(self.columns):
                 raise ValueError(text)
-            value.astimezone(UTC)  # OverflowError for a time out of range in UTC
-            return value, int(pk), direction == "p"
+            if direction not in ("n", "p"):
+                raise ValueError(text)
+            values = tuple(
+                _key_value(model, column, value)
+                for column, value in zip(self.columns, raw, strict=True)
+            )
+            return values, direction == "p"
         except (ValueError, OverflowError, UnicodeError, binascii.Error):
             raise serializers.ValidationError(
                 {self.cursor_query_param: _("Invalid cursor.")}, code="invalid_cursor"
             ) from None
 
     def link(self, row: Model, direction: str) -> str:
-        raw = f"{getattr(row, self.key_field).isoformat()}|{row.pk}|{direction}"
+        values = []
+        for column in self.columns:
+            value = getattr(row, column)
+            values.append(value.isoformat() if isinstance(value, datetime) else str(value))
+        raw = "|".join([self.ordering_name, *values, direction])
         token = base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
         return replace_query_param(self.page_url, self.cursor_query_param, token)
 
@@ -155,3 +196,18 @@ class KeysetPagination(pagination.CursorPagination):
         if not self.rows:
             return remove_query_param(self.page_url, self.cursor_query_param)
         return self.link(self.rows[0], "p")
+
+
+def _key_value(model: type[Model] | None, column: str, raw: str) -> Any:
+    """One key value of a cursor, typed like its column (a date-time or a whole number);
+    ``ValueError`` (or ``OverflowError``) when it is not one."""
+    field = model._meta.get_field(column) if model is not None else None
+    if isinstance(field, DateTimeField):
+        value = parse_datetime(raw)
+        if value is None:
+            raise ValueError(raw)
+        value.astimezone(UTC)  # OverflowError for a time out of range in UTC
+        return value
+    if not KEY_NUMBER.fullmatch(raw) or not -BIGINT_MAX <= int(raw) <= BIGINT_MAX:
+        raise ValueError(raw)
+    return int(raw)

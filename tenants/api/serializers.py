@@ -17,7 +17,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from tenants import fields as public_fields
-from tenants.models import Membership, PersonalToken, Tenant, TenantApiKey, User
+from tenants.models import Invitation, Membership, PersonalToken, Tenant, TenantApiKey, User
 from tenants.roles import Role
 from tenants.writes import scoped
 
@@ -142,6 +142,20 @@ class MembershipSerializer(StrictSerializerMixin, serializers.ModelSerializer): 
         model = Membership
         fields: tuple[str, ...] = public_fields.MEMBERSHIP.names
         read_only_fields: tuple[str, ...] = public_fields.MEMBERSHIP.read_only
+
+
+class InvitationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An invitation as the inviter sees it: the same for every address (``pending`` until the
+    person follows the e-mailed link, then ``accepted``; ``expired`` after
+    ``SIGAP_INVITATION_TTL_HOURS``)."""
+
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields: tuple[str, ...] = public_fields.INVITATION.names
+        read_only_fields: tuple[str, ...] = public_fields.INVITATION.read_only
 
 
 class MemberInviteSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]

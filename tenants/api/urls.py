@@ -8,6 +8,7 @@ auth_router.register("auth/tokens", views.TokenViewSet, basename="token")
 
 tenant_router = SimpleRouter()
 tenant_router.register("members", views.MembershipViewSet, basename="member")
+tenant_router.register("invitations", views.InvitationViewSet, basename="invitation")
 tenant_router.register("api-keys", views.TenantApiKeyViewSet, basename="api-key")
 
 urlpatterns = [

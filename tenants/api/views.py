@@ -17,6 +17,7 @@ from tenants import access, services
 from tenants.api.base import AuthenticatedViewMixin, TenantScopedViewSet
 from tenants.api.serializers import (
     ApiKeySerializer,
+    InvitationSerializer,
     IssuedApiKeySerializer,
     IssuedTokenSerializer,
     MemberInviteSerializer,
@@ -31,7 +32,7 @@ from tenants.api.serializers import (
     raise_as_drf,
 )
 from tenants.filtersets import MembershipFilterSet, TenantFilterSet
-from tenants.models import Membership, PersonalToken, Tenant, TenantApiKey, User
+from tenants.models import Invitation, Membership, PersonalToken, Tenant, TenantApiKey, User
 from tenants.roles import Cap
 
 
@@ -151,8 +152,9 @@ class TenantDetailViewSet(TenantScopedViewSet):
 
 @extend_schema(tags=["members"])
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """Members of a tenant. Admins invite people, change their role and remove them; a tenant
-    always keeps at least one admin."""
+    """Members of a tenant. Admins invite people (a pending invitation, the same answer for
+    every address; the person joins through the e-mailed link), change their role and remove
+    them; a tenant always keeps at least one admin."""
 
     queryset = Membership.objects.all()
     serializer_class = MembershipSerializer
@@ -170,17 +172,19 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def scope_queryset(self, queryset: QuerySet[Membership]) -> QuerySet[Membership]:
         return queryset.select_related("user")
 
-    @extend_schema(request=MemberInviteSerializer, responses={201: MembershipSerializer})
+    @extend_schema(request=MemberInviteSerializer, responses={202: InvitationSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
+        """Invite an address: 202 with the pending invitation, whether the address has an
+        account or not; an e-mail goes to the address. Inviting it again sends a new link."""
         payload = MemberInviteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            membership = services.invite_member(
+            invitation = services.invite_member(
                 tenant=self.tenant, invited_by=request.user, **payload.validated_data
             )
         except DjangoValidationError as exc:
             raise_as_drf(exc)
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=MemberRoleSerializer, responses=MembershipSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
@@ -200,6 +204,28 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         membership = self.get_object()
         try:
             services.remove_member(membership=membership)
+        except DjangoValidationError as exc:
+            raise_as_drf(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["members"])
+class InvitationViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+    """The tenant's invitations, newest first: pending, accepted and expired. Admins withdraw a
+    pending one (its link stops working)."""
+
+    queryset = Invitation.objects.all()
+    serializer_class = InvitationSerializer
+    ordering_fields = ("created_at", "email")
+    http_method_names = ["get", "delete", "head", "options"]
+    capabilities = {
+        "list": Cap.MANAGE_MEMBERS,
+        "destroy": Cap.MANAGE_MEMBERS,
+    }
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        try:
+            services.revoke_invitation(invitation=self.get_object())
         except DjangoValidationError as exc:
             raise_as_drf(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)

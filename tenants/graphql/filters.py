@@ -17,6 +17,7 @@ import django_filters
 import strawberry
 from django.db.models import QuerySet
 
+from tenants.filtersets import OrderingChoiceFilter
 from tenants.graphql.errors import bad_input
 
 T = TypeVar("T", bound=type)
@@ -35,9 +36,14 @@ def _python_type(flt: django_filters.Filter) -> Any:
 def filter_input(
     filterset: type[django_filters.FilterSet], *, name: str, **options: Any
 ) -> Callable[[T], T]:
+    """The input type of ``filterset``'s filters; its ordering (``OrderingChoiceFilter``) is
+    a separate argument of the field (``ordering``), as REST's ``?ordering=`` is no filter."""
+
     def wrap(cls: T) -> T:
         annotations: dict[str, Any] = {}
         for field_name, flt in filterset.base_filters.items():
+            if isinstance(flt, OrderingChoiceFilter):
+                continue
             annotations[field_name] = _python_type(flt) | None
             setattr(cls, field_name, strawberry.UNSET)
         cls.__annotations__ = annotations
@@ -47,13 +53,17 @@ def filter_input(
 
 
 def apply_filters(
-    filterset: type[django_filters.FilterSet], queryset: QuerySet[Any], filters: object | None
+    filterset: type[django_filters.FilterSet],
+    queryset: QuerySet[Any],
+    filters: object | None,
+    ordering: str | None = None,
 ) -> QuerySet[Any]:
-    """``queryset`` narrowed by the given arguments of a ``filter_input``."""
-    if filters is None:
+    """``queryset`` narrowed by the given arguments of a ``filter_input``, and ordered by
+    ``ordering`` (a value of the filter set's ``ordering`` filter), checked like REST's."""
+    if filters is None and ordering is None:
         return queryset
-    data: dict[str, Any] = {}
-    for name, value in vars(filters).items():
+    data: dict[str, Any] = {} if ordering is None else {"ordering": ordering}
+    for name, value in (vars(filters) if filters is not None else {}).items():
         if value is strawberry.UNSET or value is None:
             continue
         data[name] = value.isoformat() if isinstance(value, datetime) else value

@@ -127,6 +127,10 @@ def seed_database() -> Seed:
 
     counter = itertools.count(1)
 
+    def invitation() -> Any:
+        email = f"invited-{next(counter)}@fuzz.test"
+        return services.invite_member(tenant=tenant, email=email, role=Role.ANALYST)
+
     def member() -> Any:
         user = UserFactory(agency=agency)
         return MembershipFactory(tenant=tenant, user=user, role=Role.ANALYST)
@@ -173,6 +177,7 @@ def seed_database() -> Seed:
         "token": [personal_token()],
         "api-key": [api_key()],
         "member": [member(), member()],
+        "invitation": [invitation(), invitation()],
         "source": sources,
         "webhook": [source(SourceKind.WEBHOOK)],
         "upload": [source(SourceKind.UPLOAD)],
@@ -187,6 +192,7 @@ def seed_database() -> Seed:
         "token": personal_token,
         "api-key": api_key,
         "member": member,
+        "invitation": invitation,
         "source": lambda: source(SourceKind.values[next(counter) % len(SourceKind.values)]),
         "query": lambda: MonitoredQueryFactory(tenant=tenant),
         "term": lambda: TrackedTermFactory(tenant=tenant),
@@ -203,6 +209,7 @@ PATH_KINDS = {
     "/auth/tokens/{id}/": "token",
     "/tenants/{tenant_slug}/api-keys/{id}/": "api-key",
     "/tenants/{tenant_slug}/members/{id}/": "member",
+    "/tenants/{tenant_slug}/invitations/{id}/": "invitation",
     "/tenants/{tenant_slug}/sources/{id}/": "source",
     "/tenants/{tenant_slug}/sources/{id}/rotate-secret/": "webhook",
     "/tenants/{tenant_slug}/sources/{source_id}/webhook/": "webhook",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
@@ -94,3 +95,108 @@ def test_a_stored_config_that_breaks_the_rule_fails_the_poll_with_its_message(
     assert result["error"].startswith("config: Unknown keys for an rss source: link")
     source.refresh_from_db()
     assert source.consecutive_failures == 1 and source.last_error == result["error"]
+
+
+def test_the_schedule_follows_every_write_of_a_source(tenant: Any) -> None:
+    from monitoring import services
+    from monitoring.models import PollSchedule
+
+    feed = services.create_source(
+        tenant=tenant, name="Berita", kind="rss", config={"url": "https://news.example/a.xml"}
+    )
+    hook = services.create_source(tenant=tenant, name="Hook", kind="webhook")
+    schedule = PollSchedule.objects.filter(source_id__in=[feed.pk, hook.pk])
+    assert list(schedule.values_list("source_id", "tenant_id")) == [(feed.pk, tenant.pk)]
+    services.update_source(instance=feed, status="paused")
+    assert not schedule.exists()
+    services.update_source(instance=feed, status="active")
+    assert schedule.count() == 1
+    services.delete_source(instance=feed)
+    assert not schedule.exists()
+
+
+def test_the_scheduler_claims_from_its_table_and_never_locks_a_source(tenant: Any) -> None:
+    """The scheduler reads and locks only the schedule (FOR UPDATE SKIP LOCKED on it), never a
+    tenant table; a claim is leased, released by the poll, and taken again once it runs out."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring.models import PollSchedule
+    from tests.factories import TenantFactory
+
+    due = Source.objects.create(
+        tenant=tenant, kind="rss", name="A", config={"url": "http://127.0.0.1:9/a"}
+    )
+    suspended = TenantFactory(status="suspended")
+    Source.objects.create(
+        tenant=suspended, kind="rss", name="S", config={"url": "http://127.0.0.1:9/s"}
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert polling.poll_due_sources() == 1
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "monitoring_source" not in sql
+    assert "FOR UPDATE SKIP LOCKED" in sql and "monitoring_pollschedule" in sql
+    assert [task.task["args"] for task in OrmQ.objects.all()] == [(tenant.pk, due.pk)]
+
+    claim = PollSchedule.objects.get(source_id=due.pk)
+    assert claim.leased_until is not None and claim.leased_until > timezone.now()
+    assert polling.poll_due_sources() == 0  # leased
+    PollSchedule.objects.filter(source_id=due.pk).update(
+        leased_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert polling.poll_due_sources() == 1  # the lease ran out: a worker died mid-poll
+
+    polling.poll_source(tenant.pk, due.pk)  # port 9: the poll fails and backs off
+    claim.refresh_from_db()
+    due.refresh_from_db()
+    assert claim.leased_until is None and claim.next_poll_at == due.next_poll_at
+    assert due.next_poll_at > timezone.now()
+    assert polling.poll_due_sources() == 0  # not due before its back-off ends
+
+
+def test_a_poll_of_a_source_that_is_gone_drops_its_schedule(tenant: Any) -> None:
+    from monitoring.models import PollSchedule
+
+    PollSchedule.objects.create(source_id=987654, tenant=tenant)
+    assert polling.poll_source(tenant.pk, 987654) == {"skipped": True}
+    assert not PollSchedule.objects.filter(source_id=987654).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_at_once_never_claim_the_same_source(tenant: Any) -> None:
+    """A scheduler that holds its claim (transaction still open) makes the other skip those
+    rows, not wait for them."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from monitoring.models import PollSchedule
+
+    for name in ("A", "B"):
+        Source.objects.create(
+            tenant=tenant, kind="rss", name=name, config={"url": f"http://127.0.0.1:9/{name}"}
+        )
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_first_row() -> None:
+        with transaction.atomic():
+            list(
+                PollSchedule.objects.select_for_update()
+                .order_by("source_id")
+                .values_list("source_id", flat=True)[:1]
+            )
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=hold_first_row)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        assert polling.poll_due_sources() == 1  # only the row nobody holds
+    finally:
+        release.set()
+        holder.join()
+    assert polling.poll_due_sources() == 1  # now the other one
+    assert OrmQ.objects.count() == 2

@@ -199,7 +199,7 @@ def triaged(ctx: Ctx) -> dict[str, Any]:
 
 
 class TestMentions(TenantResourceTests):
-    """Read and triaged (PATCH); written by the pipeline only."""
+    """Read, triaged (PATCH) and deleted by tenant admins; written by the pipeline only."""
 
     model = Mention
     basename = "mention"
@@ -207,6 +207,7 @@ class TestMentions(TenantResourceTests):
         "list": Cap.VIEW_MONITORING,
         "retrieve": Cap.VIEW_MONITORING,
         "partial_update": Cap.TRIAGE_MENTIONS,
+        "destroy": Cap.DELETE_MENTIONS,
     }
     # Token, tenant, roles, rate-limit counter, one page of mentions joined with their assignees
     # (cursor pagination: no COUNT).
@@ -222,6 +223,19 @@ class TestMentions(TenantResourceTests):
               update_mention_triage(
                 slug: $slug, id: $id, status: "relevant", tags: ["Viral"], assignee_id: $assignee_id
               ) { id }
+            }""",
+            capability=Cap.TRIAGE_MENTIONS,
+            variables=lambda ctx: {"assignee_id": ctx.members["analyst"].pk},
+            expect=triaged,
+            foreign_variables=lambda ctx: {"assignee_id": ctx.outsider.pk},
+        ),
+        GraphQLMutation(
+            action="bulk",
+            document="""mutation($slug: String!, $id: ID!, $assignee_id: ID) {
+              bulk_triage_mentions(
+                slug: $slug, ids: [$id], status: "relevant", add_tags: ["Viral"],
+                assignee_id: $assignee_id
+              ) { updated errors { id code } }
             }""",
             capability=Cap.TRIAGE_MENTIONS,
             variables=lambda ctx: {"assignee_id": ctx.members["analyst"].pk},

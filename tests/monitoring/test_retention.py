@@ -13,6 +13,7 @@ from django_q.models import OrmQ, Schedule
 
 from monitoring import retention, tasks
 from monitoring.models import IngestBatch, IngestChunk, Mention, MetricBucket, WebhookDelivery
+from tenants.queues import SLOW_CLUSTER
 from tests.factories import TenantFactory
 from tests.monitoring.factories import (
     IngestBatchFactory,
@@ -98,7 +99,9 @@ def test_a_run_out_of_time_stops_and_queues_itself_again(
     monkeypatch.setattr(retention, "BUDGET_S", 0.0)
     result = tasks.apply_retention(tenant.pk)
     assert result["finished"] is False and result["mentions_deleted"] == 0
-    assert [q.name() for q in OrmQ.objects.all()] == [f"retention-{tenant.pk}"]
+    assert [(q.name(), q.key) for q in OrmQ.objects.all()] == [
+        (f"retention-{tenant.pk}", SLOW_CLUSTER)
+    ]
 
 
 def test_daily_schedule_queues_one_task_per_tenant_with_retention(tenant: Any) -> None:
@@ -108,7 +111,7 @@ def test_daily_schedule_queues_one_task_per_tenant_with_retention(tenant: Any) -
     assert schedule.next_run.hour == 19  # 02:00 in Jakarta
     keeps_all = TenantFactory(mention_retention_days=None, raw_payload_retention_days=None)
     assert tasks.apply_retention_all() == 1
-    assert [q.task["args"] for q in OrmQ.objects.all()] == [(tenant.pk,)]
+    assert [(q.task["args"], q.key) for q in OrmQ.objects.all()] == [((tenant.pk,), SLOW_CLUSTER)]
     assert keeps_all.pk not in retention.tenants_with_retention()
 
 

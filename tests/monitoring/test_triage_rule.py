@@ -1,7 +1,9 @@
-"""One rule, four adapters: a mention's assignee must be a member of the mention's tenant.
+"""One rule, seven adapters: a mention's assignee must be a member of the mention's tenant.
 
-The rule lives in ``monitoring.services.triage_mention``; REST, GraphQL, the admin and a
-django-q2 task all call it. The person refused here is the agency's own staff without a
+The rule lives in ``monitoring.services`` (``triage_mentions``, of which ``triage_mention`` is
+the one-mention case); REST, GraphQL, the admin and a django-q2 task all call it, for one
+mention and in bulk (REST ``bulk-triage/``, the GraphQL ``bulk_triage_mentions`` mutation,
+the admin's "assign" action). The person refused here is the agency's own staff without a
 membership in this tenant: the admin's user picker offers them (they are the agency's), so only
 the service's rule stands between them and the assignment (the admin used to skip it).
 """
@@ -91,11 +93,66 @@ def via_task(ctx: dict[str, Any], mention: Mention, assignee: Any) -> bool:
     return True
 
 
+def via_rest_bulk(ctx: dict[str, Any], mention: Mention, assignee: Any) -> bool:
+    response = ctx["api"](ctx["members"]["responder"]).post(
+        f"/api/v1/tenants/{mention.tenant.slug}/mentions/bulk-triage/",
+        {"ids": [mention.pk], "status": "relevant", "assignee": assignee.pk},
+        format="json",
+    )
+    if response.status_code == 400:
+        assert response.json()["errors"][0]["attr"] == "assignee"
+        assert response.json()["errors"][0]["code"] == "does_not_exist"
+        return False
+    assert response.status_code == 200 and response.json()["updated"] == 1, response.content
+    return True
+
+
+BULK = """mutation($slug: String!, $id: ID!, $assignee: ID) {
+  bulk_triage_mentions(slug: $slug, ids: [$id], status: "relevant", assignee_id: $assignee) {
+    updated
+  }
+}"""
+
+
+def via_graphql_bulk(ctx: dict[str, Any], mention: Mention, assignee: Any) -> bool:
+    body = ctx["gql"](
+        BULK,
+        user=ctx["members"]["responder"],
+        variables={"slug": mention.tenant.slug, "id": str(mention.pk), "assignee": assignee.pk},
+    )
+    if body.get("errors"):
+        assert error_codes(body) == ["BAD_USER_INPUT"]
+        assert body["errors"][0]["extensions"]["field"] == "assignee"
+        return False
+    return bool(body["data"]["bulk_triage_mentions"]["updated"] == 1)
+
+
+def via_admin_action(ctx: dict[str, Any], mention: Mention, assignee: Any) -> bool:
+    """The "assign" action (by e-mail), then "set status" once the assignment went through."""
+    staff = UserFactory(agency=mention.tenant.agency, is_agency_admin=True, is_staff=True)
+    client = Client()
+    client.force_login(staff)
+
+    def act(action: str, **values: Any) -> str:
+        data = {"action": action, "_selected_action": [mention.pk], **values}
+        return client.post("/admin/monitoring/mention/", data, follow=True).content.decode()
+
+    assigned = act("assign", assignee=assignee.email)
+    if "must be a member" in assigned:
+        return False
+    assert "1 mentions triaged" in assigned, assigned
+    assert "1 mentions triaged" in act("set_status", status="relevant")
+    return True
+
+
 ADAPTERS: dict[str, Callable[[dict[str, Any], Mention, Any], bool]] = {
     "rest": via_rest,
     "graphql": via_graphql,
     "admin": via_admin,
     "task": via_task,
+    "rest_bulk": via_rest_bulk,
+    "graphql_bulk": via_graphql_bulk,
+    "admin_action": via_admin_action,
 }
 
 

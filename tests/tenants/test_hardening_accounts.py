@@ -21,7 +21,6 @@ from tests.conftest import PASSWORD, error_codes
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 from tests.monitoring.factories import MentionFactory
 
-REFUSED = "This address cannot be invited to this tenant with this role."
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
@@ -64,16 +63,19 @@ def test_nobody_invites_the_platform_superuser(
     inviter: str,
     role: str,
 ) -> None:
+    """The answer is the pending invitation any address gets; the superuser gets a notice
+    without a link, and never a membership (see test_invitations.py for the link itself)."""
     client = api(members["admin"] if inviter == "tenant admin" else agency_admin)
     response = invite(client, tenant, "ROOT@platform.test", role)
-    assert response.status_code == 400, response.content
-    [error] = response.json()["errors"]
-    assert (error["attr"], error["detail"]) == ("email", REFUSED)
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"
     assert not Membership.objects.filter(user=root).exists()
-    assert mail.outbox == []
+    [notice] = mail.outbox
+    assert notice.to == ["root@platform.test"]
+    assert "/invitations/" not in notice.body and "cannot join" in notice.body
 
 
-def test_invite_refusals_look_the_same_whoever_the_account_is(
+def test_invite_answers_look_the_same_whoever_the_account_is(
     api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any], outsider: User, root: User
 ) -> None:
     platform_staff = UserFactory(email="ops@platform.test", is_staff=True)
@@ -85,7 +87,7 @@ def test_invite_refusals_look_the_same_whoever_the_account_is(
     free_client = UserFactory(email="free@client.test")
     client = api(members["admin"])
     bodies = {
-        who: invite(client, tenant, email, role).json()
+        who: invite(client, tenant, email, role)
         for who, email, role in [
             ("superuser", root.email, Role.CLIENT),
             ("platform staff", platform_staff.email, Role.CLIENT),
@@ -93,15 +95,18 @@ def test_invite_refusals_look_the_same_whoever_the_account_is(
             ("another agency's client", their_client.email, Role.CLIENT),
             ("a client of another tenant", our_other_client.email, Role.CLIENT),
             ("a client as analyst", free_client.email, Role.ANALYST),
+            ("a new address", "nobody@new.test", Role.ANALYST),
         ]
     }
-    expected = {
-        "type": "validation_error",
-        "errors": [{"code": "invalid", "detail": REFUSED, "attr": "email"}],
+    # Only what the inviter typed and the clock differ: same status, same fields.
+    shapes = {
+        who: (response.status_code, tuple(response.json()), response.json()["status"])
+        for who, response in bodies.items()
     }
-    assert bodies == dict.fromkeys(bodies, expected)
+    assert set(shapes.values()) == {(202, shapes["a new address"][1], "pending")}
     refused = [root, platform_staff, outsider, their_client, our_other_client, free_client]
     assert not Membership.objects.filter(tenant=tenant, user__in=refused).exists()
+    assert sorted(len(m.to) for m in mail.outbox) == [1] * len(bodies)  # one e-mail each
 
 
 def test_own_staff_free_clients_and_new_people_are_invited(
@@ -116,9 +121,15 @@ def test_own_staff_free_clients_and_new_people_are_invited(
         ("new@brand.test", Role.CLIENT),
     ]:
         response = invite(client, tenant, email, role)
-        assert response.status_code == 201, response.content
-        assert response.json()["user"]["email"] == email
-    assert User.objects.get(email="new@brand.test").agency is None
+        assert response.status_code == 202, response.content
+        assert response.json()["email"] == email
+    # Each got a link (the page and acceptance: test_invitations.py).
+    assert sorted(m.to[0] for m in mail.outbox if "/invitations/" in m.body) == [
+        "colleague@kopi.test",
+        "free@client.test",
+        "new@brand.test",
+    ]
+    assert not User.objects.filter(email="new@brand.test").exists()  # made when accepted
 
 
 # --- the admin: never another agency's people, never the superuser --------------------------

@@ -31,7 +31,7 @@ MENTIONS = 12
 def seed() -> dict[str, Any]:
     """The demo agency and users, the demo queries, a webhook source, a machine key and a few
     mentions through the real pipeline, in both demo tenants."""
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--mentions", "0", stdout=io.StringIO())
     made: dict[str, Any] = {}
     for slug in ("kopi-senja", "bank-lestari"):
         tenant = Tenant.objects.get(slug=slug)

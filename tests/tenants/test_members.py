@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
-from tenants.models import Membership, User
+from tenants import services
+from tenants.models import Invitation, Membership, User
 from tenants.roles import Role
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
@@ -25,18 +28,28 @@ def test_admin_lists_members_with_filters(api: Any, tenant: Any, members: dict[s
     assert [m["user"]["email"] for m in only["results"]] == ["approver@kopi.test"]
 
 
-def test_invite_creates_agency_staff_or_client(
+def accept(invitation_id: int) -> None:
+    invitation = Invitation.objects.get(pk=invitation_id)
+    services.accept_invitation(invitation=invitation, password="a-long-enough-passphrase")
+
+
+def test_invite_creates_agency_staff_or_client_when_accepted(
     api: Any, tenant: Any, members: dict[str, Any]
 ) -> None:
     client = api(members["admin"])
     staff = client.post(url(tenant), {"email": "New@Kopi.test", "role": "analyst"}, format="json")
-    assert staff.status_code == 201, staff.content
-    assert staff.json()["user"]["email"] == "new@kopi.test"
-    assert User.objects.get(email="new@kopi.test").agency == tenant.agency
+    assert staff.status_code == 202, staff.content
+    assert staff.json()["email"] == "new@kopi.test"
     guest = client.post(url(tenant), {"email": "boss@brand.test", "role": "client"}, format="json")
-    assert guest.status_code == 201
-    assert User.objects.get(email="boss@brand.test").agency is None
+    assert guest.status_code == 202
     assert len(mail.outbox) == 2
+    assert not User.objects.filter(email__in=["new@kopi.test", "boss@brand.test"]).exists()
+    accept(staff.json()["id"])
+    accept(guest.json()["id"])
+    assert User.objects.get(email="new@kopi.test").agency == tenant.agency
+    assert User.objects.get(email="boss@brand.test").agency is None
+    roles = {m["user"]["email"]: m["role"] for m in client.get(url(tenant)).json()["results"]}
+    assert roles["new@kopi.test"] == "analyst" and roles["boss@brand.test"] == "client"
 
 
 def test_invite_rejects_duplicates_and_bad_roles(
@@ -62,11 +75,10 @@ def test_client_users_join_one_tenant_only(api: Any, tenant: Any, members: dict[
     response = api(members["admin"]).post(
         url(second), {"email": "client@kopi.test", "role": "client"}, format="json"
     )
-    assert response.status_code == 400
-    # The uniform refusal of an invitation (see test_hardening_accounts.py).
-    error = response.json()["errors"][0]
-    assert error["attr"] == "email"
-    assert error["detail"] == "This address cannot be invited to this tenant with this role."
+    # The uniform answer of an invitation (see test_hardening_accounts.py); it cannot be used.
+    assert response.status_code == 202
+    with pytest.raises(ValidationError):
+        accept(response.json()["id"])
     assert not Membership.objects.filter(tenant=second, user=members["client"]).exists()
 
 
@@ -76,7 +88,9 @@ def test_staff_of_another_agency_cannot_be_invited(
     response = api(members["admin"]).post(
         url(tenant), {"email": outsider.email, "role": "analyst"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 202
+    with pytest.raises(ValidationError):
+        accept(response.json()["id"])
     assert not Membership.objects.filter(tenant=tenant, user=outsider).exists()
 
 
@@ -126,6 +140,6 @@ def test_agency_admin_administers_every_tenant_of_its_agency(
     response = api(boss).post(
         url(tenant), {"email": "p@kopi.test", "role": "approver"}, format="json"
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
     foreign_boss = UserFactory(agency=TenantFactory().agency, is_agency_admin=True)
     assert api(foreign_boss).get(url(tenant)).status_code == 404

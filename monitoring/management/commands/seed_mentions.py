@@ -1,8 +1,10 @@
-"""``python manage.py seed_mentions [--tenant kopi-senja] [--count 3000]``: demo queries, tracked
-terms and realistic mentions sent through the real pipeline (see ``monitoring.demo``).
+"""``python manage.py seed_mentions [--tenant kopi-senja] [--count 3000]``: the demo data of one
+tenant (queries, tracked terms, sources and realistic mentions through the real pipeline, see
+``monitoring.demo``); ``seed_demo`` runs it for both demo tenants.
 
 The mentions appear once the task cluster has processed the queued chunks (``make run`` starts
-it). Safe to run again: nothing already stored is sent twice.
+it). Safe to run again: nothing already stored is sent twice, and what is stored moves up to
+now.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from monitoring.demo import seed_mentions
+from monitoring.demo import COUNT, seed_mentions
 from tenants import dbscope
 from tenants.management.base import ScopedCommand
 from tenants.models import Tenant
@@ -22,7 +24,7 @@ class Command(ScopedCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tenant", default="kopi-senja", help="tenant slug")
-        parser.add_argument("--count", type=int, default=3000, help="mentions to generate")
+        parser.add_argument("--count", type=int, default=COUNT, help="mentions to generate")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()

@@ -1,0 +1,290 @@
+"""Hoax spread: the same claim posted by many distinct authors within a window.
+
+Copy-paste campaigns edit each copy a little: case, emoji, hashtags, appended links, slang
+spellings, a few swapped words. Each text is reduced to its **claim key** (:func:`claim_tokens`):
+the words only (URLs, @handles, hashtags, emoji and punctuation dropped), lower-cased, number
+and letter-repeat spellings undone and slang mapped to the formal word with the scorer's
+dictionaries (``gak`` -> ``tidak``, ``yg`` -> ``yang``), repeated letters collapsed. Its
+shingles are the words and word pairs, signed with a MinHash (``datasketch``, 128
+permutations, fixed seed: deterministic) and indexed by locality-sensitive hashing, so a new
+mention meets only the few earlier ones likely to be near copies. It joins the cluster of
+the most similar earlier mention whose estimated Jaccard similarity reaches the threshold, or
+starts its own cluster.
+
+A cluster alerts once, when its members still inside the window come from ``min_authors``
+distinct authors; later copies join the open alert (live: merge). Members older than the window
+leave the index, so a cluster that stops spreading is forgotten and memory stays bounded.
+
+:func:`band_hashes` gives the LSH band hashes of a signature as 64-bit integers: what the live
+layer stores per mention (tenant, band, hash, mention, time) so clusters span workers and
+survive restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from datasketch import MinHash, MinHashLSH
+
+from .mentions import MentionEvent
+from .types import (
+    Alert,
+    MentionRef,
+    check_sensitivity,
+    check_severity,
+    iso,
+    score_from_ratio,
+    severity_from_score,
+)
+
+NUM_PERM = 128
+SEED = 20260301
+MIN_TOKENS = 6  # shorter texts are too generic to call copies of one claim
+# (Jaccard threshold, distinct authors) per sensitivity
+HOAX_PRESETS: dict[str, tuple[float, int]] = {
+    "low": (0.6, 5),
+    "medium": (0.5, 3),
+    "high": (0.4, 3),
+}
+_REPEATS = re.compile(r"(.)\1+")
+
+_resources: Any = None
+_resources_lock = threading.Lock()
+
+
+def _res() -> Any:
+    global _resources
+    if _resources is None:
+        with _resources_lock:
+            if _resources is None:
+                from monitoring.scoring.normalize import Resources
+
+                _resources = Resources()
+    return _resources
+
+
+def claim_tokens(text: str) -> list[str]:
+    """The words of ``text`` as a claim key (see the module docstring)."""
+    from monitoring.scoring.normalize import tokenize
+
+    res = _res()
+    out: list[str] = []
+    for token in tokenize(text):
+        if token.kind != "word":
+            continue
+        word = token.text.lower().strip("'*$")
+        if not word:
+            continue
+        form = res.word_form(word)
+        mapped = res.id_slang_t.get(form) or res.en_slang_t.get(form)
+        if mapped is None:
+            collapsed = _REPEATS.sub(r"\1", form)
+            mapped = res.id_slang_t.get(collapsed) or res.en_slang_t.get(collapsed) or (form,)
+        for part in mapped:
+            part = _REPEATS.sub(r"\1", part)
+            if part and any(ch.isalnum() for ch in part):
+                out.append(part)
+    return out
+
+
+def shingles(tokens: list[str]) -> set[bytes]:
+    """Words and word pairs."""
+    grams = {t.encode() for t in tokens}
+    grams.update(f"{a} {b}".encode() for a, b in pairwise(tokens))
+    return grams
+
+
+def signature(text: str) -> MinHash | None:
+    """The MinHash of a text's claim key; None when it is too short to be a claim."""
+    tokens = claim_tokens(text)
+    if len(tokens) < MIN_TOKENS:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash.update_batch(sorted(shingles(tokens)))
+    return minhash
+
+
+def band_hashes(minhash: MinHash, bands: int, rows: int) -> list[int]:
+    """One signed 64-bit hash per LSH band (for storage in a bigint column)."""
+    values = minhash.hashvalues
+    out = []
+    for band in range(bands):
+        chunk = values[band * rows : (band + 1) * rows].tobytes()
+        digest = hashlib.blake2b(chunk, digest_size=8, person=b"sigap-lsh").digest()
+        out.append(int.from_bytes(digest, "big", signed=True))
+    return out
+
+
+@dataclass(frozen=True)
+class HoaxConfig:
+    sensitivity: str = "medium"
+    window: timedelta = timedelta(hours=24)
+    severity: str | None = None
+    threshold: float | None = None  # Jaccard; None: from the sensitivity
+    min_authors: int | None = None  # None: from the sensitivity
+    rule: str = "hoax-spread"
+
+    def __post_init__(self) -> None:
+        check_sensitivity(self.sensitivity)
+        check_severity(self.severity)
+        if self.window <= timedelta(0):
+            raise ValueError("window must be a positive duration")
+
+    @property
+    def jaccard(self) -> float:
+        return self.threshold if self.threshold is not None else HOAX_PRESETS[self.sensitivity][0]
+
+    @property
+    def authors_needed(self) -> int:
+        if self.min_authors is not None:
+            return self.min_authors
+        return HOAX_PRESETS[self.sensitivity][1]
+
+
+@dataclass
+class Cluster:
+    cluster_id: str
+    first: MentionEvent
+    members: list[MentionEvent] = field(default_factory=list)
+    active: deque[MentionEvent] = field(default_factory=deque)  # members inside the window
+    alerted: bool = False
+
+    def active_authors(self) -> dict[str, MentionEvent]:
+        """Each distinct author among the active members, with their first post."""
+        out: dict[str, MentionEvent] = {}
+        for member in self.active:
+            out.setdefault(member.author_key, member)
+        return out
+
+    def authors(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for member in self.members:
+            seen.setdefault(member.author_key, member.author)
+        return list(seen.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster_id": self.cluster_id,
+            "external_ids": [m.external_id for m in self.members],
+            "mentions": [m.ref.to_dict() for m in self.members],
+            "authors": self.authors(),
+            "first_poster": self.first.author,
+            "first_at": iso(self.first.published_at),
+        }
+
+
+class HoaxSpread:
+    """The hoax-spread rule over one tenant's stream of mentions, in published order."""
+
+    def __init__(self, config: HoaxConfig) -> None:
+        self.config = config
+        self.lsh = MinHashLSH(threshold=config.jaccard, num_perm=NUM_PERM)
+        self.signatures: dict[int, MinHash] = {}
+        self.cluster_of: dict[int, Cluster] = {}
+        self.clusters: list[Cluster] = []
+        self.order: deque[tuple[datetime, int, MentionEvent]] = deque()
+        self.next_key = 0
+
+    def observe(self, event: MentionEvent) -> Alert | None:
+        self._prune(event.published_at)
+        minhash = signature(event.text)
+        if minhash is None:
+            return None
+        best: tuple[float, int] | None = None
+        for key in self.lsh.query(minhash):
+            similarity = minhash.jaccard(self.signatures[key])
+            if similarity >= self.config.jaccard and (
+                best is None or (similarity, -key) > (best[0], -best[1])
+            ):
+                best = (similarity, key)
+        key = self.next_key
+        self.next_key += 1
+        if best is None:
+            cluster = Cluster(f"{event.platform}:{event.external_id}", event)
+            self.clusters.append(cluster)
+        else:
+            cluster = self.cluster_of[best[1]]
+        cluster.members.append(event)
+        cluster.active.append(event)
+        self.cluster_of[key] = cluster
+        self.signatures[key] = minhash
+        self.lsh.insert(key, minhash)
+        self.order.append((event.published_at, key, event))
+        authors = cluster.active_authors()
+        if cluster.alerted or len(authors) < self.config.authors_needed:
+            return None
+        cluster.alerted = True
+        return self._alert(cluster, event, authors)
+
+    def _prune(self, now: datetime) -> None:
+        horizon = now - self.config.window
+        while self.order and self.order[0][0] < horizon:
+            _, key, event = self.order.popleft()
+            self.lsh.remove(key)
+            del self.signatures[key]
+            cluster = self.cluster_of.pop(key)
+            if cluster.active and cluster.active[0] is event:
+                cluster.active.popleft()
+
+    def reported_clusters(self) -> list[Cluster]:
+        """Every cluster that ever had ``min_authors`` distinct authors, in order of birth."""
+        return [c for c in self.clusters if len(c.authors()) >= self.config.authors_needed]
+
+    def _alert(
+        self, cluster: Cluster, event: MentionEvent, authors: dict[str, MentionEvent]
+    ) -> Alert:
+        config = self.config
+        start = cluster.active[0].published_at
+        hours = max((event.published_at - start).total_seconds() / 3600, 0.0)
+        count = len(authors)
+        snippet = " ".join(cluster.first.text.split())
+        snippet = snippet if len(snippet) <= 140 else snippet[:137] + "..."
+        explanation = (
+            f"The same claim was posted by {count} distinct accounts within {hours:.1f} hours "
+            f"(first by {cluster.first.author or 'an unknown author'} at "
+            f"{iso(cluster.first.published_at)}; the rule fires at {config.authors_needed}): "
+            f'"{snippet}"'
+        )
+        score = score_from_ratio(count, config.authors_needed)
+        links = sorted({d for m in cluster.members for d in m.domains})
+        low = sorted({d for m in cluster.members for d in m.low_credibility})
+        return Alert(
+            rule=config.rule,
+            at=event.published_at,
+            window_start=start,
+            window_end=event.published_at,
+            observed=float(count),
+            baseline=1.0,
+            threshold=float(config.authors_needed),
+            explanation=explanation,
+            severity=config.severity or severity_from_score(score),
+            dedupe_key=f"{config.rule}:{cluster.cluster_id}",
+            score=score,
+            subject={
+                "cluster": {
+                    "cluster_id": cluster.cluster_id,
+                    "first_poster": cluster.first.author,
+                    "authors": [m.author for m in authors.values()],
+                    "links": links,
+                    "low_credibility_links": low,
+                }
+            },
+            mentions=[MentionRef(m.platform, m.external_id, m.author) for m in cluster.members],
+            details={"spread": _spread(cluster)},
+        )
+
+
+def _spread(cluster: Cluster) -> list[dict[str, Any]]:
+    """Members per hour since the first post."""
+    counts: dict[str, int] = {}
+    for member in cluster.members:
+        hour = member.published_at.replace(minute=0, second=0, microsecond=0)
+        counts[iso(hour)] = counts.get(iso(hour), 0) + 1
+    return [{"hour": hour, "mentions": n} for hour, n in sorted(counts.items())]

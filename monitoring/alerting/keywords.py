@@ -1,0 +1,100 @@
+"""Trigger keywords: a tenant's list of words or phrases that must never go unseen.
+
+A keyword matches whole words in the text, ignoring case, emoji and punctuation, and inside
+hashtags (``#kopibasi`` matches ``kopi basi``). A keyword fires when it has appeared in at least
+``min_mentions`` mentions (by sensitivity) from as many distinct authors within the window;
+then it is quiet for the cooldown (per keyword).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .mentions import MentionEvent
+from .types import Alert, check_sensitivity, check_severity, iso, score_from_ratio
+
+MIN_MENTIONS = {"low": 5, "medium": 2, "high": 1}
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(_NON_WORD.sub(" ", text.lower()).split()) + " "
+
+
+@dataclass(frozen=True)
+class KeywordConfig:
+    keywords: tuple[str, ...]
+    sensitivity: str = "medium"
+    window: timedelta = timedelta(hours=1)
+    cooldown: timedelta = timedelta(hours=6)
+    severity: str | None = None
+    rule: str = "trigger-keywords"
+
+    def __post_init__(self) -> None:
+        check_sensitivity(self.sensitivity)
+        check_severity(self.severity)
+        if not any(k.strip() for k in self.keywords):
+            raise ValueError("keywords: give at least one keyword")
+        for name in ("window", "cooldown"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be a positive duration")
+
+
+class TriggerKeywords:
+    def __init__(self, config: KeywordConfig) -> None:
+        self.config = config
+        self.needles = {k.strip(): _words(k) for k in config.keywords if _words(k).strip()}
+        self.hits: dict[str, deque[MentionEvent]] = {k: deque() for k in self.needles}
+        self.quiet_until: dict[str, datetime] = {}
+
+    def observe(self, event: MentionEvent) -> Alert | None:
+        text = _words(event.text)
+        now = event.published_at
+        for keyword, needle in self.needles.items():
+            hits = self.hits[keyword]
+            while hits and hits[0].published_at < now - self.config.window:
+                hits.popleft()
+            joined = " " + needle.replace(" ", "") + " "  # a phrase written as one hashtag
+            if needle not in text and joined not in text:
+                continue
+            hits.append(event)
+            alert = self._judge(keyword, hits, now)
+            if alert is not None:
+                return alert
+        return None
+
+    def _judge(self, keyword: str, hits: deque[MentionEvent], now: datetime) -> Alert | None:
+        config = self.config
+        needed = MIN_MENTIONS[config.sensitivity]
+        authors = {m.author_key for m in hits}
+        if len(hits) < needed or len(authors) < needed:
+            return None
+        if keyword in self.quiet_until and now < self.quiet_until[keyword]:
+            return None
+        until = now + config.cooldown
+        self.quiet_until[keyword] = until
+        count = len(hits)
+        score = score_from_ratio(count, needed)
+        return Alert(
+            rule=config.rule,
+            at=now,
+            window_start=hits[0].published_at,
+            window_end=now,
+            observed=float(count),
+            baseline=0.0,
+            threshold=float(needed),
+            score=score,
+            severity=config.severity or "sev3",
+            cooldown_until=until,
+            explanation=(
+                f"The trigger keyword '{keyword}' appeared in {count} mentions from "
+                f"{len(authors)} authors since {iso(hits[0].published_at)}; the "
+                f"{config.sensitivity} sensitivity fires at {needed}."
+            ),
+            dedupe_key=f"{config.rule}:{keyword}:{iso(now)}",
+            subject={"keyword": keyword},
+            mentions=[m.ref for m in hits],
+        )
