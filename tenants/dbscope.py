@@ -370,4 +370,5 @@ def scope_statements(
 def install(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
     """``connection_created`` receiver: every new connection gets the scope wrapper."""
     if connection is not None and scope_statements not in connection.execute_wrappers:
-        connection.execute_wrappers.insert(0, scope_statements)
+        # Innermost: wrappers that observe statements (the test suite's) see the caller's frames.
+        connection.execute_wrappers.append(scope_statements)

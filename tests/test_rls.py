@@ -19,6 +19,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from tenants.admin_mixins import AgencyScopedAdminMixin
 from tenants.dbtables import tenant_models, tenant_tables
 from tenants.management.base import OwnerMixin, ScopedCommand
 from tenants.models import TenantQuerySet
+from tests import sqlpin
 from tests.factories import UserFactory
 from tests.monitoring.factories import MentionFactory, TrackedTermFactory
 
@@ -57,11 +59,18 @@ def rows(tenant: Any, other_tenant: Any) -> dict[str, list[Mention]]:
 
 
 @pytest.fixture
-def forgotten_filter(monkeypatch: Any, tenant: Any, rows: dict[str, list[Mention]]) -> None:
-    """The application's tenant filter forgotten everywhere: ``for_tenant`` keeps every row."""
+def forgotten_filter(
+    monkeypatch: Any, tenant: Any, rows: dict[str, list[Mention]]
+) -> Iterator[list[Any]]:
+    """The application's tenant filter forgotten everywhere: ``for_tenant`` keeps every row.
+    The statements that therefore name no tenant are collected (``tests/sqlpin.py`` would fail
+    the run with them) and must exist: the filter is really gone, only the database is left."""
     monkeypatch.setattr(TenantQuerySet, "for_tenant", lambda self, tenant: self.all())
     # The test body sees every tenant: the filter is really gone.
     assert Mention.objects.for_tenant(tenant).count() == 5
+    with sqlpin.expect_unpinned() as unpinned:
+        yield unpinned
+    assert unpinned, "the entry point sent no statement without its tenant"
 
 
 def count_raw(where: str = "", params: tuple[Any, ...] = ()) -> int:
@@ -123,7 +132,8 @@ def test_unscoped_orm_and_raw_sql_see_nothing_of_another_tenant(
             "SELECT count(*) FROM monitoring_mention"
         ).fetchone() == (3,)
         assert Mention.objects.filter(pk=theirs.pk).update(text="changed") == 0
-        assert Mention.objects.filter(pk=theirs.pk).delete()[0] == 0
+        with sqlpin.expect_unpinned():  # a delete by id alone, on purpose
+            assert Mention.objects.filter(pk=theirs.pk).delete()[0] == 0
     theirs.refresh_from_db()
     assert theirs.text == "Kopi Senja enak banget"
 
@@ -250,7 +260,7 @@ def test_entry_points_drop_the_scope_they_inherit(
 
 
 def test_rest_is_scoped_to_the_url_tenant(
-    forgotten_filter: None, api: Any, tenant: Any, members: dict[str, Any], rows: Any
+    forgotten_filter: Any, api: Any, tenant: Any, members: dict[str, Any], rows: Any
 ) -> None:
     response = api(members["analyst"]).get(f"/api/v1/tenants/{tenant.slug}/mentions/")
     assert response.status_code == 200, response.content
@@ -259,7 +269,7 @@ def test_rest_is_scoped_to_the_url_tenant(
 
 
 def test_graphql_is_scoped_to_the_tenants_it_resolved(
-    forgotten_filter: None, gql: Any, tenant: Any, members: dict[str, Any], rows: Any
+    forgotten_filter: Any, gql: Any, tenant: Any, members: dict[str, Any], rows: Any
 ) -> None:
     body = gql('{ mentions(slug: "kopi-senja") { id } tenants { slug } }', user=members["analyst"])
     assert "errors" not in body, body
@@ -268,7 +278,7 @@ def test_graphql_is_scoped_to_the_tenants_it_resolved(
 
 
 def test_the_admin_is_scoped_to_the_staff_users_tenants(
-    forgotten_filter: None, monkeypatch: Any, tenant: Any, rows: Any
+    forgotten_filter: Any, monkeypatch: Any, tenant: Any, rows: Any
 ) -> None:
     monkeypatch.setattr(AgencyScopedAdminMixin, "scope", lambda self, queryset, request: queryset)
     agency_admin = Client()
@@ -287,7 +297,7 @@ def test_the_admin_is_scoped_to_the_staff_users_tenants(
 
 
 def test_a_task_is_scoped_to_its_tenant(
-    forgotten_filter: None, tenant: Any, rows: Any, settings: Any
+    forgotten_filter: Any, tenant: Any, rows: Any, settings: Any
 ) -> None:
     from django_q.tasks import async_task, result
 
@@ -302,7 +312,7 @@ def test_a_task_is_scoped_to_its_tenant(
 
 
 def test_a_command_is_scoped_to_its_tenant(
-    forgotten_filter: None, tenant: Any, other_tenant: Any, tmp_path: Path
+    forgotten_filter: Any, tenant: Any, other_tenant: Any, tmp_path: Path
 ) -> None:
     TrackedTermFactory(tenant=tenant, text="Kopi Senja", kind="brand")
     TrackedTermFactory(tenant=other_tenant, text="Bank Lestari", kind="brand")
