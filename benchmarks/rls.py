@@ -148,11 +148,12 @@ def time_api(
 
 def api_client(api_n: int) -> tuple[Any, list[tuple[str, str]]]:
     """The analyst's test client and the endpoints of ``benchmarks/api.py``'s tenant."""
-    from urllib.parse import urlsplit
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote, urlsplit
 
     from django.test import Client
 
-    from benchmarks.api import _tenant, build, endpoints
+    from benchmarks.api import _tenant, build, deep_cursor, endpoints
     from tenants import dbscope
     from tenants.models import Membership, User
     from tenants.rls import use_role
@@ -175,14 +176,24 @@ def api_client(api_n: int) -> tuple[Any, list[tuple[str, str]]]:
         _, token = issue_token(user=user, name="rls benchmark")
     client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
     found, _ = endpoints(tenant.slug)
-    paths = []
-    for label, path in found:
-        if path.endswith("?@next"):
-            first = client.get(found[0][1], HTTP_ACCEPT="application/json").json()
-            link = urlsplit(first.get("next") or "")
+    paths: list[tuple[str, str]] = []
+    resolved: dict[str, str] = {}
+    for label, path in found:  # the placeholders benchmarks/api.py resolves, resolved alike
+        base, _, query = path.partition("?")
+        if query.startswith("@next"):
+            source = resolved.get(query.partition(":")[2] or MENTION_LIST)
+            answer = client.get(source, HTTP_ACCEPT="application/json").json() if source else {}
+            link = urlsplit(answer.get("next") or "")
             if not link.path:
                 continue
             path = f"{link.path}?{link.query}"
+        elif query.startswith("@deep:"):
+            with dbscope.tenant_scope([tenant]):
+                path = f"{base}?{deep_cursor(tenant, query.partition(':')[2], 50_000)}"
+        elif query.startswith("@since:"):
+            since = datetime.now(UTC) - timedelta(days=int(query.partition(":")[2]))
+            path = f"{base}?published_after={quote(since.isoformat())}"
+        resolved[label] = path
         paths.append((label, path))
     return client, paths
 

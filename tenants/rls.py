@@ -21,8 +21,9 @@ migration that creates it):
 * the shared tables read before a tenant is known (``SHARED_POLICIES``: agencies, tenants,
   memberships, tenant API keys): anyone may read (authentication and ``tenants.access`` need
   them); writes only within the scope (its tenants, its agency, or all tenants). Users and
-  personal tokens carry no tenant and are written at sign-in, before any scope: the
-  application alone guards them.
+  personal tokens are written at sign-in, invitations read by their link's page, before any
+  scope: the application alone guards them (and the scheduling tables, which hold no client
+  data).
 
 Each setting is read through ``NULLIF(current_setting(name, true), '')`` (unset or emptied, it
 is NULL, which matches nothing) inside a scalar sub-select, so PostgreSQL evaluates it once per
