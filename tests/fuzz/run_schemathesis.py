@@ -332,9 +332,14 @@ class SigningApp:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             source_id = environ.get("PATH_INFO", "").rstrip("/").split("/")[-2]
-            source = (
-                Source.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
-            )
+            from tenants import dbscope
+
+            with dbscope.all_tenants("fuzz run: the webhook sender's secret"):
+                source = (
+                    Source.objects.filter(pk=int(source_id)).first()
+                    if source_id.isdigit()
+                    else None
+                )
             secret = source.webhook_secret if source else "unknown"
             timestamp = str(int(time.time()))
             digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -404,10 +409,15 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
     positive_counter: Counter[str] = Counter()
     case_ids = itertools.count(1)
 
+    from tenants import dbscope
+
+    # The hooks run on the engine's threads, each a context of its own: the objects they make
+    # (victims of deletes, bindings) and the tenant they put back span the run's tenants.
     @schemathesis.hook("before_call")
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-        bind_path(seed, case)
-        complete_case(seed, case, positive_counter)
+        with dbscope.all_tenants("fuzz run: binding a case"):
+            bind_path(seed, case)
+            complete_case(seed, case, positive_counter)
         case_id = str(next(case_ids))
         stats.in_flight[case_id] = case
         case.headers = {**(case.headers or {}), CASE_HEADER: case_id}
@@ -416,7 +426,7 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
 
     @schemathesis.hook("after_call")
     def after_call(context: Any, case: Any, response: Any) -> None:
-        with lock:
+        with lock, dbscope.all_tenants("fuzz run: counting a call"):
             count(case, response)
 
     def count(case: Any, response: Any) -> None:
