@@ -2,7 +2,8 @@
 """Django's command-line utility for administrative tasks.
 
 Commands need ``SECRET_KEY`` when ``DEBUG`` is off unless they declare
-``requires_secret_key = False`` (see ``config/startup.py``).
+``requires_secret_key = False``; those that serve requests or run tasks refuse a database role
+that bypasses row-level security unless ``SIGAP_RLS=off`` (see ``config/startup.py``).
 """
 
 import os
@@ -14,10 +15,11 @@ def main() -> None:
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    from config.startup import require_secret_key_for_command
+    from config.startup import require_row_security_for_command, require_secret_key_for_command
 
     try:
         require_secret_key_for_command(sys.argv)
+        require_row_security_for_command(sys.argv)
     except ImproperlyConfigured as exc:
         sys.exit(f"manage.py: {exc}")
     execute_from_command_line(sys.argv)

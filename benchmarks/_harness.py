@@ -3,7 +3,10 @@
 ``setup_django()`` loads the project settings in this process (the embedded PostgreSQL starts,
 or is joined, unless ``DATABASE_URL`` is set) with the same environment ``make run`` uses
 (``DEBUG=1`` unless set). ``prepare_database()`` applies migrations and the cache table, as
-``make run`` does. ``Services`` starts the production HTTP server (gunicorn with
+``make run`` does. ``as_owner()`` points this process's own database work (seeding, counting,
+cleaning up) at the tables' owner, whom no row-level-security policy binds; the server and the
+workers it starts connect as the application role, as in production (``SIGAP_RLS=off``: both
+as the owner). ``Services`` starts the production HTTP server (gunicorn with
 ``config/gunicorn.py``: gthread workers, a bounded database pool per worker) and the fast task
 cluster (``qcluster``) as child processes, like ``manage.py serve``, waits until the server
 answers, and stops both (SIGTERM, graceful) on exit, on Ctrl-C, SIGTERM and errors. ``env``
@@ -49,6 +52,13 @@ def prepare_database() -> None:
 
     call_command("migrate", "--noinput", verbosity=0)
     call_command("createcachetable", verbosity=0)
+
+
+def as_owner() -> None:
+    """From now on this process's own queries run as the tables' owner (``tenants.rls``)."""
+    from tenants.rls import use_role
+
+    use_role("owner")
 
 
 def sigterm_as_interrupt() -> None:

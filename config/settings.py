@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.DatabaseScopeMiddleware",
     "config.middleware.RequestLogMiddleware",
     "config.middleware.ProbeMiddleware",
     "config.middleware.InputGuardMiddleware",
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "config.middleware.JsonBodyGuardMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.middleware.AdminScopeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,15 +122,31 @@ TEMPLATES = [
 ]
 
 # --- Database: DATABASE_URL, or the embedded PostgreSQL server -------------------------------
+# Two roles (tenants/rls.py, README "Row-level security"): the application role that web,
+# workers and commands connect as (DATABASE_URL's user; ``sigap_app`` on the embedded server),
+# subject to row-level security, and the tables' owner for migrate, createcachetable, flush,
+# backup and restore (DATABASE_OWNER_URL; ``postgres`` on the embedded server). SIGAP_RLS=off
+# lets web and workers start as a superuser or BYPASSRLS role, where no policy applies (unsafe;
+# on the embedded server everything then connects as ``postgres``).
+SIGAP_RLS = os.environ.get("SIGAP_RLS", "").strip().lower() not in {"off", "0", "false", "no"}
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+_CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
 DATABASES: dict[str, Any]
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _owner = (
+        dj_database_url.parse(DATABASE_OWNER_URL) if DATABASE_OWNER_URL else DATABASES["default"]
+    )
+    SIGAP_DATABASE_OWNER = {key: _owner.get(key, "") for key in _CREDENTIALS}
+    SIGAP_DATABASE_APP_ROLE = str(DATABASES["default"].get("USER") or "")
 else:
-    from config.embedded_db import database_settings
+    from config.embedded_db import APP_ROLE, OWNER_ROLE, database_settings, owner_credentials
 
-    DATABASES = {"default": database_settings()}
+    DATABASES = {"default": database_settings(APP_ROLE if SIGAP_RLS else OWNER_ROLE)}
+    SIGAP_DATABASE_OWNER = owner_credentials(DATABASES["default"])
+    SIGAP_DATABASE_APP_ROLE = APP_ROLE
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Sigap runs on PostgreSQL only; DATABASE_URL must be postgres://")
 # Django's PostgreSQL backend whose schema editor gives every tenant table the tenant in every

@@ -1,5 +1,7 @@
-"""The start-up rule for ``SECRET_KEY`` and ``SIGAP_ENCRYPTION_KEYS``: a process that serves, signs
-or may read a stored secret refuses to start without them.
+"""The start-up rules of Sigap's entry points.
+
+``SECRET_KEY`` and ``SIGAP_ENCRYPTION_KEYS``: a process that serves, signs or may read a stored
+secret refuses to start without them.
 
 With ``DEBUG`` off and no ``SECRET_KEY``, the settings load with an empty key (Django then refuses
 every use of it: sessions, CSRF, signed tokens raise ``ImproperlyConfigured``), so that commands
@@ -21,6 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 # manage.py arguments that only print help or the version (Django answers them itself).
 _HELP = frozenset({"help", "version"})
+# Commands that serve requests or run tasks: they must not bypass row-level security.
+SERVING_COMMANDS = frozenset({"runserver", "serve", "worker", "qcluster"})
 
 
 def require_secret_key(purpose: str) -> None:
@@ -65,3 +69,32 @@ def require_secret_key_for_command(argv: Sequence[str]) -> None:
     name = argv[1] if len(argv) > 1 else "help"
     if command_requires_secret_key(name):
         require_secret_key(f"manage.py {name} may serve or sign")
+
+
+def require_row_security(purpose: str) -> None:
+    """Raise ``ImproperlyConfigured`` when the database role would bypass row-level security,
+    unless ``SIGAP_RLS=off``."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.SIGAP_RLS:
+        return
+    from tenants.rls import unsafe_role
+
+    try:
+        problem = unsafe_role()
+    finally:
+        connection.close()
+    if problem:
+        raise ImproperlyConfigured(
+            f"Row-level security would not apply ({purpose}): the database {problem}. Connect as "
+            "the application role (DATABASE_URL; DATABASE_OWNER_URL for the owner), or set "
+            "SIGAP_RLS=off to start anyway (unsafe: no database policy keeps tenants apart)."
+        )
+
+
+def require_row_security_for_command(argv: Sequence[str]) -> None:
+    """``manage.py``'s check for the commands that serve requests or run tasks."""
+    name = argv[1] if len(argv) > 1 else "help"
+    if name in SERVING_COMMANDS:
+        require_row_security(f"manage.py {name} serves requests or runs tasks")

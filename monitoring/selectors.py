@@ -19,7 +19,6 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring import TenantExtensions
-from tenants.models import Tenant
 
 
 def scoring_extensions(tenant_id: int) -> TenantExtensions:
@@ -36,15 +35,6 @@ def scoring_extensions(tenant_id: int) -> TenantExtensions:
             "domain", flat=True
         ),
     )
-
-
-def scoring_extensions_for_tenant(slug: str) -> TenantExtensions:
-    """``manage.py score --tenant SLUG``: ``LookupError`` when there is no such tenant."""
-    try:
-        tenant = Tenant.objects.get(slug=slug)
-    except Tenant.DoesNotExist:
-        raise LookupError(f"no tenant with slug '{slug}'") from None
-    return scoring_extensions(tenant.pk)
 
 
 # --- mentions --------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """django-q2 entry points. They take ids, never model instances, and call the pipeline.
 
-Dotted paths here are stored in queued tasks and schedules: do not rename them.
+Each declares its database scope (``tenants.dbscope``): ``tenant_task`` runs in its
+``tenant_id``'s scope only; ``cross_tenant_task`` crosses tenants for scheduling and sweeps and
+logs one line a run. Dotted paths here are stored in queued tasks and schedules: do not rename
+them.
 """
 
 from __future__ import annotations
@@ -8,36 +11,43 @@ from __future__ import annotations
 from typing import Any
 
 from monitoring import pipeline
+from tenants.dbscope import cross_tenant_task, tenant_hook, tenant_task
 
 
+@tenant_task
 def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     return pipeline.process_chunk(tenant_id, chunk_id)
 
 
+@tenant_hook
 def on_chunk_failed(task: Any) -> None:
     """Hook: record the final failure of a chunk on its batch (django-q2 keeps the Failure)."""
     if not task.success and task.args:
         pipeline.mark_failed(task.args[0], task.args[1], str(task.result))
 
 
+@tenant_task
 def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
     from monitoring import polling
 
     return polling.poll_source(tenant_id, source_id)
 
 
+@cross_tenant_task("poll scheduling")
 def poll_due_sources() -> int:
     from monitoring import polling
 
     return polling.poll_due_sources()
 
 
+@cross_tenant_task("webhook signature pruning")
 def prune_webhook_signatures() -> int:
     from monitoring import services
 
     return services.prune_webhook_signatures()
 
 
+@cross_tenant_task("retention scheduling")
 def apply_retention_all() -> int:
     """Daily schedule: one retention task per tenant that keeps something for a limited time.
 
@@ -52,6 +62,7 @@ def apply_retention_all() -> int:
     return len(tenant_ids)
 
 
+@tenant_task
 def apply_retention(tenant_id: int) -> dict[str, Any]:
     """One tenant's retention for a bounded time; queues itself again when work is left."""
     from dataclasses import asdict
@@ -68,6 +79,7 @@ def apply_retention(tenant_id: int) -> dict[str, Any]:
 RETENTION_TASK = "monitoring.tasks.apply_retention"
 
 
+@tenant_task
 def triage_mention(tenant_id: int, mention_id: int, **changes: Any) -> dict[str, Any]:
     """Triage a mention in the background (automations, e.g. a playbook step that assigns the
     on-call responder): ``changes`` are ``status``, ``tags`` and ``assignee`` (a user id, or

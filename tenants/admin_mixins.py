@@ -29,7 +29,22 @@ from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from tenants import dbscope
 from tenants.models import Agency, Membership, Tenant, User
+
+
+def admin_scope(user: Any) -> dbscope.Scope:
+    """The database scope of a staff user's admin pages: every tenant for the platform
+    superuser (an agency-wide list, logged), the agency's tenants and the agency itself for an
+    agency admin, none for anybody else (the sign-in page included)."""
+    if not user.is_active or not user.is_staff:
+        return dbscope.EMPTY
+    if user.is_superuser:
+        return dbscope.everything(f"admin: superuser {user.pk}")
+    if isinstance(user, User) and user.is_agency_admin and user.agency_id:
+        ids = Tenant.objects.filter(agency_id=user.agency_id).values_list("pk", flat=True)
+        return dbscope.tenants(list(ids), agency_id=user.agency_id)
+    return dbscope.EMPTY
 
 
 def admin_tenants(user: Any) -> QuerySet[Tenant]:

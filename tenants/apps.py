@@ -34,3 +34,11 @@ class TenantsConfig(AppConfig):
         checks.register(outbox.check_subscribers)
         audit.register_models()
         post_migrate.connect(ensure_schedules, sender=self)
+        # Row-level security: every connection applies the code's tenant scope (dbscope), and
+        # every migrate keeps the policies and the application role's grants (rls).
+        from django.db.backends.signals import connection_created
+
+        from tenants import dbscope, rls
+
+        connection_created.connect(dbscope.install, dispatch_uid="sigap-dbscope")
+        post_migrate.connect(rls.after_migrate, sender=self, dispatch_uid="sigap-rls")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from tenants import dbscope
 from tenants.access import MachinePrincipal
 from tenants.models import PersonalToken, TenantApiKey, User
 
@@ -83,7 +84,8 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key has expired.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            TenantApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            with dbscope.tenant_scope([key.tenant_id]):  # keys are written within their tenant
+                TenantApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return MachinePrincipal(key), key
 
 

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from tenants import invitations, services
+from tenants import dbscope, invitations, services
 from tenants.models import Invitation
 from tenants.roles import Role
 
@@ -67,6 +67,8 @@ def invitation(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     }
     if found is None or not invitations.check_token(found, token):
         return _page(request, {**context, "state": "invalid"}, status=404)
+    # The token proved the link: the rest of the request may touch its tenant's rows.
+    dbscope.set_entry_scope(dbscope.tenants([found.tenant_id]))
     account = invitations.account_for(found.email)
     needs_password = account is None or not account.has_usable_password()
     can_join = account is None or services.may_join(account, found.tenant, found.role)

@@ -1,16 +1,25 @@
 """Shared fixtures: two tenants of different agencies, a member per role, API and GraphQL
-clients that authenticate with real personal tokens."""
+clients that authenticate with real personal tokens.
+
+The suite runs with row-level security on, as production does: the test database is created,
+migrated and dropped by the tables' owner, and everything else (test bodies, requests through
+the test client and live servers, worker processes the tests start) connects as the application
+role (``django_db_modify_db_settings`` and ``django_db_setup`` below; ``tenants.rls``). Test
+bodies build fixtures for several tenants, so each runs in an explicit cross-tenant scope
+(``cross_tenant_test_body``); every entry point a test calls (a request, a task, a command)
+drops it and sets its own (``tenants.dbscope``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from tenants import services
+from tenants import dbscope, services
 from tenants.models import Tenant, User
 from tenants.roles import Role
 from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
@@ -19,6 +28,31 @@ from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, Use
 pytest_plugins = ["tests.sqlpin"]
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The test database is created and migrated by the tables' owner."""
+    from tenants import rls
+
+    rls.use_role("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """Once migrated, the suite connects as the application role; the owner drops the database."""
+    from tenants import rls
+
+    rls.use_role("application")
+    yield
+    rls.use_role("owner")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cross_tenant_test_body() -> Iterator[None]:
+    """Test bodies and fixtures (class-scoped ones too) see every tenant (tests only)."""
+    with dbscope.all_tenants("test bodies and fixtures"):
+        yield
 
 
 @pytest.fixture

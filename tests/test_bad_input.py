@@ -324,14 +324,19 @@ def test_unreadable_csv_files_are_400_naming_file(
 # --- server errors: what, never how -----------------------------------------------------------
 
 
+def break_table(name: str) -> None:
+    """Every query of table ``name`` fails in the database from now on (as after a botched
+    migration): a temporary view of the same name, without its columns, hides the table (the
+    temporary schema comes first in the search path). The view goes with the test's transaction;
+    the application role may create it (it may not alter the owner's tables)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY VIEW {name} AS SELECT 1 AS broken")
+
+
 @pytest.fixture
 def broken_users_table(db: Any) -> None:
-    """The users table is gone (as in a botched migration): every sign-in fails in the database.
-
-    The rename is undone with the test's transaction.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE tenants_user RENAME TO tenants_user_gone")
+    """Every sign-in fails in the database (the users table is broken)."""
+    break_table("tenants_user")
 
 
 def assert_server_error(response: Any) -> None:
@@ -381,8 +386,7 @@ def test_graphql_masks_database_errors_and_gives_the_request_id(
     client: Client, tenant: Any, members: dict[str, Any]
 ) -> None:
     token = token_for(members["admin"])
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE monitoring_mention RENAME TO monitoring_mention_gone")
+    break_table("monitoring_mention")
     response = post_json(
         client,
         "/graphql/",
@@ -412,8 +416,7 @@ def test_with_debug_on_a_signed_in_superuser_still_gets_the_debug_page(
 ) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(admin_user)
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE tenants_membership RENAME TO tenants_membership_gone")
+    break_table("tenants_membership")
     settings.DEBUG = True
     response = client.get("/api/v1/me/", HTTP_ACCEPT="text/html")
     assert response.status_code == 500

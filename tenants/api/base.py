@@ -2,8 +2,10 @@
 
 ``TenantScopedMixin`` takes the tenant from the URL, resolves the caller's access through
 ``tenants.access`` (404 for a tenant the caller cannot see, 403 for a missing capability),
-and scopes every queryset to that tenant. Subclasses declare ``capabilities`` (action or HTTP
-method name to capability) and may narrow the queryset in ``scope_queryset``; they cannot
+and scopes every queryset to that tenant. Once access is granted, the rest of the request runs
+in that tenant's database scope (``tenants.dbscope``), so row-level security shows the handler
+that tenant's rows only, whatever a query forgets. Subclasses declare ``capabilities`` (action
+or HTTP method name to capability) and may narrow the queryset in ``scope_queryset``; they cannot
 override ``get_queryset``, ``get_permissions`` or ``initial``, so the check cannot be dropped.
 """
 
@@ -17,7 +19,7 @@ from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from tenants import access
+from tenants import access, dbscope
 from tenants.api.serializers import service_errors
 from tenants.audit import attach_actor
 from tenants.models import Tenant
@@ -46,6 +48,7 @@ class TenantCapabilityPermission(permissions.BasePermission):
                 "This tenant is suspended; it is read-only.", code="tenant_suspended"
             ) from None
         view.tenant_access = tenant_access
+        dbscope.set_entry_scope(dbscope.tenants([tenant_access.tenant.pk]))
         return True
 
 
@@ -157,10 +160,15 @@ def crud_capabilities(read: Cap, write: Cap) -> dict[str, Cap]:
 
 
 class AuthenticatedViewMixin:
-    """Base for the endpoints outside any tenant (``me/``, ``auth/tokens/``, ``tenants/``)."""
+    """Base for the endpoints outside any tenant (``me/``, ``auth/tokens/``, ``tenants/``).
+
+    They read shared tables only; an agency admin's requests may write the agency's tenants
+    (the database scope holds the agency, no tenant)."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         if isinstance(request.user, access.MachinePrincipal):
             raise exceptions.PermissionDenied("A tenant API key may only ingest mentions.")
         attach_actor(request.user)
+        agency_id = access.administered_agency_id(request.user) if request.user.pk else None
+        dbscope.set_entry_scope(dbscope.Scope(agency_id=agency_id))

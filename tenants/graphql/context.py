@@ -3,7 +3,9 @@
 ``SigapGraphQLView.get_context`` (``config.graphql``) builds one per request. It carries the
 request (with its authenticated ``user`` or ``auth_error``) and the request's caches of the
 caller's access, so a query touching many tenant-owned objects resolves access once per
-tenant. Resolvers annotate ``info: Info`` (this module's alias) so mypy checks what they read.
+tenant. Resolving access also widens the request's database scope to the tenants it granted
+(``tenants.graphql.permissions``), so PostgreSQL shows the query nothing else. Resolvers
+annotate ``info: Info`` (this module's alias) so mypy checks what they read.
 """
 
 from __future__ import annotations

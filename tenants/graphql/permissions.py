@@ -3,6 +3,11 @@
 Errors carry ``extensions.code``: ``UNAUTHENTICATED`` (no or bad credentials), ``NOT_FOUND``
 (a tenant the caller cannot see, whether or not it exists) and ``FORBIDDEN`` (a member whose
 role lacks the capability).
+
+The request's database scope (``tenants.dbscope``) grows with what is resolved here: a tenant
+whose access ``tenant_access`` granted, every tenant ``capabilities_by_tenant`` loaded. Fields
+read tenant rows only after one of them ran (root fields start from ``tenant_for``; nested lists
+filter by ``tenant_ids_with``), so row-level security shows a query the caller's tenants only.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from tenants import access
+from tenants import access, dbscope
 from tenants.graphql.context import Info
 from tenants.graphql.errors import forbidden, not_found, unauthenticated
 from tenants.models import Tenant, User
@@ -50,6 +55,7 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
             cache[slug] = access.resolve(user, slug)
         except access.TenantNotFound:
             raise not_found() from None
+        dbscope.widen_entry_scope([cache[slug].tenant.pk])
     return cache[slug]
 
 
@@ -57,6 +63,7 @@ def capabilities_by_tenant(info: Info) -> dict[int, frozenset[Cap]]:
     """The caller's capabilities in every tenant it can see, loaded once per request."""
     if info.context.capabilities is None:
         info.context.capabilities = access.tenant_capabilities(current_user(info))
+        dbscope.widen_entry_scope(info.context.capabilities)
     return info.context.capabilities
 
 

@@ -332,9 +332,14 @@ class SigningApp:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             source_id = environ.get("PATH_INFO", "").rstrip("/").split("/")[-2]
-            source = (
-                Source.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
-            )
+            from tenants import dbscope
+
+            with dbscope.all_tenants("fuzz run: the webhook sender's secret"):
+                source = (
+                    Source.objects.filter(pk=int(source_id)).first()
+                    if source_id.isdigit()
+                    else None
+                )
             secret = source.webhook_secret if source else "unknown"
             timestamp = str(int(time.time()))
             digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -404,10 +409,15 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
     positive_counter: Counter[str] = Counter()
     case_ids = itertools.count(1)
 
+    from tenants import dbscope
+
+    # The hooks run on the engine's threads, each a context of its own: the objects they make
+    # (victims of deletes, bindings) and the tenant they put back span the run's tenants.
     @schemathesis.hook("before_call")
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-        bind_path(seed, case)
-        complete_case(seed, case, positive_counter)
+        with dbscope.all_tenants("fuzz run: binding a case"):
+            bind_path(seed, case)
+            complete_case(seed, case, positive_counter)
         case_id = str(next(case_ids))
         stats.in_flight[case_id] = case
         case.headers = {**(case.headers or {}), CASE_HEADER: case_id}
@@ -416,7 +426,7 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
 
     @schemathesis.hook("after_call")
     def after_call(context: Any, case: Any, response: Any) -> None:
-        with lock:
+        with lock, dbscope.all_tenants("fuzz run: counting a call"):
             count(case, response)
 
     def count(case: Any, response: Any) -> None:
@@ -597,9 +607,13 @@ def drop_database(original_name: str) -> None:
     """Drop the run's database even while server threads still hold connections to it."""
     from django.db import connection, connections
 
+    from tenants import rls
+
     connections.close_all()
+    rls.use_role("owner")
     with connection._nodb_cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+    rls.use_role("application")
     connection.settings_dict["NAME"] = original_name
 
 
@@ -615,42 +629,49 @@ def main() -> int:
     from django.core.signals import got_request_exception
     from django.db import connection
 
+    from tenants import dbscope, rls
+
     logging.getLogger("django.request").setLevel(logging.CRITICAL)  # reported below instead
     logging.getLogger("config.middleware").setLevel(logging.WARNING)
     logging.getLogger("axes").setLevel(logging.ERROR)  # every wrong fuzzed password is a warning
     original_name = connection.settings_dict["NAME"]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = TEST_DATABASE
     print(f"Creating database {TEST_DATABASE} ...")
+    rls.use_role("owner")  # creates and migrates; the run itself is the application role's
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        seed = seed_database()
-        stats = Stats()
+    rls.use_role("application")
+    # The fuzzer's own seeding (also between requests) spans its tenants; every request the
+    # server answers sets its own scope.
+    with dbscope.all_tenants("fuzz run: seeding"):
+        try:
+            seed = seed_database()
+            stats = Stats()
 
-        def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
-            case_id = request.META.get("HTTP_X_FUZZ_CASE", "") if request is not None else ""
-            stats.record_exception(sys.exc_info()[1], case_id)  # type: ignore[arg-type]
+            def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
+                case_id = request.META.get("HTTP_X_FUZZ_CASE", "") if request is not None else ""
+                stats.record_exception(sys.exc_info()[1], case_id)  # type: ignore[arg-type]
 
-        got_request_exception.connect(on_exception, weak=False)
-        install_hooks(seed, stats)
-        base_url = start_server(SigningApp(WSGIHandler(), seed))
-        schema = build_schema(seed, base_url)
-        print(
-            f"Seeded tenant '{seed.tenant.slug}' ({time.monotonic() - started:.0f} s); "
-            f"fuzzing {SCHEMA_PATH.name}, {MAX_EXAMPLES} examples per operation, "
-            f"at most {MAX_SECONDS:.0f} s ..."
-        )
-        in_time, took = run_engine(schema, stats)
-        problems = report(stats, schema)
-        if not in_time:
-            print(f"\nTime limit of {MAX_SECONDS:.0f} s reached: the run was cut short.")
-            problems += 1
-        print(
-            f"Fuzzing took {took:.0f} s ({SigningApp.served_seconds:.0f} s in the application, "
-            f"{SigningApp.cpu_seconds:.0f} s CPU; process CPU {time.process_time():.0f} s); "
-            f"{time.monotonic() - started:.0f} s in all."
-        )
-    finally:
-        drop_database(original_name)
+            got_request_exception.connect(on_exception, weak=False)
+            install_hooks(seed, stats)
+            base_url = start_server(SigningApp(WSGIHandler(), seed))
+            schema = build_schema(seed, base_url)
+            print(
+                f"Seeded tenant '{seed.tenant.slug}' ({time.monotonic() - started:.0f} s); "
+                f"fuzzing {SCHEMA_PATH.name}, {MAX_EXAMPLES} examples per operation, "
+                f"at most {MAX_SECONDS:.0f} s ..."
+            )
+            in_time, took = run_engine(schema, stats)
+            problems = report(stats, schema)
+            if not in_time:
+                print(f"\nTime limit of {MAX_SECONDS:.0f} s reached: the run was cut short.")
+                problems += 1
+            print(
+                f"Fuzzing took {took:.0f} s ({SigningApp.served_seconds:.0f} s in the application, "
+                f"{SigningApp.cpu_seconds:.0f} s CPU; process CPU {time.process_time():.0f} s); "
+                f"{time.monotonic() - started:.0f} s in all."
+            )
+        finally:
+            drop_database(original_name)
     print("fuzz: FAILED" if problems else "fuzz: OK")
     return 1 if problems else 0
 

@@ -165,8 +165,8 @@ def test_two_parallel_deliveries_apply_an_event_once(tenant: Any, registry: dict
     results: dict[str, Any] = {}
 
     def run(name: str) -> None:
-        try:
-            results[name] = outbox.deliver(TOPIC, tenant.pk, event.pk)
+        try:  # as a worker runs it: the task entry point sets the tenant's database scope
+            results[name] = tasks.deliver_outbox_event(TOPIC, tenant.pk, event.pk)
         finally:
             connection.close()
 

@@ -34,6 +34,7 @@ from monitoring.models import (
     PipelineEvent,
     TermBucket,
 )
+from tenants import rls
 from tests.factories import TenantFactory
 from tests.monitoring.test_pipeline import item
 from tests.monitoring.test_worker_crash import wait_for
@@ -80,13 +81,16 @@ def partitioned(transactional_db: Any) -> Iterator[None]:
     it (before the test database is flushed)."""
     done = []
     try:
-        with connection.cursor() as cursor:
+        # Tables are the owner's to change; the new ones get their row-level-security policies
+        # as ``migrate`` gives them (the application role runs the test, as in production).
+        with rls.owner_connection("test: partitioning"), connection.cursor() as cursor:
             for table, uniques in PARTITIONED.items():
                 _partition(cursor, table, uniques)
                 done.append(table)
+            rls.apply_policies()
         yield
     finally:
-        with connection.cursor() as cursor:
+        with rls.owner_connection("test: unpartitioning"), connection.cursor() as cursor:
             for table in reversed(done):
                 _restore(cursor, table)
 

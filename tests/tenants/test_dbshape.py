@@ -4,7 +4,7 @@ database, and a new app's tables are born with it through Django's own migration
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, migrations, models, transactio
 from django.db.migrations.state import ProjectState
 
 from monitoring.models import IngestBatch, IngestChunk, Mention, Source, WebhookDelivery
+from tenants import rls
 from tenants.db.schema import PlainReferenceError
 from tenants.dbshape import Problem, catalog_problems, check_models, model_problems
 from tenants.dbtables import SHARED_MODELS, tenant_models, tenant_tables
@@ -22,6 +23,15 @@ from tests.factories import TenantFactory
 from tests.monitoring.factories import MentionFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module", autouse=True)
+def as_the_owner(django_db_setup: None) -> Iterator[None]:
+    """These tests create and alter tables (in each test's transaction, rolled back after it):
+    the owner's work, refused to the application role the suite otherwise runs as."""
+    with rls.owner_connection("tests: the schema's shape"):
+        yield
+
 
 APP = "alerts"  # a new app, known only to the migration state of each test
 

@@ -20,7 +20,7 @@ from django.db import connection
 from monitoring import pipeline, services
 from monitoring.demo import ensure_setup
 from monitoring.models import IngestChunk, Mention, MetricBucket, Source
-from tenants import backups
+from tenants import backups, rls
 from tenants.models import Tenant, User
 from tenants.services import create_api_key
 from tests.monitoring.test_pipeline import item
@@ -132,18 +132,29 @@ def test_delete_tenant_refuses_without_yes_then_deletes_every_row(db: Any) -> No
     assert entries.count() == 2  # the explicit entry and auditlog's own record of the row
 
 
+def as_owner(dbname: str, **options: Any) -> psycopg.Connection[Any]:
+    """A connection of the tables' owner (backups are owner work; the suite's own connection is
+    the application role, which may neither create databases nor see rows outside a scope)."""
+    owner = rls.owner_settings(connection.settings_dict)
+    return psycopg.connect(
+        host=owner["HOST"],
+        port=owner["PORT"],
+        user=owner["USER"],
+        password=owner["PASSWORD"],
+        dbname=dbname,
+        **options,
+    )
+
+
 def scratch_database() -> str:
     name = f"{connection.settings_dict['NAME']}_restore_{uuid.uuid4().hex[:8]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+    with as_owner(connection.settings_dict["NAME"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
     return name
 
 
 def scratch_counts(name: str, tenant_id: int) -> tuple[int, int, int]:
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=name
-    ) as conn:
+    with as_owner(name) as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM monitoring_mention WHERE tenant_id = %(t)s),"
             " (SELECT coalesce(sum(mentions), 0) FROM monitoring_metricbucket"
@@ -177,6 +188,6 @@ def test_backup_then_restore_brings_the_rows_back(tmp_path: Path) -> None:
         assert scratch_counts(name, tenant.pk) == expected  # restored over the emptied table
     finally:
         connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with as_owner(connection.settings_dict["NAME"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert Mention.objects.for_tenant(tenant).count() == MENTIONS  # the source is untouched

@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from tenants.management.base import ScopedCommand
 
 SERIES_RULES = ("spike",)
 MENTION_RULES = (
@@ -49,7 +51,7 @@ def _progress(items: Iterable[Any], total: int, unit: str) -> Iterable[Any]:
     return tqdm(items, total=total, unit=unit, file=sys.stderr, leave=False)
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     requires_secret_key = False  # reads and writes files; signs nothing (config/startup.py)
     help = (
         "Replay an alert rule over a CSV series (--series) or a mention stream (--mentions) as "

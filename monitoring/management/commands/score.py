@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from tenants.management.base import ScopedCommand
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     requires_secret_key = False  # reads and writes files; signs nothing (config/startup.py)
     help = (
         "Score a JSON-lines (or CSV with a 'text' column) file of posts: language, sentiment, "
@@ -29,12 +31,15 @@ class Command(BaseCommand):
 
         extensions = None
         if opts["tenant"]:
-            from monitoring.selectors import scoring_extensions_for_tenant
+            from monitoring.selectors import scoring_extensions
+            from tenants import dbscope
+            from tenants.models import Tenant
 
-            try:
-                extensions = scoring_extensions_for_tenant(opts["tenant"])
-            except LookupError as exc:
-                raise CommandError(f"no such tenant: {opts['tenant']}") from exc
+            tenant = Tenant.objects.filter(slug=opts["tenant"]).first()
+            if tenant is None:
+                raise CommandError(f"no such tenant: {opts['tenant']}")
+            with dbscope.tenant_scope(tenant):
+                extensions = scoring_extensions(tenant.pk)
         src, dst = opts["input"], opts["output"]
         fmt = detect_format(src, opts["format"])
         fin = sys.stdin.buffer if src == "-" else open(src, "rb")  # noqa: SIM115

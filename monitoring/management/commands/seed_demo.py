@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from monitoring.demo import COUNT, seed_mentions
+from tenants import dbscope
 from tenants.demo import seed_accounts
+from tenants.management.base import ScopedCommand
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Create or refresh the demo agency, tenants, users and data, moved up to now."
 
     def add_arguments(self, parser: Any) -> None:
@@ -29,18 +31,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["mentions"] < 0:
             raise CommandError("--mentions must be 0 or more")
-        accounts = seed_accounts()
-        self.stdout.write(
-            f"Demo agency '{accounts.agency.name}' with tenants: "
-            + ", ".join(t.slug for t in accounts.tenants)
-        )
-        for tenant in accounts.tenants:
-            done = seed_mentions(tenant, options["mentions"])
-            hours = int(done.shift.total_seconds() // 3600)
+        with dbscope.all_tenants("manage.py seed_demo"):
+            accounts = seed_accounts()
             self.stdout.write(
-                f"  {tenant.slug}: {done.sent} mentions queued, {done.already_stored} already "
-                f"stored" + (f", moved {hours} h forward to now" if hours else "")
+                f"Demo agency '{accounts.agency.name}' with tenants: "
+                + ", ".join(t.slug for t in accounts.tenants)
             )
-        self.stdout.write("Demo users (email / password / role):")
-        for email, password, described in accounts.users:
-            self.stdout.write(f"  {email:28} {password:28} {described}")
+            for tenant in accounts.tenants:
+                done = seed_mentions(tenant, options["mentions"])
+                hours = int(done.shift.total_seconds() // 3600)
+                self.stdout.write(
+                    f"  {tenant.slug}: {done.sent} mentions queued, {done.already_stored} already "
+                    f"stored" + (f", moved {hours} h forward to now" if hours else "")
+                )
+            self.stdout.write("Demo users (email / password / role):")
+            for email, password, described in accounts.users:
+                self.stdout.write(f"  {email:28} {password:28} {described}")

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from monitoring.demo import COUNT, seed_mentions
+from tenants import dbscope
+from tenants.management.base import ScopedCommand
 from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Create demo queries and terms and queue realistic demo mentions for a tenant."
 
     def add_arguments(self, parser: Any) -> None:
@@ -30,10 +32,11 @@ class Command(BaseCommand):
             raise CommandError(f"no tenant '{options['tenant']}' (run `manage.py seed_demo` first)")
         if options["count"] < 0:
             raise CommandError("--count must be 0 or more")
-        done = seed_mentions(tenant, options["count"])
-        self.stdout.write(
-            f"Demo mentions for '{tenant.slug}': {done.queries_created} queries and "
-            f"{done.terms_created} terms created; {done.sent} mentions queued in "
-            f"{len(done.batches)} batches ({done.already_stored} already stored)."
-            + (" The task cluster scores them within seconds." if done.sent else "")
-        )
+        with dbscope.tenant_scope(tenant):
+            done = seed_mentions(tenant, options["count"])
+            self.stdout.write(
+                f"Demo mentions for '{tenant.slug}': {done.queries_created} queries and "
+                f"{done.terms_created} terms created; {done.sent} mentions queued in "
+                f"{len(done.batches)} batches ({done.already_stored} already stored)."
+                + (" The task cluster scores them within seconds." if done.sent else "")
+            )

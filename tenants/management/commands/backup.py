@@ -9,9 +9,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import backups
+from tenants.management.base import OwnerMixin
 
 
-class Command(BaseCommand):
+class Command(OwnerMixin, BaseCommand):
     help = "Back up the whole database to one pg_dump file (default: backups/)."
 
     def add_arguments(self, parser: Any) -> None:

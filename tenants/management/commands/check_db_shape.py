@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.dbshape import catalog_problems
 from tenants.dbtables import tenant_tables
+from tenants.management.base import ScopedCommand
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Check that every key of every tenant table carries tenant_id (exit 1 if not)."
 
     def add_arguments(self, parser: Any) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from tenants import lifecycle
+from tenants import dbscope, lifecycle
+from tenants.management.base import ScopedCommand
 from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Delete a tenant and every row of its data (refuses without --yes)."
 
     def add_arguments(self, parser: Any) -> None:
@@ -25,13 +26,14 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["slug"]).first()
         if tenant is None:
             raise CommandError(f"No tenant {options['slug']!r}.")
-        if not options["yes"]:
-            for label, count in lifecycle.count_rows(tenant).items():
-                self.stdout.write(f"{label}: {count}")
-            raise CommandError(
-                f"Refusing to delete {tenant.slug} without --yes (the rows above would go)."
-            )
-        deleted = lifecycle.delete_tenant(tenant=tenant)
-        for label, count in sorted(deleted.items()):
-            self.stdout.write(f"{label}: {count} deleted")
-        self.stdout.write(self.style.SUCCESS(f"deleted {options['slug']}"))
+        with dbscope.tenant_scope(tenant):
+            if not options["yes"]:
+                for label, count in lifecycle.count_rows(tenant).items():
+                    self.stdout.write(f"{label}: {count}")
+                raise CommandError(
+                    f"Refusing to delete {tenant.slug} without --yes (the rows above would go)."
+                )
+            deleted = lifecycle.delete_tenant(tenant=tenant)
+            for label, count in sorted(deleted.items()):
+                self.stdout.write(f"{label}: {count} deleted")
+            self.stdout.write(self.style.SUCCESS(f"deleted {options['slug']}"))

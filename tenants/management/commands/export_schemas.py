@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
+from tenants.management.base import ScopedCommand
 
 OPENAPI_PATH = Path(settings.BASE_DIR) / "openapi.yaml"
 GRAPHQL_PATH = Path(settings.BASE_DIR) / "schema.graphql"
@@ -30,7 +31,7 @@ def graphql_text() -> str:
     return schema.as_str() + "\n"
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Export openapi.yaml and schema.graphql at the repository root."
 
     def handle(self, *args: Any, **options: Any) -> None:

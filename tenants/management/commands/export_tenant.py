@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from tenants import lifecycle
+from tenants import dbscope, lifecycle
+from tenants.management.base import ScopedCommand
 from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Export every row of a tenant as JSON Lines files with a manifest (no secrets)."
 
     def add_arguments(self, parser: Any) -> None:
@@ -26,10 +27,11 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["slug"]).first()
         if tenant is None:
             raise CommandError(f"No tenant {options['slug']!r}.")
-        try:
-            manifest = lifecycle.export_tenant(tenant=tenant, output=Path(options["output"]))
-        except FileExistsError as exc:
-            raise CommandError(f"{exc}: choose a new directory.") from None
-        for name, entry in manifest["files"].items():
-            self.stdout.write(f"{name}: {entry['count']}")
-        self.stdout.write(self.style.SUCCESS(f"exported {tenant.slug} to {options['output']}"))
+        with dbscope.tenant_scope(tenant):
+            try:
+                manifest = lifecycle.export_tenant(tenant=tenant, output=Path(options["output"]))
+            except FileExistsError as exc:
+                raise CommandError(f"{exc}: choose a new directory.") from None
+            for name, entry in manifest["files"].items():
+                self.stdout.write(f"{name}: {entry['count']}")
+            self.stdout.write(self.style.SUCCESS(f"exported {tenant.slug} to {options['output']}"))

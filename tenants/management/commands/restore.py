@@ -10,9 +10,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import backups
+from tenants.management.base import OwnerMixin
 
 
-class Command(BaseCommand):
+class Command(OwnerMixin, BaseCommand):
     help = "Restore a backup file over the database (refuses without --yes)."
 
     def add_arguments(self, parser: Any) -> None:

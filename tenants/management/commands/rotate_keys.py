@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants import dbscope
 from tenants.crypto import DecryptionError, rotate_all
+from tenants.management.base import ScopedCommand
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Re-encrypt every stored secret with the first key of SIGAP_ENCRYPTION_KEYS."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            counts = rotate_all()
-        except DecryptionError as exc:
-            raise CommandError(
-                f"{exc} Keep the old key in the list until rotation is done."
-            ) from None
-        for label, count in counts.items():
-            self.stdout.write(f"{label}: {count} re-encrypted")
-        self.stdout.write(self.style.SUCCESS("done"))
+        with dbscope.all_tenants("manage.py rotate_keys"):
+            try:
+                counts = rotate_all()
+            except DecryptionError as exc:
+                raise CommandError(
+                    f"{exc} Keep the old key in the list until rotation is done."
+                ) from None
+            for label, count in counts.items():
+                self.stdout.write(f"{label}: {count} re-encrypted")
+            self.stdout.write(self.style.SUCCESS("done"))

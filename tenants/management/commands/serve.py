@@ -23,8 +23,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 
+from tenants.management.base import ScopedCommand
 from tenants.queues import SLOW_CLUSTER
 from tenants.watchdog import WatchedCluster, spawn
 
@@ -36,7 +36,7 @@ def web_command(addr: str) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addr]
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Run the HTTP server and both task clusters together (Ctrl-C stops them)."
 
     def add_arguments(self, parser: Any) -> None:

@@ -15,13 +15,13 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from tenants.management.base import ScopedCommand
 from tenants.queues import SLOW_CLUSTER
 from tenants.watchdog import WatchedCluster, cluster_settings
 
 
-class Command(BaseCommand):
+class Command(ScopedCommand):
     help = "Run a task cluster and restart it when it stalls (Ctrl-C stops it)."
 
     def add_arguments(self, parser: Any) -> None:
