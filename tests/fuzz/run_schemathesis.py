@@ -275,7 +275,7 @@ UPLOAD_CSV = (
 def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
     """Give every other positive case what random data cannot guess: the admin's password, a
     query in the query language, a readable export; and every one a webhook signature. The
-    others keep their generated values."""
+    others keep their generated values; bulk triage gets ids of the seed's mentions."""
     from schemathesis import GenerationMode
 
     meta = case.meta
@@ -296,6 +296,12 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
     elif path.endswith("/queries/") or "/queries/{id}/" in path:
         if isinstance(case.body, dict) and "query" in case.body and counter[label] % 2:
             case.body["query"] = VALID_QUERY
+    elif path.endswith("/mentions/bulk-triage/") and isinstance(case.body, dict):
+        if counter[label] % 2:  # ids the tenant holds and a change (random ones name nothing)
+            mentions = seed.objects["mention"]
+            case.body["ids"] = [m.pk for m in mentions[: 1 + counter[label] % len(mentions)]]
+            case.body.pop("assignee", None)
+            case.body["status"] = ("new", "relevant", "irrelevant", "responded")[counter[label] % 4]
     elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
         case.body["file"] = UPLOAD_CSV.encode()
         case.body["format"] = "csv"
