@@ -10,8 +10,8 @@ hashtags and ``matched_queries`` agree with the text), spread over one million r
 ``generate_series``: 30,000 authors with long-tailed activity and followers, platforms,
 engagement, ``published_at`` over the last 90 days (recent days busier; rows stored roughly in
 time order, as ingest stores them), then the 5-minute and hourly rollups (``MetricBucket``,
-``TermBucket``, ``AuthorBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as autovacuum
-would after a million inserts).
+``TermBucket``, ``AuthorBucket``, ``MentionTally``) for every mention and every query, then
+``VACUUM ANALYZE`` (as autovacuum would after a million inserts).
 
 The tenant is built as the tables' owner. Then, as the application role (row-level security on,
 unless ``SIGAP_RLS=off``), in this process with Django's test client (middleware,
@@ -248,6 +248,16 @@ def build(tenant: Any, n: int) -> float:
             """,
             {"tenant": tenant.pk},
         )
+        # The hourly tally per sentiment the pipeline keeps (``MentionTally``).
+        raw.execute(
+            """
+            INSERT INTO monitoring_mentiontally (tenant_id, bucket, sentiment, mentions)
+            SELECT %(tenant)s, date_trunc('hour', published_at, 'UTC'), sentiment, count(*)
+            FROM monitoring_mention WHERE tenant_id = %(tenant)s
+            GROUP BY 1, 2, 3
+            """,
+            {"tenant": tenant.pk},
+        )
         # What autovacuum does after a million inserts: statistics, and the visibility map
         # index-only scans rely on.
         log("VACUUM ANALYZE")
@@ -255,6 +265,7 @@ def build(tenant: Any, n: int) -> float:
         raw.execute("VACUUM ANALYZE monitoring_metricbucket")
         raw.execute("VACUUM ANALYZE monitoring_termbucket")
         raw.execute("VACUUM ANALYZE monitoring_authorbucket")
+        raw.execute("VACUUM ANALYZE monitoring_mentiontally")
         raw.execute("DROP TABLE bench_tmpl, bench_author")
     return time.monotonic() - started
 
@@ -318,7 +329,9 @@ def explain(sqls: list[str], tenant_id: int) -> dict[str, Any]:
     seq_mention = False
     with dbscope.tenant_scope([tenant_id]), connection.cursor() as cursor:
         for sql in sqls:
-            ours = re.search(r"monitoring_(mention|metricbucket|termbucket|authorbucket)", sql)
+            ours = re.search(
+                r"monitoring_(mention|metricbucket|termbucket|authorbucket|mentiontally)", sql
+            )
             if not ours or not sql.lstrip("( ").upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql)

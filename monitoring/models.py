@@ -513,6 +513,24 @@ class AuthorBucket(TenantOwnedModel):
         ]
 
 
+class MentionTally(TenantOwnedModel):
+    """Mentions stored per hour (UTC) and sentiment: what mention counts filtered by sentiment
+    and published time read (``monitoring.counts``). Kept exactly in step with the mentions:
+    the pipeline adds, deleting mentions (retention, the delete endpoints) subtracts."""
+
+    bucket = models.DateTimeField()
+    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, blank=True)
+    mentions = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "bucket", "sentiment"], name="mention_tally_unique"
+            )
+        ]
+
+
 class PipelineEvent(OutboxEvent):
     """What one pipeline chunk changed: the outbox row its transaction writes (``tenants.outbox``).
 

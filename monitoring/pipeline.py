@@ -7,11 +7,12 @@ staging table, then ``INSERT ... ON CONFLICT (tenant_id, platform, external_id) 
 RETURNING``, which returns exactly the rows this chunk created; rollups are upserted from those
 rows only. The items that already had a row are then sent to one tenant-pinned ``UPDATE ... FROM
 unnest(...)``, which changes (and returns) only the rows whose engagement or follower count
-changed. The hourly author rollup (``monitoring.authors``) is upserted from the inserted rows
-as well, and the hours of the updated rows' authors are recounted from the mentions (a follower
-count may have gone down). Nothing reads ``xmax`` or another system column, so the same
-statements work when the mention and rollup tables are partitioned by tenant (``PARTITION BY
-HASH (tenant_id)``, or a table distributed by tenant).
+changed. The hourly author rollup (``monitoring.authors``) and the hourly tally of mentions
+per sentiment (``monitoring.counts``) are upserted from the inserted rows as well, and the
+hours of the updated rows' authors are recounted from the mentions (a follower count may have
+gone down). Nothing reads ``xmax`` or another system column, so the same statements work when
+the mention and rollup tables are partitioned by tenant (``PARTITION BY HASH (tenant_id)``, or
+a table distributed by tenant).
 
 Under concurrency (two workers storing overlapping items) the counts stay exact: a worker whose
 INSERT meets a row another worker inserted but has not committed waits for it, and then skips
@@ -56,6 +57,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from monitoring import authors
+from monitoring import counts as tally
 from monitoring.choices import BatchStatus
 from monitoring.ingest import QueuedItem, normalise_handle
 from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
@@ -513,6 +515,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         _rollup(tenant_id, inserted)
         _rollup_terms(tenant_id, inserted)
         authors.add(tenant_id, inserted)
+        tally.add(tenant_id, [(row.published_at, row.sentiment) for row in inserted])
         # An update may have lowered a follower count: those authors' hours are recounted.
         authors.refresh(
             tenant_id,

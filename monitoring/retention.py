@@ -7,7 +7,8 @@ run time (``None`` keeps the data):
   batches (with their chunks) and webhook delivery ids received before that day; the 5-minute
   and hourly rollups (``MetricBucket``, ``TermBucket``) are kept, so old periods keep their
   counts without the personal data behind them; the author rollup (``AuthorBucket``), which
-  names people, is recounted for the deleted mentions' hours and so goes with them;
+  names people, is recounted for the deleted mentions' hours and so goes with them, and the
+  tally of mentions per hour (``MentionTally``, what counts read) loses the deleted ones;
 * the raw JSON of mentions published more than ``raw_payload_retention_days`` ago is emptied
   (``{}``), and so are the items of ingest chunks that never finished, from batches received
   before that day (a finished chunk's items are emptied by the pipeline when it commits).
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring import authors
+from monitoring import authors, counts
 from monitoring.models import IngestBatch, IngestChunk, Mention, WebhookDelivery
 from tenants.models import Tenant
 
@@ -95,13 +96,14 @@ def apply_retention(
             with transaction.atomic():
                 gone = list(
                     old.order_by("published_at").values_list(
-                        "pk", "platform", "author_handle", "published_at"
+                        "pk", "platform", "author_handle", "published_at", "sentiment"
                     )[:batch_size]
                 )
                 if gone:
                     ids = [pk for pk, *_ in gone]
                     Mention.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
-                    authors.refresh(tenant_id, [tuple(row[1:]) for row in gone])
+                    authors.refresh(tenant_id, [(row[1], row[2], row[3]) for row in gone])
+                    counts.subtract(tenant_id, [(row[3], row[4]) for row in gone])
             result.mentions_deleted += len(gone)
             if len(gone) < batch_size:
                 break

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
-from monitoring import authors
+from monitoring import authors, counts
 from monitoring.models import (
     LexiconEntry,
     LowCredibilityDomain,
@@ -53,6 +53,13 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
 def mentions(tenant_id: int) -> QuerySet[Mention]:
     """A tenant's mentions, newest first."""
     return mention_list(Mention.objects.for_tenant(tenant_id))
+
+
+def mention_count(tenant_id: int, filterset: Any) -> int:
+    """How many of the tenant's mentions a valid ``MentionFilterSet`` matches: from the hourly
+    tally (index ``mention_tally_unique``) when it filters by sentiment and published time
+    only, else a count of the mentions: ``monitoring.counts.count``."""
+    return counts.count(tenant_id, filterset)
 
 
 # --- metrics ---------------------------------------------------------------------------------

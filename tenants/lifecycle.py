@@ -54,6 +54,7 @@ SECRET_FIELDS = {
 FIRST = (
     "monitoring.mention",
     "monitoring.authorbucket",
+    "monitoring.mentiontally",
     "monitoring.metricbucket",
     "monitoring.termbucket",
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import factory
 
-from monitoring import authors
+from monitoring import authors, counts
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -78,7 +78,9 @@ class MentionFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Mention:
         mention = super()._create(model_class, *args, **kwargs)
-        authors.add(mention.tenant_id, [mention])  # counted as the pipeline counts what it stores
+        # counted as the pipeline counts what it stores
+        authors.add(mention.tenant_id, [mention])
+        counts.add(mention.tenant_id, [(mention.published_at, mention.sentiment)])
         return mention
 
 

@@ -1,6 +1,7 @@
-"""The author rollup (``monitoring.authors``): kept by the pipeline, by deletion and by retention
-exactly in step with the mentions, and top authors read from it answering what a scan of the
-mentions answers, for periods that start and end inside an hour or on one."""
+"""The rollups reads take instead of mentions (``monitoring.authors``, ``monitoring.counts``):
+kept by the pipeline, by deletion and by retention exactly in step with the mentions; top
+authors and mention counts read from them answer what a scan of the mentions answers, for
+periods that start and end inside an hour or on one."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 
 from django.db.models import Count, Max
 
-from monitoring import authors, pipeline, retention, services
-from monitoring.models import AuthorBucket, IngestChunk, Mention
+from monitoring import authors, pipeline, retention, selectors, services
+from monitoring.filtersets import MentionFilterSet
+from monitoring.models import AuthorBucket, IngestChunk, Mention, MentionTally
 from tenants.models import Tenant
 from tests.monitoring.factories import MonitoredQueryFactory
 
@@ -119,8 +121,40 @@ PERIODS = [
 ]
 
 
+def assert_same_counts(tenant: Tenant) -> None:
+    tallied = {
+        (bucket, sentiment): n
+        for bucket, sentiment, n in MentionTally.objects.for_tenant(tenant).values_list(
+            "bucket", "sentiment", "mentions"
+        )
+        if n
+    }
+    expected: dict[tuple[datetime, str], int] = {}
+    for at, sentiment in Mention.objects.for_tenant(tenant).values_list(
+        "published_at", "sentiment"
+    ):
+        key = (authors.hour_of(at), sentiment)
+        expected[key] = expected.get(key, 0) + 1
+    assert tallied == expected
+    mentions = Mention.objects.for_tenant(tenant)
+    bounds: list[datetime | None] = [None, *(moment for period in PERIODS[:4] for moment in period)]
+    for since in bounds:
+        for until in bounds:
+            for extra in ({}, {"sentiment": "negative"}, {"sentiment": "neutral"}, {"q": "kopi"}):
+                data = {**extra, "ordering": "-risk"}
+                if since is not None:
+                    data["published_after"] = since.astimezone(JAKARTA).isoformat()
+                if until is not None:
+                    data["published_before"] = until.isoformat()
+                bound = MentionFilterSet(data=data, queryset=mentions)
+                assert bound.is_valid(), bound.errors
+                exact = MentionFilterSet(data=data, queryset=mentions).qs.order_by().count()
+                assert selectors.mention_count(tenant.pk, bound) == exact, data
+
+
 def assert_same_answers(tenant: Tenant, queries: list[int | None]) -> None:
     assert stored(tenant.pk) == recounted(tenant.pk)
+    assert_same_counts(tenant)
     for since, until in PERIODS:
         for zone in (UTC, JAKARTA):  # a +07:00 period is the same instant
             for limit in (1, 2, 3, 5, 100):

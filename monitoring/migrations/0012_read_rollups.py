@@ -1,5 +1,7 @@
-"""The hourly author rollup (``AuthorBucket``) top authors read, filled from the mentions
-already stored; ``mention_author`` gains ``published_at`` (one author's hour)."""
+"""The rollups reads take instead of scanning mentions, filled from the mentions already stored:
+the hourly author rollup top authors read (``AuthorBucket``) and the hourly tally of mentions per
+sentiment that counts read (``MentionTally``); ``mention_author`` gains ``published_at`` (one
+author's hour)."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -7,7 +9,7 @@ from django.db import migrations, models
 
 
 # Every stored mention with an author, per hour (UTC), author and query (0: all of them).
-BACKFILL = """
+AUTHORS = """
 INSERT INTO monitoring_authorbucket (tenant_id, query_id, bucket, platform, author_handle,
     author_name, mentions, reach)
 SELECT m.tenant_id, q.query_id, date_trunc('hour', m.published_at, 'UTC'), m.platform,
@@ -16,6 +18,13 @@ FROM monitoring_mention m
 CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
 WHERE m.author_handle <> ''
 GROUP BY 1, 2, 3, 4, 5
+"""
+# Every stored mention, per hour (UTC) and sentiment.
+TALLY = """
+INSERT INTO monitoring_mentiontally (tenant_id, bucket, sentiment, mentions)
+SELECT tenant_id, date_trunc('hour', published_at, 'UTC'), sentiment, count(*)
+FROM monitoring_mention
+GROUP BY 1, 2, 3
 """
 
 
@@ -44,6 +53,18 @@ class Migration(migrations.Migration):
                 'ordering': ['bucket'],
             },
         ),
+        migrations.CreateModel(
+            name='MentionTally',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('bucket', models.DateTimeField()),
+                ('sentiment', models.CharField(blank=True, choices=[('positive', 'Positive'), ('neutral', 'Neutral'), ('negative', 'Negative')], max_length=8)),
+                ('mentions', models.BigIntegerField(default=0)),
+            ],
+            options={
+                'ordering': ['bucket'],
+            },
+        ),
         migrations.RemoveIndex(
             model_name='mention',
             name='mention_author',
@@ -57,6 +78,11 @@ class Migration(migrations.Migration):
             name='tenant',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='tenants.tenant'),
         ),
+        migrations.AddField(
+            model_name='mentiontally',
+            name='tenant',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='tenants.tenant'),
+        ),
         migrations.AddIndex(
             model_name='authorbucket',
             index=models.Index(fields=['tenant', 'query_id', '-reach', '-bucket', 'platform', 'author_handle'], name='author_bucket_by_reach'),
@@ -65,5 +91,10 @@ class Migration(migrations.Migration):
             model_name='authorbucket',
             constraint=models.UniqueConstraint(fields=('tenant', 'platform', 'author_handle', 'bucket', 'query_id'), name='author_bucket_unique'),
         ),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop, elidable=True),
+        migrations.AddConstraint(
+            model_name='mentiontally',
+            constraint=models.UniqueConstraint(fields=('tenant', 'bucket', 'sentiment'), name='mention_tally_unique'),
+        ),
+        migrations.RunSQL(AUTHORS, migrations.RunSQL.noop, elidable=True),
+        migrations.RunSQL(TALLY, migrations.RunSQL.noop, elidable=True),
     ]
