@@ -127,7 +127,7 @@ def refresh(tenant_id: int, authors: Iterable[tuple[str, str, datetime]]) -> Non
     keys = sorted({(platform, handle, hour_of(at)) for platform, handle, at in authors if handle})
     if not keys:
         return
-    params = {
+    params: dict[str, Any] = {
         "tenant": tenant_id,
         "platform": [key[0] for key in keys],
         "handle": [key[1] for key in keys],
