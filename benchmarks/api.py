@@ -10,8 +10,8 @@ hashtags and ``matched_queries`` agree with the text), spread over one million r
 ``generate_series``: 30,000 authors with long-tailed activity and followers, platforms,
 engagement, ``published_at`` over the last 90 days (recent days busier; rows stored roughly in
 time order, as ingest stores them), then the 5-minute and hourly rollups (``MetricBucket``,
-``TermBucket``) for every mention and every query, then ``VACUUM ANALYZE`` (as autovacuum
-would after a million inserts).
+``TermBucket``, ``AuthorBucket``, ``MentionTally``) for every mention and every query, then
+``VACUUM ANALYZE`` (as autovacuum would after a million inserts).
 
 The tenant is built as the tables' owner. Then, as the application role (row-level security on,
 unless ``SIGAP_RLS=off``), in this process with Django's test client (middleware,
@@ -55,7 +55,7 @@ SPAN_DAYS = 90
 AUTHORS = 30_000
 TEMPLATES = 6_000
 SLICE = 100_000
-TARGET_P95_MS = 100.0
+TARGET_P95_MS = 50.0  # at 10,000,000 mentions (issue 20)
 
 
 # --- building the tenant -----------------------------------------------------------------------
@@ -234,12 +234,38 @@ def build(tenant: Any, n: int) -> float:
             """,
             {"tenant": tenant.pk},
         )
+        # The hourly author rollup the pipeline keeps (``AuthorBucket``; its migration's backfill).
+        raw.execute(
+            """
+            INSERT INTO monitoring_authorbucket (tenant_id, query_id, bucket, platform,
+                author_handle, author_name, mentions, reach)
+            SELECT %(tenant)s, q.query_id, date_trunc('hour', m.published_at, 'UTC'), m.platform,
+                m.author_handle, max(m.author_name), count(*), max(m.author_followers)
+            FROM monitoring_mention m
+            CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
+            WHERE m.tenant_id = %(tenant)s AND m.author_handle <> ''
+            GROUP BY 1, 2, 3, 4, 5
+            """,
+            {"tenant": tenant.pk},
+        )
+        # The hourly tally per sentiment the pipeline keeps (``MentionTally``).
+        raw.execute(
+            """
+            INSERT INTO monitoring_mentiontally (tenant_id, bucket, sentiment, mentions)
+            SELECT %(tenant)s, date_trunc('hour', published_at, 'UTC'), sentiment, count(*)
+            FROM monitoring_mention WHERE tenant_id = %(tenant)s
+            GROUP BY 1, 2, 3
+            """,
+            {"tenant": tenant.pk},
+        )
         # What autovacuum does after a million inserts: statistics, and the visibility map
         # index-only scans rely on.
         log("VACUUM ANALYZE")
         raw.execute("VACUUM ANALYZE monitoring_mention")
         raw.execute("VACUUM ANALYZE monitoring_metricbucket")
         raw.execute("VACUUM ANALYZE monitoring_termbucket")
+        raw.execute("VACUUM ANALYZE monitoring_authorbucket")
+        raw.execute("VACUUM ANALYZE monitoring_mentiontally")
         raw.execute("DROP TABLE bench_tmpl, bench_author")
     return time.monotonic() - started
 
@@ -303,7 +329,9 @@ def explain(sqls: list[str], tenant_id: int) -> dict[str, Any]:
     seq_mention = False
     with dbscope.tenant_scope([tenant_id]), connection.cursor() as cursor:
         for sql in sqls:
-            ours = re.search(r"monitoring_(mention|metricbucket|termbucket)", sql)
+            ours = re.search(
+                r"monitoring_(mention|metricbucket|termbucket|authorbucket|mentiontally)", sql
+            )
             if not ours or not sql.lstrip("( ").upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
@@ -450,7 +478,8 @@ def main() -> int:
         "build_s": build_s,
         "endpoints": results,
         "max_p95_ms": worst,
-        "all_under_100ms_p95": all(r["p95_ms"] < TARGET_P95_MS for r in results.values()),
+        "target_p95_ms": TARGET_P95_MS,
+        "all_under_target_p95": all(r["p95_ms"] <= TARGET_P95_MS for r in results.values()),
         "any_seq_scan_on_mention": any(r["seq_scan_on_mention"] for r in results.values()),
         "notes": notes,
         "row_level_security": settings.SIGAP_RLS,

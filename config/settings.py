@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import ipaddress
 import os
 import warnings
@@ -177,6 +178,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: shared between processes (django-q2's heartbeat and the rate limits live here) -----
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but redis-py is not installed: pip install '.[redis]'."
+        )
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }

@@ -25,11 +25,13 @@ from monitoring import services
 from monitoring.choices import RiskBand, TriageStatus
 from monitoring.ingest import handle_forms
 from monitoring.models import (
+    AuthorBucket,
     IngestBatch,
     IngestChunk,
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
+    MentionTally,
     MetricBucket,
     MonitoredQuery,
     PipelineEvent,
@@ -444,6 +446,36 @@ class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
     )
     list_filter = (TENANT_FILTER,)
     search_fields = ("=query_id",)
+    list_select_related = ("tenant",)
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-bucket",)
+
+
+@admin.register(AuthorBucket)
+class AuthorBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    list_display = (
+        "bucket",
+        "tenant",
+        "query_id",
+        "platform",
+        "author_handle",
+        "author_name",
+        "mentions",
+        "reach",
+    )
+    list_filter = (TENANT_FILTER, "platform")
+    search_fields = ("author_handle", "=query_id")
+    list_select_related = ("tenant",)
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-bucket",)
+
+
+@admin.register(MentionTally)
+class MentionTallyAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    list_display = ("bucket", "tenant", "sentiment", "mentions")
+    list_filter = (TENANT_FILTER, "sentiment")
     list_select_related = ("tenant",)
     paginator = BoundedCountPaginator
     show_full_result_count = False

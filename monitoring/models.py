@@ -409,7 +409,9 @@ class Mention(TenantOwnedModel):
             # Risk filters, and the lists ordered by risk (monitoring.filtersets.MENTION_ORDERINGS:
             # risk, then published time, then id, all one way) walk this index at any depth.
             models.Index(fields=["tenant", "risk", "published_at", "id"], name="mention_by_risk"),
-            models.Index(fields=["tenant", "author_handle"], name="mention_author"),
+            # One author's mentions (``?author=``), and those of one author in one hour: what
+            # keeping the author rollup (``monitoring.authors``) and top authors' edges read.
+            models.Index(fields=["tenant", "author_handle", "published_at"], name="mention_author"),
             # Top authors by reach walk this index from the largest accounts down, and so do
             # the lists ordered by reach (followers, then published time, then id).
             models.Index(
@@ -473,6 +475,58 @@ class TermBucket(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "query_id", "kind", "bucket", "text"], name="term_bucket_unique"
+            )
+        ]
+
+
+class AuthorBucket(TenantOwnedModel):
+    """Mentions per hour (UTC) and author, per query (query_id 0: every mention), with the
+    author's largest follower count (``reach``) and largest name in that hour: what top authors
+    read (``monitoring.authors``). Unlike the other rollups it names people, so it is kept
+    exactly in step with the mentions: the pipeline adds to it in the chunk's transaction, and
+    deleting mentions (retention, the delete endpoints) or changing their follower counts
+    recomputes the hours they were in, which removes the rows of hours left without mentions."""
+
+    query_id = models.BigIntegerField(default=0)
+    bucket = models.DateTimeField()
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    author_handle = models.CharField(max_length=200)
+    author_name = models.CharField(max_length=200, blank=True)
+    mentions = models.PositiveIntegerField(default=0)
+    reach = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            # Also what recomputing one author's hour finds (every query at once).
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "author_handle", "bucket", "query_id"],
+                name="author_bucket_unique",
+            )
+        ]
+        indexes = [
+            # Top authors walk a period's rows from the largest reach down.
+            models.Index(
+                fields=["tenant", "query_id", "-reach", "-bucket", "platform", "author_handle"],
+                name="author_bucket_by_reach",
+            )
+        ]
+
+
+class MentionTally(TenantOwnedModel):
+    """Mentions stored per hour (UTC) and sentiment: what mention counts filtered by sentiment
+    and published time read (``monitoring.counts``). Kept exactly in step with the mentions:
+    the pipeline adds, deleting mentions (retention, the delete endpoints) subtracts."""
+
+    bucket = models.DateTimeField()
+    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, blank=True)
+    mentions = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "bucket", "sentiment"], name="mention_tally_unique"
             )
         ]
 

@@ -7,9 +7,12 @@ staging table, then ``INSERT ... ON CONFLICT (tenant_id, platform, external_id) 
 RETURNING``, which returns exactly the rows this chunk created; rollups are upserted from those
 rows only. The items that already had a row are then sent to one tenant-pinned ``UPDATE ... FROM
 unnest(...)``, which changes (and returns) only the rows whose engagement or follower count
-changed. Nothing reads ``xmax`` or another system column, so the same statements work when the
-mention and rollup tables are partitioned by tenant (``PARTITION BY HASH (tenant_id)``, or a
-table distributed by tenant).
+changed. The hourly author rollup (``monitoring.authors``) and the hourly tally of mentions
+per sentiment (``monitoring.counts``) are upserted from the inserted rows as well, and the
+hours of the updated rows' authors are recounted from the mentions (a follower count may have
+gone down). Nothing reads ``xmax`` or another system column, so the same statements work when
+the mention and rollup tables are partitioned by tenant (``PARTITION BY HASH (tenant_id)``, or
+a table distributed by tenant).
 
 Under concurrency (two workers storing overlapping items) the counts stay exact: a worker whose
 INSERT meets a row another worker inserted but has not committed waits for it, and then skips
@@ -53,6 +56,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from monitoring import authors
+from monitoring import counts as tally
 from monitoring.choices import BatchStatus
 from monitoring.ingest import QueuedItem, normalise_handle
 from monitoring.models import IngestBatch, IngestChunk, Mention, MonitoredQuery, PipelineEvent
@@ -155,6 +160,9 @@ class Upserted(NamedTuple):
     hashtags: list[str]
     entities: Any  # jsonb: a list of entity objects (Django's psycopg setup may hand back text)
     id: int
+    platform: str
+    author_handle: str
+    author_name: str
 
 
 _NAMES = ", ".join(name for name, _ in STAGE_COLUMNS)
@@ -165,7 +173,8 @@ _STAGE_DDL = (
 )
 # The same columns as ``_UPDATE`` returns: ``Upserted`` after ``inserted``.
 _RETURNING = """published_at, sentiment, matched_queries, author_followers,
-    likes + shares + replies AS engagement, hashtags, scores -> 'entities' AS entities, id"""
+    likes + shares + replies AS engagement, hashtags, scores -> 'entities' AS entities, id,
+    platform, author_handle, author_name"""
 _INSERT = f"""
     INSERT INTO monitoring_mention (tenant_id, batch_id, {_NAMES},
         ingested_at, scored_at, status, tags)
@@ -189,7 +198,7 @@ _UPDATE = """
         IS DISTINCT FROM (s.likes, s.shares, s.replies, s.views, s.author_followers)
     RETURNING m.published_at, m.sentiment, m.matched_queries, m.author_followers,
         m.likes + m.shares + m.replies AS engagement, m.hashtags,
-        m.scores -> 'entities' AS entities, m.id
+        m.scores -> 'entities' AS entities, m.id, m.platform, m.author_handle, m.author_name
 """
 _TERM_ROLLUP = """
     INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
@@ -505,6 +514,17 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         inserted = [row for row in returned if row.inserted]
         _rollup(tenant_id, inserted)
         _rollup_terms(tenant_id, inserted)
+        authors.add(tenant_id, inserted)
+        tally.add(tenant_id, [(row.published_at, row.sentiment) for row in inserted])
+        # An update may have lowered a follower count: those authors' hours are recounted.
+        authors.refresh(
+            tenant_id,
+            [
+                (row.platform, row.author_handle, row.published_at)
+                for row in returned
+                if not row.inserted
+            ],
+        )
         _publish(tenant_id, chunk.batch_id, returned)
         duplicates = len(chunk.items) - len(inserted) - len(refused)
         IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk.pk).update(

@@ -6,7 +6,9 @@ run time (``None`` keeps the data):
 * mentions published more than ``mention_retention_days`` ago are deleted, and so are ingest
   batches (with their chunks) and webhook delivery ids received before that day; the 5-minute
   and hourly rollups (``MetricBucket``, ``TermBucket``) are kept, so old periods keep their
-  counts without the personal data behind them;
+  counts without the personal data behind them; the author rollup (``AuthorBucket``), which
+  names people, is recounted for the deleted mentions' hours and so goes with them, and the
+  tally of mentions per hour (``MentionTally``, what counts read) loses the deleted ones;
 * the raw JSON of mentions published more than ``raw_payload_retention_days`` ago is emptied
   (``{}``), and so are the items of ingest chunks that never finished, from batches received
   before that day (a finished chunk's items are emptied by the pipeline when it commits).
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring import authors, counts
 from monitoring.models import IngestBatch, IngestChunk, Mention, WebhookDelivery
 from tenants.models import Tenant
 
@@ -91,11 +94,18 @@ def apply_retention(
         old = Mention.objects.for_tenant(tenant_id).filter(published_at__lt=mention_cutoff)
         while more_time():
             with transaction.atomic():
-                ids = list(old.order_by("published_at").values_list("pk", flat=True)[:batch_size])
-                if ids:
+                gone = list(
+                    old.order_by("published_at").values_list(
+                        "pk", "platform", "author_handle", "published_at", "sentiment"
+                    )[:batch_size]
+                )
+                if gone:
+                    ids = [pk for pk, *_ in gone]
                     Mention.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
-            result.mentions_deleted += len(ids)
-            if len(ids) < batch_size:
+                    authors.refresh(tenant_id, [(row[1], row[2], row[3]) for row in gone])
+                    counts.subtract(tenant_id, [(row[3], row[4]) for row in gone])
+            result.mentions_deleted += len(gone)
+            if len(gone) < batch_size:
                 break
         old_batches = IngestBatch.objects.for_tenant(tenant_id).filter(
             received_at__lt=mention_cutoff

@@ -6,9 +6,10 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
+from monitoring import authors, counts
 from monitoring.models import (
     LexiconEntry,
     LowCredibilityDomain,
@@ -52,6 +53,13 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
 def mentions(tenant_id: int) -> QuerySet[Mention]:
     """A tenant's mentions, newest first."""
     return mention_list(Mention.objects.for_tenant(tenant_id))
+
+
+def mention_count(tenant_id: int, filterset: Any) -> int:
+    """How many of the tenant's mentions a valid ``MentionFilterSet`` matches: from the hourly
+    tally (index ``mention_tally_unique``) when it filters by sentiment and published time
+    only, else a count of the mentions: ``monitoring.counts.count``."""
+    return counts.count(tenant_id, filterset)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -120,70 +128,13 @@ def share_of_voice(tenant_id: int, *, since: datetime, until: datetime) -> dict[
     return {"total": total, "results": results}
 
 
-def _period(
-    tenant_id: int, since: datetime, until: datetime, query_id: int | None
-) -> QuerySet[Mention]:
-    rows = Mention.objects.for_tenant(tenant_id).filter(
-        published_at__gte=since, published_at__lt=until
-    )
-    if query_id:
-        rows = rows.filter(matched_queries__contains=[query_id])
-    return rows
-
-
 def top_authors(
     tenant_id: int, *, since: datetime, until: datetime, limit: int, query_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Authors with the largest reach (their largest follower count seen), then most mentions.
-
-    Walks the period's mentions from the largest accounts down (index ``mention_by_reach``) until
-    ``limit`` authors are found and the next row has less reach than the last of them, then
-    counts those authors' mentions (index ``mention_author``): no scan of the whole period.
-    """
-    rows = _period(tenant_id, since, until, query_id).exclude(author_handle="")
-    reach: dict[tuple[str, str], int] = {}
-    names: dict[tuple[str, str], str] = {}
-    window, offset = max(200, limit * 10), 0
-    while True:
-        page = list(
-            rows.order_by("-author_followers", "-published_at", "-id").values_list(
-                "platform", "author_handle", "author_name", "author_followers"
-            )[offset : offset + window]
-        )
-        for platform, handle, name, followers in page:
-            key = (platform, handle)
-            if key not in reach:
-                if len(reach) >= limit and followers < min(reach.values()):
-                    page = []  # every remaining author has less reach than the top ones
-                    break
-                reach[key] = followers
-            names[key] = max(names.get(key, ""), name)
-        else:
-            if len(page) == window:
-                offset += window
-                window *= 4
-                continue
-        break
-    if not reach:
-        return []
-    counts = {
-        (row["platform"], row["author_handle"]): row["n"]
-        for row in rows.filter(author_handle__in={handle for _, handle in reach})
-        .values("platform", "author_handle")
-        .annotate(n=Count("id"))
-    }
-    authors = [
-        {
-            "platform": platform,
-            "author_handle": handle,
-            "author_name": names[(platform, handle)],
-            "mentions": counts.get((platform, handle), 0),
-            "reach": followers,
-        }
-        for (platform, handle), followers in reach.items()
-    ]
-    authors.sort(key=lambda a: (-a["reach"], -a["mentions"], a["author_handle"]))
-    return authors[:limit]
+    """Authors with the largest reach (their largest follower count seen), then most mentions,
+    from the hourly author rollup (index ``author_bucket_by_reach``; the partial hours at the
+    ends of the period from the mentions): ``monitoring.authors.top_authors``."""
+    return authors.top_authors(tenant_id, since=since, until=until, limit=limit, query_id=query_id)
 
 
 def _top_terms(

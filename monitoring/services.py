@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
-from monitoring import fields
+from monitoring import authors, counts, fields
 from monitoring.choices import BatchStatus, TriageStatus
 from monitoring.ingest import validate_items
 from monitoring.models import (
@@ -537,7 +537,15 @@ def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
     rows = list(
         Mention.objects.for_tenant(tenant_id)
         .filter(pk__in=wanted)
-        .only("id", "tenant_id", "platform", "external_id")
+        .only(
+            "id",
+            "tenant_id",
+            "platform",
+            "external_id",
+            "author_handle",
+            "published_at",
+            "sentiment",
+        )
         .select_for_update(of=("self",))
         .order_by("pk")
     )
@@ -549,6 +557,10 @@ def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
         details={"operation": "delete_mention", "tenant_id": tenant_id},
     )
     Mention.objects.for_tenant(tenant_id).filter(pk__in=[row.pk for row in rows]).delete()
+    authors.refresh(
+        tenant_id, [(row.platform, row.author_handle, row.published_at) for row in rows]
+    )
+    counts.subtract(tenant_id, [(row.published_at, row.sentiment) for row in rows])
     return len(rows)
 
 

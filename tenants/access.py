@@ -8,10 +8,13 @@ REST (``tenants.api.base``), GraphQL (``tenants.graphql.permissions``) and the a
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import CharField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from tenants.models import Membership, Tenant, TenantApiKey, User
 from tenants.roles import API_KEY_CAPABILITIES, Cap, Role, capabilities_of
@@ -100,18 +103,28 @@ def roles_in(user: Any, tenant: Tenant) -> frozenset[str]:
     return frozenset(roles)
 
 
+def _by_tenant(
+    memberships: Iterable[tuple[int, str]], administered: Iterable[int]
+) -> dict[int, frozenset[Cap]]:
+    roles: dict[int, set[str]] = defaultdict(set)
+    for tenant_id, role in memberships:
+        roles[tenant_id].add(role)
+    for tenant_id in administered:
+        roles[tenant_id].add(Role.ADMIN)
+    return {tenant_id: capabilities_of(held) for tenant_id, held in roles.items()}
+
+
 def tenant_capabilities(user: Any) -> dict[int, frozenset[Cap]]:
     """Capabilities per tenant id for every tenant the user can see, in two queries."""
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return {}
-    roles: dict[int, set[str]] = defaultdict(set)
-    for tenant_id, role in Membership.objects.filter(user=user).values_list("tenant_id", "role"):
-        roles[tenant_id].add(role)
     agency_id = administered_agency_id(user)
-    if agency_id is not None:
-        for tenant_id in Tenant.objects.filter(agency_id=agency_id).values_list("pk", flat=True):
-            roles[tenant_id].add(Role.ADMIN)
-    return {tenant_id: capabilities_of(held) for tenant_id, held in roles.items()}
+    return _by_tenant(
+        Membership.objects.filter(user=user).values_list("tenant_id", "role"),
+        []
+        if agency_id is None
+        else Tenant.objects.filter(agency_id=agency_id).values_list("pk", flat=True),
+    )
 
 
 def check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:
@@ -120,17 +133,59 @@ def check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:
 
 
 def resolve(user: Any, slug: str) -> TenantAccess:
-    """The caller's access to the tenant named ``slug``; ``TenantNotFound`` if it has none."""
+    """The caller's access to the tenant named ``slug``; ``TenantNotFound`` if it has none.
+    One query (the tenant with its agency and the caller's roles), none for a machine key."""
+    return _resolve(user, slug, everywhere=False)[0]
+
+
+def resolve_everywhere(
+    user: Any, slug: str
+) -> tuple[TenantAccess, dict[int, frozenset[Cap]] | None]:
+    """``resolve``, and in the same query ``tenant_capabilities(user)`` (None for a machine
+    key): what GraphQL needs when a query reads tenant-owned lists."""
+    return _resolve(user, slug, everywhere=True)
+
+
+def _resolve(
+    user: Any, slug: str, *, everywhere: bool
+) -> tuple[TenantAccess, dict[int, frozenset[Cap]] | None]:
     if isinstance(user, MachinePrincipal):
         tenant = user.api_key.tenant
         if tenant.slug != slug:
             raise TenantNotFound()
-        return TenantAccess(tenant, frozenset(), API_KEY_CAPABILITIES)
-    try:
-        tenant = Tenant.objects.select_related("agency").get(slug=slug)
-    except Tenant.DoesNotExist:
-        raise TenantNotFound() from None
-    roles = roles_in(user, tenant)
-    if not roles:
+        return TenantAccess(tenant, frozenset(), API_KEY_CAPABILITIES), None
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         raise TenantNotFound()
-    return TenantAccess(tenant, roles, capabilities_of(roles))
+    # One query: the tenant, its agency and the caller's roles in it (``roles_in``'s rule);
+    # ``everywhere``: also the caller's memberships and administered tenants (all tenants).
+    agency_id = administered_agency_id(user)
+    mine = Membership.objects.filter(user_id=user.pk).order_by()
+    annotations: dict[str, Any] = {
+        "member_roles": ArraySubquery(mine.filter(tenant_id=OuterRef("pk")).values("role"))
+    }
+    if everywhere:
+        pair = Concat(Cast("tenant_id", CharField()), Value(":"), "role", output_field=CharField())
+        annotations["all_roles"] = ArraySubquery(mine.annotate(pair=pair).values("pair"))
+        if agency_id is not None:
+            annotations["administered"] = ArraySubquery(
+                Tenant.objects.filter(agency_id=agency_id).order_by().values("pk")
+            )
+    found = (
+        Tenant.objects.select_related("agency").annotate(**annotations).filter(slug=slug).first()
+    )
+    if found is None:
+        raise TenantNotFound()
+    held = set(found.member_roles)  # type: ignore[attr-defined]  # the annotation
+    if agency_id == found.agency_id:
+        held.add(Role.ADMIN)
+    if not held:
+        raise TenantNotFound()
+    roles = frozenset(held)
+    everything = None
+    if everywhere:
+        pairs = [text.split(":", 1) for text in found.all_roles]  # type: ignore[attr-defined]
+        everything = _by_tenant(
+            [(int(tenant_id), role) for tenant_id, role in pairs],
+            getattr(found, "administered", None) or [],
+        )
+    return TenantAccess(found, roles, capabilities_of(roles)), everything

@@ -51,7 +51,13 @@ SECRET_FIELDS = {
     "tenants.user": {"password"},
 }
 # Exported first and deleted first: the large tables.
-FIRST = ("monitoring.mention", "monitoring.metricbucket", "monitoring.termbucket")
+FIRST = (
+    "monitoring.mention",
+    "monitoring.authorbucket",
+    "monitoring.mentiontally",
+    "monitoring.metricbucket",
+    "monitoring.termbucket",
+)
 
 
 @dataclass

@@ -41,10 +41,10 @@ Subclass it in a ``test_*.py`` module; pytest collects the subclass (its name st
         create_data = {"text": "  Kopi   Senja ", "kind": "product"}
         create_expect = {"text": "Kopi Senja", "kind": "product"}  # default: create_data
         update_data = {"kind": "competitor"}   # PATCH; update_expect defaults to it
-        rest_list_queries = 6                  # pinned; see "Query counts" below
+        rest_list_queries = 5                  # pinned; see "Query counts" below
         graphql_list = "query($slug: String!) { tracked_terms(slug: $slug) { id } }"
         graphql_list_path = ("tracked_terms",)
-        graphql_list_queries = 6
+        graphql_list_queries = 4
 
         def make(self, tenant):                # one complete row (relations filled in)
             return TrackedTermFactory(tenant=tenant)

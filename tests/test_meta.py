@@ -63,6 +63,8 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     # tests/monitoring/test_api_metrics.py and walked by tests/test_isolation_walk.py.
     "monitoring.MetricBucket": "rollup behind /metrics/, not a row resource",
     "monitoring.TermBucket": "rollup behind /metrics/top-*, not a row resource",
+    "monitoring.AuthorBucket": "rollup behind /metrics/top-authors, not a row resource",
+    "monitoring.MentionTally": "rollup behind mentions/count/, not a row resource",
     # The pipeline outbox (tenants/outbox.py, docs/outbox.md): consumed by subscribers, no API.
     "monitoring.PipelineEvent": "outbox event, consumed by subscribers, no API",
     "tenants.OutboxDelivery": "outbox acknowledgement, no API",
@@ -89,6 +91,8 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     # model type; term buckets only feed the top-terms/hashtags metrics.
     "monitoring.MetricBucket": "aggregated by the volume field, not exposed as rows",
     "monitoring.TermBucket": "aggregated by the top-* metrics, not exposed as rows",
+    "monitoring.AuthorBucket": "aggregated by the top-authors metric, not exposed as rows",
+    "monitoring.MentionTally": "summed by mentions_count, not exposed as rows",
     # Outbox (see NO_RESOURCE_TESTS).
     "monitoring.PipelineEvent": "outbox event",
     "tenants.OutboxDelivery": "outbox acknowledgement",

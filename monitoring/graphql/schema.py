@@ -19,7 +19,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 
 from monitoring import selectors, services
-from monitoring.filtersets import MENTION_ORDERINGS
+from monitoring.filtersets import MENTION_ORDERINGS, MentionFilterSet
 from monitoring.graphql.filters import (
     MentionFilter,
     MentionPagination,
@@ -51,6 +51,7 @@ from tenants.api.pagination import DIGITS
 from tenants.api.params import PeriodSerializer
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors, validated
+from tenants.graphql.filters import bound_filterset
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.models import Tenant
 from tenants.roles import Cap
@@ -98,8 +99,8 @@ class MonitoringQuery:
     def mentions_count(self, info: Info, slug: str, filters: MentionFilter | None = None) -> int:
         """How many mentions match the filters (REST: ``mentions/count/``)."""
         tenant = tenant_for(info, slug, Cap.VIEW_MONITORING)
-        rows = filter_mentions(Mention.objects.for_tenant(tenant), filters)
-        return rows.order_by().count()
+        bound = bound_filterset(MentionFilterSet, Mention.objects.for_tenant(tenant), filters)
+        return selectors.mention_count(tenant.pk, bound)
 
     @strawberry_django.field(extensions=_authenticated)
     def volume(

@@ -25,6 +25,8 @@ class SigapContext(StrawberryDjangoContext):
     """The caller's access per tenant slug, as resolved by ``permissions.tenant_access``."""
     capabilities: dict[int, frozenset[Cap]] | None = None
     """The caller's capabilities per tenant id (``permissions.capabilities_by_tenant``)."""
+    known_capabilities: dict[int, frozenset[Cap]] | None = None
+    """The same, loaded with the first tenant resolved, not yet in the database scope."""
 
 
 Info = strawberry.Info[SigapContext, None]

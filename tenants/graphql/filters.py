@@ -62,6 +62,17 @@ def apply_filters(
     ``ordering`` (a value of the filter set's ``ordering`` filter), checked like REST's."""
     if filters is None and ordering is None:
         return queryset
+    return bound_filterset(filterset, queryset, filters, ordering).qs  # type: ignore[no-any-return]
+
+
+def bound_filterset(
+    filterset: type[django_filters.FilterSet],
+    queryset: QuerySet[Any],
+    filters: object | None,
+    ordering: str | None = None,
+) -> django_filters.FilterSet:
+    """The filter set bound to the given arguments of a ``filter_input`` and validated
+    (BAD_USER_INPUT naming the first bad one), for callers that read its cleaned values."""
     data: dict[str, Any] = {} if ordering is None else {"ordering": ordering}
     for name, value in (vars(filters) if filters is not None else {}).items():
         if value is strawberry.UNSET or value is None:
@@ -71,4 +82,4 @@ def apply_filters(
     if not applied.is_valid():
         field, messages = next(iter(applied.errors.items()))
         raise bad_input(f"{field}: {' '.join(messages)}", field)
-    return applied.qs  # type: ignore[no-any-return]
+    return applied

@@ -52,7 +52,12 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
     cache = info.context.tenant_access
     if slug not in cache:
         try:
-            cache[slug] = access.resolve(user, slug)
+            if info.context.capabilities is None and info.context.known_capabilities is None:
+                # The first tenant of the request also brings the caller's capabilities in
+                # every tenant (same query), which tenant-owned lists read.
+                cache[slug], info.context.known_capabilities = access.resolve_everywhere(user, slug)
+            else:
+                cache[slug] = access.resolve(user, slug)
         except access.TenantNotFound:
             raise not_found() from None
         dbscope.widen_entry_scope([cache[slug].tenant.pk])
@@ -60,9 +65,14 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
 
 
 def capabilities_by_tenant(info: Info) -> dict[int, frozenset[Cap]]:
-    """The caller's capabilities in every tenant it can see, loaded once per request."""
+    """The caller's capabilities in every tenant it can see, loaded once per request (with the
+    first tenant ``tenant_access`` resolved, when there was one). The request's scope widens
+    to those tenants when they are first used."""
     if info.context.capabilities is None:
-        info.context.capabilities = access.tenant_capabilities(current_user(info))
+        known = info.context.known_capabilities
+        info.context.capabilities = (
+            known if known is not None else access.tenant_capabilities(current_user(info))
+        )
         dbscope.widen_entry_scope(info.context.capabilities)
     return info.context.capabilities
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import factory
 
+from monitoring import authors, counts
 from monitoring.models import (
     IngestBatch,
     LexiconEntry,
@@ -72,6 +74,14 @@ class MentionFactory(factory.django.DjangoModelFactory):
     language = "id"
     published_at = factory.Sequence(lambda n: NOW - timedelta(minutes=n))
     sentiment = "neutral"
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Mention:
+        mention = super()._create(model_class, *args, **kwargs)
+        # counted as the pipeline counts what it stores
+        authors.add(mention.tenant_id, [mention])
+        counts.add(mention.tenant_id, [(mention.published_at, mention.sentiment)])
+        return mention
 
 
 class MetricBucketFactory(factory.django.DjangoModelFactory):

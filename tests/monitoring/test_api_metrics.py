@@ -216,8 +216,8 @@ def test_metrics_query_count(
         MetricBucketFactory(tenant=tenant, bucket=NOW - timedelta(minutes=minutes), mentions=1)
     client = api(members["client"])
     client.get(url(tenant, "volume"))  # marks the token used
-    # token with its user, tenant, roles, one grouped query over the rollups
-    with django_assert_num_queries(4):
+    # token with its user, tenant with roles, one grouped query over the rollups
+    with django_assert_num_queries(3):
         body = get(client, tenant, "volume", interval="1h", **PERIOD)
     assert sum(p["mentions"] for p in body["series"]) == 120
 

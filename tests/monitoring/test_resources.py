@@ -40,12 +40,12 @@ MANAGED = {
     "partial_update": Cap.MANAGE_MONITORING,
     "destroy": Cap.MANAGE_MONITORING,
 }
-# REST: the token with its user, the tenant, the caller's roles, the rate-limit counter, the
-# COUNT and the page: six for every paged list.
-PAGED_LIST_QUERIES = 6
-# GraphQL: the token, the rate-limit counter, the tenant, the caller's roles, the caller's
+# REST: the token with its user, the tenant with the caller's roles, the rate-limit counter,
+# the COUNT and the page: five for every paged list.
+PAGED_LIST_QUERIES = 5
+# GraphQL: the token, the rate-limit counter, the tenant with the caller's roles and
 # capabilities per tenant (read by TenantOwnedType.get_queryset) and the rows.
-SCOPED_GRAPHQL_LIST_QUERIES = 6
+SCOPED_GRAPHQL_LIST_QUERIES = 4
 
 
 class TestMonitoredQueries(TenantResourceTests):
@@ -209,13 +209,13 @@ class TestMentions(TenantResourceTests):
         "partial_update": Cap.TRIAGE_MENTIONS,
         "destroy": Cap.DELETE_MENTIONS,
     }
-    # Token, tenant, roles, rate-limit counter, one page of mentions joined with their assignees
-    # (cursor pagination: no COUNT).
-    rest_list_queries = 5
+    # Token, tenant with roles, rate-limit counter, one page of mentions joined with their
+    # assignees (cursor pagination: no COUNT).
+    rest_list_queries = 4
     graphql_list = "query($slug: String!) { mentions(slug: $slug) { id assignee { email } } }"
     graphql_list_path = ("mentions",)
-    # Token, rate-limit counter, tenant, roles, the page joined with the assignees.
-    graphql_list_queries = 5
+    # Token, rate-limit counter, tenant with roles, the page joined with the assignees.
+    graphql_list_queries = 4
     graphql_mutations = (
         GraphQLMutation(
             action="update",

@@ -30,15 +30,15 @@ class TestMembers(TenantResourceTests):
     create_data = {"email": "New@Kopi.test", "role": "analyst"}
     create_expect = {"role": "analyst"}
     update_data = {"role": "responder"}
-    # Token, tenant, roles, rate-limit counter, COUNT, the page joined with the users.
-    rest_list_queries = 6
+    # Token, tenant with roles, rate-limit counter, COUNT, the page joined with the users.
+    rest_list_queries = 5
     graphql_list = (
         "query($slug: String!) { tenant(slug: $slug) { members { id role user { email } } } }"
     )
     graphql_list_path = ("tenant", "members")
-    # Token, rate-limit counter, tenant, roles, capabilities per tenant, the tenant row, the
-    # members prefetched with their users.
-    graphql_list_queries = 7
+    # Token, rate-limit counter, tenant with roles and capabilities per tenant, the tenant row,
+    # the members prefetched with their users.
+    graphql_list_queries = 5
 
     def make(self, tenant: Tenant) -> Membership:
         user = UserFactory(agency=tenant.agency)
@@ -75,7 +75,7 @@ class TestApiKeys(TenantResourceTests):
         "destroy": Cap.MANAGE_API_KEYS,
     }
     create_data = {"name": "crawler"}
-    rest_list_queries = 6  # token, tenant, roles, rate-limit counter, COUNT, page
+    rest_list_queries = 5  # token, tenant with roles, rate-limit counter, COUNT, page
 
     def make(self, tenant: Tenant) -> TenantApiKey:
         key, _ = TenantApiKey.objects.create_key(tenant=tenant, name="crawler")
@@ -93,7 +93,7 @@ class TestInvitations(TenantResourceTests):
         "destroy": Cap.MANAGE_MEMBERS,
     }
     # Token, tenant, roles, rate-limit counter, COUNT, the page.
-    rest_list_queries = 6
+    rest_list_queries = 5  # token, tenant with roles, rate-limit counter, COUNT, page
 
     def make(self, tenant: Tenant) -> Invitation:
         return Invitation.objects.create(
