@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tenants.models import Membership, Tenant, TenantApiKey, User
 from tenants.roles import API_KEY_CAPABILITIES, Cap, Role, capabilities_of
@@ -23,7 +24,7 @@ class TenantNotFound(Exception):
 
 class CapabilityMissing(Exception):
     def __init__(self, cap: Cap) -> None:
-        super().__init__(f"Your role in this tenant does not allow '{cap}'.")
+        super().__init__(_("Your role in this tenant does not allow '%(cap)s'.") % {"cap": cap})
         self.cap = cap
 
 

@@ -186,6 +186,14 @@ class MeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         ]
 
 
+class MeUpdateSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    """What a person changes of their own account: name and language (empty: the tenant's)."""
+
+    class Meta:
+        model = User
+        fields: tuple[str, ...] = ("full_name", "language")
+
+
 class TokenCreateSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
