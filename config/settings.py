@@ -355,6 +355,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TenantStatusEnum": "tenants.models.Tenant.Status",
+        # A tenant's default language and a user's own choice: one enum (the name it had).
+        "DefaultLanguageEnum": "tenants.models.Tenant.Language",
         "SourceStatusEnum": "monitoring.choices.SourceStatus",
         "SourceKindEnum": "monitoring.choices.SourceKind",
         "BatchStatusEnum": "monitoring.choices.BatchStatus",

@@ -235,12 +235,14 @@ def test_admin_search_uses_the_full_text_index() -> None:
     assert "websearch_to_tsquery" in api_sql and "@@" in api_sql
     rows = selectors.search_mentions(Mention.objects.all(), "kasir")
     sql, params = rows.query.sql_with_params()
-    with rls.owner_connection("test: the plan of the full-text search"):
-        with connection.cursor() as cursor:
-            cursor.execute("SET enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(line for (line,) in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
+    with (
+        rls.owner_connection("test: the plan of the full-text search"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
     assert "mention_search" in plan, plan
 
 
