@@ -85,15 +85,13 @@ def extracted() -> dict[tuple[str | None, Any], list[tuple[str, int]]]:
         source = io.BytesIO(text.encode("utf-8"))
         relative = path.relative_to(ROOT).as_posix()
         for lineno, func, message, _comments in extract_python(
-            source,
-            list(KEYWORDS),
-            [],
-            {"encoding": "utf-8"},
+            source, KEYWORDS, [], {"encoding": "utf-8"}
         ):
-            msgid = _msgid(func, message)
+            msgid = _msgid(str(func), message)
             if msgid is None:
                 continue
-            found.setdefault((_context_of(func, message), msgid), []).append((relative, lineno))
+            context = _context_of(str(func), message)
+            found.setdefault((context, msgid), []).append((relative, lineno))
     return found
 
 

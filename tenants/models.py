@@ -710,8 +710,8 @@ class PersonalToken(AbstractAPIKey):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("personal API token")
-        verbose_name_plural = _("personal API tokens")
+        verbose_name = _("personal API token")  # type: ignore[assignment]
+        verbose_name_plural = _("personal API tokens")  # type: ignore[assignment]
 
 
 def validate_expiry_in_future(value: datetime | None) -> None:
@@ -746,8 +746,8 @@ class TenantApiKey(AbstractAPIKey):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("tenant API key")
-        verbose_name_plural = _("tenant API keys")
+        verbose_name = _("tenant API key")  # type: ignore[assignment]
+        verbose_name_plural = _("tenant API keys")  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

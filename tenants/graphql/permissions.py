@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from strawberry.permission import BasePermission
@@ -97,7 +98,7 @@ def tenant_for(info: Info, slug: str, cap: Cap) -> Tenant:
 
 
 class IsAuthenticated(BasePermission):
-    message = gettext_lazy("Authentication required.")
+    message = gettext_lazy("Authentication required.")  # type: ignore[assignment]
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
@@ -112,9 +113,10 @@ class HasTenantCapability(BasePermission):
 
     def __init__(self, cap: Cap) -> None:
         self.cap = cap
+        # Translated when shown, in the request's language (not at import).
+        self.message = lazy(self._message, str)()
 
-    @property  # type: ignore[override]
-    def message(self) -> str:  # in the language of the request, not of the import
+    def _message(self) -> str:
         return _("Your role in this tenant does not allow '%(cap)s'.") % {"cap": self.cap}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
