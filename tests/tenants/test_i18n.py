@@ -133,6 +133,20 @@ def test_api_error_in_indonesian_with_the_same_code(
     assert error["detail"] == "Your role in this tenant does not allow 'api_keys.manage'."
 
 
+def test_graphql_error_in_the_users_language_with_the_same_code(
+    gql: Any, members: dict[str, Any]
+) -> None:
+    query = '{ tenant(slug: "no-such-tenant") { slug } }'
+    (error,) = gql(query, user=members["analyst"])["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["message"] == "Tenant tidak ditemukan."
+    members["analyst"].language = "en"
+    members["analyst"].save(update_fields=["language"])
+    (error,) = gql(query, user=members["analyst"])["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["message"] == "No such tenant."
+
+
 def test_tenant_default_applies_when_the_user_has_none(
     api: Any, tenant: Tenant, members: dict[str, Any]
 ) -> None:
