@@ -28,6 +28,7 @@ def english() -> Any:
     with translation.override("en"):
         yield
 
+
 INTERNAL = [
     "127.0.0.1",
     "127.255.255.254",
