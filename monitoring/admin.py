@@ -293,7 +293,11 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
             return queryset, False
         if term.startswith("@") and " " not in term:
             return queryset.filter(author_handle__in=handle_forms(term)), False
-        return selectors.search_mentions(queryset, term), False
+        found = selectors.search_mentions(queryset, term)
+        if term.isidentifier() or term.replace(".", "").replace("_", "").isalnum():
+            # One bare word may also be a handle written without '@'.
+            found = found | queryset.filter(author_handle__in=handle_forms(term))
+        return found, False
 
     # --- who may do what: the capabilities of tenants.roles, per tenant ----------------------
 
