@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: install run superuser serve-prod test fuzz lint format typecheck schema train-scoring bench clean-db backup restore
+.PHONY: install run superuser serve-prod test fuzz lint format typecheck schema messages train-scoring bench clean-db backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ format: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python manage.py export_schemas
+
+# The Indonesian catalogue (docs/i18n.md): extract every wrapped string, update
+# locale/id/LC_MESSAGES/django.po and compile django.mo, with Babel (no GNU gettext needed).
+messages: $(STAMP)
+	$(BIN)/python -m config.messages
 
 train-scoring: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m monitoring.scoring.train

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.templatetags.static import static
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from rest_framework.exceptions import AuthenticationFailed
@@ -42,7 +43,7 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
-from tenants import jsonguard
+from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
 from tenants.graphql.context import SigapContext
@@ -194,8 +195,9 @@ class SigapGraphQLView(GraphQLView[SigapContext, None]):
             from django.contrib.auth.models import AnonymousUser
 
             request.user = AnonymousUser()
-            request.auth_error = "GraphQL accepts 'Authorization: Bearer <token>' only."  # type: ignore[attr-defined]
+            request.auth_error = gettext("GraphQL accepts 'Authorization: Bearer <token>' only.")  # type: ignore[attr-defined]
         attach_actor(request.user)  # the audit log's actor (the middleware saw no bearer token)
+        i18n.activate(user=request.user)  # the first tenant resolved may refine it
         wait_s = graphql_refusal(request)
         if wait_s is not None:
             return throttled(wait_s)

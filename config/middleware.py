@@ -46,12 +46,13 @@ from django.core.exceptions import (
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone, translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from config import errors
 from config.request_context import current_request_id, log_request, request_id_for, request_logger
-from tenants import dbscope, jsonguard
+from tenants import dbscope, i18n, jsonguard
 from tenants.network import client_ip
 
 logger = request_logger
@@ -68,8 +69,32 @@ class DatabaseScopeMiddleware:
             return self.get_response(request)
 
 
+class LanguageMiddleware:
+    """Every request starts in the default language (Indonesian) and in UTC, whatever the
+    serving thread held before, and leaves both as it found them; the code that authorises the
+    request activates its user's and tenant's (``tenants.i18n``). The answer says which
+    language it is in (``Content-Language``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        translation.activate(settings.LANGUAGE_CODE)
+        timezone.deactivate()
+        try:
+            response = self.get_response(request)
+            if "Content-Language" not in response:
+                response["Content-Language"] = translation.get_language()
+            return response
+        finally:
+            translation.deactivate()
+            timezone.deactivate()
+
+
 class AdminScopeMiddleware(MiddlewareMixin):
-    """Admin pages run in the staff user's scope (after authentication, before the view)."""
+    """Admin pages run in the staff user's scope (after authentication, before the view), in
+    the staff user's language and time zone (``tenants.i18n.activate_admin``; a page about
+    one tenant switches to that tenant's in the admin screens)."""
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -81,6 +106,7 @@ class AdminScopeMiddleware(MiddlewareMixin):
         match = request.resolver_match
         if match is not None and admin.site.name in match.namespaces:
             dbscope.set_entry_scope(admin_scope(request.user))
+            i18n.activate_admin(request)
         return None
 
 

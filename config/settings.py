@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.DatabaseScopeMiddleware",
+    "config.middleware.LanguageMiddleware",
     "config.middleware.RequestLogMiddleware",
     "config.middleware.ProbeMiddleware",
     "config.middleware.InputGuardMiddleware",
@@ -232,9 +233,19 @@ SIGAP_PUBLIC_URL = os.environ.get(
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# --- Internationalisation (docs/i18n.md) -----------------------------------------------------
+# Indonesian unless a user or their tenant chose English (tenants.i18n picks per request, e-mail
+# and task). The project's catalogue is locale/id/LC_MESSAGES/django.po, compiled to the .mo
+# beside it (committed; ``make messages`` extracts and compiles with Babel, no GNU gettext).
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date and time formats per language with the zone's abbreviation (WIB, WITA, WIT) appended.
+FORMAT_MODULE_PATH = ["config.formats"]
+# The API answers times in UTC (ISO 8601 with an offset); the admin and e-mails show them in the
+# tenant's zone (Tenant.time_zone), or in SIGAP_DEFAULT_TIME_ZONE (WIB) where no tenant applies.
 TIME_ZONE = "UTC"
+SIGAP_DEFAULT_TIME_ZONE = os.environ.get("SIGAP_DEFAULT_TIME_ZONE", "Asia/Jakarta")
 USE_I18N = True
 USE_TZ = True
 
@@ -349,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TenantStatusEnum": "tenants.models.Tenant.Status",
+        # A tenant's default language and a user's own choice: one enum (the name it had).
+        "DefaultLanguageEnum": "tenants.models.Tenant.Language",
         "SourceStatusEnum": "monitoring.choices.SourceStatus",
         "SourceKindEnum": "monitoring.choices.SourceKind",
         "BatchStatusEnum": "monitoring.choices.BatchStatus",

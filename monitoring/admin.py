@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from monitoring import services
+from monitoring import selectors, services
 from monitoring.choices import RiskBand, TriageStatus
 from monitoring.ingest import handle_forms
 from monitoring.models import (
@@ -240,7 +240,10 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
         "assignee",
     )
     list_filter = ("sentiment", RiskBandFilter, "status", "platform", "language", TENANT_FILTER)
-    search_fields = ("=author_handle", "=external_id")
+    search_fields = ("text",)  # searched by get_search_results: the API's full-text search
+    search_help_text = _(
+        'Words of the post (as the API\'s q: "a phrase", -excluded, OR); @handle for an author.'
+    )
     list_select_related = ("tenant", "assignee")
     raw_id_fields = ("assignee",)
     paginator = BoundedCountPaginator
@@ -283,12 +286,20 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
-        # Handles are stored without '@' (monitoring.ingest.normalise_handle) and searched
-        # without case: "@KopiSenja" finds kopisenja.
+        """The words of a post through the API's full-text search
+        (``selectors.search_mentions``, GIN index ``mention_search``); ``@handle`` alone finds
+        an author's mentions (stored without '@' and searched without case, index
+        ``mention_author``)."""
         term = search_term.strip()
+        if not term:
+            return queryset, False
         if term.startswith("@") and " " not in term:
-            term = handle_forms(term)[0]
-        return super().get_search_results(request, queryset, term)
+            return queryset.filter(author_handle__in=handle_forms(term)), False
+        found = selectors.search_mentions(queryset, term)
+        if term.isidentifier() or term.replace(".", "").replace("_", "").isalnum():
+            # One bare word may also be a handle written without '@'.
+            found = found | queryset.filter(author_handle__in=handle_forms(term))
+        return found, False
 
     # --- who may do what: the capabilities of tenants.roles, per tenant ----------------------
 

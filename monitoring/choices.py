@@ -5,16 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Platform(models.TextChoices):
-    X = "x", "X (Twitter)"
+    X = "x", _("X (Twitter)")
     INSTAGRAM = "instagram", "Instagram"
     FACEBOOK = "facebook", "Facebook"
     TIKTOK = "tiktok", "TikTok"
     YOUTUBE = "youtube", "YouTube"
     MASTODON = "mastodon", "Mastodon"
-    RSS = "rss", "News / RSS"
-    NEWS = "news", "News site"
+    RSS = "rss", _("News / RSS")
+    NEWS = "news", _("News site")
     FORUM = "forum", "Forum"
-    OTHER = "other", "Other"
+    OTHER = "other", _("Other")
 
 
 # Platforms whose account handles are case-insensitive (``@KopiSenja`` and ``kopisenja`` are one
@@ -34,31 +34,31 @@ CASE_INSENSITIVE_HANDLES = frozenset(
 
 
 class SourceKind(models.TextChoices):
-    WEBHOOK = "webhook", "Signed webhook"
-    API = "api", "Ingest API"
-    UPLOAD = "upload", "File upload"
-    RSS = "rss", "RSS/Atom feed"
-    MASTODON = "mastodon", "Mastodon timeline"
+    WEBHOOK = "webhook", _("Signed webhook")
+    API = "api", _("Ingest API")
+    UPLOAD = "upload", _("File upload")
+    RSS = "rss", _("RSS/Atom feed")
+    MASTODON = "mastodon", _("Mastodon timeline")
 
 
 class SourceStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    FAILING = "failing", "Failing"
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    FAILING = "failing", _("Failing")
 
 
 class BatchStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    PROCESSING = "processing", "Processing"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    PROCESSING = "processing", _("Processing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class TriageStatus(models.TextChoices):
-    NEW = "new", "New"
-    RELEVANT = "relevant", "Relevant"
-    IRRELEVANT = "irrelevant", "Irrelevant"
-    RESPONDED = "responded", "Responded"
+    NEW = "new", _("New")
+    RELEVANT = "relevant", _("Relevant")
+    IRRELEVANT = "irrelevant", _("Irrelevant")
+    RESPONDED = "responded", _("Responded")
 
 
 class RiskBand(models.TextChoices):
@@ -72,14 +72,14 @@ class RiskBand(models.TextChoices):
 
 
 class Sentiment(models.TextChoices):
-    POSITIVE = "positive", "Positive"
-    NEUTRAL = "neutral", "Neutral"
-    NEGATIVE = "negative", "Negative"
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
 
 
 class TermKind(models.TextChoices):
-    BRAND = "brand", "Brand"
-    PRODUCT = "product", "Product"
-    SPOKESPERSON = "spokesperson", "Spokesperson"
-    COMPETITOR = "competitor", "Competitor"
-    OTHER = "other", "Other"
+    BRAND = "brand", _("Brand")
+    PRODUCT = "product", _("Product")
+    SPOKESPERSON = "spokesperson", _("Spokesperson")
+    COMPETITOR = "competitor", _("Competitor")
+    OTHER = "other", _("Other")

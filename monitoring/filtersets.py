@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery
 from django.db.models import QuerySet
 
+from monitoring import selectors
 from monitoring.choices import (
     BatchStatus,
     Platform,
@@ -101,9 +101,7 @@ class MentionFilterSet(django_filters.FilterSet):
         return queryset.filter(tags__contains=[" ".join(value.split()).lower()])
 
     def filter_text(self, queryset: QuerySet[Mention], name: str, value: str) -> Any:
-        if not value.strip():
-            return queryset
-        return queryset.filter(search=SearchQuery(value, config="simple", search_type="websearch"))
+        return selectors.search_mentions(queryset, value)
 
 
 class MonitoredQueryFilterSet(django_filters.FilterSet):

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from monitoring.choices import (
     BatchStatus,
@@ -351,37 +352,67 @@ class IngestChunk(TenantOwnedModel):
 class Mention(TenantOwnedModel):
     """One post, comment or article about a tenant, normalised and scored."""
 
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    external_id = models.CharField(max_length=200)
-    url = models.URLField(max_length=2000, blank=True)
-    author_handle = models.CharField(max_length=200, blank=True)
-    author_name = models.CharField(max_length=200, blank=True)
-    author_followers = models.PositiveBigIntegerField(default=0)
-    author_verified = models.BooleanField(default=False)
-    text = models.TextField()
-    language = models.CharField(max_length=8, blank=True)
-    published_at = models.DateTimeField()
-    ingested_at = models.DateTimeField(auto_now_add=True)
-    scored_at = models.DateTimeField(null=True, blank=True)
-    likes = models.PositiveBigIntegerField(default=0)
-    shares = models.PositiveBigIntegerField(default=0)
-    replies = models.PositiveBigIntegerField(default=0)
-    views = models.PositiveBigIntegerField(default=0)
-    raw = models.JSONField(default=dict, blank=True)
-    matched_queries = ArrayField(models.BigIntegerField(), default=list, blank=True)
-    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, blank=True)
-    sentiment_scores = models.JSONField(default=dict, blank=True)
-    language_confidence = models.FloatField(default=0)
-    provocation = models.FloatField(default=0)
-    triggers = ArrayField(models.CharField(max_length=32), default=list, blank=True)
-    scores = models.JSONField(default=dict, blank=True, help_text="Evidence and entities.")
-    hashtags = ArrayField(models.CharField(max_length=200), default=list, blank=True)
-    risk = models.PositiveSmallIntegerField(default=0)
-    scorer_version = models.CharField(max_length=16, blank=True)
-    status = models.CharField(max_length=16, choices=TriageStatus.choices, default=TriageStatus.NEW)
-    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    platform = models.CharField(gettext_lazy("platform"), max_length=16, choices=Platform.choices)
+    external_id = models.CharField(gettext_lazy("external ID"), max_length=200)
+    url = models.URLField(gettext_lazy("URL"), max_length=2000, blank=True)
+    author_handle = models.CharField(gettext_lazy("author handle"), max_length=200, blank=True)
+    author_name = models.CharField(gettext_lazy("author name"), max_length=200, blank=True)
+    author_followers = models.PositiveBigIntegerField(gettext_lazy("author followers"), default=0)
+    author_verified = models.BooleanField(gettext_lazy("verified author"), default=False)
+    text = models.TextField(gettext_lazy("text"))
+    language = models.CharField(gettext_lazy("language"), max_length=8, blank=True)
+    published_at = models.DateTimeField(gettext_lazy("published at"))
+    ingested_at = models.DateTimeField(gettext_lazy("ingested at"), auto_now_add=True)
+    scored_at = models.DateTimeField(gettext_lazy("scored at"), null=True, blank=True)
+    likes = models.PositiveBigIntegerField(gettext_lazy("likes"), default=0)
+    shares = models.PositiveBigIntegerField(gettext_lazy("shares"), default=0)
+    replies = models.PositiveBigIntegerField(gettext_lazy("replies"), default=0)
+    views = models.PositiveBigIntegerField(gettext_lazy("views"), default=0)
+    raw = models.JSONField(gettext_lazy("raw data"), default=dict, blank=True)
+    matched_queries = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        verbose_name=gettext_lazy("matched queries"),
+    )
+    sentiment = models.CharField(
+        gettext_lazy("sentiment"), max_length=8, choices=Sentiment.choices, blank=True
+    )
+    sentiment_scores = models.JSONField(gettext_lazy("sentiment scores"), default=dict, blank=True)
+    language_confidence = models.FloatField(gettext_lazy("language confidence"), default=0)
+    provocation = models.FloatField(gettext_lazy("provocation"), default=0)
+    triggers = ArrayField(
+        models.CharField(max_length=32),
+        default=list,
+        blank=True,
+        verbose_name=gettext_lazy("triggers"),
+    )
+    scores = models.JSONField(
+        gettext_lazy("scores"),
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Evidence and entities."),
+    )
+    hashtags = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        verbose_name=gettext_lazy("hashtags"),
+    )
+    risk = models.PositiveSmallIntegerField(gettext_lazy("risk"), default=0)
+    scorer_version = models.CharField(gettext_lazy("scorer version"), max_length=16, blank=True)
+    status = models.CharField(
+        gettext_lazy("status"),
+        max_length=16,
+        choices=TriageStatus.choices,
+        default=TriageStatus.NEW,
+    )
+    tags = ArrayField(
+        models.CharField(max_length=50), default=list, blank=True, verbose_name=gettext_lazy("tags")
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("assignee"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -397,6 +428,8 @@ class Mention(TenantOwnedModel):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("mention")
+        verbose_name_plural = gettext_lazy("mentions")
         ordering = ["-published_at", "-id"]
         constraints = [
             models.UniqueConstraint(

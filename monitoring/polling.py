@@ -33,6 +33,7 @@ from monitoring import services
 from monitoring.choices import SourceKind, SourceStatus
 from monitoring.models import PollSchedule, Source, validate_source_config
 from monitoring.pollers import PollError, PollResult, next_poll_delay, poll_feed, poll_mastodon
+from tenants import i18n
 from tenants.models import Tenant
 
 POLLED_KINDS = (SourceKind.RSS, SourceKind.MASTODON)
@@ -96,6 +97,7 @@ def _config_message(exc: ValidationError) -> str:
 def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
     source = (
         Source.objects.for_tenant(tenant_id)
+        .select_related("tenant")
         .filter(pk=source_id, kind__in=POLLED_KINDS)
         .exclude(status=SourceStatus.PAUSED)
         .first()
@@ -105,7 +107,9 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
         return {"skipped": True}
     now = timezone.now()
     try:
-        result = _fetch(source)
+        # The error kept on the source is read by the tenant's people: in its language.
+        with i18n.override(tenant=source.tenant, zone=False):
+            result = _fetch(source)
     except (PollError, ValidationError) as exc:
         failures = source.consecutive_failures + 1
         retry_after = getattr(exc, "retry_after", None)
@@ -116,7 +120,8 @@ def poll_source(tenant_id: int, source_id: int) -> dict[str, Any]:
             jitter=0.1,
             key=str(source.pk),
         )
-        message = exc.message if isinstance(exc, PollError) else _config_message(exc)
+        with i18n.override(tenant=source.tenant, zone=False):
+            message = exc.message if isinstance(exc, PollError) else _config_message(exc)
         with transaction.atomic():
             Source.objects.for_tenant(tenant_id).filter(pk=source.pk).update(
                 consecutive_failures=failures,

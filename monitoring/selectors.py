@@ -6,7 +6,8 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, QuerySet, Sum
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from monitoring import authors, counts
@@ -48,6 +49,17 @@ def mention_list(queryset: QuerySet[Mention]) -> QuerySet[Mention]:
     return (
         queryset.select_related("assignee").defer("raw", "search").order_by("-published_at", "-id")
     )
+
+
+def search_mentions(queryset: QuerySet[Mention], text: str) -> QuerySet[Mention]:
+    """Mentions whose text matches ``text`` in web-search syntax (words, "phrases",
+    -exclusions, OR), on the generated ``search`` tsvector (``simple`` configuration: no
+    stemming, so Indonesian and English words match as written) through its GIN index
+    ``mention_search``. The one full-text search: the REST and GraphQL ``q`` filter and the
+    admin's search box both call it. Blank text filters nothing."""
+    if not text.strip():
+        return queryset
+    return queryset.filter(search=SearchQuery(text, config="simple", search_type="websearch"))
 
 
 def mentions(tenant_id: int) -> QuerySet[Mention]:

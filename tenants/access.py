@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import CharField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext as _
 
 from tenants.models import Membership, Tenant, TenantApiKey, User
 from tenants.roles import API_KEY_CAPABILITIES, Cap, Role, capabilities_of
@@ -26,7 +27,7 @@ class TenantNotFound(Exception):
 
 class CapabilityMissing(Exception):
     def __init__(self, cap: Cap) -> None:
-        super().__init__(f"Your role in this tenant does not allow '{cap}'.")
+        super().__init__(_("Your role in this tenant does not allow '%(cap)s'.") % {"cap": cap})
         self.cap = cap
 
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import APIKey
 
 from tenants import services
@@ -152,14 +153,28 @@ class TenantAdmin(NoSlugChangeMixin, ServiceModelAdmin):
 @admin.register(User)
 class UserAdmin(AgencyScopedAdminMixin, DjangoUserAdmin):  # type: ignore[type-arg]
     ordering = ("email",)
-    list_display = ("email", "full_name", "agency", "is_agency_admin", "is_staff", "is_active")
-    list_filter = (AgencyFilter, "is_agency_admin", "is_staff", "is_active")
+    list_display = (
+        "email",
+        "full_name",
+        "agency",
+        "language",
+        "is_agency_admin",
+        "is_staff",
+        "is_active",
+    )
+    list_filter = (AgencyFilter, "language", "is_agency_admin", "is_staff", "is_active")
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name", "agency", "is_agency_admin")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
+        (
+            gettext_lazy("Profile"),
+            {"fields": ("full_name", "language", "agency", "is_agency_admin")},
+        ),
+        (gettext_lazy("Access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (
+            gettext_lazy("Dates"),
+            {"fields": ("last_login", "date_joined", "password_changed_at")},
+        ),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "agency", "password1", "password2")}),

@@ -28,8 +28,9 @@ from django.db.models import Model, Q, QuerySet
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from tenants import dbscope
+from tenants import dbscope, i18n
 from tenants.models import Agency, Membership, Tenant, User
 
 
@@ -68,7 +69,7 @@ def is_admin_user(user: Any) -> bool:
 class TenantFilter(admin.SimpleListFilter):
     """A tenant list filter offering only the tenants the staff user may see."""
 
-    title = "tenant"
+    title = _("tenant")
     parameter_name = "tenant"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
@@ -84,7 +85,7 @@ class TenantFilter(admin.SimpleListFilter):
 class AgencyFilter(admin.SimpleListFilter):
     """An agency list filter: every agency for the superuser, only its own for others."""
 
-    title = "agency"
+    title = _("agency")
     parameter_name = "agency"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
@@ -115,6 +116,30 @@ class AgencyScopedAdminMixin:
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scope(super().get_queryset(request), request)  # type: ignore[misc]
 
+    # --- language and time zone of a page about one tenant (tenants.i18n) ------------------
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """A row's page speaks its tenant's language (unless the user chose one) and shows
+        times in its tenant's zone."""
+        obj = kwargs.get("obj", args[3] if len(args) > 3 else None)
+        tenant = _tenant_of(obj)
+        if tenant is not None:
+            i18n.activate_admin(request, tenant)
+        return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """A list filtered to one tenant (``?tenant=<id>``) is that tenant's page."""
+        value = request.GET.get("tenant", "")
+        if value.isascii() and value.isdigit() and len(value) < 19:
+            tenant = admin_tenants(request.user).filter(pk=int(value)).first()
+            if tenant is not None:
+                i18n.activate_admin(request, tenant)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         model = db_field.remote_field.model
         if not request.user.is_superuser:
@@ -142,6 +167,14 @@ class AgencyScopedAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_admin_user(request.user)
+
+
+def _tenant_of(obj: Any) -> Tenant | None:
+    if isinstance(obj, Tenant):
+        return obj
+    if obj is not None and isinstance(getattr(obj, "tenant_id", None), int):
+        return obj.tenant  # type: ignore[no-any-return]
+    return None
 
 
 def scoped_users(user: Any) -> QuerySet[User]:

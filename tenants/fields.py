@@ -65,8 +65,8 @@ USER_SUMMARY = PublicFields(
 )
 USER = PublicFields(
     User,
-    ("id", "email", "full_name", "agency", "is_agency_admin", "date_joined"),
-    read_only=("id", "email", "full_name", "agency", "is_agency_admin", "date_joined"),
+    ("id", "email", "full_name", "language", "agency", "is_agency_admin", "date_joined"),
+    read_only=("id", "email", "agency", "is_agency_admin", "date_joined"),
 )
 TENANT = PublicFields(
     Tenant,

@@ -20,10 +20,12 @@ The account's password hash and last sign-in are not in the hash, unlike a passw
 the invitation's own ``accepted_at`` makes the link single-use, and a person invited into two
 tenants can still follow the second link after choosing a password through the first.
 
-E-mails are rendered from ``tenants/templates/tenants/email/`` in the tenant's language
-(``default_language``, Django's gettext catalogues). Every invitation sends exactly one e-mail
-to the address, whatever the address is: the invitation, or, for an account that cannot join
-this tenant, a notice saying so; the inviter's answer is the same in every case.
+E-mails are rendered from ``tenants/templates/tenants/email/`` in the recipient's language:
+the account's own choice (``User.language``), else the tenant's ``default_language``
+(``tenants.i18n``), with times in the tenant's zone and its abbreviation (WIB, WITA, WIT).
+Every invitation sends exactly one e-mail to the address, whatever the address is: the
+invitation, or, for an account that cannot join this tenant, a notice saying so; the inviter's
+answer is the same in every case.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext
 
+from tenants import i18n
 from tenants.models import Invitation, User
 from tenants.roles import Role
 
@@ -78,13 +80,14 @@ def _context(invitation: Invitation) -> dict[str, Any]:
         "role": Role(invitation.role).label,
         "inviter": inviter.email if inviter is not None else gettext("An administrator"),
         "hours": settings.SIGAP_INVITATION_TTL_HOURS,
+        "expires": i18n.local_time(invitation.expires_at, tenant=invitation.tenant),
     }
 
 
 def _send(invitation: Invitation, template: str, **context: Any) -> None:
     """One e-mail to the invited address; a failure to send is logged (without the link) and
     the invitation stays, to be sent again by inviting the address again."""
-    with translation.override(invitation.tenant.default_language):
+    with i18n.override(user=account_for(invitation.email), tenant=invitation.tenant):
         context = {**_context(invitation), **context}
         subject = render_to_string(f"tenants/email/{template}_subject.txt", context)
         body = render_to_string(f"tenants/email/{template}.txt", context)

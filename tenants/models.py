@@ -46,25 +46,30 @@ from tenants.roles import Role
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
-    "Use 1-50 lowercase letters, digits and inner hyphens.",
+    _("Use 1-50 lowercase letters, digits and inner hyphens."),
     code="invalid_slug",
 )
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not a known IANA time zone.", code="invalid_time_zone")
+        raise ValidationError(
+            _("'%(value)s' is not a known IANA time zone (e.g. Asia/Jakarta)."),
+            code="invalid_time_zone",
+            params={"value": value},
+        )
 
 
 class Agency(models.Model):
     """The customer account: a digital agency that serves many client brands."""
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator])
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "agencies"
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -265,53 +270,76 @@ class Tenant(models.Model):
     is kept; ``monitoring.retention`` applies them daily."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     class Language(models.TextChoices):
-        INDONESIAN = "id", "Indonesian"
-        ENGLISH = "en", "English"
+        INDONESIAN = "id", _("Indonesian")
+        ENGLISH = "en", _("English")
 
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="tenants")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="tenants", verbose_name=_("agency")
+    )
     slug = models.SlugField(
+        _("slug"),
         max_length=50,
         unique=True,
         validators=[slug_validator],
-        help_text="URL name of the workspace, unique across Sigap.",
+        help_text=_("URL name of the workspace, unique across Sigap."),
     )
-    name = models.CharField(max_length=200, help_text="Display name of the client brand.")
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("Display name of the client brand.")
+    )
     time_zone = models.CharField(
+        _("time zone"),
         max_length=64,
         default="Asia/Jakarta",
         validators=[validate_time_zone],
-        help_text="IANA time zone used for the tenant's reports and buckets.",
+        help_text=_(
+            "IANA time zone of the tenant's reports, buckets, admin pages and e-mails: "
+            "Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)."
+        ),
     )
     default_language = models.CharField(
-        max_length=2, choices=Language.choices, default=Language.INDONESIAN
+        _("default language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.INDONESIAN,
+        help_text=_("Language of members who have not chosen one, and of e-mails to them."),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
     mention_retention_days = models.PositiveIntegerField(
+        _("mention retention (days)"),
         null=True,
         blank=True,
         default=DEFAULT_MENTION_RETENTION_DAYS,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
-        help_text="Mentions published longer ago than this are deleted daily (their rollups "
-        "stay). Empty: kept until the tenant is deleted.",
+        help_text=_(
+            "Mentions published longer ago than this are deleted daily (their rollups "
+            "stay). Empty: kept until the tenant is deleted."
+        ),
     )
     raw_payload_retention_days = models.PositiveIntegerField(
+        _("raw payload retention (days)"),
         null=True,
         blank=True,
         default=DEFAULT_RAW_PAYLOAD_RETENTION_DAYS,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
-        help_text="The raw JSON stored with a mention (and the items of an unfinished ingest "
-        "chunk) is cleared after this many days. Empty: kept as long as the mention.",
+        help_text=_(
+            "The raw JSON stored with a mention (and the items of an unfinished ingest "
+            "chunk) is cleared after this many days. Empty: kept as long as the mention."
+        ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = models.Manager.from_queryset(TenantRowsQuerySet)()
 
     class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -430,22 +458,38 @@ class User(AbstractBaseUser, PermissionsMixin):
     ``is_agency_admin`` staff administer every tenant of their agency.
     """
 
-    email = models.EmailField(unique=True, max_length=254)
-    full_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True, max_length=254)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
     agency = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("agency"),
     )
     is_agency_admin = models.BooleanField(
-        default=False, help_text="Administers every tenant of the agency."
+        _("agency admin"), default=False, help_text=_("Administers every tenant of the agency.")
     )
-    is_staff = models.BooleanField(default=False, help_text="May sign in to the admin site.")
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    is_staff = models.BooleanField(
+        _("staff"), default=False, help_text=_("May sign in to the admin site.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language"),
+        max_length=2,
+        blank=True,
+        default="",
+        choices=Tenant.Language.choices,
+        help_text=_("Language of the admin, e-mails and error messages. Empty: the tenant's."),
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     password_changed_at = models.DateTimeField(
+        _("password changed at"),
         null=True,
         blank=True,
         editable=False,
-        help_text="When the password was last changed (the audit log records each change).",
+        help_text=_("When the password was last changed (the audit log records each change)."),
     )
 
     objects = UserManager()
@@ -455,6 +499,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["email"]
 
     def __str__(self) -> str:
@@ -472,7 +518,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
         if self.is_agency_admin and self.agency_id is None:
-            raise ValidationError({"is_agency_admin": "Only agency staff can be agency admins."})
+            raise ValidationError({"is_agency_admin": _("Only agency staff can be agency admins.")})
 
     def check_password(self, raw_password: str | None) -> bool:
         self._rehashing = True
@@ -521,12 +567,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Membership(TenantOwnedModel):
     """A user's role in one tenant."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["tenant", "user__email"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")
@@ -562,16 +612,24 @@ class Invitation(TenantOwnedModel):
     the same either way. A shared table: the link's page reads it before the tenant is known.
     """
 
-    email = models.EmailField(max_length=254)
-    role = models.CharField(max_length=16, choices=Role.choices)
+    email = models.EmailField(_("e-mail address"), max_length=254)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     full_name = models.CharField(
-        max_length=200, blank=True, help_text="For a new account; an existing one keeps its own."
+        _("full name"),
+        max_length=200,
+        blank=True,
+        help_text=_("For a new account; an existing one keeps its own."),
     )
     invited_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("invited by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -579,6 +637,8 @@ class Invitation(TenantOwnedModel):
         EXPIRED = "expired", _("Expired")
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -644,12 +704,14 @@ class PersonalToken(AbstractAPIKey):
 
     objects: ClassVar[PersonalTokenManager] = PersonalTokenManager()
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "personal API token"
-        verbose_name_plural = "personal API tokens"
+        verbose_name = _("personal API token")  # type: ignore[assignment]
+        verbose_name_plural = _("personal API tokens")  # type: ignore[assignment]
 
 
 def validate_expiry_in_future(value: datetime | None) -> None:
@@ -670,15 +732,22 @@ class TenantApiKey(AbstractAPIKey):
 
     objects: ClassVar[TenantApiKeyManager] = TenantApiKeyManager()
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("tenant")
     )
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "tenant API key"
-        verbose_name_plural = "tenant API keys"
+        verbose_name = _("tenant API key")  # type: ignore[assignment]
+        verbose_name_plural = _("tenant API keys")  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

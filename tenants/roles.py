@@ -11,14 +11,15 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    ANALYST = "analyst", "Analyst"
-    RESPONDER = "responder", "Responder"
-    APPROVER = "approver", "Approver"
-    CLIENT = "client", "Client (read-only portal)"
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    RESPONDER = "responder", _("Responder")
+    APPROVER = "approver", _("Approver")
+    CLIENT = "client", _("Client (read-only portal)")
 
 
 class Cap(StrEnum):

@@ -113,6 +113,21 @@ def update_tenant(*, tenant: Tenant, **changes: Any) -> Tenant:
     return tenant
 
 
+@transaction.atomic
+def update_profile(*, user: User, **changes: Any) -> User:
+    """A person's own name and language (``language`` empty: their tenant's default)."""
+    _refuse_unknown(changes, USER_WRITABLE)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password", "email"], validate_unique=False)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
+
+
+USER_WRITABLE = ("full_name", "language")
+
+
 NOT_INVITABLE = _("This address cannot be invited to this tenant with this role.")
 
 
@@ -302,7 +317,7 @@ def change_role(*, membership: Membership, role: str) -> Membership:
     if not invitable(membership.user, membership.tenant, role):
         raise ValidationError({"role": _("This person cannot hold a role in this tenant.")})
     if membership.role == Role.ADMIN and _lock_admins(membership.tenant) <= 1:
-        raise ValidationError({"role": "A tenant must keep at least one admin."})
+        raise ValidationError({"role": _("A tenant must keep at least one admin.")})
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     return membership
@@ -311,7 +326,7 @@ def change_role(*, membership: Membership, role: str) -> Membership:
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
     if membership.role == Role.ADMIN and _lock_admins(membership.tenant) <= 1:
-        raise ValidationError({"detail": "A tenant must keep at least one admin."})
+        raise ValidationError({"detail": _("A tenant must keep at least one admin.")})
     membership.delete()
 
 

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from tenants import dbscope, invitations, services
+from tenants import dbscope, i18n, invitations, services
 from tenants.models import Invitation
 from tenants.roles import Role
 
@@ -70,6 +70,7 @@ def invitation(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     # The token proved the link: the rest of the request may touch its tenant's rows.
     dbscope.set_entry_scope(dbscope.tenants([found.tenant_id]))
     account = invitations.account_for(found.email)
+    i18n.activate(user=account, tenant=found.tenant)  # as the e-mail: the invited person's
     needs_password = account is None or not account.has_usable_password()
     can_join = account is None or services.may_join(account, found.tenant, found.role)
     context.update(

@@ -347,7 +347,10 @@ def assert_server_error(response: Any) -> None:
     assert body["errors"] == [
         {
             "code": "error",
-            "detail": "A server error occurred; quote the request id when you report it.",
+            # An anonymous caller reads the default language, Indonesian (docs/i18n.md).
+            "detail": (
+                "Terjadi kesalahan di server; sebutkan ID permintaan saat Anda melaporkannya."
+            ),
             "attr": None,
         }
     ]

@@ -17,7 +17,8 @@ def assert_json_404(response: Any) -> None:
     assert response.json() == {
         "type": "client_error",
         "errors": [
-            {"code": "not_found", "detail": "Nothing is served at this address.", "attr": None}
+            # An anonymous caller reads the default language, Indonesian (docs/i18n.md).
+            {"code": "not_found", "detail": "Tidak ada apa pun di alamat ini.", "attr": None}
         ],
     }
     assert response["X-Request-Id"]

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from tenants import access, dbscope
+from tenants import access, dbscope, i18n
 from tenants.api.serializers import service_errors
 from tenants.audit import attach_actor
 from tenants.models import Tenant
@@ -36,7 +37,9 @@ class TenantCapabilityPermission(permissions.BasePermission):
         try:
             tenant_access = access.resolve(request.user, slug)
         except access.TenantNotFound:
-            raise exceptions.NotFound("No such tenant.") from None
+            raise exceptions.NotFound(_("No such tenant.")) from None
+        # The rest of the request speaks the user's language, else the tenant's.
+        i18n.activate(user=request.user, tenant=tenant_access.tenant)
         setattr(request._request, "tenant_slug", slug)  # noqa: B010 - read by the request log
         cap = view.required_capability(request)
         try:
@@ -45,7 +48,7 @@ class TenantCapabilityPermission(permissions.BasePermission):
             raise exceptions.PermissionDenied(str(exc), code="missing_capability") from None
         except access.TenantSuspended:
             raise exceptions.PermissionDenied(
-                "This tenant is suspended; it is read-only.", code="tenant_suspended"
+                _("This tenant is suspended; it is read-only."), code="tenant_suspended"
             ) from None
         view.tenant_access = tenant_access
         dbscope.set_entry_scope(dbscope.tenants([tenant_access.tenant.pk]))
@@ -78,10 +81,16 @@ class TenantScopedMixin:
             return self.capabilities[key]
         except KeyError:
             # Fail closed: an action nobody declared a capability for is refused.
-            raise exceptions.PermissionDenied(f"'{key}' is not permitted here.") from None
+            raise exceptions.PermissionDenied(
+                _("'%(action)s' is not permitted here.") % {"action": key}
+            ) from None
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         return [permissions.IsAuthenticated(), TenantCapabilityPermission()]
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)  # type: ignore[misc]
+        i18n.activate(user=request.user)  # the tenant's default joins once access is known
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
@@ -165,10 +174,14 @@ class AuthenticatedViewMixin:
     They read shared tables only; an agency admin's requests may write the agency's tenants
     (the database scope holds the agency, no tenant)."""
 
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)  # type: ignore[misc]
+        i18n.activate(user=request.user)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         if isinstance(request.user, access.MachinePrincipal):
-            raise exceptions.PermissionDenied("A tenant API key may only ingest mentions.")
+            raise exceptions.PermissionDenied(_("A tenant API key may only ingest mentions."))
         attach_actor(request.user)
         agency_id = access.administered_agency_id(request.user) if request.user.pk else None
         dbscope.set_entry_scope(dbscope.Scope(agency_id=agency_id))

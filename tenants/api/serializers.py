@@ -12,6 +12,7 @@ from typing import Any, ClassVar, NoReturn
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -33,7 +34,7 @@ class StrictSerializerMixin:
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: "Unknown field." for name in unknown}, code="unknown_field"
+                    {name: _("Unknown field.") for name in unknown}, code="unknown_field"
                 )
         return super().validate(attrs)  # type: ignore[misc]
 
@@ -83,7 +84,11 @@ class TenantUniqueMixin:
             if clash.exists():
                 label = " and ".join(names)
                 raise serializers.ValidationError(
-                    {names[-1]: f"This tenant already has one with this {label}."}, code="unique"
+                    {
+                        names[-1]: _("This tenant already has one with this %(label)s.")
+                        % {"label": label}
+                    },
+                    code="unique",
                 )
 
 
@@ -184,6 +189,14 @@ class MeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             {"tenant": m.tenant.slug, "role": m.role}
             for m in user.memberships.select_related("tenant").order_by("tenant__slug")
         ]
+
+
+class MeUpdateSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    """What a person changes of their own account: name and language (empty: the tenant's)."""
+
+    class Meta:
+        model = User
+        fields: tuple[str, ...] = ("full_name", "language")
 
 
 class TokenCreateSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]

@@ -8,12 +8,14 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tenants import access, services
+from tenants import access, i18n, services
 from tenants.api.base import AuthenticatedViewMixin, TenantScopedViewSet
 from tenants.api.serializers import (
     ApiKeySerializer,
@@ -24,6 +26,7 @@ from tenants.api.serializers import (
     MemberRoleSerializer,
     MembershipSerializer,
     MeSerializer,
+    MeUpdateSerializer,
     TenantCreateSerializer,
     TenantSerializer,
     TenantUpdateSerializer,
@@ -37,7 +40,7 @@ from tenants.roles import Cap
 
 
 class TooManyAttempts(exceptions.Throttled):
-    default_detail = "Too many failed sign-in attempts; try again later."
+    default_detail = gettext_lazy("Too many failed sign-in attempts; try again later.")
     default_code = "locked_out"
 
 
@@ -80,7 +83,7 @@ class TokenViewSet(
             raise TooManyAttempts()
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(
-                "Wrong email or password.", code="invalid_credentials"
+                _("Wrong email or password."), code="invalid_credentials"
             )
         token, secret = services.issue_token(user=user, name=data.get("name", ""))
         token.token = secret  # type: ignore[attr-defined]
@@ -92,12 +95,29 @@ class TokenViewSet(
 
 @extend_schema(tags=["auth"])
 class MeView(AuthenticatedViewMixin, generics.RetrieveAPIView):  # type: ignore[type-arg]
-    """The signed-in user and their memberships."""
+    """The signed-in user and their memberships. PATCH changes their own name and language
+    (``id`` or ``en``; empty follows each tenant's default language)."""
 
     serializer_class = MeSerializer
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self) -> User:
-        return self.request.user  # type: ignore[return-value]
+        user = self.request.user
+        if not isinstance(user, User):
+            raise exceptions.PermissionDenied(_("Only people have a profile."))
+        return user
+
+    @extend_schema(request=MeUpdateSerializer, responses=MeSerializer)
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        payload = MeUpdateSerializer(user, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        try:
+            user = services.update_profile(user=user, **payload.validated_data)
+        except DjangoValidationError as exc:
+            raise_as_drf(exc)
+        i18n.activate(user=user)
+        return Response(MeSerializer(user).data)
 
 
 @extend_schema(tags=["tenants"])
@@ -115,7 +135,7 @@ class TenantListView(AuthenticatedViewMixin, generics.ListCreateAPIView):  # typ
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user
         if not (isinstance(user, User) and user.is_agency_admin and user.agency is not None):
-            raise exceptions.PermissionDenied("Only agency admins create tenants.")
+            raise exceptions.PermissionDenied(_("Only agency admins create tenants."))
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

@@ -14,17 +14,20 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from graphql import GraphQLError
 
 EXPECTED_ERROR_CODES = frozenset({"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"})
 
 
-def unauthenticated(message: str = "Authentication required.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
+def unauthenticated(message: str | None = None) -> GraphQLError:
+    return GraphQLError(
+        message or _("Authentication required."), extensions={"code": "UNAUTHENTICATED"}
+    )
 
 
-def not_found(message: str = "No such tenant.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "NOT_FOUND"})
+def not_found(message: str | None = None) -> GraphQLError:
+    return GraphQLError(message or _("No such tenant."), extensions={"code": "NOT_FOUND"})
 
 
 def forbidden(message: str) -> GraphQLError:

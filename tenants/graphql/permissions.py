@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from strawberry.permission import BasePermission
 
-from tenants import access, dbscope
+from tenants import access, dbscope, i18n
 from tenants.graphql.context import Info
 from tenants.graphql.errors import forbidden, not_found, unauthenticated
 from tenants.models import Tenant, User
@@ -41,7 +44,7 @@ def current_user(info: Info) -> User:
     request = info.context.request
     user = getattr(request, "user", None)
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
-        raise unauthenticated(getattr(request, "auth_error", None) or "Authentication required.")
+        raise unauthenticated(getattr(request, "auth_error", None) or _("Authentication required."))
     return user
 
 
@@ -61,6 +64,8 @@ def tenant_access(info: Info, tenant: Tenant | str) -> access.TenantAccess:
         except access.TenantNotFound:
             raise not_found() from None
         dbscope.widen_entry_scope([cache[slug].tenant.pk])
+        if len(cache) == 1:  # the language of the first tenant the request is about
+            i18n.activate(user=user, tenant=cache[slug].tenant)
     return cache[slug]
 
 
@@ -83,7 +88,7 @@ def _check(tenant: Tenant, capabilities: frozenset[Cap], cap: Cap) -> None:
     except access.CapabilityMissing as exc:
         raise forbidden(str(exc)) from None
     except access.TenantSuspended:
-        raise forbidden("This tenant is suspended; it is read-only.") from None
+        raise forbidden(_("This tenant is suspended; it is read-only.")) from None
 
 
 def require(info: Info, tenant: Tenant, cap: Cap) -> None:
@@ -103,7 +108,7 @@ def tenant_for(info: Info, slug: str, cap: Cap) -> Tenant:
 
 
 class IsAuthenticated(BasePermission):
-    message = "Authentication required."
+    message = gettext_lazy("Authentication required.")  # type: ignore[assignment]
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
@@ -118,7 +123,11 @@ class HasTenantCapability(BasePermission):
 
     def __init__(self, cap: Cap) -> None:
         self.cap = cap
-        self.message = f"Your role in this tenant does not allow '{cap}'."
+        # Translated when shown, in the request's language (not at import).
+        self.message = lazy(self._message, str)()
+
+    def _message(self) -> str:
+        return _("Your role in this tenant does not allow '%(cap)s'.") % {"cap": self.cap}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         tenant = source if isinstance(source, Tenant) else source.tenant

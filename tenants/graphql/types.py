@@ -22,6 +22,7 @@ import strawberry_django
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import translation
 from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
@@ -91,9 +92,12 @@ def public_type(fields: PublicFields, *, django: bool = True, **options: Any) ->
                 annotations[name] = annotation_for(fields.model, name)
         annotations.update(own)
         cls.__annotations__ = annotations
-        if django:
-            return strawberry_django.type(fields.model, name=fields.type_name, **options)(cls)
-        return strawberry.type(cls, name=fields.type_name, **options)
+        # Descriptions come from the models' help texts, read once here: the schema is the
+        # API's contract, in English whatever language is active (tenants.i18n).
+        with translation.override("en"):
+            if django:
+                return strawberry_django.type(fields.model, name=fields.type_name, **options)(cls)
+            return strawberry.type(cls, name=fields.type_name, **options)
 
     return wrap
 

@@ -66,7 +66,7 @@ def test_bulk_triage_sets_status_assignee_and_adds_and_removes_tags(
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    not_found = "No such mention in this tenant."
+    not_found = "Mention ini tidak ada di tenant ini."  # the tenant's language: Indonesian
     assert body == {
         "requested": 5,
         "updated": 2,
@@ -306,7 +306,7 @@ def test_graphql_bulk_triage_answers_like_rest(
 
 @pytest.fixture
 def staff(tenant: Any) -> Client:
-    user = UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    user = UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en")
     client = Client()
     client.force_login(user)
     client.user = user  # type: ignore[attr-defined]

@@ -92,9 +92,14 @@ def test_a_stored_config_that_breaks_the_rule_fails_the_poll_with_its_message(
     # Written past the services (as before the rule, or by hand in the database).
     source = Source.objects.create(tenant=tenant, kind="rss", name="Rusak", config={"link": "x"})
     result = polling.poll_source(tenant.pk, source.pk)
+    # Kept for the tenant's people, in the tenant's language (Indonesian by default) ...
+    assert result["error"].startswith("config: Kunci tidak dikenal untuk sumber rss: link")
+    tenant.default_language = "en"
+    tenant.save(update_fields=["default_language"])
+    result = polling.poll_source(tenant.pk, source.pk)
     assert result["error"].startswith("config: Unknown keys for an rss source: link")
     source.refresh_from_db()
-    assert source.consecutive_failures == 1 and source.last_error == result["error"]
+    assert source.consecutive_failures == 2 and source.last_error == result["error"]
 
 
 def test_the_schedule_follows_every_write_of_a_source(tenant: Any) -> None:

@@ -121,7 +121,9 @@ def test_admin_refuses_an_internal_url(client: Any, tenant: Any, settings: Any) 
     from tenants.models import User
 
     settings.SIGAP_OUTBOUND_ALLOWLIST = []
-    root = User.objects.create_superuser(email="root@sigap.test", password="pw-root-123")
+    root = User.objects.create_superuser(
+        email="root@sigap.test", password="pw-root-123", language="en"
+    )
     client.force_login(root)
     response = client.post(
         "/admin/monitoring/source/add/",
@@ -190,6 +192,8 @@ def test_poll_following_a_redirect_to_loopback_is_blocked(
 def test_poll_of_a_stored_credentialed_url_is_blocked(tenant: Any, settings: Any) -> None:
     settings.SIGAP_OUTBOUND_ALLOWLIST = []
     source = _stored_rss(tenant, "http://user:pw@example.invalid/feed")
+    tenant.default_language = "en"  # the error is kept in the tenant's language
+    tenant.save(update_fields=["default_language"])
     result = polling.poll_source(tenant.pk, source.pk)
     assert result["error"] == "blocked: credentials in URLs are not allowed"
 

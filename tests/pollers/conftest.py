@@ -288,3 +288,13 @@ def fixture_server(settings: Any) -> Iterator[LocalServer]:
         settings.SIGAP_OUTBOUND_ALLOWLIST = [server.base_url.removeprefix("http://")]
         settings.SIGAP_OUTBOUND_PORTS = []
         yield server
+
+
+@pytest.fixture(autouse=True)
+def english_poll_errors() -> Iterator[None]:
+    """The pollers' errors are asserted in English here; in a poll they follow the tenant's
+    language (tests/monitoring/test_polling.py), their Indonesian is in the catalogue."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -13,7 +13,8 @@ from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 @pytest.fixture
 def agency_admin(tenant: Any) -> Any:
-    return UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    # The messages below are asserted in English (Indonesian: tests/tenants/test_i18n.py).
+    return UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en")
 
 
 def test_agency_admin_sees_only_its_tenants(

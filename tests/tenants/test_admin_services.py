@@ -20,8 +20,13 @@ LAST_ADMIN = b"A tenant must keep at least one admin."
 
 @pytest.fixture
 def agency_admin(tenant: Any) -> User:
+    # The messages below are asserted in English (Indonesian: tests/tenants/test_i18n.py).
     return UserFactory(  # type: ignore[no-any-return]
-        email="boss@kopi.test", agency=tenant.agency, is_agency_admin=True, is_staff=True
+        email="boss@kopi.test",
+        agency=tenant.agency,
+        is_agency_admin=True,
+        is_staff=True,
+        language="en",
     )
 
 
@@ -141,7 +146,7 @@ def test_accounts_that_may_not_be_invited_are_refused_in_the_admin(
 ) -> None:
     """The invitation rule (``invitable``): platform staff never join a tenant, whoever adds
     them and wherever (the membership admin or the tenant page)."""
-    root = UserFactory(is_superuser=True, is_staff=True)
+    root = UserFactory(is_superuser=True, is_staff=True, language="en")
     platform_staff = UserFactory(email="ops@sigap.test", is_staff=True)
     client = signed_in(root)
 
@@ -225,7 +230,7 @@ def test_personal_tokens_are_revoked_in_the_admin_and_stay_revoked(
 
 
 def test_tenants_are_created_and_changed_by_their_services(tenant: Tenant) -> None:
-    root = UserFactory(is_superuser=True, is_staff=True)
+    root = UserFactory(is_superuser=True, is_staff=True, language="en")
     client = signed_in(root)
     created = client.post(
         "/admin/tenants/tenant/add/",

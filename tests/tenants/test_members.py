@@ -126,7 +126,9 @@ def test_a_tenant_never_loses_its_last_admin(
     admin = Membership.objects.get(tenant=tenant, user=members["admin"])
     demote = client.patch(url(tenant, admin.pk), {"role": "analyst"}, format="json")
     assert demote.status_code == 400
-    assert demote.json()["errors"][0]["detail"] == "A tenant must keep at least one admin."
+    (error,) = demote.json()["errors"]
+    assert error["attr"] == "role"
+    assert error["detail"] == "Tenant harus tetap memiliki setidaknya satu admin."  # Indonesian
     assert client.delete(url(tenant, admin.pk)).status_code == 400
     second = UserFactory(agency=tenant.agency)
     MembershipFactory(tenant=tenant, user=second, role=Role.ADMIN)

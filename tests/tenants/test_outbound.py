@@ -14,10 +14,20 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from tenants import outbound
 from tenants.outbound import ADDRESS_BLOCKED, OutboundBlocked, OutboundError
 from tests.pollers.conftest import LocalServer, local_server
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """The refusals are asserted in English here; their Indonesian is in the catalogue
+    (tests/test_i18n_catalogue.py)."""
+    with translation.override("en"):
+        yield
+
 
 INTERNAL = [
     "127.0.0.1",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 
 from tenants.management.base import ScopedCommand
 
@@ -17,18 +18,22 @@ GRAPHQL_PATH = Path(settings.BASE_DIR) / "schema.graphql"
 
 
 def openapi_text() -> str:
+    """The OpenAPI contract, in English (labels and help texts are translatable)."""
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.renderers import OpenApiYamlRenderer
 
-    schema = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
-    rendered: bytes = OpenApiYamlRenderer().render(schema, renderer_context={})  # type: ignore[no-untyped-call]
+    with translation.override("en"):
+        schema = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
+        rendered: bytes = OpenApiYamlRenderer().render(schema, renderer_context={})  # type: ignore[no-untyped-call]
     return rendered.decode()
 
 
 def graphql_text() -> str:
+    """The GraphQL contract, in English (``tenants.graphql.types.public_type``)."""
     from config.graphql import schema
 
-    return schema.as_str() + "\n"
+    with translation.override("en"):
+        return schema.as_str() + "\n"
 
 
 class Command(ScopedCommand):
