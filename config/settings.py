@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "graphene_django_graphiql_static",  # GraphiQL's static files only (config/graphql.py)
     "drf_standardized_errors",
     "strawberry_django",
     "django_q",
@@ -109,7 +110,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the GraphiQL page (config/graphql.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -238,8 +239,6 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Files no app ships: GraphiQL's scripts and styles (config/static/graphiql/README.md).
-STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
     warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
@@ -247,7 +246,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.storage.StaticStorage"
     },
 }
 
