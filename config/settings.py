@@ -317,7 +317,7 @@ REST_FRAMEWORK = {
         "probe": os.environ.get("THROTTLE_RATE_PROBE", "60/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.openapi.SigapAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Unhandled exceptions leave DRF and reach config.middleware.RequestLogMiddleware, which logs
@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "tenants.openapi.document_request_id",
+        "tenants.openapi.document_error_codes",
+        "monitoring.api.ingest.document_ingest_item",
     ],
 }
 

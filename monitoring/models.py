@@ -43,9 +43,7 @@ def validate_query_syntax(value: str) -> None:
     try:
         parse(value)
     except QuerySyntaxError as exc:
-        raise ValidationError(
-            f"{exc.message} (position {exc.position})", code="invalid_query"
-        ) from None
+        raise ValidationError(str(exc), code="invalid_query") from None
 
 
 def new_webhook_secret() -> str:

@@ -11,9 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.management import call_command
-from django.test import Client, override_settings
-
-from django.test import RequestFactory
+from django.test import Client, RequestFactory, override_settings
 
 from config.graphql import graphiql_html
 
@@ -48,8 +46,10 @@ def graphiql_page(client: Client) -> str:
 
 def test_the_page_names_no_other_host(db: Any) -> None:
     html = graphiql_page(Client())
-    assert "unpkg.com" not in html and "cdn" not in html.lower() and "//" not in html.replace(
-        "// ", ""
+    assert (
+        "unpkg.com" not in html
+        and "cdn" not in html.lower()
+        and "//" not in html.replace("// ", "")
     )
     urls = references(html)
     loaded = [url for url in urls if not url.startswith("data:")]  # the inline favicon
