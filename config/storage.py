@@ -27,5 +27,5 @@ def _without_source_maps(patterns: Any) -> tuple[Any, ...]:
     return tuple(kept)
 
 
-class StaticStorage(CompressedManifestStaticFilesStorage):
+class StaticStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]  # untyped
     patterns = _without_source_maps(CompressedManifestStaticFilesStorage.patterns)

@@ -79,7 +79,7 @@ class _Error409Serializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class ErrorResponse409Serializer(serializers.Serializer):  # type: ignore[type-arg]
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = _Error409Serializer(many=True)
+    errors = _Error409Serializer(many=True)  # type: ignore[assignment]  # a field named errors
 
 
 EXTRA_ERROR_SERIALIZERS = {"409": ErrorResponse409Serializer}
@@ -87,7 +87,7 @@ UNKNOWN_FIELD_EXAMPLE_ATTR = "nickname"
 
 
 def _action(auto_schema: Any) -> str:
-    return getattr(auto_schema.view, "action", None) or auto_schema.method.lower()
+    return str(getattr(auto_schema.view, "action", None) or auto_schema.method.lower())
 
 
 class SigapAutoSchema(StandardizedAutoSchema):
@@ -174,7 +174,7 @@ class SigapAutoSchema(StandardizedAutoSchema):
     def _map_serializer(
         self, serializer: Any, direction: Any, bypass_extensions: bool = False
     ) -> Any:
-        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)  # type: ignore[no-untyped-call]
         if direction == "request" and isinstance(serializer, StrictSerializerMixin):
             schema["additionalProperties"] = False
         return schema

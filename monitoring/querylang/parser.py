@@ -81,18 +81,18 @@ def _atom_from_lexeme(raw: str, start: int) -> Atom:
             _fail(f"{what}", start + raw.index(bad))
     if "~" in raw:
         at = start + raw.index("~")
-        _fail(f"proximity '~' is only allowed right after a closing quote", at)
+        _fail("proximity '~' is only allowed right after a closing quote", at)
     star = raw.find("*")
     if star != -1:
         at = start + star
         if star != len(raw) - 1:
-            _fail(f"wildcard '*' only allowed at the end of a term", at)
+            _fail("wildcard '*' only allowed at the end of a term", at)
         stem = normalize(raw[:-1])
         spans = token_spans(stem)
         if len(spans) > 1:
-            _fail(f"wildcard '*' must follow a single word", at)
+            _fail("wildcard '*' must follow a single word", at)
         if not spans or spans[0][1] != len(stem):
-            _fail(f"wildcard '*' must directly follow a letter or digit", at)
+            _fail("wildcard '*' must directly follow a letter or digit", at)
         form = spans[0][2]
         if len(form.lstrip("#@")) < MIN_PREFIX_CHARS:
             _fail(
@@ -122,14 +122,14 @@ def _lex(query: str) -> list[_Tok]:
         elif c == '"':
             end = query.find('"', i + 1)
             if end == -1:
-                _fail(f"unterminated phrase: '\"' is never closed", i)
+                _fail("unterminated phrase: '\"' is never closed", i)
             body = query[i + 1 : end]
             if "*" in body:
                 at = i + 1 + body.index("*")
-                _fail(f"wildcard '*' not allowed inside a phrase", at)
+                _fail("wildcard '*' not allowed inside a phrase", at)
             words = tuple(span[2] for span in token_spans(normalize(body)))
             if not words:
-                _fail(f"empty phrase", i)
+                _fail("empty phrase", i)
             k = end + 1
             slop: int | None = None
             if k < n and query[k] == "~":
@@ -137,19 +137,19 @@ def _lex(query: str) -> list[_Tok]:
                 while m < n and query[m].isascii() and query[m].isdigit():
                     m += 1
                 if m == k + 1:
-                    _fail(f"expected a number after '~'", k)
+                    _fail("expected a number after '~'", k)
                 slop = int(query[k + 1 : m])
                 if not 1 <= slop <= MAX_PROXIMITY:
                     _fail(f"proximity must be between 1 and {MAX_PROXIMITY}", k)
                 if len(words) < 2:
-                    _fail(f"proximity needs at least two words in the phrase", i)
+                    _fail("proximity needs at least two words in the phrase", i)
                 k = m
             atom: Atom = Term(words[0]) if len(words) == 1 else Phrase(words, slop)
             toks.append(_Tok("ATOM", i, atom))
             i = k
         elif c == "-":
             if i + 1 >= n or query[i + 1].isspace() or query[i + 1] == ")":
-                _fail(f"expected a term after '-'", i)
+                _fail("expected a term after '-'", i)
             toks.append(_Tok("-", i))
             i += 1
         else:
@@ -160,7 +160,7 @@ def _lex(query: str) -> list[_Tok]:
             if raw in _OPERATORS:
                 toks.append(_Tok(raw, i))
             elif raw.startswith("NEAR/"):
-                _fail(f'NEAR/n is not supported, use "word1 word2"~n', i)
+                _fail('NEAR/n is not supported, use "word1 word2"~n', i)
             else:
                 toks.append(_Tok("ATOM", i, _atom_from_lexeme(raw, i)))
             i = j
@@ -243,19 +243,19 @@ class _Parser:
                 )
             nxt = self.peek()
             if nxt.kind == ")":
-                _fail(f"empty parentheses", tok.pos)
+                _fail("empty parentheses", tok.pos)
             if nxt.kind == "EOF":
-                _fail(f"unbalanced parenthesis: '(' is never closed", tok.pos)
+                _fail("unbalanced parenthesis: '(' is never closed", tok.pos)
             node = self.parse_or()
             if self.take().kind != ")":
-                _fail(f"unbalanced parenthesis: '(' is never closed", tok.pos)
+                _fail("unbalanced parenthesis: '(' is never closed", tok.pos)
             self.depth -= 1
             return self._mark(node, tok.pos)
         if tok.kind == ")":
-            _fail(f"unbalanced parenthesis: ')' has no matching '('", tok.pos)
+            _fail("unbalanced parenthesis: ')' has no matching '('", tok.pos)
         if tok.kind in ("AND", "OR"):
             _fail(f"expected a term before {tok.kind}", tok.pos)
-        _fail(f"expected a term", tok.pos)  # pragma: no cover - guarded above
+        _fail("expected a term", tok.pos)  # pragma: no cover - guarded above
 
 
 def parse(query: str) -> Node:
@@ -279,13 +279,13 @@ def parse(query: str) -> Node:
     tok = parser.peek()
     if tok.kind != "EOF":
         # Anything else would have been consumed; only a stray ')' stops us.
-        _fail(f"unbalanced parenthesis: ')' has no matching '('", tok.pos)
+        _fail("unbalanced parenthesis: ')' has no matching '('", tok.pos)
     if not is_positive(node):
         if isinstance(node, Or):
             culprit = next(c for c in node.children if not is_positive(c))
             at = parser.starts.get(id(culprit), 0)
             _fail(
-                f"OR alternative has no required term: NOT/- alone would match "
+                "OR alternative has no required term: NOT/- alone would match "
                 "almost everything; give every alternative a term that must be present",
                 at,
             )

@@ -51,16 +51,13 @@ class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
         since = attrs.get("since") or until - self.default_period
         if since >= until:
             raise serializers.ValidationError(
-                {errors.INVALID_PERIOD.attr: _("Must be before 'until'.")},
+                {"since": _("Must be before 'until'.")},
                 code=errors.INVALID_PERIOD.code,
             )
         limit = self.period_limit(attrs)
         if until - since > limit:
             raise serializers.ValidationError(
-                {
-                    errors.PERIOD_TOO_LONG.attr: _("The period may not exceed %(days)d days.")
-                    % {"days": limit.days}
-                },
+                {"since": _("The period may not exceed %(days)d days.") % {"days": limit.days}},
                 code=errors.PERIOD_TOO_LONG.code,
             )
         attrs["since"], attrs["until"] = since, until
