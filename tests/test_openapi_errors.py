@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +81,15 @@ def documents(operation: dict[str, Any], error: ErrorCode) -> bool:
             deref(only["properties"]["errors"]["items"])["properties"]["code"]
         )
     if error.attr is None:
-        parse = [a for a in alternatives if "ParseErrorCodeEnum" in json.dumps(a)]
-        return bool(parse) and error.code in codes_in(SCHEMAS["ParseErrorCodeEnum"])
-    (validation,) = [a for a in alternatives if "errors" in a.get("properties", {})]
+        items = [deref(a["properties"]["errors"]["items"]) for a in alternatives]
+        return any(
+            "code" in item["properties"] and error.code in codes_in(item["properties"]["code"])
+            for item in items
+            if "oneOf" not in item
+        )
+    (validation,) = [
+        a for a in alternatives if "oneOf" in deref(a["properties"]["errors"]["items"])
+    ]
     by_field = deref(validation["properties"]["errors"]["items"])["oneOf"]
     if error == errors.UNKNOWN_FIELD:
         return {"$ref": "#/components/schemas/UnknownFieldErrorComponent"} in by_field
