@@ -15,7 +15,8 @@ from inflection import camelize
 from rest_framework import serializers
 
 from tenants.api import errors
-from tenants.api.serializers import StrictSerializerMixin
+from tenants.api.serializers import ServiceModelSerializer, StrictSerializerMixin
+from tenants.writes import tenant_unique_sets
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -103,9 +104,15 @@ class SigapAutoSchema(StandardizedAutoSchema):
                 isinstance(request, type) and issubclass(request, StrictSerializerMixin)
             ):
                 codes.append(errors.UNKNOWN_FIELD)
+            model = getattr(getattr(request_class, "Meta", None), "model", None)
+            if model is not None and issubclass(request_class, ServiceModelSerializer):
+                codes += [errors.tenant_unique(names[-1]) for names in tenant_unique_sets(model)]
         params_class = getattr(self.view, "params_class", None)
         if params_class is not None and self.method == "GET":
             codes += errors.declared_by_class(params_class)
+        paginator = self._get_paginator() if self.method == "GET" else None
+        if paginator is not None:
+            codes += errors.declared_by_class(type(paginator))
         return tuple(dict.fromkeys(codes))
 
     def _should_add_parse_error_response(self) -> bool:

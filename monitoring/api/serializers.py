@@ -27,6 +27,7 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring.risk import describe_bands
+from tenants.api import errors as api_errors
 from tenants.api.pagination import DIGITS
 from tenants.api.params import ZonedDateTimeField
 from tenants.api.serializers import (
@@ -40,6 +41,7 @@ from tenants.models import User
 
 
 class MonitoredQuerySerializer(ServiceModelSerializer):
+    error_codes = (api_errors.INVALID_QUERY,)
     create_service = staticmethod(services.create_query)
     update_service = staticmethod(services.update_query)
 
@@ -65,6 +67,7 @@ class MonitoredQuerySerializer(ServiceModelSerializer):
 class SourceSerializer(ServiceModelSerializer):
     """A source. The webhook secret is never part of it; see ``SourceCreatedSerializer``."""
 
+    error_codes = (api_errors.INVALID_CONFIG, api_errors.URL_BLOCKED)
     create_service = staticmethod(services.create_source)
     update_service = staticmethod(services.update_source)
 

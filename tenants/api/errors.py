@@ -71,6 +71,12 @@ NESTED_TOO_DEEPLY = ErrorCode(
     400, "nested_too_deeply", "JSON may nest arrays and objects at most 64 levels deep."
 )
 
+# --- 400: list pages (tenants.api.pagination) -------------------------------------------------
+BAD_PAGE = ErrorCode(400, "invalid", "Must be a whole number from 1 to 1000000000.", attr="page")
+BAD_PAGE_SIZE = ErrorCode(400, "invalid", "Must be a whole number from 1 to 500.", attr="page_size")
+BAD_CURSOR = ErrorCode(400, "invalid_cursor", "Invalid cursor.", attr="cursor")
+UNKNOWN_ORDERING = ErrorCode(400, "invalid_choice", "Unknown ordering 'x'.", attr="ordering")
+
 # --- 400: report periods (tenants.api.params, monitoring.params) -----------------------------
 INVALID_PERIOD = ErrorCode(400, "invalid_period", "Must be before 'until'.", attr="since")
 PERIOD_TOO_LONG = ErrorCode(
@@ -80,6 +86,18 @@ INVALID_TIME_ZONE = ErrorCode(
     400, "invalid_time_zone", "'Mars/Base' is not a known IANA time zone.", attr="tz"
 )
 NO_SUCH_QUERY = ErrorCode(400, "not_found", "No such query in this tenant.", attr="query")
+
+# --- 400: model rules a service applies (monitoring.models, tenants.models) -------------------
+INVALID_QUERY = ErrorCode(
+    400, "invalid_query", "unbalanced parenthesis: '(' is never closed (position 7)", attr="query"
+)
+INVALID_CONFIG = ErrorCode(400, "invalid_config", "Unknown keys for rss: 'x'.", attr="config")
+URL_BLOCKED = ErrorCode(
+    400, "url_blocked", "Url: address not allowed: 127.0.0.1 (loopback).", attr="config"
+)
+TENANT_TIME_ZONE = ErrorCode(
+    400, "invalid_time_zone", "'Mars/Base' is not a known IANA time zone.", attr="time_zone"
+)
 
 # --- 400: uploads (monitoring.uploads.UploadError names the field) ---------------------------
 UPLOAD_FILE = ErrorCode(400, "invalid", "The CSV file has no header row.", attr="file")
@@ -117,8 +135,14 @@ def _unique(codes: Iterable[ErrorCode]) -> tuple[ErrorCode, ...]:
     return tuple(dict.fromkeys(codes))
 
 
+def tenant_unique(field: str) -> ErrorCode:
+    """The refusal of a value another row of the tenant holds (``tenants.writes``: the last
+    field of a tenant-wide unique constraint)."""
+    return ErrorCode(400, "unique", "This tenant already has one with this name.", attr=field)
+
+
 def declared_by_class(klass: type) -> tuple[ErrorCode, ...]:
-    """A serializer's ``error_codes``, its bases' included."""
+    """A serializer's (or paginator's) ``error_codes``, its bases' included."""
     return _unique(
         code for base in reversed(klass.__mro__) for code in base.__dict__.get("error_codes", ())
     )

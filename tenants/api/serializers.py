@@ -17,6 +17,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from tenants import fields as public_fields
+from tenants.api import errors
 from tenants.api.errors import UNKNOWN_FIELD
 from tenants.models import Invitation, Membership, PersonalToken, Tenant, TenantApiKey, User
 from tenants.roles import Role
@@ -184,6 +185,7 @@ class UserSummarySerializer(serializers.ModelSerializer):  # type: ignore[type-a
 
 
 class TenantSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    error_codes = (errors.TENANT_TIME_ZONE,)
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
