@@ -184,6 +184,8 @@ class IngestBatchSerializer(serializers.ModelSerializer):
 
 class MentionSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
+    # Not ``format: uri``: a source may give no link (an empty string).
+    url = serializers.CharField(read_only=True, help_text="Link to the post; empty if none.")
     risk_band = serializers.ChoiceField(
         choices=RiskBand.choices,
         read_only=True,
