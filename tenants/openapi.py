@@ -110,7 +110,7 @@ class SigapAutoSchema(StandardizedAutoSchema):
         params_class = getattr(self.view, "params_class", None)
         if params_class is not None and self.method == "GET":
             codes += errors.declared_by_class(params_class)
-        paginator = self._get_paginator() if self.method == "GET" else None
+        paginator = self._get_paginator() if self.method == "GET" else None  # type: ignore[no-untyped-call]
         if paginator is not None:
             codes += errors.declared_by_class(type(paginator))
         return tuple(dict.fromkeys(codes))
