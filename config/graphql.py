@@ -9,22 +9,23 @@ literals in the document holding a NUL character or a lone surrogate are refused
 ``BAD_USER_INPUT`` before anything runs (JSON variables are checked by
 ``config.middleware.JsonBodyGuardMiddleware``).
 
-The GraphiQL page (a browser's GET) is strawberry's own, with every script and stylesheet
-served by Sigap from ``config/static/graphiql/`` (vendored from npm, licences beside them)
-instead of a public CDN: it works offline and names no other host.
+The GraphiQL page (a browser's GET) is Sigap's own template (``config/templates/graphiql/``),
+written for the GraphiQL 2 bundle that the pip package ``graphene-django-graphiql-static`` ships
+as static files (like Swagger UI from ``drf-spectacular-sidecar``): every script and stylesheet
+comes from this server, so it works offline and names no other host. Its fetcher sends the
+CSRF token (session callers); a bearer token can be added in its headers editor.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import strawberry
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.templatetags.static import static
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from graphql import GraphQLError, StringValueNode, ValidationRule
@@ -37,7 +38,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -134,38 +134,12 @@ def throttled(wait_s: int) -> JsonResponse:
     return response
 
 
-# strawberry's GraphiQL page loads these from unpkg.com; Sigap serves its own copies (the static
-# files under config/static/graphiql/, see the README there).
-VENDORED_ASSETS = {
-    "https://unpkg.com/react@18.2.0/umd/react.production.min.js": (
-        "graphiql/react-18.2.0/react.production.min.js"
-    ),
-    "https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js": (
-        "graphiql/react-dom-18.2.0/react-dom.production.min.js"
-    ),
-    "https://unpkg.com/js-cookie@3.0.5/dist/js.cookie.min.js": (
-        "graphiql/js-cookie-3.0.5/js.cookie.min.js"
-    ),
-    "https://unpkg.com/graphiql@3.8.3/graphiql.min.css": "graphiql/graphiql-3.8.3/graphiql.min.css",
-    "https://unpkg.com/graphiql@3.8.3/graphiql.min.js": "graphiql/graphiql-3.8.3/graphiql.min.js",
-    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/style.css": (
-        "graphiql/plugin-explorer-1.0.2/style.css"
-    ),
-    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/index.umd.js": (
-        "graphiql/plugin-explorer-1.0.2/index.umd.js"
-    ),
-}
+GRAPHIQL_TEMPLATE = "graphiql/page.html"
 
 
-def graphiql_html() -> str:
-    """strawberry's GraphiQL page with each CDN address replaced by Sigap's static copy. The
-    ``integrity`` and ``crossorigin`` attributes pinned the CDN's files; the copies come from
-    this server (and the hashed static storage rewrites them), so both go."""
-    html = get_graphql_ide_html(graphql_ide="graphiql")
-    for url, name in VENDORED_ASSETS.items():
-        html = html.replace(f'"{url}"', f'"{static(name)}"')
-    html = re.sub(r"\s+integrity=\"[^\"]*\"", "", html)
-    return re.sub(r"\s+crossorigin(?=[\s>])", "", html)
+def graphiql_html(request: HttpRequest) -> str:
+    """The GraphiQL page, every file it loads one of this server's static files."""
+    return render_to_string(GRAPHIQL_TEMPLATE, {"csrf_value": get_token(request)}, request=request)
 
 
 class SigapGraphQLView(GraphQLView[SigapContext, None]):
@@ -175,7 +149,7 @@ class SigapGraphQLView(GraphQLView[SigapContext, None]):
     allow_queries_via_get = False
 
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponse(graphiql_html())
+        return HttpResponse(graphiql_html(request))
 
     def get_context(self, request: HttpRequest, response: Any) -> SigapContext:
         return SigapContext(request=request, response=response)

@@ -45,8 +45,36 @@ max_requests_jitter = 500
 # X-Forwarded-Proto (https behind a TLS proxy) is believed from the same proxies as the client IP.
 forwarded_allow_ips = os.environ.get("SIGAP_TRUSTED_PROXIES") or "127.0.0.1,::1"
 accesslog = None
-errorlog = "-"
+# gunicorn's own messages (worker restarts, timeouts) are JSON lines on stderr like the
+# application's (config/settings.py LOGGING): the log stream holds nothing else.
+errorlog = None
 loglevel = os.environ.get("WEB_LOG_LEVEL", "warning")
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
+    "handlers": {
+        "json_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": "WARNING", "handlers": ["json_console"]},
+    "loggers": {
+        "gunicorn.error": {
+            "level": loglevel.upper(),
+            "handlers": ["json_console"],
+            "propagate": False,
+        },
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+    },
+}
 proc_name = "sigap-web"
 # gunicorn 24+ opens a control socket in the user's home by default; several servers on one
 # machine (tests, benchmarks) would share it. Sigap does not use it.

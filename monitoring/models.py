@@ -31,6 +31,7 @@ from monitoring.choices import (
     TriageStatus,
 )
 from monitoring.scoring.risk import risk_band as band_of
+from tenants.api.errors import INVALID_QUERY
 from tenants.choices import CrisisTrigger
 from tenants.crypto import EncryptedTextField
 from tenants.models import OutboxEvent, Tenant, TenantOwnedModel, outbox_indexes
@@ -44,9 +45,7 @@ def validate_query_syntax(value: str) -> None:
     try:
         parse(value)
     except QuerySyntaxError as exc:
-        raise ValidationError(
-            f"{exc.message} (position {exc.position})", code="invalid_query"
-        ) from None
+        raise ValidationError(str(exc), code=INVALID_QUERY.code) from None
 
 
 def new_webhook_secret() -> str:

@@ -4,11 +4,13 @@ a period and time zone (``tenants.api.params``) and an optional query of the ten
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from monitoring.models import MonitoredQuery
+from tenants.api import errors
 from tenants.api.params import PeriodSerializer, zone_field
 from tenants.models import Tenant
 
@@ -18,6 +20,8 @@ MAX_FIVE_MINUTE_PERIOD = timedelta(days=31)
 class MetricsPeriodSerializer(PeriodSerializer):
     """A period (``tenants.api.params``) and an optional query of the tenant."""
 
+    error_codes: ClassVar[tuple[errors.ErrorCode, ...]] = (errors.NO_SUCH_QUERY,)
+
     query = serializers.IntegerField(
         required=False, min_value=1, help_text="Only mentions matched by this query (id)."
     )
@@ -25,7 +29,9 @@ class MetricsPeriodSerializer(PeriodSerializer):
     def validate_query(self, value: int) -> int:
         tenant: Tenant = self.context["tenant"]
         if not MonitoredQuery.objects.for_tenant(tenant).filter(pk=value).exists():
-            raise serializers.ValidationError("No such query in this tenant.", code="not_found")
+            raise serializers.ValidationError(
+                gettext(errors.NO_SUCH_QUERY.detail), code=errors.NO_SUCH_QUERY.code
+            )
         return value
 
 
@@ -39,6 +45,7 @@ class VolumeParamsSerializer(MetricsPeriodSerializer):
         default="1h",
         help_text="Bucket size. 5m allows a period of at most 31 days.",
     )
+    error_codes: ClassVar[tuple[errors.ErrorCode, ...]] = (errors.INVALID_TIME_ZONE,)
     tz = zone_field(help_text="IANA time zone of the bucket boundaries; default: the tenant's.")
 
     def period_limit(self, attrs: dict[str, Any]) -> timedelta:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from monitoring import authors, counts

@@ -3,12 +3,16 @@
 A file that cannot be read as a whole (not UTF-8 or UTF-16, no header row, a field larger than
 the CSV reader's limit, an unterminated quote) is refused naming ``file``; a row that can be
 read but is wrong (too many or too few fields, a bad value) is refused alone, with its index.
+
+A mapping that names no ``external_id`` column gives each row one derived from the row itself
+(``derived_external_id``): uploading the same export again adds nothing twice.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import zoneinfo
@@ -33,6 +37,13 @@ TARGETS = (
     | {f"author.{name}" for name in AUTHOR_FIELDS}
     | COUNT_FIELDS
 )
+# The mapping the API documents (monitoring.api.ingest.UploadView): columns of a typical export.
+EXAMPLE_MAPPING = {
+    "text": "Content",
+    "published_at": "Date",
+    "author.handle": "Author",
+    "platform": "=x",
+}
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%d")
 
 
@@ -102,10 +113,18 @@ def _time(value: Any, tz: zoneinfo.ZoneInfo) -> Any:
     return moment.isoformat()
 
 
+def derived_external_id(row: dict[str, Any]) -> str:
+    """A stable id for a row whose export has no id column: a digest of all its values."""
+    digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
+    return f"upload-{digest[:32]}"
+
+
 def _apply(row: dict[str, Any], mapping: dict[str, str], tz: zoneinfo.ZoneInfo) -> Any:
     if not mapping:
         return row
     item: dict[str, Any] = {}
+    if "external_id" not in mapping:
+        item["external_id"] = derived_external_id(row)
     for target, column in mapping.items():
         value = column[1:] if column.startswith("=") else row.get(column)
         if value is None or value == "":

@@ -67,8 +67,13 @@ class TenantAccess:
     def require(self, cap: Cap) -> None:
         if cap not in self.capabilities:
             raise CapabilityMissing(cap)
-        if not self.tenant.is_active and cap not in READ_CAPABILITIES | {Cap.MANAGE_TENANT}:
+        if not self.tenant.is_active and may_be_suspended(cap):
             raise TenantSuspended()
+
+
+def may_be_suspended(cap: Cap) -> bool:
+    """Whether a suspended tenant refuses ``cap``: everything but reading and managing it."""
+    return cap not in READ_CAPABILITIES | {Cap.MANAGE_TENANT}
 
 
 READ_CAPABILITIES = frozenset(

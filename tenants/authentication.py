@@ -93,19 +93,9 @@ def lockout_response(request: Any, credentials: Any = None, *args: Any, **kwargs
     """What a locked-out sign-in gets: 429 in the API's error format (admin pages included)."""
     from django.http import JsonResponse
 
-    return JsonResponse(
-        {
-            "type": "client_error",
-            "errors": [
-                {
-                    "code": "locked_out",
-                    "detail": "Too many failed sign-in attempts; try again later.",
-                    "attr": None,
-                }
-            ],
-        },
-        status=429,
-    )
+    from tenants.api.errors import LOCKED_OUT
+
+    return JsonResponse(LOCKED_OUT.body(), status=LOCKED_OUT.status)
 
 
 def axes_username(request: Any, credentials: Any = None) -> str | None:

@@ -25,6 +25,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from tenants.api.errors import NESTED_TOO_DEEPLY
+
 MAX_DEPTH = 64
 MAX_INT = 2**64  # integers must fit in a signed or unsigned 64-bit column
 MAX_NUMBER_CHARS = 400  # a number literal longer than this is refused before conversion
@@ -91,7 +93,7 @@ def parse(text: str | bytes) -> Any:
 def too_deep(path: str | None) -> Problem:
     return Problem(
         path,
-        "nested_too_deeply",
+        NESTED_TOO_DEEPLY.code,
         _("JSON may nest arrays and objects at most %(depth)d levels deep.") % {"depth": MAX_DEPTH},
     )
 

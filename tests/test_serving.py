@@ -78,6 +78,7 @@ SERVE_ENV = {
     "Q_SLOW_WORKERS": "1",
     "THROTTLE_RATE_PROBE": "6000/min",  # the tests poll /readyz while the cluster starts
     "WEB_ACCEPT_RATE": "40",  # low, for the admission test; each other test opens a few
+    "SIGAP_TEST_LOG_LEVEL": "INFO",  # the request lines, as in production
 }
 
 
@@ -85,10 +86,12 @@ SERVE_ENV = {
 class Served:
     process: subprocess.Popen[bytes]
     base_url: str
-    log: Path
+    log: Path  # standard output: what ``serve`` says
+    errors: Path  # standard error: the log stream (JSON lines only)
 
     def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
+        said = self.log.read_text(errors="replace")[-1500:]
+        return said + "\n--- log stream ---\n" + self.errors.read_text(errors="replace")[-3000:]
 
 
 @dataclass
@@ -140,16 +143,17 @@ def stop_tree(process: subprocess.Popen[bytes]) -> None:
 def served(django_db_setup: Any, tmp_path_factory: Any) -> Iterator[Served]:
     assert str(connection.settings_dict["NAME"]).startswith("test_"), "no test database"
     addr = f"127.0.0.1:{free_port()}"
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("wb") as out:
+    folder = tmp_path_factory.mktemp("serve")
+    log, log_stream = folder / "serve.out", folder / "serve.err"
+    with log.open("wb") as out, log_stream.open("wb") as err:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--addr", addr],
             cwd=ROOT,
             env=child_env(**SERVE_ENV),
             stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=err,
         )
-    server = Served(process=process, base_url=f"http://{addr}", log=log)
+    server = Served(process=process, base_url=f"http://{addr}", log=log, errors=log_stream)
     try:
 
         def answers() -> bool:
@@ -286,6 +290,54 @@ def test_new_connections_are_admitted_at_the_accept_rate(served: Served) -> None
     assert answers == [200] * 60  # all answered: the rest waited in the listen backlog
     # 20 at once, then 40 a second (SERVE_ENV): at least (60 - 20) / 40 s for the last one.
     assert waited >= 0.9
+
+
+# README "Configuration" (LOG_LEVEL): one JSON line per request with these fields, nothing else.
+REQUEST_LINE = {
+    "asctime",
+    "levelname",
+    "name",
+    "message",
+    "request_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "user_id",
+    "tenant",
+    "client_ip",
+}
+
+
+def test_the_log_stream_holds_the_documented_json_lines_only(served: Served) -> None:
+    marker = uuid.uuid4().hex
+    paths = [f"/api/v1/me/?{marker}", f"/no-such-page-{marker}/", "/api/v1/auth/tokens/"]
+    for path in paths:
+        fetch(served.base_url + path)
+    fetch(served.base_url + "/api/v1/auth/tokens/", data=b'{"email": "x@y.test"}')
+
+    def logged() -> list[dict[str, Any]]:
+        lines = served.errors.read_text().splitlines()
+        records = []
+        for line in lines:
+            record = json.loads(line)  # every line of the stream is a JSON object
+            assert isinstance(record, dict), line
+            assert {"asctime", "levelname", "name", "message"} <= set(record), line
+            records.append(record)
+        return records
+
+    def requests() -> list[dict[str, Any]]:
+        return [r for r in logged() if r["name"] == "sigap.request" and r["message"] == "request"]
+
+    wait_for(lambda: len(requests()) >= 4, 10, "the request lines")
+    for record in requests():
+        assert set(record) == REQUEST_LINE, record
+        assert record["levelname"] == "INFO"
+        assert marker not in json.dumps(record) or record["path"].startswith("/no-such-page")
+    statuses = {record["path"]: record["status"] for record in requests()}
+    assert statuses["/api/v1/me/"] == 401  # the path only: no query string
+    assert statuses[f"/no-such-page-{marker}/"] == 404
+    assert statuses["/api/v1/auth/tokens/"] == 400
 
 
 def test_serve_stops_the_server_and_both_clusters_on_sigterm(served: Served) -> None:

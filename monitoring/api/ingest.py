@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     inline_serializer,
 )
@@ -29,9 +30,18 @@ from rest_framework.views import APIView
 from monitoring import services, uploads
 from monitoring.api import webhooks
 from monitoring.choices import SourceKind, SourceStatus
-from monitoring.ingest import MAX_BYTES, BodyError, parse_body
+from monitoring.ingest import (
+    EXAMPLE_ITEMS,
+    MAX_BYTES,
+    MAX_ITEMS,
+    REQUIRED_FIELDS,
+    BodyError,
+    item_schema,
+    parse_body,
+)
 from monitoring.models import IngestBatch, Source, WebhookDelivery
 from tenants import dbscope
+from tenants.api import errors
 from tenants.api.base import TenantScopedAPIView
 from tenants.models import Tenant
 from tenants.roles import Cap
@@ -58,6 +68,12 @@ BatchAccepted = inline_serializer(
 )
 
 
+def document_ingest_item(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: the ``IngestItem`` component the ingest bodies refer to."""
+    result.setdefault("components", {}).setdefault("schemas", {})["IngestItem"] = item_schema()
+    return result
+
+
 class RawBodyParser(BaseParser):
     """Leaves the body to the view, which reads JSON arrays and NDJSON itself."""
 
@@ -74,6 +90,10 @@ def accepted(batch: IngestBatch) -> Response:
     )
 
 
+# What ``read_items`` may refuse (``monitoring.ingest.BodyError``).
+BODY_ERRORS = (errors.BODY_UNREADABLE, errors.TOO_MANY_ITEMS, errors.NESTED_TOO_DEEPLY)
+
+
 def read_items(request: Request) -> list[Any]:
     try:
         return parse_body(request.body, request.content_type or "")
@@ -81,12 +101,43 @@ def read_items(request: Request) -> list[Any]:
         raise exceptions.ParseError(exc.message, code=exc.code) from None
 
 
+# The request body of the ingest API and of webhooks: items (the ``IngestItem`` component,
+# ``monitoring.ingest.item_schema``) as a JSON array (or one item alone), or NDJSON, one item
+# per line.
+ITEM_REF = {"$ref": "#/components/schemas/IngestItem"}
+ITEMS_BODY = {
+    "application/json": {
+        "oneOf": [{"type": "array", "items": ITEM_REF, "maxItems": MAX_ITEMS}, ITEM_REF]
+    },
+    "application/x-ndjson": {
+        "type": "string",
+        "description": "One item (the JSON object above) per line.",
+    },
+}
+ITEMS_EXAMPLES = [
+    OpenApiExample(
+        "JSON array",
+        value=EXAMPLE_ITEMS,
+        media_type="application/json",
+        request_only=True,
+    ),
+    OpenApiExample(
+        "NDJSON",
+        value="".join(json.dumps(item) + "\n" for item in EXAMPLE_ITEMS),
+        media_type="application/x-ndjson",
+        request_only=True,
+    ),
+]
+
+
 @extend_schema(
     tags=["ingest"],
-    request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+    request=ITEMS_BODY,
+    examples=ITEMS_EXAMPLES,
     responses={202: BatchAccepted},
     description=(
-        "Send up to 10,000 mentions (10 MB) as a JSON array or NDJSON. Authenticate with the "
+        f"Send up to {MAX_ITEMS:,} mentions (10 MB) as a JSON array or NDJSON (one item per "
+        f"line). Required in each item: {', '.join(REQUIRED_FIELDS)}. Authenticate with the "
         "tenant's machine key (`Authorization: Api-Key <key>`) or a personal token. Answers 202 "
         "with the batch id; rejected items name their index, field and reason."
     ),
@@ -95,6 +146,7 @@ class IngestView(TenantScopedAPIView):
     parser_classes = [RawBodyParser]
     guards_own_json = True  # parse_body refuses bad values item by item
     capabilities = {"post": Cap.INGEST}
+    error_codes = {"post": BODY_ERRORS}
     max_request_bytes = MAX_BYTES
 
     def post(self, request: Request, tenant_slug: str) -> Response:
@@ -109,7 +161,7 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
 @extend_schema(
     tags=["ingest"],
     auth=[],
-    request={"application/json": OpenApiTypes.OBJECT},
+    request={"application/json": ITEMS_BODY["application/json"]},
     parameters=[
         OpenApiParameter("X-Sigap-Timestamp", str, OpenApiParameter.HEADER, required=True),
         OpenApiParameter("X-Sigap-Delivery", str, OpenApiParameter.HEADER, required=True),
@@ -124,9 +176,6 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
     responses={
         202: BatchAccepted,
         200: BatchAccepted,
-        409: OpenApiResponse(
-            description="`replayed_signature`: the signature was already used by another delivery."
-        ),
     },
     description=(
         "A signed webhook: no credentials, the signature proves the sender. Timestamps more than "
@@ -139,6 +188,7 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
 class WebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
+    error_codes = {"post": (*BODY_ERRORS, errors.SOURCE_PAUSED, errors.REPLAYED_SIGNATURE)}
     # Declared for the schema (429); they count only when ``post`` hands them the key, which
     # depends on the signature's validity (monitoring.api.webhooks).
     throttle_classes = [webhooks.ValidWebhookThrottle, webhooks.InvalidWebhookThrottle]
@@ -160,7 +210,9 @@ class WebhookView(APIView):
         if webhooks.admit(request, source, tenant_slug, delivery):
             return self.repeat(source, delivery)
         if source.status == SourceStatus.PAUSED or not source.tenant.is_active:
-            raise exceptions.PermissionDenied("This source is paused.", code="source_paused")
+            raise exceptions.PermissionDenied(
+                gettext(errors.SOURCE_PAUSED.detail), code=errors.SOURCE_PAUSED.code
+            )
         deliveries = WebhookDelivery.objects.for_tenant(source.tenant_id)
         if deliveries.filter(source=source, delivery_id=delivery).exists():
             webhooks.claim(request, source, delivery, SIGNATURE_TOLERANCE_S)  # re-signed retry
@@ -251,14 +303,16 @@ class WebhookView(APIView):
     responses={202: BatchAccepted},
     description=(
         "Upload a CSV, JSON or NDJSON export from another listening tool (10 MB). `mapping` maps "
-        'item fields to columns, e.g. {"text": "Content", "published_at": "Date", '
-        '"author.handle": "Author", "platform": "=x"} ("=" gives a constant); it defaults to '
-        "the source's configured mapping."
+        f'item fields to columns, e.g. {json.dumps(uploads.EXAMPLE_MAPPING)} ("=" gives a '
+        "constant); it defaults to the source's configured mapping. Without an `external_id` "
+        "column each row gets an id derived from its values, so uploading the same file again "
+        "adds nothing twice."
     ),
 )
 class UploadView(TenantScopedAPIView):
     parser_classes = [MultiPartParser, FormParser]
     capabilities = {"post": Cap.INGEST}
+    error_codes = {"post": (errors.UPLOAD_FILE, errors.UPLOAD_FORMAT, errors.UPLOAD_MAPPING)}
     max_request_bytes = MAX_BYTES + 64 * 1024
 
     def post(self, request: Request, tenant_slug: str, source_id: int) -> Response:

@@ -27,6 +27,7 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring.risk import describe_bands
+from tenants.api import errors as api_errors
 from tenants.api.pagination import DIGITS
 from tenants.api.params import ZonedDateTimeField
 from tenants.api.serializers import (
@@ -40,6 +41,7 @@ from tenants.models import User
 
 
 class MonitoredQuerySerializer(ServiceModelSerializer):
+    error_codes = (api_errors.INVALID_QUERY,)
     create_service = staticmethod(services.create_query)
     update_service = staticmethod(services.update_query)
 
@@ -65,6 +67,7 @@ class MonitoredQuerySerializer(ServiceModelSerializer):
 class SourceSerializer(ServiceModelSerializer):
     """A source. The webhook secret is never part of it; see ``SourceCreatedSerializer``."""
 
+    error_codes = (api_errors.INVALID_CONFIG, api_errors.URL_BLOCKED)
     create_service = staticmethod(services.create_source)
     update_service = staticmethod(services.update_source)
 
@@ -181,6 +184,8 @@ class IngestBatchSerializer(serializers.ModelSerializer):
 
 class MentionSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
+    # Not ``format: uri``: a source may give no link (an empty string).
+    url = serializers.CharField(read_only=True, help_text="Link to the post; empty if none.")
     risk_band = serializers.ChoiceField(
         choices=RiskBand.choices,
         read_only=True,

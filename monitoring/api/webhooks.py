@@ -28,6 +28,7 @@ from rest_framework import exceptions, status
 
 from monitoring import services
 from monitoring.models import Source, WebhookSignature
+from tenants.api import errors
 from tenants.network import client_ip
 from tenants.throttling import AtomicRateThrottle
 
@@ -57,7 +58,7 @@ class InvalidWebhookThrottle(AtomicRateThrottle):
 
 class ReplayedSignature(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "replayed_signature"
+    default_code = errors.REPLAYED_SIGNATURE.code
     default_detail = _(
         "This signature was already used for another delivery; sign every delivery anew "
         "with the current timestamp."

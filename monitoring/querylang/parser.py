@@ -44,12 +44,17 @@ _LEXEME_STOP = frozenset('()"')
 
 class QuerySyntaxError(ValueError):
     """A malformed query. ``position`` is the 0-based character offset of the
-    problem in the query text; ``message`` says what is wrong."""
+    problem in the query text; ``message`` says what is wrong (without the position;
+    ``str()`` gives both, the position once)."""
 
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+
+    def __str__(self) -> str:
+        """The one way the position is written: after the message, once."""
+        return f"{self.message} (position {self.position})"
 
     def as_dict(self) -> dict[str, object]:
         """The error as a JSON-friendly dict, for API responses."""
@@ -73,32 +78,31 @@ def _fail(message: str, position: int) -> NoReturn:
 def _atom_from_lexeme(raw: str, start: int) -> Atom:
     for bad, what in (("?", "'?' wildcards are not supported"),):
         if bad in raw:
-            _fail(f"{what} (position {start + raw.index(bad)})", start + raw.index(bad))
+            _fail(f"{what}", start + raw.index(bad))
     if "~" in raw:
         at = start + raw.index("~")
-        _fail(f"proximity '~' is only allowed right after a closing quote (position {at})", at)
+        _fail("proximity '~' is only allowed right after a closing quote", at)
     star = raw.find("*")
     if star != -1:
         at = start + star
         if star != len(raw) - 1:
-            _fail(f"wildcard '*' only allowed at the end of a term (position {at})", at)
+            _fail("wildcard '*' only allowed at the end of a term", at)
         stem = normalize(raw[:-1])
         spans = token_spans(stem)
         if len(spans) > 1:
-            _fail(f"wildcard '*' must follow a single word (position {at})", at)
+            _fail("wildcard '*' must follow a single word", at)
         if not spans or spans[0][1] != len(stem):
-            _fail(f"wildcard '*' must directly follow a letter or digit (position {at})", at)
+            _fail("wildcard '*' must directly follow a letter or digit", at)
         form = spans[0][2]
         if len(form.lstrip("#@")) < MIN_PREFIX_CHARS:
             _fail(
-                f"wildcard '*' needs at least {MIN_PREFIX_CHARS} letters or digits "
-                f"before it (position {at})",
+                f"wildcard '*' needs at least {MIN_PREFIX_CHARS} letters or digits before it",
                 at,
             )
         return Prefix(form)
     forms = [span[2] for span in token_spans(normalize(raw))]
     if not forms:
-        _fail(f"term {raw!r} has no letters or digits at {start}", start)
+        _fail(f"term {raw!r} has no letters or digits", start)
     if len(forms) == 1:
         return Term(forms[0])
     return Phrase(tuple(forms))
@@ -118,14 +122,14 @@ def _lex(query: str) -> list[_Tok]:
         elif c == '"':
             end = query.find('"', i + 1)
             if end == -1:
-                _fail(f"unterminated phrase: '\"' at {i} is never closed", i)
+                _fail("unterminated phrase: '\"' is never closed", i)
             body = query[i + 1 : end]
             if "*" in body:
                 at = i + 1 + body.index("*")
-                _fail(f"wildcard '*' not allowed inside a phrase (position {at})", at)
+                _fail("wildcard '*' not allowed inside a phrase", at)
             words = tuple(span[2] for span in token_spans(normalize(body)))
             if not words:
-                _fail(f"empty phrase at {i}", i)
+                _fail("empty phrase", i)
             k = end + 1
             slop: int | None = None
             if k < n and query[k] == "~":
@@ -133,19 +137,19 @@ def _lex(query: str) -> list[_Tok]:
                 while m < n and query[m].isascii() and query[m].isdigit():
                     m += 1
                 if m == k + 1:
-                    _fail(f"expected a number after '~' at {k}", k)
+                    _fail("expected a number after '~'", k)
                 slop = int(query[k + 1 : m])
                 if not 1 <= slop <= MAX_PROXIMITY:
-                    _fail(f"proximity must be between 1 and {MAX_PROXIMITY} (position {k})", k)
+                    _fail(f"proximity must be between 1 and {MAX_PROXIMITY}", k)
                 if len(words) < 2:
-                    _fail(f"proximity needs at least two words in the phrase at {i}", i)
+                    _fail("proximity needs at least two words in the phrase", i)
                 k = m
             atom: Atom = Term(words[0]) if len(words) == 1 else Phrase(words, slop)
             toks.append(_Tok("ATOM", i, atom))
             i = k
         elif c == "-":
             if i + 1 >= n or query[i + 1].isspace() or query[i + 1] == ")":
-                _fail(f"expected a term after '-' at {i}", i)
+                _fail("expected a term after '-'", i)
             toks.append(_Tok("-", i))
             i += 1
         else:
@@ -156,7 +160,7 @@ def _lex(query: str) -> list[_Tok]:
             if raw in _OPERATORS:
                 toks.append(_Tok(raw, i))
             elif raw.startswith("NEAR/"):
-                _fail(f'NEAR/n is not supported, use "word1 word2"~n (position {i})', i)
+                _fail('NEAR/n is not supported, use "word1 word2"~n', i)
             else:
                 toks.append(_Tok("ATOM", i, _atom_from_lexeme(raw, i)))
             i = j
@@ -190,7 +194,7 @@ class _Parser:
     def _expect_term_after(self, op: _Tok) -> None:
         if self.peek().kind not in _STARTS_UNARY:
             name = "'-'" if op.kind == "-" else op.kind
-            _fail(f"expected a term after {name} at {op.pos}", op.pos)
+            _fail(f"expected a term after {name}", op.pos)
 
     def parse_or(self) -> Node:
         start = self.peek().pos
@@ -218,7 +222,7 @@ class _Parser:
             self.take()
             if self.peek().kind not in ("ATOM", "("):
                 name = "'-'" if tok.kind == "-" else "NOT"
-                _fail(f"expected a term after {name} at {tok.pos}", tok.pos)
+                _fail(f"expected a term after {name}", tok.pos)
             return self._mark(Not(self.parse_primary()), tok.pos)
         return self.parse_primary()
 
@@ -228,31 +232,30 @@ class _Parser:
             assert tok.atom is not None
             self.terms += 1
             if self.terms > MAX_TERMS:
-                _fail(f"too many terms: more than {MAX_TERMS} (position {tok.pos})", tok.pos)
+                _fail(f"too many terms: more than {MAX_TERMS}", tok.pos)
             return self._mark(tok.atom, tok.pos)
         if tok.kind == "(":
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 _fail(
-                    f"parentheses nested too deeply: more than {MAX_DEPTH} levels "
-                    f"(position {tok.pos})",
+                    f"parentheses nested too deeply: more than {MAX_DEPTH} levels",
                     tok.pos,
                 )
             nxt = self.peek()
             if nxt.kind == ")":
-                _fail(f"empty parentheses at {tok.pos}", tok.pos)
+                _fail("empty parentheses", tok.pos)
             if nxt.kind == "EOF":
-                _fail(f"unbalanced parenthesis: '(' at {tok.pos} is never closed", tok.pos)
+                _fail("unbalanced parenthesis: '(' is never closed", tok.pos)
             node = self.parse_or()
             if self.take().kind != ")":
-                _fail(f"unbalanced parenthesis: '(' at {tok.pos} is never closed", tok.pos)
+                _fail("unbalanced parenthesis: '(' is never closed", tok.pos)
             self.depth -= 1
             return self._mark(node, tok.pos)
         if tok.kind == ")":
-            _fail(f"unbalanced parenthesis: ')' at {tok.pos} has no matching '('", tok.pos)
+            _fail("unbalanced parenthesis: ')' has no matching '('", tok.pos)
         if tok.kind in ("AND", "OR"):
-            _fail(f"expected a term before {tok.kind} at {tok.pos}", tok.pos)
-        _fail(f"expected a term at {tok.pos}", tok.pos)  # pragma: no cover - guarded above
+            _fail(f"expected a term before {tok.kind}", tok.pos)
+        _fail("expected a term", tok.pos)  # pragma: no cover - guarded above
 
 
 def parse(query: str) -> Node:
@@ -270,26 +273,26 @@ def parse(query: str) -> Node:
         )
     toks = _lex(query)
     if toks[0].kind == "EOF":
-        _fail("empty query at 0", 0)
+        _fail("empty query", 0)
     parser = _Parser(toks)
     node = parser.parse_or()
     tok = parser.peek()
     if tok.kind != "EOF":
         # Anything else would have been consumed; only a stray ')' stops us.
-        _fail(f"unbalanced parenthesis: ')' at {tok.pos} has no matching '('", tok.pos)
+        _fail("unbalanced parenthesis: ')' has no matching '('", tok.pos)
     if not is_positive(node):
         if isinstance(node, Or):
             culprit = next(c for c in node.children if not is_positive(c))
             at = parser.starts.get(id(culprit), 0)
             _fail(
-                f"OR alternative at {at} has no required term: NOT/- alone would match "
+                "OR alternative has no required term: NOT/- alone would match "
                 "almost everything; give every alternative a term that must be present",
                 at,
             )
         at = parser.starts.get(id(node), 0)
         _fail(
             "query has no required term: NOT/- alone would match almost everything; "
-            f"add a term that must be present (position {at})",
+            "add a term that must be present",
             at,
         )
     return node

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from tenants import access, dbscope, i18n
+from tenants.api import errors
 from tenants.api.serializers import service_errors
 from tenants.audit import attach_actor
 from tenants.models import Tenant
@@ -45,10 +46,12 @@ class TenantCapabilityPermission(permissions.BasePermission):
         try:
             tenant_access.require(cap)
         except access.CapabilityMissing as exc:
-            raise exceptions.PermissionDenied(str(exc), code="missing_capability") from None
+            raise exceptions.PermissionDenied(
+                str(exc), code=errors.MISSING_CAPABILITY.code
+            ) from None
         except access.TenantSuspended:
             raise exceptions.PermissionDenied(
-                _("This tenant is suspended; it is read-only."), code="tenant_suspended"
+                _(errors.TENANT_SUSPENDED.detail), code=errors.TENANT_SUSPENDED.code
             ) from None
         view.tenant_access = tenant_access
         dbscope.set_entry_scope(dbscope.tenants([tenant_access.tenant.pk]))
@@ -59,6 +62,10 @@ class TenantScopedMixin:
     """Mix into a DRF view or viewset whose URL holds ``<tenant_slug>``."""
 
     capabilities: ClassVar[dict[str, Cap]] = {}
+    # tenants.api.errors: what every operation here may answer besides DRF's own refusals.
+    error_codes: ClassVar[dict[str, tuple[errors.ErrorCode, ...]]] = {
+        "*": (errors.MISSING_CAPABILITY, errors.TENANT_SUSPENDED)
+    }
     tenant_access: access.TenantAccess
     kwargs: dict[str, Any]
     queryset: Any
@@ -84,6 +91,13 @@ class TenantScopedMixin:
             raise exceptions.PermissionDenied(
                 _("'%(action)s' is not permitted here.") % {"action": key}
             ) from None
+
+    def may_answer(self, error: errors.ErrorCode, action: str) -> bool:
+        """A suspended tenant refuses writes only (``access.TenantAccess.require``)."""
+        if error == errors.TENANT_SUSPENDED:
+            cap = self.capabilities.get(action)
+            return cap is not None and access.may_be_suspended(cap)
+        return True
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         return [permissions.IsAuthenticated(), TenantCapabilityPermission()]

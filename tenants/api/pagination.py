@@ -25,6 +25,8 @@ from rest_framework import pagination, serializers
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from tenants.api import errors
+
 DIGITS = re.compile(r"[0-9]{1,18}")
 KEY_NUMBER = re.compile(r"-?[0-9]{1,19}")
 BIGINT_MAX = 2**63 - 1
@@ -49,6 +51,7 @@ def int_param(request: Request, name: str, *, minimum: int, maximum: int) -> int
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    error_codes: ClassVar[tuple[errors.ErrorCode, ...]] = (errors.BAD_PAGE, errors.BAD_PAGE_SIZE)
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -96,6 +99,11 @@ class KeysetPagination(pagination.CursorPagination):
     cursor of another ordering is refused (400 on ``cursor``).
     """
 
+    error_codes: ClassVar[tuple[errors.ErrorCode, ...]] = (
+        errors.BAD_PAGE_SIZE,
+        errors.BAD_CURSOR,
+        errors.UNKNOWN_ORDERING,
+    )
     key_field = "created_at"
     orderings: ClassVar[dict[str, tuple[str, ...]]] = {}
     ordering_param = "ordering"

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from tenants.api import errors
+
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=7)
 
@@ -24,7 +26,7 @@ def validate_tz(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise serializers.ValidationError(
             _("'%(value)s' is not a known IANA time zone.") % {"value": value},
-            code="invalid_time_zone",
+            code=errors.INVALID_TIME_ZONE.code,
         )
 
 
@@ -36,6 +38,10 @@ class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
     until = serializers.DateTimeField(required=False, help_text="End (exclusive); default: now.")
 
+    error_codes: ClassVar[tuple[errors.ErrorCode, ...]] = (
+        errors.INVALID_PERIOD,
+        errors.PERIOD_TOO_LONG,
+    )
     max_period: ClassVar[timedelta] = MAX_PERIOD
     default_period: ClassVar[timedelta] = DEFAULT_PERIOD
 
@@ -45,13 +51,14 @@ class PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
         since = attrs.get("since") or until - self.default_period
         if since >= until:
             raise serializers.ValidationError(
-                {"since": _("Must be before 'until'.")}, code="invalid_period"
+                {"since": _("Must be before 'until'.")},
+                code=errors.INVALID_PERIOD.code,
             )
         limit = self.period_limit(attrs)
         if until - since > limit:
             raise serializers.ValidationError(
                 {"since": _("The period may not exceed %(days)d days.") % {"days": limit.days}},
-                code="period_too_long",
+                code=errors.PERIOD_TOO_LONG.code,
             )
         attrs["since"], attrs["until"] = since, until
         return attrs

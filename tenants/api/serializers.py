@@ -18,23 +18,94 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from tenants import fields as public_fields
+from tenants.api import errors
+from tenants.api.errors import UNKNOWN_FIELD
 from tenants.models import Invitation, Membership, PersonalToken, Tenant, TenantApiKey, User
 from tenants.roles import Role
 from tenants.writes import scoped
 
 
+def _refusal(field: serializers.Field, key: str, **params: Any) -> Any:  # type: ignore[type-arg]
+    """The field's own error (message and code) for ``key``."""
+    try:
+        field.fail(key, **params)
+    except serializers.ValidationError as exc:
+        return exc.detail[0]  # type: ignore[index]
+    raise AssertionError("Field.fail() always raises")  # pragma: no cover
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def type_refusal(field: serializers.Field, value: Any) -> Any:  # type: ignore[type-arg]
+    """The error for a JSON value whose type is not the one the field's schema states, or None.
+
+    DRF coerces (``"name": 0`` becomes ``"0"``, ``"5"`` and ``true`` become integers, ``"true"``
+    and ``0`` booleans); a request body is taken as its schema types it, or refused naming the
+    field with the field's own code. ``null`` is left to the field (``allow_null``)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return _refusal(field, "not_a_list", input_type=type(value).__name__)
+        found = {
+            index: [error]
+            for index, item in enumerate(value)
+            if (error := type_refusal(field.child, item)) is not None
+        }
+        return found or None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else _refusal(field, "invalid")
+    if isinstance(field, serializers.IntegerField):
+        return None if _is_int(value) else _refusal(field, "invalid")
+    if isinstance(field, serializers.FloatField):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else _refusal(field, "invalid")
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        if _is_int(value):
+            return None
+        return _refusal(field, "incorrect_type", data_type=type(value).__name__)
+    if isinstance(field, serializers.ChoiceField) and not isinstance(
+        field, serializers.MultipleChoiceField
+    ):
+        if isinstance(value, str) or not all(isinstance(key, str) for key in field.choices):
+            return None
+        return _refusal(field, "invalid_choice", input=value)
+    if isinstance(field, serializers.DateTimeField | serializers.DateField):
+        return None if isinstance(value, str) else _refusal(field, "invalid", format="ISO 8601")
+    if isinstance(field, serializers.CharField):
+        return None if isinstance(value, str) else _refusal(field, "invalid")
+    return None
+
+
 class StrictSerializerMixin:
-    """Refuse unknown fields instead of silently ignoring them."""
+    """Refuse unknown fields instead of silently ignoring them, and values of another JSON
+    type than the field's (``type_refusal``): the base of every request body."""
 
     initial_data: Any
     fields: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            found = {}
+            for name, field in self.fields.items():
+                if field.read_only or name not in data:
+                    continue
+                error = type_refusal(field, data[name])
+                if error is not None:
+                    found[name] = error if isinstance(error, dict) else [error]
+            if found:
+                raise serializers.ValidationError(found)
+        return super().to_internal_value(data)  # type: ignore[misc]
 
     def validate(self, attrs: Any) -> Any:
         if isinstance(self.initial_data, dict):
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: _("Unknown field.") for name in unknown}, code="unknown_field"
+                    {name: _(UNKNOWN_FIELD.detail) for name in unknown},
+                    code=UNKNOWN_FIELD.code,
                 )
         return super().validate(attrs)  # type: ignore[misc]
 
@@ -120,6 +191,7 @@ class UserSummarySerializer(serializers.ModelSerializer):  # type: ignore[type-a
 
 
 class TenantSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    error_codes = (errors.TENANT_TIME_ZONE,)
     agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )

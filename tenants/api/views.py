@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenants import access, i18n, services
+from tenants.api import errors
 from tenants.api.base import AuthenticatedViewMixin, TenantScopedViewSet
 from tenants.api.serializers import (
     ApiKeySerializer,
@@ -40,8 +41,8 @@ from tenants.roles import Cap
 
 
 class TooManyAttempts(exceptions.Throttled):
-    default_detail = gettext_lazy("Too many failed sign-in attempts; try again later.")
-    default_code = "locked_out"
+    default_detail = gettext_lazy(errors.LOCKED_OUT.detail)
+    default_code = errors.LOCKED_OUT.code
 
 
 @extend_schema(tags=["auth"])
@@ -56,6 +57,7 @@ class TokenViewSet(
     serializer_class = TokenSerializer
     lookup_field = "prefix"
     lookup_url_kwarg = "id"
+    error_codes = {"create": (errors.INVALID_CREDENTIALS, errors.LOCKED_OUT)}
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.action == "create":
@@ -83,7 +85,7 @@ class TokenViewSet(
             raise TooManyAttempts()
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(
-                _("Wrong email or password."), code="invalid_credentials"
+                _(errors.INVALID_CREDENTIALS.detail), code=errors.INVALID_CREDENTIALS.code
             )
         token, secret = services.issue_token(user=user, name=data.get("name", ""))
         token.token = secret  # type: ignore[attr-defined]
@@ -181,6 +183,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     filterset_class = MembershipFilterSet
     ordering_fields = ("created_at", "role", "user__email")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    error_codes = {
+        "create": (errors.ALREADY_MEMBER,),
+        "partial_update": (errors.ROLE_REFUSED,),
+        "destroy": (errors.LAST_ADMIN,),
+    }
     capabilities = {
         "list": Cap.VIEW_MEMBERS,
         "retrieve": Cap.VIEW_MEMBERS,
@@ -238,6 +245,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     serializer_class = InvitationSerializer
     ordering_fields = ("created_at", "email")
     http_method_names = ["get", "delete", "head", "options"]
+    error_codes = {"destroy": (errors.INVITATION_ACCEPTED,)}
     capabilities = {
         "list": Cap.MANAGE_MEMBERS,
         "destroy": Cap.MANAGE_MEMBERS,

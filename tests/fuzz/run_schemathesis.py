@@ -495,7 +495,20 @@ def build_schema(seed: Seed, base_url: str) -> Any:
             "cache": {"enabled": False},
         }
     )
+    register_ndjson(schemathesis)
     return schemathesis.openapi.from_path(SCHEMA_PATH, config=config)
+
+
+def register_ndjson(schemathesis: Any) -> None:
+    """The ingest API documents NDJSON bodies (``application/x-ndjson``) as text: they go out
+    as written, the documented example and generated strings alike."""
+
+    @schemathesis.serializer("application/x-ndjson")
+    def ndjson(ctx: Any, value: Any) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        text = value if isinstance(value, str) else json.dumps(value)
+        return text.encode("utf-8", "surrogatepass")
 
 
 def start_server(app: Any) -> str:

@@ -55,6 +55,7 @@ def test_malformed_query_is_refused_with_position(
     error = first_error(response)
     assert error["attr"] == "query" and error["code"] == "invalid_query"
     assert error["detail"].endswith(f"(position {position})"), error["detail"]
+    assert error["detail"].count("position") == 1, error["detail"]  # named once
     assert not MonitoredQuery.objects.exists()
 
 

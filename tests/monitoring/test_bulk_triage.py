@@ -152,7 +152,7 @@ def test_single_triage_is_audited_the_same_way(
         ({"ids": [1], "add_tags": ["  "]}, "add_tags.0", "blank"),
         ({"ids": [1], "add_tags": ["x" * 51]}, "add_tags.0", "max_length"),
         ({"ids": [1], "add_tags": ["a"], "remove_tags": ["A"]}, "remove_tags", "invalid"),
-        ({"ids": [1], "assignee": "someone"}, "assignee", "does_not_exist"),
+        ({"ids": [1], "assignee": "someone"}, "assignee", "incorrect_type"),  # an id is a number
         ({"ids": [1], "text": "rewritten", "status": "new"}, "text", "unknown_field"),
         ({"ids": [1]}, "non_field_errors", "required"),
     ],

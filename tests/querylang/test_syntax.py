@@ -94,36 +94,36 @@ def test_terms_lists_positive_atoms_once() -> None:
 @pytest.mark.parametrize(
     ("query", "position", "message"),
     [
-        ("", 0, "empty query at 0"),
-        ("   ", 0, "empty query at 0"),
-        ("banjir (jakarta OR bekasi", 7, "unbalanced parenthesis: '(' at 7 is never closed"),
-        ("banjir jakarta)", 14, "unbalanced parenthesis: ')' at 14 has no matching '('"),
-        ("()", 0, "empty parentheses at 0"),
-        ("banjir AND", 7, "expected a term after AND at 7"),
-        ("banjir OR OR x", 7, "expected a term after OR at 7"),
-        ("OR banjir", 0, "expected a term before OR at 0"),
-        ("(AND banjir)", 1, "expected a term before AND at 1"),
-        ("banjir AND NOT", 11, "expected a term after NOT at 11"),
-        ("banjir NOT NOT x", 7, "expected a term after NOT at 7"),
-        ("banjir - x", 7, "expected a term after '-' at 7"),
-        ("banjir -", 7, "expected a term after '-' at 7"),
-        ('ab ""', 3, "empty phrase at 3"),
-        ('ab "  !! "', 3, "empty phrase at 3"),
-        ('ab "cd', 3, "unterminated phrase: '\"' at 3 is never closed"),
-        ("boi*kot", 3, "wildcard '*' only allowed at the end of a term (position 3)"),
-        ("ab boik**", 7, "wildcard '*' only allowed at the end of a term (position 7)"),
-        ('"boik* x"', 5, "wildcard '*' not allowed inside a phrase (position 5)"),
-        ("b*", 1, "wildcard '*' needs at least 2 letters or digits before it (position 1)"),
-        ("#b*", 2, "wildcard '*' needs at least 2 letters or digits before it (position 2)"),
-        ("covid-1*", 7, "wildcard '*' must follow a single word (position 7)"),
-        ("boikot.*", 7, "wildcard '*' must directly follow a letter or digit (position 7)"),
-        ("boik?t", 4, "'?' wildcards are not supported (position 4)"),
-        ("boikot~2", 6, "proximity '~' is only allowed right after a closing quote (position 6)"),
-        ('"a b"~', 5, "expected a number after '~' at 5"),
-        ('"a b"~0', 5, "proximity must be between 1 and 100 (position 5)"),
-        ('"a"~3', 0, "proximity needs at least two words in the phrase at 0"),
-        ("x !!!", 2, "term '!!!' has no letters or digits at 2"),
-        ("x NEAR/3 y", 2, 'NEAR/n is not supported, use "word1 word2"~n (position 2)'),
+        ("", 0, "empty query"),
+        ("   ", 0, "empty query"),
+        ("banjir (jakarta OR bekasi", 7, "unbalanced parenthesis: '(' is never closed"),
+        ("banjir jakarta)", 14, "unbalanced parenthesis: ')' has no matching '('"),
+        ("()", 0, "empty parentheses"),
+        ("banjir AND", 7, "expected a term after AND"),
+        ("banjir OR OR x", 7, "expected a term after OR"),
+        ("OR banjir", 0, "expected a term before OR"),
+        ("(AND banjir)", 1, "expected a term before AND"),
+        ("banjir AND NOT", 11, "expected a term after NOT"),
+        ("banjir NOT NOT x", 7, "expected a term after NOT"),
+        ("banjir - x", 7, "expected a term after '-'"),
+        ("banjir -", 7, "expected a term after '-'"),
+        ('ab ""', 3, "empty phrase"),
+        ('ab "  !! "', 3, "empty phrase"),
+        ('ab "cd', 3, "unterminated phrase: '\"' is never closed"),
+        ("boi*kot", 3, "wildcard '*' only allowed at the end of a term"),
+        ("ab boik**", 7, "wildcard '*' only allowed at the end of a term"),
+        ('"boik* x"', 5, "wildcard '*' not allowed inside a phrase"),
+        ("b*", 1, "wildcard '*' needs at least 2 letters or digits before it"),
+        ("#b*", 2, "wildcard '*' needs at least 2 letters or digits before it"),
+        ("covid-1*", 7, "wildcard '*' must follow a single word"),
+        ("boikot.*", 7, "wildcard '*' must directly follow a letter or digit"),
+        ("boik?t", 4, "'?' wildcards are not supported"),
+        ("boikot~2", 6, "proximity '~' is only allowed right after a closing quote"),
+        ('"a b"~', 5, "expected a number after '~'"),
+        ('"a b"~0', 5, "proximity must be between 1 and 100"),
+        ('"a"~3', 0, "proximity needs at least two words in the phrase"),
+        ("x !!!", 2, "term '!!!' has no letters or digits"),
+        ("x NEAR/3 y", 2, 'NEAR/n is not supported, use "word1 word2"~n'),
     ],
 )
 def test_errors_have_position_and_message(query: str, position: int, message: str) -> None:
@@ -132,6 +132,7 @@ def test_errors_have_position_and_message(query: str, position: int, message: st
     assert info.value.position == position
     assert info.value.message == message
     assert info.value.as_dict() == {"message": message, "position": position}
+    assert str(info.value) == f"{message} (position {position})"  # the position, once
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_or_alternative_that_only_excludes_is_refused() -> None:
     with pytest.raises(QuerySyntaxError) as info:
         parse("banjir OR -promo")
     assert info.value.position == 10
-    assert info.value.message.startswith("OR alternative at 10 has no required term")
+    assert info.value.message.startswith("OR alternative has no required term")
 
 
 def test_negative_parts_inside_a_positive_query_are_fine() -> None:
