@@ -58,7 +58,7 @@ schema: $(STAMP)
 	$(BIN)/python manage.py export_schemas
 
 # The Indonesian catalogue (docs/i18n.md): extract every wrapped string, update
-# locale/id/LC_MESSAGES/django.po and compile django.mo, with Babel (no GNU gettext needed).
+# config/locale/id/LC_MESSAGES/django.po and compile django.mo, with Babel (no GNU gettext needed).
 messages: $(STAMP)
 	$(BIN)/python -m config.messages
 

@@ -3,7 +3,7 @@
 ``make messages`` (``python -m config.messages``) finds every string wrapped for translation in
 the project's Python code (``_``, ``gettext``, ``gettext_lazy``, ``ngettext``, ``pgettext``...)
 and templates (``{% translate %}``, ``{% blocktranslate %}``, read through Django's own
-``templatize``, as ``makemessages`` does), updates ``locale/id/LC_MESSAGES/django.po`` (new
+``templatize``, as ``makemessages`` does), updates ``config/locale/id/LC_MESSAGES/django.po`` (new
 strings arrive untranslated, strings no longer used are dropped, translations are kept) and
 compiles ``django.mo`` beside it. Both files are committed: nothing is compiled at install or
 run time. ``tests/test_i18n_catalogue.py`` fails when a wrapped string has no Indonesian
@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("config", "tenants", "monitoring", "incidents", "playbooks")
-LOCALE_DIR = ROOT / "locale"
+LOCALE_DIR = ROOT / "config" / "locale"
 PO_PATH = LOCALE_DIR / "id" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
 KEYWORDS: dict[str, Any] = {

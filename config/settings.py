@@ -237,11 +237,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Internationalisation (docs/i18n.md) -----------------------------------------------------
 # Indonesian unless a user or their tenant chose English (tenants.i18n picks per request, e-mail
-# and task). The project's catalogue is locale/id/LC_MESSAGES/django.po, compiled to the .mo
+# and task). The project's catalogue is config/locale/id/LC_MESSAGES/django.po, compiled to the .mo
 # beside it (committed; ``make messages`` extracts and compiles with Babel, no GNU gettext).
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 # Date and time formats per language with the zone's abbreviation (WIB, WITA, WIT) appended.
 FORMAT_MODULE_PATH = ["config.formats"]
 # The API answers times in UTC (ISO 8601 with an offset); the admin and e-mails show them in the
