@@ -1,7 +1,7 @@
 """Admin screens of the monitoring app, scoped per agency by ``ScopedModelAdmin``.
 
 Mentions, rollups, batches, chunks, pipeline events and webhook deliveries are written by the
-pipeline: the admin shows them (mentions allow triage, one at a time or as bulk actions, and
+pipeline: the admin shows them (all but mentions under the index's internals, ``internal``) (mentions allow triage, one at a time or as bulk actions, and
 deletion by tenant admins) but does not create them. Tenant filters
 list only the tenants that have rows the staff user may see.
 """
@@ -127,6 +127,7 @@ class SourceAdmin(ServiceModelAdmin):
 
 @admin.register(IngestBatch)
 class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = (
         "id",
         "tenant",
@@ -148,6 +149,7 @@ class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(IngestChunk)
 class IngestChunkAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("batch", "index", "tenant", "inserted", "duplicates", "done_at")
     list_filter = (TENANT_FILTER,)
     search_fields = ("=batch__id",)
@@ -157,6 +159,7 @@ class IngestChunkAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("delivery_id", "source", "tenant", "batch", "received_at")
     list_filter = (TENANT_FILTER,)
     search_fields = ("delivery_id", "source__name")
@@ -431,6 +434,7 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
 
 @admin.register(MetricBucket)
 class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = (
         "bucket",
         "tenant",
@@ -452,6 +456,7 @@ class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(TermBucket)
 class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("bucket", "tenant", "query_id", "kind", "text", "mentions")
     list_filter = (TENANT_FILTER, "kind")
     search_fields = ("text", "=query_id")
@@ -464,6 +469,8 @@ class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
 @admin.register(PipelineEvent)
 class PipelineEventAdmin(ReadOnlyMixin, ScopedModelAdmin):
     """The outbox: an event with no ``delivered at`` is waiting for a subscriber (see the log)."""
+
+    internal = True
 
     list_display = ("id", "tenant", "batch", "created_at", "dispatched_at", "delivered_at")
     list_filter = (TENANT_FILTER, ("delivered_at", admin.EmptyFieldListFilter))

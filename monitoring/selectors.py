@@ -6,15 +6,17 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
+from monitoring.choices import SourceStatus
 from monitoring.models import (
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
     MetricBucket,
     MonitoredQuery,
+    Source,
     TermBucket,
     TrackedTerm,
 )
@@ -218,3 +220,52 @@ def top_terms(
 ) -> list[dict[str, Any]]:
     """The tracked terms (``term`` entities the scorer found) mentioned most over the period."""
     return _top_terms(tenant_id, TermBucket.Kind.TERM, since, until, limit, query_id)
+
+
+# --- the admin's start page ------------------------------------------------------------------
+
+
+def riskiest_mentions(
+    tenant_id: int, *, since: datetime, until: datetime, limit: int
+) -> QuerySet[Mention]:
+    """The ``limit`` mentions of highest risk published in the period, the newest first among
+    equals: walks index ``mention_by_risk`` (tenant, risk, published time, id) backwards from the
+    highest risk and stops at the ``limit``-th row of the period. Without the bulky columns."""
+    return (
+        Mention.objects.for_tenant(tenant_id)
+        .filter(published_at__gte=since, published_at__lt=until)
+        .order_by("-risk", "-published_at", "-id")
+        .only(
+            "id",
+            "tenant_id",
+            "platform",
+            "author_handle",
+            "text",
+            "published_at",
+            "risk",
+            "status",
+            "sentiment",
+        )[:limit]
+    )
+
+
+def sources_in_error(tenant_id: int, *, limit: int) -> QuerySet[Source]:
+    """The tenant's sources whose last poll or delivery failed (``consecutive_failures`` above
+    0) or that are marked failing, the most recent error first. A tenant has few sources: the
+    primary key's index (tenant, id) bounds the read to the tenant's rows."""
+    return (
+        Source.objects.for_tenant(tenant_id)
+        .filter(Q(consecutive_failures__gt=0) | Q(status=SourceStatus.FAILING))
+        .order_by(F("last_error_at").desc(nulls_last=True), "name")
+        .only(
+            "id",
+            "tenant_id",
+            "name",
+            "kind",
+            "status",
+            "consecutive_failures",
+            "last_error",
+            "last_error_at",
+            "last_success_at",
+        )[:limit]
+    )
