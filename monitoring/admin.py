@@ -1,8 +1,9 @@
 """Admin screens of the monitoring app, scoped per agency by ``ScopedModelAdmin``.
 
 Mentions, rollups, batches, chunks, pipeline events and webhook deliveries are written by the
-pipeline: the admin shows them (all but mentions under the index's internals, ``internal``) (mentions allow triage, one at a time or as bulk actions, and
-deletion by tenant admins) but does not create them. Tenant filters
+pipeline: the admin shows them (mentions allow triage, one at a time or as bulk actions, and
+deletion by tenant admins) but does not create them; all but mentions say ``internal = True``,
+which lists them under the index's internals (``tenants.admin_site``). Tenant filters
 list only the tenants that have rows the staff user may see.
 """
 

@@ -117,9 +117,7 @@ def negative_share(rows: Sequence[dict[str, Any]]) -> NegativeShare:
 
 def _series(tenant: Tenant, now: datetime) -> list[dict[str, Any]]:
     since, until = window(now=now, time_zone=tenant.time_zone)
-    rows = selectors.volume(
-        tenant.pk, since=since, until=until, interval="1h", tz=tenant.time_zone
-    )
+    rows = selectors.volume(tenant.pk, since=since, until=until, interval="1h", tz=tenant.time_zone)
     return hourly(rows, since=since, until=until)
 
 

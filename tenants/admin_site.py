@@ -80,7 +80,7 @@ class SigapAdminSite(admin.AdminSite):
             if user.is_superuser:
                 agencies = list(Agency.objects.order_by("name")[: INDEX_LINKS + 1])
             else:
-                agencies = list(Agency.objects.filter(pk=getattr(user, "agency_id", None)))
+                agencies = list(Agency.objects.filter(pk=getattr(user, "agency_id", 0) or 0))
         context = {
             "everyday_apps": [app for app in app_list if not app.get("sigap_internal")],
             "internal_apps": [app for app in app_list if app.get("sigap_internal")],

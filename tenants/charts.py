@@ -142,7 +142,7 @@ def _render(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    settings: dict[str, Any] = {
+    settings: Any = {
         "svg.fonttype": "none",
         "svg.hashsalt": "sigap",
         "path.simplify": False,
@@ -155,9 +155,11 @@ def _render(
         figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
-        x = [t.astimezone(time_zone) for t in times]
+        local = [t.astimezone(time_zone) for t in times]
+        x = mdates.date2num(local)  # type: ignore[no-untyped-call]  # days since the epoch
+        axes.xaxis_date(tz=time_zone)
         stacked = [one for one in series if one.stacked]
-        if stacked and x:
+        if stacked and len(x):
             areas = axes.stackplot(
                 x,
                 *[list(one.values) for one in stacked],
@@ -175,14 +177,15 @@ def _render(
             line.set_gid(f"series-{one.key}")
         axes.set_title(title, loc="left", fontsize=10, fontweight="bold")
         axes.set_ylabel(y_label)
-        zone_name = x[0].tzname() if x else str(time_zone)
+        zone_name = local[0].tzname() if local else str(time_zone)
         axes.set_xlabel(zone_name or "")
-        locator = mdates.AutoDateLocator(tz=time_zone, minticks=4, maxticks=10)
+        locator = mdates.AutoDateLocator(tz=time_zone, minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+        formatter = mdates.ConciseDateFormatter(locator, tz=time_zone)  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=time_zone))
+        axes.xaxis.set_major_formatter(formatter)
         axes.set_ylim(bottom=0)
         if len(x) > 1:
-            axes.set_xlim(x[0], x[-1])
+            axes.set_xlim(float(x[0]), float(x[-1]))
         axes.grid(axis="y", color="#e0e0e0", linewidth=0.6)
         axes.legend(
             loc="lower right",

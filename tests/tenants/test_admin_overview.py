@@ -156,7 +156,8 @@ def test_start_page_query_count_is_pinned(
     SourceFactory.create_batch(3, tenant=tenant, consecutive_failures=2)
     with CaptureQueriesContext(connection) as queries:
         assert browser.get(start_page(tenant)).status_code == 200
-    assert len(queries) == first == EXPECTED_START_PAGE_QUERIES, "\n".join(q["sql"][:100] for q in queries)
+    sent = "\n".join(query["sql"][:100] for query in queries)
+    assert len(queries) == first == EXPECTED_START_PAGE_QUERIES, sent
 
 
 # Session and user (2), the admin's scope (1), the tenant (1), one per monitoring panel: rollups,
