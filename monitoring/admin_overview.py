@@ -191,6 +191,7 @@ def sources_panel(*, tenant: Tenant, now: datetime) -> overview.Panel:
         title=str(_("Sources in error")),
         template="monitoring/admin/overview/sources.html",
         context={"rows": rows},
+        wide=True,
     )
 
 
