@@ -15,6 +15,10 @@ tenant pinned, one query per panel:
 - **Riskiest mentions**: the 10 mentions of highest risk published in the window
   (``selectors.riskiest_mentions``, index ``mention_by_risk``), with their risk band's colour.
 - **Sources in error**: sources whose last poll or delivery failed (``selectors.sources_in_error``).
+
+On the agency page's tenant table, for all the agency's tenants at once (one query each): the
+mentions and the negative share of the last 24 hours up to now (``selectors.period_totals``)
+and the number of sources in error (``selectors.sources_in_error_counts``).
 """
 
 from __future__ import annotations
@@ -195,8 +199,39 @@ def sources_panel(*, tenant: Tenant, now: datetime) -> overview.Panel:
     )
 
 
+def activity_columns(*, tenants: Sequence[Tenant], now: datetime) -> list[overview.Column]:
+    """Mentions and negative share of the last 24 hours, per tenant."""
+    totals = selectors.period_totals(tenants, since=now - timedelta(hours=PERIOD_HOURS), until=now)
+    shares: dict[int, str] = {}
+    for tenant_id, row in totals.items():
+        classified = row["positive"] + row["neutral"] + row["negative"]
+        if classified:
+            shares[tenant_id] = f"{100 * row['negative'] / classified:.1f} %"
+    return [
+        overview.Column(
+            title=str(_("Mentions, last 24 h")),
+            cells={tenant.pk: totals.get(tenant.pk, {}).get("mentions", 0) for tenant in tenants},
+        ),
+        overview.Column(title=str(_("Negative share, last 24 h")), cells=shares),
+    ]
+
+
+def sources_columns(*, tenants: Sequence[Tenant], now: datetime) -> list[overview.Column]:
+    """Sources in error, per tenant."""
+    counts = selectors.sources_in_error_counts(tenants)
+    return [
+        overview.Column(
+            title=str(_("Sources in error")),
+            cells={tenant.pk: counts.get(tenant.pk, 0) for tenant in tenants},
+            css={tenant_id: "sigap-level sigap-level--high" for tenant_id in counts},
+        )
+    ]
+
+
 def register() -> None:
-    """Put the monitoring panels on the tenant start page."""
+    """Put the monitoring panels on the tenant start page and its columns on the agency page."""
     overview.register_panel("monitoring.volume", order=10, provider=volume_panel)
     overview.register_panel("monitoring.risky", order=20, provider=risky_panel)
     overview.register_panel("monitoring.sources", order=30, provider=sources_panel)
+    overview.register_columns("monitoring.activity", order=10, provider=activity_columns)
+    overview.register_columns("monitoring.sources", order=20, provider=sources_columns)

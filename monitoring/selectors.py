@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from monitoring.models import (
     TrackedTerm,
 )
 from monitoring.scoring import TenantExtensions
+from tenants.models import Tenant
 
 
 def scoring_extensions(tenant_id: int) -> TenantExtensions:
@@ -269,3 +271,33 @@ def sources_in_error(tenant_id: int, *, limit: int) -> QuerySet[Source]:
             "last_success_at",
         )[:limit]
     )
+
+
+def period_totals(
+    tenants: Iterable[Tenant | int], *, since: datetime, until: datetime
+) -> dict[int, dict[str, int]]:
+    """Mentions and their sentiments per tenant over the period, for several tenants at once,
+    from the 5-minute rollups of every mention (query 0): index ``bucket_unique`` (tenant,
+    query, bucket), one range per tenant. Tenants without mentions are left out."""
+    names = ("mentions", "positive", "neutral", "negative")
+    rows: Any = (  # rows of the ``values`` below
+        MetricBucket.objects.for_tenant(tenants)
+        .filter(query_id=0, bucket__gte=since, bucket__lt=until)
+        .values("tenant_id")
+        .annotate(**{name: Sum(name) for name in names})
+        .order_by()
+    )
+    return {row["tenant_id"]: {name: row[name] for name in names} for row in rows}
+
+
+def sources_in_error_counts(tenants: Iterable[Tenant | int]) -> dict[int, int]:
+    """How many sources are in error (as ``sources_in_error``) per tenant, for several tenants
+    at once; tenants without any are left out."""
+    rows = (
+        Source.objects.for_tenant(tenants)
+        .filter(Q(consecutive_failures__gt=0) | Q(status=SourceStatus.FAILING))
+        .values("tenant_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["tenant_id"]: row["count"] for row in rows}

@@ -141,12 +141,24 @@ class AgencyAdmin(NoSlugChangeMixin, ServiceModelAdmin):
             {"item": item, "tenant": by_id[item.tenant_id]}
             for item in overview.open_items(tenants=tenants, now=now)
         ]
+        columns = overview.tenant_columns(tenants=tenants, now=now)
+        table = [
+            {
+                "tenant": tenant,
+                "cells": [
+                    {"value": column.cells.get(tenant.pk, ""), "css": column.css.get(tenant.pk, "")}
+                    for column in columns
+                ],
+            }
+            for tenant in tenants
+        ]
         context = {
             **self.admin_site.each_context(request),
             "title": _("%(agency)s: overview") % {"agency": agency.name},
             "opts": self.opts,
             "agency": agency,
-            "tenants": tenants,
+            "tenants": table,
+            "columns": columns,
             "rows": rows,
             "item_sources": overview.item_sources(),
             "now": now,

@@ -11,6 +11,9 @@ knows no feature app: each app registers what it shows, in its ``AppConfig.ready
   rows, all of which the viewer may see). The tenant start page lists its tenant's items, the
   agency page those of every tenant of the agency the viewer may see; both sort them by
   severity (highest first), then age (oldest first).
+- **columns** of the agency page's tenant table: ``register_columns(name, order=...,
+  provider=f)`` where ``f(*, tenants, now)`` returns ``Column``s (a title and a cell per
+  tenant id each), read for all the tenants at once.
 
 A provider reads through its app's selectors, pinning the tenant (``for_tenant``) and walking an
 index; the pages' query counts are pinned in tests. Providers run in the request's database
@@ -70,12 +73,26 @@ class Item:
         return SEVERITY_LEVELS[self.severity]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """A column of the agency page's tenant table: ``cells`` by tenant id (missing: empty);
+    ``css`` by tenant id, a class for the cell (e.g. a severity level's)."""
+
+    title: str
+    cells: Mapping[int, Any]
+    css: Mapping[int, str] = field(default_factory=dict)
+
+
 class PanelProvider(Protocol):
     def __call__(self, *, tenant: Tenant, now: datetime) -> Panel | None: ...
 
 
 class ItemProvider(Protocol):
     def __call__(self, *, tenants: Sequence[Tenant], now: datetime) -> Iterable[Item]: ...
+
+
+class ColumnProvider(Protocol):
+    def __call__(self, *, tenants: Sequence[Tenant], now: datetime) -> Sequence[Column]: ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,7 @@ class _Registered:
 
 _panels: dict[str, _Registered] = {}
 _items: dict[str, _Registered] = {}
+_columns: dict[str, _Registered] = {}
 
 
 def register_panel(name: str, *, order: int, provider: PanelProvider) -> None:
@@ -99,10 +117,16 @@ def register_items(name: str, *, provider: ItemProvider, order: int = 0) -> None
     _items[name] = _Registered(order, name, provider)
 
 
+def register_columns(name: str, *, order: int, provider: ColumnProvider) -> None:
+    """Add (or replace) the agency page's tenant columns ``name``."""
+    _columns[name] = _Registered(order, name, provider)
+
+
 def unregister(name: str) -> None:
-    """Remove a panel or item source (tests)."""
+    """Remove a panel, item source or column (tests)."""
     _panels.pop(name, None)
     _items.pop(name, None)
+    _columns.pop(name, None)
 
 
 def item_sources() -> list[str]:
@@ -117,6 +141,16 @@ def tenant_panels(*, tenant: Tenant, now: datetime) -> list[Panel]:
         panel = entry.provider(tenant=tenant, now=now)
         if panel is not None:
             found.append(panel)
+    return found
+
+
+def tenant_columns(*, tenants: Sequence[Tenant], now: datetime) -> list[Column]:
+    """The agency page's tenant columns, in order (none without tenants)."""
+    if not tenants:
+        return []
+    found: list[Column] = []
+    for entry in sorted(_columns.values(), key=_position):
+        found.extend(entry.provider(tenants=tenants, now=now))
     return found
 
 

@@ -115,10 +115,17 @@ def demo_server(mentions: int, log: Path) -> Iterator[str]:
                 ["seed_demo", "--mentions", str(mentions)],
             ):
                 step = time.monotonic()
-                subprocess.run([*manage, *command], env=env, cwd=ROOT, stdout=out, stderr=out, check=True)
+                subprocess.run(
+                    [*manage, *command], env=env, cwd=ROOT, stdout=out, stderr=out, check=True
+                )
                 print(f"[screenshots] {command[0]}: {time.monotonic() - step:.0f} s", flush=True)
             server = subprocess.Popen(
-                [*manage, "serve"], env=env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True
+                [*manage, "serve"],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
             )
             url = f"http://127.0.0.1:{port}"
             wait_for(lambda: answers(f"{url}/readyz"), seconds=120, what="the server's /readyz")
@@ -260,7 +267,8 @@ def main() -> int:
             print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
         return 1
     for path in saved:
-        print(f"[screenshots] saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"[screenshots] saved {shown}")
     print(f"[screenshots] {len(saved)} pages checked in {time.monotonic() - started:.0f} s")
     return 0
 

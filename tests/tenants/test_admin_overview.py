@@ -202,6 +202,40 @@ def test_agency_page_without_item_sources(browser: Client, tenant: Tenant) -> No
     assert "Kopi Senja" in html and "Teh Pagi" in html
 
 
+def test_agency_page_tenant_table(browser: Client, tenant: Tenant, data: dict[str, Any]) -> None:
+    TenantFactory(agency=tenant.agency, name="Teh Pagi", slug="teh-pagi")
+    html = browser.get(agency_page(tenant)).content.decode()
+    table = html.split('id="sigap-tenants"')[1].split("</table>")[0]
+    assert "Mentions, last 24 h" in table and "Sources in error" in table
+    kopi, teh = table.split("Kopi Senja")[1], table.split("Teh Pagi")[1].split("</tr>")[0]
+    # 24 rollups of 4 mentions in the last 24 hours, 3 of each 4 negative; one failing source.
+    cells = re.findall(r"<td>(.*?)</td>", kopi.split("</tr>")[0])
+    assert cells[-3:] == ["96", "75.0 %", '<span class="sigap-level sigap-level--high">1</span>']
+    assert re.findall(r"<td>(.*?)</td>", teh)[-3:] == ["0", "", "0"]
+
+
+def test_agency_page_query_count_is_pinned(
+    browser: Client, tenant: Tenant, data: dict[str, Any]
+) -> None:
+    browser.get(agency_page(tenant))
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(agency_page(tenant)).status_code == 200
+    first = len(queries)
+    for n in range(3):
+        sister = TenantFactory(agency=tenant.agency, slug=f"sister-{n}")
+        SourceFactory(tenant=sister, consecutive_failures=1)
+        MetricBucketFactory(tenant=sister, bucket=NOW - timedelta(hours=1), mentions=3)
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(agency_page(tenant)).status_code == 200
+    sent = "\n".join(query["sql"][:100] for query in queries)
+    assert len(queries) == first == EXPECTED_AGENCY_PAGE_QUERIES, sent
+
+
+# Session and user (2), the admin's scope (1), the agency (1), its tenants (1), the monitoring
+# columns: rollups and sources in error (2); the sidebar's permission checks (4).
+EXPECTED_AGENCY_PAGE_QUERIES = 11
+
+
 @pytest.fixture
 def alerts(tenant: Tenant, other_tenant: Tenant) -> Iterator[list[Tenant]]:
     """An item source as early warning will register one: given tenants, their open items.
