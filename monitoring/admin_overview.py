@@ -17,7 +17,7 @@ tenant pinned, one query per panel:
 - **Sources in error**: sources whose last poll or delivery failed (``selectors.sources_in_error``).
 
 On the agency page's tenant table, for all the agency's tenants at once (one query each): the
-mentions and the negative share of the last 24 hours up to now (``selectors.period_totals``)
+mentions and the negative share of the last 24 whole hours (``selectors.period_totals``)
 and the number of sources in error (``selectors.sources_in_error_counts``).
 """
 
@@ -201,7 +201,12 @@ def sources_panel(*, tenant: Tenant, now: datetime) -> overview.Panel:
 
 def activity_columns(*, tenants: Sequence[Tenant], now: datetime) -> list[overview.Column]:
     """Mentions and negative share of the last 24 hours, per tenant."""
-    totals = selectors.period_totals(tenants, since=now - timedelta(hours=PERIOD_HOURS), until=now)
+    # The start page's last 24 hours: whole hours to the end of the current one (in UTC's
+    # hours, the same as the tenants' for every zone a whole number of hours off UTC).
+    until = window(now=now, time_zone="UTC")[1]
+    totals = selectors.period_totals(
+        tenants, since=until - timedelta(hours=PERIOD_HOURS), until=until
+    )
     shares: dict[int, str] = {}
     for tenant_id, row in totals.items():
         classified = row["positive"] + row["neutral"] + row["negative"]

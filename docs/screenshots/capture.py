@@ -170,10 +170,11 @@ def require(driver: Any, selector: str, what: str, at_least: int = 1) -> None:
         raise Missing(f"{what}: {found} of {selector!r} on {driver.current_url}, need {at_least}")
 
 
-def screenshot(driver: Any, name: str, output: Path) -> Path:
-    """The whole page, as tall as its content (Chromium's DevTools protocol)."""
+def screenshot(driver: Any, name: str, output: Path, max_height: int = 4000) -> Path:
+    """The whole page as tall as its content, up to ``max_height`` pixels (Chromium's DevTools
+    protocol)."""
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 8000)}
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height)}
     shot = driver.execute_cdp_cmd(
         "Page.captureScreenshot",
         {"format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}},
@@ -232,7 +233,7 @@ def capture(url: str, output: Path, wait_seconds: float) -> list[Path]:
 
             driver.get(f"{url}/admin/monitoring/mention/?o=-7")
             require(driver, "#result_list .sigap-risk", "risk badges in the mention list")
-            saved.append(screenshot(driver, "admin-mentions", output))
+            saved.append(screenshot(driver, "admin-mentions", output, max_height=1400))
         finally:
             driver.quit()
     return saved
