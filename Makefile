@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: install run superuser serve-prod test fuzz lint format typecheck schema messages train-scoring bench clean-db backup restore
+.PHONY: install run superuser serve-prod test fuzz screenshots lint format typecheck schema messages train-scoring bench clean-db backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: $(STAMP)
 # tests/fuzz/run_schemathesis.py. Fails on any 5xx or a writable operation that never got a 2xx.
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run_schemathesis
+
+# The admin's main screens in Debian's headless Chromium (apt-get install chromium chromium-driver),
+# on a fresh demo database of its own; fails if a page lacks its chart or lists. Saves the PNGs
+# in docs/screenshots/ (see docs/admin.md). Not part of `make test`.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots/capture.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

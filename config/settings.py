@@ -62,7 +62,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tenants.admin_apps.SigapAdminConfig",  # the admin, with the Sigap site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -2,7 +2,8 @@
 
 Mentions, rollups, batches, chunks, pipeline events and webhook deliveries are written by the
 pipeline: the admin shows them (mentions allow triage, one at a time or as bulk actions, and
-deletion by tenant admins) but does not create them. Tenant filters
+deletion by tenant admins) but does not create them; all but mentions say ``internal = True``,
+which lists them under the index's internals (``tenants.admin_site``). Tenant filters
 list only the tenants that have rows the staff user may see.
 """
 
@@ -129,6 +130,7 @@ class SourceAdmin(ServiceModelAdmin):
 
 @admin.register(IngestBatch)
 class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = (
         "id",
         "tenant",
@@ -150,6 +152,7 @@ class IngestBatchAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(IngestChunk)
 class IngestChunkAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("batch", "index", "tenant", "inserted", "duplicates", "done_at")
     list_filter = (TENANT_FILTER,)
     search_fields = ("=batch__id",)
@@ -159,6 +162,7 @@ class IngestChunkAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("delivery_id", "source", "tenant", "batch", "received_at")
     list_filter = (TENANT_FILTER,)
     search_fields = ("delivery_id", "source__name")
@@ -444,6 +448,7 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
 
 @admin.register(MetricBucket)
 class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = (
         "bucket",
         "tenant",
@@ -495,6 +500,7 @@ class MentionTallyAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 @admin.register(TermBucket)
 class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    internal = True  # listed under the index's internals (tenants.admin_site)
     list_display = ("bucket", "tenant", "query_id", "kind", "text", "mentions")
     list_filter = (TENANT_FILTER, "kind")
     search_fields = ("text", "=query_id")
@@ -507,6 +513,8 @@ class TermBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
 @admin.register(PipelineEvent)
 class PipelineEventAdmin(ReadOnlyMixin, ScopedModelAdmin):
     """The outbox: an event with no ``delivered at`` is waiting for a subscriber (see the log)."""
+
+    internal = True
 
     list_display = ("id", "tenant", "batch", "created_at", "dispatched_at", "delivered_at")
     list_filter = (TENANT_FILTER, ("delivered_at", admin.EmptyFieldListFilter))

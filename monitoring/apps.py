@@ -45,8 +45,9 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        from monitoring import polling
+        from monitoring import admin_overview, polling
 
+        admin_overview.register()  # the panels of the admin's tenant start page
         post_migrate.connect(ensure_schedules, sender=self)
         # Every write of a source keeps its poll schedule row in step (monitoring.polling).
         post_save.connect(polling.on_source_saved, sender="monitoring.Source")

@@ -271,6 +271,7 @@ class WebhookDelivery(TenantOwnedModel):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "source", "delivery_id"], name="delivery_unique"

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from monitoring import authors, counts
+from monitoring.choices import SourceStatus
 from monitoring.models import (
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
     MetricBucket,
     MonitoredQuery,
+    Source,
     TermBucket,
     TrackedTerm,
 )
 from monitoring.scoring import TenantExtensions
+from tenants.models import Tenant
 
 
 def scoring_extensions(tenant_id: int) -> TenantExtensions:
@@ -181,3 +185,82 @@ def top_terms(
 ) -> list[dict[str, Any]]:
     """The tracked terms (``term`` entities the scorer found) mentioned most over the period."""
     return _top_terms(tenant_id, TermBucket.Kind.TERM, since, until, limit, query_id)
+
+
+# --- the admin's start page ------------------------------------------------------------------
+
+
+def riskiest_mentions(
+    tenant_id: int, *, since: datetime, until: datetime, limit: int
+) -> QuerySet[Mention]:
+    """The ``limit`` mentions of highest risk published in the period, the newest first among
+    equals: walks index ``mention_by_risk`` (tenant, risk, published time, id) backwards from the
+    highest risk and stops at the ``limit``-th row of the period. Without the bulky columns."""
+    return (
+        Mention.objects.for_tenant(tenant_id)
+        .filter(published_at__gte=since, published_at__lt=until)
+        .order_by("-risk", "-published_at", "-id")
+        .only(
+            "id",
+            "tenant_id",
+            "platform",
+            "author_handle",
+            "text",
+            "published_at",
+            "risk",
+            "status",
+            "sentiment",
+        )[:limit]
+    )
+
+
+def sources_in_error(tenant_id: int, *, limit: int) -> QuerySet[Source]:
+    """The tenant's sources whose last poll or delivery failed (``consecutive_failures`` above
+    0) or that are marked failing, the most recent error first. A tenant has few sources: the
+    primary key's index (tenant, id) bounds the read to the tenant's rows."""
+    return (
+        Source.objects.for_tenant(tenant_id)
+        .filter(Q(consecutive_failures__gt=0) | Q(status=SourceStatus.FAILING))
+        .order_by(F("last_error_at").desc(nulls_last=True), "name")
+        .only(
+            "id",
+            "tenant_id",
+            "name",
+            "kind",
+            "status",
+            "consecutive_failures",
+            "last_error",
+            "last_error_at",
+            "last_success_at",
+        )[:limit]
+    )
+
+
+def period_totals(
+    tenants: Iterable[Tenant | int], *, since: datetime, until: datetime
+) -> dict[int, dict[str, int]]:
+    """Mentions and their sentiments per tenant over the period, for several tenants at once,
+    from the 5-minute rollups of every mention (query 0): index ``bucket_unique`` (tenant,
+    query, bucket), one range per tenant. Tenants without mentions are left out."""
+    names = ("mentions", "positive", "neutral", "negative")
+    rows: Any = (  # rows of the ``values`` below
+        MetricBucket.objects.for_tenant(tenants)
+        .filter(query_id=0, bucket__gte=since, bucket__lt=until)
+        .values("tenant_id")
+        .annotate(**{name: Sum(name) for name in names})
+        .order_by()
+    )
+    return {row["tenant_id"]: {name: row[name] for name in names} for row in rows}
+
+
+def sources_in_error_counts(tenants: Iterable[Tenant | int]) -> dict[int, int]:
+    """How many sources are in error (as ``sources_in_error``) per tenant, for several tenants
+    at once; tenants without any are left out."""
+    rows = (
+        Source.objects.for_tenant(tenants)
+        .filter(Q(consecutive_failures__gt=0) | Q(status=SourceStatus.FAILING))
+        .values("tenant_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["tenant_id"]: row["count"] for row in rows}

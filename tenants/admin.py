@@ -11,23 +11,31 @@ admin (a new password ends the user's tokens in ``User.save``).
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import APIKey
 
-from tenants import services
+from tenants import overview, services
 from tenants.admin_mixins import (
     AgencyFilter,
     AgencyScopedAdminMixin,
     ServiceModelAdmin,
     TenantFilter,
+    admin_tenants,
     scoped_users,
 )
 from tenants.models import (
@@ -40,6 +48,10 @@ from tenants.models import (
     User,
 )
 from tenants.roles import Role
+
+# The overview pages (tenants.overview, docs/admin.md) and how they describe their figures.
+OVERVIEW_TEMPLATE = "admin/sigap/tenant_overview.html"
+AGENCY_TEMPLATE = "admin/sigap/agency_overview.html"
 
 # The library's own key model is unused: Sigap's keys belong to a tenant or a user.
 admin.site.unregister(APIKey)
@@ -110,6 +122,50 @@ class AgencyAdmin(NoSlugChangeMixin, ServiceModelAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser and super().has_add_permission(request, *args)
 
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.overview_view)
+        return [
+            path("<path:object_id>/overview/", view, name="tenants_agency_overview"),
+            *super().get_urls(),
+        ]
+
+    def overview_view(self, request: HttpRequest, object_id: str) -> TemplateResponse:
+        """The agency page: the open items (alerts, incidents ...) of every tenant of the agency
+        the user may see, most severe and oldest first. Another agency answers 404."""
+        agency = self.get_object(request, unquote(object_id))
+        if agency is None or not self.has_view_permission(request, agency):
+            raise Http404
+        now = timezone.now()
+        tenants = list(admin_tenants(request.user).filter(agency=agency).order_by("name"))
+        by_id = {tenant.pk: tenant for tenant in tenants}
+        rows = [
+            {"item": item, "tenant": by_id[item.tenant_id]}
+            for item in overview.open_items(tenants=tenants, now=now)
+        ]
+        columns = overview.tenant_columns(tenants=tenants, now=now)
+        table = [
+            {
+                "tenant": tenant,
+                "cells": [
+                    {"value": column.cells.get(tenant.pk, ""), "css": column.css.get(tenant.pk, "")}
+                    for column in columns
+                ],
+            }
+            for tenant in tenants
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(agency)s: overview") % {"agency": agency.name},
+            "opts": self.opts,
+            "agency": agency,
+            "tenants": table,
+            "columns": columns,
+            "rows": rows,
+            "item_sources": overview.item_sources(),
+            "now": now,
+        }
+        return TemplateResponse(request, AGENCY_TEMPLATE, context)
+
 
 @admin.register(Tenant)
 class TenantAdmin(NoSlugChangeMixin, ServiceModelAdmin):
@@ -125,6 +181,54 @@ class TenantAdmin(NoSlugChangeMixin, ServiceModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = tuple(super().get_readonly_fields(request, obj))
         return names if obj is None else (*names, "agency")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.overview_view)
+        return [
+            path("<path:object_id>/overview/", view, name="tenants_tenant_overview"),
+            *super().get_urls(),
+        ]
+
+    def overview_view(self, request: HttpRequest, object_id: str) -> TemplateResponse:
+        """The tenant's start page: the panels the apps register (``tenants.overview``) and
+        the tenant's open items, times in the tenant's zone. A tenant the user may not see
+        answers 404."""
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None or not self.has_view_permission(request, tenant):
+            raise Http404
+        now = timezone.now()
+        panels = overview.tenant_panels(tenant=tenant, now=now)
+        with timezone.override(zoneinfo.ZoneInfo(tenant.time_zone)):
+            rendered = [
+                {
+                    "panel": panel,
+                    "html": SafeString(
+                        render_to_string(
+                            panel.template,
+                            {**panel.context, "tenant": tenant, "now": now},
+                            request=request,
+                        )
+                    ),
+                }
+                for panel in panels
+            ]
+        css = list(dict.fromkeys(name for panel in panels for name in panel.css))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(tenant)s: start page") % {"tenant": tenant.name},
+            "opts": self.opts,
+            "original": tenant,
+            "tenant": tenant,
+            "panels": rendered,
+            "panel_css": css,
+            "rows": [
+                {"item": item, "tenant": tenant}
+                for item in overview.open_items(tenants=[tenant], now=now)
+            ],
+            "item_sources": overview.item_sources(),
+            "now": now,
+        }
+        return TemplateResponse(request, OVERVIEW_TEMPLATE, context)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """The members on the tenant page, through the member services: additions and
