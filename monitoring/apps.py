@@ -37,6 +37,11 @@ def ensure_schedules(**kwargs: Any) -> None:
         minutes=1,
     )
     keep(
+        "monitoring.prune_alert_state",
+        "monitoring.tasks.prune_alert_state",
+        Schedule.HOURLY,
+    )
+    keep(
         "monitoring.apply_retention",
         "monitoring.tasks.apply_retention_all",
         Schedule.DAILY,

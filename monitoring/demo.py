@@ -106,6 +106,7 @@ OWNED = {"kopi": ("x", "kopisenja"), "bank": ("x", "banklestari")}
 # The story "make run" shows at once: a spike of complaints in the last minutes and a hoax
 # copied by several accounts in the last hour, both relative to now (monitoring.early_warning).
 SPIKE_COUNT = 120
+SPIKE_SPAN = timedelta(seconds=60)  # the spike's mentions lie within this span before now
 SPIKE_TEXT = {
     "kopi": "Antrean Kopi Senja {place} kacau banget, pesanan {n} menit belum jadi, kecewa 😡",
     "bank": "Aplikasi Lestari Mobile error lagi, gak bisa transfer dari tadi ({n} kali coba) 😡",
@@ -306,7 +307,7 @@ def stored_ids(tenant: Tenant) -> set[str]:
 
 
 def story_items(tenant: Tenant, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The spike (``SPIKE_COUNT`` complaints in the last four minutes) and the hoax campaign
+    """The spike (``SPIKE_COUNT`` complaints in the last minute) and the hoax campaign
     (eight edited copies by eight accounts in the last hour), relative to ``now``."""
     now = now or timezone.now()
     topic = topic_of(tenant)
@@ -314,7 +315,7 @@ def story_items(tenant: Tenant, now: datetime | None = None) -> list[dict[str, A
     for n in range(SPIKE_COUNT):
         text = SPIKE_TEXT[topic].format(place=SPIKE_PLACES[n % len(SPIKE_PLACES)], n=10 + n % 50)
         items.append(
-            _story_item(f"{RUN_ID}-{topic}-spike-{n}", text, f"warga{topic}{n}", now, n * 2)
+            _story_item(f"{RUN_ID}-{topic}-spike-{n}", text, f"warga{topic}{n}", now, n // 2)
         )
     base = HOAX_TEXT[topic]
     for n, edit in enumerate(HOAX_EDITS):
@@ -349,7 +350,7 @@ def prime_series(tenant: Tenant, fresh: list[dict[str, Any]], now: datetime | No
     DetectorState.objects.for_tenant(tenant).filter(
         rule_id__in=list(series_rules.values_list("id", flat=True))
     ).delete()
-    current = live.floor_bucket(now)
+    current = live.floor_bucket(now - SPIKE_SPAN)  # the spike's buckets are judged live
     counts: dict[datetime, int] = dict(
         MetricBucket.objects.for_tenant(tenant)
         .filter(query_id=0, bucket__gte=now - live.BOOTSTRAP, bucket__lt=current)

@@ -49,13 +49,21 @@ def prune_webhook_signatures() -> int:
 
 @cross_tenant_task("early-warning sweep")
 def sweep_alerts() -> dict[str, int]:
-    """Every minute: close the buckets of quiet series, wake expired snoozes, prune band
-    hashes and snapshots past their window (``monitoring.early_warning.live.sweep``)."""
+    """Every minute: close the buckets of quiet series and wake expired snoozes
+    (``monitoring.early_warning.live.sweep``)."""
     from dataclasses import asdict
 
     from monitoring.early_warning import live
 
     return asdict(live.sweep())
+
+
+@cross_tenant_task("early-warning pruning")
+def prune_alert_state() -> int:
+    """Hourly: delete hoax band hashes and members past the window, old engagement snapshots."""
+    from monitoring.early_warning import live
+
+    return live.prune()
 
 
 @cross_tenant_task("retention scheduling")

@@ -30,8 +30,8 @@ rollups, the baselines, clusters and profiles, and never fires; a bucket that en
 two hours ago is learnt and never judged.
 
 ``sweep`` (every minute) closes the buckets of series that received nothing (windows closing
-with zero data, episodes calming down), wakes expired snoozes and prunes band hashes, members
-and snapshots past their window.
+with zero data, episodes calming down) and wakes expired snoozes; ``prune`` (hourly) deletes
+band hashes, members and snapshots past their window.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ logger = logging.getLogger("sigap.alerts")
 SUBSCRIBER = "early_warning"
 BUCKET = timedelta(minutes=5)
 BACKFILL = timedelta(hours=2)
+# A bucket is learnt once it ended this long ago: counts still arriving for it (a chunk in
+# flight when the bucket turned) are not lost to the baseline.
+SETTLE = timedelta(seconds=60)
 BOOTSTRAP = timedelta(days=7)
 SNAPSHOT_KEEP = timedelta(days=2)
 DEFAULT_HOAX_WINDOW = timedelta(hours=24)
@@ -350,8 +353,9 @@ def advance(
     series: str = "",
 ) -> Advanced:
     """One series' step: add ``counts`` (per bucket start) to the open buckets, learn every
-    bucket that closed before ``now`` (judging those that ended within the backfill limit),
-    then judge the bucket filling now. Pure: no database."""
+    bucket that has settled (ended ``SETTLE`` ago; judging those that ended within the backfill
+    limit), then judge the open buckets at once: the one filling now with ``peek``, a previous
+    one still settling on a copy first (kept only when it fires). Pure: no database."""
     if state:
         detector = SpikeDetector.from_dict(state["detector"], config, BUCKET, series)
         pending = {as_utc(datetime.fromisoformat(k)): v for k, v in state["pending"].items()}
@@ -360,30 +364,47 @@ def advance(
         pending = {}
     learnt_until = _learnt_until(detector)
     current = floor_bucket(now)
+    settled = floor_bucket(now - SETTLE)  # buckets before this one have settled
     for start, count in counts.items():
         if (learnt_until is not None and start < learnt_until) or start > current + BUCKET:
             continue  # already learnt (late data stays in the rollups only), or far future
         pending[start] = pending.get(start, 0) + count
     alerts: list[Detected] = []
     for start in sorted(pending):
-        if start >= current:
+        if start >= settled:
             break
         alert = detector.observe(start, pending.pop(start), judge=start + BUCKET > now - BACKFILL)
         if alert is not None:
             alerts.append(alert)
     learnt_until = _learnt_until(detector)
-    if learnt_until is not None and learnt_until < current:
+    if learnt_until is not None and learnt_until < settled:
         # no data since: the empty buckets close (windows with zero data, calming episodes)
-        detector.observe(current - BUCKET, 0.0)
-    if current in pending:
-        alert = detector.peek(current, pending[current])
+        detector.observe(settled - BUCKET, 0.0)
+    still_open = sorted(start for start in pending if start <= current)
+    if still_open:
+        trial = detector
+        if len(still_open) > 1:
+            trial = SpikeDetector.from_dict(detector.to_dict(), config, BUCKET, series)
+        found = []
+        for start in still_open[:-1]:
+            alert = trial.observe(start, pending[start])
+            if alert is not None:
+                found.append(alert)
+        alert = trial.peek(still_open[-1], pending[still_open[-1]])
         if alert is not None:
-            alerts.append(alert)
+            found.append(alert)
+        if found and trial is not detector:
+            detector = trial  # what fired is learnt now; later counts of it stay in the rollups
+            for start in still_open[:-1]:
+                pending.pop(start)
+        alerts.extend(found)
     new_state = {
         "detector": detector.to_dict(),
         "pending": {iso(k): v for k, v in sorted(pending.items())},
     }
-    due = current + BUCKET if detector.origin is not None or pending else None
+    due = None
+    if detector.origin is not None or pending:
+        due = min([*pending, current]) + BUCKET + SETTLE
     return Advanced(new_state, due, alerts)
 
 
@@ -980,7 +1001,6 @@ def sweep(*, now: datetime | None = None) -> Swept:
     )
     for tenant_id in snoozed.tenant_ids():
         done.woken += services.wake_snoozed(tenant_id=tenant_id, now=now)
-    done.pruned = prune(now=now)
     return done
 
 

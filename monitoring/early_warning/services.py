@@ -236,7 +236,7 @@ def fire_or_merge(
         severity=rule.severity or detected.severity,
         status=AlertStatus.OPEN,
         dedupe_key=key,
-        title=(title or f"{AlertKind(rule.kind).label}: {rule.name}")[:200],
+        title=(title or _default_title(rule))[:200],
         explanation=detected.explanation,
         observed=detected.observed,
         baseline=detected.baseline,
@@ -266,6 +266,11 @@ def fire_or_merge(
         data={"observed": detected.observed, "evidence_at": at.isoformat()},
     )
     return Fired(alert, created=True, merged=False)
+
+
+def _default_title(rule: AlertRule) -> str:
+    label = str(AlertKind(rule.kind).label)
+    return label if rule.name == label else f"{label}: {rule.name}"
 
 
 def _merge(alert: Alert, detected: Detected, mention_ids: list[int], authors: list[str]) -> Fired:

@@ -96,7 +96,7 @@ def test_a_spike_fires_once_and_later_chunks_merge(tenant: Any) -> None:
     ingest(tenant, [post(f"b{n}", f"Kopi Senja antre lagi {n}", now) for n in range(150)])
     assert Alert.objects.for_tenant(tenant).count() == 1  # one spike, one alert
     state = DetectorState.objects.for_tenant(tenant).get(rule=rule)
-    assert state.due_at == live.floor_bucket(now) + live.BUCKET
+    assert state.due_at == live.floor_bucket(now) + live.BUCKET + live.SETTLE
 
 
 def test_backfilled_mentions_update_rollups_but_never_fire(tenant: Any) -> None:
@@ -132,7 +132,7 @@ def test_the_sweep_closes_quiet_buckets_and_wakes_snoozes(tenant: Any) -> None:
     swept = live.sweep(now=later)
     assert swept.series == 1 and swept.woken == 1 and swept.fired == 0
     state = DetectorState.objects.for_tenant(tenant).get(rule=rule)
-    assert state.due_at == live.floor_bucket(later) + live.BUCKET
+    assert state.due_at == live.floor_bucket(later) + live.BUCKET + live.SETTLE
     assert state.state["pending"] == {}
     assert not state.state["detector"]["episode_open"]  # the quiet buckets closed the episode
     alert.refresh_from_db()

@@ -143,3 +143,18 @@ def test_life_cycle_and_false_positive_rate(tenant: Tenant, members: dict[str, A
         ("open", "acknowledged"),
         ("acknowledged", "resolved"),
     ]
+
+
+def test_the_migration_defaults_are_the_services() -> None:
+    import importlib
+
+    migration = importlib.import_module("monitoring.migrations.0013_default_alert_rules")
+    assert set(migration.DEFAULTS) == set(services.DEFAULT_RULES)
+    for name, settings in services.DEFAULT_RULES.items():
+        copied = migration.DEFAULTS[name]
+        assert copied["kind"] == settings["kind"], name
+        assert copied.get("window", migration.HOUR) == settings.get("window", migration.HOUR)
+        assert copied.get("cooldown", 2 * migration.HOUR) == settings.get(
+            "cooldown", AlertRule._meta.get_field("cooldown").default
+        ), name
+        assert copied.get("severity", "") == settings.get("severity", ""), name
