@@ -50,9 +50,18 @@ def ensure_schedules(**kwargs: Any) -> None:
 
 
 def default_alert_rules(sender: Any, tenant: Any, **kwargs: Any) -> None:
+    """A tenant just created gets the default alert rules, in its creator's transaction. The
+    creator's database scope (an agency admin's request) does not list the new tenant yet: the
+    rules are written in that scope widened by this one tenant, restored at once."""
     from monitoring.early_warning.services import ensure_default_rules
+    from tenants import dbscope
 
-    ensure_default_rules(tenant=tenant)
+    scope = dbscope.current()
+    if scope.all_tenants or tenant.pk in scope.tenant_ids:
+        ensure_default_rules(tenant=tenant)
+        return
+    with dbscope.tenant_scope((*scope.tenant_ids, tenant.pk), agency_id=scope.agency_id):
+        ensure_default_rules(tenant=tenant)
 
 
 class MonitoringConfig(AppConfig):

@@ -683,9 +683,8 @@ class HoaxCluster(TenantOwnedModel):
     ``platform:external_id``."""
 
     key = models.CharField(max_length=220)
-    first_mention = models.ForeignKey(
-        Mention, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # A plain id, not a foreign key: deleting mentions (retention) stays a fast bulk delete.
+    first_mention_id = models.BigIntegerField(null=True, blank=True)
     first_poster = models.CharField(max_length=200, blank=True)
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
@@ -907,7 +906,9 @@ class EngagementSnapshot(TenantOwnedModel):
     """A mention's engagement when a source re-delivered it with new numbers (the pipeline's
     update path): what the velocity rule reads. Only sources that re-deliver items feed it."""
 
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="+")
+    # A plain id, not a foreign key: deleting mentions (retention) stays a fast bulk delete;
+    # snapshots of a deleted mention go with the two-day pruning.
+    mention_id = models.BigIntegerField()
     at = models.DateTimeField()
     likes = models.PositiveBigIntegerField(default=0)
     shares = models.PositiveBigIntegerField(default=0)
@@ -917,7 +918,7 @@ class EngagementSnapshot(TenantOwnedModel):
     class Meta:
         ordering = ["at"]
         indexes = [
-            models.Index(fields=["tenant", "mention", "at"], name="engagement_by_mention"),
+            models.Index(fields=["tenant", "mention_id", "at"], name="engagement_by_mention"),
             models.Index(fields=["tenant", "at"], name="engagement_time"),
         ]
 
