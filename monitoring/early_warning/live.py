@@ -86,6 +86,9 @@ BACKFILL = timedelta(hours=2)
 # A bucket is learnt once it ended this long ago: counts still arriving for it (a chunk in
 # flight when the bucket turned) are not lost to the baseline.
 SETTLE = timedelta(seconds=60)
+# A chunk is judged at the time it committed (its event's ``created_at``), so a backlog of
+# chunks does not settle buckets ahead of the chunks still queued; at most this far back.
+LAG_LIMIT = timedelta(minutes=30)
 BOOTSTRAP = timedelta(days=7)
 SNAPSHOT_KEEP = timedelta(days=2)
 DEFAULT_HOAX_WINDOW = timedelta(hours=24)
@@ -117,7 +120,7 @@ HOAX_BANDS, HOAX_ROWS = 32, 4
 
 def on_pipeline_event(event: PipelineEvent) -> None:
     """The outbox subscriber: evaluate the chunk (see the module docstring)."""
-    evaluate(event=event)
+    evaluate(event=event, now=max(event.created_at, timezone.now() - LAG_LIMIT))
     hang = os.environ.get("SIGAP_TEST_ALERTS_HANG")
     if hang:  # tests only: stop here with the transaction open, to be killed (kill test)
         Path(hang).touch()
@@ -993,6 +996,8 @@ def sweep(*, now: datetime | None = None) -> Swept:
     done = Swept()
     due = DetectorState.objects.get_queryset().filter(due_at__lte=now)
     for tenant_id in due.tenant_ids():
+        if _backlog(tenant_id, now):
+            continue  # chunks still queued: they settle their buckets themselves
         with transaction.atomic():
             lock_tenant(tenant_id)
             done.series += _sweep_series(tenant_id, now, done)
@@ -1002,6 +1007,15 @@ def sweep(*, now: datetime | None = None) -> Swept:
     for tenant_id in snoozed.tenant_ids():
         done.woken += services.wake_snoozed(tenant_id=tenant_id, now=now)
     return done
+
+
+def _backlog(tenant_id: int, now: datetime) -> bool:
+    """Whether committed chunks of the tenant still wait for early warning (not too old)."""
+    return (
+        PipelineEvent.objects.for_tenant(tenant_id)
+        .filter(delivered_at__isnull=True, created_at__gte=now - LAG_LIMIT)
+        .exists()
+    )
 
 
 def _sweep_series(tenant_id: int, now: datetime, done: Swept) -> int:
