@@ -234,6 +234,15 @@ def drop_tenant(tenant_id: int) -> None:
 
     with transaction.atomic(), connection.cursor() as cursor:
         for table in (
+            "monitoring_alertevent",
+            "monitoring_alert",
+            "monitoring_detectorstate",
+            "monitoring_hoaxband",
+            "monitoring_hoaxmember",
+            "monitoring_hoaxcluster",
+            "monitoring_engagementsnapshot",
+            "monitoring_alertrule",
+            "monitoring_ownedaccount",
             "monitoring_mention",
             "monitoring_metricbucket",
             "monitoring_ingestchunk",

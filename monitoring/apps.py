@@ -31,11 +31,37 @@ def ensure_schedules(**kwargs: Any) -> None:
         minutes=10,
     )
     keep(
+        "monitoring.sweep_alerts",
+        "monitoring.tasks.sweep_alerts",
+        Schedule.MINUTES,
+        minutes=1,
+    )
+    keep(
+        "monitoring.prune_alert_state",
+        "monitoring.tasks.prune_alert_state",
+        Schedule.HOURLY,
+    )
+    keep(
         "monitoring.apply_retention",
         "monitoring.tasks.apply_retention_all",
         Schedule.DAILY,
         first_run=next_retention_run(timezone.now()),
     )
+
+
+def default_alert_rules(sender: Any, tenant: Any, **kwargs: Any) -> None:
+    """A tenant just created gets the default alert rules, in its creator's transaction. The
+    creator's database scope (an agency admin's request) does not list the new tenant yet: the
+    rules are written in that scope widened by this one tenant, restored at once."""
+    from monitoring.early_warning.services import ensure_default_rules
+    from tenants import dbscope
+
+    scope = dbscope.current()
+    if scope.all_tenants or tenant.pk in scope.tenant_ids:
+        ensure_default_rules(tenant=tenant)
+        return
+    with dbscope.tenant_scope((*scope.tenant_ids, tenant.pk), agency_id=scope.agency_id):
+        ensure_default_rules(tenant=tenant)
 
 
 class MonitoringConfig(AppConfig):
@@ -52,3 +78,15 @@ class MonitoringConfig(AppConfig):
         # Every write of a source keeps its poll schedule row in step (monitoring.polling).
         post_save.connect(polling.on_source_saved, sender="monitoring.Source")
         post_delete.connect(polling.on_source_deleted, sender="monitoring.Source")
+        # Every tenant starts with the default alert rules (docs/alerts.md).
+        from tenants.signals import tenant_created
+
+        tenant_created.connect(default_alert_rules, dispatch_uid="monitoring.default_alert_rules")
+        # Early warning judges every committed pipeline chunk (monitoring.early_warning.live).
+        from tenants import outbox
+
+        outbox.register_subscriber(
+            "monitoring.PipelineEvent",
+            "early_warning",
+            "monitoring.early_warning.live.on_pipeline_event",
+        )

@@ -47,6 +47,25 @@ def prune_webhook_signatures() -> int:
     return services.prune_webhook_signatures()
 
 
+@cross_tenant_task("early-warning sweep")
+def sweep_alerts() -> dict[str, int]:
+    """Every minute: close the buckets of quiet series and wake expired snoozes
+    (``monitoring.early_warning.live.sweep``)."""
+    from dataclasses import asdict
+
+    from monitoring.early_warning import live
+
+    return asdict(live.sweep())
+
+
+@cross_tenant_task("early-warning pruning")
+def prune_alert_state() -> int:
+    """Hourly: delete hoax band hashes and members past the window, old engagement snapshots."""
+    from monitoring.early_warning import live
+
+    return live.prune()
+
+
 @cross_tenant_task("retention scheduling")
 def apply_retention_all() -> int:
     """Daily schedule: one retention task per tenant that keeps something for a limited time.

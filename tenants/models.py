@@ -424,8 +424,12 @@ class TenantOwnedModel(models.Model):
         fields: Iterable[str] | None = None,
         from_queryset: QuerySet[Any] | None = None,
     ) -> None:
-        if from_queryset is None and self.tenant_id is not None:
-            from_queryset = type(self)._base_manager.filter(tenant_id=self.tenant_id)
+        # Read the attribute without loading it: when ``tenant_id`` itself is deferred (the
+        # deletion collector fetches rows with only their keys), reading it would call this
+        # method again, without end.
+        tenant_id = self.__dict__.get("tenant_id")
+        if from_queryset is None and tenant_id is not None:
+            from_queryset = type(self)._base_manager.filter(tenant_id=tenant_id)
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     def delete(
