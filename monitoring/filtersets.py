@@ -224,7 +224,10 @@ class AlertRuleFilterSet(django_filters.FilterSet):
 
 class HoaxClusterFilterSet(django_filters.FilterSet):
     min_authors = IntegerFilter(
-        field_name="author_count", lookup_expr="gte", min_value=0, label="At least this many authors"
+        field_name="author_count",
+        lookup_expr="gte",
+        min_value=0,
+        label="At least this many authors",
     )
     alerted = django_filters.BooleanFilter(
         field_name="alerted_at", lookup_expr="isnull", exclude=True, label="Raised an alert"

@@ -51,6 +51,16 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # The poll scheduler's table (a scheduling table, tenants/dbtables.py): source ids and due
     # times kept in step with the sources, whose admin shows when each is next polled.
     "monitoring.PollSchedule": "scheduling table, kept in step with the sources",
+    # An alert's history: shown read-only inline on its alert (AlertAdmin), written only by
+    # the early-warning services.
+    "monitoring.AlertEvent": "history shown inline on its alert",
+    # Early-warning internals (monitoring/early_warning/live.py): detector state per series,
+    # hoax members and band hashes, engagement snapshots; written and pruned by the live layer,
+    # nothing staff could usefully change (clusters and alerts have their own screens).
+    "monitoring.DetectorState": "detector state, internal",
+    "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
+    "monitoring.HoaxBand": "LSH band hash, internal, pruned",
+    "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -68,6 +78,11 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "tenants.OutboxDelivery": "outbox acknowledgement, no API",
     # The poll scheduler's table (tests/monitoring/test_polling.py): no API, no client data.
     "monitoring.PollSchedule": "scheduling table, no API",
+    # Early-warning internals (see NO_SCOPED_ADMIN), tested in tests/early_warning/.
+    "monitoring.DetectorState": "detector state, no API",
+    "monitoring.HoaxMember": "hoax cluster member, no API",
+    "monitoring.HoaxBand": "LSH band hash, no API",
+    "monitoring.EngagementSnapshot": "velocity input, no API",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -93,6 +108,10 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "monitoring.PipelineEvent": "outbox event",
     "tenants.OutboxDelivery": "outbox acknowledgement",
     "monitoring.PollSchedule": "scheduling table (see NO_RESOURCE_TESTS)",
+    "monitoring.DetectorState": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.HoaxMember": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.HoaxBand": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.EngagementSnapshot": "early-warning internal (see NO_RESOURCE_TESTS)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -179,9 +179,7 @@ class AlertDetailSerializer(AlertSerializer):
         ids = list(alert.sample_mention_ids or ())
         if not ids:
             return []
-        rows = {
-            m.pk: m for m in Mention.objects.for_tenant(alert.tenant_id).filter(pk__in=ids)
-        }
+        rows = {m.pk: m for m in Mention.objects.for_tenant(alert.tenant_id).filter(pk__in=ids)}
         found = [rows[pk] for pk in ids if pk in rows]
         return SampleMentionSerializer(found, many=True).data
 
@@ -194,8 +192,7 @@ class AlertNoteSerializer(StrictSerializerMixin, serializers.Serializer):  # typ
 
 class AlertSnoozeSerializer(AlertNoteSerializer):
     until = serializers.DateTimeField(
-        help_text="Quiet until then: in the future, at most 30 days ahead. Not an "
-        "acknowledgement."
+        help_text="Quiet until then: in the future, at most 30 days ahead. Not an acknowledgement."
     )
 
 

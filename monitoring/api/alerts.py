@@ -123,7 +123,7 @@ _NOTE = extend_schema(request=AlertNoteSerializer, responses={200: AlertDetailSe
 @extend_schema(tags=["alerts"])
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Alerts, newest first (or by ``ordering``), with cursor pages. Each explains itself
-    (rule, query, window, observed value, baseline, threshold, σ where it applies, sample
+    (rule, query, window, observed value, baseline, threshold, sigma where it applies, sample
     mentions and authors); the detail adds the history. One episode is one alert: later
     evidence merges into it. ``acknowledge``, ``snooze`` (never counts as acknowledging),
     ``resolve`` and ``dismiss`` (as a false positive, with a reason) need ``alerts.ack``."""

@@ -22,7 +22,7 @@ from monitoring import fields
 from monitoring.early_warning import selectors
 from monitoring.filtersets import ALERT_ORDERINGS, AlertFilterSet
 from monitoring.graphql.filters import MentionPagination, paginate
-from monitoring.models import Alert, AlertEvent, AlertRule, HoaxCluster, OwnedAccount
+from monitoring.models import Alert, AlertEvent, AlertRule, HoaxCluster
 from tenants.graphql.context import Info
 from tenants.graphql.filters import apply_filters, filter_input
 from tenants.graphql.permissions import IsAuthenticated, tenant_for

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring.models import Alert, AlertRule, HoaxCluster, OwnedAccount
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from monitoring.models import Alert, AlertEvent, AlertRule, HoaxCluster, OwnedAccount
 from tenants.models import Tenant
 from tenants.roles import Cap
 from tests.monitoring.factories import (
@@ -17,7 +20,7 @@ from tests.monitoring.factories import (
     MonitoredQueryFactory,
     OwnedAccountFactory,
 )
-from tests.resource_base import Ctx, TenantResourceTests
+from tests.resource_base import Ctx, TenantResourceTests, graphql
 
 MANAGED = {
     "list": Cap.VIEW_ALERTS,
@@ -98,6 +101,41 @@ class TestAlerts(TenantResourceTests):
 
     def foreign_filters(self, ctx: Ctx, theirs: Any) -> dict[str, Any]:
         return {"rule": theirs.rule_id}
+
+
+class TestAlertEvents(TenantResourceTests):
+    """An alert's history: no REST route of its own (the alert's detail lists it); on GraphQL,
+    nested in every alert (``alerts { history }``), scoped by ``AlertEventType``."""
+
+    model = AlertEvent
+    basename = "alert-event"
+    capabilities: dict[str, Cap] = {}
+    test_rest_undeclared_actions_are_refused = None  # no route: read through the alert
+    rest_list_queries = 0
+    graphql_list = (
+        "query($slug: String!) { alerts(slug: $slug) "
+        "{ id history { id kind note actor { email } } } }"
+    )
+    graphql_list_path = ("alerts", "history")
+    graphql_list_capability = Cap.VIEW_ALERTS
+    graphql_list_queries = GRAPHQL_LIST_QUERIES + 1  # + the histories of the page
+
+    def make(self, tenant: Tenant) -> AlertEvent:
+        alert = AlertFactory(tenant=tenant)
+        return AlertEvent.objects.create(
+            tenant=tenant,
+            alert=alert,
+            kind="status",
+            at=timezone.now(),
+            from_status="open",
+            to_status="acknowledged",
+            note="Sedang ditangani",
+        )
+
+    def graphql_ids(self, client: APIClient, slug: str) -> list[str]:
+        body = graphql(client, self.graphql_list, {"slug": slug})  # type: ignore[arg-type]
+        assert "errors" not in body, body
+        return [str(event["id"]) for alert in body["data"]["alerts"] for event in alert["history"]]
 
 
 class TestHoaxClusters(TenantResourceTests):
