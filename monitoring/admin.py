@@ -670,16 +670,22 @@ class AlertAdmin(ReadOnlyMixin, ScopedModelAdmin):
     # Relations read within the alert's tenant (Django would load them by id alone).
     @admin.display(description=_("rule"))
     def rule_name(self, obj: Alert) -> str:
+        if obj.rule_id is None:
+            return "-"
         rule = AlertRule.objects.for_tenant(obj.tenant_id).filter(pk=obj.rule_id).first()
         return str(rule) if rule is not None else "-"
 
     @admin.display(description=_("query"))
     def query_name(self, obj: Alert) -> str:
+        if obj.query_id is None:
+            return "-"
         query = MonitoredQuery.objects.for_tenant(obj.tenant_id).filter(pk=obj.query_id).first()
         return str(query) if query is not None else "-"
 
     @admin.display(description=_("hoax cluster"))
     def cluster_key(self, obj: Alert) -> str:
+        if obj.cluster_id is None:
+            return "-"
         cluster = HoaxCluster.objects.for_tenant(obj.tenant_id).filter(pk=obj.cluster_id).first()
         return str(cluster) if cluster is not None else "-"
 

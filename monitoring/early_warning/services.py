@@ -132,7 +132,7 @@ def update_rule(*, instance: AlertRule, **changes: Any) -> AlertRule:
     if "severity" in changes and changes["severity"] is None:
         changes["severity"] = ""
     # Compared by column (``query_id``): reading ``query`` would load the row by id alone.
-    columns = [instance._meta.get_field(name).attname for name in RESETS_STATE]
+    columns = [f"{name}_id" if name == "query" else name for name in RESETS_STATE]
     before = {column: getattr(instance, column) for column in columns}
     update_row(instance, writable=RULE_WRITABLE, **changes)
     if any(getattr(instance, column) != value for column, value in before.items()):

@@ -188,7 +188,7 @@ class AlertsQuery:
         """Hoax clusters, most recently active first."""
         tenant = tenant_for(info, slug, Cap.VIEW_ALERTS)
         rows: Any = selectors.clusters(tenant=tenant)
-        return paginate(rows, pagination)  # type: ignore[no-any-return]
+        return paginate(rows, pagination)  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=_authenticated)
     def owned_accounts(self, info: Info, slug: str) -> list[OwnedAccountType]:
