@@ -31,6 +31,12 @@ def ensure_schedules(**kwargs: Any) -> None:
         minutes=10,
     )
     keep(
+        "monitoring.sweep_alerts",
+        "monitoring.tasks.sweep_alerts",
+        Schedule.MINUTES,
+        minutes=1,
+    )
+    keep(
         "monitoring.apply_retention",
         "monitoring.tasks.apply_retention_all",
         Schedule.DAILY,
@@ -61,3 +67,11 @@ class MonitoringConfig(AppConfig):
         from tenants.signals import tenant_created
 
         tenant_created.connect(default_alert_rules, dispatch_uid="monitoring.default_alert_rules")
+        # Early warning judges every committed pipeline chunk (monitoring.early_warning.live).
+        from tenants import outbox
+
+        outbox.register_subscriber(
+            "monitoring.PipelineEvent",
+            "early_warning",
+            "monitoring.early_warning.live.on_pipeline_event",
+        )

@@ -25,12 +25,19 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.choices import SourceKind, SourceStatus, TermKind
+from monitoring.alerting.spike import SpikeDetector
+from monitoring.choices import AlertKind, SourceKind, SourceStatus, TermKind
+from monitoring.early_warning import live
+from monitoring.early_warning.services import ensure_default_rules
 from monitoring.models import (
+    AlertRule,
+    DetectorState,
     IngestBatch,
     LowCredibilityDomain,
     Mention,
+    MetricBucket,
     MonitoredQuery,
+    OwnedAccount,
     Source,
     TrackedTerm,
 )
@@ -95,6 +102,31 @@ TERMS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 LOW_CREDIBILITY = ["beritaviral.blogspot.com"]
+OWNED = {"kopi": ("x", "kopisenja"), "bank": ("x", "banklestari")}
+# The story "make run" shows at once: a spike of complaints in the last minutes and a hoax
+# copied by several accounts in the last hour, both relative to now (monitoring.early_warning).
+SPIKE_COUNT = 120
+SPIKE_TEXT = {
+    "kopi": "Antrean Kopi Senja {place} kacau banget, pesanan {n} menit belum jadi, kecewa 😡",
+    "bank": "Aplikasi Lestari Mobile error lagi, gak bisa transfer dari tadi ({n} kali coba) 😡",
+}
+SPIKE_PLACES = ["Kemang", "Dago", "Tunjungan", "Malioboro", "Margonda", "Senopati"]
+HOAX_TEXT = {
+    "kopi": "Beredar kabar Kopi Senja pakai biji kopi kadaluarsa dari gudang bekas, sudah "
+    "banyak korban keracunan di Jakarta",
+    "bank": "Beredar kabar Bank Lestari akan dibekukan OJK minggu depan, segera tarik semua "
+    "tabungan kalian sebelum terlambat",
+}
+HOAX_EDITS = [
+    "{text}",
+    "{upper} 😱😱",
+    "#viral {text}",
+    "{text} https://beritaviral.blogspot.com/2026/berita-{n}",
+    "{text} sebarkan!! 🙏",
+    "{text} #waspada",
+    "{upper} https://beritaviral.blogspot.com/x{n}",
+    "{text} 😭",
+]
 
 
 def topic_of(tenant: Tenant) -> str:
@@ -110,11 +142,12 @@ class Seeded:
     already_stored: int
     batches: list[IngestBatch]
     shift: timedelta = timedelta(0)
+    story: int = 0  # the spike and hoax items sent now
 
 
 def ensure_setup(tenant: Tenant) -> tuple[int, int]:
-    """The demo queries, tracked terms and low-credibility domains; returns (queries, terms)
-    created now."""
+    """The demo queries, tracked terms, low-credibility domains, default alert rules and owned
+    account; returns (queries, terms) created now."""
     topic = topic_of(tenant)
     queries = 0
     for name, (text, languages) in QUERIES[topic].items():
@@ -131,6 +164,9 @@ def ensure_setup(tenant: Tenant) -> tuple[int, int]:
         terms += created
     for domain in LOW_CREDIBILITY:
         LowCredibilityDomain.objects.get_or_create(tenant=tenant, domain=domain)
+    ensure_default_rules(tenant=tenant)
+    platform, handle = OWNED[topic]
+    OwnedAccount.objects.get_or_create(tenant=tenant, platform=platform, handle=handle)
     return queries, terms
 
 
@@ -224,7 +260,7 @@ def demo_items(tenant: Tenant, count: int) -> list[dict[str, Any]]:
     return generate(count, seed=SEED, run_id=f"{RUN_ID}-{topic}", brand=topic, days=SPAN_DAYS)
 
 
-def seed_mentions(tenant: Tenant, count: int = COUNT) -> Seeded:
+def seed_mentions(tenant: Tenant, count: int = COUNT, story: bool = False) -> Seeded:
     """The demo for one tenant: queries, terms and sources; what is stored moved up to now
     (``shift_to_now``); then ``count`` mentions not yet stored sent through the pipeline.
     Returns what was done; the batches are processed by the task cluster."""
@@ -238,10 +274,102 @@ def seed_mentions(tenant: Tenant, count: int = COUNT) -> Seeded:
         .values_list("platform", "external_id")
     )
     fresh = [item for item in items if (item["platform"], item["external_id"]) not in stored]
+    told = []
+    if story:
+        stored_story = stored_ids(tenant)
+        told = [item for item in story_items(tenant) if item["external_id"] not in stored_story]
+        prime_series(tenant, fresh)
     batches = [
         services.accept_items(
             tenant=tenant, objects=fresh[i : i + SEND_SIZE], source=sources[API_SOURCE]
         )
         for i in range(0, len(fresh), SEND_SIZE)
     ]
-    return Seeded(queries, terms, len(fresh), len(items) - len(fresh), batches, shift)
+    if told:  # last, in one chunk: the spike's mentions are judged together
+        batches.append(
+            services.accept_items(tenant=tenant, objects=told, source=sources[API_SOURCE])
+        )
+    return Seeded(queries, terms, len(fresh), len(items) - len(fresh), batches, shift, len(told))
+
+
+def stored_ids(tenant: Tenant) -> set[str]:
+    prefix = f"{RUN_ID}-{topic_of(tenant)}-"
+    return set(
+        Mention.objects.for_tenant(tenant)
+        .filter(external_id__startswith=prefix + "spike-")
+        .values_list("external_id", flat=True)
+    ) | set(
+        Mention.objects.for_tenant(tenant)
+        .filter(external_id__startswith=prefix + "hoax-")
+        .values_list("external_id", flat=True)
+    )
+
+
+def story_items(tenant: Tenant, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The spike (``SPIKE_COUNT`` complaints in the last four minutes) and the hoax campaign
+    (eight edited copies by eight accounts in the last hour), relative to ``now``."""
+    now = now or timezone.now()
+    topic = topic_of(tenant)
+    items: list[dict[str, Any]] = []
+    for n in range(SPIKE_COUNT):
+        text = SPIKE_TEXT[topic].format(place=SPIKE_PLACES[n % len(SPIKE_PLACES)], n=10 + n % 50)
+        items.append(
+            _story_item(f"{RUN_ID}-{topic}-spike-{n}", text, f"warga{topic}{n}", now, n * 2)
+        )
+    base = HOAX_TEXT[topic]
+    for n, edit in enumerate(HOAX_EDITS):
+        text = edit.format(text=base, upper=base.upper(), n=n)
+        age = 55 * 60 - n * 7 * 60  # 55 minutes ago, then every 7 minutes
+        items.append(_story_item(f"{RUN_ID}-{topic}-hoax-{n}", text, f"info_{topic}_{n}", now, age))
+    return items
+
+
+def _story_item(
+    external_id: str, text: str, handle: str, now: datetime, age_s: int
+) -> dict[str, Any]:
+    return {
+        "platform": "x",
+        "external_id": external_id,
+        "url": f"https://x.com/{handle}/status/{external_id}",
+        "text": text,
+        "lang": "id",
+        "published_at": (now - timedelta(seconds=age_s)).isoformat(timespec="seconds"),
+        "author": {"handle": handle, "name": handle, "followers": 150 + 37 * len(handle)},
+        "engagement": {"likes": 3, "shares": 1, "replies": 1, "views": 80},
+    }
+
+
+def prime_series(tenant: Tenant, fresh: list[dict[str, Any]], now: datetime | None = None) -> None:
+    """Start the demo's series from the whole demo history, whatever order the workers store
+    its chunks in: the volume-spike state learns the stored rollups plus the items about to be
+    sent, up to the bucket filling now; the other series start again from the rollups at their
+    next chunk."""
+    now = now or timezone.now()
+    series_rules = AlertRule.objects.for_tenant(tenant).filter(kind__in=live.SERIES_KINDS)
+    DetectorState.objects.for_tenant(tenant).filter(
+        rule_id__in=list(series_rules.values_list("id", flat=True))
+    ).delete()
+    current = live.floor_bucket(now)
+    counts: dict[datetime, int] = dict(
+        MetricBucket.objects.for_tenant(tenant)
+        .filter(query_id=0, bucket__gte=now - live.BOOTSTRAP, bucket__lt=current)
+        .values_list("bucket", "mentions")
+    )
+    for item in fresh:
+        bucket = live.floor_bucket(datetime.fromisoformat(item["published_at"]))
+        if now - live.BOOTSTRAP <= bucket < current:
+            counts[bucket] = counts.get(bucket, 0) + 1
+    rules = AlertRule.objects.for_tenant(tenant).filter(
+        kind=AlertKind.SPIKE, query__isnull=True, enabled=True
+    )
+    for rule in rules:
+        detector = SpikeDetector(live.series_config(rule), live.BUCKET, series="q0")
+        for bucket in sorted(counts):
+            detector.observe(bucket, float(counts[bucket]), judge=False)
+        DetectorState.objects.create(
+            tenant=tenant,
+            rule=rule,
+            series="q0",
+            state={"detector": detector.to_dict(), "pending": {}},
+            due_at=current + live.BUCKET,
+        )

@@ -712,10 +712,18 @@ class HoaxCluster(TenantOwnedModel):
 
 
 class HoaxMember(TenantOwnedModel):
-    """A mention in a hoax cluster with its MinHash signature (pruned after the window)."""
+    """A mention with a claim long enough to sign, its MinHash signature and its cluster once
+    it has a near copy (pruned after the window)."""
 
     mention_id = models.BigIntegerField()
-    cluster = models.ForeignKey(HoaxCluster, on_delete=models.CASCADE, related_name="members")
+    cluster = models.ForeignKey(
+        HoaxCluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="members",
+        help_text="Empty while the mention has no near copy yet.",
+    )
     author = models.CharField(max_length=220, help_text="platform:handle")
     published_at = models.DateTimeField()
     signature = models.BinaryField()

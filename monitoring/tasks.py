@@ -47,6 +47,17 @@ def prune_webhook_signatures() -> int:
     return services.prune_webhook_signatures()
 
 
+@cross_tenant_task("early-warning sweep")
+def sweep_alerts() -> dict[str, int]:
+    """Every minute: close the buckets of quiet series, wake expired snoozes, prune band
+    hashes and snapshots past their window (``monitoring.early_warning.live.sweep``)."""
+    from dataclasses import asdict
+
+    from monitoring.early_warning import live
+
+    return asdict(live.sweep())
+
+
 @cross_tenant_task("retention scheduling")
 def apply_retention_all() -> int:
     """Daily schedule: one retention task per tenant that keeps something for a limited time.

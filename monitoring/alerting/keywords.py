@@ -12,9 +12,10 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .mentions import MentionEvent
-from .types import Alert, check_sensitivity, check_severity, iso, score_from_ratio
+from .types import Alert, as_utc, check_sensitivity, check_severity, iso, score_from_ratio
 
 MIN_MENTIONS = {"low": 5, "medium": 2, "high": 1}
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -49,6 +50,40 @@ class TriggerKeywords:
         self.needles = {k.strip(): _words(k) for k in config.keywords if _words(k).strip()}
         self.hits: dict[str, deque[MentionEvent]] = {k: deque() for k in self.needles}
         self.quiet_until: dict[str, datetime] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hits inside the window and the cooldowns, as JSON (the live layer's state)."""
+        return {
+            "hits": {
+                keyword: [[iso(m.published_at), m.platform, m.external_id, m.author] for m in hits]
+                for keyword, hits in self.hits.items()
+                if hits
+            },
+            "quiet_until": {k: iso(v) for k, v in self.quiet_until.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: KeywordConfig) -> TriggerKeywords:
+        self = cls(config)
+        for keyword, hits in (data.get("hits") or {}).items():
+            if keyword not in self.hits:
+                continue  # a keyword taken off the list
+            self.hits[keyword].extend(
+                MentionEvent(
+                    platform=platform,
+                    external_id=external_id,
+                    published_at=as_utc(datetime.fromisoformat(at)),
+                    text="",
+                    author=author,
+                )
+                for at, platform, external_id, author in hits
+            )
+        self.quiet_until = {
+            k: as_utc(datetime.fromisoformat(v))
+            for k, v in (data.get("quiet_until") or {}).items()
+            if k in self.hits
+        }
+        return self
 
     def observe(self, event: MentionEvent) -> Alert | None:
         text = _words(event.text)

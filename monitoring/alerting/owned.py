@@ -30,12 +30,14 @@ import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from .mentions import MentionEvent
-from .types import Alert, check_sensitivity, check_severity, iso, score_from_ratio
+from .types import Alert, as_utc, check_sensitivity, check_severity, iso, score_from_ratio
 
 SCORE_PRESETS = {"low": 3.0, "medium": 2.0, "high": 1.5}
 HISTORY_PRESETS = {"low": 30, "medium": 20, "high": 10}
+MAX_DOMAINS = 200  # link domains a stored profile keeps (the most used)
 SHORTENERS = frozenset(
     [
         "bit.ly",
@@ -115,6 +117,35 @@ class Profile:
         self.scam += int(scam)
         if self.first_at is None:
             self.first_at = event.published_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as JSON (the live layer keeps it on the owned account's row)."""
+        return {
+            "posts": self.posts,
+            "languages": dict(self.languages),
+            "domains": dict(self.domains.most_common(MAX_DOMAINS)),
+            "hours": list(self.hours),
+            "provocative": self.provocative,
+            "scam": self.scam,
+            "first_at": iso(self.first_at) if self.first_at else None,
+            "recent": [iso(at) for at in self.recent],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        if not data:
+            return cls()
+        first = data.get("first_at")
+        return cls(
+            posts=int(data["posts"]),
+            languages=Counter(data.get("languages", {})),
+            domains=Counter(data.get("domains", {})),
+            hours=[int(h) for h in data.get("hours", [0] * 24)],
+            provocative=int(data.get("provocative", 0)),
+            scam=int(data.get("scam", 0)),
+            first_at=as_utc(datetime.fromisoformat(first)) if first else None,
+            recent=deque(as_utc(datetime.fromisoformat(at)) for at in data.get("recent", [])),
+        )
 
 
 @dataclass(frozen=True)

@@ -183,9 +183,10 @@ class SpikeDetector:
 
     # --- per bucket ---------------------------------------------------------------------------
 
-    def observe(self, start: datetime, count: float) -> Alert | None:
+    def observe(self, start: datetime, count: float, judge: bool = True) -> Alert | None:
         """Judge the bucket starting at ``start`` holding ``count``; buckets must come in
-        ascending order, a skipped bucket counts as 0. Returns the alert it fires, if any."""
+        ascending order, a skipped bucket counts as 0. Returns the alert it fires, if any.
+        ``judge=False`` only learns (the live layer's backfilled buckets never fire)."""
         if not math.isfinite(count) or count < 0:
             raise ValueError(f"a count must be a finite number >= 0: {count!r}")
         start = as_utc(start)
@@ -197,7 +198,7 @@ class SpikeDetector:
         for missing in range(self.last_index + 1, index):
             self._step(self.origin + missing * self.bucket, 0.0, judge=False)
         self.last_index = index
-        return self._step(start, float(count), judge=True)
+        return self._step(start, float(count), judge=judge)
 
     def peek(self, start: datetime, count: float) -> Alert | None:
         """Judge the bucket starting at ``start`` while it is still filling (``count`` so far),

@@ -205,14 +205,16 @@ class AlertDismissSerializer(StrictSerializerMixin, serializers.Serializer):  # 
     )
 
 
+MAX_BACKTEST_ALERTS = 500
+
+
 class BacktestRequestSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     days = serializers.IntegerField(
         required=False,
-        default=backtests.DEFAULT_DAYS,
+        default=backtests.MAX_DAYS,
         min_value=1,
         max_value=backtests.MAX_DAYS,
-        help_text=f"How many days back (default {backtests.DEFAULT_DAYS}, at most "
-        f"{backtests.MAX_DAYS}).",
+        help_text=f"How many days back (default and at most {backtests.MAX_DAYS}).",
     )
     sensitivity = serializers.ChoiceField(
         choices=Sensitivity.choices,
@@ -226,18 +228,54 @@ class BacktestWindowSerializer(serializers.Serializer):  # type: ignore[type-arg
     end = serializers.DateTimeField()
 
 
+class BacktestMentionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    platform = serializers.CharField()
+    external_id = serializers.CharField()
+    author = serializers.CharField(required=False)
+
+
+# The keys of an offline backtest line that are not the subject (account, cluster, author...).
+_LINE_KEYS = frozenset(
+    {
+        "timestamp",
+        "rule",
+        "observed",
+        "baseline",
+        "threshold",
+        "window",
+        "explanation",
+        "severity",
+        "dedupe_key",
+        "sigma",
+        "score",
+        "cooldown_until",
+        "mentions",
+        "details",
+    }
+)
+
+
 class BacktestAlertSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    at = serializers.DateTimeField(help_text="Start of the bucket that tipped the rule.")
-    window = BacktestWindowSerializer()
+    """One alert the rule would have fired, as ``manage.py backtest-rule`` writes it; the
+    subject (account, cluster, author, keyword...) is grouped in ``subject``."""
+
+    timestamp = serializers.DateTimeField(
+        help_text="Start of the bucket (series rules) or the mention's time that tipped it."
+    )
+    rule = serializers.CharField()
     observed = serializers.FloatField()
     baseline = serializers.FloatField()
     threshold = serializers.FloatField()
+    window = BacktestWindowSerializer()
+    explanation = serializers.CharField()
+    severity = serializers.CharField()
+    dedupe_key = serializers.CharField()
     sigma = serializers.FloatField(allow_null=True)
     score = serializers.FloatField(allow_null=True)
-    severity = serializers.CharField()
-    explanation = serializers.CharField()
     cooldown_until = serializers.DateTimeField(allow_null=True)
-    dedupe_key = serializers.CharField()
+    subject = serializers.JSONField()
+    mentions = BacktestMentionSerializer(many=True)
+    details = serializers.JSONField()
 
 
 class BacktestResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -247,43 +285,44 @@ class BacktestResultSerializer(serializers.Serializer):  # type: ignore[type-arg
     sensitivity = serializers.CharField(help_text="The sensitivity replayed.")
     days = serializers.IntegerField()
     since = serializers.DateTimeField(help_text="Start of the replay (inclusive).")
-    until = serializers.DateTimeField(help_text="End (exclusive): the bucket filling now.")
-    buckets = serializers.IntegerField(help_text="5-minute buckets replayed.")
+    until = serializers.DateTimeField(help_text="End of the replay (exclusive): now.")
     alert_count = serializers.IntegerField()
     truncated = serializers.BooleanField(
-        help_text=f"More than {backtests.MAX_ALERTS} alerts: the first ones are listed."
+        help_text=f"More than {MAX_BACKTEST_ALERTS} alerts: the first ones are listed."
     )
     alerts = BacktestAlertSerializer(many=True)
 
 
-def backtest_body(result: backtests.Backtest) -> dict[str, Any]:
+def backtest_body(
+    *,
+    rule: Any,
+    sensitivity: str,
+    days: int,
+    since: Any,
+    until: Any,
+    lines: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The answer of the backtest endpoint from ``backtest.backtest_rule``'s lines."""
+    alerts = [
+        {
+            **{key: line.get(key) for key in _LINE_KEYS},
+            "mentions": line.get("mentions") or [],
+            "details": line.get("details") or {},
+            "subject": {key: value for key, value in line.items() if key not in _LINE_KEYS},
+        }
+        for line in lines[:MAX_BACKTEST_ALERTS]
+    ]
     return {
-        "rule": result.rule.pk,
-        "kind": result.rule.kind,
-        "query": result.rule.query_id,
-        "sensitivity": result.sensitivity,
-        "days": result.days,
-        "since": result.since,
-        "until": result.until,
-        "buckets": result.buckets,
-        "alert_count": result.alert_count,
-        "truncated": result.truncated,
-        "alerts": [
-            {
-                "at": alert.at,
-                "window": {"start": alert.window_start, "end": alert.window_end},
-                "observed": alert.observed,
-                "baseline": round(alert.baseline, 4),
-                "threshold": round(alert.threshold, 4),
-                "sigma": None if alert.sigma is None else round(alert.sigma, 4),
-                "score": alert.score,
-                "severity": alert.severity,
-                "explanation": alert.explanation,
-                "cooldown_until": alert.cooldown_until,
-                "dedupe_key": alert.dedupe_key,
-            }
-            for alert in result.alerts
-        ],
+        "rule": rule.pk,
+        "kind": rule.kind,
+        "query": rule.query_id,
+        "sensitivity": sensitivity,
+        "days": days,
+        "since": since,
+        "until": until,
+        "alert_count": len(lines),
+        "truncated": len(lines) > MAX_BACKTEST_ALERTS,
+        "alerts": alerts,
     }
 
 

@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from monitoring import pipeline
+from monitoring.demo import HOAX_EDITS, SPIKE_COUNT
 from monitoring.demodata import generate
 from monitoring.models import (
     IngestBatch,
@@ -95,6 +96,7 @@ def test_generator_is_deterministic_and_ids_are_per_run() -> None:
 # --- the whole demo: one idempotent command that keeps the demo at now ----------------------
 
 DEMO_COUNT = 300
+STORY = SPIKE_COUNT + len(HOAX_EDITS)  # the alert story's spike and hoax copies
 
 
 def seed_demo(now: Any = None) -> str:
@@ -138,7 +140,7 @@ def test_seed_demo_is_idempotent_and_fills_both_tenants(db: Any) -> None:
     assert f"bank-lestari: {DEMO_COUNT} mentions queued" in output
     first = snapshot()
     for slug in DEMO_SLUGS:
-        assert first[slug]["mentions"] == DEMO_COUNT == first[slug]["bucketed"], slug
+        assert first[slug]["mentions"] == DEMO_COUNT + STORY == first[slug]["bucketed"], slug
         assert first[slug]["sources"] == 3 and first[slug]["members"] >= 4, slug
     bank = Tenant.objects.get(slug="bank-lestari")
     assert Mention.objects.for_tenant(bank).filter(text__icontains="lestari").exists()
@@ -171,7 +173,7 @@ def test_seed_demo_moves_every_demo_time_up_to_now(db: Any) -> None:
     seven_days = Mention.objects.for_tenant(kopi).filter(
         published_at__gte=later - timedelta(days=7)
     )
-    assert seven_days.count() == DEMO_COUNT
+    assert seven_days.count() == DEMO_COUNT + STORY
     assert not Mention.objects.for_tenant(kopi).filter(published_at__gt=later).exists()
     source.refresh_from_db()
     failing.refresh_from_db()
@@ -208,4 +210,4 @@ def test_the_metrics_see_the_last_seven_days(api: Any, db: Any) -> None:
         response = api(analyst).get(f"/api/v1/tenants/{slug}/metrics/volume/", {"interval": "1d"})
         assert response.status_code == 200, response.content
         series = response.json()["series"]
-        assert sum(point["mentions"] for point in series) == DEMO_COUNT, slug
+        assert sum(point["mentions"] for point in series) == DEMO_COUNT + STORY, slug

@@ -3,7 +3,8 @@
 
 The demo agency, its tenants ``kopi-senja`` and ``bank-lestari`` and one user per role
 (``tenants.demo``, printed with their passwords), then for each tenant its queries, terms,
-sources and mentions (``monitoring.demo``): on a later run, every stored demo time moves up to
+sources, alert rules and mentions (``monitoring.demo``), with a spike and a hoax campaign
+relative to now so that alerts show at once: on a later run, every stored demo time moves up to
 now first, so the last 7 days always hold the demo, and only mentions not yet stored are sent.
 The mentions appear once the task cluster has processed the queued chunks.
 """
@@ -38,11 +39,17 @@ class Command(ScopedCommand):
                 + ", ".join(t.slug for t in accounts.tenants)
             )
             for tenant in accounts.tenants:
-                done = seed_mentions(tenant, options["mentions"])
+                done = seed_mentions(tenant, options["mentions"], story=options["mentions"] > 0)
                 hours = int(done.shift.total_seconds() // 3600)
                 self.stdout.write(
                     f"  {tenant.slug}: {done.sent} mentions queued, {done.already_stored} already "
-                    f"stored" + (f", moved {hours} h forward to now" if hours else "")
+                    f"stored"
+                    + (f", moved {hours} h forward to now" if hours else "")
+                    + (
+                        f"; alert story (a spike and a hoax): {done.story} queued"
+                        if done.story
+                        else ""
+                    )
                 )
             self.stdout.write("Demo users (email / password / role):")
             for email, password, described in accounts.users:

@@ -1,0 +1,288 @@
+"""Early-warning benchmark: from the 202 of the mention that tips a rule to the alert row, the
+cost of the rules on ingest throughput, and the CPU time to judge 10,000 series.
+
+    python benchmarks/alerts.py [--rate 200] [--seconds 70] [--spikes 12] [--throughput-n 4000]
+
+Starts what it needs itself, as ``make run`` would (embedded PostgreSQL, the production HTTP
+server and the task cluster; ``benchmarks/_harness.py``).
+
+1. **Latency.** A tenant with the default rules plus one volume-spike rule per spike query
+   (``alertbench<k>``), each primed with two days of quiet history (10 mentions per 5 minutes)
+   as its detector state. Realistic mentions (``monitoring.demodata``) are offered at ``--rate``
+   mentions/s through ``POST /api/v1/tenants/{slug}/ingest/`` (requests of rate/4 items, 4 a
+   second); every few seconds one extra request carries 150 mentions of the next spike query:
+   that request holds the tipping mention (its count alone is twice the threshold), so the
+   latency of spike k is the alert row's ``created_at`` (written in the subscriber's
+   transaction, which commits right after) minus the moment that request got its 202.
+   ``p50_alert_latency_s`` / ``p95_alert_latency_s`` over the spikes.
+2. **Throughput with and without rules.** ``--throughput-n`` mentions sent unthrottled to a
+   tenant with the default rules, then to one with every rule disabled, three times
+   interleaved (with, without, with, ...); a run ends when every chunk is stored and every
+   pipeline event is delivered to its subscribers. Reports the median of each and their ratio.
+3. **CPU for 10,000 series.** In this process: 10,000 (tenant, query) spike series, each with
+   a state learnt from two days of history stored as JSON, judged for one new bucket (JSON in,
+   ``advance``, JSON out), measured with ``time.process_time``.
+
+The machine may be shared: figures are noisy (the load average is reported). Progress goes to
+stderr; the last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._harness import (
+    Services,
+    as_owner,
+    drop_tenant,
+    load_note,
+    log,
+    percentile,
+    prepare_database,
+    setup_django,
+    sigterm_as_interrupt,
+)
+from benchmarks.ingest import Client, make_tenant, send_all
+
+SPIKE_SIZE = 150
+HISTORY_PER_BUCKET = 10
+
+
+def prime_spike_rules(tenant: Any, spikes: int) -> list[Any]:
+    """One monitored query and volume-spike rule per spike, each with a learnt quiet state."""
+    from django.utils import timezone
+
+    from monitoring.alerting.spike import SpikeDetector
+    from monitoring.early_warning import live, services
+    from monitoring.models import DetectorState
+    from monitoring.services import create_query
+
+    now = timezone.now()
+    current = live.floor_bucket(now)
+    rules = []
+    for k in range(spikes):
+        query = create_query(tenant=tenant, name=f"alertbench{k}", query=f"alertbench{k}")
+        rule = services.create_rule(tenant=tenant, name=f"Spike {k}", kind="spike", query=query)
+        detector = SpikeDetector(live.series_config(rule), live.BUCKET, series=f"q{query.pk}")
+        for b in range(2 * 288, 0, -1):
+            detector.observe(current - b * live.BUCKET, HISTORY_PER_BUCKET, judge=False)
+        DetectorState.objects.create(
+            tenant=tenant,
+            rule=rule,
+            series=f"q{query.pk}",
+            state={"detector": detector.to_dict(), "pending": {}},
+            due_at=current + live.BUCKET,
+        )
+        rules.append(rule)
+    return rules
+
+
+def spike_items(run: str, k: int, published: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "platform": "x",
+            "external_id": f"{run}-spike{k}-{n}",
+            "text": f"alertbench{k} antrean kacau banget hari ini, nomor {n}",
+            "lang": "id",
+            "published_at": published,
+            "author": {"handle": f"spiker{k}x{n}", "followers": 120},
+        }
+        for n in range(SPIKE_SIZE)
+    ]
+
+
+def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str, Any]:
+    import threading
+    from datetime import UTC, datetime
+
+    from monitoring.demodata import generate
+    from monitoring.models import Alert
+
+    tenant, key = make_tenant(f"{run}l")
+    rules = prime_spike_rules(tenant, args.spikes)
+    client = Client(services.base_url, f"/api/v1/tenants/{tenant.slug}/ingest/", key)
+    batch = max(1, round(args.rate / 4))
+    total = int(args.rate * args.seconds)
+    items = generate(total, seed=11, run_id=f"{run}l", brand="mixed", days=0.01)
+    bodies = [
+        (json.dumps(items[i : i + batch], ensure_ascii=False).encode(), len(items[i : i + batch]))
+        for i in range(0, total, batch)
+    ]
+    spike_sent: dict[int, float] = {}
+    first_spike_at = 10.0
+    gap = max(1.0, (args.seconds - first_spike_at - 10) / max(1, args.spikes))
+
+    def inject() -> None:
+        start = time.monotonic()
+        for k in range(args.spikes):
+            delay = start + first_spike_at + k * gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            published = datetime.now(UTC).isoformat(timespec="seconds")
+            body = json.dumps(spike_items(run, k, published)).encode()
+            sent = client.post(body)
+            spike_sent[k] = sent.answered_at
+
+    log(f"latency: {total} mentions at {args.rate}/s with {args.spikes} spikes")
+    injector = threading.Thread(target=inject)
+    injector.start()
+    sent = send_all(client, bodies, args.rate, 4)
+    injector.join()
+    deadline = time.monotonic() + 120
+    wanted = {rule.pk: k for k, rule in enumerate(rules)}
+    found: dict[int, float] = {}
+    while time.monotonic() < deadline and len(found) < len(wanted):
+        for rule_id, created in Alert.objects.for_tenant(tenant).filter(
+            rule_id__in=list(wanted)
+        ).values_list("rule_id", "created_at"):
+            found[wanted[rule_id]] = created.timestamp()
+        services.check()
+        time.sleep(0.5)
+    delays = [found[k] - spike_sent[k] for k in sorted(found) if k in spike_sent]
+    figures = {
+        "p50_alert_latency_s": round(percentile(delays, 0.5), 2) if delays else None,
+        "p95_alert_latency_s": round(percentile(delays, 0.95), 2) if delays else None,
+        "max_alert_latency_s": round(max(delays), 2) if delays else None,
+        "spikes": args.spikes,
+        "spikes_alerted": len(found),
+        "offered_per_s": args.rate,
+        "latency_requests": len(sent),
+    }
+    drop_tenant(tenant.pk)
+    return figures
+
+
+def undelivered(tenant_id: int) -> int:
+    from monitoring.models import PipelineEvent
+
+    return PipelineEvent.objects.for_tenant(tenant_id).filter(delivered_at__isnull=True).count()
+
+
+def throughput_run(
+    services: Services, tenant: Any, key: str, run: str, n: int, seed: int
+) -> float:
+    from benchmarks.ingest import wait_processed
+    from monitoring.demodata import generate
+
+    client = Client(services.base_url, f"/api/v1/tenants/{tenant.slug}/ingest/", key)
+    items = generate(n, seed=seed, run_id=run, brand="mixed", days=0.02)
+    bodies = [
+        (json.dumps(items[i : i + 500], ensure_ascii=False).encode(), len(items[i : i + 500]))
+        for i in range(0, n, 500)
+    ]
+    start = time.time()
+    sent = send_all(client, bodies, None, 2)
+    wait_processed([s.batch_id for s in sent], services, time.monotonic() + 600, progress=False)
+    while undelivered(tenant.pk):
+        services.check()
+        time.sleep(0.05)
+    return n / (time.time() - start)
+
+
+def throughput(args: argparse.Namespace, services: Services, run: str) -> dict[str, Any]:
+    from monitoring.models import AlertRule
+
+    with_rules, with_key = make_tenant(f"{run}w")
+    without, without_key = make_tenant(f"{run}o")
+    AlertRule.objects.for_tenant(without).update(enabled=False)
+    log(f"throughput: {args.throughput_n} mentions per run, 3 interleaved runs each")
+    rates: dict[str, list[float]] = {"with": [], "without": []}
+    try:
+        for k in range(3):
+            for name, tenant, key in (
+                ("with", with_rules, with_key),
+                ("without", without, without_key),
+            ):
+                rate = throughput_run(
+                    services, tenant, key, f"{run}{name[0]}{k}", args.throughput_n, 20 + k
+                )
+                rates[name].append(rate)
+                log(f"  {name} rules, run {k + 1}: {rate:.0f} mentions/s")
+    finally:
+        drop_tenant(with_rules.pk)
+        drop_tenant(without.pk)
+    med_with = statistics.median(rates["with"])
+    med_without = statistics.median(rates["without"])
+    return {
+        "mentions_per_s_with_rules": round(med_with, 1),
+        "mentions_per_s_without_rules": round(med_without, 1),
+        "throughput_ratio": round(med_with / med_without, 3),
+        "throughput_runs": {k: [round(v, 1) for v in vs] for k, vs in rates.items()},
+    }
+
+
+def series_cpu(count: int = 10_000) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from monitoring.alerting.spike import SpikeConfig, SpikeDetector
+    from monitoring.early_warning import live
+
+    now = datetime(2026, 3, 2, 12, 2, tzinfo=UTC)
+    current = live.floor_bucket(now)
+    config = SpikeConfig(rule="spike")
+    detector = SpikeDetector(config, live.BUCKET, series="q0")
+    for b in range(2 * 288, 0, -1):
+        detector.observe(current - b * live.BUCKET, 10 + (b % 7), judge=False)
+    stored = json.dumps({"detector": detector.to_dict(), "pending": {}})
+    states = [stored] * count
+    later = now + live.BUCKET
+    began = time.process_time()
+    fired = 0
+    for k, text in enumerate(states):
+        step = live.advance(config, json.loads(text), {current: 8 + k % 9}, later, f"q{k}")
+        json.dumps(step.state)
+        fired += len(step.alerts)
+    cpu = time.process_time() - began
+    return {
+        "series_cpu_s_10k": round(cpu, 3),
+        "series": count,
+        "state_bytes": len(stored),
+        "series_fired": fired,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rate", type=float, default=200.0, help="offered load, mentions/s")
+    ap.add_argument("--seconds", type=float, default=70.0, help="length of the latency run")
+    ap.add_argument("--spikes", type=int, default=12)
+    ap.add_argument("--throughput-n", type=int, default=4000)
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+    sigterm_as_interrupt()
+    setup_django()
+    prepare_database()
+    as_owner()
+    run = f"a{int(time.time()):x}{secrets.token_hex(2)}"
+    figures: dict[str, Any] = {}
+    load_before = load_note()
+    figures.update(series_cpu())
+    log(f"10,000 series for one bucket: {figures['series_cpu_s_10k']} s of CPU")
+    try:
+        with Services(web=True, worker=True) as services:
+            figures.update(latency(args, services, run))
+            log(f"latency: {figures}")
+            if not args.skip_throughput:
+                figures.update(throughput(args, services, run))
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    figures["load_before"] = load_before
+    figures["load_after"] = load_note()
+    figures["note"] = "shared machine: figures are noisy"
+    print(json.dumps(figures))
+    ok = figures.get("spikes_alerted") == args.spikes
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1048 @@
+"""Live evaluation of a tenant's alert rules as pipeline chunks commit, and the sweep.
+
+``on_pipeline_event`` is the outbox subscriber (``tenants.outbox``; registered in
+``MonitoringConfig.ready`` as ``early_warning``). It runs in the delivery's transaction, after
+the claim of (event, subscriber), so its writes (detector state, clusters, snapshots, alerts)
+commit exactly once per chunk: a worker killed in between leaves no claim and no alert, and the
+event is delivered again. The evaluations of one tenant take a transaction-scoped advisory lock,
+so chunks handled by two workers at once are judged one after the other (one spike, one alert;
+one cluster however the copies were spread over workers).
+
+What each kind reads (never weeks of history per evaluation):
+
+* **series rules** (``spike``: mentions, ``negative-surge``: negative mentions,
+  ``provocation-burst``: provocative mentions), per (rule, query) series: the counts of the
+  chunk's new mentions per 5-minute bucket are added to the series' state (``DetectorState``:
+  the detector's JSON and the counts of buckets still open). Buckets that have closed are
+  learnt (``SpikeDetector.observe``), the bucket filling now is judged at once (``peek``), so the
+  mention that tips a spike fires it. A new series starts from the stored 5-minute rollups of
+  the last 7 days (once; provocation has no rollup and starts empty). Counts that arrive for a
+  bucket the series has already learnt still count in the rollups, not in the baseline.
+* **mention rules** (``hoax-spread``, ``owned-account``, ``influential-author``,
+  ``trigger-keywords``) read the chunk's new mentions; hoax clusters live in ``HoaxMember`` /
+  ``HoaxBand`` / ``HoaxCluster``, owned-account profiles on ``OwnedAccount``, keyword hits in
+  ``DetectorState``.
+* **velocity** reads the ``EngagementSnapshot`` rows written here for the chunk's *updated*
+  mentions: only sources that re-deliver items feed it.
+
+**Backfill rule**: a mention published more than two hours before it was ingested updates the
+rollups, the baselines, clusters and profiles, and never fires; a bucket that ended more than
+two hours ago is learnt and never judged.
+
+``sweep`` (every minute) closes the buckets of series that received nothing (windows closing
+with zero data, episodes calming down), wakes expired snoozes and prunes band hashes, members
+and snapshots past their window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from monitoring.alerting.author import AuthorConfig, InfluentialAuthor
+from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, signature
+from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
+from monitoring.alerting.mentions import MentionEvent
+from monitoring.alerting.owned import OwnedAccounts, OwnedConfig, Profile, account_key
+from monitoring.alerting.spike import SpikeConfig, SpikeDetector
+from monitoring.alerting.surge import BURST_PRESETS
+from monitoring.alerting.types import Alert as Detected
+from monitoring.alerting.types import MentionRef, as_utc, iso, score_from_ratio
+from monitoring.alerting.velocity import Point, VelocityConfig
+from monitoring.alerting.velocity import judge as judge_velocity
+from monitoring.choices import AlertKind, AlertStatus
+from monitoring.early_warning import services
+from monitoring.models import (
+    Alert,
+    AlertRule,
+    DetectorState,
+    EngagementSnapshot,
+    HoaxBand,
+    HoaxCluster,
+    HoaxMember,
+    LowCredibilityDomain,
+    Mention,
+    MetricBucket,
+    OwnedAccount,
+    PipelineEvent,
+)
+
+logger = logging.getLogger("sigap.alerts")
+
+SUBSCRIBER = "early_warning"
+BUCKET = timedelta(minutes=5)
+BACKFILL = timedelta(hours=2)
+BOOTSTRAP = timedelta(days=7)
+SNAPSHOT_KEEP = timedelta(days=2)
+DEFAULT_HOAX_WINDOW = timedelta(hours=24)
+LOCK_NAMESPACE = 0x51A7  # pg_advisory_xact_lock(namespace, tenant id)
+SAMPLES = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+SERIES_KINDS = (AlertKind.SPIKE, AlertKind.NEGATIVE_SURGE, AlertKind.PROVOCATION_BURST)
+MENTION_KINDS = (
+    AlertKind.HOAX_SPREAD,
+    AlertKind.OWNED_ACCOUNT,
+    AlertKind.INFLUENTIAL_AUTHOR,
+    AlertKind.TRIGGER_KEYWORDS,
+)
+ROLLUP_COLUMN = {AlertKind.SPIKE: "mentions", AlertKind.NEGATIVE_SURGE: "negative"}
+UNIT = {
+    AlertKind.SPIKE: "mentions",
+    AlertKind.NEGATIVE_SURGE: "negative mentions",
+    AlertKind.PROVOCATION_BURST: "provocative mentions",
+}
+# Band hashes are stored with the LSH banding of the most sensitive hoax preset (32 bands of 4
+# rows for Jaccard 0.4), so one table serves every sensitivity; each rule then keeps the
+# candidates that reach its own threshold.
+HOAX_BANDS, HOAX_ROWS = 32, 4
+
+
+# --- the subscriber -----------------------------------------------------------------------
+
+
+def on_pipeline_event(event: PipelineEvent) -> None:
+    """The outbox subscriber: evaluate the chunk (see the module docstring)."""
+    evaluate(event=event)
+    hang = os.environ.get("SIGAP_TEST_ALERTS_HANG")
+    if hang:  # tests only: stop here with the transaction open, to be killed (kill test)
+        Path(hang).touch()
+        time.sleep(3600)
+
+
+@dataclass
+class LiveMention:
+    """A stored mention as the live rules see it."""
+
+    id: int
+    event: MentionEvent
+    ingested_at: datetime
+    matched_queries: list[int]
+
+    @property
+    def backfill(self) -> bool:
+        return self.ingested_at - self.event.published_at > BACKFILL
+
+    def in_query(self, query_id: int | None) -> bool:
+        return not query_id or query_id in self.matched_queries
+
+
+@dataclass
+class Evaluation:
+    fired: int = 0
+    merged: int = 0
+    mentions: int = 0
+    snapshots: int = 0
+
+    def add(self, result: services.Fired) -> None:
+        if result.created:
+            self.fired += 1
+        elif result.merged:
+            self.merged += 1
+
+
+def lock_tenant(tenant_id: int) -> None:
+    """Judge one tenant's chunks one at a time (until the transaction ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, tenant_id])
+
+
+def enabled_rules(tenant_id: int) -> list[AlertRule]:
+    """The tenant's enabled rules (index ``alert_rule_enabled``)."""
+    return list(AlertRule.objects.for_tenant(tenant_id).filter(enabled=True).order_by("id"))
+
+
+def evaluate(*, event: PipelineEvent, now: datetime | None = None) -> Evaluation:
+    """Evaluate the tenant's enabled rules for one committed chunk."""
+    now = now or timezone.now()
+    tenant_id = event.tenant_id
+    result = Evaluation()
+    rules = enabled_rules(tenant_id)
+    if not rules and not event.updated_ids:
+        return result
+    lock_tenant(tenant_id)
+    points: dict[int, list[Point]] = {}
+    if event.updated_ids:
+        points = snapshot_engagement(tenant_id, event.updated_ids, now)
+        result.snapshots = len(event.updated_ids)
+    if not rules:
+        return result
+    kinds = {rule.kind for rule in rules}
+    mentions: list[LiveMention] = []
+    if event.inserted_ids and kinds & {*SERIES_KINDS, *MENTION_KINDS}:
+        mentions = load_mentions(tenant_id, event.inserted_ids)
+        result.mentions = len(mentions)
+    series = [rule for rule in rules if rule.kind in SERIES_KINDS]
+    if series and mentions:
+        evaluate_series(tenant_id, series, mentions, now, result)
+    if mentions:
+        by_kind: dict[str, list[AlertRule]] = defaultdict(list)
+        for rule in rules:
+            by_kind[rule.kind].append(rule)
+        if by_kind[AlertKind.HOAX_SPREAD]:
+            evaluate_hoax(tenant_id, by_kind[AlertKind.HOAX_SPREAD], mentions, result)
+        if by_kind[AlertKind.OWNED_ACCOUNT]:
+            evaluate_owned(tenant_id, by_kind[AlertKind.OWNED_ACCOUNT][0], mentions, result)
+        for rule in by_kind[AlertKind.INFLUENTIAL_AUTHOR]:
+            evaluate_author(rule, mentions, result)
+        for rule in by_kind[AlertKind.TRIGGER_KEYWORDS]:
+            evaluate_keywords(rule, mentions, result)
+    velocity = [rule for rule in rules if rule.kind == AlertKind.VELOCITY]
+    if velocity and points:
+        evaluate_velocity(tenant_id, velocity, points, result)
+    return result
+
+
+# --- mentions -----------------------------------------------------------------------------
+
+_FIELDS = (
+    "id",
+    "platform",
+    "external_id",
+    "published_at",
+    "ingested_at",
+    "text",
+    "author_handle",
+    "author_followers",
+    "author_verified",
+    "likes",
+    "shares",
+    "replies",
+    "language",
+    "sentiment",
+    "sentiment_scores",
+    "provocation",
+    "triggers",
+    "scores",
+    "matched_queries",
+)
+
+
+def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
+    """The chunk's new mentions in published order (primary key)."""
+    rows = Mention.objects.for_tenant(tenant_id).filter(pk__in=list(ids)).values_list(*_FIELDS)
+    out = []
+    for row in rows:
+        data = dict(zip(_FIELDS, row, strict=True))
+        entities = (data["scores"] or {}).get("entities") or []
+        domains = sorted(
+            {
+                str(e.get("text", "")).lower().removeprefix("www.")
+                for e in entities
+                if isinstance(e, dict) and e.get("type") == "domain" and e.get("text")
+            }
+        )
+        event = MentionEvent(
+            platform=data["platform"],
+            external_id=data["external_id"],
+            published_at=as_utc(data["published_at"]),
+            text=data["text"],
+            author=data["author_handle"],
+            followers=data["author_followers"],
+            verified=data["author_verified"],
+            engagement=data["likes"] + data["shares"] + data["replies"],
+            language=data["language"],
+            sentiment=data["sentiment"] or "neutral",
+            negative=float((data["sentiment_scores"] or {}).get("negative", 0.0)),
+            provocation=float(data["provocation"] or 0.0),
+            triggers=tuple(data["triggers"] or ()),
+            domains=tuple(domains),
+            queries=tuple(data["matched_queries"] or ()),
+        )
+        out.append(
+            LiveMention(data["id"], event, as_utc(data["ingested_at"]), data["matched_queries"])
+        )
+    out.sort(key=lambda m: (m.event.published_at, m.id))
+    return out
+
+
+def fire(
+    rule: AlertRule,
+    detected: Detected,
+    result: Evaluation,
+    *,
+    key: str,
+    mention_ids: Sequence[int] = (),
+    authors: Sequence[str] = (),
+    cluster: HoaxCluster | None = None,
+    title: str = "",
+) -> services.Fired:
+    fired = services.fire_or_merge(
+        rule=rule,
+        detected=detected,
+        dedupe_key=key,
+        mention_ids=mention_ids,
+        authors=authors,
+        cluster=cluster,
+        title=title,
+    )
+    result.add(fired)
+    if fired.created:
+        logger.info(
+            "alert fired",
+            extra={
+                "tenant_id": rule.tenant_id,
+                "alert_id": fired.alert.pk,
+                "rule": rule.kind,
+                "key": key,
+            },
+        )
+    return fired
+
+
+# --- series rules ---------------------------------------------------------------------------
+
+
+def floor_bucket(moment: datetime) -> datetime:
+    seconds = int((moment - EPOCH).total_seconds())
+    return EPOCH + timedelta(seconds=seconds - seconds % int(BUCKET.total_seconds()))
+
+
+def series_config(rule: AlertRule) -> SpikeConfig:
+    return SpikeConfig(
+        rule=rule.kind,
+        sensitivity=rule.sensitivity,
+        window=rule.window,
+        cooldown=rule.cooldown,
+        severity=rule.severity or None,
+        thresholds=(
+            BURST_PRESETS[rule.sensitivity] if rule.kind == AlertKind.PROVOCATION_BURST else None
+        ),
+        unit=UNIT[AlertKind(rule.kind)],
+    )
+
+
+def counts_of(kind: str, mention: LiveMention) -> bool:
+    """Whether a mention counts in a series of ``kind``."""
+    if kind == AlertKind.NEGATIVE_SURGE:
+        return mention.event.is_negative
+    if kind == AlertKind.PROVOCATION_BURST:
+        return mention.event.provocative
+    return True
+
+
+@dataclass
+class Advanced:
+    """What ``advance`` did to one series: its new state, when the sweep is next due, and the
+    alerts it fired."""
+
+    state: dict[str, Any]
+    due_at: datetime | None
+    alerts: list[Detected]
+
+
+def advance(
+    config: SpikeConfig,
+    state: dict[str, Any] | None,
+    counts: dict[datetime, int],
+    now: datetime,
+    series: str = "",
+) -> Advanced:
+    """One series' step: add ``counts`` (per bucket start) to the open buckets, learn every
+    bucket that closed before ``now`` (judging those that ended within the backfill limit),
+    then judge the bucket filling now. Pure: no database."""
+    if state:
+        detector = SpikeDetector.from_dict(state["detector"], config, BUCKET, series)
+        pending = {as_utc(datetime.fromisoformat(k)): v for k, v in state["pending"].items()}
+    else:
+        detector = SpikeDetector(config, BUCKET, series)
+        pending = {}
+    learnt_until = _learnt_until(detector)
+    current = floor_bucket(now)
+    for start, count in counts.items():
+        if (learnt_until is not None and start < learnt_until) or start > current + BUCKET:
+            continue  # already learnt (late data stays in the rollups only), or far future
+        pending[start] = pending.get(start, 0) + count
+    alerts: list[Detected] = []
+    for start in sorted(pending):
+        if start >= current:
+            break
+        alert = detector.observe(start, pending.pop(start), judge=start + BUCKET > now - BACKFILL)
+        if alert is not None:
+            alerts.append(alert)
+    learnt_until = _learnt_until(detector)
+    if learnt_until is not None and learnt_until < current:
+        # no data since: the empty buckets close (windows with zero data, calming episodes)
+        detector.observe(current - BUCKET, 0.0)
+    if current in pending:
+        alert = detector.peek(current, pending[current])
+        if alert is not None:
+            alerts.append(alert)
+    new_state = {
+        "detector": detector.to_dict(),
+        "pending": {iso(k): v for k, v in sorted(pending.items())},
+    }
+    due = current + BUCKET if detector.origin is not None or pending else None
+    return Advanced(new_state, due, alerts)
+
+
+def _learnt_until(detector: SpikeDetector) -> datetime | None:
+    if detector.origin is None:
+        return None
+    return detector.origin + (detector.last_index + 1) * BUCKET
+
+
+def bootstrap_counts(tenant_id: int, rule: AlertRule, now: datetime) -> dict[datetime, int]:
+    """A new series' history: the stored 5-minute rollups of the last 7 days (once)."""
+    column = ROLLUP_COLUMN.get(AlertKind(rule.kind))
+    if column is None:
+        return {}
+    rows = (
+        MetricBucket.objects.for_tenant(tenant_id)
+        .filter(query_id=rule.query_id or 0, bucket__gte=now - BOOTSTRAP, bucket__lte=now)
+        .values_list("bucket", column)
+    )
+    return {as_utc(bucket): count for bucket, count in rows if count}
+
+
+def evaluate_series(
+    tenant_id: int,
+    rules: list[AlertRule],
+    mentions: list[LiveMention],
+    now: datetime,
+    result: Evaluation,
+) -> None:
+    states = {
+        (state.rule_id, state.series): state
+        for state in DetectorState.objects.for_tenant(tenant_id)
+        .filter(rule__in=[rule.pk for rule in rules])
+        .order_by("id")
+        .select_for_update()
+    }
+    for rule in rules:
+        key = f"q{rule.query_id or 0}"
+        counts: dict[datetime, int] = defaultdict(int)
+        members = [m for m in mentions if m.in_query(rule.query_id) and counts_of(rule.kind, m)]
+        for mention in members:
+            counts[floor_bucket(mention.event.published_at)] += 1
+        stored = states.get((rule.pk, key))
+        if stored is None:
+            history = bootstrap_counts(tenant_id, rule, now)
+            if history or rule.kind in ROLLUP_COLUMN:
+                counts = defaultdict(int, history)  # the rollups hold this chunk already
+            stored = DetectorState(tenant_id=tenant_id, rule=rule, series=key, state={})
+        elif not counts:
+            continue
+        step = advance(series_config(rule), stored.state or None, counts, now, key)
+        stored.state = step.state
+        stored.due_at = step.due_at
+        stored.save()
+        for detected in step.alerts:
+            ids = [m.id for m in members if detected.window_start <= m.event.published_at]
+            ids = ids[-SAMPLES:] or sample_mentions(tenant_id, rule, detected)
+            fire(rule, detected, result, key=f"{rule.kind}:{key}", mention_ids=ids)
+
+
+def sample_mentions(tenant_id: int, rule: AlertRule, detected: Detected) -> list[int]:
+    """The widest-reaching mentions of the alert's window (index ``mention_by_reach``)."""
+    rows = Mention.objects.for_tenant(tenant_id).filter(
+        published_at__gte=detected.window_start, published_at__lt=detected.window_end
+    )
+    if rule.query_id:
+        rows = rows.filter(matched_queries__contains=[rule.query_id])
+    if rule.kind == AlertKind.NEGATIVE_SURGE:
+        rows = rows.filter(sentiment="negative")
+    return list(rows.order_by("-author_followers").values_list("id", flat=True)[:SAMPLES])
+
+
+# --- hoax spread ----------------------------------------------------------------------------
+
+
+def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
+    threshold = min(HOAX_PRESETS[rule.sensitivity][0] for rule in rules)
+    window = max(rule.window for rule in rules)
+    return threshold, window
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+_BAND_INSERT = """
+    INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
+    SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
+        %(mention)s::bigint[], %(at)s::timestamptz[])
+"""
+_BAND_LOOKUP = """
+    SELECT DISTINCT b.band, b.hash, b.mention_id FROM monitoring_hoaxband b
+    JOIN unnest(%(band)s::smallint[], %(hash)s::bigint[]) AS q(band, hash)
+        ON b.band = q.band AND b.hash = q.hash
+    WHERE b.tenant_id = %(tenant)s AND b.published_at >= %(since)s
+"""
+
+
+@dataclass
+class _Member:
+    mention_id: int
+    cluster_id: int | None
+    author: str
+    published_at: datetime
+    hashes: np.ndarray
+
+
+def evaluate_hoax(
+    tenant_id: int, rules: list[AlertRule], mentions: list[LiveMention], result: Evaluation
+) -> None:
+    threshold, window = _hoax_settings(rules)
+    signed = []
+    for mention in mentions:
+        minhash = signature(mention.event.text)
+        if minhash is not None:
+            bands = band_hashes(minhash, HOAX_BANDS, HOAX_ROWS)
+            signed.append((mention, minhash.hashvalues.astype(np.uint64), bands))
+    if not signed:
+        return
+    since = min(m.event.published_at for m, _, _ in signed) - window
+    index: dict[tuple[int, int], set[int]] = defaultdict(set)
+    wanted = {(band, value) for _, _, bands in signed for band, value in enumerate(bands)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BAND_LOOKUP,
+            {
+                "tenant": tenant_id,
+                "band": [band for band, _ in wanted],
+                "hash": [value for _, value in wanted],
+                "since": since,
+            },
+        )
+        for band, value, mention_id in cursor.fetchall():
+            index[(band, value)].add(mention_id)
+    members: dict[int, _Member] = {}
+    candidate_ids = {mid for ids in index.values() for mid in ids}
+    if candidate_ids:
+        for row in HoaxMember.objects.for_tenant(tenant_id).filter(mention_id__in=candidate_ids):
+            members[row.mention_id] = _Member(
+                row.mention_id,
+                row.cluster_id,
+                row.author,
+                as_utc(row.published_at),
+                np.frombuffer(bytes(row.signature), dtype=np.uint64),
+            )
+    by_id = {m.id: m for m in mentions}
+    new_members: list[_Member] = []
+    grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
+    for mention, hashes, bands in signed:
+        published = mention.event.published_at
+        best: tuple[float, int] | None = None
+        seen: set[int] = set()
+        for band, value in enumerate(bands):
+            for candidate in index.get((band, value), ()):
+                if candidate in seen or candidate not in members:
+                    continue
+                seen.add(candidate)
+                other = members[candidate]
+                if other.published_at < published - window:
+                    continue
+                similarity = _similarity(hashes, other.hashes)
+                if similarity >= threshold and (
+                    best is None or (similarity, -candidate) > (best[0], -best[1])
+                ):
+                    best = (similarity, candidate)
+        cluster_id: int | None = None
+        if best is not None:
+            other = members[best[1]]
+            if other.cluster_id is None:
+                first = by_id.get(other.mention_id) or next(
+                    iter(load_mentions(tenant_id, [other.mention_id])), None
+                )
+                if first is not None:
+                    other.cluster_id = _new_cluster(tenant_id, first)
+                    if other.mention_id not in by_id:  # a stored member joins its new cluster
+                        HoaxMember.objects.for_tenant(tenant_id).filter(
+                            mention_id=other.mention_id
+                        ).update(cluster_id=other.cluster_id)
+                    grown[other.cluster_id].append(first)
+            cluster_id = other.cluster_id
+            if cluster_id is not None:
+                grown[cluster_id].append(mention)
+        member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
+        members[mention.id] = member
+        new_members.append(member)
+        for band, value in enumerate(bands):
+            index[(band, value)].add(mention.id)
+    HoaxMember.objects.bulk_create(
+        [
+            HoaxMember(
+                tenant_id=tenant_id,
+                mention_id=m.mention_id,
+                cluster_id=m.cluster_id,
+                author=m.author[:220],
+                published_at=m.published_at,
+                signature=m.hashes.tobytes(),
+            )
+            for m in new_members
+        ]
+    )
+    rows = [
+        (band, value, m.id, m.event.published_at)
+        for m, _, bands in signed
+        for band, value in enumerate(bands)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BAND_INSERT,
+            {
+                "tenant": tenant_id,
+                "band": [r[0] for r in rows],
+                "hash": [r[1] for r in rows],
+                "mention": [r[2] for r in rows],
+                "at": [r[3] for r in rows],
+            },
+        )
+    if grown:
+        _judge_clusters(tenant_id, rules, grown, window, result)
+
+
+def _new_cluster(tenant_id: int, live: LiveMention) -> int:
+    """A cluster whose first member is ``live`` (an earlier mention)."""
+    event = live.event
+    cluster = HoaxCluster.objects.create(
+        tenant_id=tenant_id,
+        key=f"{event.platform}:{event.external_id}"[:220],
+        first_mention_id=live.id,
+        first_poster=event.author[:200],
+        first_at=event.published_at,
+        last_at=event.published_at,
+        text=event.text[:2000],
+        member_count=0,
+        author_count=0,
+    )
+    return cluster.pk
+
+
+def _judge_clusters(
+    tenant_id: int,
+    rules: list[AlertRule],
+    grown: dict[int, list[LiveMention]],
+    window: timedelta,
+    result: Evaluation,
+) -> None:
+    clusters = {
+        c.pk: c
+        for c in HoaxCluster.objects.for_tenant(tenant_id)
+        .filter(pk__in=list(grown))
+        .order_by("id")
+        .select_for_update()
+    }
+    low = list(LowCredibilityDomain.objects.for_tenant(tenant_id).values_list("domain", flat=True))
+    newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
+    active: dict[int, dict[str, datetime]] = defaultdict(dict)
+    rows = (
+        HoaxMember.objects.for_tenant(tenant_id)
+        .filter(cluster_id__in=list(grown), published_at__gte=min(newest.values()) - window)
+        .order_by("published_at")
+        .values_list("cluster_id", "author", "published_at")
+    )
+    for cluster_id, author, published_at in rows:
+        if published_at >= newest[cluster_id] - window:
+            active[cluster_id].setdefault(author, published_at)
+    for cluster_id, added in grown.items():
+        cluster = clusters[cluster_id]
+        _update_cluster(cluster, added, low)
+        authors = active[cluster_id]
+        tipping = max(added, key=lambda m: (m.event.published_at, m.id))
+        if tipping.backfill:
+            continue
+        for rule in rules:
+            needed = int(rule.params.get("min_authors") or HOAX_PRESETS[rule.sensitivity][1])
+            if len(authors) < needed:
+                continue
+            detected = _hoax_alert(rule, cluster, authors, tipping, needed)
+            fired = fire(
+                rule,
+                detected,
+                result,
+                key=f"hoax-spread:{cluster.key}",
+                mention_ids=[m.id for m in added],
+                authors=[m.event.author for m in added],
+                cluster=cluster,
+                title=f"Hoax spread: {cluster.text[:120]}",
+            )
+            if fired.created and cluster.alerted_at is None:
+                cluster.alerted_at = timezone.now()
+                cluster.save(update_fields=["alerted_at"])
+
+
+def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[str]) -> None:
+    authors = list(cluster.authors)
+    for mention in added:
+        handle = mention.event.author
+        if handle and handle not in authors and len(authors) < 200:
+            authors.append(handle)
+    links = set(cluster.links)
+    for mention in added:
+        links.update(mention.event.domains)
+    spread = {row["hour"]: row["mentions"] for row in cluster.spread}
+    for mention in added:
+        hour = iso(mention.event.published_at.replace(minute=0, second=0, microsecond=0))
+        spread[hour] = spread.get(hour, 0) + 1
+    cluster.authors = authors
+    cluster.author_count = len(authors)
+    cluster.member_count += len(added)
+    cluster.last_at = max([cluster.last_at, *(m.event.published_at for m in added)])
+    cluster.links = sorted(links)[:50]
+    cluster.low_credibility_links = sorted(
+        d for d in links if any(d == bad or d.endswith("." + bad) for bad in low)
+    )
+    cluster.spread = [{"hour": h, "mentions": n} for h, n in sorted(spread.items())]
+    cluster.save()
+
+
+def _hoax_alert(
+    rule: AlertRule,
+    cluster: HoaxCluster,
+    authors: dict[str, datetime],
+    tipping: LiveMention,
+    needed: int,
+) -> Detected:
+    count = len(authors)
+    start = min(authors.values())
+    at = tipping.event.published_at
+    hours = max((at - start).total_seconds() / 3600, 0.0)
+    snippet = " ".join(cluster.text.split())
+    snippet = snippet if len(snippet) <= 140 else snippet[:137] + "..."
+    score = score_from_ratio(count, needed)
+    return Detected(
+        rule=rule.kind,
+        at=at,
+        window_start=start,
+        window_end=at,
+        observed=float(count),
+        baseline=1.0,
+        threshold=float(needed),
+        score=score,
+        severity=rule.severity or ("sev2" if score >= 0.9 else "sev3"),
+        explanation=(
+            f"The same claim was posted by {count} distinct accounts within {hours:.1f} hours "
+            f"(first by {cluster.first_poster or 'an unknown author'} at "
+            f'{iso(cluster.first_at)}; the rule fires at {needed}): "{snippet}"'
+        ),
+        dedupe_key=f"hoax-spread:{cluster.key}",
+        subject={
+            "cluster": {
+                "cluster_id": cluster.key,
+                "first_poster": cluster.first_poster,
+                "authors": cluster.authors[:50],
+                "links": cluster.links,
+                "low_credibility_links": cluster.low_credibility_links,
+            }
+        },
+        mentions=[tipping.event.ref],
+        details={"spread": cluster.spread},
+    )
+
+
+# --- owned accounts, influential authors, keywords -------------------------------------------
+
+
+def evaluate_owned(
+    tenant_id: int, rule: AlertRule, mentions: list[LiveMention], result: Evaluation
+) -> None:
+    """One owned-account rule (the tenant's first) learns and judges each account's posts."""
+    posts: dict[tuple[str, str], list[LiveMention]] = defaultdict(list)
+    for mention in mentions:
+        if mention.in_query(rule.query_id):
+            posts[account_key(mention.event.platform, mention.event.author)].append(mention)
+    if not posts:
+        return
+    accounts = {
+        account_key(a.platform, a.handle): a
+        for a in OwnedAccount.objects.for_tenant(tenant_id).order_by("id").select_for_update()
+    }
+    for key, own in posts.items():
+        account = accounts.get(key)
+        if account is None:
+            continue
+        detector = OwnedAccounts(
+            OwnedConfig(
+                accounts=frozenset({key}),
+                sensitivity=rule.sensitivity,
+                cooldown=rule.cooldown,
+                severity=rule.severity or None,
+            )
+        )
+        detector.profiles[key] = Profile.from_dict(account.profile)
+        for mention in own:
+            detected = detector.observe(mention.event)
+            if detected is not None and not mention.backfill:
+                fire(
+                    rule,
+                    detected,
+                    result,
+                    key=f"owned-account:{key[0]}:{key[1]}",
+                    mention_ids=[mention.id],
+                    authors=[mention.event.author],
+                    title=f"Owned account {account.handle} on {account.platform}",
+                )
+        profile = detector.profiles[key]
+        account.profile = profile.to_dict()
+        account.posts_seen = profile.posts
+        account.save(update_fields=["profile", "posts_seen", "updated_at"])
+
+
+def evaluate_author(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
+    detector = InfluentialAuthor(
+        AuthorConfig(
+            sensitivity=rule.sensitivity,
+            cooldown=rule.cooldown,
+            severity=rule.severity or None,
+            min_followers=rule.params.get("min_followers"),
+        )
+    )
+    for mention in mentions:
+        if mention.backfill or not mention.in_query(rule.query_id):
+            continue
+        detected = detector.observe(mention.event)
+        if detected is not None:
+            fire(
+                rule,
+                detected,
+                result,
+                key=f"influential-author:{mention.event.author_key}",
+                mention_ids=[mention.id],
+                authors=[mention.event.author],
+            )
+
+
+def evaluate_keywords(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
+    words = rule.params.get("keywords") or []
+    live = [m for m in mentions if not m.backfill and m.in_query(rule.query_id)]
+    if not words or not live:
+        return
+    config = KeywordConfig(
+        keywords=tuple(words),
+        sensitivity=rule.sensitivity,
+        window=rule.window,
+        cooldown=rule.cooldown,
+        severity=rule.severity or None,
+    )
+    state, _ = (
+        DetectorState.objects.for_tenant(rule.tenant_id)
+        .select_for_update()
+        .get_or_create(
+            tenant_id=rule.tenant_id, rule=rule, series="keywords", defaults={"state": {}}
+        )
+    )
+    detector = TriggerKeywords.from_dict(state.state or {}, config)
+    for mention in live:
+        detected = detector.observe(mention.event)
+        if detected is not None:
+            keyword = detected.subject.get("keyword", "")
+            refs = {(r.platform, r.external_id) for r in detected.mentions}
+            ids = [m.id for m in live if (m.event.platform, m.event.external_id) in refs]
+            fire(
+                rule,
+                detected,
+                result,
+                key=f"trigger-keywords:{keyword.lower()}",
+                mention_ids=ids or [mention.id],
+                authors=[r.author for r in detected.mentions],
+            )
+    state.state = detector.to_dict()
+    state.save(update_fields=["state", "updated_at"])
+
+
+# --- velocity -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Updated:
+    id: int
+    ref: MentionRef
+    published_at: datetime
+    ingested_at: datetime
+    matched_queries: list[int]
+
+
+def snapshot_engagement(
+    tenant_id: int, ids: Sequence[int], now: datetime
+) -> dict[int, list[Point]]:
+    """Store each updated mention's engagement (the pipeline's update path); return every
+    mention's snapshots of the last two days, oldest first (index ``engagement_by_mention``)."""
+    rows = list(
+        Mention.objects.for_tenant(tenant_id)
+        .filter(pk__in=list(ids))
+        .values_list("id", "likes", "shares", "replies", "views")
+    )
+    EngagementSnapshot.objects.bulk_create(
+        [
+            EngagementSnapshot(
+                tenant_id=tenant_id,
+                mention_id=mention_id,
+                at=now,
+                likes=likes,
+                shares=shares,
+                replies=replies,
+                views=views,
+            )
+            for mention_id, likes, shares, replies, views in rows
+        ]
+    )
+    points: dict[int, list[Point]] = defaultdict(list)
+    for mention_id, at, likes, shares, replies in (
+        EngagementSnapshot.objects.for_tenant(tenant_id)
+        .filter(mention_id__in=[r[0] for r in rows], at__gte=now - SNAPSHOT_KEEP)
+        .order_by("mention_id", "at", "id")
+        .values_list("mention_id", "at", "likes", "shares", "replies")
+    ):
+        points[mention_id].append(Point(as_utc(at), float(likes + shares + replies)))
+    return dict(points)
+
+
+def evaluate_velocity(
+    tenant_id: int,
+    rules: list[AlertRule],
+    points: dict[int, list[Point]],
+    result: Evaluation,
+) -> None:
+    candidates = {mid: p for mid, p in points.items() if len(p) >= 2}
+    if not candidates:
+        return
+    updated = [
+        _Updated(row[0], MentionRef(row[1], row[2], row[3]), as_utc(row[4]), as_utc(row[5]), row[6])
+        for row in Mention.objects.for_tenant(tenant_id)
+        .filter(pk__in=list(candidates))
+        .values_list(
+            "id",
+            "platform",
+            "external_id",
+            "author_handle",
+            "published_at",
+            "ingested_at",
+            "matched_queries",
+        )
+    ]
+    for rule in rules:
+        config = VelocityConfig(
+            sensitivity=rule.sensitivity,
+            cooldown=rule.cooldown,
+            severity=rule.severity or None,
+            min_rate=rule.params.get("min_rate"),
+            ratio=rule.params.get("ratio"),
+        )
+        for mention in updated:
+            if mention.ingested_at - mention.published_at > BACKFILL:
+                continue
+            if rule.query_id and rule.query_id not in mention.matched_queries:
+                continue
+            detected = judge_velocity(
+                config,
+                mention=mention.ref,
+                published_at=mention.published_at,
+                points=candidates[mention.id],
+            )
+            if detected is not None:
+                fire(
+                    rule,
+                    detected,
+                    result,
+                    key=f"velocity:m{mention.id}",
+                    mention_ids=[mention.id],
+                    authors=[mention.ref.author],
+                )
+
+
+# --- the sweep ----------------------------------------------------------------------------
+
+
+@dataclass
+class Swept:
+    series: int = 0
+    fired: int = 0
+    woken: int = 0
+    pruned: int = 0
+
+
+def sweep(*, now: datetime | None = None) -> Swept:
+    """Time-based conditions across tenants, each tenant in its own transaction (see the
+    module docstring). Reads which tenants have work unpinned (``tenant_ids``), then works
+    pinned to each."""
+    now = now or timezone.now()
+    done = Swept()
+    due = DetectorState.objects.get_queryset().filter(due_at__lte=now)
+    for tenant_id in due.tenant_ids():
+        with transaction.atomic():
+            lock_tenant(tenant_id)
+            done.series += _sweep_series(tenant_id, now, done)
+    snoozed = Alert.objects.get_queryset().filter(
+        status=AlertStatus.SNOOZED, snoozed_until__lte=now
+    )
+    for tenant_id in snoozed.tenant_ids():
+        done.woken += services.wake_snoozed(tenant_id=tenant_id, now=now)
+    done.pruned = prune(now=now)
+    return done
+
+
+def _sweep_series(tenant_id: int, now: datetime, done: Swept) -> int:
+    states = list(
+        DetectorState.objects.for_tenant(tenant_id)
+        .filter(due_at__lte=now)
+        .order_by("id")
+        .select_for_update(skip_locked=True)
+    )
+    rules = AlertRule.objects.for_tenant(tenant_id).in_bulk({s.rule_id for s in states})
+    result = Evaluation()
+    for state in states:
+        rule = rules[state.rule_id]
+        if not rule.enabled or rule.kind not in SERIES_KINDS:
+            state.due_at = None
+            state.save(update_fields=["due_at", "updated_at"])
+            continue
+        step = advance(series_config(rule), state.state or None, {}, now, state.series)
+        state.state = step.state
+        state.due_at = step.due_at
+        state.save(update_fields=["state", "due_at", "updated_at"])
+        for detected in step.alerts:
+            fire(
+                rule,
+                detected,
+                result,
+                key=f"{rule.kind}:{state.series}",
+                mention_ids=sample_mentions(tenant_id, rule, detected),
+            )
+    done.fired += result.fired
+    return len(states)
+
+
+def hoax_window(tenant_id: int) -> timedelta:
+    windows = list(
+        AlertRule.objects.for_tenant(tenant_id)
+        .filter(kind=AlertKind.HOAX_SPREAD, enabled=True)
+        .values_list("window", flat=True)
+    )
+    return max(windows, default=DEFAULT_HOAX_WINDOW)
+
+
+def prune(*, now: datetime | None = None) -> int:
+    """Delete band hashes and members older than the tenant's hoax window, and engagement
+    snapshots older than two days, tenant by tenant. Returns the rows deleted."""
+    now = now or timezone.now()
+    deleted = 0
+    oldest = now - min(DEFAULT_HOAX_WINDOW, timedelta(hours=1))
+    for model in (HoaxBand, HoaxMember):
+        old = model.objects.get_queryset().filter(published_at__lt=oldest)
+        for tenant_id in old.tenant_ids():
+            cutoff = now - hoax_window(tenant_id)
+            with transaction.atomic():
+                deleted += (
+                    model.objects.for_tenant(tenant_id).filter(published_at__lt=cutoff).delete()[0]
+                )
+    snapshots = EngagementSnapshot.objects.get_queryset().filter(at__lt=now - SNAPSHOT_KEEP)
+    for tenant_id in snapshots.tenant_ids():
+        deleted += (
+            EngagementSnapshot.objects.for_tenant(tenant_id)
+            .filter(at__lt=now - SNAPSHOT_KEEP)
+            .delete()[0]
+        )
+    return deleted
