@@ -141,9 +141,11 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
     wanted = {rule.pk: k for k, rule in enumerate(rules)}
     found: dict[int, float] = {}
     while time.monotonic() < deadline and len(found) < len(wanted):
-        for rule_id, created in Alert.objects.for_tenant(tenant).filter(
-            rule_id__in=list(wanted)
-        ).values_list("rule_id", "created_at"):
+        for rule_id, created in (
+            Alert.objects.for_tenant(tenant)
+            .filter(rule_id__in=list(wanted))
+            .values_list("rule_id", "created_at")
+        ):
             found[wanted[rule_id]] = created.timestamp()
         services.check()
         time.sleep(0.5)
@@ -167,9 +169,7 @@ def undelivered(tenant_id: int) -> int:
     return PipelineEvent.objects.for_tenant(tenant_id).filter(delivered_at__isnull=True).count()
 
 
-def throughput_run(
-    services: Services, tenant: Any, key: str, run: str, n: int, seed: int
-) -> float:
+def throughput_run(services: Services, tenant: Any, key: str, run: str, n: int, seed: int) -> float:
     from benchmarks.ingest import wait_processed
     from monitoring.demodata import generate
 
