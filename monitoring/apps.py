@@ -46,8 +46,12 @@ def ensure_schedules(**kwargs: Any) -> None:
 
 def default_alert_rules(sender: Any, tenant: Any, **kwargs: Any) -> None:
     from monitoring.early_warning.services import ensure_default_rules
+    from tenants import dbscope
 
-    ensure_default_rules(tenant=tenant)
+    # The new tenant's rows are written in its own scope: the caller's may not cover it yet
+    # (an agency admin's request on POST /tenants/ holds the agency, no tenant).
+    with dbscope.tenant_scope([tenant.pk], agency_id=dbscope.current().agency_id):
+        ensure_default_rules(tenant=tenant)
 
 
 class MonitoringConfig(AppConfig):

@@ -483,3 +483,15 @@ def test_portal_reads_alerts_with_history_and_counts(
         variables={"slug": tenant.slug},
     )
     assert error_codes(bad) == ["BAD_USER_INPUT"]
+
+
+def test_a_tenant_created_over_the_api_starts_with_the_default_rules(api: Any, db: Any) -> None:
+    from monitoring.early_warning.services import DEFAULT_RULES
+    from tests.factories import TenantFactory, UserFactory
+
+    boss = UserFactory(agency=TenantFactory().agency, is_agency_admin=True)
+    client = api(boss)
+    created = client.post("/api/v1/tenants/", {"slug": "teh-manis", "name": "Teh"}, format="json")
+    assert created.status_code == 201, created.content  # rules written in the new tenant's scope
+    rules = client.get("/api/v1/tenants/teh-manis/alert-rules/").json()["results"]
+    assert {rule["name"] for rule in rules} == set(DEFAULT_RULES)
