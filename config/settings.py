@@ -369,6 +369,9 @@ SPECTACULAR_SETTINGS = {
         "RiskBandEnum": "monitoring.choices.RiskBand",
         "PlatformEnum": "monitoring.choices.Platform",
         "TermKindEnum": "monitoring.choices.TermKind",
+        "AlertKindEnum": "monitoring.choices.AlertKind",
+        "AlertStatusEnum": "monitoring.choices.AlertStatus",
+        "AlertEventKindEnum": "monitoring.choices.AlertEventKind",
     }
     | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"

@@ -24,9 +24,15 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring import selectors, services
 from monitoring.choices import RiskBand, TriageStatus
+from monitoring.early_warning import selectors as alert_selectors
+from monitoring.early_warning import services as alert_services
 from monitoring.ingest import handle_forms
 from monitoring.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
     AuthorBucket,
+    HoaxCluster,
     IngestBatch,
     IngestChunk,
     LexiconEntry,
@@ -35,6 +41,7 @@ from monitoring.models import (
     MentionTally,
     MetricBucket,
     MonitoredQuery,
+    OwnedAccount,
     PipelineEvent,
     Source,
     TermBucket,
@@ -50,6 +57,7 @@ from tenants.admin_mixins import (
     ServiceErrorsMixin,
     ServiceModelAdmin,
     TenantFilter,
+    admin_tenants,
     refusal_text,
     scoped_users,
 )
@@ -565,3 +573,254 @@ class LowCredibilityDomainAdmin(ServiceModelAdmin):
     list_filter = (TENANT_FILTER,)
     search_fields = ("domain", "tenant__slug")
     list_select_related = ("tenant",)
+
+
+# --- early warning (docs/alerts.md) ---------------------------------------------------------
+# Rules and owned accounts are written through monitoring.early_warning.services; alerts change
+# only through its actions (acknowledge, resolve, dismiss with a reason); hoax clusters are
+# the detector's and read-only. The detector's own tables (DetectorState, HoaxMember,
+# HoaxBand, EngagementSnapshot) are internal and not registered.
+
+
+def _alert_capable(request: HttpRequest, cap: Cap, tenant_id: int) -> bool:
+    """Whether the staff user holds ``cap`` in the tenant (the superuser everywhere)."""
+    if request.user.is_superuser:
+        return True
+    by_tenant = getattr(request, "_sigap_capabilities", None)
+    if by_tenant is None:
+        by_tenant = access.tenant_capabilities(request.user)
+        request._sigap_capabilities = by_tenant  # type: ignore[attr-defined]
+    return cap in by_tenant.get(tenant_id, frozenset())
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(ServiceModelAdmin):
+    create_service = staticmethod(alert_services.create_rule)
+    update_service = staticmethod(alert_services.update_rule)
+    delete_service = staticmethod(alert_services.delete_rule)
+    fields = (
+        "tenant",
+        "name",
+        "kind",
+        "query",
+        ("sensitivity", "severity"),
+        ("window", "cooldown"),
+        "enabled",
+        "params",
+        "false_positive_rate",
+    )
+    readonly_fields = ("false_positive_rate",)
+    list_display = ("name", "tenant", "kind", "sensitivity", "severity", "enabled", "updated_at")
+    list_filter = ("kind", "enabled", "sensitivity", TENANT_FILTER)
+    search_fields = ("name", "tenant__slug")
+    list_select_related = ("tenant",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        # A rule's kind never changes (alert_services.update_rule): another rule instead.
+        return (*names, "kind") if obj is not None else names
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "query":
+            kwargs["queryset"] = MonitoredQuery.objects.for_tenant(
+                admin_tenants(request.user)
+            ).select_related("tenant")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("false-positive rate"))
+    def false_positive_rate(self, obj: AlertRule) -> str:
+        if obj.pk is None:
+            return "-"
+        rate = alert_selectors.false_positive_rate(rule=obj)
+        if rate["rate"] is None:
+            return _("%(alerts)d alerts, none decided yet") % rate
+        return _(
+            "%(percent)d%% (%(dismissed)d dismissed, %(resolved)d resolved, %(alerts)d alerts)"
+        ) % {
+            **rate,
+            "percent": round(100 * rate["rate"]),
+        }
+
+
+class AlertEventInline(admin.TabularInline):  # type: ignore[type-arg]
+    """An alert's history, as written by the services: read-only."""
+
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "actor", "from_status", "to_status", "note")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AlertActionForm(helpers.ActionForm):
+    """The reason the dismiss action records (next to the action list)."""
+
+    reason = forms.CharField(
+        label=_("reason"),
+        required=False,
+        max_length=2000,
+        help_text=_("Dismiss: why the selected alerts are false positives."),
+    )
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Alerts as the detectors wrote them, each explaining itself, with its history. Changes
+    are the actions (through ``monitoring.early_warning.services``, for those holding
+    ``alerts.ack`` in the alert's tenant); snoozing is left to the API (it needs a time)."""
+
+    action_form = AlertActionForm
+    actions = ("acknowledge", "resolve", "dismiss")
+    inlines = (AlertEventInline,)
+    list_display = ("created_at", "title", "tenant", "kind", "severity", "status", "observed")
+    list_filter = ("status", "severity", "kind", TENANT_FILTER)
+    search_fields = ("title", "dedupe_key", "tenant__slug")
+    list_select_related = ("tenant",)
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    fields = (
+        "tenant",
+        "title",
+        ("kind", "severity", "status"),
+        ("rule_name", "query_name", "cluster_key"),
+        "explanation",
+        ("observed", "baseline", "threshold", "sigma", "score"),
+        ("window_start", "window_end"),
+        "sample_authors",
+        "sample_mention_ids",
+        "subject",
+        "details",
+        ("evidence_count", "first_evidence_at", "last_evidence_at"),
+        ("cooldown_until", "snoozed_until"),
+        ("acknowledged_by", "acknowledged_at"),
+        ("resolved_at", "dismissed_reason"),
+        "dedupe_key",
+        "created_at",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names: list[str] = []
+        for entry in self.fields:
+            names += list(entry) if isinstance(entry, tuple) else [entry]
+        return names
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # alerts are the record of what happened; dismiss a false one
+
+    # Relations read within the alert's tenant (Django would load them by id alone).
+    @admin.display(description=_("rule"))
+    def rule_name(self, obj: Alert) -> str:
+        if obj.rule_id is None:
+            return "-"
+        rule = AlertRule.objects.for_tenant(obj.tenant_id).filter(pk=obj.rule_id).first()
+        return str(rule) if rule is not None else "-"
+
+    @admin.display(description=_("query"))
+    def query_name(self, obj: Alert) -> str:
+        if obj.query_id is None:
+            return "-"
+        query = MonitoredQuery.objects.for_tenant(obj.tenant_id).filter(pk=obj.query_id).first()
+        return str(query) if query is not None else "-"
+
+    @admin.display(description=_("hoax cluster"))
+    def cluster_key(self, obj: Alert) -> str:
+        if obj.cluster_id is None:
+            return "-"
+        cluster = HoaxCluster.objects.for_tenant(obj.tenant_id).filter(pk=obj.cluster_id).first()
+        return str(cluster) if cluster is not None else "-"
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)
+        if not request.user.is_superuser and not any(
+            Cap.ACK_ALERTS in caps for caps in access.tenant_capabilities(request.user).values()
+        ):
+            return {}
+        return actions
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Any], run: Any) -> None:
+        """Run ``run(alert)`` on every selected alert in one transaction: all or nothing."""
+        selected = list(queryset.order_by("id")[:500])
+        try:
+            with transaction.atomic():
+                for alert in selected:
+                    if not _alert_capable(request, Cap.ACK_ALERTS, alert.tenant_id):
+                        raise ValidationError(
+                            _(
+                                "Your role does not allow '%(cap)s' in every selected "
+                                "alert's tenant."
+                            )
+                            % {"cap": Cap.ACK_ALERTS}
+                        )
+                    run(alert)
+        except ValidationError as exc:
+            self.message_user(request, refusal_text(exc), messages.ERROR)
+            return
+        self.message_user(
+            request, _("%(n)d alerts changed.") % {"n": len(selected)}, messages.SUCCESS
+        )
+
+    @admin.action(description=_("Acknowledge the selected alerts"))
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        user = request.user if isinstance(request.user, User) else None
+        self._apply(request, queryset, lambda a: alert_services.acknowledge(alert=a, user=user))
+
+    @admin.action(description=_("Resolve the selected alerts"))
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        user = request.user if isinstance(request.user, User) else None
+        self._apply(request, queryset, lambda a: alert_services.resolve(alert=a, user=user))
+
+    @admin.action(description=_("Dismiss the selected alerts as false positives (give a reason)"))
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        form = self.action_form(request.POST)
+        form.is_valid()
+        reason = str(form.cleaned_data.get("reason") or "").strip()
+        user = request.user if isinstance(request.user, User) else None
+        self._apply(
+            request,
+            queryset,
+            lambda a: alert_services.dismiss(alert=a, user=user, reason=reason),
+        )
+
+
+@admin.register(HoaxCluster)
+class HoaxClusterAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Near-duplicate copies of one claim, found by the hoax-spread rule: read-only."""
+
+    list_display = ("first_at", "tenant", "first_poster", "author_count", "member_count", "last_at")
+    list_filter = (TENANT_FILTER,)
+    search_fields = ("key", "first_poster", "text")
+    list_select_related = ("tenant",)
+    ordering = ("-last_at", "-id")
+    exclude = ("first_mention",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OwnedAccount)
+class OwnedAccountAdmin(ServiceModelAdmin):
+    create_service = staticmethod(alert_services.create_owned_account)
+    update_service = staticmethod(alert_services.update_owned_account)
+    delete_service = staticmethod(alert_services.delete_owned_account)
+    fields = ("tenant", "platform", "handle", "label", "posts_seen")
+    readonly_fields = ("posts_seen",)
+    list_display = ("handle", "platform", "label", "tenant", "posts_seen")
+    list_filter = ("platform", TENANT_FILTER)
+    search_fields = ("handle", "label", "tenant__slug")
+    list_select_related = ("tenant",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = tuple(super().get_readonly_fields(request, obj))
+        # Only the label changes; another handle is another account.
+        return (*names, "platform", "handle") if obj is not None else names

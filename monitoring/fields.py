@@ -8,12 +8,17 @@ Each declaration builds the REST serializer's fields, the strawberry type
 from __future__ import annotations
 
 from monitoring.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    HoaxCluster,
     IngestBatch,
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
     MetricBucket,
     MonitoredQuery,
+    OwnedAccount,
     Source,
     TrackedTerm,
 )
@@ -104,3 +109,91 @@ _BATCH_NAMES = (
     "finished_at",
 )
 BATCH = PublicFields(IngestBatch, _BATCH_NAMES, read_only=_BATCH_NAMES)
+
+
+# --- early warning (docs/alerts.md) -------------------------------------------------------
+
+_RULE_NAMES = (
+    "id",
+    "name",
+    "kind",
+    "query",
+    "sensitivity",
+    "window",
+    "cooldown",
+    "severity",
+    "enabled",
+    "params",
+    "false_positive_rate",
+    "created_at",
+    "updated_at",
+)
+# ``false_positive_rate`` is computed (``early_warning.selectors.false_positive_rates``).
+ALERT_RULE = PublicFields(
+    AlertRule,
+    _RULE_NAMES,
+    read_only=("id", "false_positive_rate", "created_at", "updated_at"),
+)
+
+_ALERT_NAMES = (
+    "id",
+    "rule",
+    "query",
+    "cluster",
+    "kind",
+    "severity",
+    "status",
+    "title",
+    "explanation",
+    "observed",
+    "baseline",
+    "threshold",
+    "sigma",
+    "score",
+    "window_start",
+    "window_end",
+    "subject",
+    "details",
+    "sample_mention_ids",
+    "sample_authors",
+    "evidence_count",
+    "first_evidence_at",
+    "last_evidence_at",
+    "cooldown_until",
+    "snoozed_until",
+    "dismissed_reason",
+    "acknowledged_by",
+    "acknowledged_at",
+    "resolved_at",
+    "created_at",
+    "updated_at",
+)
+# Every change of an alert is an action (acknowledge, snooze, resolve, dismiss).
+ALERT = PublicFields(Alert, _ALERT_NAMES, read_only=_ALERT_NAMES)
+
+_EVENT_NAMES = ("id", "kind", "at", "actor", "from_status", "to_status", "note", "data")
+ALERT_EVENT = PublicFields(AlertEvent, _EVENT_NAMES, read_only=_EVENT_NAMES)
+
+_CLUSTER_NAMES = (
+    "id",
+    "key",
+    "first_mention",
+    "first_poster",
+    "first_at",
+    "last_at",
+    "text",
+    "member_count",
+    "author_count",
+    "authors",
+    "links",
+    "low_credibility_links",
+    "spread",
+    "alerted_at",
+)
+HOAX_CLUSTER = PublicFields(HoaxCluster, _CLUSTER_NAMES, read_only=_CLUSTER_NAMES)
+
+OWNED_ACCOUNT = PublicFields(
+    OwnedAccount,
+    ("id", "platform", "handle", "label", "posts_seen", "created_at", "updated_at"),
+    read_only=("id", "posts_seen", "created_at", "updated_at"),
+)

@@ -15,9 +15,12 @@ from django.db.models import QuerySet
 
 from monitoring import selectors
 from monitoring.choices import (
+    AlertKind,
+    AlertStatus,
     BatchStatus,
     Platform,
     RiskBand,
+    Sensitivity,
     Sentiment,
     SourceKind,
     SourceStatus,
@@ -26,16 +29,21 @@ from monitoring.choices import (
 )
 from monitoring.ingest import handle_forms
 from monitoring.models import (
+    Alert,
+    AlertRule,
+    HoaxCluster,
     IngestBatch,
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
     MonitoredQuery,
+    OwnedAccount,
     Source,
     TrackedTerm,
 )
 from monitoring.scoring import TRIGGER_LABELS
 from monitoring.scoring.risk import band_range, describe_bands
+from tenants.choices import Severity
 from tenants.filtersets import IntegerFilter, OrderingChoiceFilter, UtcDateTimeFilter
 
 # How mention lists may be ordered, on REST (``?ordering=-risk``) and GraphQL (``ordering:
@@ -157,3 +165,84 @@ class IngestBatchFilterSet(django_filters.FilterSet):
     class Meta:
         model = IngestBatch
         fields: tuple[str, ...] = ("status", "source")
+
+
+# --- early warning ---------------------------------------------------------------------------
+
+# How alert lists may be ordered (REST ``?ordering=``, GraphQL ``ordering``), as for mentions:
+# the REST cursor pages by the same columns. The default is ``-created_at``.
+ALERT_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "created_at": ("created_at", "id"),
+    "last_evidence_at": ("last_evidence_at", "id"),
+    "severity": ("severity", "created_at", "id"),
+}
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
+    active = django_filters.BooleanFilter(
+        method="filter_active", label="Open, acknowledged or snoozed (true) or not (false)"
+    )
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    rule = IntegerFilter(field_name="rule_id", min_value=1, label="Fired by this rule (id)")
+    query = IntegerFilter(field_name="query_id", min_value=1, label="Of this query (id)")
+    created_after = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="Created at or after (ISO 8601)"
+    )
+    created_before = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label="Created before (ISO 8601)"
+    )
+    ordering = OrderingChoiceFilter(ALERT_ORDERINGS)
+
+    class Meta:
+        model = Alert
+        fields: tuple[str, ...] = ()
+
+    def filter_active(self, queryset: QuerySet[Alert], name: str, value: Any) -> Any:
+        from monitoring.choices import ACTIVE_ALERT_STATUSES
+
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(status__in=ACTIVE_ALERT_STATUSES)
+        return queryset.exclude(status__in=ACTIVE_ALERT_STATUSES)
+
+
+class AlertRuleFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices)
+    query = IntegerFilter(field_name="query_id", min_value=1, label="Narrowed to this query (id)")
+    name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = AlertRule
+        fields: tuple[str, ...] = ("kind", "sensitivity", "enabled", "query", "name")
+
+
+class HoaxClusterFilterSet(django_filters.FilterSet):
+    min_authors = IntegerFilter(
+        field_name="author_count",
+        lookup_expr="gte",
+        min_value=0,
+        label="At least this many authors",
+    )
+    alerted = django_filters.BooleanFilter(
+        field_name="alerted_at", lookup_expr="isnull", exclude=True, label="Raised an alert"
+    )
+    active_after = UtcDateTimeFilter(
+        field_name="last_at", lookup_expr="gte", label="Last copy at or after (ISO 8601)"
+    )
+
+    class Meta:
+        model = HoaxCluster
+        fields: tuple[str, ...] = ("min_authors", "alerted", "active_after")
+
+
+class OwnedAccountFilterSet(django_filters.FilterSet):
+    platform = django_filters.ChoiceFilter(choices=Platform.choices)
+    handle = django_filters.CharFilter(lookup_expr="icontains", label="Handle contains")
+
+    class Meta:
+        model = OwnedAccount
+        fields: tuple[str, ...] = ("platform", "handle")

@@ -39,9 +39,18 @@ class Cap(StrEnum):
     MANAGE_INCIDENTS = "incidents.manage"
     DRAFT_STATEMENTS = "statements.draft"
     APPROVE_STATEMENTS = "statements.approve"
+    VIEW_ALERTS = "alerts.view"
+    ACK_ALERTS = "alerts.ack"
+    MANAGE_ALERTS = "alerts.manage"
 
 
-_EVERY_STAFF_ROLE = {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+_EVERY_STAFF_ROLE = {
+    Cap.VIEW_TENANT,
+    Cap.VIEW_MEMBERS,
+    Cap.VIEW_MONITORING,
+    Cap.VIEW_INCIDENTS,
+    Cap.VIEW_ALERTS,
+}
 
 MATRIX: dict[Role, frozenset[Cap]] = {
     Role.ADMIN: frozenset(
@@ -55,16 +64,28 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.DELETE_MENTIONS,
             Cap.INGEST,
             Cap.MANAGE_INCIDENTS,
+            Cap.ACK_ALERTS,
+            Cap.MANAGE_ALERTS,
         }
     ),
     Role.ANALYST: frozenset(
-        _EVERY_STAFF_ROLE | {Cap.MANAGE_MONITORING, Cap.TRIAGE_MENTIONS, Cap.INGEST}
+        _EVERY_STAFF_ROLE
+        | {
+            Cap.MANAGE_MONITORING,
+            Cap.TRIAGE_MENTIONS,
+            Cap.INGEST,
+            Cap.ACK_ALERTS,
+            Cap.MANAGE_ALERTS,
+        }
     ),
     Role.RESPONDER: frozenset(
-        _EVERY_STAFF_ROLE | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS}
+        _EVERY_STAFF_ROLE
+        | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS, Cap.ACK_ALERTS}
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
-    Role.CLIENT: frozenset({Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}),
+    Role.CLIENT: frozenset(
+        {Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS, Cap.VIEW_ALERTS}
+    ),
 }
 
 # What a tenant's machine key (``Authorization: Api-Key ...``) may do: ingest, nothing else.

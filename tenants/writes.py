@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from tenants.models import Tenant, TenantQuerySet
+from tenants.models import Tenant, TenantOwnedModel, TenantQuerySet
 
 M = TypeVar("M", bound=models.Model)
 
@@ -78,8 +78,19 @@ def validate_row(instance: models.Model, *, exclude: Iterable[str] = ()) -> None
 
     The tenant itself is not re-read (the caller resolved it); other foreign keys are checked
     by their own services (``ensure_same_tenant``)."""
+    # Foreign keys to tenant-owned rows are not re-read by Django's field validation (a query
+    # by id alone, not pinned to the tenant): the services check them (``ensure_same_tenant``)
+    # and so may the model's ``clean()``, within the tenant.
+    owned = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation
+        and field.name != "tenant"
+        and isinstance(field.related_model, type)
+        and issubclass(field.related_model, TenantOwnedModel)
+    ]
     instance.full_clean(
-        exclude=["tenant", *exclude], validate_unique=False, validate_constraints=False
+        exclude=["tenant", *owned, *exclude], validate_unique=False, validate_constraints=False
     )
     check_tenant_unique(instance)
 

@@ -24,6 +24,9 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "tenants.Tenant": (frozenset(), frozenset({"members"})),
     # REST's /me/ lists the caller's memberships inline; GraphQL reaches them via tenants.
     "tenants.User": (frozenset({"memberships"}), frozenset()),
+    # GraphQL nests an alert's history in every alert; REST lists it in the alert's detail
+    # (with the sample mentions), not in the list rows.
+    "monitoring.Alert": (frozenset(), frozenset({"history"})),
 }
 
 # Pairs whose REST side is not a model serializer: (label, serializer, GraphQL type name).
@@ -39,6 +42,10 @@ EXPECTED = {
     "tenants.Tenant",
     "tenants.Membership",
     "tenants.User",
+    "monitoring.AlertRule",
+    "monitoring.Alert",
+    "monitoring.HoaxCluster",
+    "monitoring.OwnedAccount",
 }
 
 

@@ -195,6 +195,16 @@ ROOT_QUERIES = {
     "top_authors": "query($slug: String!) { top_authors(slug: $slug) { results { reach } } }",
     "top_hashtags": "query($slug: String!) { top_hashtags(slug: $slug) { results { text } } }",
     "top_terms": "query($slug: String!) { top_terms(slug: $slug) { results { text } } }",
+    "alerts": (
+        "query($slug: String!) { alerts(slug: $slug) { id acknowledged_by { email } "
+        "history { id actor { email } } } }"
+    ),
+    "alerts_count": "query($slug: String!) { alerts_count(slug: $slug) }",
+    "alert_rules": (
+        "query($slug: String!) { alert_rules(slug: $slug) { id false_positive_rate { rate } } }"
+    ),
+    "hoax_clusters": "query($slug: String!) { hoax_clusters(slug: $slug) { id authors } }",
+    "owned_accounts": "query($slug: String!) { owned_accounts(slug: $slug) { id handle } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).

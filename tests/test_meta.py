@@ -51,13 +51,16 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # The poll scheduler's table (a scheduling table, tenants/dbtables.py): source ids and due
     # times kept in step with the sources, whose admin shows when each is next polled.
     "monitoring.PollSchedule": "scheduling table, kept in step with the sources",
-    # Early warning's working state (monitoring/early_warning/live.py, docs/alerts.md): detector
-    # JSON, MinHash band hashes and members (pruned after the window), engagement snapshots
-    # (pruned after two days); written only by the outbox subscriber and the sweep.
-    "monitoring.DetectorState": "early-warning detector state, written only by the evaluator",
-    "monitoring.HoaxBand": "LSH band hashes, pruned after the window",
-    "monitoring.HoaxMember": "signed mentions of hoax clustering, pruned after the window",
-    "monitoring.EngagementSnapshot": "velocity input, pruned after two days",
+    # An alert's history: shown read-only inline on its alert (AlertAdmin), written only by
+    # the early-warning services.
+    "monitoring.AlertEvent": "history shown inline on its alert",
+    # Early-warning internals (monitoring/early_warning/live.py): detector state per series,
+    # hoax members and band hashes, engagement snapshots; written and pruned by the live layer,
+    # nothing staff could usefully change (clusters and alerts have their own screens).
+    "monitoring.DetectorState": "detector state, internal",
+    "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
+    "monitoring.HoaxBand": "LSH band hash, internal, pruned",
+    "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -77,10 +80,10 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "tenants.OutboxDelivery": "outbox acknowledgement, no API",
     # The poll scheduler's table (tests/monitoring/test_polling.py): no API, no client data.
     "monitoring.PollSchedule": "scheduling table, no API",
-    # Early warning's working state (tests/early_warning/): no API.
-    "monitoring.DetectorState": "early-warning detector state, no API",
-    "monitoring.HoaxBand": "LSH band hashes, no API",
-    "monitoring.HoaxMember": "hoax clustering members, no API",
+    # Early-warning internals (see NO_SCOPED_ADMIN), tested in tests/early_warning/.
+    "monitoring.DetectorState": "detector state, no API",
+    "monitoring.HoaxMember": "hoax cluster member, no API",
+    "monitoring.HoaxBand": "LSH band hash, no API",
     "monitoring.EngagementSnapshot": "velocity input, no API",
 }
 
@@ -109,10 +112,10 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "monitoring.PipelineEvent": "outbox event",
     "tenants.OutboxDelivery": "outbox acknowledgement",
     "monitoring.PollSchedule": "scheduling table (see NO_RESOURCE_TESTS)",
-    "monitoring.DetectorState": "early-warning state (see NO_RESOURCE_TESTS)",
-    "monitoring.HoaxBand": "early-warning state (see NO_RESOURCE_TESTS)",
-    "monitoring.HoaxMember": "early-warning state (see NO_RESOURCE_TESTS)",
-    "monitoring.EngagementSnapshot": "early-warning state (see NO_RESOURCE_TESTS)",
+    "monitoring.DetectorState": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.HoaxMember": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.HoaxBand": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.EngagementSnapshot": "early-warning internal (see NO_RESOURCE_TESTS)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

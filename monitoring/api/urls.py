@@ -7,7 +7,7 @@ appended to it below the management and read routes.
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from monitoring.api import views
+from monitoring.api import alerts, views
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -23,6 +23,10 @@ router.register(
 )
 router.register("batches", views.IngestBatchViewSet, basename="batch")
 router.register("mentions", views.MentionViewSet, basename="mention")
+router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("hoax-clusters", alerts.HoaxClusterViewSet, basename="hoax-cluster")
+router.register("owned-accounts", alerts.OwnedAccountViewSet, basename="owned-account")
 
 metrics = [
     path("metrics/volume/", views.VolumeView.as_view(), name="metrics-volume"),

@@ -131,9 +131,11 @@ def update_rule(*, instance: AlertRule, **changes: Any) -> AlertRule:
         )
     if "severity" in changes and changes["severity"] is None:
         changes["severity"] = ""
-    before = {name: getattr(instance, name) for name in RESETS_STATE}
+    # Compared by column (``query_id``): reading ``query`` would load the row by id alone.
+    columns = [f"{name}_id" if name == "query" else name for name in RESETS_STATE]
+    before = {column: getattr(instance, column) for column in columns}
     update_row(instance, writable=RULE_WRITABLE, **changes)
-    if any(getattr(instance, name) != value for name, value in before.items()):
+    if any(getattr(instance, column) != value for column, value in before.items()):
         DetectorState.objects.for_tenant(instance.tenant_id).filter(rule=instance).delete()
     return instance
 

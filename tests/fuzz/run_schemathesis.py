@@ -100,17 +100,21 @@ def seed_database() -> Seed:
     from django.utils import timezone
 
     from monitoring import services as monitoring_services
-    from monitoring.choices import SourceKind
+    from monitoring.choices import AlertKind, SourceKind
     from tenants import services
     from tenants.models import User
     from tenants.roles import Role
     from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, UserFactory
     from tests.monitoring.factories import (
+        AlertFactory,
+        AlertRuleFactory,
+        HoaxClusterFactory,
         LexiconEntryFactory,
         LowCredibilityDomainFactory,
         MentionFactory,
         MetricBucketFactory,
         MonitoredQueryFactory,
+        OwnedAccountFactory,
         SourceFactory,
         TrackedTermFactory,
     )
@@ -187,6 +191,20 @@ def seed_database() -> Seed:
         "low-credibility-domain": [LowCredibilityDomainFactory(tenant=tenant) for _ in range(2)],
         "batch": [batch],
         "mention": mentions,
+        # A rule of every kind (a PUT keeps its kind), the series rules for the backtest.
+        "alert-rule": [
+            AlertRuleFactory(
+                tenant=tenant,
+                kind=kind,
+                params={"keywords": ["kopi"]} if kind == AlertKind.TRIGGER_KEYWORDS else {},
+            )
+            for kind in AlertKind.values
+        ],
+        "series-rule": [AlertRuleFactory(tenant=tenant, kind=AlertKind.SPIKE)],
+        "alert": [AlertFactory(tenant=tenant) for _ in range(2)],
+        "alert-action": [AlertFactory(tenant=tenant)],
+        "hoax-cluster": [HoaxClusterFactory(tenant=tenant)],
+        "owned-account": [OwnedAccountFactory(tenant=tenant) for _ in range(2)],
     }
     seed.victims = {
         "token": personal_token,
@@ -198,6 +216,10 @@ def seed_database() -> Seed:
         "term": lambda: TrackedTermFactory(tenant=tenant),
         "lexicon": lambda: LexiconEntryFactory(tenant=tenant),
         "low-credibility-domain": lambda: LowCredibilityDomainFactory(tenant=tenant),
+        "alert-rule": lambda: AlertRuleFactory(tenant=tenant),
+        # Every alert action goes to a fresh open alert (an acknowledged one cannot be again).
+        "alert-action": lambda: AlertFactory(tenant=tenant),
+        "owned-account": lambda: OwnedAccountFactory(tenant=tenant),
     }
     return seed
 
@@ -220,6 +242,15 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/low-credibility-domains/{id}/": "low-credibility-domain",
     "/tenants/{tenant_slug}/batches/{id}/": "batch",
     "/tenants/{tenant_slug}/mentions/{id}/": "mention",
+    "/tenants/{tenant_slug}/alert-rules/{id}/": "alert-rule",
+    "/tenants/{tenant_slug}/alert-rules/{id}/backtest/": "series-rule",
+    "/tenants/{tenant_slug}/alerts/{id}/": "alert",
+    "/tenants/{tenant_slug}/alerts/{id}/acknowledge/": "alert-action",
+    "/tenants/{tenant_slug}/alerts/{id}/snooze/": "alert-action",
+    "/tenants/{tenant_slug}/alerts/{id}/resolve/": "alert-action",
+    "/tenants/{tenant_slug}/alerts/{id}/dismiss/": "alert-action",
+    "/tenants/{tenant_slug}/hoax-clusters/{id}/": "hoax-cluster",
+    "/tenants/{tenant_slug}/owned-accounts/{id}/": "owned-account",
 }
 # Objects named by their public prefix rather than their primary key.
 PREFIXED = {"token", "api-key"}
@@ -227,7 +258,7 @@ PREFIXED = {"token", "api-key"}
 # to a victim object made for the call: every DELETE, and role changes of members (a member
 # could be the only admin).
 VICTIM_METHODS = {"DELETE"}
-VICTIM_ALWAYS = {"member": {"PATCH", "DELETE"}}
+VICTIM_ALWAYS = {"member": {"PATCH", "DELETE"}, "alert-action": {"POST"}}
 
 
 def bind_path(seed: Seed, case: Any) -> None:
@@ -302,6 +333,24 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
             case.body["ids"] = [m.pk for m in mentions[: 1 + counter[label] % len(mentions)]]
             case.body.pop("assignee", None)
             case.body["status"] = ("new", "relevant", "irrelevant", "responded")[counter[label] % 4]
+    elif "/alert-rules/" in path and "backtest" not in path and isinstance(case.body, dict):
+        if counter[label] % 2:  # durations and params the schema cannot spell
+            case.body.update(window="01:00:00", cooldown="02:00:00", query=None)
+            kind = case.body.get("kind")
+            case.body["params"] = {"keywords": ["kopi"]} if kind == "trigger-keywords" else {}
+            if case.method.upper() == "POST":
+                case.body["name"] = f"Aturan {counter[label]}"
+    elif path.endswith("/snooze/") and isinstance(case.body, dict) and counter[label] % 2:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        case.body["until"] = (timezone.now() + timedelta(hours=1)).isoformat()
+    elif path.endswith("/dismiss/") and isinstance(case.body, dict) and counter[label] % 2:
+        case.body["reason"] = "fuzz: a false positive"
+    elif "/owned-accounts/{id}/" in path and isinstance(case.body, dict) and counter[label] % 2:
+        account = seed.objects["owned-account"][0]  # what PUT and PATCH are bound to
+        case.body.update(platform=account.platform, handle=account.handle)
     elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
         case.body["file"] = UPLOAD_CSV.encode()
         case.body["format"] = "csv"

@@ -9,12 +9,16 @@ import factory
 
 from monitoring import authors, counts
 from monitoring.models import (
+    Alert,
+    AlertRule,
+    HoaxCluster,
     IngestBatch,
     LexiconEntry,
     LowCredibilityDomain,
     Mention,
     MetricBucket,
     MonitoredQuery,
+    OwnedAccount,
     PipelineEvent,
     Source,
     TrackedTerm,
@@ -117,3 +121,67 @@ class LowCredibilityDomainFactory(factory.django.DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     domain = factory.Sequence(lambda n: f"hoaks{n}.example")
+
+
+# --- early warning ---------------------------------------------------------------------------
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Lonjakan {n}")
+    kind = "spike"
+
+
+class HoaxClusterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HoaxCluster
+
+    tenant = factory.SubFactory(TenantFactory)
+    key = factory.Sequence(lambda n: f"x:hoax-{n}")
+    first_poster = "x:penyebar"
+    first_at = factory.LazyFunction(lambda: NOW - timedelta(hours=3))
+    last_at = NOW
+    text = "Kopi Senja pakai biji basi, jangan beli lagi!"
+    member_count = 4
+    author_count = 3
+    authors = ["x:penyebar", "x:akun2", "x:akun3"]
+    links = ["https://hoaks.example/kopi"]
+    low_credibility_links = ["https://hoaks.example/kopi"]
+    spread = [{"hour": 0, "mentions": 2}, {"hour": 1, "mentions": 2}]
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    tenant = factory.SubFactory(TenantFactory)
+    rule = factory.SubFactory(AlertRuleFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = "spike"
+    severity = "sev3"
+    status = "open"
+    dedupe_key = factory.Sequence(lambda n: f"spike:q0:{n}")
+    title = "Volume spike: Lonjakan"
+    explanation = "60 mentions in the 15 minutes to 2026-11-20T07:15:00Z, 4.0x the expected 15.0"
+    observed = 60.0
+    baseline = 15.0
+    threshold = 40.0
+    sigma = 6.5
+    score = 0.8
+    window_start = factory.LazyFunction(lambda: NOW - timedelta(minutes=15))
+    window_end = NOW
+    sample_authors = ["x:budi"]
+    first_evidence_at = NOW
+    last_evidence_at = NOW
+
+
+class OwnedAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OwnedAccount
+
+    tenant = factory.SubFactory(TenantFactory)
+    platform = "x"
+    handle = factory.Sequence(lambda n: f"kopisenja{n}")
+    label = "Akun resmi"
