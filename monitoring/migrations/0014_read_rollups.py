@@ -31,7 +31,7 @@ GROUP BY 1, 2, 3
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0011_poll_schedule'),
+        ('monitoring', '0013_default_alert_rules'),
         ('tenants', '0007_invitations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
