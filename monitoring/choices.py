@@ -84,6 +84,7 @@ class TermKind(models.TextChoices):
     COMPETITOR = "competitor", _("Competitor")
     OTHER = "other", _("Other")
 
+
 class AlertKind(models.TextChoices):
     """The early-warning rules (``monitoring.alerting``; docs/alerts.md)."""
 
