@@ -41,6 +41,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import jsonguard
 from tenants.audit import attach_actor
@@ -51,7 +52,7 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery))
+Query = merge_types("Query", (TenantsQuery, MonitoringQuery, IncidentsQuery))
 Mutation = merge_types("Mutation", (MonitoringMutation,))
 
 

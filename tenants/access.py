@@ -68,7 +68,13 @@ class TenantAccess:
 
 
 READ_CAPABILITIES = frozenset(
-    {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+    {
+        Cap.VIEW_TENANT,
+        Cap.VIEW_MEMBERS,
+        Cap.VIEW_MONITORING,
+        Cap.VIEW_INCIDENTS,
+        Cap.VIEW_INCIDENT_INTERNALS,
+    }
 )
 
 

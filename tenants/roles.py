@@ -36,11 +36,19 @@ class Cap(StrEnum):
     INGEST = "mentions.ingest"
     VIEW_INCIDENTS = "incidents.view"
     MANAGE_INCIDENTS = "incidents.manage"
+    VIEW_INCIDENT_INTERNALS = "incidents.view_internal"
+    COMMAND_INCIDENTS = "incidents.command"
     DRAFT_STATEMENTS = "statements.draft"
     APPROVE_STATEMENTS = "statements.approve"
 
 
-_EVERY_STAFF_ROLE = {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+_EVERY_STAFF_ROLE = {
+    Cap.VIEW_TENANT,
+    Cap.VIEW_MEMBERS,
+    Cap.VIEW_MONITORING,
+    Cap.VIEW_INCIDENTS,
+    Cap.VIEW_INCIDENT_INTERNALS,
+}
 
 MATRIX: dict[Role, frozenset[Cap]] = {
     Role.ADMIN: frozenset(
@@ -54,6 +62,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.DELETE_MENTIONS,
             Cap.INGEST,
             Cap.MANAGE_INCIDENTS,
+            Cap.COMMAND_INCIDENTS,
         }
     ),
     Role.ANALYST: frozenset(
