@@ -95,6 +95,11 @@ class Incident(FSMModelMixin, TenantOwnedModel):  # type: ignore[misc]
     def __str__(self) -> str:
         return f"{self.title} ({self.get_severity_display()}, {self.status})"
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # ``full_clean`` would assign every field again, which the protected status refuses;
+        # its value is the transition methods' to keep.
+        super().clean_fields(exclude={*(exclude or ()), "status"})
+
     # --- the transition table: one method per target stage ------------------------------
     # Each method sets the stage's timestamp; ``incidents.services.transition_incident`` runs
     # them (locking the row, checking commander powers, writing the timeline).
@@ -182,7 +187,7 @@ class IncidentMember(TenantOwnedModel):
     assigned_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["incident", "role", "id"]
+        ordering = ["incident_id", "role", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "incident", "user", "role"], name="incident_member_once"
@@ -264,7 +269,7 @@ class IncidentLink(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["incident", "id"]
+        ordering = ["incident_id", "id"]
 
     def __str__(self) -> str:
         return f"{self.kind} link of incident {self.incident_id}"

@@ -47,7 +47,7 @@ def figures(*, tenant: Tenant | int, since: datetime, until: datetime) -> dict[s
     """Figures of the incidents detected in ``[since, until)``, drills left out: counts by
     status, severity and trigger, median minutes to acknowledge, to the first statement and
     to resolve, and how many targets were missed (index ``incident_detected``)."""
-    rows: list[dict[str, Any]] = list(
+    rows: list[Any] = list(
         Incident.objects.for_tenant(tenant)
         .filter(is_drill=False, detected_at__gte=since, detected_at__lt=until)
         .values(

@@ -574,7 +574,9 @@ def create_link(
         found = query if isinstance(query, MonitoredQuery) else None
         if found is None and str(query).isascii() and str(query).isdigit():
             found = (
-                MonitoredQuery.objects.for_tenant(incident.tenant_id).filter(pk=int(query)).first()
+                MonitoredQuery.objects.for_tenant(incident.tenant_id)
+                .filter(pk=int(str(query)))
+                .first()
             )
         if found is None:
             raise _field_error("query", _("No such query in this tenant."), "not_found")
