@@ -38,6 +38,12 @@ def ensure_schedules(**kwargs: Any) -> None:
     )
 
 
+def default_alert_rules(sender: Any, tenant: Any, **kwargs: Any) -> None:
+    from monitoring.early_warning.services import ensure_default_rules
+
+    ensure_default_rules(tenant=tenant)
+
+
 class MonitoringConfig(AppConfig):
     """Keywords, sources, mentions and scoring. Depends on ``tenants``."""
 
@@ -51,3 +57,7 @@ class MonitoringConfig(AppConfig):
         # Every write of a source keeps its poll schedule row in step (monitoring.polling).
         post_save.connect(polling.on_source_saved, sender="monitoring.Source")
         post_delete.connect(polling.on_source_deleted, sender="monitoring.Source")
+        # Every tenant starts with the default alert rules (docs/alerts.md).
+        from tenants.signals import tenant_created
+
+        tenant_created.connect(default_alert_rules, dispatch_uid="monitoring.default_alert_rules")

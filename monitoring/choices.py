@@ -83,3 +83,42 @@ class TermKind(models.TextChoices):
     SPOKESPERSON = "spokesperson", "Spokesperson"
     COMPETITOR = "competitor", "Competitor"
     OTHER = "other", "Other"
+
+
+class AlertKind(models.TextChoices):
+    """The early-warning rules (``monitoring.alerting``; docs/alerts.md)."""
+
+    SPIKE = "spike", _("Volume spike")
+    NEGATIVE_SURGE = "negative-surge", _("Negative surge")
+    VELOCITY = "velocity", _("Engagement velocity")
+    INFLUENTIAL_AUTHOR = "influential-author", _("Influential author")
+    TRIGGER_KEYWORDS = "trigger-keywords", _("Trigger keywords")
+    PROVOCATION_BURST = "provocation-burst", _("Provocation burst")
+    HOAX_SPREAD = "hoax-spread", _("Hoax spread")
+    OWNED_ACCOUNT = "owned-account", _("Owned-account anomaly")
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class AlertStatus(models.TextChoices):
+    """An alert's state. Open, acknowledged and snoozed are *active*: the episode is still
+    running and later evidence merges into it."""
+
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    SNOOZED = "snoozed", _("Snoozed")
+    RESOLVED = "resolved", _("Resolved")
+    DISMISSED = "dismissed", _("Dismissed as false positive")
+
+
+ACTIVE_ALERT_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED)
+
+
+class AlertEventKind(models.TextChoices):
+    FIRED = "fired", _("Fired")
+    MERGED = "merged", _("Merged evidence")
+    STATUS = "status", _("Status changed")

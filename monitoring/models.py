@@ -1,4 +1,6 @@
-"""Monitoring data: queries, sources, ingest batches, mentions, rollups and scoring extensions.
+"""Monitoring data: queries, sources, ingest batches, mentions, rollups, scoring extensions and
+early warning (alert rules, alerts and their history, detector state, hoax clusters, owned
+accounts, engagement snapshots).
 
 Every model is tenant-owned (``tenants.models.TenantOwnedModel``) and every uniqueness rule
 includes the tenant, except ``PollSchedule``, the poll scheduler's own table (see there).
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,10 +22,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from monitoring.choices import (
+    ACTIVE_ALERT_STATUSES,
+    AlertEventKind,
+    AlertKind,
+    AlertStatus,
     BatchStatus,
     Platform,
+    Sensitivity,
     Sentiment,
     SourceKind,
     SourceStatus,
@@ -30,7 +39,7 @@ from monitoring.choices import (
     TriageStatus,
 )
 from monitoring.scoring.risk import risk_band as band_of
-from tenants.choices import CrisisTrigger
+from tenants.choices import CrisisTrigger, Severity
 from tenants.crypto import EncryptedTextField
 from tenants.models import OutboxEvent, Tenant, TenantOwnedModel, outbox_indexes
 from tenants.outbound import redact_url, validate_outbound_url
@@ -587,3 +596,323 @@ class LowCredibilityDomain(TenantOwnedModel):
                     )
                 }
             )
+
+
+# --- early warning (docs/alerts.md) ------------------------------------------------------------
+
+
+def validate_positive_duration(value: timedelta) -> None:
+    """A rule's window and cooldown are positive durations."""
+    if value is not None and value <= timedelta(0):
+        raise ValidationError(_("Must be a positive duration."), code="not_positive")
+
+
+MAX_RULE_WINDOW = timedelta(days=30)
+
+
+def validate_rule_duration(value: timedelta) -> None:
+    validate_positive_duration(value)
+    if value is not None and value > MAX_RULE_WINDOW:
+        raise ValidationError(_("Must be at most 30 days."), code="too_long")
+
+
+class AlertRule(TenantOwnedModel):
+    """An early-warning rule of a tenant, optionally narrowed to one of its queries.
+
+    ``kind`` names the detector (``monitoring.alerting``); ``sensitivity`` picks its preset
+    thresholds; ``window`` and ``cooldown`` are positive durations; ``severity`` is the alerts'
+    severity (blank: from the evidence's score, never SEV1); ``params`` holds kind-specific
+    settings (``monitoring.early_warning.params``). The query must be the rule's tenant's.
+    """
+
+    name = models.CharField(max_length=120)
+    query = models.ForeignKey(
+        MonitoredQuery,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
+        help_text=gettext_lazy("Only mentions of this query (empty: every mention)."),
+    )
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
+    sensitivity = models.CharField(
+        max_length=8, choices=Sensitivity.choices, default=Sensitivity.MEDIUM
+    )
+    window = models.DurationField(default=timedelta(hours=1), validators=[validate_rule_duration])
+    cooldown = models.DurationField(default=timedelta(hours=2), validators=[validate_rule_duration])
+    severity = models.CharField(
+        max_length=8,
+        choices=Severity.choices,
+        blank=True,
+        help_text=gettext_lazy("Blank: from the strength of the evidence (SEV2 to SEV4)."),
+    )
+    enabled = models.BooleanField(default=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="alert_rule_unique_name")
+        ]
+        indexes = [models.Index(fields=["tenant", "enabled", "kind"], name="alert_rule_enabled")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """The query is the rule's tenant's; params fit the kind."""
+        from monitoring.early_warning.params import validate_params
+
+        super().clean()
+        if self.query_id is not None and self.tenant_id is not None:
+            owner = (
+                MonitoredQuery.objects.for_tenant(self.tenant_id).filter(pk=self.query_id).exists()
+            )
+            if not owner:
+                raise ValidationError(
+                    {"query": ValidationError(_("No such query in this tenant."), "not_found")}
+                )
+        self.params = validate_params(self.kind, self.params)
+
+
+class HoaxCluster(TenantOwnedModel):
+    """Near-duplicate copies of one claim (``monitoring.alerting.hoax``), kept in the database
+    so a cluster survives restarts and grows across workers. ``key`` is the first member's
+    ``platform:external_id``."""
+
+    key = models.CharField(max_length=220)
+    first_mention = models.ForeignKey(
+        Mention, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_poster = models.CharField(max_length=200, blank=True)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    text = models.TextField(blank=True, help_text=gettext_lazy("The first member's text."))
+    member_count = models.PositiveIntegerField(default=0)
+    author_count = models.PositiveIntegerField(default=0)
+    authors = models.JSONField(default=list, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    low_credibility_links = models.JSONField(default=list, blank=True)
+    spread = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Members per hour since the first.")
+    )
+    alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="hoax_cluster_unique_key")
+        ]
+        indexes = [models.Index(fields=["tenant", "-last_at"], name="hoax_cluster_recent")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class HoaxMember(TenantOwnedModel):
+    """A mention in a hoax cluster with its MinHash signature (pruned after the window)."""
+
+    mention_id = models.BigIntegerField()
+    cluster = models.ForeignKey(HoaxCluster, on_delete=models.CASCADE, related_name="members")
+    author = models.CharField(max_length=220, help_text="platform:handle")
+    published_at = models.DateTimeField()
+    signature = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "mention_id"], name="hoax_member_unique")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "cluster", "published_at"], name="hoax_member_cluster"),
+            models.Index(fields=["tenant", "published_at"], name="hoax_member_time"),
+        ]
+
+
+class HoaxBand(TenantOwnedModel):
+    """One LSH band hash of a mention's signature: (tenant, band, hash, mention, time).
+
+    Looked up by (band, hash) to find earlier near copies; pruned after the rule's window."""
+
+    band = models.SmallIntegerField()
+    hash = models.BigIntegerField()
+    mention_id = models.BigIntegerField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "band", "hash"], name="hoax_band_lookup"),
+            models.Index(fields=["tenant", "published_at"], name="hoax_band_time"),
+        ]
+
+
+class Alert(TenantOwnedModel):
+    """One alert: a rule fired, explaining why. One episode is one alert (``dedupe_key``):
+    later evidence merges into the active alert (open, acknowledged or snoozed) and its history
+    (``AlertEvent``). Snoozing is never acknowledging."""
+
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    query = models.ForeignKey(
+        MonitoredQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cluster = models.ForeignKey(
+        HoaxCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    dedupe_key = models.CharField(max_length=255)
+    title = models.CharField(max_length=200, blank=True)
+    explanation = models.TextField(blank=True)
+    observed = models.FloatField()
+    baseline = models.FloatField()
+    threshold = models.FloatField()
+    sigma = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    subject = models.JSONField(default=dict, blank=True, help_text="account, cluster, author…")
+    details = models.JSONField(default=dict, blank=True)
+    sample_mention_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    sample_authors = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    evidence_count = models.PositiveIntegerField(default=1)
+    first_evidence_at = models.DateTimeField()
+    last_evidence_at = models.DateTimeField()
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    dismissed_reason = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One active alert per episode: concurrent firings meet here.
+            models.UniqueConstraint(
+                fields=["tenant", "rule", "dedupe_key"],
+                condition=models.Q(status__in=ACTIVE_ALERT_STATUSES),
+                name="alert_one_active_episode",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="alert_by_status"),
+            models.Index(fields=["tenant", "rule", "dedupe_key"], name="alert_episode"),
+            models.Index(
+                fields=["snoozed_until"],
+                condition=models.Q(status=AlertStatus.SNOOZED),
+                name="alert_snoozed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.kind} {self.dedupe_key}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_ALERT_STATUSES
+
+
+class AlertEvent(TenantOwnedModel):
+    """An alert's history: fired, status changes (who, when, from, to, note) and merged
+    evidence."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=8, choices=AlertEventKind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, choices=AlertStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AlertStatus.choices, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["tenant", "alert", "at"], name="alert_event_by_alert")]
+
+
+class DetectorState(TenantOwnedModel):
+    """A rule's detector state for one series (``series``: ``q<query id>``, an account, …) as
+    JSON, updated as buckets and mentions arrive, so no evaluation re-reads history.
+    ``due_at``: when the sweep next has work for it (a bucket closing)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
+    series = models.CharField(max_length=100)
+    state = models.JSONField(default=dict)
+    due_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "rule", "series"], name="detector_state_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["due_at"], name="detector_state_due")]
+
+
+class OwnedAccount(TenantOwnedModel):
+    """A tenant's own account on a platform (handle normalised as mentions store it), with the
+    history profile its posts are compared with (``monitoring.alerting.owned``)."""
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    handle = models.CharField(max_length=200)
+    label = models.CharField(max_length=120, blank=True)
+    profile = models.JSONField(default=dict, blank=True, editable=False)
+    posts_seen = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["platform", "handle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "handle"], name="owned_account_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.handle}"
+
+    def clean(self) -> None:
+        """The handle as mentions store it (``monitoring.ingest.normalise_handle``)."""
+        from monitoring.ingest import normalise_handle
+
+        super().clean()
+        self.handle = normalise_handle(self.platform or "", self.handle or "")
+        if not self.handle:
+            raise ValidationError(
+                {"handle": ValidationError(_("This field may not be blank."), "blank")}
+            )
+
+
+class EngagementSnapshot(TenantOwnedModel):
+    """A mention's engagement when a source re-delivered it with new numbers (the pipeline's
+    update path): what the velocity rule reads. Only sources that re-deliver items feed it."""
+
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+    likes = models.PositiveBigIntegerField(default=0)
+    shares = models.PositiveBigIntegerField(default=0)
+    replies = models.PositiveBigIntegerField(default=0)
+    views = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [
+            models.Index(fields=["tenant", "mention", "at"], name="engagement_by_mention"),
+            models.Index(fields=["tenant", "at"], name="engagement_time"),
+        ]
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.shares + self.replies

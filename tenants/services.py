@@ -30,6 +30,7 @@ from tenants.models import (
     validate_expiry_in_future,
 )
 from tenants.roles import Role
+from tenants.signals import tenant_created
 
 
 def _refuse_unknown(changes: dict[str, Any], writable: tuple[str, ...]) -> None:
@@ -86,6 +87,7 @@ def create_tenant(
     )
     tenant.full_clean()
     tenant.save()
+    tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

@@ -1,0 +1,145 @@
+"""Alert rules and alerts through their services, on the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from monitoring import services as monitoring_services
+from monitoring.alerting.types import Alert as Detected
+from monitoring.choices import AlertStatus
+from monitoring.early_warning import selectors, services
+from monitoring.models import Alert, AlertEvent, AlertRule
+from tenants import services as tenant_services
+from tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def detected(at: datetime, observed: float = 50.0, key: str = "spike:q0:1") -> Detected:
+    return Detected(
+        rule="spike",
+        at=at,
+        window_start=at - timedelta(minutes=15),
+        window_end=at + timedelta(minutes=5),
+        observed=observed,
+        baseline=10.0,
+        threshold=30.0,
+        explanation=f"{observed:g} mentions",
+        severity="sev3",
+        dedupe_key=key,
+        sigma=6.0,
+        score=0.8,
+    )
+
+
+def spike_rule(tenant: Tenant, **extra: Any) -> AlertRule:
+    return services.create_rule(tenant=tenant, name="Spike test", kind="spike", **extra)
+
+
+def test_new_tenant_gets_default_rules_once(tenant: Tenant) -> None:
+    created = tenant_services.create_tenant(agency=tenant.agency, slug="fresh", name="Fresh")
+    names = set(AlertRule.objects.for_tenant(created).values_list("name", flat=True))
+    assert names == set(services.DEFAULT_RULES)
+    assert services.ensure_default_rules(tenant=created) == 0
+
+
+def test_rule_validation_names_the_field(tenant: Tenant, other_tenant: Tenant) -> None:
+    with pytest.raises(ValidationError) as exc:
+        spike_rule(tenant, window=timedelta(minutes=-5))
+    assert "window" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        spike_rule(tenant, cooldown=timedelta(0))
+    assert "cooldown" in exc.value.message_dict
+    theirs = monitoring_services.create_query(tenant=other_tenant, name="q", query="kopi")
+    with pytest.raises(ValidationError) as exc:
+        spike_rule(tenant, query=theirs)
+    assert "query" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.create_rule(tenant=tenant, name="k", kind="trigger-keywords", params={})
+    assert "params" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.create_rule(tenant=tenant, name="k", kind="spike", params={"x": 1})
+    assert "params" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.create_rule(tenant=tenant, name="k", kind="nope")
+    assert "kind" in exc.value.message_dict
+    rule = services.create_rule(
+        tenant=tenant, name="k", kind="trigger-keywords", params={"keywords": [" basi ", "Basi"]}
+    )
+    assert rule.params == {"keywords": ["basi"]}
+    with pytest.raises(ValidationError) as exc:
+        services.update_rule(instance=rule, kind="spike")
+    assert "kind" in exc.value.message_dict
+
+
+def test_one_episode_is_one_alert_and_merges(tenant: Tenant) -> None:
+    rule = spike_rule(tenant)
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    first = services.fire_or_merge(rule=rule, detected=detected(at), mention_ids=[1, 2])
+    assert first.created
+    again = services.fire_or_merge(rule=rule, detected=detected(at), mention_ids=[1, 2])
+    assert not again.created and not again.merged  # idempotent
+    later = services.fire_or_merge(
+        rule=rule, detected=detected(at + timedelta(minutes=5), 80.0), mention_ids=[3]
+    )
+    assert later.merged and later.alert.pk == first.alert.pk
+    alert = Alert.objects.for_tenant(tenant).get()
+    assert alert.observed == 80.0 and alert.evidence_count == 2
+    assert alert.sample_mention_ids == [1, 2, 3]
+    kinds = list(AlertEvent.objects.for_tenant(tenant).values_list("kind", flat=True))
+    assert kinds == ["fired", "merged"]
+
+
+def test_cooldown_merges_then_a_new_alert(tenant: Tenant) -> None:
+    rule = spike_rule(tenant, cooldown=timedelta(hours=2))
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    first = services.fire_or_merge(rule=rule, detected=detected(at)).alert
+    services.resolve(alert=first, user=None)
+    during = services.fire_or_merge(rule=rule, detected=detected(at + timedelta(hours=1)))
+    assert not during.created and during.alert.pk == first.pk
+    after = services.fire_or_merge(rule=rule, detected=detected(at + timedelta(hours=3)))
+    assert after.created
+    assert Alert.objects.for_tenant(tenant).count() == 2
+
+
+def test_life_cycle_and_false_positive_rate(tenant: Tenant, members: dict[str, Any]) -> None:
+    rule = spike_rule(tenant)
+    user = members["analyst"] if "analyst" in members else next(iter(members.values()))
+    at = timezone.now()
+    one = services.fire_or_merge(rule=rule, detected=detected(at, key="a")).alert
+    services.snooze(alert=one, user=user, until=at + timedelta(hours=1))
+    assert one.status == AlertStatus.SNOOZED and one.acknowledged_by is None
+    with pytest.raises(ValidationError) as exc:
+        services.snooze(alert=one, user=user, until=at - timedelta(hours=1))
+    assert "until" in exc.value.message_dict
+    assert services.wake_snoozed(tenant_id=tenant.pk, now=at + timedelta(hours=2)) == 1
+    one.refresh_from_db()
+    assert one.status == AlertStatus.OPEN and one.acknowledged_at is None
+    services.acknowledge(alert=one, user=user)
+    services.resolve(alert=one, user=user)
+    with pytest.raises(ValidationError) as exc:
+        services.acknowledge(alert=one, user=user)
+    assert "status" in exc.value.message_dict
+    two = services.fire_or_merge(rule=rule, detected=detected(at, key="b")).alert
+    with pytest.raises(ValidationError) as exc:
+        services.dismiss(alert=two, user=user, reason=" ")
+    assert "reason" in exc.value.message_dict
+    services.dismiss(alert=two, user=user, reason="a planned campaign")
+    rate = selectors.false_positive_rate(rule=rule)
+    assert rate == {"alerts": 2, "dismissed": 1, "resolved": 1, "rate": 0.5}
+    assert selectors.open_alerts(tenant=tenant) == []
+    three = services.fire_or_merge(rule=rule, detected=detected(at, key="c")).alert
+    assert [a.pk for a in selectors.open_alerts_for_tenants(tenant_ids=[tenant.pk])] == [three.pk]
+    history = [(e.from_status, e.to_status) for e in selectors.alert_history(alert=one)]
+    assert history == [
+        ("", "open"),
+        ("open", "snoozed"),
+        ("snoozed", "open"),
+        ("open", "acknowledged"),
+        ("acknowledged", "resolved"),
+    ]
