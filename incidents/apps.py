@@ -20,6 +20,12 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, post_save
+
+        from incidents.alerts import on_alert_saved
 
         post_migrate.connect(ensure_schedules, sender=self)
+        # A new alert queues the incident side in its own transaction (incidents.alerts).
+        post_save.connect(
+            on_alert_saved, sender="monitoring.Alert", dispatch_uid="incidents.alert_opened"
+        )

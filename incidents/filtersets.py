@@ -51,6 +51,11 @@ class IncidentFilterSet(django_filters.FilterSet):
     ) -> QuerySet[Incident]:
         return self._linked(queryset, query_id=value)
 
+    def filter_alert(
+        self, queryset: QuerySet[Incident], name: str, value: int
+    ) -> QuerySet[Incident]:
+        return self._linked(queryset, alert_id=value)
+
     def filter_mention(
         self, queryset: QuerySet[Incident], name: str, value: int
     ) -> QuerySet[Incident]:
@@ -86,6 +91,14 @@ class IncidentTaskFilterSet(_ByIncident):
 
 class IncidentLinkFilterSet(_ByIncident):
     kind = django_filters.ChoiceFilter(choices=LinkKind.choices)
+    alert = IntegerFilter(field_name="alert_id", min_value=1, label="Of this alert (id)")
+    query = IntegerFilter(field_name="query_id", min_value=1, label="Of this query (id)")
+    hoax_cluster = IntegerFilter(
+        field_name="hoax_cluster_id", min_value=1, label="Of this hoax cluster (id)"
+    )
+    owned_account = IntegerFilter(
+        field_name="owned_account_id", min_value=1, label="Of this owned account (id)"
+    )
 
     class Meta:
         model = IncidentLink

@@ -246,10 +246,31 @@ class IncidentTask(TenantOwnedModel):
 class IncidentLink(TenantOwnedModel):
     """What an incident is about: an alert, a mention, a query, a hoax cluster, an owned
     account or a web address. Seen from the other side with ``?alert=``, ``?query=`` … on the
-    incident list."""
+    incident list (and ``alert.incident_links`` for monitoring's own code)."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links")
     kind = models.CharField(max_length=16, choices=LinkKind.choices)
+    alert = models.ForeignKey(
+        "monitoring.Alert",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incident_links",
+    )
+    hoax_cluster = models.ForeignKey(
+        "monitoring.HoaxCluster",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incident_links",
+    )
+    owned_account = models.ForeignKey(
+        "monitoring.OwnedAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incident_links",
+    )
     mention = models.ForeignKey(
         "monitoring.Mention", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -270,12 +291,24 @@ class IncidentLink(TenantOwnedModel):
 
     class Meta:
         ordering = ["incident_id", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "alert"], name="incident_link_alert"),
+            models.Index(fields=["tenant", "created_at"], name="incident_link_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} link of incident {self.incident_id}"
 
+    @property
+    def target_id(self) -> object:
+        target = self.TARGETS[self.kind]  # type: ignore[index]
+        return self.url if target == "url" else getattr(self, f"{target}_id")
+
     # The column each kind points with (``url`` for web addresses).
     TARGETS = {
+        LinkKind.ALERT: "alert",
+        LinkKind.HOAX_CLUSTER: "hoax_cluster",
+        LinkKind.OWNED_ACCOUNT: "owned_account",
         LinkKind.MENTION: "mention",
         LinkKind.QUERY: "query",
         LinkKind.URL: "url",

@@ -554,34 +554,58 @@ def apply_role_policies(*, incident: Incident) -> list[IncidentMember]:
 # --- links -----------------------------------------------------------------------------------
 
 
+def _row(model: type[Any], tenant_id: int, value: Any, field: str) -> Any:
+    """A row of ``model`` in the tenant given as an instance or an id, or a field error that
+    reads like "no such object" for another tenant's ids."""
+    if isinstance(value, model):
+        ensure_same_tenant(tenant_id, field, value)
+        return value
+    found = None
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        text = str(value)
+        if text.isascii() and text.isdigit() and 0 < int(text) <= BIGINT_MAX:
+            found = model.objects.for_tenant(tenant_id).filter(pk=int(text)).first()
+    if found is None:
+        raise _field_error(field, _("No such object in this tenant."), "not_found")
+    return found
+
+
+def _link_models() -> dict[str, type[Any]]:
+    from monitoring.models import Alert, HoaxCluster, OwnedAccount
+
+    return {
+        "alert": Alert,
+        "hoax_cluster": HoaxCluster,
+        "owned_account": OwnedAccount,
+        "mention": Mention,
+        "query": MonitoredQuery,
+    }
+
+
 @transaction.atomic
 def create_link(
     *,
     incident: Incident,
     kind: str,
-    mention: Mention | int | None = None,
-    query: MonitoredQuery | int | None = None,
     url: str = "",
     note: str = "",
     visible_to_client: bool = False,
     authority: Authority = SYSTEM,
+    **targets: Any,
 ) -> IncidentLink:
-    """Link ``incident`` to what it is about (an alert's links come from ``link_alert``)."""
-    values: dict[str, Any] = {}
-    if mention is not None:
-        values["mention"] = _mention(incident.tenant_id, mention, "mention")
-    if query is not None:
-        found = query if isinstance(query, MonitoredQuery) else None
-        if found is None and str(query).isascii() and str(query).isdigit():
-            found = (
-                MonitoredQuery.objects.for_tenant(incident.tenant_id)
-                .filter(pk=int(str(query)))
-                .first()
-            )
-        if found is None:
-            raise _field_error("query", _("No such query in this tenant."), "not_found")
-        ensure_same_tenant(incident.tenant_id, "query", found)
-        values["query"] = found
+    """Link ``incident`` to what it is about: ``alert``, ``hoax_cluster``, ``owned_account``,
+    ``mention`` or ``query`` (a row of the tenant, or its id) or a ``url``."""
+    models_by_field = _link_models()
+    unknown = sorted(set(targets) - set(models_by_field))
+    if unknown:
+        raise ValidationError(
+            {name: ValidationError(_("Unknown field."), "unknown_field") for name in unknown}
+        )
+    values = {
+        name: _row(models_by_field[name], incident.tenant_id, value, name)
+        for name, value in targets.items()
+        if value is not None
+    }
     link = IncidentLink(
         tenant_id=incident.tenant_id,
         incident=incident,
@@ -592,7 +616,7 @@ def create_link(
         created_by=authority.user,
         **values,
     )
-    link.full_clean(exclude=["tenant", "incident", "created_by"])
+    link.full_clean(exclude=["tenant", "incident", "created_by", *models_by_field])
     link.save()
     _link_entry(incident, link, authority, added=True)
     return link
@@ -601,7 +625,7 @@ def create_link(
 def _link_entry(
     incident: Incident, link: IncidentLink, authority: Authority, *, added: bool
 ) -> None:
-    target = link.url or link.mention_id or link.query_id or getattr(link, "alert_id", None)
+    target = link.target_id
     text = (_("Linked %(kind)s %(target)s.") if added else _("Unlinked %(kind)s %(target)s.")) % {
         "kind": LinkKind(link.kind).label.lower(),
         "target": target,

@@ -28,3 +28,17 @@ def check_tenant_timers(tenant_id: int) -> dict[str, int]:
         "breaches": services.check_targets(tenant_id=tenant_id),
         "reminders": services.send_task_reminders(tenant_id=tenant_id),
     }
+
+
+@tenant_task
+def alert_opened(tenant_id: int, alert_id: int) -> int | None:
+    """Queued with every new alert (``incidents.alerts.on_alert_saved``): attach it to an open
+    incident of the same subject or open one by the tenant's policy. Returns the incident id."""
+    from incidents.alerts import link_alert
+    from monitoring.models import Alert
+
+    alert = Alert.objects.for_tenant(tenant_id).filter(pk=alert_id).first()
+    if alert is None:
+        return None
+    incident = link_alert(alert=alert)
+    return incident.pk if incident is not None else None

@@ -22,7 +22,7 @@ from incidents.models import (
     SeverityPolicy,
     TimelineEntry,
 )
-from monitoring.models import Mention, MonitoredQuery
+from monitoring.models import Alert, HoaxCluster, Mention, MonitoredQuery, OwnedAccount
 from tenants.api.pagination import DIGITS
 from tenants.api.serializers import ServiceModelSerializer, StrictSerializerMixin, service_errors
 from tenants.choices import Severity
@@ -194,6 +194,9 @@ class TaskSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # typ
 
 class LinkSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     incident = TenantRowField(Incident)
+    alert = TenantRowField(Alert, required=False, allow_null=True)
+    hoax_cluster = TenantRowField(HoaxCluster, required=False, allow_null=True)
+    owned_account = TenantRowField(OwnedAccount, required=False, allow_null=True)
     mention = TenantRowField(Mention, required=False, allow_null=True)
     query = TenantRowField(MonitoredQuery, required=False, allow_null=True)
 

@@ -45,7 +45,9 @@ def test_the_documented_table_is_the_code() -> None:
 
 
 def url(incident: Incident, name: str = "transition") -> str:
-    return reverse(f"incident-{name}", kwargs={"tenant_slug": incident.tenant.slug, "pk": incident.pk})
+    return reverse(
+        f"incident-{name}", kwargs={"tenant_slug": incident.tenant.slug, "pk": incident.pk}
+    )
 
 
 def move(api: Any, user: Any, incident: Incident, to: str) -> Any:
@@ -86,7 +88,9 @@ def test_an_invalid_move_names_the_allowed_ones_and_changes_nothing(
     assert TimelineEntry.objects.filter(incident=incident).count() == before
 
 
-def test_sev1_skips_triage_and_is_acknowledged_by_responding(api: Any, tenant: Any, members: Any) -> None:
+def test_sev1_skips_triage_and_is_acknowledged_by_responding(
+    api: Any, tenant: Any, members: Any
+) -> None:
     incident = IncidentFactory(tenant=tenant, severity="sev1")
     response = move(api, members[Role.RESPONDER], incident, "responding")
     assert response.status_code == 200, response.content
@@ -120,9 +124,12 @@ def test_a_second_wave_reopens_within_14_days_only(tenant: Any) -> None:
     assert reopened.reopened_count == 1 and reopened.resolved_at is None
     for step in ("monitoring", "resolved"):
         reopened = services.transition_incident(incident=reopened, to=step)
-    with time_machine.travel(timezone.now() + timedelta(days=15)):
-        with pytest.raises(Exception, match="within 14 days of resolution"):
-            services.transition_incident(incident=reopened, to="responding")
+    later = timezone.now() + timedelta(days=15)
+    with (
+        time_machine.travel(later),
+        pytest.raises(Exception, match="within 14 days of resolution"),
+    ):
+        services.transition_incident(incident=reopened, to="responding")
 
 
 def test_commander_only_moves_need_the_commanders_powers(
