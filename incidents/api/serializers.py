@@ -183,6 +183,7 @@ class TaskSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # typ
 
     def create(self, validated_data: dict[str, Any]) -> IncidentTask:
         with service_errors():
+            validated_data.pop("tenant", None)
             return services.create_task(authority=_authority(self), **validated_data)
 
     def update(self, instance: IncidentTask, validated_data: dict[str, Any]) -> IncidentTask:
@@ -207,6 +208,7 @@ class LinkSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # typ
 
     def create(self, validated_data: dict[str, Any]) -> IncidentLink:
         with service_errors():
+            validated_data.pop("tenant", None)
             return services.create_link(authority=_authority(self), **validated_data)
 
 
@@ -234,6 +236,7 @@ class TimelineEntrySerializer(StrictSerializerMixin, serializers.ModelSerializer
 
     def create(self, validated_data: dict[str, Any]) -> TimelineEntry:
         with service_errors():
+            validated_data.pop("tenant", None)
             return services.add_entry(authority=_authority(self), **validated_data)
 
 

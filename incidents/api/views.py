@@ -311,6 +311,9 @@ class RolePolicyViewSet(TenantCrudViewSet):
     capabilities = crud_capabilities(INTERNAL, COMMAND)
     delete_service = staticmethod(services.delete_role_policy)
 
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.select_related("user")
+
 
 @extend_schema(tags=["incidents"], parameters=[PeriodSerializer], responses=FiguresSerializer)
 class IncidentFiguresView(TenantScopedAPIView):

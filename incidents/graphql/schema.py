@@ -24,6 +24,15 @@ _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthe
 MAX_ROWS = 500
 
 
+def _page(rows: QuerySet[Any], offset: int, limit: int) -> list[Any]:
+    """A page of ``rows`` (a list: the visibility filter is already applied by the selector)."""
+    if not 1 <= limit <= MAX_ROWS:
+        raise bad_input(f"limit: between 1 and {MAX_ROWS}.", "limit")
+    if not 0 <= offset <= 100_000:
+        raise bad_input("offset: between 0 and 100000.", "offset")
+    return list(rows[offset : offset + limit])
+
+
 def _internal(info: Info, slug: str) -> bool:
     return tenant_access(info, slug).can(Cap.VIEW_INCIDENT_INTERNALS)
 
@@ -47,8 +56,10 @@ class IncidentsQuery:
         severity: list[str] | None = None,
         trigger: list[str] | None = None,
         drill: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
     ) -> list[IncidentType]:
-        """Incidents, newest first, filtered like the REST list (at most 500)."""
+        """Incidents, newest first, filtered like the REST list (``limit`` at most 500)."""
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
         rows = selectors.incidents(tenant=tenant, internal=_internal(info, slug))
         if status:
@@ -59,22 +70,33 @@ class IncidentsQuery:
             rows = rows.filter(trigger__in=trigger)
         if drill is not None:
             rows = rows.filter(is_drill=drill)
-        return rows[:MAX_ROWS]  # type: ignore[return-value]
+        return _page(rows, offset, limit)
 
     @strawberry_django.field(extensions=_authenticated)
     def incident_timeline(
-        self, info: Info, slug: str, incident: strawberry.ID | None = None
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
     ) -> list[TimelineEntryType]:
-        """Timeline entries, newest first (of one incident when given; at most 500)."""
+        """Timeline entries, newest first (of one incident when given; ``limit`` at most
+        500)."""
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
         rows = selectors.timeline(tenant=tenant, internal=_internal(info, slug))
-        return _of_incident(rows, incident)[:MAX_ROWS]  # type: ignore[return-value]
+        return _page(_of_incident(rows, incident), offset, limit)
 
     @strawberry_django.field(extensions=_authenticated)
     def incident_tasks(
-        self, info: Info, slug: str, incident: strawberry.ID | None = None
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
     ) -> list[IncidentTaskType]:
-        """Tasks by due time (of one incident when given; at most 500)."""
+        """Tasks by due time (of one incident when given; ``limit`` at most 500)."""
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
         rows = selectors.tasks(tenant=tenant, internal=_internal(info, slug))
-        return _of_incident(rows, incident)[:MAX_ROWS]  # type: ignore[return-value]
+        return _page(_of_incident(rows, incident), offset, limit)
