@@ -195,6 +195,9 @@ ROOT_QUERIES = {
     "top_authors": "query($slug: String!) { top_authors(slug: $slug) { results { reach } } }",
     "top_hashtags": "query($slug: String!) { top_hashtags(slug: $slug) { results { text } } }",
     "top_terms": "query($slug: String!) { top_terms(slug: $slug) { results { text } } }",
+    "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
+    "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
+    "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).

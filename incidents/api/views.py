@@ -96,13 +96,39 @@ class IncidentScopedMixin:
         return context
 
 
+class PatchMixin:
+    """PATCH only (no PUT): the change goes through the serializer's service."""
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()  # type: ignore[attr-defined]
+        serializer = self.get_serializer(instance, data=request.data, partial=True)  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class CreateMixin(mixins.CreateModelMixin):
+    def perform_create(self, serializer: Any) -> None:
+        serializer.save(tenant=self.tenant)  # type: ignore[attr-defined]
+
+
+class DestroyMixin(mixins.DestroyModelMixin):
+    """Deletes through ``delete_service(instance=..., authority=...)``."""
+
+    delete_service: Any = None
+
+    def perform_destroy(self, instance: Any) -> None:
+        with service_errors():
+            type(self).delete_service(instance=instance, authority=self.authority)  # type: ignore[attr-defined]
+
+
 @extend_schema(tags=["incidents"])
 class IncidentViewSet(
     IncidentScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    PatchMixin,
     TenantScopedViewSet,
 ):
     """Incidents, newest first. Move them with ``transition`` (the table is in
@@ -113,7 +139,6 @@ class IncidentViewSet(
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
     ordering_fields = ("detected_at", "severity", "status", "updated_at")
-    http_method_names = ["get", "post", "patch", "head", "options"]
     capabilities = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -127,9 +152,6 @@ class IncidentViewSet(
 
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return selectors.incidents(tenant=self.tenant, internal=self.internal)
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.save(tenant=self.tenant)
 
     def _answer(self, incident: Incident) -> Response:
         fresh = Incident.objects.for_tenant(self.tenant).get(pk=incident.pk)
@@ -193,18 +215,14 @@ class IncidentViewSet(
         return Response(IncidentTimersSerializer(body).data)
 
 
-class _ChildViewSet(IncidentScopedMixin, TenantCrudViewSet):
-    delete_with_authority = True
-
-    def perform_destroy(self, instance: Any) -> None:
-        service = type(self).delete_service
-        assert service is not None
-        with service_errors():
-            service(instance=instance, authority=self.authority)
+class _ReadViewSet(
+    IncidentScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
+):
+    pass
 
 
 @extend_schema(tags=["incidents"])
-class IncidentMemberViewSet(_ChildViewSet):
+class IncidentMemberViewSet(CreateMixin, DestroyMixin, _ReadViewSet):
     """The rapid-response team: roles held by members of the tenant in one incident. One
     commander at a time; naming or removing the commander is a commander's power."""
 
@@ -212,7 +230,6 @@ class IncidentMemberViewSet(_ChildViewSet):
     serializer_class = TeamMemberSerializer
     filterset_class = IncidentMemberFilterSet
     ordering_fields = ("assigned_at", "role")
-    http_method_names = ["get", "post", "delete", "head", "options"]
     capabilities = {
         "list": INTERNAL,
         "retrieve": INTERNAL,
@@ -226,7 +243,7 @@ class IncidentMemberViewSet(_ChildViewSet):
 
 
 @extend_schema(tags=["incidents"])
-class IncidentTaskViewSet(_ChildViewSet):
+class IncidentTaskViewSet(CreateMixin, PatchMixin, DestroyMixin, _ReadViewSet):
     """Tasks of incidents: an owner among the members, a due time (reminders before it;
     ``?overdue=true``), a checklist and the tasks it depends on (same incident, no cycles)."""
 
@@ -234,7 +251,6 @@ class IncidentTaskViewSet(_ChildViewSet):
     serializer_class = TaskSerializer
     filterset_class = IncidentTaskFilterSet
     ordering_fields = ("due_at", "created_at", "status")
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     capabilities = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -249,7 +265,7 @@ class IncidentTaskViewSet(_ChildViewSet):
 
 
 @extend_schema(tags=["incidents"])
-class IncidentLinkViewSet(_ChildViewSet):
+class IncidentLinkViewSet(CreateMixin, DestroyMixin, _ReadViewSet):
     """What incidents are about: alerts, mentions, queries, web addresses. The other side:
     ``incidents/?query=``, ``?mention=``."""
 
@@ -257,7 +273,6 @@ class IncidentLinkViewSet(_ChildViewSet):
     serializer_class = LinkSerializer
     filterset_class = IncidentLinkFilterSet
     ordering_fields = ("created_at",)
-    http_method_names = ["get", "post", "delete", "head", "options"]
     capabilities = {"list": VIEW, "retrieve": VIEW, "create": MANAGE, "destroy": MANAGE}
     delete_service = staticmethod(services.delete_link)
 
@@ -266,13 +281,7 @@ class IncidentLinkViewSet(_ChildViewSet):
 
 
 @extend_schema(tags=["incidents"])
-class TimelineEntryViewSet(
-    IncidentScopedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    TenantScopedViewSet,
-):
+class TimelineEntryViewSet(CreateMixin, _ReadViewSet):
     """The append-only timeline of every incident (``?incident=``), newest first. Written by
     the services for every change; people add notes, legal reviews and pinned mentions.
     Entries are never changed or deleted."""
