@@ -23,7 +23,14 @@ from incidents.models import (
     SeverityPolicy,
     TimelineEntry,
 )
-from tenants.admin_mixins import ReadOnlyMixin, ScopedModelAdmin, ServiceModelAdmin, TenantFilter
+from tenants.admin_mixins import (
+    ReadOnlyMixin,
+    ScopedModelAdmin,
+    ServiceModelAdmin,
+    TenantFilter,
+    admin_tenants,
+    is_admin_user,
+)
 
 
 class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -31,11 +38,18 @@ class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
     can_delete = False
     show_change_link = False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_user(request.user)
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The page's incident pins the rows; the inline reads them through for_tenant too.
+        return super().get_queryset(request).for_tenant(admin_tenants(request.user))
 
 
 class TeamInline(_ReadOnlyInline):
