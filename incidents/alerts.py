@@ -38,8 +38,9 @@ from django_q.tasks import async_task
 from incidents import services
 from incidents.choices import OPEN_STATUSES, LinkKind
 from incidents.models import Incident, IncidentLink
-from monitoring.models import Alert, OwnedAccount
+from monitoring.models import Alert, HoaxCluster, MonitoredQuery, OwnedAccount
 from tenants.choices import CrisisTrigger, Severity
+from tenants.models import Tenant
 
 ATTACH_WINDOW = timedelta(hours=24)
 TASK = "incidents.tasks.alert_opened"
@@ -81,9 +82,11 @@ def owned_account_of(alert: Alert) -> OwnedAccount | None:
 def _subjects(alert: Alert) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if alert.query_id:
-        found["query"] = alert.query
+        found["query"] = MonitoredQuery.objects.for_tenant(alert.tenant_id).get(pk=alert.query_id)
     if alert.cluster_id:
-        found["hoax_cluster"] = alert.cluster
+        found["hoax_cluster"] = HoaxCluster.objects.for_tenant(alert.tenant_id).get(
+            pk=alert.cluster_id
+        )
     account = owned_account_of(alert)
     if account is not None:
         found["owned_account"] = account
@@ -137,7 +140,7 @@ def link_alert(*, alert: Alert) -> Incident | None:
     if not services.auto_opens(alert.tenant_id, severity):
         return None
     incident = services.open_incident(
-        tenant=alert.tenant,
+        tenant=Tenant.objects.get(pk=alert.tenant_id),
         title=(alert.title or _("Alert %(id)s") % {"id": alert.pk})[:200],
         trigger=TRIGGER_OF_KIND.get(alert.kind, CrisisTrigger.NEGATIVE_NEWS),
         severity=severity,
