@@ -49,7 +49,8 @@ class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # The page's incident pins the rows; the inline reads them through for_tenant too.
-        return super().get_queryset(request).for_tenant(admin_tenants(request.user))
+        rows = super().get_queryset(request)
+        return rows.for_tenant(admin_tenants(request.user))  # type: ignore[attr-defined]
 
 
 class TeamInline(_ReadOnlyInline):

@@ -29,3 +29,8 @@ class IncidentsConfig(AppConfig):
         post_save.connect(
             on_alert_saved, sender="monitoring.Alert", dispatch_uid="incidents.alert_opened"
         )
+        # seed_demo (monitoring's command) runs the incident part of the demo through this hook.
+        from incidents.demo import seed_incident
+        from tenants.demo import register_seeder
+
+        register_seeder("incidents", seed_incident)

@@ -234,6 +234,11 @@ class IncidentTask(TenantOwnedModel):
     def __str__(self) -> str:
         return self.title
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # The incident is resolved within the tenant by the services and never changes; its
+        # generic foreign-key check would read it without naming the tenant.
+        super().clean_fields(exclude={*(exclude or ()), "incident"})
+
     @property
     def is_overdue(self) -> bool:
         return (

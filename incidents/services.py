@@ -326,6 +326,12 @@ def change_severity(
     return locked
 
 
+def _incident_of(row: Any, *, lock: bool = False) -> Incident:
+    """The incident of a team role, task or link, read pinned to its tenant."""
+    rows = Incident.objects.for_tenant(row.tenant_id)
+    return (rows.select_for_update() if lock else rows).get(pk=row.incident_id)
+
+
 def _locked(incident: Incident) -> Incident:
     return Incident.objects.for_tenant(incident.tenant_id).select_for_update().get(pk=incident.pk)
 
@@ -504,7 +510,7 @@ def assign_role(
 
 @transaction.atomic
 def unassign_role(*, instance: IncidentMember, authority: Authority = SYSTEM) -> None:
-    incident = _locked(instance.incident)
+    incident = _incident_of(instance, lock=True)
     if instance.role == IncidentRole.COMMANDER:
         _require_command(incident, authority, _("remove the commander"))
     email = instance.user.email
@@ -642,7 +648,7 @@ def _link_entry(
 
 @transaction.atomic
 def delete_link(*, instance: IncidentLink, authority: Authority = SYSTEM) -> None:
-    incident = instance.incident
+    incident = _incident_of(instance)
     _link_entry(incident, instance, authority, added=False)
     delete_row(instance)
 
@@ -767,7 +773,7 @@ def update_task(
                 for name in unknown
             }
         )
-    incident = instance.incident
+    incident = _incident_of(instance)
     if "owner" in changes and changes["owner"] is not None:
         changes["owner"] = member(instance.tenant_id, changes["owner"], "owner")
     if "depends_on" in changes:
@@ -818,7 +824,7 @@ def delete_task(*, instance: IncidentTask, authority: Authority = SYSTEM) -> Non
             depends_on=[pk for pk in task.depends_on if pk != instance.pk],
         )
     write_entry(
-        incident=instance.incident,
+        incident=_incident_of(instance),
         kind=TimelineKind.TASK,
         text=_("Task removed: %(title)s") % {"title": instance.title},
         actor=authority.user,
@@ -990,11 +996,14 @@ def send_task_reminders(*, tenant_id: int, now: datetime | None = None) -> int:
             due_at__lte=now + reminder_lead(),
         )
         .exclude(status__in=FINISHED_TASK_STATUSES)
-        .select_related("incident", "owner")
+        .select_related("owner")
         .order_by("due_at", "pk")
     )
+    tasks = list(due)
+    incidents = Incident.objects.for_tenant(tenant_id).in_bulk({t.incident_id for t in tasks})
     count = 0
-    for task in due:
+    for task in tasks:
+        task.incident = incidents[task.incident_id]
         if not task.incident.is_open:
             continue
         assert task.due_at is not None
