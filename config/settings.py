@@ -351,6 +351,12 @@ SPECTACULAR_SETTINGS = {
         "RiskBandEnum": "monitoring.choices.RiskBand",
         "PlatformEnum": "monitoring.choices.Platform",
         "TermKindEnum": "monitoring.choices.TermKind",
+        "RoleEnum": "tenants.roles.Role",
+        "IncidentRoleEnum": "tenants.choices.IncidentRole",
+        "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "SeverityEnum": "tenants.choices.Severity",
+        "CrisisTriggerEnum": "tenants.choices.CrisisTrigger",
+        "IncidentTaskStatusEnum": "incidents.choices.TaskStatus",
     }
     | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
