@@ -23,18 +23,18 @@ from tenants.roles import Cap
 
 class _ClientSafe(TenantOwnedType):
     read_capability = Cap.VIEW_INCIDENTS
-    hidden_from_client: Q = Q(visible_to_client=True)
+    client_sees: Q = Q(visible_to_client=True)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
         queryset = super().get_queryset(queryset, info, **kwargs)
         internal = tenant_ids_with(info, Cap.VIEW_INCIDENT_INTERNALS)
-        return queryset.filter(Q(tenant_id__in=internal) | cls.hidden_from_client)
+        return queryset.filter(Q(tenant_id__in=internal) | cls.client_sees)
 
 
 @public_type(fields.INCIDENT)
 class IncidentType(_ClientSafe):
-    hidden_from_client = Q(is_drill=False)
+    client_sees = Q(is_drill=False)
 
 
 @public_type(fields.TIMELINE_ENTRY)
