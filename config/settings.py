@@ -372,6 +372,12 @@ SPECTACULAR_SETTINGS = {
         "AlertKindEnum": "monitoring.choices.AlertKind",
         "AlertStatusEnum": "monitoring.choices.AlertStatus",
         "AlertEventKindEnum": "monitoring.choices.AlertEventKind",
+        "RoleEnum": "tenants.roles.Role",
+        "IncidentRoleEnum": "tenants.choices.IncidentRole",
+        "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "SeverityEnum": "tenants.choices.Severity",
+        "CrisisTriggerEnum": "tenants.choices.CrisisTrigger",
+        "IncidentTaskStatusEnum": "incidents.choices.TaskStatus",
     }
     | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"

@@ -1,8 +1,36 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
+def ensure_schedules(**kwargs: Any) -> None:
+    """The recurring tasks of this app, created (or corrected) after every migrate."""
+    from django_q.models import Schedule
+
+    from tenants.schedules import keep
+
+    keep("incidents.sweep_timers", "incidents.tasks.sweep_timers", Schedule.MINUTES, minutes=1)
+
+
 class IncidentsConfig(AppConfig):
-    """Crisis incidents (a later issue). Depends on ``monitoring`` and ``playbooks``."""
+    """Crisis incidents: lifecycle, team, tasks, timeline, response-time targets. Depends on
+    ``monitoring`` and ``playbooks``; nothing depends on it."""
 
     name = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate, post_save
+
+        from incidents.alerts import on_alert_saved
+
+        post_migrate.connect(ensure_schedules, sender=self)
+        # A new alert queues the incident side in its own transaction (incidents.alerts).
+        post_save.connect(
+            on_alert_saved, sender="monitoring.Alert", dispatch_uid="incidents.alert_opened"
+        )
+        # seed_demo (monitoring's command) runs the incident part of the demo through this hook.
+        from incidents.demo import seed_incident
+        from tenants.demo import register_seeder
+
+        register_seeder("incidents", seed_incident)

@@ -77,7 +77,13 @@ def may_be_suspended(cap: Cap) -> bool:
 
 
 READ_CAPABILITIES = frozenset(
-    {Cap.VIEW_TENANT, Cap.VIEW_MEMBERS, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS}
+    {
+        Cap.VIEW_TENANT,
+        Cap.VIEW_MEMBERS,
+        Cap.VIEW_MONITORING,
+        Cap.VIEW_INCIDENTS,
+        Cap.VIEW_INCIDENT_INTERNALS,
+    }
 )
 
 

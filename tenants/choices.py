@@ -43,20 +43,22 @@ class Severity(models.TextChoices):
 
 
 class IncidentRole(models.TextChoices):
-    """Who does what in one incident (an incident-command structure).
+    """Who does what in one incident (an incident-command structure; ``incidents`` holds them).
 
     - ``commander``: owns the incident, decides severity, escalation and closing; one per
       incident.
-    - ``communications``: drafts and publishes statements and replies.
+    - ``communications``: the communications lead; drafts statements and replies.
+    - ``spokesperson``: speaks for the brand in public and to the press.
+    - ``legal``: the legal reviewer; reviews statements and takedown requests.
     - ``analyst``: watches the monitoring data, sizes the spread and reports.
-    - ``responder``: carries out tasks of the playbook (replies, takedown requests, fixes).
-    - ``approver``: signs off statements before they are published (legal, client).
-    - ``liaison``: the link to the client, partners, platforms or authorities.
+    - ``scribe``: keeps the timeline: notes, decisions, pinned mentions.
+    - ``client_approver``: the client's person who signs off statements.
     """
 
     COMMANDER = "commander", _("Incident commander")
     COMMUNICATIONS = "communications", _("Communications lead")
+    SPOKESPERSON = "spokesperson", _("Spokesperson")
+    LEGAL = "legal", _("Legal reviewer")
     ANALYST = "analyst", _("Analyst")
-    RESPONDER = "responder", _("Responder")
-    APPROVER = "approver", _("Approver")
-    LIAISON = "liaison", _("Liaison")
+    SCRIBE = "scribe", _("Scribe")
+    CLIENT_APPROVER = "client_approver", _("Client approver")

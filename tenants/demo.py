@@ -7,6 +7,7 @@ Safe to run again: it updates what exists and resets a demo password only when i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -30,6 +31,15 @@ PEOPLE = [
     ("client@demo.sigap", "Eka Client", Role.CLIENT, False, False),
 ]
 PASSWORD_SUFFIX = "-sigap-demo"  # noqa: S105 - demo accounts, printed on purpose
+
+# Apps that ``seed_demo``'s own app cannot import (incidents) add their demo rows here, from
+# their ``AppConfig.ready``: name -> seeder(tenant) returning one line for the command's output.
+# ``seed_demo`` runs them per tenant after the monitoring data; each must be idempotent.
+DEMO_SEEDERS: dict[str, Callable[[Tenant], str]] = {}
+
+
+def register_seeder(name: str, seeder: Callable[[Tenant], str]) -> None:
+    DEMO_SEEDERS[name] = seeder
 
 
 @dataclass

@@ -37,6 +37,8 @@ class Cap(StrEnum):
     INGEST = "mentions.ingest"
     VIEW_INCIDENTS = "incidents.view"
     MANAGE_INCIDENTS = "incidents.manage"
+    VIEW_INCIDENT_INTERNALS = "incidents.view_internal"
+    COMMAND_INCIDENTS = "incidents.command"
     DRAFT_STATEMENTS = "statements.draft"
     APPROVE_STATEMENTS = "statements.approve"
     VIEW_ALERTS = "alerts.view"
@@ -50,6 +52,7 @@ _EVERY_STAFF_ROLE = {
     Cap.VIEW_MONITORING,
     Cap.VIEW_INCIDENTS,
     Cap.VIEW_ALERTS,
+    Cap.VIEW_INCIDENT_INTERNALS,
 }
 
 MATRIX: dict[Role, frozenset[Cap]] = {
@@ -66,6 +69,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_INCIDENTS,
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
+            Cap.COMMAND_INCIDENTS,
         }
     ),
     Role.ANALYST: frozenset(

@@ -205,6 +205,9 @@ ROOT_QUERIES = {
     ),
     "hoax_clusters": "query($slug: String!) { hoax_clusters(slug: $slug) { id authors } }",
     "owned_accounts": "query($slug: String!) { owned_accounts(slug: $slug) { id handle } }",
+    "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
+    "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
+    "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).

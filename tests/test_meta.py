@@ -116,6 +116,12 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "monitoring.HoaxMember": "early-warning internal (see NO_RESOURCE_TESTS)",
     "monitoring.HoaxBand": "early-warning internal (see NO_RESOURCE_TESTS)",
     "monitoring.EngagementSnapshot": "early-warning internal (see NO_RESOURCE_TESTS)",
+    # The client portal reads incidents, their timeline and tasks over GraphQL; the team,
+    # links and the incident policies are staff work, managed over REST and the admin.
+    "incidents.IncidentMember": "REST and admin only (staff work)",
+    "incidents.IncidentLink": "REST and admin only (staff work)",
+    "incidents.SeverityPolicy": "REST and admin only (tenant policy)",
+    "incidents.RolePolicy": "REST and admin only (tenant policy)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

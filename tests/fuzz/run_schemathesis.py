@@ -205,6 +205,7 @@ def seed_database() -> Seed:
         "alert-action": [AlertFactory(tenant=tenant)],
         "hoax-cluster": [HoaxClusterFactory(tenant=tenant)],
         "owned-account": [OwnedAccountFactory(tenant=tenant) for _ in range(2)],
+        **incident_objects(tenant, admin),
     }
     seed.victims = {
         "token": personal_token,
@@ -220,8 +221,64 @@ def seed_database() -> Seed:
         # Every alert action goes to a fresh open alert (an acknowledged one cannot be again).
         "alert-action": lambda: AlertFactory(tenant=tenant),
         "owned-account": lambda: OwnedAccountFactory(tenant=tenant),
+        **incident_victims(tenant, admin),
     }
     return seed
+
+
+def incident_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
+    """Rows of the incidents app for the fuzzer's ids (made through the services)."""
+    from incidents import services as incident_services
+
+    incident = incident_services.open_incident(tenant=tenant, title="Fuzz", trigger="hoax")
+    return {
+        "incident": [incident],
+        "incident-member": [incident_victims(tenant, admin)["incident-member"]()],
+        "incident-task": [incident_services.create_task(incident=incident, title="Fuzz task")],
+        "incident-link": [
+            incident_services.create_link(
+                incident=incident, kind="url", url="https://news.example/fuzz"
+            )
+        ],
+        "timeline-entry": [
+            incident_services.add_entry(incident=incident, kind="note", text="Fuzz note")
+        ],
+        "severity-policy": [
+            incident_services.create_severity_policy(
+                tenant=tenant, severity="sev4", acknowledge_minutes=60
+            )
+        ],
+        "role-policy": [
+            incident_services.create_role_policy(tenant=tenant, role="analyst", user=admin)
+        ],
+    }
+
+
+def incident_victims(tenant: Any, admin: Any) -> dict[str, Any]:
+    from incidents import services as incident_services
+    from incidents.models import SeverityPolicy
+    from tests.factories import MembershipFactory, UserFactory
+
+    def incident() -> Any:
+        return incident_services.open_incident(tenant=tenant, title="Victim", trigger="hoax")
+
+    return {
+        "incident-member": lambda: incident_services.assign_role(
+            incident=incident(), user=admin, role="scribe"
+        ),
+        "incident-task": lambda: incident_services.create_task(incident=incident(), title="V"),
+        "incident-link": lambda: incident_services.create_link(
+            incident=incident(), kind="url", url="https://news.example/v"
+        ),
+        "severity-policy": lambda: SeverityPolicy.objects.for_tenant(tenant).get_or_create(
+            tenant=tenant, severity="sev3", defaults={"acknowledge_minutes": 60}
+        )[0],
+        "role-policy": lambda: incident_services.create_role_policy(
+            tenant=tenant,
+            role="scribe",
+            user=MembershipFactory(tenant=tenant, user=UserFactory(agency=tenant.agency)).user,
+        ),
+    }
 
 
 # --- binding path parameters ------------------------------------------------------------------
@@ -251,6 +308,17 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/alerts/{id}/dismiss/": "alert-action",
     "/tenants/{tenant_slug}/hoax-clusters/{id}/": "hoax-cluster",
     "/tenants/{tenant_slug}/owned-accounts/{id}/": "owned-account",
+    "/tenants/{tenant_slug}/incidents/{id}/": "incident",
+    "/tenants/{tenant_slug}/incidents/{id}/severity/": "incident",
+    "/tenants/{tenant_slug}/incidents/{id}/statement/": "incident",
+    "/tenants/{tenant_slug}/incidents/{id}/timers/": "incident",
+    "/tenants/{tenant_slug}/incidents/{id}/transition/": "incident",
+    "/tenants/{tenant_slug}/incident-team/{id}/": "incident-member",
+    "/tenants/{tenant_slug}/incident-tasks/{id}/": "incident-task",
+    "/tenants/{tenant_slug}/incident-links/{id}/": "incident-link",
+    "/tenants/{tenant_slug}/incident-timeline/{id}/": "timeline-entry",
+    "/tenants/{tenant_slug}/incident-severity-policies/{id}/": "severity-policy",
+    "/tenants/{tenant_slug}/incident-role-policies/{id}/": "role-policy",
 }
 # Objects named by their public prefix rather than their primary key.
 PREFIXED = {"token", "api-key"}

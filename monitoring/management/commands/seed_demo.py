@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from monitoring.demo import COUNT, seed_mentions
 from tenants import dbscope
-from tenants.demo import seed_accounts
+from tenants.demo import DEMO_SEEDERS, seed_accounts
 from tenants.management.base import ScopedCommand
 
 
@@ -51,6 +51,8 @@ class Command(ScopedCommand):
                         else ""
                     )
                 )
+                for seeder in DEMO_SEEDERS.values():  # other apps' demo rows (tenants.demo)
+                    self.stdout.write(f"  {tenant.slug}: {seeder(tenant)}")
             self.stdout.write("Demo users (email / password / role):")
             for email, password, described in accounts.users:
                 self.stdout.write(f"  {email:28} {password:28} {described}")

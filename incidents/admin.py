@@ -1,0 +1,175 @@
+"""The admin of the incidents app (staff only, scoped to the staff user's agency).
+
+An incident's page shows its team, tasks, links and timeline inline, read-only: those are
+written through the services (REST, the alert hook), so their rules and the timeline are kept.
+The incident itself is opened and its title, summary and trigger changed here through the
+services; stages move over the API (``transition``), where the commander's powers are checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from incidents import services
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentMember,
+    IncidentTask,
+    RolePolicy,
+    SeverityPolicy,
+    TimelineEntry,
+)
+from tenants.admin_mixins import (
+    ReadOnlyMixin,
+    ScopedModelAdmin,
+    ServiceModelAdmin,
+    TenantFilter,
+    admin_tenants,
+    is_admin_user,
+)
+
+
+class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_user(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The page's incident pins the rows; the inline reads them through for_tenant too.
+        rows = super().get_queryset(request)
+        return rows.for_tenant(admin_tenants(request.user))  # type: ignore[attr-defined]
+
+
+class TeamInline(_ReadOnlyInline):
+    model = IncidentMember
+    fields = ("role", "user", "by_policy", "assigned_at")
+    readonly_fields = fields
+
+
+class TaskInline(_ReadOnlyInline):
+    model = IncidentTask
+    fields = ("title", "owner", "due_at", "status", "visible_to_client")
+    readonly_fields = fields
+
+
+class LinkInline(_ReadOnlyInline):
+    model = IncidentLink
+    fields = ("kind", "mention", "query", "url", "note", "visible_to_client")
+    readonly_fields = fields
+
+
+class TimelineInline(_ReadOnlyInline):
+    model = TimelineEntry
+    fields = ("at", "kind", "actor", "text", "visible_to_client")
+    readonly_fields = fields
+    ordering = ("-at", "-id")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ServiceModelAdmin):
+    list_display = ("title", "tenant", "severity", "status", "trigger", "is_drill", "detected_at")
+    list_filter = (TenantFilter, "status", "severity", "trigger", "is_drill")
+    list_select_related = ("tenant",)
+    search_fields = ("title",)
+    fields = (
+        "tenant",
+        "title",
+        "summary",
+        "trigger",
+        "severity",
+        "is_drill",
+        "status",
+        "detected_at",
+        "acknowledged_at",
+        "first_statement_at",
+        "mitigated_at",
+        "resolved_at",
+        "reviewed_at",
+        "closed_at",
+    )
+    inlines = (TeamInline, TaskInline, LinkInline, TimelineInline)
+    create_service = staticmethod(services.open_incident)
+    update_service = staticmethod(services.update_incident)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        stages = (
+            "status",
+            "acknowledged_at",
+            "first_statement_at",
+            "mitigated_at",
+            "resolved_at",
+            "reviewed_at",
+            "closed_at",
+        )
+        if obj is not None:
+            return (*super().get_readonly_fields(request, obj), *stages, "is_drill", "detected_at")
+        return (*super().get_readonly_fields(request, obj), *stages)
+
+
+class _ChildAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    list_select_related = ("tenant", "incident")
+    list_filter = (TenantFilter,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(IncidentMember)
+class IncidentMemberAdmin(_ChildAdmin):
+    list_display = ("incident", "role", "user", "by_policy", "assigned_at")
+
+
+@admin.register(IncidentTask)
+class IncidentTaskAdmin(_ChildAdmin):
+    list_display = ("title", "incident", "owner", "due_at", "status", "visible_to_client")
+
+
+@admin.register(IncidentLink)
+class IncidentLinkAdmin(_ChildAdmin):
+    list_display = ("incident", "kind", "url", "visible_to_client", "created_at")
+
+
+@admin.register(TimelineEntry)
+class TimelineEntryAdmin(_ChildAdmin):
+    list_display = ("at", "incident", "kind", "text", "visible_to_client")
+
+
+@admin.register(SeverityPolicy)
+class SeverityPolicyAdmin(ServiceModelAdmin):
+    list_display = (
+        "tenant",
+        "severity",
+        "auto_open_from_alert",
+        "acknowledge_minutes",
+        "first_statement_minutes",
+        "update_every_minutes",
+        "resolve_minutes",
+    )
+    list_filter = (TenantFilter, "severity")
+    list_select_related = ("tenant",)
+    create_service = staticmethod(services.create_severity_policy)
+    update_service = staticmethod(services.update_severity_policy)
+    delete_service = staticmethod(services.delete_severity_policy)
+
+
+@admin.register(RolePolicy)
+class RolePolicyAdmin(ServiceModelAdmin):
+    list_display = ("tenant", "role", "user", "trigger", "severity")
+    list_filter = (TenantFilter, "role")
+    list_select_related = ("tenant", "user")
+    create_service = staticmethod(services.create_role_policy)
+    update_service = staticmethod(services.update_role_policy)
+    delete_service = staticmethod(services.delete_role_policy)

@@ -1,0 +1,26 @@
+"""URLs of the incidents app, mounted under ``/api/v1/`` by ``config/urls.py``."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from incidents.api import views
+
+TENANT = "tenants/<slug:tenant_slug>/"
+
+router = SimpleRouter()
+router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("incident-team", views.IncidentMemberViewSet, basename="incident-member")
+router.register("incident-tasks", views.IncidentTaskViewSet, basename="incident-task")
+router.register("incident-links", views.IncidentLinkViewSet, basename="incident-link")
+router.register("incident-timeline", views.TimelineEntryViewSet, basename="timeline-entry")
+router.register(
+    "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
+)
+router.register("incident-role-policies", views.RolePolicyViewSet, basename="role-policy")
+
+urlpatterns = [
+    path(TENANT, include(router.urls)),
+    path(
+        TENANT + "incident-figures/", views.IncidentFiguresView.as_view(), name="incident-figures"
+    ),
+]

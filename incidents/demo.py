@@ -1,0 +1,110 @@
+"""The demo's incident: for each demo tenant, one incident in progress, opened from a demo
+alert by the tenant's policy (``incidents.alerts.link_alert``), with a commander, an analyst,
+tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement.
+
+Registered with ``tenants.demo.register_seeder`` (``IncidentsConfig.ready``), so
+``manage.py seed_demo`` runs it after the monitoring data. Idempotent: a tenant that already has
+the demo incident keeps it (``seed_demo`` moves its times up to now with every other row).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import services
+from incidents.alerts import link_alert
+from incidents.authority import SYSTEM
+from incidents.models import Incident
+from monitoring.alerting.types import Alert as Detected
+from monitoring.early_warning.services import fire_or_merge
+from monitoring.models import AlertRule, Mention
+from tenants.models import Membership, Tenant, User
+from tenants.roles import Role
+
+TITLE = "Demo: boycott call spreading after a viral complaint"
+DEDUPE_KEY = "demo-incident"
+
+
+def _member(tenant: Tenant, role: str) -> User | None:
+    membership = (
+        Membership.objects.for_tenant(tenant).filter(role=role).select_related("user").first()
+    )
+    return membership.user if membership is not None else None
+
+
+@transaction.atomic
+def seed_incident(tenant: Tenant) -> str:
+    existing = Incident.objects.for_tenant(tenant).filter(title=TITLE).first()
+    if existing is not None:
+        return f"demo incident {existing.pk} kept ({existing.status})"
+    rule, _ = AlertRule.objects.for_tenant(tenant).get_or_create(
+        tenant=tenant,
+        name="Demo negative surge",
+        defaults={"kind": "negative-surge", "severity": "sev2"},
+    )
+    now = timezone.now()
+    found = Detected(
+        rule="negative-surge",
+        at=now - timedelta(minutes=50),
+        window_start=now - timedelta(minutes=65),
+        window_end=now - timedelta(minutes=50),
+        observed=0.62,
+        baseline=0.18,
+        threshold=0.4,
+        explanation="62% of the last hour's mentions are negative (usually 18%).",
+        severity="sev2",
+        dedupe_key=DEDUPE_KEY,
+    )
+    alert = fire_or_merge(rule=rule, detected=found, title=TITLE).alert
+    incident = link_alert(alert=alert)
+    if incident is None:
+        return "no demo incident: the tenant's policy does not open incidents at SEV2"
+    responder, analyst = _member(tenant, Role.RESPONDER), _member(tenant, Role.ANALYST)
+    if responder is not None:
+        services.assign_role(incident=incident, user=responder, role="commander")
+    if analyst is not None:
+        services.assign_role(incident=incident, user=analyst, role="analyst")
+    incident = services.transition_incident(
+        incident=incident, to="triaged", authority=SYSTEM, reason="Real complaint, spreading."
+    )
+    incident = services.transition_incident(incident=incident, to="responding")
+    gather = services.create_task(
+        incident=incident, title="Collect the complaint thread and the top reposts", owner=analyst
+    )
+    services.update_task(instance=gather, status="done")
+    services.create_task(
+        incident=incident,
+        title="Draft the holding statement",
+        owner=responder,
+        due_at=now + timedelta(minutes=20),
+        checklist=[
+            {"text": "Facts confirmed", "done": True},
+            {"text": "Legal read", "done": False},
+        ],
+        depends_on=[gather.pk],
+    )
+    services.create_task(
+        incident=incident,
+        title="Call the customer who complained",
+        owner=responder,
+        due_at=now - timedelta(minutes=10),
+        visible_to_client=False,
+    )
+    services.add_entry(
+        incident=incident,
+        kind="note",
+        text="The original post is from a real customer; no bot pattern in the reposts.",
+    )
+    mention = Mention.objects.for_tenant(tenant).order_by("-risk", "-published_at").first()
+    if mention is not None:
+        services.add_entry(
+            incident=incident, kind="mention", text="Most risky post so far.", mention=mention
+        )
+    services.record_statement(
+        incident=incident,
+        text="We have seen the complaint and are looking into it with the customer.",
+    )
+    return f"demo incident {incident.pk} opened from alert {alert.pk} ({incident.status})"

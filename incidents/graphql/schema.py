@@ -1,0 +1,102 @@
+"""Root GraphQL fields of the incidents app: what the client portal reads (its incidents,
+their visible timeline and tasks). Each takes the tenant's ``slug`` and checks access like
+REST; callers without ``incidents.view_internal`` get no drills and only visible items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db.models import QuerySet
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+
+from incidents import selectors
+from incidents.graphql.types import IncidentTaskType, IncidentType, TimelineEntryType
+from tenants.api.pagination import DIGITS
+from tenants.graphql.context import Info
+from tenants.graphql.errors import bad_input
+from tenants.graphql.permissions import IsAuthenticated, tenant_access, tenant_for
+from tenants.roles import Cap
+
+_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
+MAX_ROWS = 500
+
+
+def _page(rows: QuerySet[Any], offset: int, limit: int) -> list[Any]:
+    """A page of ``rows`` (a list: the visibility filter is already applied by the selector)."""
+    if not 1 <= limit <= MAX_ROWS:
+        raise bad_input(f"limit: between 1 and {MAX_ROWS}.", "limit")
+    if not 0 <= offset <= 100_000:
+        raise bad_input("offset: between 0 and 100000.", "offset")
+    return list(rows[offset : offset + limit])
+
+
+def _internal(info: Info, slug: str) -> bool:
+    return tenant_access(info, slug).can(Cap.VIEW_INCIDENT_INTERNALS)
+
+
+def _of_incident(rows: QuerySet[Any], incident: strawberry.ID | None) -> QuerySet[Any]:
+    if incident is None:
+        return rows
+    if not DIGITS.fullmatch(str(incident)):
+        raise bad_input("incident: an incident id.", "incident")
+    return rows.filter(incident_id=int(incident))
+
+
+@strawberry.type
+class IncidentsQuery:
+    @strawberry_django.field(extensions=_authenticated)
+    def incidents(
+        self,
+        info: Info,
+        slug: str,
+        status: list[str] | None = None,
+        severity: list[str] | None = None,
+        trigger: list[str] | None = None,
+        drill: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[IncidentType]:
+        """Incidents, newest first, filtered like the REST list (``limit`` at most 500)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
+        rows = selectors.incidents(tenant=tenant, internal=_internal(info, slug))
+        if status:
+            rows = rows.filter(status__in=status)
+        if severity:
+            rows = rows.filter(severity__in=severity)
+        if trigger:
+            rows = rows.filter(trigger__in=trigger)
+        if drill is not None:
+            rows = rows.filter(is_drill=drill)
+        return _page(rows, offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_timeline(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[TimelineEntryType]:
+        """Timeline entries, newest first (of one incident when given; ``limit`` at most
+        500)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
+        rows = selectors.timeline(tenant=tenant, internal=_internal(info, slug))
+        return _page(_of_incident(rows, incident), offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_tasks(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[IncidentTaskType]:
+        """Tasks by due time (of one incident when given; ``limit`` at most 500)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
+        rows = selectors.tasks(tenant=tenant, internal=_internal(info, slug))
+        return _page(_of_incident(rows, incident), offset, limit)

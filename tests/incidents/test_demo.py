@@ -1,0 +1,25 @@
+"""The demo shows one incident in progress, opened from a demo alert; seeding it again keeps
+it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incidents.demo import TITLE, seed_incident
+from incidents.models import Incident, IncidentLink, IncidentMember, IncidentTask
+from tenants.demo import DEMO_SEEDERS
+
+
+def test_the_demo_incident_is_in_progress_and_opened_from_an_alert(
+    tenant: Any, members: Any
+) -> None:
+    assert DEMO_SEEDERS["incidents"] is seed_incident
+    first = seed_incident(tenant)
+    assert "opened from alert" in first
+    incident = Incident.objects.get(tenant=tenant, title=TITLE)
+    assert incident.status == "responding" and incident.first_statement_at is not None
+    assert IncidentLink.objects.filter(incident=incident, kind="alert").exists()
+    assert IncidentMember.objects.filter(incident=incident, role="commander").exists()
+    assert any(task.is_overdue for task in IncidentTask.objects.filter(incident=incident))
+    assert "kept" in seed_incident(tenant)
+    assert Incident.objects.filter(tenant=tenant).count() == 1
