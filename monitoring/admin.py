@@ -802,7 +802,6 @@ class HoaxClusterAdmin(ReadOnlyMixin, ScopedModelAdmin):
     search_fields = ("key", "first_poster", "text")
     list_select_related = ("tenant",)
     ordering = ("-last_at", "-id")
-    exclude = ("first_mention",)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -330,6 +330,9 @@ class HoaxClusterSerializer(serializers.ModelSerializer):  # type: ignore[type-a
     """Near-duplicate copies of one claim: the first poster and mention, the distinct authors,
     the links (and those on the tenant's low-credibility list) and the spread per hour."""
 
+    first_mention = serializers.IntegerField(
+        source="first_mention_id", read_only=True, allow_null=True, help_text="The first copy."
+    )
     authors = serializers.JSONField(read_only=True, help_text="platform:handle of each author.")
     spread = serializers.JSONField(read_only=True, help_text="[{hour, mentions}] since the first.")
 
