@@ -22,9 +22,11 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, post_save
 
+        from incidents import admin_overview
         from incidents.alerts import on_alert_saved
 
         post_migrate.connect(ensure_schedules, sender=self)
+        admin_overview.register()  # open incidents on the admin's tenant and agency pages
         # A new alert queues the incident side in its own transaction (incidents.alerts).
         post_save.connect(
             on_alert_saved, sender="monitoring.Alert", dispatch_uid="incidents.alert_opened"

@@ -233,8 +233,29 @@ def sources_columns(*, tenants: Sequence[Tenant], now: datetime) -> list[overvie
     ]
 
 
+def open_alerts(*, tenants: Sequence[Tenant], now: datetime) -> list[overview.Item]:
+    """The active alerts (open, acknowledged, snoozed) of these tenants, newest first, at most
+    50 (``early_warning.selectors.open_alerts_for_tenants``, index ``alert_by_status``)."""
+    from monitoring.early_warning.selectors import open_alerts_for_tenants
+
+    rows = open_alerts_for_tenants(tenant_ids=[tenant.pk for tenant in tenants], limit=50)
+    return [
+        overview.Item(
+            tenant_id=alert.tenant_id,
+            kind=str(_("Alert")),
+            title=alert.title or alert.get_kind_display(),
+            severity=overview.severity_level(alert.severity),
+            severity_label=alert.severity.upper(),
+            opened_at=alert.created_at,
+            url=reverse("admin:monitoring_alert_change", args=[alert.pk]),
+        )
+        for alert in rows
+    ]
+
+
 def register() -> None:
     """Put the monitoring panels on the tenant start page and its columns on the agency page."""
+    overview.register_items("monitoring.alerts", provider=open_alerts, order=10)
     overview.register_panel("monitoring.volume", order=10, provider=volume_panel)
     overview.register_panel("monitoring.risky", order=20, provider=risky_panel)
     overview.register_panel("monitoring.sources", order=30, provider=sources_panel)

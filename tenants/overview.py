@@ -34,6 +34,12 @@ from tenants.models import Tenant
 SEVERITY_LEVELS = ("low", "elevated", "high", "critical")
 
 
+def severity_level(severity: str) -> int:
+    """The level (an index of ``SEVERITY_LEVELS``) of an incident or alert severity: SEV1 is
+    critical ... SEV4 low; blank (not decided) is low."""
+    return {"sev1": 3, "sev2": 2, "sev3": 1}.get(severity, 0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Panel:
     """A block of the tenant start page: ``template`` is rendered with ``context`` (plus

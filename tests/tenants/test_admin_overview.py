@@ -34,7 +34,9 @@ def frozen() -> Iterator[None]:
 
 @pytest.fixture
 def agency_admin(tenant: Tenant) -> Any:
-    return UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    # The assertions read English labels: this user chose English (the default is Indonesian).
+
+    return UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en")
 
 
 @pytest.fixture
@@ -101,7 +103,7 @@ def test_the_admin_is_branded_and_the_internals_sit_apart(browser: Client, tenan
 
 def test_superuser_index_lists_queue_tables_under_internals(tenant: Tenant) -> None:
     client = Client()
-    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    client.force_login(UserFactory(is_superuser=True, is_staff=True, language="en"))
     html = client.get("/admin/").content.decode()
     everyday, internals = html.split('id="sigap-internals"')
     assert "/admin/django_q/" in internals and "/admin/django_q/" not in everyday
@@ -132,8 +134,8 @@ def test_start_page(browser: Client, tenant: Tenant, data: dict[str, Any]) -> No
     # Sources in error: the failing one only.
     sources = html.split('id="sigap-sources-in-error"')[1].split("</table>")[0]
     assert "Broken feed" in sources and "HTTP 500" in sources and "Healthy feed" not in sources
-    # No app reports alerts yet: the page says so.
-    assert 'id="sigap-items-none"' in html
+    # Early warning and incidents report their open items; none is open: the page says so.
+    assert 'id="sigap-items-empty"' in html
 
 
 def test_start_page_linked_from_the_tenant_change_page(browser: Client, tenant: Tenant) -> None:
@@ -163,9 +165,10 @@ def test_start_page_query_count_is_pinned(
     assert len(queries) == first == EXPECTED_START_PAGE_QUERIES, sent
 
 
-# Session and user (2), the admin's scope (1), the tenant (1), one per monitoring panel: rollups,
-# riskiest mentions, sources in error (3); the navigation sidebar's permission checks (4).
-EXPECTED_START_PAGE_QUERIES = 11
+# Session and user (2), the admin's scope (1), the staff's default language (1), the tenant (1),
+# one per monitoring panel: rollups, riskiest mentions, sources in error (3); open alerts (1)
+# and open incidents (1); the navigation sidebar's permission checks (4).
+EXPECTED_START_PAGE_QUERIES = 14
 
 
 def test_other_agencies_pages_answer_404(
@@ -193,15 +196,15 @@ def test_staff_without_agency_admin_and_clients_see_no_overview(
 
 def test_superuser_opens_any_agency(tenant: Tenant, other_tenant: Tenant) -> None:
     client = Client()
-    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    client.force_login(UserFactory(is_superuser=True, is_staff=True, language="en"))
     assert client.get(agency_page(other_tenant)).status_code == 200
     assert client.get(start_page(other_tenant)).status_code == 200
 
 
-def test_agency_page_without_item_sources(browser: Client, tenant: Tenant) -> None:
+def test_agency_page_with_nothing_open(browser: Client, tenant: Tenant) -> None:
     TenantFactory(agency=tenant.agency, name="Teh Pagi", slug="teh-pagi")
     html = browser.get(agency_page(tenant)).content.decode()
-    assert 'id="sigap-items-none"' in html
+    assert 'id="sigap-items-empty"' in html
     assert "Kopi Senja" in html and "Teh Pagi" in html
 
 
@@ -234,9 +237,10 @@ def test_agency_page_query_count_is_pinned(
     assert len(queries) == first == EXPECTED_AGENCY_PAGE_QUERIES, sent
 
 
-# Session and user (2), the admin's scope (1), the agency (1), its tenants (1), the monitoring
-# columns: rollups and sources in error (2); the sidebar's permission checks (4).
-EXPECTED_AGENCY_PAGE_QUERIES = 11
+# Session and user (2), the admin's scope (1), the staff's default language (1), the agency (1),
+# its tenants (1), the monitoring columns: rollups and sources in error (2); open alerts (1) and
+# open incidents (1); the sidebar's permission checks (4).
+EXPECTED_AGENCY_PAGE_QUERIES = 14
 
 
 @pytest.fixture
@@ -295,3 +299,19 @@ def test_start_page_lists_its_tenants_open_items(
     table = html.split('id="sigap-items"')[1].split("</table>")[0]
     assert "Boycott" in table and "Spike" in table and "Hoax" not in table
     assert alerts == [tenant]
+
+
+def test_open_alerts_and_incidents_are_listed_by_the_apps(browser: Client, tenant: Tenant) -> None:
+    """The real providers (monitoring.admin_overview, incidents.admin_overview): an active alert
+    and an open incident of the tenant appear on its start page, linked to their admin pages."""
+    from incidents.models import Incident
+    from tests.monitoring.factories import AlertFactory
+
+    alert = AlertFactory(tenant=tenant, title="Lonjakan keluhan", severity="sev2")
+    incident = Incident.objects.create(tenant=tenant, title="Isu kopi basi", severity="sev1")
+    html = browser.get(start_page(tenant)).content.decode()
+    table = html.split('id="sigap-items"')[1].split("</table>")[0]
+    assert "Lonjakan keluhan" in table and "Isu kopi basi" in table
+    assert table.index("Isu kopi basi") < table.index("Lonjakan keluhan")  # SEV1 first
+    assert reverse("admin:monitoring_alert_change", args=[alert.pk]) in table
+    assert reverse("admin:incidents_incident_change", args=[incident.pk]) in table
