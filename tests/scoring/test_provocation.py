@@ -1,4 +1,4 @@
-"""Provocation: the bigger Indonesian lexicon, the slang-collision fix and the negative-context rule.
+"""Provocation: the bigger Indonesian lexicon, the slang-collision fix, the negative-context rule.
 
 Ordinary posts whose words collide with lexicon entries through the slang dictionary (``lemot`` ->
 ``lambat``, ``bokin`` -> ``pacar``, ``tahi`` -> ``kotoran``) or that use ordinary words found in
@@ -43,6 +43,7 @@ ORDINARY = [
     "hama wereng bikin panen turun tahun ini",
     "daging cincang untuk isian martabak",
     "jaringannya lemot banget hari ini, tolong diperbaiki",
+    "pelayanan lama dan ada anak kecoa di meja, jorok sekali",
     "kurirnya tidak becus, paket saya rusak",
 ]
 
@@ -98,7 +99,7 @@ def test_no_bare_ordinary_word_in_the_lexicon():
         for p in builtin_phrases(res)
         if p.label == "provocation" and p.reason != "safe" and len(p.tokens) == 1
     }
-    for word in ("pukul", "tusuk", "rujak", "sampah", "tikus", "lambat", "pacar", "kotoran"):
+    for word in ("pukul", "tusuk", "rujak", "sampah", "tikus", "kecoa", "hama", "lambat", "pacar"):
         assert word not in singles, word
 
 
@@ -111,7 +112,7 @@ def _score(text, p_negative):
 
 
 def test_weak_hit_counts_inside_a_clearly_negative_post():
-    text = "kelakuan orang itu najis"  # "najis" alone is a weak dehumanisation hit
+    text = "kelakuan orang itu terkutuk"  # "terkutuk" alone is a weak dehumanisation hit
     assert _score(text, 0.2).score < 0.5
     strong = _score(text, NEGATIVE_CONTEXT + 0.1)
     assert strong.score >= 0.5
