@@ -225,17 +225,28 @@ def _identity(x: str) -> str:
 
 
 class Rows(NamedTuple):
-    """A CSR matrix (numpy arrays only): ``indptr`` (n + 1), ``indices``, ``data``, ``shape``."""
+    """A sparse matrix (numpy arrays only): CSR arrays ``indptr`` (n + 1), ``indices``, ``data``
+    over ``shape``, plus a dense side block ``dense`` (n, d) holding columns ``dense_cols`` (the
+    valence columns; d = 0 when unused). Column ids are unique within a row."""
 
     indptr: np.ndarray
     indices: np.ndarray
     data: np.ndarray
     shape: tuple[int, int]
+    dense: np.ndarray
+    dense_cols: np.ndarray
 
     def to_scipy(self):
         from scipy import sparse
 
-        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+        out = sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+        if self.dense.size:
+            rows, which = np.nonzero(self.dense)
+            side = sparse.csr_matrix(
+                (self.dense[rows, which], (rows, self.dense_cols[which])), shape=self.shape
+            )
+            out = (out + side).tocsr()
+        return out
 
 
 def block_matrix(
@@ -249,39 +260,46 @@ def block_matrix(
     """The base feature matrix of ``encoded`` texts whose items are column ids.
 
     ``idf`` and ``blocks`` (block index per column) have one entry per column;
-    ``valence_cols`` are the columns of the two valence features (None: not used)."""
+    ``valence_cols`` are the columns of the two valence features (None: not used), which belong
+    to the extras block and are kept as a dense side block."""
     n = len(encoded)
     width = len(idf)
-    lengths = np.fromiter((len(e.items) for e in encoded), dtype=np.int64, count=n)
+    lengths = np.array([len(e.items) for e in encoded], dtype=np.int64)
     cols = np.fromiter(
         chain.from_iterable(e.items for e in encoded), dtype=np.int64, count=int(lengths.sum())
     )
     rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
     keys, counts = np.unique(rows * width + cols, return_counts=True)
     rows = keys // width
-    cols = keys % width
-    tf = counts.astype(np.float64)
-    vals = (1.0 + np.log(tf)) if sublinear else tf
+    cols = keys - rows * width
+    vals = counts.astype(np.float64)
+    if sublinear:
+        vals = 1.0 + np.log(vals)
     vals *= idf[cols]
-    if valence_cols is not None:
-        val = np.array([(e.pos, e.neg) for e in encoded], dtype=np.float64).reshape(n, 2)
-        vr, vc = np.nonzero(val)
-        if vr.size:
-            vv = np.log1p(val[vr, vc]) if sublinear else val[vr, vc]
-            rows = np.concatenate([rows, vr])
-            cols = np.concatenate([cols, np.asarray(valence_cols, dtype=np.int64)[vc]])
-            vals = np.concatenate([vals, vv * idf[np.asarray(valence_cols)[vc]]])
-            order = np.lexsort((cols, rows))
-            rows, cols, vals = rows[order], cols[order], vals[order]
     nb = len(BLOCKS) if block_norm else 1
-    norm_key = rows * nb + (blocks[cols] if block_norm else 0)
+    norm_key = rows * nb + blocks[cols] if block_norm else rows
     sq = np.bincount(norm_key, weights=vals * vals, minlength=n * nb)
+    if valence_cols is not None:
+        dense_cols = np.asarray(valence_cols, dtype=np.int64)
+        dense = np.fromiter(
+            chain.from_iterable((e.pos, e.neg) for e in encoded), dtype=np.float64, count=2 * n
+        ).reshape(n, 2)
+        if sublinear:
+            dense = np.log1p(dense)
+        dense *= idf[dense_cols]
+        extras = np.arange(n) * nb + (BLOCKS.index("extras") if block_norm else 0)
+        sq[extras] += (dense * dense).sum(axis=1)
+    else:
+        dense_cols = np.zeros(0, dtype=np.int64)
+        dense = np.zeros((n, 0))
     norms = np.sqrt(sq)
     norms[norms == 0] = 1.0
-    vals = vals / norms[norm_key]
+    vals /= norms[norm_key]
+    if dense.size:
+        dense /= norms[extras][:, None]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return Rows(indptr, cols, vals, (n, width))
+    return Rows(indptr, cols, vals, (n, width), dense, dense_cols)
 
 
 def sparse_dot(x: Rows, weights: np.ndarray) -> np.ndarray:
@@ -292,6 +310,8 @@ def sparse_dot(x: Rows, weights: np.ndarray) -> np.ndarray:
         nonempty = np.diff(x.indptr) > 0
         contrib = weights[x.indices] * x.data[:, None]
         out[nonempty] = np.add.reduceat(contrib, x.indptr[:-1][nonempty], axis=0)
+    if x.dense.size:
+        out += x.dense @ weights[x.dense_cols]
     return out
 
 
