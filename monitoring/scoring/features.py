@@ -278,7 +278,7 @@ def block_matrix(
     vals *= idf[cols]
     nb = len(BLOCKS) if block_norm else 1
     norm_key = rows * nb + blocks[cols] if block_norm else rows
-    sq = np.bincount(norm_key, weights=vals * vals, minlength=n * nb)
+    sq = np.bincount(norm_key, weights=vals * vals, minlength=n * nb).astype(np.float64)
     if valence_cols is not None:
         dense_cols = np.asarray(valence_cols, dtype=np.int64)
         dense = np.fromiter(
