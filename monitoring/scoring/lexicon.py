@@ -1,4 +1,12 @@
-"""Phrase lexicons matched on normalised tokens, reporting spans in the original text."""
+"""Phrase lexicons matched on normalised tokens, reporting spans in the original text.
+
+A post's word matches a phrase word when either its normalised form or, for a word the slang
+dictionary rewrote, its form as written (``NormToken.literal``) equals it. Lexicon phrases are never
+rewritten word by word into ordinary words: a one-word phrase is matched only as written
+(``lemot`` must not become ``lambat``, ``tahi`` not ``kotoran``), and a longer phrase also gets
+its slang-normalised variant only when at least one of its words stays as written (``mati aja`` ->
+``mati saja``), so the variant is anchored by a word that is not slang.
+"""
 
 from __future__ import annotations
 
@@ -43,15 +51,24 @@ class PhraseIndex:
         by_first = self.by_first
         n = len(toks)
         for i, t in enumerate(toks):
+            if t.kind not in _MATCHABLE:
+                continue
             cands = by_first.get(t.norm)
-            if not cands or t.kind not in _MATCHABLE:
+            if t.literal:
+                more = by_first.get(t.literal)
+                if more:
+                    cands = more + cands if cands else more
+            if not cands:
                 continue
             seen_labels: set[str] = set()
             for p in cands:
                 k = len(p.tokens)
                 if i + k > n or p.label in seen_labels:
                     continue
-                if k > 1 and any(toks[i + j].norm != p.tokens[j] for j in range(1, k)):
+                if k > 1 and any(
+                    toks[i + j].norm != p.tokens[j] and toks[i + j].literal != p.tokens[j]
+                    for j in range(1, k)
+                ):
                     continue
                 seen_labels.add(p.label)
                 out.append(LexiconMatch(p, t.start, toks[i + k - 1].end, t.negated))
@@ -59,9 +76,25 @@ class PhraseIndex:
 
 
 def phrase_tokens(phrase: str, res: Resources) -> tuple[str, ...]:
-    """Normalise a lexicon phrase the same way as post text (so slang entries still match)."""
+    """Normalise a lexicon phrase the same way as post text (slang mapped)."""
     toks = normalise(tokenize(phrase), res, "id")
     return tuple(t.norm for t in toks if t.kind in _MATCHABLE)
+
+
+def phrase_variants(phrase: str, res: Resources) -> set[tuple[str, ...]]:
+    """The token sequences a lexicon phrase matches: as written (cleaned, no slang mapping) and,
+    for a phrase of two or more words of which at least one is not rewritten, slang-normalised."""
+    toks = normalise(tokenize(phrase), res, "raw")
+    written = tuple(t.norm for t in toks if t.kind in _MATCHABLE)
+    if not written:
+        return set()
+    out = {written}
+    if len(written) > 1:
+        mapped = normalise(tokenize(phrase), res, "id")
+        kept = [t.norm for t in mapped if t.kind in _MATCHABLE and not t.literal]
+        if kept:
+            out.add(tuple(t.norm for t in mapped if t.kind in _MATCHABLE))
+    return out
 
 
 def builtin_phrases(res: Resources) -> list[Phrase]:
@@ -75,11 +108,11 @@ def builtin_phrases(res: Resources) -> list[Phrase]:
             else:
                 weights.setdefault(p, default)
         for text, w in weights.items():
-            for toks in {phrase_tokens(text, res), tuple(text.split())}:
+            for toks in phrase_variants(text, res):
                 out.append(Phrase(toks, "provocation", reason, w))
     for label, phrases in res.triggers.items():
         for text in phrases:
-            for toks in {phrase_tokens(text, res), tuple(text.split())}:
+            for toks in phrase_variants(text, res):
                 out.append(Phrase(toks, label, "keyword", 1.0))
     return out
 
@@ -90,6 +123,6 @@ def tenant_phrases(entries: Iterable[tuple], res: Resources) -> list[Phrase]:
         label, text = entry[0], entry[1]
         weight = float(entry[2]) if len(entry) > 2 else (0.6 if label == "provocation" else 1.0)
         reason = "tenant_term" if label == "provocation" else "tenant_keyword"
-        for toks in {phrase_tokens(text, res), tuple(text.lower().split())}:
+        for toks in phrase_variants(text, res):
             out.append(Phrase(toks, label, reason, weight))
     return out

@@ -111,6 +111,14 @@ class Resources:
             tuple(k.split()): v for k, v in _load_json("idioms.json").items()
         }
         self.provocation: dict = _load_json("provocation.json")
+        for reason, spec in _load_json("provocation_id.json").items():
+            # plain phrases of the extra file carry its own default weight
+            default = float(spec["weight"])
+            pairs = [p if isinstance(p, list) else [p, default] for p in spec["phrases"]]
+            if reason in self.provocation:
+                self.provocation[reason]["phrases"] = self.provocation[reason]["phrases"] + pairs
+            else:
+                self.provocation[reason] = {"weight": default, "phrases": pairs}
         self.triggers: dict = _load_json("triggers.json")
         lex = _load_json("sentiment_lexicon.json")
         self.pos_words = frozenset(lex["positive"])
@@ -291,6 +299,7 @@ class NormToken(NamedTuple):
     end: int
     kind: str
     negated: bool
+    literal: str = ""  # the cleaned form as written, when slang mapping replaced it ("" if not)
 
 
 Form = tuple[str, int, int, str]  # (form, start, end, kind) before slang mapping
@@ -334,6 +343,7 @@ def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken
     """Language pass: slang mapping (``lang`` id/en/other; ``raw`` = none), idioms, negation."""
     slang = res.en_slang_t if lang == "en" else (None if lang == "raw" else res.id_slang_t)
     words: list[Form]
+    literal: dict[int, str] = {}  # start offset -> form as written, for slang-mapped words
     if slang is None:
         words = fs
     else:
@@ -343,6 +353,7 @@ def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken
             if mapped is None:
                 words.append(f)
             else:
+                literal[f[1]] = f[0]
                 for part in mapped:
                     words.append((part, f[1], f[2], f[3]))
     idioms = res.idioms
@@ -365,10 +376,10 @@ def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken
             scope = 0
             out.append(NormToken(w, s, e, kind, False))
         elif w in _NEGATORS:
-            out.append(NormToken(w, s, e, kind, False))
+            out.append(NormToken(w, s, e, kind, False, literal.get(s, "") if literal else ""))
             scope = 2
         else:
-            out.append(NormToken(w, s, e, kind, scope > 0))
+            out.append(NormToken(w, s, e, kind, scope > 0, literal.get(s, "") if literal else ""))
             if scope:
                 scope -= 1
     return out

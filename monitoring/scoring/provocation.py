@@ -6,6 +6,11 @@ its evidence is still reported; negated incitement such as ``jangan boikot`` and
 the remaining mass is multiplied by 0.75 if the post addresses someone, by 0.8 if it names a
 group (reported as ``targets_group`` evidence on the token that names it), by 0.9 if shouted;
 finally by ``1 - 0.15 * P(negative)`` (docs/scoring.md, "How it works" 5).
+
+Negative-context rule: inside a clearly negative post (P(negative) >= ``NEGATIVE_CONTEXT``) a weak
+hit (weight in [``WEAK_MIN``, ``CONTEXT_WEIGHT``)) of an abusive, dehumanising or threatening phrase
+counts with weight ``CONTEXT_WEIGHT``, enough to flag the post on its own; incitement words are
+left out (``lawan``, ``tangkap``, ``turunkan`` are common in ordinary complaints).
 """
 
 from __future__ import annotations
@@ -75,7 +80,11 @@ GROUP_TARGETS = frozenset(
         "gays",
     }
 )
-ABUSIVE_REASONS = frozenset({"insult", "profanity", "slur"})
+ABUSIVE_REASONS = frozenset({"insult", "profanity", "slur", "dehumanisation"})
+CONTEXT_REASONS = ABUSIVE_REASONS | {"threat"}
+NEGATIVE_CONTEXT = 0.7  # P(negative) from which a post counts as clearly negative
+WEAK_MIN = 0.3  # weaker hits (anjay, hell, ...) never count on context alone
+CONTEXT_WEIGHT = 0.55
 
 
 class Provocation(NamedTuple):
@@ -99,6 +108,13 @@ def score_provocation(
     """``tokens`` are the text's tokens, ``toks`` its normalised tokens and ``matches`` the
     lexicon matches on them (shared with the trigger step)."""
     found = _phrase_evidence(text, matches)
+    if p_negative >= NEGATIVE_CONTEXT:
+        found = [
+            _Weighted(ev, CONTEXT_WEIGHT)
+            if ev.reason in CONTEXT_REASONS and WEAK_MIN <= w < CONTEXT_WEIGHT
+            else _Weighted(ev, w)
+            for ev, w in found
+        ]
     for t in tokens:
         if t.kind == "emoji":
             emoji_weight = emoji_weights.get(t.text)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SCORER_VERSION = "2026.1"
+SCORER_VERSION = "2026.2"  # 2026.2: block-feature sentiment models, bigger provocation lexicon
 
 TRIGGER_LABELS = (
     "negative_news",

@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .entities import TermMatcher, token_entities
+from .features import SentimentModel
 from .language import detect_languages
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
 from .linear import Featurizer, LinearModel
@@ -69,14 +70,13 @@ class Scorer:
     def __init__(self, models_dir: Path = MODELS_DIR) -> None:
         self.res = Resources()
         self.sent = {
-            "id": LinearModel(models_dir / "sentiment_id.npz"),
-            "en": LinearModel(models_dir / "sentiment_en.npz"),
+            "id": SentimentModel(models_dir / "sentiment_id.npz", self.res),
+            "en": SentimentModel(models_dir / "sentiment_en.npz", self.res),
         }
         self.lang_model = LinearModel(models_dir / "langid.npz")
         for m in self.sent.values():
             assert tuple(m.labels) == SENTIMENT_LABELS, m.labels
-        for m in (*self.sent.values(), self.lang_model):
-            m.bind(Featurizer(self.res, m.config))
+        self.lang_model.bind(Featurizer(self.res, self.lang_model.config))
         self._base_phrases = builtin_phrases(self.res)
         self._compiled = lru_cache(maxsize=64)(self._compile)
         self._terms = TermMatcher()

@@ -2,7 +2,10 @@
 
 The Indonesian model scores ``id`` and ``other`` posts, the English model ``en`` posts; a
 code-mixed Indonesian post blends in the English model (on its English normalisation) with
-weight ``0.5 * english_share`` (docs/scoring.md, "How it works" 4).
+weight ``0.5 * english_share`` (docs/scoring.md, "How it works" 4). Each model declares the slang
+normalisation it was trained with (``SentimentModel.normalisation``); a post's tokens are
+re-normalised for the model when they differ. The models are :class:`features.SentimentModel`:
+one batched base feature matrix per model, one final linear layer.
 """
 
 from __future__ import annotations
@@ -11,13 +14,18 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .features import SentimentModel
 from .language import LanguageGuess
-from .linear import LinearModel
 from .normalize import Form, NormToken, Resources, normalise_forms
 
 
+def _norm_code(guess: LanguageGuess) -> str:
+    """The slang normalisation the scorer applied to a post of this language."""
+    return "raw" if guess.code == "other" else guess.code
+
+
 def sentiment_probabilities(
-    models: Mapping[str, LinearModel],
+    models: Mapping[str, SentimentModel],
     res: Resources,
     raw: Sequence[list[Form]],
     norm: Sequence[list[NormToken]],
@@ -39,16 +47,22 @@ def sentiment_probabilities(
         ]
         if not sel:
             continue
+        wanted = model.normalisation
         if model_lang == "en":
-            feats = [
-                model.encode(
-                    norm[k] if languages[k].code == "en" else normalise_forms(raw[k], res, "en")
-                )
+            texts = [
+                norm[k]
+                if languages[k].code == "en" and wanted == "en"
+                else normalise_forms(raw[k], res, wanted)
                 for k in sel
             ]
         else:
-            feats = [model.encode(norm[k]) for k in sel]
-        p = model.predict_ids(feats)
+            texts = [
+                norm[k]
+                if _norm_code(languages[k]) == wanted
+                else normalise_forms(raw[k], res, wanted)
+                for k in sel
+            ]
+        p = model.predict(texts)
         for row, k in zip(p, sel, strict=True):
             if model_lang == "en" and languages[k].code == "id":
                 w = 0.5 * languages[k].english_share
