@@ -1,6 +1,6 @@
 """The incidents app's rows on the admin's start pages (``tenants.overview``, docs/admin.md):
-the incidents still being handled (``choices.OPEN_STATUSES``), drills included and marked as such, one
-query for all the tenants asked (index ``incident_detected``). Registered by
+the incidents still being handled (``choices.OPEN_STATUSES``), drills included and marked as
+such, one query for all the tenants asked (index ``incident_detected``). Registered by
 ``IncidentsConfig.ready``."""
 
 from __future__ import annotations
