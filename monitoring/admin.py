@@ -17,7 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -307,11 +307,11 @@ class MentionAdmin(ServiceErrorsMixin, ScopedModelAdmin):
             return queryset, False
         if term.startswith("@") and " " not in term:
             return queryset.filter(author_handle__in=handle_forms(term)), False
-        found = selectors.search_mentions(queryset, term)
+        condition = selectors.search_condition(term)
         if term.isidentifier() or term.replace(".", "").replace("_", "").isalnum():
             # One bare word may also be a handle written without '@'.
-            found = found | queryset.filter(author_handle__in=handle_forms(term))
-        return found, False
+            condition |= Q(author_handle__in=handle_forms(term))
+        return queryset.filter(condition), False
 
     # --- who may do what: the capabilities of tenants.roles, per tenant ----------------------
 

@@ -63,7 +63,13 @@ def search_mentions(queryset: QuerySet[Mention], text: str) -> QuerySet[Mention]
     admin's search box both call it. Blank text filters nothing."""
     if not text.strip():
         return queryset
-    return queryset.filter(search=SearchQuery(text, config="simple", search_type="websearch"))
+    return queryset.filter(search_condition(text))
+
+
+def search_condition(text: str) -> Q:
+    """The condition of ``search_mentions``, to combine with others in one filter (so the
+    tenant filter stays at the top of the statement)."""
+    return Q(search=SearchQuery(text, config="simple", search_type="websearch"))
 
 
 def mentions(tenant_id: int) -> QuerySet[Mention]:

@@ -195,6 +195,8 @@ def test_refusals_are_answered_as_documented(
 ) -> None:
     base = f"/api/v1/tenants/{tenant.slug}"
     analyst, admin = api(members["analyst"]), api(members["admin"])
+    # The documented examples are the server's English text: this tenant works in English.
+    Tenant.objects.filter(pk=tenant.pk).update(default_language="en")
 
     answer = analyst.post(f"{base}/members/", {"email": "x@y.test", "role": "analyst"}, "json")
     assert answer.status_code == 403

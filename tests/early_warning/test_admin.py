@@ -24,7 +24,8 @@ SCREENS = ("alertrule", "alert", "hoaxcluster", "ownedaccount")
 
 @pytest.fixture
 def agency_admin(tenant: Any) -> Client:
-    user = UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    # The assertions read English labels: this user chose English (the default is Indonesian).
+    user = UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en")
     client = Client()
     client.force_login(user)
     return client

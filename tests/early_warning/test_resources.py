@@ -31,11 +31,12 @@ MANAGED = {
     "destroy": Cap.MANAGE_ALERTS,
 }
 READ = {"list": Cap.VIEW_ALERTS, "retrieve": Cap.VIEW_ALERTS}
-# REST: the token with its user, the tenant, the caller's roles, the rate-limit counter, the
-# COUNT and the page.
-PAGED_LIST_QUERIES = 6
-# GraphQL: the token, the rate-limit counter, the tenant, the caller's roles and the rows.
-GRAPHQL_LIST_QUERIES = 5
+# REST: the token with its user, the tenant with the caller's roles (one query,
+# tenants.access.resolve), the rate-limit counter, the COUNT and the page.
+PAGED_LIST_QUERIES = 5
+# GraphQL: the token, the rate-limit counter, the tenant with the caller's roles and
+# capabilities per tenant (read by TenantOwnedType.get_queryset) and the rows.
+GRAPHQL_LIST_QUERIES = 4
 
 
 class TestAlertRules(TenantResourceTests):
@@ -88,7 +89,7 @@ class TestAlerts(TenantResourceTests):
     model = Alert
     basename = "alert"
     capabilities = READ
-    rest_list_queries = 5  # no COUNT: cursor pages
+    rest_list_queries = 4  # no COUNT: cursor pages
     graphql_list = (
         "query($slug: String!) { alerts(slug: $slug) { id explanation rule "
         "acknowledged_by { email } history { kind note actor { email } } } }"
@@ -164,8 +165,7 @@ class TestOwnedAccounts(TenantResourceTests):
     rest_list_queries = PAGED_LIST_QUERIES
     graphql_list = "query($slug: String!) { owned_accounts(slug: $slug) { id handle } }"
     graphql_list_path = ("owned_accounts",)
-    # + the caller's capabilities per tenant (TenantOwnedType.get_queryset of the optimiser)
-    graphql_list_queries = GRAPHQL_LIST_QUERIES + 1
+    graphql_list_queries = GRAPHQL_LIST_QUERIES
 
     def make(self, tenant: Tenant) -> OwnedAccount:
         return OwnedAccountFactory(tenant=tenant)

@@ -34,8 +34,9 @@ VIEW, INTERNAL, MANAGE, COMMAND = (
     Cap.MANAGE_INCIDENTS,
     Cap.COMMAND_INCIDENTS,
 )
-# Token, tenant, roles, rate-limit counter, the page, its COUNT.
-PAGED = 6
+# Token with its user, tenant with the caller's roles (one query, tenants.access.resolve),
+# rate-limit counter, the page, its COUNT.
+PAGED = 5
 
 
 class TestIncidents(TenantResourceTests):
@@ -48,7 +49,7 @@ class TestIncidents(TenantResourceTests):
     rest_list_queries = PAGED
     graphql_list = "query($slug: String!) { incidents(slug: $slug) { id status } }"
     graphql_list_path = ("incidents",)
-    graphql_list_queries = 5
+    graphql_list_queries = 4
 
     def make(self, tenant: Tenant) -> Incident:
         return IncidentFactory(tenant=tenant)
@@ -63,7 +64,7 @@ class TestTimeline(TenantResourceTests):
         "query($slug: String!) { incident_timeline(slug: $slug) { id kind actor { email } } }"
     )
     graphql_list_path = ("incident_timeline",)
-    graphql_list_queries = 5
+    graphql_list_queries = 4
 
     def make(self, tenant: Tenant) -> TimelineEntry:
         return TimelineEntryFactory(incident=IncidentFactory(tenant=tenant))
@@ -98,7 +99,7 @@ class TestTasks(TenantResourceTests):
         "query($slug: String!) { incident_tasks(slug: $slug) { id is_overdue owner { email } } }"
     )
     graphql_list_path = ("incident_tasks",)
-    graphql_list_queries = 5
+    graphql_list_queries = 4
 
     def make(self, tenant: Tenant) -> IncidentTask:
         return IncidentTaskFactory(incident=IncidentFactory(tenant=tenant))
