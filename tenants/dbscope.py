@@ -361,8 +361,15 @@ def scope_statements(
         return _own_transaction(
             db, want, lambda: execute(sql_text, params, many, context), pipelined=pipelined
         )
-    if isinstance(sql_text, str) and sql_text.startswith(_SAVEPOINT_SQL):
+    if (
+        isinstance(sql_text, str)
+        and sql_text.startswith(_SAVEPOINT_SQL)
+        and db.connection.info.transaction_status != TransactionStatus.IDLE
+    ):
         return execute(sql_text, params, many, context)
+    # A savepoint that opens the transaction (a decorated atomic service called inside another
+    # decorated one) is preceded by the settings: a decorator's Atomic is one object for every
+    # call, so the next transaction must not be taken for the one that held them.
     _sync(db, want)
     return execute(sql_text, params, many, context)
 

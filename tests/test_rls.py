@@ -197,6 +197,27 @@ def test_a_scope_set_in_a_savepoint_that_rolls_back_still_applies(
         assert Mention.objects.count() == 3
 
 
+@transaction.atomic
+def _write_through_a_nested_service(tenant: Any, handle: str) -> Mention:
+    """A decorated service calling another: its first statement is a SAVEPOINT, its last one
+    runs outside the savepoint."""
+    with transaction.atomic():
+        mention = MentionFactory(tenant=tenant, author_handle=handle)
+    assert Mention.objects.filter(pk=mention.pk).exists()
+    return mention
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_transaction_of_a_decorated_service_gets_the_scope(tenant: Any) -> None:
+    """A decorator's ``Atomic`` is one object for every call: the second call's transaction,
+    opened by a savepoint, is not taken for the first one's and gets the settings again (the
+    fuzz run's seeding once wrote its second incident with no scope)."""
+    with dbscope.tenant_scope([tenant]):
+        first = _write_through_a_nested_service(tenant, "satu")
+        second = _write_through_a_nested_service(tenant, "dua")
+        assert {first.pk, second.pk} <= set(Mention.objects.values_list("pk", flat=True))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_settings_never_outlive_their_transaction(
     tenant: Any, rows: dict[str, list[Mention]]
