@@ -374,7 +374,8 @@ UPLOAD_CSV = (
 def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
     """Give every other positive case what random data cannot guess: the admin's password, a
     query in the query language, a readable export; and every one a webhook signature. The
-    others keep their generated values; bulk triage gets ids of the seed's mentions."""
+    others keep their generated values; bulk triage gets ids of the seed's mentions, incident
+    team, links and role policies an incident and a member of the tenant."""
     from schemathesis import GenerationMode
 
     meta = case.meta
@@ -419,6 +420,20 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
     elif "/owned-accounts/{id}/" in path and isinstance(case.body, dict) and counter[label] % 2:
         account = seed.objects["owned-account"][0]  # what PUT and PATCH are bound to
         case.body.update(platform=account.platform, handle=account.handle)
+    elif path.endswith("/incident-team/") and isinstance(case.body, dict) and counter[label] % 2:
+        # A fresh incident, so the role is never already held; a member of the tenant.
+        incident = seed.victim("incident-member").incident
+        roles = ("communications", "spokesperson", "legal", "analyst")  # it holds scribe
+        case.body.update(incident=incident.pk, user=seed.admin.pk)
+        case.body["role"] = roles[counter[label] % len(roles)]
+    elif path.endswith("/incident-links/") and isinstance(case.body, dict) and counter[label] % 2:
+        incident = seed.objects["incident"][0]
+        case.body.clear()
+        case.body.update(
+            incident=incident.pk, kind="url", url=f"https://news.example/fuzz-{counter[label]}"
+        )
+    elif "/incident-role-policies/" in path and isinstance(case.body, dict) and counter[label] % 2:
+        case.body["user"] = seed.admin.pk  # a member of the tenant (random ids name nobody)
     elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
         case.body["file"] = UPLOAD_CSV.encode()
         case.body["format"] = "csv"
