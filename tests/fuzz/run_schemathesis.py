@@ -421,10 +421,13 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
         account = seed.objects["owned-account"][0]  # what PUT and PATCH are bound to
         case.body.update(platform=account.platform, handle=account.handle)
     elif path.endswith("/incident-team/") and isinstance(case.body, dict) and counter[label] % 2:
-        # A fresh incident, so the role is never already held; a member of the tenant.
-        incident = seed.victim("incident-member").incident
-        roles = ("communications", "spokesperson", "legal", "analyst")  # it holds scribe
-        case.body.update(incident=incident.pk, user=seed.admin.pk)
+        # A new member of the tenant, who holds no role yet (role policies give the admin some).
+        from tests.factories import MembershipFactory, UserFactory
+
+        person = UserFactory(agency=seed.tenant.agency)
+        MembershipFactory(tenant=seed.tenant, user=person)
+        roles = ("communications", "spokesperson", "legal", "analyst", "scribe")
+        case.body.update(incident=seed.objects["incident"][0].pk, user=person.pk)
         case.body["role"] = roles[counter[label] % len(roles)]
     elif path.endswith("/incident-links/") and isinstance(case.body, dict) and counter[label] % 2:
         incident = seed.objects["incident"][0]
