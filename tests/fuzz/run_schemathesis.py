@@ -263,8 +263,11 @@ def incident_victims(tenant: Any, admin: Any) -> dict[str, Any]:
         return incident_services.open_incident(tenant=tenant, title="Victim", trigger="hoax")
 
     return {
+        # A new member (role policies the fuzzer writes may already give the admin a role).
         "incident-member": lambda: incident_services.assign_role(
-            incident=incident(), user=admin, role="scribe"
+            incident=incident(),
+            user=MembershipFactory(tenant=tenant, user=UserFactory(agency=tenant.agency)).user,
+            role="scribe",
         ),
         "incident-task": lambda: incident_services.create_task(incident=incident(), title="V"),
         "incident-link": lambda: incident_services.create_link(
