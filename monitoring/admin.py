@@ -719,26 +719,22 @@ class AlertAdmin(ReadOnlyMixin, ScopedModelAdmin):
         return False  # alerts are the record of what happened; dismiss a false one
 
     # Relations read within the alert's tenant (Django would load them by id alone).
+    @staticmethod
+    def _related(model: Any, tenant_id: int, pk: int | None) -> str:
+        row = model.objects.for_tenant(tenant_id).filter(pk=pk).first() if pk else None
+        return str(row) if row is not None else "-"
+
     @admin.display(description=_("rule"))
     def rule_name(self, obj: Alert) -> str:
-        if obj.rule_id is None:
-            return "-"
-        rule = AlertRule.objects.for_tenant(obj.tenant_id).filter(pk=obj.rule_id).first()
-        return str(rule) if rule is not None else "-"
+        return self._related(AlertRule, obj.tenant_id, obj.rule_id)
 
     @admin.display(description=_("query"))
     def query_name(self, obj: Alert) -> str:
-        if obj.query_id is None:
-            return "-"
-        query = MonitoredQuery.objects.for_tenant(obj.tenant_id).filter(pk=obj.query_id).first()
-        return str(query) if query is not None else "-"
+        return self._related(MonitoredQuery, obj.tenant_id, obj.query_id)
 
     @admin.display(description=_("hoax cluster"))
     def cluster_key(self, obj: Alert) -> str:
-        if obj.cluster_id is None:
-            return "-"
-        cluster = HoaxCluster.objects.for_tenant(obj.tenant_id).filter(pk=obj.cluster_id).first()
-        return str(cluster) if cluster is not None else "-"
+        return self._related(HoaxCluster, obj.tenant_id, obj.cluster_id)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions: dict[str, Any] = super().get_actions(request)

@@ -254,10 +254,17 @@ def incident_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
     }
 
 
+def new_member(tenant: Any) -> Any:
+    """A new person of the tenant's agency, a member of the tenant with no incident role yet
+    (role policies the fuzzer writes may give the admin some)."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    return MembershipFactory(tenant=tenant, user=UserFactory(agency=tenant.agency)).user
+
+
 def incident_victims(tenant: Any, admin: Any) -> dict[str, Any]:
     from incidents import services as incident_services
     from incidents.models import SeverityPolicy
-    from tests.factories import MembershipFactory, UserFactory
 
     def incident() -> Any:
         return incident_services.open_incident(tenant=tenant, title="Victim", trigger="hoax")
@@ -266,7 +273,7 @@ def incident_victims(tenant: Any, admin: Any) -> dict[str, Any]:
         # A new member (role policies the fuzzer writes may already give the admin a role).
         "incident-member": lambda: incident_services.assign_role(
             incident=incident(),
-            user=MembershipFactory(tenant=tenant, user=UserFactory(agency=tenant.agency)).user,
+            user=new_member(tenant),
             role="scribe",
         ),
         "incident-task": lambda: incident_services.create_task(incident=incident(), title="V"),
@@ -279,7 +286,7 @@ def incident_victims(tenant: Any, admin: Any) -> dict[str, Any]:
         "role-policy": lambda: incident_services.create_role_policy(
             tenant=tenant,
             role="scribe",
-            user=MembershipFactory(tenant=tenant, user=UserFactory(agency=tenant.agency)).user,
+            user=new_member(tenant),
         ),
     }
 
@@ -425,10 +432,7 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
         case.body.update(platform=account.platform, handle=account.handle)
     elif path.endswith("/incident-team/") and isinstance(case.body, dict) and counter[label] % 2:
         # A new member of the tenant, who holds no role yet (role policies give the admin some).
-        from tests.factories import MembershipFactory, UserFactory
-
-        person = UserFactory(agency=seed.tenant.agency)
-        MembershipFactory(tenant=seed.tenant, user=person)
+        person = new_member(seed.tenant)
         roles = ("communications", "spokesperson", "legal", "analyst", "scribe")
         case.body.update(incident=seed.objects["incident"][0].pk, user=person.pk)
         case.body["role"] = roles[counter[label] % len(roles)]
