@@ -1,0 +1,37 @@
+"""The approved line of an incident: what may be said about it, in one value.
+
+The consistency check of outgoing texts (replies, channel variants of a statement) compares them
+with this value; the statements work fills it from the incident's latest approved statement
+version, the must-not rules of its template and the key messages of the playbooks attached to
+the incident. Both sides import only this module, so neither depends on the other's internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ApprovedLine:
+    """What the incident's approved material says.
+
+    ``statement`` is the text of the latest approved statement version ("" when there is none),
+    ``statement_version_id`` its row id, ``language`` its language code (``id`` or ``en``);
+    ``key_messages`` and ``must_not`` are plain phrases, in the order their sources list them.
+    """
+
+    statement: str = ""
+    language: str = "id"
+    statement_version_id: int | None = None
+    key_messages: tuple[str, ...] = field(default_factory=tuple)
+    must_not: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.statement or self.key_messages or self.must_not)
+
+
+def approved_line(incident: Any) -> ApprovedLine:
+    """The incident's approved line. Until statements and playbooks exist it is empty."""
+    return ApprovedLine()
