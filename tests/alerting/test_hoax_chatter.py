@@ -1,6 +1,7 @@
 """Hoax spread against a claim's usual pace: a phrase that keeps circulating at its usual share
 of the tenant's mentions (a slogan, a common question) stays quiet however long it lasts; the
-same phrase suddenly copied far above that share alerts (``hoax.outgrows_chatter``)."""
+same phrase suddenly copied far above that share alerts (``hoax.outgrows_chatter``). And one
+campaign edited two ways stays one cluster, one alert."""
 
 from __future__ import annotations
 
@@ -67,3 +68,36 @@ def test_outgrows_chatter_compares_shares() -> None:
     assert not outgrows_chatter(recent=6, recent_total=300, earlier=2, earlier_total=100)
     assert outgrows_chatter(recent=3, recent_total=10, earlier=0, earlier_total=50)
     assert CHATTER_RATIO == 3.0
+
+
+CLAIM = (
+    "beredar kabar bank lestari akan dibekukan ojk minggu depan segera tarik semua tabungan "
+    "kalian sebelum terlambat"
+)
+# Edited far from the claim (estimated Jaccard 0.29 with it: not a copy of it on its own)...
+FAR_EDIT = (
+    "info terbaru bank lestari katanya mau dibekukan ojk bulan depan buruan ambil semua "
+    "tabungan kalian sebelum terlambat"
+)
+# ...and a copy between the two, closer to the lone far edit (0.68) than to the claim (0.54).
+BETWEEN = (
+    "info terbaru bank lestari katanya mau dibekukan ojk minggu depan segera tarik semua "
+    "tabungan kalian sebelum terlambat"
+)
+
+
+def test_a_campaign_edited_two_ways_stays_one_cluster_and_one_alert() -> None:
+    """A copy that reaches a grown cluster joins it rather than pairing with a lone earlier
+    post: otherwise the copies after the lone far edit would form a second cluster of the same
+    campaign, and a second alert."""
+    texts = [CLAIM] * 3 + [FAR_EDIT] + [BETWEEN] * 3
+    detector = HoaxSpread(HoaxConfig(sensitivity="medium"))
+    fired = []
+    for n, text in enumerate(texts):
+        event = mention(n, T0 + timedelta(minutes=n), text, f"akun{n}")
+        alert = detector.observe(event)
+        if alert is not None:
+            fired.append(alert.dedupe_key)
+    assert fired == ["hoax-spread:x:m0"]
+    grown = [c for c in detector.clusters if len(c.members) > 1]
+    assert [(c.cluster_id, len(c.members)) for c in grown] == [("x:m0", 6)]
