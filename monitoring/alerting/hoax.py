@@ -268,9 +268,11 @@ class HoaxSpread:
             if cluster.active and cluster.active[0] is event:
                 cluster.active.popleft()
 
-    def reported_clusters(self) -> list[Cluster]:
-        """Every cluster that ever had ``min_authors`` distinct authors, in order of birth."""
-        return [c for c in self.clusters if len(c.authors()) >= self.config.authors_needed]
+    def reported_clusters(self, min_authors: int | None = None) -> list[Cluster]:
+        """Every cluster that ever had ``min_authors`` (default: the rule's) distinct authors,
+        in order of birth."""
+        needed = self.config.authors_needed if min_authors is None else min_authors
+        return [c for c in self.clusters if len(c.authors()) >= needed]
 
     def _alert(
         self, cluster: Cluster, event: MentionEvent, authors: dict[str, MentionEvent]
