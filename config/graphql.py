@@ -43,7 +43,7 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.schema import IncidentsQuery
-from monitoring.graphql.alerts import AlertsQuery
+from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
@@ -55,7 +55,7 @@ from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
 Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Mutation = merge_types("Mutation", (MonitoringMutation, AlertsMutation))
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -43,7 +43,8 @@ def seed_incident(tenant: Tenant) -> str:
     rule, _ = AlertRule.objects.for_tenant(tenant).get_or_create(
         tenant=tenant,
         name="Demo negative surge",
-        defaults={"kind": "negative-surge", "severity": "sev2"},
+        # Disabled: it only holds the demo's alert; the live "Negative surge" rule judges.
+        defaults={"kind": "negative-surge", "severity": "sev2", "enabled": False},
     )
     now = timezone.now()
     found = Detected(

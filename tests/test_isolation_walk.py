@@ -221,6 +221,45 @@ MUTATIONS = {
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
     ),
+    **{
+        name: (
+            Cap.ACK_ALERTS,
+            f'mutation($slug: String!) {{ {name}(slug: $slug, id: "987654"{extra}) {{ id }} }}',
+        )
+        for name, extra in (
+            ("acknowledge_alert", ""),
+            ("resolve_alert", ""),
+            ("snooze_alert", ', until: "2030-01-01T00:00:00+00:00"'),
+            ("dismiss_alert", ', reason: "promo"'),
+        )
+    },
+    "create_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { create_alert_rule(slug: $slug, name: "x", kind: "spike", '
+        'window: "-01:00:00") { id } }',
+    ),
+    "update_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { update_alert_rule(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { delete_alert_rule(slug: $slug, id: "987654") }',
+    ),
+    "create_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { create_owned_account(slug: $slug, platform: "nope", '
+        'handle: "x") { id } }',
+    ),
+    "update_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { update_owned_account(slug: $slug, id: "987654", '
+        'label: "x") { id } }',
+    ),
+    "delete_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { delete_owned_account(slug: $slug, id: "987654") }',
+    ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.
 GUARDED_QUERIES = {
