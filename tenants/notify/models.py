@@ -49,6 +49,15 @@ class Channel(TenantOwnedModel):
             "the access token. Stored encrypted; never shown again."
         ),
     )
+    signing_secret = EncryptedTextField(
+        _("signing secret"),
+        blank=True,
+        default="",
+        help_text=_(
+            "Webhook only: the key of the HMAC-SHA256 signature the receiver checks (at least "
+            "16 characters). Stored encrypted; never shown again."
+        ),
+    )
     options = models.JSONField(_("options"), default=dict, blank=True)
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
@@ -83,6 +92,8 @@ class Channel(TenantOwnedModel):
                     errors["secret"] = exc.messages
         elif self.kind in (ChannelKind.TELEGRAM, ChannelKind.WHATSAPP) and not secret:
             errors["secret"] = _("This kind of channel needs its token.")
+        if self.kind == ChannelKind.WEBHOOK and len(str(self.signing_secret or "")) < 16:
+            errors["signing_secret"] = _("A webhook needs a signing secret of 16 characters or more.")
         if self.kind == ChannelKind.EMAIL:
             addresses = [a.strip() for a in self.target.split(",") if a.strip()]
             if not addresses:
