@@ -31,7 +31,7 @@ from django_q.tasks import async_task
 from monitoring.choices import AlertStatus
 from monitoring.escalation.models import AlertEscalation, EscalationPolicy, EscalationState
 from monitoring.models import Alert
-from tenants import access, action_links, i18n
+from tenants import access, i18n
 from tenants.choices import Severity
 from tenants.models import Channel, Membership, Tenant, User
 from tenants.notify import services as notify
@@ -105,22 +105,28 @@ def _notify_person(
 ) -> None:
     with i18n.override(user=user, tenant=tenant):
         title, body = _message(alert, tenant, round_)
-        links = []
+        actions = []
         if not quiet and _may_ack(user, tenant):
-            ttl = timedelta(hours=settings.SIGAP_ACTION_LINK_TTL_HOURS)
-            url = action_links.issue(kind=ACK_KIND, user=user, target=alert, ttl=ttl)
-            links.append(_("Acknowledge (one click, then confirm): %(url)s") % {"url": url})
-        links.append(_("Open the alert: %(url)s") % {"url": _open_url(alert)})
-        skip = _("quiet hours") if quiet else ""
+            actions.append(
+                {
+                    "kind": ACK_KIND,
+                    "model": Alert._meta.label,
+                    "id": alert.pk,
+                    "label": str(_("Acknowledge (opens a page, then confirm)")),
+                }
+            )
+        body += "\n\n" + _("Open the alert: %(url)s") % {"url": _open_url(alert)}
+        skip = str(_("quiet hours")) if quiet else ""
         notify.notify_user(
             tenant_id=tenant.pk,
             user=user,
             key=key,
             event_type="alert.escalation",
             title=title,
-            body=body + "\n\n" + "\n".join(links),
+            body=body,
             subject_ref=f"alert:{alert.pk}",
             skip_reason=skip,
+            actions=actions,
         )
 
 

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,9 @@ def _judge(status: int, body: bytes) -> Result:
     return Result(ok=False, retryable=retryable, status=status, error=f"HTTP {status}: {text}")
 
 
-def send_email(delivery: Delivery, channel: Channel | None) -> Result:
+def send_email(
+    delivery: Delivery, channel: Channel | None, extra_lines: Sequence[str] = ()
+) -> Result:
     if channel is not None:
         to = [a.strip() for a in channel.target.split(",") if a.strip()]
     else:
@@ -92,7 +95,7 @@ def send_email(delivery: Delivery, channel: Channel | None) -> Result:
     digest = hashlib.sha256(f"{delivery.tenant_id}:{delivery.key}".encode()).hexdigest()[:32]
     message = EmailMessage(
         subject=" ".join(delivery.title.split()),
-        body=delivery.body,
+        body="\n".join([delivery.body, "", *extra_lines]) if extra_lines else delivery.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=to,
         headers={"Message-ID": f"<{digest}@sigap.notify>", "X-Sigap-Delivery": digest},
@@ -225,10 +228,13 @@ SENDERS = {
 }
 
 
-def send(delivery: Delivery, channel: Channel | None) -> Result:
-    """Send one delivery now (called by the send task only, under the delivery's lock)."""
+def send(
+    delivery: Delivery, channel: Channel | None, extra_lines: Sequence[str] = ()
+) -> Result:
+    """Send one delivery now (called by the send task only, under the delivery's lock);
+    ``extra_lines`` (the action links made for this send) end an e-mail's body."""
     if delivery.kind == ChannelKind.EMAIL:
-        return send_email(delivery, channel)
+        return send_email(delivery, channel, extra_lines)
     if channel is None:
         return Result(ok=False, error="the channel was deleted")
     return SENDERS[ChannelKind(delivery.kind)](delivery, channel)

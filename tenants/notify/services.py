@@ -170,9 +170,14 @@ def notify_user(
     body: str,
     subject_ref: str = "",
     skip_reason: str = "",
+    actions: list[dict[str, Any]] | None = None,
 ) -> Delivery:
     """An e-mail to one person, decided once per ``key``. With ``skip_reason`` the row is
-    written as skipped (quiet hours), so the log shows why nobody was woken."""
+    written as skipped (quiet hours), so the log shows why nobody was woken.
+
+    ``actions`` (``{"kind", "model", "id", "label"}`` each) become action links
+    (``tenants.action_links``) made by the send task when it sends, so no usable token is ever
+    stored in the delivery log."""
     status = DeliveryStatus.SKIPPED if skip_reason else DeliveryStatus.PENDING
     delivery, _created = _record(
         tenant_id=tenant_id,
@@ -186,6 +191,7 @@ def notify_user(
         title=title[:300],
         body=body,
         last_error=skip_reason,
+        payload={"actions": actions or []},
     )
     return delivery
 

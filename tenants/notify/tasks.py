@@ -26,12 +26,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from tenants.dbscope import cross_tenant_task, tenant_task
-from tenants.models import Channel, Delivery
+from tenants import action_links
+from tenants.models import Channel, Delivery, User
 from tenants.notify import senders
 from tenants.notify.choices import DeliveryStatus
 
@@ -42,6 +45,34 @@ SEND_TASK = "tenants.notify.tasks.send_delivery"
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _action_lines(delivery: Delivery) -> list[str]:
+    """The delivery's action links, made now (in the send's transaction: a send rolled back
+    leaves no link) for the delivery's person; a target deleted meanwhile gets none."""
+    actions = (delivery.payload or {}).get("actions") or []
+    if delivery.user_id is None or not actions:
+        return []
+    user = User.objects.filter(pk=delivery.user_id, is_active=True).first()
+    if user is None:
+        return []
+    ttl = timedelta(hours=settings.SIGAP_ACTION_LINK_TTL_HOURS)
+    lines = []
+    for action in actions:
+        try:
+            model = apps.get_model(str(action["model"]))
+            target = (
+                model._default_manager.for_tenant(delivery.tenant_id)  # type: ignore[attr-defined]
+                .filter(pk=int(action["id"]))
+                .first()
+            )
+        except (KeyError, LookupError, TypeError, ValueError):
+            continue
+        if target is None:
+            continue
+        url = action_links.issue(kind=str(action["kind"]), user=user, target=target, ttl=ttl)
+        lines.append(f"{action.get('label') or action['kind']}: {url}")
+    return lines
 
 
 @tenant_task
@@ -64,7 +95,7 @@ def send_delivery(tenant_id: int, delivery_id: int) -> str:
             else None
         )
         try:
-            result = senders.send(delivery, channel)
+            result = senders.send(delivery, channel, _action_lines(delivery))
         except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the delivery
             logger.exception("notification sender failed", extra={"delivery_id": delivery.pk})
             result = senders.Result(ok=False, retryable=True, error=type(exc).__name__)
