@@ -76,6 +76,11 @@ class Channel(TenantOwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_secret(self) -> bool:
+        """Whether the URL or token is set (the value itself is never shown)."""
+        return bool(self.secret)
+
     def clean(self) -> None:
         from tenants.outbound import validate_outbound_url
 
