@@ -66,7 +66,8 @@ def validate_steps(value: Any) -> None:
 
 class EscalationPolicy(TenantOwnedModel):
     """What happens when an alert of one severity opens in this tenant: the ``steps`` in
-    order, then, while nobody has acknowledged, the whole list again up to ``repeat`` times."""
+    order, then, while nobody has acknowledged, the whole list again up to ``repeat`` times.
+    One enabled policy per severity (disabled ones may wait as drafts)."""
 
     name = models.CharField(_("name"), max_length=120)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
@@ -87,7 +88,9 @@ class EscalationPolicy(TenantOwnedModel):
         ordering = ["severity", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "severity"], name="escalation_one_policy_per_severity"
+                fields=["tenant", "severity"],
+                condition=models.Q(enabled=True),
+                name="escalation_one_policy_per_severity",
             )
         ]
 

@@ -171,7 +171,7 @@ class OnCallShiftViewSet(TenantCrudViewSet):
     delete_service = staticmethod(services.delete_shift)
 
     def scope_queryset(self, queryset: QuerySet[OnCallShift]) -> QuerySet[OnCallShift]:
-        return queryset.order_by("starts_at", "id")
+        return queryset.select_related("user").order_by("starts_at", "id")
 
 
 @extend_schema(tags=["notifications"])
@@ -184,4 +184,4 @@ class QuietHoursViewSet(TenantCrudViewSet):
     delete_service = staticmethod(services.delete_quiet_hours)
 
     def scope_queryset(self, queryset: QuerySet[QuietHours]) -> QuerySet[QuietHours]:
-        return queryset.order_by("user_id", "id")
+        return queryset.select_related("user").order_by("user_id", "id")

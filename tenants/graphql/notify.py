@@ -87,7 +87,7 @@ class NotifyQuery:
         rows = Delivery.objects.for_tenant(tenant).order_by("-created_at", "-id")
         if status is not None:
             rows = rows.filter(status=status)
-        return rows[:limit]  # type: ignore[return-value]
+        return list(rows[:limit])  # type: ignore[arg-type]
 
     @strawberry_django.field(extensions=_authenticated)  # type: ignore[untyped-decorator]
     def on_call_shifts(self, info: Info, slug: str) -> list[OnCallShiftType]:
