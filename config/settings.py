@@ -390,6 +390,8 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "tenants.choices.Severity",
         "CrisisTriggerEnum": "tenants.choices.CrisisTrigger",
         "IncidentTaskStatusEnum": "incidents.choices.TaskStatus",
+        "ChannelKindEnum": "tenants.notify.choices.ChannelKind",
+        "DeliveryStatusEnum": "tenants.notify.choices.DeliveryStatus",
     }
     | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"

@@ -54,9 +54,7 @@ class Kind:
 _KINDS: dict[str, Kind] = {}
 
 
-def register(
-    kind: str, *, label: Any, perform: Perform, fields: Sequence[str] = ()
-) -> Kind:
+def register(kind: str, *, label: Any, perform: Perform, fields: Sequence[str] = ()) -> Kind:
     """Declare what links of ``kind`` do. Registering a kind again replaces it."""
     _KINDS[kind] = Kind(kind, label, perform, tuple(fields))
     return _KINDS[kind]
@@ -105,7 +103,7 @@ def find(tenant_id: int, token: str) -> ActionLink | None:
 def target_of(link: ActionLink) -> Any:
     """The link's target row, read in the link's tenant (None once deleted)."""
     model = apps.get_model(link.target_model)
-    return model._default_manager.for_tenant(link.tenant_id).filter(pk=link.target_id).first()  # type: ignore[attr-defined]
+    return model._default_manager.for_tenant(link.tenant_id).filter(pk=link.target_id).first()
 
 
 @transaction.atomic

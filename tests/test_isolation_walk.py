@@ -228,8 +228,7 @@ MUTATIONS = {
     ),
     "create_channel": (
         Cap.MANAGE_CHANNELS,
-        'mutation($slug: String!) { create_channel(slug: $slug, name: "x", kind: "email") '
-        "{ id } }",
+        'mutation($slug: String!) { create_channel(slug: $slug, name: "x", kind: "email") { id } }',
     ),
     "update_channel": (
         Cap.MANAGE_CHANNELS,
@@ -241,7 +240,7 @@ MUTATIONS = {
     ),
     "create_escalation_policy": (
         Cap.MANAGE_ESCALATION,
-        "mutation($slug: String!) { create_escalation_policy(slug: $slug, name: \"x\", "
+        'mutation($slug: String!) { create_escalation_policy(slug: $slug, name: "x", '
         'severity: "sev1", steps: []) { id } }',
     ),
     "update_escalation_policy": (

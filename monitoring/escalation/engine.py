@@ -39,7 +39,7 @@ from tenants.roles import Cap
 
 STEP_TASK = "monitoring.escalation.tasks.run_step"
 ACK_KIND = "alert.acknowledge"
-STOPPING = {
+STOPPING: dict[str, str] = {
     AlertStatus.ACKNOWLEDGED: "acknowledged",
     AlertStatus.RESOLVED: "resolved",
     AlertStatus.DISMISSED: "dismissed",
@@ -130,7 +130,9 @@ def _notify_person(
         )
 
 
-def _notify_channel(*, alert: Alert, tenant: Tenant, channel: Channel, key: str, round_: int) -> None:
+def _notify_channel(
+    *, alert: Alert, tenant: Tenant, channel: Channel, key: str, round_: int
+) -> None:
     with i18n.override(tenant=tenant):
         title, body = _message(alert, tenant, round_)
         payload = {
@@ -169,9 +171,11 @@ def run_step(*, tenant_id: int, escalation_id: int) -> str:
     now = timezone.now()
     if escalation.next_at and escalation.next_at > now:
         return "waiting"
-    alert = Alert.objects.for_tenant(tenant_id).get(pk=escalation.alert_id)
+    alert = Alert.objects.for_tenant(tenant_id).get(pk=int(escalation.alert_id))
     policy = (
         EscalationPolicy.objects.for_tenant(tenant_id).filter(pk=escalation.policy_id).first()
+        if escalation.policy_id is not None
+        else None
     )
     if alert.status in STOPPING or policy is None or not policy.enabled or not policy.steps:
         escalation.state = EscalationState.STOPPED

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 import strawberry_django
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
@@ -19,7 +20,7 @@ from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.graphql.types import TenantOwnedType, public_type
 from tenants.roles import Cap
 
-_authenticated = [PermissionExtension(permissions=[IsAuthenticated()])]
+_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @public_type(fields.ESCALATION_POLICY)
@@ -40,7 +41,7 @@ def _policy(tenant: Any, id: strawberry.ID) -> EscalationPolicy:
 
 @strawberry.type
 class EscalationQuery:
-    @strawberry_django.field(extensions=_authenticated)  # type: ignore[untyped-decorator]
+    @strawberry_django.field(extensions=_authenticated)
     def escalation_policies(self, info: Info, slug: str) -> list[EscalationPolicyType]:
         """The tenant's escalation policies, one per severity."""
         tenant = tenant_for(info, slug, Cap.MANAGE_ESCALATION)
@@ -49,7 +50,7 @@ class EscalationQuery:
 
 @strawberry.type
 class EscalationMutation:
-    @strawberry_django.mutation(extensions=_authenticated)  # type: ignore[untyped-decorator]
+    @strawberry_django.mutation(extensions=_authenticated)
     def create_escalation_policy(
         self,
         info: Info,
@@ -72,7 +73,7 @@ class EscalationMutation:
                 enabled=enabled,
             )
 
-    @strawberry_django.mutation(extensions=_authenticated)  # type: ignore[untyped-decorator]
+    @strawberry_django.mutation(extensions=_authenticated)
     def update_escalation_policy(
         self,
         info: Info,
@@ -99,7 +100,7 @@ class EscalationMutation:
                 instance=policy, **{k: v for k, v in given.items() if v is not None}
             )
 
-    @strawberry_django.mutation(extensions=_authenticated)  # type: ignore[untyped-decorator]
+    @strawberry_django.mutation(extensions=_authenticated)
     def delete_escalation_policy(self, info: Info, slug: str, id: strawberry.ID) -> bool:
         """Delete a policy (alerts escalating under it stop at their next step)."""
         tenant = tenant_for(info, slug, Cap.MANAGE_ESCALATION)

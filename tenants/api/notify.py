@@ -32,9 +32,13 @@ class MemberField(serializers.Field):  # type: ignore[type-arg]
 
     def to_internal_value(self, data: Any) -> User:
         if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
-            raise serializers.ValidationError("Must be a member of this tenant.", code="not_a_member")
+            raise serializers.ValidationError(
+                "Must be a member of this tenant.", code="not_a_member"
+            )
         if len(str(data)) > 18:
-            raise serializers.ValidationError("Must be a member of this tenant.", code="not_a_member")
+            raise serializers.ValidationError(
+                "Must be a member of this tenant.", code="not_a_member"
+            )
         member = (
             Membership.objects.for_tenant(self.context["tenant"])
             .select_related("user")
@@ -42,11 +46,14 @@ class MemberField(serializers.Field):  # type: ignore[type-arg]
             .first()
         )
         if member is None:
-            raise serializers.ValidationError("Must be a member of this tenant.", code="not_a_member")
+            raise serializers.ValidationError(
+                "Must be a member of this tenant.", code="not_a_member"
+            )
         return member.user
 
     def to_representation(self, value: Any) -> int | None:
-        return getattr(value, "pk", value)
+        pk = getattr(value, "pk", value)
+        return int(pk) if pk is not None else None
 
 
 class ChannelSerializer(ServiceModelSerializer):
@@ -105,7 +112,7 @@ class QuietHoursSerializer(ServiceModelSerializer):
         read_only_fields: tuple[str, ...] = public_fields.QUIET_HOURS.read_only
 
 
-class ChannelFilterSet(django_filters.FilterSet):
+class ChannelFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     kind = django_filters.ChoiceFilter(choices=ChannelKind.choices)
     enabled = django_filters.BooleanFilter()
 
@@ -114,7 +121,7 @@ class ChannelFilterSet(django_filters.FilterSet):
         fields: tuple[str, ...] = ("kind", "enabled")
 
 
-class DeliveryFilterSet(django_filters.FilterSet):
+class DeliveryFilterSet(django_filters.FilterSet):  # type: ignore[misc]
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     kind = django_filters.ChoiceFilter(choices=ChannelKind.choices)
     event_type = django_filters.CharFilter()

@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 import strawberry_django
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
@@ -18,11 +19,10 @@ from tenants.graphql.errors import bad_input, service_errors
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.graphql.types import TenantOwnedType, public_type
 from tenants.models import Channel, Delivery, OnCallShift, QuietHours
-from tenants.notify import fields
-from tenants.notify import services
+from tenants.notify import fields, services
 from tenants.roles import Cap
 
-_authenticated = [PermissionExtension(permissions=[IsAuthenticated()])]
+_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 MAX_DELIVERIES = 200
 
 

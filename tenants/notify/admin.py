@@ -48,7 +48,7 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
             for name in ("secret", "signing_secret"):
                 if not self.cleaned_data.get(name):
                     self.cleaned_data[name] = getattr(self.instance, name)
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
 
 
 @admin.register(Channel)

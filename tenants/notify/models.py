@@ -13,10 +13,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.crypto import EncryptedTextField
-from tenants.notify.choices import URL_SECRET_KINDS, ChannelKind, DeliveryStatus
 
 # ``tenants.models`` imports this module at its end, when these names exist.
-from tenants.models import TenantOwnedModel  # noqa: E402  isort: skip
+from tenants.models import TenantOwnedModel
+from tenants.notify.choices import URL_SECRET_KINDS, ChannelKind, DeliveryStatus
 
 
 class Channel(TenantOwnedModel):
@@ -98,7 +98,9 @@ class Channel(TenantOwnedModel):
         elif self.kind in (ChannelKind.TELEGRAM, ChannelKind.WHATSAPP) and not secret:
             errors["secret"] = _("This kind of channel needs its token.")
         if self.kind == ChannelKind.WEBHOOK and len(str(self.signing_secret or "")) < 16:
-            errors["signing_secret"] = _("A webhook needs a signing secret of 16 characters or more.")
+            errors["signing_secret"] = _(
+                "A webhook needs a signing secret of 16 characters or more."
+            )
         if self.kind == ChannelKind.EMAIL:
             addresses = [a.strip() for a in self.target.split(",") if a.strip()]
             if not addresses:
@@ -107,9 +109,7 @@ class Channel(TenantOwnedModel):
                 try:
                     validate_email(address)
                 except ValidationError:
-                    errors["target"] = _("%(value)s is not an e-mail address.") % {
-                        "value": address
-                    }
+                    errors["target"] = _("%(value)s is not an e-mail address.") % {"value": address}
         elif self.kind in (ChannelKind.TELEGRAM, ChannelKind.WHATSAPP) and not self.target:
             errors["target"] = _("Give the chat id (Telegram) or the recipient number (WhatsApp).")
         if not isinstance(self.options, dict):
@@ -206,7 +206,7 @@ class OnCallShift(TenantOwnedModel):
 
 class QuietHours(TenantOwnedModel):
     """A person's quiet hours in this tenant, in the tenant's time zone (may cross midnight,
-    e.g. 22:00–06:00): escalation skips them then, unless the alert is SEV1."""
+    e.g. 22:00 to 06:00): escalation skips them then, unless the alert is SEV1."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")

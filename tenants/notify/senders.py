@@ -33,7 +33,6 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-
 from tenants import outbound
 from tenants.models import Channel, Delivery
 from tenants.notify.choices import ChannelKind
@@ -132,7 +131,11 @@ def send_slack(delivery: Delivery, channel: Channel) -> Result:
         {"type": "section", "text": {"type": "plain_text", "text": delivery.body[:2900] or " "}},
     ]
     buttons = [
-        {"type": "button", "text": {"type": "plain_text", "text": link["label"]}, "url": link["url"]}
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": link["label"]},
+            "url": link["url"],
+        }
         for link in _links(delivery)
     ]
     if buttons:
@@ -228,9 +231,7 @@ SENDERS = {
 }
 
 
-def send(
-    delivery: Delivery, channel: Channel | None, extra_lines: Sequence[str] = ()
-) -> Result:
+def send(delivery: Delivery, channel: Channel | None, extra_lines: Sequence[str] = ()) -> Result:
     """Send one delivery now (called by the send task only, under the delivery's lock);
     ``extra_lines`` (the action links made for this send) end an e-mail's body."""
     if delivery.kind == ChannelKind.EMAIL:
@@ -238,5 +239,3 @@ def send(
     if channel is None:
         return Result(ok=False, error="the channel was deleted")
     return SENDERS[ChannelKind(delivery.kind)](delivery, channel)
-
-

@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from tests.notify.replay import Replay, serve
-from tests.tenants.test_invitations import Inbox, smtp  # noqa: F401 - the real SMTP fixture
+from tests.tenants.test_invitations import Inbox, smtp
 
 
 @pytest.fixture

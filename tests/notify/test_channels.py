@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from tenants.models import Channel, Delivery
-from tenants.outbound import ADDRESS_BLOCKED
 from tenants.notify import services
 from tenants.notify.tasks import send_delivery, sweep_deliveries
+from tenants.outbound import ADDRESS_BLOCKED
 from tests.notify.replay import Replay
 
 SIGNING = "rahasia-penandatangan-1234"

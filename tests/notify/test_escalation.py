@@ -61,7 +61,10 @@ def test_steps_run_in_order_wait_repeat_and_stop_on_acknowledge(
     responder, analyst = people["responder"], people["analyst"]
     now = timezone.now()
     OnCallShift.objects.create(
-        tenant=tenant, user=analyst, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8)
+        tenant=tenant,
+        user=analyst,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=8),
     )
     EscalationPolicyFactory(
         tenant=tenant,
@@ -195,7 +198,7 @@ def test_the_acknowledge_link_acts_only_on_post_once(
 def test_the_link_expires_and_is_bound_to_its_tenant(
     tenant: Any, other_tenant: Any, people: dict[str, Any], smtp: Any
 ) -> None:
-    alert, path, token = _emailed_link(tenant, people, smtp)
+    alert, path, _token = _emailed_link(tenant, people, smtp)
     elsewhere = path.replace(f"/act/{tenant.pk}/", f"/act/{other_tenant.pk}/")
     assert Client().post(elsewhere).status_code == 404
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
@@ -216,9 +219,7 @@ def test_a_member_who_lost_the_capability_cannot_use_the_link(
     assert alert.status == "open"
 
 
-def test_the_token_never_reaches_a_log_line(
-    tenant: Any, people: dict[str, Any], smtp: Any
-) -> None:
+def test_the_token_never_reaches_a_log_line(tenant: Any, people: dict[str, Any], smtp: Any) -> None:
     _alert, path, token = _emailed_link(tenant, people, smtp)
     console = next(
         h

@@ -101,9 +101,7 @@ def test_killing_the_worker_between_deciding_and_sending_sends_once(
 
     second = start_cluster(**env)
     try:
-        wait_for(
-            lambda: Delivery.objects.get(pk=delivery.pk).status == "sent", 90, "the resend"
-        )
+        wait_for(lambda: Delivery.objects.get(pk=delivery.pk).status == "sent", 90, "the resend")
         # Let the broker hand out the killed worker's task again (after Q_RETRY): it must find
         # the delivery sent and send nothing.
         time.sleep(27)

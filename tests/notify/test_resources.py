@@ -55,7 +55,7 @@ class TestChannels(TenantResourceTests):
         GraphQLMutation(
             action="create",
             document=(
-                "mutation($slug: String!) { create_channel(slug: $slug, name: \"Surel\", "
+                'mutation($slug: String!) { create_channel(slug: $slug, name: "Surel", '
                 'kind: "email", target: "krisis@kopi.test") { id name } }'
             ),
             capability=Cap.MANAGE_CHANNELS,
