@@ -310,6 +310,9 @@ def notify_latency(count: int, run: str) -> dict[str, Any]:
         def log_message(self, *args: Any) -> None:
             pass
 
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command lines
     smtp = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
     smtp.start()
     http = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
