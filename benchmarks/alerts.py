@@ -26,6 +26,12 @@ server and the task cluster; ``benchmarks/_harness.py``).
 3. **CPU for 10,000 series.** In this process: 10,000 (tenant, query) spike series, each with
    a state learnt from two days of history stored as JSON, judged for one new bucket (JSON in,
    ``advance``, JSON out), measured with ``time.process_time``.
+4. **Alert to notification** (``notify_latency``; ``--notify-alerts``, ``--skip-notify``). A
+   tenant with one SEV2 escalation policy (a member by e-mail and a signed webhook channel);
+   alerts are opened one every half second and each one's first step is timed from the alert
+   row's ``created_at`` to its arrival at a local SMTP server and a local webhook receiver,
+   through a task cluster of its own. ``p95_alert_to_smtp_s`` / ``p95_alert_to_webhook_s``
+   (target under 10 s).
 
 The machine may be shared: figures are noisy (the load average is reported). Progress goes to
 stderr; the last line of stdout is one JSON object.
@@ -302,6 +308,143 @@ def series_cpu(count: int = 10_000) -> dict[str, Any]:
     }
 
 
+# --- Notifications: alert row to delivery (issue 12) ----------------------------------------
+
+
+def notify_latency(count: int, run: str) -> dict[str, Any]:
+    """From the alert row's ``created_at`` to the moment a local SMTP server and a local
+    webhook receiver get the escalation's first step (one member by e-mail, one signed webhook
+    channel), for ``count`` alerts opened one every half second; a task cluster of its own
+    sends through them (``EMAIL_HOST`` and ``SIGAP_OUTBOUND_ALLOWLIST`` point at them)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from aiosmtpd.controller import Controller
+    from django.db import transaction
+    from django.utils import timezone
+
+    from benchmarks._harness import free_port
+    from monitoring.escalation.services import create_policy
+    from monitoring.models import Alert
+    from tenants.models import Membership, User
+    from tenants.notify.services import create_channel
+
+    arrivals: dict[str, dict[int, float]] = {"smtp": {}, "webhook": {}}
+
+    class Inbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            text = envelope.content.decode("utf-8", "replace")
+            marker = text.split("notifybench-", 1)[1][:12] if "notifybench-" in text else ""
+            number = "".join(ch for ch in marker if ch.isdigit())
+            if number:
+                arrivals["smtp"].setdefault(int(number), time.time())
+            return "250 OK"
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            alert = json.loads(body).get("data", {}).get("alert", {})
+            title = str(alert.get("title", ""))
+            if "notifybench-" in title:
+                number = int(title.split("notifybench-", 1)[1])
+                arrivals["webhook"].setdefault(number, time.time())
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command lines
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    hook_port = http.server_address[1]
+    tenant, _key = make_tenant(f"{run}n")
+    user = User.objects.create_user(f"oncall-{run}@bench.test", agency=tenant.agency)
+    Membership.objects.create(tenant=tenant, user=user, role="responder")
+    env = {
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "SIGAP_OUTBOUND_ALLOWLIST": f"127.0.0.1:{hook_port}",
+    }
+    opened: dict[int, float] = {}
+    try:
+        with override_outbound(env):
+            channel = create_channel(
+                tenant=tenant,
+                name="bench webhook",
+                kind="webhook",
+                secret=f"http://127.0.0.1:{hook_port}/hook",
+                signing_secret=secrets.token_urlsafe(24),
+            )
+        create_policy(
+            tenant=tenant,
+            name="bench",
+            severity="sev2",
+            steps=[{"users": [user.pk], "channels": [channel.pk], "wait_minutes": 30}],
+        )
+        with Services(web=False, worker=True, env=env) as services:
+            log(f"notify: {count} alerts to SMTP :{smtp.port} and webhook :{hook_port}")
+            now = timezone.now()
+            for number in range(count):
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        tenant=tenant,
+                        kind="spike",
+                        severity="sev2",
+                        dedupe_key=f"notifybench:{number}",
+                        title=f"notifybench-{number}",
+                        observed=60.0,
+                        baseline=15.0,
+                        threshold=40.0,
+                        window_start=now,
+                        window_end=now,
+                        first_evidence_at=now,
+                        last_evidence_at=now,
+                    )
+                opened[number] = alert.created_at.timestamp()
+                time.sleep(0.5)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (
+                len(arrivals["smtp"]) < count or len(arrivals["webhook"]) < count
+            ):
+                services.check()
+                time.sleep(0.5)
+    finally:
+        smtp.stop()
+        http.shutdown()
+        cleanup(tenant.pk)
+    figures: dict[str, Any] = {"notify_alerts": count}
+    for kind, got in arrivals.items():
+        delays = [got[n] - opened[n] for n in sorted(got) if n in opened]
+        figures[f"notify_{kind}_delivered"] = len(delays)
+        figures[f"p50_alert_to_{kind}_s"] = round(percentile(delays, 0.5), 2) if delays else None
+        figures[f"p95_alert_to_{kind}_s"] = round(percentile(delays, 0.95), 2) if delays else None
+    return figures
+
+
+class override_outbound:
+    """Apply the benchmark's outbound allowlist to this process's settings too (the channel's
+    URL is checked when it is saved)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.allow = [env["SIGAP_OUTBOUND_ALLOWLIST"]]
+
+    def __enter__(self) -> None:
+        from django.conf import settings
+
+        self.before = list(settings.SIGAP_OUTBOUND_ALLOWLIST)
+        settings.SIGAP_OUTBOUND_ALLOWLIST = self.allow
+
+    def __exit__(self, *exc: Any) -> None:
+        from django.conf import settings
+
+        settings.SIGAP_OUTBOUND_ALLOWLIST = self.before
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rate", type=float, default=200.0, help="offered load, mentions/s")
@@ -317,6 +460,8 @@ def main() -> int:
         help="a smoke run on a shared machine: 20 mentions/s for 25 s, 2 spikes, 300 mentions "
         "per throughput run, 1,000 series (the figures mean little; the script's path is run)",
     )
+    ap.add_argument("--notify-alerts", type=int, default=20, help="alerts for section 4")
+    ap.add_argument("--skip-notify", action="store_true")
     args = ap.parse_args()
     if args.small:
         args.rate, args.seconds, args.spikes = 20.0, 25.0, 2
@@ -337,6 +482,9 @@ def main() -> int:
                 log(f"latency: {figures}")
             if not args.skip_throughput:
                 figures.update(throughput(args, services, run))
+        if not args.skip_notify:
+            figures.update(notify_latency(args.notify_alerts, run))
+            log(f"notify: {figures}")
     except KeyboardInterrupt:
         log("interrupted")
         return 130

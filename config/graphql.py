@@ -44,18 +44,25 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
+from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
 from tenants.graphql.context import SigapContext
 from tenants.graphql.errors import EXPECTED_ERROR_CODES
+from tenants.graphql.notify import NotifyMutation, NotifyQuery
 from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation, AlertsMutation))
+Query = merge_types(
+    "Query",
+    (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, NotifyQuery, EscalationQuery),
+)
+Mutation = merge_types(
+    "Mutation", (MonitoringMutation, AlertsMutation, NotifyMutation, EscalationMutation)
+)
 
 
 logger = logging.getLogger("sigap.graphql")

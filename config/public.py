@@ -18,5 +18,7 @@ PUBLIC_ENDPOINTS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "source-webhook"),  # checked by its HMAC signature instead
         ("GET", "invitation"),  # the invitation link's page: checked by its token instead
         ("POST", "invitation"),
+        ("GET", "action-link"),  # a notification's action link: checked by its token instead
+        ("POST", "action-link"),
     }
 )

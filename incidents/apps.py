@@ -36,3 +36,8 @@ class IncidentsConfig(AppConfig):
         from tenants.demo import register_seeder
 
         register_seeder("incidents", seed_incident)
+        # Missed response targets and task reminders reach people by e-mail (tenants.notify).
+        from incidents import hooks, notifications
+
+        hooks.on_target_breached(notifications.on_target_breached)
+        hooks.on_task_reminder(notifications.on_task_reminder)

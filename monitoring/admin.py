@@ -28,6 +28,8 @@ from monitoring import selectors, services
 from monitoring.choices import RiskBand, TriageStatus
 from monitoring.early_warning import selectors as alert_selectors
 from monitoring.early_warning import services as alert_services
+from monitoring.escalation import services as escalation_services
+from monitoring.escalation.models import AlertEscalation, EscalationPolicy
 from monitoring.ingest import handle_forms
 from monitoring.models import (
     Alert,
@@ -862,3 +864,30 @@ class OwnedAccountAdmin(ServiceModelAdmin):
         names = tuple(super().get_readonly_fields(request, obj))
         # Only the label changes; another handle is another account.
         return (*names, "platform", "handle") if obj is not None else names
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(ServiceModelAdmin):
+    create_service = staticmethod(escalation_services.create_policy)
+    update_service = staticmethod(escalation_services.update_policy)
+    delete_service = staticmethod(escalation_services.delete_policy)
+    fields = ("tenant", "name", "severity", "steps", "repeat", "enabled")
+    list_display = ("name", "severity", "repeat", "enabled", "tenant")
+    list_filter = ("severity", "enabled", TENANT_FILTER)
+    search_fields = ("name", "tenant__slug")
+    list_select_related = ("tenant",)
+
+
+@admin.register(AlertEscalation)
+class AlertEscalationAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Where each alert's escalation stands (written only by the escalation engine)."""
+
+    list_display = ("alert", "policy", "state", "round", "step", "next_at", "tenant")
+    list_filter = ("state", TENANT_FILTER)
+    list_select_related = ("tenant", "alert", "policy")
+    fields = ("tenant", "alert", "policy", "state", "round", "step", "next_at", "stopped_reason")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -44,6 +44,8 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    MANAGE_CHANNELS = "channels.manage"
+    MANAGE_ESCALATION = "escalation.manage"
 
 
 _EVERY_STAFF_ROLE = {
@@ -70,6 +72,8 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
+            Cap.MANAGE_CHANNELS,
+            Cap.MANAGE_ESCALATION,
         }
     ),
     Role.ANALYST: frozenset(

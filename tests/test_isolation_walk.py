@@ -208,6 +208,11 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "channels": "query($slug: String!) { channels(slug: $slug) { id has_secret } }",
+    "deliveries": "query($slug: String!) { deliveries(slug: $slug) { id status } }",
+    "on_call_shifts": "query($slug: String!) { on_call_shifts(slug: $slug) { id user } }",
+    "quiet_hours": "query($slug: String!) { quiet_hours(slug: $slug) { id starts } }",
+    "escalation_policies": "query($slug: String!) { escalation_policies(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -259,6 +264,31 @@ MUTATIONS = {
     "delete_owned_account": (
         Cap.MANAGE_ALERTS,
         'mutation($slug: String!) { delete_owned_account(slug: $slug, id: "987654") }',
+    ),
+    "create_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { create_channel(slug: $slug, name: "x", kind: "email") { id } }',
+    ),
+    "update_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { update_channel(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { delete_channel(slug: $slug, id: "987654") }',
+    ),
+    "create_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { create_escalation_policy(slug: $slug, name: "x", '
+        'severity: "sev1", steps: []) { id } }',
+    ),
+    "update_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { update_escalation_policy(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { delete_escalation_policy(slug: $slug, id: "987654") }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

@@ -61,6 +61,9 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
     "monitoring.HoaxBand": "LSH band hash, internal, pruned",
     "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
+    # Action links (tenants/action_links.py): only token hashes, written when a message is
+    # sent and used by their page; nothing staff could read or change usefully.
+    "tenants.ActionLink": "hashed single-use link tokens, internal",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -85,6 +88,10 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member, no API",
     "monitoring.HoaxBand": "LSH band hash, no API",
     "monitoring.EngagementSnapshot": "velocity input, no API",
+    # Notifications internals (tests/notify/): hashed link tokens; each alert's escalation
+    # state, shown read-only in the admin and driven only by the engine.
+    "tenants.ActionLink": "hashed single-use link tokens, no API",
+    "monitoring.AlertEscalation": "escalation state of one alert, engine-driven, admin read-only",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -122,6 +129,8 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "incidents.IncidentLink": "REST and admin only (staff work)",
     "incidents.SeverityPolicy": "REST and admin only (tenant policy)",
     "incidents.RolePolicy": "REST and admin only (tenant policy)",
+    "tenants.ActionLink": "hashed link tokens (see NO_RESOURCE_TESTS)",
+    "monitoring.AlertEscalation": "engine-driven escalation state (see NO_RESOURCE_TESTS)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.
