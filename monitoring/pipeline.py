@@ -114,13 +114,13 @@ class MentionRow(NamedTuple):
     replies: int
     views: int
     raw: Jsonb
-    matched_queries: list[int]
-    sentiment: str
-    sentiment_scores: Jsonb
+    matched_queries: str  # the arrays as PostgreSQL array literals (``_int_array``,
+    sentiment: str  # ``_text_array``): COPY sends them as they are, where psycopg would
+    sentiment_scores: Jsonb  # adapt every list element by element in Python
     provocation: float
-    triggers: list[str]
+    triggers: str
     scores: Jsonb
-    hashtags: list[str]
+    hashtags: str
     risk: int
     scorer_version: str
 
@@ -270,6 +270,21 @@ def _unique(items: list[QueuedItem]) -> list[QueuedItem]:
     return [by_key[key] for key in sorted(by_key)]
 
 
+def _int_array(values: list[int]) -> str:
+    """A PostgreSQL array literal of integers: ``{1,2}``."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _text_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of strings, each quoted (``{"a","b \\"c\\""}``), so any text
+    (commas, braces, quotes, backslashes, ``NULL``) stays the element it was."""
+    return "{" + ",".join(_quoted(v) for v in values) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
     scorer = get_scorer()
     results = scorer.score_batch(
@@ -324,11 +339,11 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 replies=engagement["replies"],
                 views=engagement["views"],
                 raw=Jsonb(item["raw"]),
-                matched_queries=matched,
+                matched_queries=_int_array(matched),
                 sentiment=result.sentiment if result.ok else "",
                 sentiment_scores=Jsonb(result.probabilities if result.ok else {}),
                 provocation=result.provocation if result.ok else 0.0,
-                triggers=sorted(result.triggers) if result.ok else [],
+                triggers=_text_array(sorted(result.triggers) if result.ok else []),
                 scores=Jsonb(
                     {
                         key: scored[key]
@@ -336,7 +351,7 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                         if key in scored
                     }
                 ),
-                hashtags=hashtags,
+                hashtags=_text_array(hashtags),
                 risk=result.risk if result.ok else 0,
                 scorer_version=result.scorer_version,
             )

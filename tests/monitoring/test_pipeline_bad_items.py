@@ -7,6 +7,7 @@ read back over HTTP.
 
 from __future__ import annotations
 
+import pytest
 import traceback
 from typing import Any
 
@@ -107,3 +108,20 @@ def test_a_failed_batch_shows_a_stable_error_not_a_traceback(
     assert body["error"].startswith("processing_failed: ")
     assert "Traceback" not in body["error"] and ".py" not in body["error"]
     assert "KeyError" not in body["error"] and "text" not in body["error"]
+
+
+@pytest.mark.django_db
+def test_array_literals_keep_every_element_as_it_was():
+    """The pipeline stages arrays as PostgreSQL array literals (issue 20 item 3): any text, even
+    with quotes, backslashes, commas, braces, spaces or the word NULL, comes back unchanged."""
+    from django.db import connection
+
+    from monitoring.pipeline import _int_array, _text_array
+
+    texts = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "ünï 😀", "#tag"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::text[], %s::bigint[], %s::bigint[]",
+            [_text_array(texts), _text_array([]), _int_array([1, 20, 3]), _int_array([])],
+        )
+        assert cursor.fetchone() == (texts, [], [1, 20, 3], [])
