@@ -28,6 +28,10 @@ Figures:
   the workers): what the machine could score if it did nothing else; ``ratio_to_scoring_bound``
   is ``mentions_per_s`` over it (the share of the machine's scoring capacity the whole
   pipeline reaches end to end).
+* ``mentions_per_cpu_s``: n over the CPU seconds the run cost the web server, the cluster (with
+  its workers) and PostgreSQL; ``cpu_ratio_to_scoring_bound`` is that over the scorer's rate:
+  the same ratio by CPU time, which holds when other work shares the cores (on a quiet machine
+  with the cores busy the two ratios meet).
 
 Progress goes to stderr; the last line of stdout is one JSON object. Ctrl-C, SIGTERM, errors
 and ``--timeout`` stop the server and the cluster. The benchmark tenant is deleted at the end
@@ -378,12 +382,16 @@ def main() -> int:
             cpu = {name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_before}
             ours = sum(v for k, v in cpu.items() if k != "machine_busy")
             cpu["others"] = round(max(0.0, cpu["machine_busy"] - ours), 1)
+            pipeline_cpu = sum(cpu.get(name, 0.0) for name in ("web", "worker", "postgres"))
+            per_cpu_s = args.n / pipeline_cpu if pipeline_cpu else 0.0
             mentions_per_s = round(args.n / elapsed, 1) if complete else 0.0
             figures = {
                 "mentions_per_s": mentions_per_s,
                 "scorer_texts_per_cpu_s": round(scoring_rate),
                 "scoring_bound_per_s": round(cores * scoring_rate),
                 "ratio_to_scoring_bound": round(mentions_per_s / (cores * scoring_rate), 3),
+                "mentions_per_cpu_s": round(per_cpu_s, 1),
+                "cpu_ratio_to_scoring_bound": round(per_cpu_s / scoring_rate, 3),
                 **{k: result[k] for k in ("p50_delay_s", "p95_delay_s", "lost", "duplicated")},
                 "n": args.n,
                 "rate": args.rate,
@@ -408,6 +416,8 @@ def main() -> int:
         log("interrupted")
         return 130
     finally:
+        if figures:
+            log(f"figures: {json.dumps(figures)}")  # kept even if the clean-up below fails
         if not args.keep:
             drop_tenant(tenant.pk)
     log(f"done in {time.monotonic() - started:.0f} s")

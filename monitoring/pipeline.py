@@ -56,7 +56,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from monitoring import authors
+from monitoring import authors, sqlarrays
 from monitoring import counts as tally
 from monitoring.choices import BatchStatus
 from monitoring.ingest import QueuedItem, normalise_handle
@@ -114,9 +114,9 @@ class MentionRow(NamedTuple):
     replies: int
     views: int
     raw: Jsonb
-    matched_queries: str  # the arrays as PostgreSQL array literals (``_int_array``,
-    sentiment: str  # ``_text_array``): COPY sends them as they are, where psycopg would
-    sentiment_scores: Jsonb  # adapt every list element by element in Python
+    matched_queries: str  # arrays as PostgreSQL array literals (``monitoring.sqlarrays``)
+    sentiment: str
+    sentiment_scores: Jsonb
     provocation: float
     triggers: str
     scores: Jsonb
@@ -270,21 +270,6 @@ def _unique(items: list[QueuedItem]) -> list[QueuedItem]:
     return [by_key[key] for key in sorted(by_key)]
 
 
-def _int_array(values: list[int]) -> str:
-    """A PostgreSQL array literal of integers: ``{1,2}``."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def _text_array(values: list[str]) -> str:
-    """A PostgreSQL array literal of strings, each quoted (``{"a","b \\"c\\""}``), so any text
-    (commas, braces, quotes, backslashes, ``NULL``) stays the element it was."""
-    return "{" + ",".join(_quoted(v) for v in values) + "}"
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
     scorer = get_scorer()
     results = scorer.score_batch(
@@ -339,11 +324,11 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 replies=engagement["replies"],
                 views=engagement["views"],
                 raw=Jsonb(item["raw"]),
-                matched_queries=_int_array(matched),
+                matched_queries=sqlarrays.ints(matched),
                 sentiment=result.sentiment if result.ok else "",
                 sentiment_scores=Jsonb(result.probabilities if result.ok else {}),
                 provocation=result.provocation if result.ok else 0.0,
-                triggers=_text_array(sorted(result.triggers) if result.ok else []),
+                triggers=sqlarrays.texts(sorted(result.triggers) if result.ok else []),
                 scores=Jsonb(
                     {
                         key: scored[key]
@@ -351,7 +336,7 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                         if key in scored
                     }
                 ),
-                hashtags=_text_array(hashtags),
+                hashtags=sqlarrays.texts(hashtags),
                 risk=result.risk if result.ok else 0,
                 scorer_version=result.scorer_version,
             )
@@ -393,14 +378,14 @@ def _rollup(tenant_id: int, inserted: list[Upserted]) -> None:
             _ROLLUP,
             {
                 "tenant": tenant_id,
-                "query": [key[0] for key in keys],
-                "bucket": [key[1] for key in keys],
-                "mentions": [row.mentions for row in rows],
-                "positive": [row.positive for row in rows],
-                "neutral": [row.neutral for row in rows],
-                "negative": [row.negative for row in rows],
-                "reach": [row.reach for row in rows],
-                "engagement": [row.engagement for row in rows],
+                "query": sqlarrays.ints(key[0] for key in keys),
+                "bucket": sqlarrays.times(key[1] for key in keys),
+                "mentions": sqlarrays.ints(row.mentions for row in rows),
+                "positive": sqlarrays.ints(row.positive for row in rows),
+                "neutral": sqlarrays.ints(row.neutral for row in rows),
+                "negative": sqlarrays.ints(row.negative for row in rows),
+                "reach": sqlarrays.ints(row.reach for row in rows),
+                "engagement": sqlarrays.ints(row.engagement for row in rows),
             },
         )
 
@@ -431,11 +416,11 @@ def _rollup_terms(tenant_id: int, inserted: list[Upserted]) -> None:
             _TERM_ROLLUP,
             {
                 "tenant": tenant_id,
-                "query": [k[0] for k in keys],
-                "kind": [k[1] for k in keys],
-                "bucket": [k[2] for k in keys],
-                "text": [k[3] for k in keys],
-                "mentions": [totals[k] for k in keys],
+                "query": sqlarrays.ints(k[0] for k in keys),
+                "kind": sqlarrays.texts(k[1] for k in keys),
+                "bucket": sqlarrays.times(k[2] for k in keys),
+                "text": sqlarrays.texts(k[3] for k in keys),
+                "mentions": sqlarrays.ints(totals[k] for k in keys),
             },
         )
 

@@ -130,7 +130,7 @@ class EncodeCache:
     apart for words in and out of a negation's scope, and an emoji's. One cache per kind of item
     (strings at training time, a model's column ids at run time)."""
 
-    __slots__ = ("plain", "negated", "emoji")
+    __slots__ = ("emoji", "negated", "plain")
     LIMIT = 300_000
 
     def __init__(self) -> None:
@@ -253,9 +253,7 @@ class BlockFeaturizer:
                         w, True, word_items, feat_item, cache
                     )
                 else:
-                    entry = plain.get(w) or self._word_entry(
-                        w, False, word_items, feat_item, cache
-                    )
+                    entry = plain.get(w) or self._word_entry(w, False, word_items, feat_item, cache)
                 ext(entry[0])
                 if bigrams:
                     x = feat_item(f"b:{prev} {w}")

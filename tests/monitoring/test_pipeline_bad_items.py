@@ -7,10 +7,11 @@ read back over HTTP.
 
 from __future__ import annotations
 
-import pytest
 import traceback
+from datetime import datetime
 from typing import Any
 
+import pytest
 from django.utils import timezone
 from django_q.models import Task
 
@@ -116,12 +117,22 @@ def test_array_literals_keep_every_element_as_it_was():
     with quotes, backslashes, commas, braces, spaces or the word NULL, comes back unchanged."""
     from django.db import connection
 
-    from monitoring.pipeline import _int_array, _text_array
+    from monitoring import sqlarrays
 
-    texts = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "ünï 😀", "#tag"]
+    texts = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "ünï 😀", "#tag", "x\ty"]
+    moments = [
+        timezone.now(),
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.get_fixed_timezone(420)),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT %s::text[], %s::text[], %s::bigint[], %s::bigint[]",
-            [_text_array(texts), _text_array([]), _int_array([1, 20, 3]), _int_array([])],
+            "SELECT %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::timestamptz[]",
+            [
+                sqlarrays.texts(texts),
+                sqlarrays.texts([]),
+                sqlarrays.ints([1, 20, 3]),
+                sqlarrays.ints([]),
+                sqlarrays.times(moments),
+            ],
         )
-        assert cursor.fetchone() == (texts, [], [1, 20, 3], [])
+        assert cursor.fetchone() == (texts, [], [1, 20, 3], [], moments)
