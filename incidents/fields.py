@@ -36,6 +36,7 @@ INCIDENT = PublicFields(
         "is_drill",
         *STAGE_TIMES,
         "reopened_count",
+        "tags",
         "created_at",
         "updated_at",
     ),

@@ -44,6 +44,8 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    VIEW_PLAYBOOKS = "playbooks.view"
+    MANAGE_PLAYBOOKS = "playbooks.manage"
 
 
 _EVERY_STAFF_ROLE = {
@@ -53,6 +55,7 @@ _EVERY_STAFF_ROLE = {
     Cap.VIEW_INCIDENTS,
     Cap.VIEW_ALERTS,
     Cap.VIEW_INCIDENT_INTERNALS,
+    Cap.VIEW_PLAYBOOKS,
 }
 
 MATRIX: dict[Role, frozenset[Cap]] = {
@@ -70,6 +73,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
+            Cap.MANAGE_PLAYBOOKS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -88,7 +92,13 @@ MATRIX: dict[Role, frozenset[Cap]] = {
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
-        {Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS, Cap.VIEW_ALERTS}
+        {
+            Cap.VIEW_TENANT,
+            Cap.VIEW_MONITORING,
+            Cap.VIEW_INCIDENTS,
+            Cap.VIEW_ALERTS,
+            Cap.VIEW_PLAYBOOKS,
+        }
     ),
 }
 
