@@ -45,6 +45,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.alerts import AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
+from playbooks.graphql.schema import PlaybooksQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
@@ -54,7 +55,9 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
+Query = merge_types(
+    "Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, PlaybooksQuery)
+)
 Mutation = merge_types("Mutation", (MonitoringMutation,))
 
 

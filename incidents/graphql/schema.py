@@ -13,7 +13,14 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 
 from incidents import selectors
-from incidents.graphql.types import IncidentTaskType, IncidentType, TimelineEntryType
+from incidents.graphql.types import (
+    IncidentPlaybookType,
+    IncidentTaskType,
+    IncidentType,
+    ResponseAdviceType,
+    TimelineEntryType,
+)
+from incidents.models import IncidentPlaybook, ResponseAdvice
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input
@@ -99,4 +106,33 @@ class IncidentsQuery:
         """Tasks by due time (of one incident when given; ``limit`` at most 500)."""
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
         rows = selectors.tasks(tenant=tenant, internal=_internal(info, slug))
+        return _page(_of_incident(rows, incident), offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_playbooks(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[IncidentPlaybookType]:
+        """Playbooks attached to incidents (of one incident when given), with their
+        snapshots; staff only (``incidents.view_internal``)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENT_INTERNALS)
+        rows = IncidentPlaybook.objects.for_tenant(tenant).order_by("incident_id", "attached_at")
+        return _page(_of_incident(rows, incident), offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_advice(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[ResponseAdviceType]:
+        """The response advice of incidents (of one incident when given); staff only."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENT_INTERNALS)
+        rows = ResponseAdvice.objects.for_tenant(tenant).order_by("incident_id")
         return _page(_of_incident(rows, incident), offset, limit)
