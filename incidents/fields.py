@@ -126,7 +126,16 @@ INCIDENT_PLAYBOOK = PublicFields(
         "attached_by",
         "attached_at",
     ),
-    read_only=("id", "name", "version", "snapshot", "task_ids", "by_hand", "attached_by", "attached_at"),
+    read_only=(
+        "id",
+        "name",
+        "version",
+        "snapshot",
+        "task_ids",
+        "by_hand",
+        "attached_by",
+        "attached_at",
+    ),
 )
 RESPONSE_ADVICE = PublicFields(
     ResponseAdvice,

@@ -13,6 +13,8 @@ Guarantees:
   writer of tasks, with its rules and timeline entry): owner the member holding the step's
   role in the incident (none when nobody holds it yet), due at the incident's start plus the
   step's offset, checklist from the step, dependencies mapped onto the new tasks;
+- a role given later (by hand or by a role policy) makes its holder the owner of the
+  unfinished, unowned tasks of attached steps of that role (``fill_owners``);
 - nothing attaches to a closed incident; drills attach like real incidents (their tasks are
   never visible to the client, as every part of a drill);
 - the response advice (``ResponseAdvice``) is derived from the trigger and the tenant's crisis
@@ -56,6 +58,15 @@ def attached_key_messages(incident: Incident) -> tuple[str, ...]:
             if isinstance(message, str) and message not in seen:
                 seen.append(message)
     return tuple(seen)
+
+
+def attached(incident: Incident) -> list[IncidentPlaybook]:
+    """The playbooks attached to ``incident``, in the order they were attached."""
+    return list(
+        IncidentPlaybook.objects.for_tenant(incident.tenant_id)
+        .filter(incident_id=incident.pk)
+        .order_by("attached_at", "pk")
+    )
 
 
 def _owners(incident: Incident) -> dict[str, int]:
@@ -155,6 +166,36 @@ def _playbook(incident: Incident, value: Playbook | int | str) -> Playbook:
     return found
 
 
+def fill_owners(*, incident: Incident, role: str, user_id: int) -> int:
+    """Give the unfinished tasks of attached steps of ``role`` that have no owner to
+    ``user_id`` (through ``incidents.services.update_task``). Returns how many."""
+    from incidents import services
+    from incidents.choices import FINISHED_TASK_STATUSES
+    from incidents.models import IncidentTask
+
+    wanted: list[int] = []
+    for attachment in IncidentPlaybook.objects.for_tenant(incident.tenant_id).filter(
+        incident_id=incident.pk
+    ):
+        for step in attachment.snapshot.get("steps", []):
+            task_id = attachment.task_ids.get(step.get("key"))
+            if step.get("role") == role and isinstance(task_id, int):
+                wanted.append(task_id)
+    if not wanted:
+        return 0
+    tasks = (
+        IncidentTask.objects.for_tenant(incident.tenant_id)
+        .filter(pk__in=wanted, owner__isnull=True)
+        .exclude(status__in=FINISHED_TASK_STATUSES)
+        .order_by("pk")
+    )
+    count = 0
+    for task in tasks:
+        services.update_task(instance=task, owner=user_id)
+        count += 1
+    return count
+
+
 def attach_matching(*, incident: Incident) -> list[IncidentPlaybook]:
     """Attach every matching playbook not attached yet (see the module docstring)."""
     if incident.status == IncidentStatus.CLOSED or not incident.is_open:
@@ -219,7 +260,9 @@ def similar_incidents(incident: Incident) -> int:
 def refresh_advice(*, incident: Incident) -> ResponseAdvice:
     """Derive (or re-derive, when the trigger changed and the commander has not edited it)
     the incident's advice."""
-    current = ResponseAdvice.objects.for_tenant(incident.tenant_id).filter(incident=incident).first()
+    current = (
+        ResponseAdvice.objects.for_tenant(incident.tenant_id).filter(incident=incident).first()
+    )
     if current is not None and (current.is_edited or current.derived_from == incident.trigger):
         return current
     found = advice_rules.advise(
@@ -258,7 +301,10 @@ def update_advice(
     unknown = sorted(set(changes) - set(ADVICE_WRITABLE))
     if unknown:
         raise ValidationError(
-            {name: ValidationError(_("This field cannot be changed."), "read_only") for name in unknown}
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
         )
     if "cluster" in changes and changes["cluster"] not in advice_rules.CLUSTERS:
         raise _field_error(
@@ -276,8 +322,10 @@ def update_advice(
         not isinstance(changes["reasoning"], str) or not changes["reasoning"].strip()
     ):
         raise _field_error("reasoning", _("This field may not be blank."), "blank")
-    incident = Incident.objects.for_tenant(instance.tenant_id).select_for_update().get(
-        pk=instance.incident_id
+    incident = (
+        Incident.objects.for_tenant(instance.tenant_id)
+        .select_for_update()
+        .get(pk=instance.incident_id)
     )
     services.require_command(incident, authority, _("change the response advice"))
     real = {name: value for name, value in changes.items() if getattr(instance, name) != value}

@@ -534,6 +534,7 @@ def assign_role(
         actor=authority.user,
         data={"user": person.pk, "role": role, "added": True},
     )
+    incident_playbooks.fill_owners(incident=locked, role=role, user_id=person.pk)
     return assignment
 
 

@@ -64,8 +64,7 @@ def advise(*, trigger: str, similar_incidents: int, language: str) -> Advice:
         lines.append(_text(data["clusters"][cluster], language))
     else:
         lines.append(
-            _text(data["history"]["top"], language)
-            % {"count": similar_incidents, "years": years}
+            _text(data["history"]["top"], language) % {"count": similar_incidents, "years": years}
         )
     lines.append(_text(data["postures"][posture], language))
     return Advice(

@@ -26,9 +26,7 @@ class PlaybookFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def by_trigger(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return queryset.filter(trigger_types__contains=[value]) | queryset.filter(
-            trigger_types=[]
-        )
+        return queryset.filter(trigger_types__contains=[value]) | queryset.filter(trigger_types=[])
 
     def by_owner(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(tenant__isnull=value == "agency")

@@ -52,15 +52,15 @@ def dependency_errors(steps: Mapping[str, Sequence[str]]) -> dict[str, str]:
     if errors:
         return errors
     # Kahn's algorithm: what cannot be ordered is on (or behind) a cycle.
-    remaining = {key: set(deps) for key, deps in steps.items()}
+    remaining: dict[str, set[str]] = {key: set(deps) for key, deps in steps.items()}
     ready = [key for key, deps in remaining.items() if not deps]
     while ready:
         done = ready.pop()
         remaining.pop(done, None)
-        for key, deps in remaining.items():
-            if done in deps:
-                deps.discard(done)
-                if not deps:
+        for key, waiting in remaining.items():
+            if done in waiting:
+                waiting.discard(done)
+                if not waiting:
                     ready.append(key)
     return {key: "cycle" for key in remaining}
 

@@ -206,9 +206,7 @@ def delete_playbook(*, instance: Playbook, user: Any = None) -> None:
 
 
 @transaction.atomic
-def set_steps(
-    *, playbook: Playbook, steps: list[Mapping[str, Any]], user: Any = None
-) -> Playbook:
+def set_steps(*, playbook: Playbook, steps: list[Mapping[str, Any]], user: Any = None) -> Playbook:
     """Replace the steps of ``playbook`` (in the given order); a new version when they
     changed."""
     _require_owner_rights(playbook, user)
@@ -223,7 +221,9 @@ def _step_rows(playbook: Playbook, steps: list[Mapping[str, Any]]) -> list[Playb
     rows: list[PlaybookStep] = []
     for index, data in enumerate(steps):
         if not isinstance(data, Mapping):
-            raise _field_error("steps", _("Step %(n)d must be an object.") % {"n": index + 1}, "invalid")
+            raise _field_error(
+                "steps", _("Step %(n)d must be an object.") % {"n": index + 1}, "invalid"
+            )
         unknown = sorted(set(data) - set(STEP_FIELDS))
         if unknown:
             raise _field_error(

@@ -71,9 +71,7 @@ TENANT_ROWS = f"(tenant_id = {_FIRST} OR tenant_id = ANY ({_IDS}) OR {_ALL})"
 _AGENCY_TENANTS = f"(SELECT t.id FROM tenants_tenant t WHERE t.agency_id = {_AGENCY})"  # noqa: S608 - constants
 # Agency tables (``tenants.dbtables.AGENCY_MODELS``): a tenant's row as in a tenant table; an
 # agency-wide row (no tenant) within the scope of its agency or of one of the agency's tenants.
-_SCOPE_AGENCIES = (
-    f"(SELECT t.agency_id FROM tenants_tenant t WHERE t.id = ANY ({_IDS}))"  # noqa: S608
-)
+_SCOPE_AGENCIES = f"(SELECT t.agency_id FROM tenants_tenant t WHERE t.id = ANY ({_IDS}))"  # noqa: S608
 AGENCY_ROWS = (
     f"(tenant_id = {_FIRST} OR tenant_id = ANY ({_IDS}) OR {_ALL} OR (tenant_id IS NULL AND "
     f"(agency_id = {_AGENCY} OR agency_id IN {_SCOPE_AGENCIES})))"

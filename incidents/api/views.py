@@ -24,8 +24,8 @@ from incidents import playbooks as incident_playbooks
 from incidents import selectors, services
 from incidents.api.serializers import (
     FiguresSerializer,
-    IncidentSerializer,
     IncidentPlaybookSerializer,
+    IncidentSerializer,
     IncidentTimersSerializer,
     LinkSerializer,
     ResponseAdviceSerializer,

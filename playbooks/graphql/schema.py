@@ -32,4 +32,4 @@ class PlaybooksQuery:
         rows = selectors.playbooks(tenant=tenant)
         if trigger is not None:
             rows = rows.filter(trigger_types__contains=[trigger]) | rows.filter(trigger_types=[])
-        return list(rows[:limit])
+        return list(rows[:limit])  # type: ignore[arg-type]

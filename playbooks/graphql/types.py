@@ -26,7 +26,7 @@ class PlaybookType(TenantOwnedType):
     @strawberry_django.field(prefetch_related=["steps"])
     def steps(self, root: Playbook) -> list[JSON]:
         rows: list[Any] = sorted(root.steps.all(), key=lambda step: (step.position, step.pk))
-        return [
+        result: list[Any] = [
             {
                 "key": step.key,
                 "title": step.title,
@@ -38,3 +38,4 @@ class PlaybookType(TenantOwnedType):
             }
             for step in rows
         ]
+        return result
