@@ -442,13 +442,16 @@ class IncidentPlaybook(TenantOwnedModel):
     (``task_ids``: step key -> task id). Attached once per incident and playbook."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="playbooks")
+    # The template it came from, by id only: a deleted template leaves the id (and the
+    # snapshot) untouched, as no single tenant could name the rows a cascade would change.
     playbook = models.ForeignKey(
         "playbooks.Playbook",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
-        help_text="The template (empty once it was deleted; the snapshot stays).",
+        help_text="The template's id (the template may have been deleted since).",
     )
     name = models.CharField(max_length=200)
     version = models.PositiveIntegerField()

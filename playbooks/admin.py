@@ -115,6 +115,7 @@ class PlaybookAdmin(ServiceModelAdmin):
                     {name: data[name] for name in services.STEP_FIELDS if name in data},
                 )
             )
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         rows.sort(key=lambda row: row[0])
         services.set_steps(
             playbook=form.instance, steps=[row for _, row in rows], user=request.user

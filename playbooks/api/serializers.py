@@ -5,18 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from playbooks import fields as public_fields
 from playbooks import services
 from playbooks.models import Playbook, PlaybookStep
-from tenants.api.serializers import ServiceModelSerializer, StrictSerializerMixin
+from tenants.api.errors import UNKNOWN_FIELD
+from tenants.api.serializers import ServiceModelSerializer
 from tenants.choices import IncidentRole
 
 
-class StepSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+class StepSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """One step; ``due_offset_minutes`` counts from the incident's start (0 or more),
-    ``depends_on`` names keys of steps of the same playbook (no cycles)."""
+    ``depends_on`` names keys of steps of the same playbook (no cycles). Unknown fields are
+    refused (a nested item has no ``initial_data`` of its own for the strict base)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: _(UNKNOWN_FIELD.detail) for name in unknown}, code=UNKNOWN_FIELD.code
+                )
+        return super().to_internal_value(data)
 
     role = serializers.ChoiceField(choices=IncidentRole.choices)
     due_offset_minutes = serializers.IntegerField(required=False, default=60)
