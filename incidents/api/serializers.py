@@ -271,7 +271,7 @@ class IncidentPlaybookSerializer(StrictSerializerMixin, serializers.ModelSeriali
 
     incident = TenantRowField(Incident)
     playbook = serializers.IntegerField(
-        allow_null=True, help_text="A playbook of this tenant or of its agency."
+        source="playbook_id", min_value=1, help_text="A playbook of this tenant or its agency."
     )
 
     class Meta:
@@ -279,17 +279,11 @@ class IncidentPlaybookSerializer(StrictSerializerMixin, serializers.ModelSeriali
         fields: tuple[str, ...] = public_fields.INCIDENT_PLAYBOOK.names
         read_only_fields: tuple[str, ...] = public_fields.INCIDENT_PLAYBOOK.read_only
 
-    def to_representation(self, instance: Any) -> Any:
-        data = super().to_representation(instance)
-        data["playbook"] = instance.playbook_id
-        data["attached_by"] = instance.attached_by_id
-        return data
-
     def create(self, validated_data: dict[str, Any]) -> Any:
         with service_errors():
             return incident_playbooks.attach_playbook(
                 incident=validated_data["incident"],
-                playbook=validated_data["playbook"] or 0,
+                playbook=validated_data["playbook_id"],
                 authority=_authority(self),
             )
 
