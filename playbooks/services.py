@@ -126,7 +126,25 @@ def _record_version(playbook: Playbook, user: Any, *, bump: bool) -> None:
 
 
 def _validate(playbook: Playbook) -> None:
-    playbook.full_clean(exclude=["agency", "tenant", "created_by"])
+    """The model's rules, then its one uniqueness rule (name and language per owner) as a
+    field error on ``name`` (code ``unique``)."""
+    playbook.full_clean(
+        exclude=["agency", "tenant", "created_by"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    clash = Playbook.objects.filter(
+        agency_id=playbook.agency_id,
+        tenant_id=playbook.tenant_id,
+        language=playbook.language,
+        name=playbook.name,
+    )
+    if playbook.pk is not None:
+        clash = clash.exclude(pk=playbook.pk)
+    if clash.exists():
+        raise _field_error(
+            "name", _("A playbook with this name and language exists."), "unique"
+        )
 
 
 @transaction.atomic

@@ -208,6 +208,9 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "incident_playbooks": "query($slug: String!) { incident_playbooks(slug: $slug) { id } }",
+    "incident_advice": "query($slug: String!) { incident_advice(slug: $slug) { id } }",
+    "playbooks": "query($slug: String!) { playbooks(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).

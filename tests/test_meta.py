@@ -61,6 +61,11 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
     "monitoring.HoaxBand": "LSH band hash, internal, pruned",
     "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
+    # Agency tables (tenants/dbtables.py): a playbook's steps are edited inline on its page
+    # (PlaybookAdmin, through playbooks.services.set_steps); its versions are snapshots written
+    # only by the services, read through the API's ``version`` and the incidents' attachments.
+    "playbooks.PlaybookStep": "edited inline on its playbook",
+    "playbooks.PlaybookVersion": "snapshots written only by the services",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -85,6 +90,10 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member, no API",
     "monitoring.HoaxBand": "LSH band hash, no API",
     "monitoring.EngagementSnapshot": "velocity input, no API",
+    # A playbook's steps travel inside the playbook (``steps`` of playbooks/, on its resource
+    # tests); versions have no API of their own (tests/playbooks/test_templates.py).
+    "playbooks.PlaybookStep": "nested in the playbook resource",
+    "playbooks.PlaybookVersion": "snapshot, no API of its own",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -122,6 +131,9 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "incidents.IncidentLink": "REST and admin only (staff work)",
     "incidents.SeverityPolicy": "REST and admin only (tenant policy)",
     "incidents.RolePolicy": "REST and admin only (tenant policy)",
+    # Shown inside the playbook type (its ``steps`` field, JSON) and not as rows.
+    "playbooks.PlaybookStep": "nested in PlaybookType.steps",
+    "playbooks.PlaybookVersion": "snapshot, no GraphQL of its own",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -247,3 +247,13 @@ def test_the_admin_saves_a_playbook_with_inline_steps_through_the_services(
         ("verify", []),
         ("correct", ["verify"]),
     ]
+
+
+def test_a_duplicate_name_answers_400_on_name(api: Any, tenant: Any, members: Any) -> None:
+    services.create_playbook(tenant=tenant, name=BODY["name"], language="id")
+    response = api(members[Role.ADMIN]).post(url(tenant), BODY, format="json")
+    assert response.status_code == 400 and error(response) == ("name", "unique")
+    # the same name in the other language, or owned by the agency, is another playbook
+    english = api(members[Role.ADMIN]).post(url(tenant), {**BODY, "language": "en"}, format="json")
+    assert english.status_code == 201, english.content
+    assert Playbook.objects.count() == 2
