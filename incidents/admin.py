@@ -211,6 +211,9 @@ class IncidentPlaybookAdmin(ServiceModelAdmin):
             return (*self.fields,)
         return self.readonly_fields
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an attachment is a record: shown, never changed or removed
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         from playbooks.models import Playbook
 

@@ -218,24 +218,6 @@ def attach_matching(*, incident: Incident) -> list[IncidentPlaybook]:
     return attached
 
 
-@transaction.atomic
-def detach_playbook(*, instance: IncidentPlaybook, authority: Authority = SYSTEM) -> None:
-    """Remove an attachment record (its tasks stay: they are the incident's work now). It may
-    then attach again by hand."""
-    from incidents import services
-
-    incident = Incident.objects.for_tenant(instance.tenant_id).get(pk=instance.incident_id)
-    services.write_entry(
-        incident=incident,
-        kind=TimelineKind.DETAILS,
-        text=_("Playbook detached: %(name)s.") % {"name": instance.name},
-        actor=authority.user,
-        data={"playbook": instance.playbook_id, "detached": True},
-        visible_to_client=False,
-    )
-    instance.delete()
-
-
 # --- response advice --------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from playbooks import rules
@@ -133,18 +134,16 @@ def _validate(playbook: Playbook) -> None:
         validate_unique=False,
         validate_constraints=False,
     )
+    owner = (
+        Q(tenant__isnull=True) if playbook.tenant_id is None else Q(tenant_id=playbook.tenant_id)
+    )
     clash = Playbook.objects.filter(
-        agency_id=playbook.agency_id,
-        tenant_id=playbook.tenant_id,
-        language=playbook.language,
-        name=playbook.name,
+        owner, agency_id=playbook.agency_id, language=playbook.language, name=playbook.name
     )
     if playbook.pk is not None:
         clash = clash.exclude(pk=playbook.pk)
     if clash.exists():
-        raise _field_error(
-            "name", _("A playbook with this name and language exists."), "unique"
-        )
+        raise _field_error("name", _("A playbook with this name and language exists."), "unique")
 
 
 @transaction.atomic

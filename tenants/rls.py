@@ -18,6 +18,11 @@ migration that creates it):
   every command: ``tenant_id`` must be in ``sigap.tenant_ids``, or ``sigap.all_tenants`` is
   ``on`` (both set with ``SET LOCAL`` by ``tenants.dbscope``). Reading shows nothing else;
   writing anything else is refused.
+* every agency table (``tenants.dbtables.AGENCY_MODELS``: rows of an agency, ``tenant_id``
+  empty, or of one of its tenants): ENABLE and FORCE, one policy for every command
+  (``AGENCY_ROWS``): a tenant's row as above; an agency-wide row when its agency is
+  ``sigap.agency_id`` or the agency of a tenant in ``sigap.tenant_ids``, or with
+  ``sigap.all_tenants``.
 * the shared tables read before a tenant is known (``SHARED_POLICIES``: agencies, tenants,
   memberships, tenant API keys): anyone may read (authentication and ``tenants.access`` need
   them); writes only within the scope (its tenants, its agency, or all tenants). Users and

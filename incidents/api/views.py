@@ -20,7 +20,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incidents import playbooks as incident_playbooks
 from incidents import selectors, services
 from incidents.api.serializers import (
     FiguresSerializer,
@@ -304,17 +303,17 @@ class TimelineEntryViewSet(CreateMixin, _ReadViewSet):
 
 
 @extend_schema(tags=["incidents"])
-class IncidentPlaybookViewSet(CreateMixin, DestroyMixin, _ReadViewSet):
+class IncidentPlaybookViewSet(CreateMixin, _ReadViewSet):
     """Playbooks attached to incidents (``?incident=``): matching playbooks attach by
     themselves when an incident opens or its severity, trigger or tags change; ``POST`` attaches
-    one by hand; ``DELETE`` removes the record (the tasks stay)."""
+    one by hand. An attachment is never removed (so a playbook runs once per incident); cancel
+    its tasks instead."""
 
     queryset = IncidentPlaybook.objects.all()
     serializer_class = IncidentPlaybookSerializer
     filterset_class = IncidentPlaybookFilterSet
     ordering_fields = ("attached_at",)
-    capabilities = {"list": INTERNAL, "retrieve": INTERNAL, "create": MANAGE, "destroy": MANAGE}
-    delete_service = staticmethod(incident_playbooks.detach_playbook)
+    capabilities = {"list": INTERNAL, "retrieve": INTERNAL, "create": MANAGE}
 
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.order_by("incident_id", "attached_at", "pk")

@@ -52,9 +52,7 @@ def attachments(incident: Incident) -> list[IncidentPlaybook]:
     return list(IncidentPlaybook.objects.filter(incident=incident).order_by("pk"))
 
 
-def test_an_opened_incident_runs_the_matching_playbook(
-    api: Any, tenant: Any, members: Any
-) -> None:
+def test_an_opened_incident_runs_the_matching_playbook(api: Any, tenant: Any, members: Any) -> None:
     playbook = hoax_playbook(tenant, key_messages=["Informasi itu tidak benar."])
     hoax_playbook(tenant, name="Other trigger", trigger_types=["cyber_attack"])
     RolePolicyFactory(tenant=tenant, role="analyst", user=members[Role.ANALYST])
@@ -93,7 +91,9 @@ def test_severity_trigger_and_tag_changes_attach_what_matches_now_once(
     severe = hoax_playbook(tenant, name="Severe hoax", min_severity="sev2")
     tagged = hoax_playbook(tenant, name="Product hoax", tags=["produk"])
     news = hoax_playbook(tenant, name="News", trigger_types=["negative_news"])
-    incident = services.open_incident(tenant=tenant, title="Rumour", trigger="hoax", severity="sev3")
+    incident = services.open_incident(
+        tenant=tenant, title="Rumour", trigger="hoax", severity="sev3"
+    )
     assert [a.playbook_id for a in attachments(incident)] == []
     services.change_severity(incident=incident, severity="sev2", authority=SYSTEM)
     assert [a.playbook_id for a in attachments(incident)] == [severe.pk]
@@ -221,7 +221,9 @@ def test_each_incident_gets_advice_from_its_trigger(
 
 def test_a_crisis_history_moves_the_cluster_up_to_rebuild(tenant: Any, other_tenant: Any) -> None:
     old = timezone.now() - timedelta(days=4000)
-    services.open_incident(tenant=tenant, title="Long ago", trigger="negative_news", detected_at=old)
+    services.open_incident(
+        tenant=tenant, title="Long ago", trigger="negative_news", detected_at=old
+    )
     services.open_incident(tenant=tenant, title="Drill", trigger="negative_news", is_drill=True)
     services.open_incident(tenant=other_tenant, title="Elsewhere", trigger="negative_news")
     first = services.open_incident(tenant=tenant, title="First", trigger="negative_news")
@@ -236,9 +238,7 @@ def test_a_crisis_history_moves_the_cluster_up_to_rebuild(tenant: Any, other_ten
     assert "dapat dicegah" in advice.reasoning.lower()
 
 
-def test_the_commander_edits_the_advice_and_it_stays(
-    api: Any, tenant: Any, members: Any
-) -> None:
+def test_the_commander_edits_the_advice_and_it_stays(api: Any, tenant: Any, members: Any) -> None:
     incident = services.open_incident(tenant=tenant, title="Hoaks", trigger="hoax")
     services.assign_role(incident=incident, user=members[Role.ADMIN], role="commander")
     advice = ResponseAdvice.objects.get(incident=incident)
@@ -286,7 +286,11 @@ def test_graphql_reads_attachments_and_advice_for_staff(
         "incident_playbooks(slug: $slug, incident: $incident) { name version task_ids } "
         "incident_advice(slug: $slug, incident: $incident) { cluster posture is_edited } }"
     )
-    body = gql(query, user=members[Role.APPROVER], variables={"slug": tenant.slug, "incident": str(incident.pk)})
+    body = gql(
+        query,
+        user=members[Role.APPROVER],
+        variables={"slug": tenant.slug, "incident": str(incident.pk)},
+    )
     assert body["data"]["incident_playbooks"][0]["name"] == "Hoax plan"
     assert body["data"]["incident_advice"] == [
         {"cluster": "victim", "posture": "correct_record", "is_edited": False}

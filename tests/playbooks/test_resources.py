@@ -68,11 +68,11 @@ class TestIncidentPlaybooks(TenantResourceTests):
         "list": Cap.VIEW_INCIDENT_INTERNALS,
         "retrieve": Cap.VIEW_INCIDENT_INTERNALS,
         "create": Cap.MANAGE_INCIDENTS,
-        "destroy": Cap.MANAGE_INCIDENTS,
     }
     rest_list_queries = 5
     graphql_list = (
-        "query($slug: String!) { incident_playbooks(slug: $slug) { id name attached_by { email } } }"
+        "query($slug: String!) { incident_playbooks(slug: $slug) "
+        "{ id name attached_by { email } } }"
     )
     graphql_list_path = ("incident_playbooks",)
     graphql_list_queries = 4

@@ -105,7 +105,9 @@ def test_a_cycle_through_an_update_is_refused_and_keeps_the_old_steps(
         url(tenant, playbook.pk), {"steps": cyclic}, format="json"
     )
     assert response.status_code == 400 and error(response) == ("steps", "cycle")
-    assert list(PlaybookStep.objects.filter(playbook=playbook).values_list("key", "depends_on")) == [
+    assert list(
+        PlaybookStep.objects.filter(playbook=playbook).values_list("key", "depends_on")
+    ) == [
         ("verify", []),
         ("correct", ["verify"]),
     ]
