@@ -105,6 +105,7 @@ class IncidentAdmin(ServiceModelAdmin):
         "summary",
         "trigger",
         "severity",
+        "tags",
         "is_drill",
         "status",
         "detected_at",
