@@ -46,9 +46,7 @@ def test_a_tenant_scope_sees_its_own_and_its_agencys_rows_only(
     with dbscope.tenant_scope([tenant]):
         # unfiltered: the database alone keeps the other rows away
         assert set(Playbook.objects.values_list("name", flat=True)) == {"Own", "Agency"}
-        assert set(PlaybookStep.objects.values_list("playbook_id", flat=True)) == {
-            rows["own"].pk
-        }
+        assert set(PlaybookStep.objects.values_list("playbook_id", flat=True)) == {rows["own"].pk}
         assert set(PlaybookVersion.objects.values_list("playbook_id", flat=True)) == {
             rows["own"].pk,
             rows["agency"].pk,
