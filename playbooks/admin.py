@@ -82,8 +82,12 @@ class PlaybookAdmin(ServiceModelAdmin):
             if name in form.cleaned_data
         }
         if change:
+            # The form has set its values on ``obj`` already: the service compares with the
+            # stored row.
             changed = {name: data[name] for name in form.changed_data if name in data}
-            services.update_playbook(instance=obj, user=request.user, **changed)
+            stored = Playbook.objects.get(pk=obj.pk)
+            services.update_playbook(instance=stored, user=request.user, **changed)
+            obj.version = stored.version
             return
         agency, tenant = form.cleaned_data["agency"], form.cleaned_data.get("tenant")
         owner_tenant = tenant or agency.tenants.order_by("pk").first()

@@ -259,3 +259,65 @@ def test_a_duplicate_name_answers_400_on_name(api: Any, tenant: Any, members: An
     english = api(members[Role.ADMIN]).post(url(tenant), {**BODY, "language": "en"}, format="json")
     assert english.status_code == 201, english.content
     assert Playbook.objects.count() == 2
+
+
+def test_the_admin_lists_and_edits_the_agencys_playbooks_only(
+    client: Any, tenant: Any, other_tenant: Any, agency_admin: Any
+) -> None:
+    agency_admin.is_staff = True
+    agency_admin.save()
+    ours = services.create_playbook(tenant=tenant, name="Ours", owner="agency", steps=STEPS)
+    services.create_playbook(tenant=tenant, name="Tenant's", steps=STEPS)
+    theirs = services.create_playbook(tenant=other_tenant, name="Theirs", owner="agency")
+    client.force_login(agency_admin)
+    page = client.get(reverse("admin:playbooks_playbook_changelist")).content.decode()
+    assert "Ours" in page and "Tenant&#x27;s" in page and "Theirs" not in page
+    assert client.get(reverse("admin:playbooks_playbook_change", args=[theirs.pk])).status_code in (
+        302,
+        404,
+    )
+    change = reverse("admin:playbooks_playbook_change", args=[ours.pk])
+    assert client.get(change).status_code == 200
+    steps = list(ours.steps.order_by("position"))
+    form = {
+        "name": "Ours, renamed",
+        "description": "",
+        "language": "",
+        "trigger_types": "",
+        "min_severity": "sev4",
+        "tags": "",
+        "do_guidance": "[]",
+        "dont_guidance": "[]",
+        "key_messages": "[]",
+        "is_active": "on",
+        "steps-TOTAL_FORMS": "2",
+        "steps-INITIAL_FORMS": "2",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
+    for index, step in enumerate(steps):
+        form.update(
+            {
+                f"steps-{index}-id": str(step.pk),
+                f"steps-{index}-playbook": str(ours.pk),
+                f"steps-{index}-position": str(step.position),
+                f"steps-{index}-key": step.key,
+                f"steps-{index}-title": step.title,
+                f"steps-{index}-role": step.role,
+                f"steps-{index}-due_offset_minutes": str(step.due_offset_minutes),
+                f"steps-{index}-checklist": "[]",
+                f"steps-{index}-depends_on": ",".join(step.depends_on),
+                f"steps-{index}-visible_to_client": "on",
+            }
+        )
+    form["steps-1-DELETE"] = "on"
+    form["steps-0-due_offset_minutes"] = "-5"
+    refused = client.post(change, form)
+    assert refused.status_code == 200
+    assert ours.steps.count() == 2
+    form["steps-0-due_offset_minutes"] = "15"
+    saved = client.post(change, form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    ours.refresh_from_db()
+    assert ours.name == "Ours, renamed" and ours.version == 3
+    assert list(ours.steps.values_list("key", "due_offset_minutes")) == [("verify", 15)]
