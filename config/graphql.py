@@ -42,7 +42,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from incidents.graphql.schema import IncidentsQuery
+from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
 from monitoring.graphql.alerts import AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from playbooks.graphql.schema import PlaybooksQuery
@@ -58,7 +58,7 @@ from tenants.throttling import graphql_refusal, throttled_message
 Query = merge_types(
     "Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, PlaybooksQuery)
 )
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Mutation = merge_types("Mutation", (MonitoringMutation, IncidentsMutation))
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -224,6 +224,16 @@ MUTATIONS = {
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
     ),
+    "attach_playbook": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { attach_playbook(slug: $slug, incident: "987654", '
+        'playbook: "987654") { id } }',
+    ),
+    "update_incident_advice": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { update_incident_advice(slug: $slug, id: "987654", '
+        'posture: "rebuild") { id } }',
+    ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.
 GUARDED_QUERIES = {

@@ -350,3 +350,22 @@ def test_the_admin_attaches_a_playbook_by_hand(client: Any, tenant: Any) -> None
     assert attachment.by_hand and len(attachment.task_ids) == 2
     page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
     assert page.status_code == 200 and "Hoax plan" in page.content.decode()
+
+
+def test_graphql_changes_the_advice_with_the_commanders_powers_only(
+    gql: Any, tenant: Any, members: Any
+) -> None:
+    incident = services.open_incident(tenant=tenant, title="Hoaks", trigger="hoax")
+    services.assign_role(incident=incident, user=members[Role.ADMIN], role="commander")
+    advice = ResponseAdvice.objects.get(incident=incident)
+    mutation = (
+        "mutation($slug: String!, $id: ID!, $posture: String) { "
+        "update_incident_advice(slug: $slug, id: $id, posture: $posture) { posture is_edited } }"
+    )
+    variables = {"slug": tenant.slug, "id": str(advice.pk), "posture": "rebuild"}
+    refused = gql(mutation, user=members[Role.RESPONDER], variables=variables)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    bad = gql(mutation, user=members[Role.ADMIN], variables={**variables, "posture": "shout"})
+    assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "posture"}
+    done = gql(mutation, user=members[Role.ADMIN], variables=variables)
+    assert done["data"]["update_incident_advice"] == {"posture": "rebuild", "is_edited": True}

@@ -14,7 +14,7 @@ from playbooks.models import Playbook
 from tenants.models import Tenant
 from tenants.roles import Cap
 from tests.incidents.factories import IncidentFactory
-from tests.resource_base import Ctx, TenantResourceTests
+from tests.resource_base import Ctx, GraphQLMutation, TenantResourceTests
 
 STEPS = [
     {"key": "verify", "title": "Verify", "role": "analyst", "due_offset_minutes": 30},
@@ -76,6 +76,26 @@ class TestIncidentPlaybooks(TenantResourceTests):
     )
     graphql_list_path = ("incident_playbooks",)
     graphql_list_queries = 4
+    graphql_mutations = (
+        GraphQLMutation(
+            action="create",
+            document=(
+                "mutation($slug: String!, $incident: ID!, $playbook: ID!) { "
+                "attach_playbook(slug: $slug, incident: $incident, playbook: $playbook) "
+                "{ id by_hand } }"
+            ),
+            capability=Cap.MANAGE_INCIDENTS,
+            variables=lambda ctx: {
+                "incident": str(IncidentFactory(tenant=ctx.tenant, trigger="hoax").pk),
+                "playbook": str(_playbook(ctx.tenant, "Hand").pk),
+            },
+            expect=lambda ctx: {"by_hand": True, "version": 1},
+            foreign_variables=lambda ctx: {
+                "incident": str(IncidentFactory(tenant=ctx.other_tenant).pk),
+                "playbook": str(_playbook(ctx.other_tenant, "Theirs").pk),
+            },
+        ),
+    )
 
     def make(self, tenant: Tenant) -> IncidentPlaybook:
         incident = IncidentFactory(tenant=tenant, trigger="hoax")
@@ -110,6 +130,17 @@ class TestResponseAdvice(TenantResourceTests):
     )
     graphql_list_path = ("incident_advice",)
     graphql_list_queries = 4
+    graphql_mutations = (
+        GraphQLMutation(
+            action="update",
+            document=(
+                "mutation($slug: String!, $id: ID!) { update_incident_advice(slug: $slug, "
+                'id: $id, posture: "rebuild", cluster: "preventable") { id is_edited } }'
+            ),
+            capability=Cap.MANAGE_INCIDENTS,
+            expect=lambda ctx: {"posture": "rebuild", "cluster": "preventable", "is_edited": True},
+        ),
+    )
 
     def make(self, tenant: Tenant) -> ResponseAdvice:
         incident = services.open_incident(tenant=tenant, title="Hoaks", trigger="hoax")
