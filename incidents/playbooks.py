@@ -11,12 +11,13 @@ Guarantees:
   template never change it, nor its tasks;
 - each step becomes an incident task through ``incidents.services.create_task`` (the one
   writer of tasks, with its rules and timeline entry): owner the member holding the step's
-  role in the incident (none when nobody holds it yet), due at the incident's start plus the
-  step's offset, checklist from the step, dependencies mapped onto the new tasks;
+  role in the incident (none when nobody holds it yet, or its holder has left the tenant),
+  due at the incident's start plus the step's offset, checklist from the step, dependencies
+  mapped onto the new tasks;
 - a role given later (by hand or by a role policy) makes its holder the owner of the
   unfinished, unowned tasks of attached steps of that role (``fill_owners``);
-- nothing attaches to a closed incident; drills attach like real incidents (their tasks are
-  never visible to the client, as every part of a drill);
+- nothing attaches to an incident that is no longer open; drills attach like real incidents
+  (their tasks are never visible to the client, as every part of a drill);
 - the response advice (``ResponseAdvice``) is derived from the trigger and the tenant's crisis
   history by the rules of ``playbooks.advice`` and re-derived when the trigger changes, until
   the commander edits it (``update_advice``, a commander's power).
@@ -127,16 +128,21 @@ def attach_playbook(
     task_ids: dict[str, int] = {}
     for key in order:
         step = steps[key]
-        task = services.create_task(
-            incident=incident,
-            title=step["title"],
-            owner=owners.get(step["role"]),
-            due_at=incident.detected_at + timedelta(minutes=step["due_offset_minutes"]),
-            checklist=[{"text": text, "done": False} for text in step["checklist"]],
-            depends_on=[task_ids[dep] for dep in step["depends_on"]],
-            visible_to_client=step["visible_to_client"],
-            authority=authority,
-        )
+        values: dict[str, Any] = {
+            "incident": incident,
+            "title": step["title"],
+            "due_at": incident.detected_at + timedelta(minutes=step["due_offset_minutes"]),
+            "checklist": [{"text": text, "done": False} for text in step["checklist"]],
+            "depends_on": [task_ids[dep] for dep in step["depends_on"]],
+            "visible_to_client": step["visible_to_client"],
+            "authority": authority,
+        }
+        try:
+            task = services.create_task(owner=owners.get(step["role"]), **values)
+        except ValidationError as exc:
+            if "owner" not in getattr(exc, "error_dict", {}):
+                raise
+            task = services.create_task(owner=None, **values)  # the holder left the tenant
         task_ids[key] = task.pk
     attachment.task_ids = task_ids
     attachment.save(update_fields=["task_ids"])
@@ -198,7 +204,7 @@ def fill_owners(*, incident: Incident, role: str, user_id: int) -> int:
 
 def attach_matching(*, incident: Incident) -> list[IncidentPlaybook]:
     """Attach every matching playbook not attached yet (see the module docstring)."""
-    if incident.status == IncidentStatus.CLOSED or not incident.is_open:
+    if not incident.is_open:
         return []
     already = set(
         IncidentPlaybook.objects.for_tenant(incident.tenant_id)

@@ -369,3 +369,19 @@ def test_graphql_changes_the_advice_with_the_commanders_powers_only(
     assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "posture"}
     done = gql(mutation, user=members[Role.ADMIN], variables=variables)
     assert done["data"]["update_incident_advice"] == {"posture": "rebuild", "is_edited": True}
+
+
+def test_a_role_holder_who_left_the_tenant_owns_nothing_and_blocks_nothing(
+    tenant: Any, members: Any
+) -> None:
+    from tenants.models import Membership
+
+    severe = hoax_playbook(tenant, name="Severe", min_severity="sev1")
+    incident = services.open_incident(tenant=tenant, title="Rumour", trigger="hoax")
+    services.assign_role(incident=incident, user=members[Role.ANALYST], role="analyst")
+    Membership.objects.filter(tenant=tenant, user=members[Role.ANALYST]).delete()
+    services.change_severity(incident=incident, severity="sev1", authority=SYSTEM)
+    [attachment] = attachments(incident)
+    assert attachment.playbook_id == severe.pk
+    verify = IncidentTask.objects.get(pk=attachment.task_ids["verify"])
+    assert verify.owner is None
