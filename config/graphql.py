@@ -42,10 +42,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from incidents.graphql.schema import IncidentsQuery
+from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
 from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
+from playbooks.graphql.schema import PlaybooksQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
@@ -58,10 +59,19 @@ from tenants.throttling import graphql_refusal, throttled_message
 
 Query = merge_types(
     "Query",
-    (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, NotifyQuery, EscalationQuery),
+    (
+        TenantsQuery,
+        MonitoringQuery,
+        AlertsQuery,
+        IncidentsQuery,
+        PlaybooksQuery,
+        NotifyQuery,
+        EscalationQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (MonitoringMutation, AlertsMutation, NotifyMutation, EscalationMutation)
+    "Mutation",
+    (MonitoringMutation, AlertsMutation, IncidentsMutation, NotifyMutation, EscalationMutation),
 )
 
 

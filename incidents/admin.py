@@ -13,12 +13,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from incidents import playbooks as incident_playbooks
 from incidents import services
 from incidents.models import (
     Incident,
     IncidentLink,
     IncidentMember,
+    IncidentPlaybook,
     IncidentTask,
+    ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
     TimelineEntry,
@@ -71,6 +74,18 @@ class LinkInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class PlaybookInline(_ReadOnlyInline):
+    model = IncidentPlaybook
+    fields = ("name", "version", "by_hand", "attached_by", "attached_at", "task_ids")
+    readonly_fields = fields
+
+
+class AdviceInline(_ReadOnlyInline):
+    model = ResponseAdvice
+    fields = ("cluster", "posture", "reasoning", "similar_incidents", "edited_by", "edited_at")
+    readonly_fields = fields
+
+
 class TimelineInline(_ReadOnlyInline):
     model = TimelineEntry
     fields = ("at", "kind", "actor", "text", "visible_to_client")
@@ -90,6 +105,7 @@ class IncidentAdmin(ServiceModelAdmin):
         "summary",
         "trigger",
         "severity",
+        "tags",
         "is_drill",
         "status",
         "detected_at",
@@ -100,7 +116,7 @@ class IncidentAdmin(ServiceModelAdmin):
         "reviewed_at",
         "closed_at",
     )
-    inlines = (TeamInline, TaskInline, LinkInline, TimelineInline)
+    inlines = (TeamInline, AdviceInline, PlaybookInline, TaskInline, LinkInline, TimelineInline)
     create_service = staticmethod(services.open_incident)
     update_service = staticmethod(services.update_incident)
 
@@ -173,3 +189,42 @@ class RolePolicyAdmin(ServiceModelAdmin):
     create_service = staticmethod(services.create_role_policy)
     update_service = staticmethod(services.update_role_policy)
     delete_service = staticmethod(services.delete_role_policy)
+
+
+def attach_in_admin(*, tenant: Any, incident: Incident, playbook: Any) -> IncidentPlaybook:
+    """The admin's add form: attach a playbook by hand (the service checks the rest)."""
+    return incident_playbooks.attach_playbook(incident=incident, playbook=playbook)
+
+
+@admin.register(IncidentPlaybook)
+class IncidentPlaybookAdmin(ServiceModelAdmin):
+    """Attached playbooks; *Add* attaches one by hand (its tasks are made at once)."""
+
+    list_display = ("name", "incident", "version", "by_hand", "attached_at")
+    list_filter = (TenantFilter, "by_hand")
+    list_select_related = ("tenant", "incident")
+    fields = ("tenant", "incident", "playbook", "name", "version", "task_ids", "attached_at")
+    readonly_fields = ("name", "version", "task_ids", "attached_at")
+    create_service = staticmethod(attach_in_admin)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return (*self.fields,)
+        return self.readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an attachment is a record: shown, never changed or removed
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        from playbooks.models import Playbook
+
+        if db_field.name == "incident":
+            kwargs["queryset"] = Incident.objects.for_tenant(admin_tenants(request.user))
+        elif db_field.name == "playbook":
+            kwargs["queryset"] = Playbook.objects.for_tenant(admin_tenants(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ResponseAdvice)
+class ResponseAdviceAdmin(_ChildAdmin):
+    list_display = ("incident", "cluster", "posture", "similar_incidents", "edited_at")

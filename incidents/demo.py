@@ -1,6 +1,9 @@
 """The demo's incident: for each demo tenant, one incident in progress, opened from a demo
 alert by the tenant's policy (``incidents.alerts.link_alert``), with a commander, an analyst,
 tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement.
+The agency's starter playbooks are loaded first (``playbooks.demo``), so the matching one
+(negative perception, in the tenant's language) attaches as the incident opens; its tasks get
+their owners as the roles are given, and its first task is under way.
 
 Registered with ``tenants.demo.register_seeder`` (``IncidentsConfig.ready``), so
 ``manage.py seed_demo`` runs it after the monitoring data. Idempotent: a tenant that already has
@@ -14,13 +17,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import playbooks as incident_playbooks
 from incidents import services
 from incidents.alerts import link_alert
 from incidents.authority import SYSTEM
-from incidents.models import Incident
+from incidents.models import Incident, IncidentTask
 from monitoring.alerting.types import Alert as Detected
 from monitoring.early_warning.services import fire_or_merge
 from monitoring.models import AlertRule, Mention
+from playbooks.demo import seed_playbooks
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role
 
@@ -37,9 +42,11 @@ def _member(tenant: Tenant, role: str) -> User | None:
 
 @transaction.atomic
 def seed_incident(tenant: Tenant) -> str:
+    loaded = seed_playbooks(tenant)
     existing = Incident.objects.for_tenant(tenant).filter(title=TITLE).first()
     if existing is not None:
-        return f"demo incident {existing.pk} kept ({existing.status})"
+        incident_playbooks.attach_matching(incident=existing)
+        return f"{loaded}; demo incident {existing.pk} kept ({existing.status})"
     rule, _ = AlertRule.objects.for_tenant(tenant).get_or_create(
         tenant=tenant,
         name="Demo negative surge",
@@ -68,6 +75,9 @@ def seed_incident(tenant: Tenant) -> str:
         services.assign_role(incident=incident, user=responder, role="commander")
     if analyst is not None:
         services.assign_role(incident=incident, user=analyst, role="analyst")
+    if responder is not None:
+        services.assign_role(incident=incident, user=responder, role="communications")
+        services.assign_role(incident=incident, user=responder, role="spokesperson")
     incident = services.transition_incident(
         incident=incident, to="triaged", authority=SYSTEM, reason="Real complaint, spreading."
     )
@@ -108,4 +118,12 @@ def seed_incident(tenant: Tenant) -> str:
         incident=incident,
         text="We have seen the complaint and are looking into it with the customer.",
     )
-    return f"demo incident {incident.pk} opened from alert {alert.pk} ({incident.status})"
+    for attachment in incident_playbooks.attached(incident):
+        first = min(attachment.task_ids.values(), default=None)
+        task = IncidentTask.objects.for_tenant(tenant).filter(pk=first).first() if first else None
+        if task is not None:
+            services.update_task(instance=task, status="in_progress")
+    return (
+        f"{loaded}; demo incident {incident.pk} opened from alert {alert.pk} "
+        f"({incident.status}, {len(incident_playbooks.attached(incident))} playbook attached)"
+    )

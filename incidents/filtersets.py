@@ -16,7 +16,15 @@ from incidents.choices import (
     TaskStatus,
     TimelineKind,
 )
-from incidents.models import Incident, IncidentLink, IncidentMember, IncidentTask, TimelineEntry
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentMember,
+    IncidentPlaybook,
+    IncidentTask,
+    ResponseAdvice,
+    TimelineEntry,
+)
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from tenants.filtersets import IntegerFilter
 
@@ -110,4 +118,16 @@ class TimelineEntryFilterSet(_ByIncident):
 
     class Meta:
         model = TimelineEntry
+        fields: list[str] = []
+
+
+class IncidentPlaybookFilterSet(_ByIncident):
+    class Meta:
+        model = IncidentPlaybook
+        fields: list[str] = []
+
+
+class ResponseAdviceFilterSet(_ByIncident):
+    class Meta:
+        model = ResponseAdvice
         fields: list[str] = []

@@ -46,6 +46,8 @@ class Cap(StrEnum):
     MANAGE_ALERTS = "alerts.manage"
     MANAGE_CHANNELS = "channels.manage"
     MANAGE_ESCALATION = "escalation.manage"
+    VIEW_PLAYBOOKS = "playbooks.view"
+    MANAGE_PLAYBOOKS = "playbooks.manage"
 
 
 _EVERY_STAFF_ROLE = {
@@ -55,6 +57,7 @@ _EVERY_STAFF_ROLE = {
     Cap.VIEW_INCIDENTS,
     Cap.VIEW_ALERTS,
     Cap.VIEW_INCIDENT_INTERNALS,
+    Cap.VIEW_PLAYBOOKS,
 }
 
 MATRIX: dict[Role, frozenset[Cap]] = {
@@ -74,6 +77,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.COMMAND_INCIDENTS,
             Cap.MANAGE_CHANNELS,
             Cap.MANAGE_ESCALATION,
+            Cap.MANAGE_PLAYBOOKS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -92,7 +96,13 @@ MATRIX: dict[Role, frozenset[Cap]] = {
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
-        {Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS, Cap.VIEW_ALERTS}
+        {
+            Cap.VIEW_TENANT,
+            Cap.VIEW_MONITORING,
+            Cap.VIEW_INCIDENTS,
+            Cap.VIEW_ALERTS,
+            Cap.VIEW_PLAYBOOKS,
+        }
     ),
 }
 

@@ -213,6 +213,9 @@ ROOT_QUERIES = {
     "on_call_shifts": "query($slug: String!) { on_call_shifts(slug: $slug) { id user } }",
     "quiet_hours": "query($slug: String!) { quiet_hours(slug: $slug) { id starts } }",
     "escalation_policies": "query($slug: String!) { escalation_policies(slug: $slug) { id } }",
+    "incident_playbooks": "query($slug: String!) { incident_playbooks(slug: $slug) { id } }",
+    "incident_advice": "query($slug: String!) { incident_advice(slug: $slug) { id } }",
+    "playbooks": "query($slug: String!) { playbooks(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -289,6 +292,16 @@ MUTATIONS = {
     "delete_escalation_policy": (
         Cap.MANAGE_ESCALATION,
         'mutation($slug: String!) { delete_escalation_policy(slug: $slug, id: "987654") }',
+    ),
+    "attach_playbook": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { attach_playbook(slug: $slug, incident: "987654", '
+        'playbook: "987654") { id } }',
+    ),
+    "update_incident_advice": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { update_incident_advice(slug: $slug, id: "987654", '
+        'posture: "rebuild") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

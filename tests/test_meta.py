@@ -64,6 +64,11 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     # Action links (tenants/action_links.py): only token hashes, written when a message is
     # sent and used by their page; nothing staff could read or change usefully.
     "tenants.ActionLink": "hashed single-use link tokens, internal",
+    # Agency tables (tenants/dbtables.py): a playbook's steps are edited inline on its page
+    # (PlaybookAdmin, through playbooks.services.set_steps); its versions are snapshots written
+    # only by the services, read through the API's ``version`` and the incidents' attachments.
+    "playbooks.PlaybookStep": "edited inline on its playbook",
+    "playbooks.PlaybookVersion": "snapshots written only by the services",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
@@ -92,6 +97,10 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     # state, shown read-only in the admin and driven only by the engine.
     "tenants.ActionLink": "hashed single-use link tokens, no API",
     "monitoring.AlertEscalation": "escalation state of one alert, engine-driven, admin read-only",
+    # A playbook's steps travel inside the playbook (``steps`` of playbooks/, on its resource
+    # tests); versions have no API of their own (tests/playbooks/test_templates.py).
+    "playbooks.PlaybookStep": "nested in the playbook resource",
+    "playbooks.PlaybookVersion": "snapshot, no API of its own",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -131,6 +140,9 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "incidents.RolePolicy": "REST and admin only (tenant policy)",
     "tenants.ActionLink": "hashed link tokens (see NO_RESOURCE_TESTS)",
     "monitoring.AlertEscalation": "engine-driven escalation state (see NO_RESOURCE_TESTS)",
+    # Shown inside the playbook type (its ``steps`` field, JSON) and not as rows.
+    "playbooks.PlaybookStep": "nested in PlaybookType.steps",
+    "playbooks.PlaybookVersion": "snapshot, no GraphQL of its own",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

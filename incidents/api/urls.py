@@ -13,6 +13,8 @@ router.register("incident-team", views.IncidentMemberViewSet, basename="incident
 router.register("incident-tasks", views.IncidentTaskViewSet, basename="incident-task")
 router.register("incident-links", views.IncidentLinkViewSet, basename="incident-link")
 router.register("incident-timeline", views.TimelineEntryViewSet, basename="timeline-entry")
+router.register("incident-playbooks", views.IncidentPlaybookViewSet, basename="incident-playbook")
+router.register("incident-advice", views.ResponseAdviceViewSet, basename="response-advice")
 router.register(
     "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
 )
