@@ -427,3 +427,19 @@ class RolePolicy(TenantOwnedModel):
     @property
     def specificity(self) -> int:
         return (2 if self.trigger else 0) + (1 if self.severity else 0)
+
+
+# Statements, crisis mode and stakeholders (``incidents/statements/``) are models of this app.
+from incidents.statements.models import (  # noqa: E402, F401
+    ApprovalStep,
+    ApprovalWorkflow,
+    CrisisMode,
+    CrisisModeEvent,
+    PublishRecord,
+    RightOfReply,
+    Stakeholder,
+    StakeholderInteraction,
+    Statement,
+    StatementApproval,
+    StatementVersion,
+)
