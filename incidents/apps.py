@@ -10,6 +10,12 @@ def ensure_schedules(**kwargs: Any) -> None:
     from tenants.schedules import keep
 
     keep("incidents.sweep_timers", "incidents.tasks.sweep_timers", Schedule.MINUTES, minutes=1)
+    keep(
+        "incidents.sweep_statements",
+        "incidents.statements.tasks.sweep_statements",
+        Schedule.MINUTES,
+        minutes=1,
+    )
 
 
 class IncidentsConfig(AppConfig):
@@ -36,3 +42,7 @@ class IncidentsConfig(AppConfig):
         from tenants.demo import register_seeder
 
         register_seeder("incidents", seed_incident)
+        # The client approver's e-mailed decision link (when tenants.action_links is present).
+        from incidents.statements import links
+
+        links.register()

@@ -168,7 +168,9 @@ class StatementVersion(TenantOwnedModel):
     status = models.CharField(
         max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
-    author = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     steps = models.JSONField(default=list, blank=True)
     current_step = models.PositiveSmallIntegerField(default=0)
     step_started_at = models.DateTimeField(null=True, blank=True)
@@ -215,7 +217,11 @@ class StatementVersion(TenantOwnedModel):
         if stored is not None and stored["status"] == VersionStatus.APPROVED:
             if self.status != VersionStatus.APPROVED:
                 raise ValidationError(
-                    {"status": ValidationError(_("An approved version never changes."), "immutable")}
+                    {
+                        "status": ValidationError(
+                            _("An approved version never changes."), "immutable"
+                        )
+                    }
                 )
         super().save(*args, **kwargs)
         self._stored = {"text": self.text, "status": self.status}

@@ -53,7 +53,9 @@ def _message(user: User, version: Any, *, client: bool, backup: bool) -> EmailMe
             lines.append(_("The step's approvers did not answer in time: you are its backup."))
         link = action_link(user, version) if client else None
         if link:
-            lines.append(_("Approve or reject (the page asks you to confirm): %(link)s") % {"link": link})
+            lines.append(
+                _("Approve or reject (the page asks you to confirm): %(link)s") % {"link": link}
+            )
         else:
             lines.append(_("Approve or reject it in Sigap."))
     return EmailMessage(

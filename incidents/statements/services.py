@@ -110,7 +110,11 @@ def _template_of(
         return found
     if agency_template is not None:
         agency_id = Tenant.objects.values_list("agency_id", flat=True).get(pk=incident.tenant_id)
-        pk = agency_template.pk if isinstance(agency_template, AgencyStatementTemplate) else agency_template
+        pk = (
+            agency_template.pk
+            if isinstance(agency_template, AgencyStatementTemplate)
+            else agency_template
+        )
         found_agency = AgencyStatementTemplate.objects.filter(pk=pk, agency_id=agency_id).first()
         if found_agency is None:
             raise _error("agency_template", _("No such template of this agency."), "not_found")
@@ -236,7 +240,10 @@ def update_version(
     unknown = sorted(set(changes) - {"text"})
     if unknown:
         raise ValidationError(
-            {name: ValidationError(_("This field cannot be changed."), "read_only") for name in unknown}
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
         )
     version = _locked_version(instance)
     if "text" not in changes or changes["text"] == version.text:
@@ -288,9 +295,7 @@ def workflow_steps(tenant_id: int, severity: str) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def submit_version(
-    *, version: StatementVersion, authority: Authority = SYSTEM
-) -> StatementVersion:
+def submit_version(*, version: StatementVersion, authority: Authority = SYSTEM) -> StatementVersion:
     """Send a draft to the approval workflow of the incident's severity; its first step's
     approvers are asked."""
     version = _locked_version(version)
@@ -503,8 +508,10 @@ def _step_done(
 ) -> bool:
     if as_backup or step["mode"] == StepMode.ANY:
         return True
-    required = set(client_approvers(incident)) if step["kind"] == StepKind.CLIENT else set(
-        step["approvers"]
+    required = (
+        set(client_approvers(incident))
+        if step["kind"] == StepKind.CLIENT
+        else set(step["approvers"])
     )
     required.discard(version.author_id)
     if not required:
@@ -535,8 +542,10 @@ def escalate_expired_steps(*, tenant_id: int, now: datetime | None = None) -> in
             continue
         version.step_escalated_at = now
         version.save(update_fields=["step_escalated_at", "updated_at"])
-        incident = Incident.objects.for_tenant(tenant_id).select_related("tenant").get(
-            pk=version.incident_id
+        incident = (
+            Incident.objects.for_tenant(tenant_id)
+            .select_related("tenant")
+            .get(pk=version.incident_id)
         )
         backup = User.objects.filter(pk=step.get("backup"), is_active=True).first()
         write_entry(
@@ -623,9 +632,7 @@ def _may_manage_crisis(incident: Incident, authority: Authority) -> None:
 
 def crisis_state(tenant_id: int) -> dict[str, Any]:
     """The full current crisis-mode state of the tenant (what every event carries)."""
-    running = (
-        CrisisMode.objects.for_tenant(tenant_id).filter(ended_at__isnull=True).first()
-    )
+    running = CrisisMode.objects.for_tenant(tenant_id).filter(ended_at__isnull=True).first()
     if running is None:
         return {"active": False, "crisis_mode": None, "incident": None}
     return {
@@ -746,7 +753,11 @@ def end_crisis_mode(
     crisis.ended_by = authority.user
     crisis.end_reason = (reason or _("ended by hand"))[:200]
     crisis.save(update_fields=["ended_at", "ended_by", "end_reason"])
-    _audit(crisis, {"ended_at": (None, now), "end_reason": ("", crisis.end_reason)}, LogEntry.Action.UPDATE)
+    _audit(
+        crisis,
+        {"ended_at": (None, now), "end_reason": ("", crisis.end_reason)},
+        LogEntry.Action.UPDATE,
+    )
     write_entry(
         incident=incident,
         kind=TimelineKind.CRISIS_MODE,
@@ -829,7 +840,10 @@ def update_step(*, instance: ApprovalStep, **changes: Any) -> ApprovalStep:
     unknown = sorted(set(changes) - set(STEP_WRITABLE))
     if unknown:
         raise ValidationError(
-            {name: ValidationError(_("This field cannot be changed."), "read_only") for name in unknown}
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
         )
     if "approvers" in changes:
         changes["approvers"] = _approvers(instance.tenant_id, changes["approvers"])
@@ -883,9 +897,12 @@ def update_stakeholder(*, instance: Stakeholder, **changes: Any) -> Stakeholder:
 
 @transaction.atomic
 def delete_stakeholder(*, instance: Stakeholder) -> None:
-    used = StakeholderInteraction.objects.for_tenant(instance.tenant_id).filter(
-        stakeholder=instance
-    ).exists() or RightOfReply.objects.for_tenant(instance.tenant_id).filter(outlet=instance).exists()
+    used = (
+        StakeholderInteraction.objects.for_tenant(instance.tenant_id)
+        .filter(stakeholder=instance)
+        .exists()
+        or RightOfReply.objects.for_tenant(instance.tenant_id).filter(outlet=instance).exists()
+    )
     if used:
         raise _error(
             "stakeholder",
