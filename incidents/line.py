@@ -37,14 +37,16 @@ def approved_line(incident: Any) -> ApprovedLine:
     """The incident's approved line: the latest approved version's text, id and language, and
     the must-not phrases of its statement's template (copied when the statement was drafted).
     Empty when nothing is approved yet. (Key messages of attached playbooks join at merge.)"""
+    from incidents.statements.models import Statement
     from incidents.statements.selectors import latest_approved
 
     version = latest_approved(incident)
     if version is None:
         return ApprovedLine()
+    statement = Statement.objects.for_tenant(version.tenant_id).get(pk=version.statement_id)
     return ApprovedLine(
         statement=version.text,
-        language=version.statement.language,
+        language=statement.language,
         statement_version_id=version.pk,
-        must_not=tuple(version.statement.must_not),
+        must_not=tuple(statement.must_not),
     )

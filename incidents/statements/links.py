@@ -24,13 +24,7 @@ from tenants.roles import capabilities_of
 
 def perform_client_decision(user: Any, target: Any, data: dict[str, Any]) -> str:
     """Decide on ``target`` (a ``StatementVersion``) as ``user``; the confirmation text."""
-    from incidents.models import Incident
-
-    incident = (
-        Incident.objects.for_tenant(target.tenant_id)
-        .select_related("tenant")
-        .get(pk=target.incident_id)
-    )
+    incident = services.attach(target).incident
     authority = Authority(user=user, capabilities=capabilities_of(roles_in(user, incident.tenant)))
     version = services.decide(
         version=target,

@@ -265,12 +265,25 @@ def update_version(
 
 
 def _locked_version(version: StatementVersion) -> StatementVersion:
-    return (
+    """The version locked, with its statement and incident read pinned to the tenant."""
+    locked = (
         StatementVersion.objects.for_tenant(version.tenant_id)
         .select_for_update()
-        .select_related("statement", "incident")
         .get(pk=version.pk)
     )
+    return attach(locked)
+
+
+def attach(version: StatementVersion) -> StatementVersion:
+    """Set ``version.statement`` and ``version.incident`` from tenant-pinned reads (a lazy
+    relation would read them without naming the tenant)."""
+    version.statement = Statement.objects.for_tenant(version.tenant_id).get(pk=version.statement_id)
+    version.incident = (
+        Incident.objects.for_tenant(version.tenant_id)
+        .select_related("tenant")
+        .get(pk=version.incident_id)
+    )
+    return version
 
 
 def _latest_number(version: StatementVersion) -> int:
@@ -542,11 +555,7 @@ def escalate_expired_steps(*, tenant_id: int, now: datetime | None = None) -> in
             continue
         version.step_escalated_at = now
         version.save(update_fields=["step_escalated_at", "updated_at"])
-        incident = (
-            Incident.objects.for_tenant(tenant_id)
-            .select_related("tenant")
-            .get(pk=version.incident_id)
-        )
+        incident = attach(version).incident
         backup = User.objects.filter(pk=step.get("backup"), is_active=True).first()
         write_entry(
             incident=incident,
@@ -561,7 +570,6 @@ def escalate_expired_steps(*, tenant_id: int, now: datetime | None = None) -> in
             at=now,
         )
         if backup is not None:
-            version.incident = incident
             notify.ask([backup], version, client=step["kind"] == StepKind.CLIENT, backup=True)
         count += 1
     return count
