@@ -674,6 +674,7 @@ def _emit(crisis: CrisisMode, event_type: str) -> CrisisModeEvent | None:
     """The next event of the tenant, numbered under a per-tenant lock, told to the hooks."""
     if crisis.is_drill:
         return None
+    event_type = str(CrisisEvent(event_type).value)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7215, crisis.tenant_id])
     last = (
