@@ -43,6 +43,7 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.schema import IncidentsQuery
+from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
 from monitoring.graphql.alerts import AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import i18n, jsonguard
@@ -54,8 +55,10 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Query = merge_types(
+    "Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, StatementsQuery)
+)
+Mutation = merge_types("Mutation", (MonitoringMutation, StatementsMutation))
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -208,6 +208,9 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "statements": "query($slug: String!) { statements(slug: $slug) { id } }",
+    "statement_versions": "query($slug: String!) { statement_versions(slug: $slug) { id } }",
+    "crisis_mode": "query($slug: String!) { crisis_mode(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -220,6 +223,11 @@ MUTATIONS = {
         Cap.TRIAGE_MENTIONS,
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
+    ),
+    "client_decide_statement": (
+        Cap.CLIENT_APPROVE_STATEMENTS,
+        'mutation($slug: String!) { client_decide_statement(slug: $slug, id: "987654", '
+        'decision: "approved") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

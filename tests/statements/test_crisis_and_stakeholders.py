@@ -97,9 +97,7 @@ def test_only_the_manager_or_the_incidents_commander_starts_crisis_mode(
     refused = responder.post(url(tenant, "crisis-mode"), {"incident": incident.pk}, format="json")
     assert refused.status_code == 403
     assert not CrisisMode.objects.exists() and told == []
-    incident_services.assign_role(
-        incident=incident, user=members[Role.RESPONDER], role="commander"
-    )
+    incident_services.assign_role(incident=incident, user=members[Role.RESPONDER], role="commander")
     ok = responder.post(url(tenant, "crisis-mode"), {"incident": incident.pk}, format="json")
     assert ok.status_code == 201, ok.content
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,3 +448,57 @@ def test_the_client_sees_no_drafts(
     body = listing.json()
     rows = body["results"] if isinstance(body, dict) else body
     assert [row["id"] for row in rows] == [version.pk]
+
+
+DECIDE = (
+    "mutation($slug: String!, $id: ID!, $decision: String!, $comment: String!) {"
+    " client_decide_statement(slug: $slug, id: $id, decision: $decision, comment: $comment)"
+    " { id status } }"
+)
+
+
+def test_the_client_approver_decides_in_the_portal(
+    api: Any, gql: Any, tenant: Any, members: Any, incident: Any, template: Any
+) -> None:
+    workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+    ApprovalStep.objects.create(tenant=tenant, workflow=workflow, position=1, kind="client")
+    version = only_version(draft(api, tenant, members, incident, template))
+    client = members[Role.CLIENT]
+    seen = gql(
+        "query($slug: String!) { statement_versions(slug: $slug) { id status } }",
+        user=client,
+        variables={"slug": tenant.slug},
+    )
+    assert seen["data"]["statement_versions"] == []  # a draft stays inside the agency
+    services_submit(version)
+    variables = {"slug": tenant.slug, "id": str(version.pk), "decision": "rejected", "comment": ""}
+    refused = gql(DECIDE, user=client, variables=variables)
+    assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "version"}
+    incident_services.assign_role(incident=incident, user=client, role="client_approver")
+    bare = gql(DECIDE, user=client, variables=variables)
+    assert bare["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "comment"}
+    done = gql(DECIDE, user=client, variables={**variables, "comment": "Kurang empati."})
+    assert done["data"]["client_decide_statement"] == {"id": str(version.pk), "status": "rejected"}
+    approval = StatementApproval.objects.get(version=version)
+    assert (approval.via, approval.comment) == ("portal", "Kurang empati.")
+
+
+def test_the_e_mailed_link_handler_decides_through_the_same_rules(
+    api: Any, tenant: Any, members: Any, incident: Any, template: Any
+) -> None:
+    from incidents.statements.links import perform_client_decision
+
+    workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+    ApprovalStep.objects.create(tenant=tenant, workflow=workflow, position=1, kind="client")
+    version = only_version(draft(api, tenant, members, incident, template))
+    services_submit(version)
+    client = members[Role.CLIENT]
+    incident_services.assign_role(incident=incident, user=client, role="client_approver")
+    text = perform_client_decision(client, version, {"decision": "approved", "comment": ""})
+    assert text == "You approved version 1 of Gangguan."
+    version.refresh_from_db()
+    assert version.status == "approved"
+    assert StatementApproval.objects.get(version=version).via == "link"
+    with pytest.raises(ValidationError) as again:  # single use is the link's; the rule is ours
+        perform_client_decision(client, version, {"decision": "approved"})
+    assert again.value.error_dict["version"][0].code == "not_submitted"
