@@ -173,3 +173,7 @@ class RolePolicyAdmin(ServiceModelAdmin):
     create_service = staticmethod(services.create_role_policy)
     update_service = staticmethod(services.update_role_policy)
     delete_service = staticmethod(services.delete_role_policy)
+
+
+# Statements, crisis mode, stakeholders and holding-statement templates.
+from incidents.statements import admin as statements_admin  # noqa: E402, F401

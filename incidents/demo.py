@@ -1,6 +1,7 @@
 """The demo's incident: for each demo tenant, one incident in progress, opened from a demo
 alert by the tenant's policy (``incidents.alerts.link_alert``), with a commander, an analyst,
-tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement.
+tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement
+drafted from a template, approved and published (``incidents.statements.demo``).
 
 Registered with ``tenants.demo.register_seeder`` (``IncidentsConfig.ready``), so
 ``manage.py seed_demo`` runs it after the monitoring data. Idempotent: a tenant that already has
@@ -103,8 +104,17 @@ def seed_incident(tenant: Tenant) -> str:
         services.add_entry(
             incident=incident, kind="mention", text="Most risky post so far.", mention=mention
         )
-    services.record_statement(
+    # The first statement: drafted from a template, approved by the approver and the client,
+    # published (incidents.statements.demo).
+    from incidents.statements.demo import seed_statement
+
+    statement = seed_statement(
         incident=incident,
-        text="We have seen the complaint and are looking into it with the customer.",
+        responder=responder,
+        approver=_member(tenant, Role.APPROVER),
+        client=_member(tenant, Role.CLIENT),
     )
-    return f"demo incident {incident.pk} opened from alert {alert.pk} ({incident.status})"
+    return (
+        f"demo incident {incident.pk} opened from alert {alert.pk} ({incident.status}); "
+        + statement
+    )
