@@ -9,13 +9,13 @@ old version, the client approver) and the crisis-mode events are kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from incidents.admin import _ChildAdmin, _ReadOnlyInline
+from incidents.admin import _ReadOnlyInline
 from incidents.statements import services
 from incidents.statements.models import (
     ApprovalStep,
@@ -32,6 +32,7 @@ from incidents.statements.models import (
 from playbooks import services as playbook_services
 from playbooks.models import AgencyStatementTemplate, StatementTemplate
 from tenants.admin_mixins import (
+    ReadOnlyMixin,
     ScopedModelAdmin,
     ServiceErrorsMixin,
     ServiceModelAdmin,
@@ -48,6 +49,16 @@ TEMPLATE_FIELDS = (
     "placeholders",
     "must_not",
 )
+
+
+class _ChildAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Rows written over the API, where their rules are kept: read-only here."""
+
+    list_select_related: ClassVar[Any] = ("tenant", "incident")
+    list_filter: ClassVar[Any] = (TenantFilter,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(StatementTemplate)

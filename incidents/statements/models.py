@@ -196,33 +196,40 @@ class StatementVersion(TenantOwnedModel):
     def __str__(self) -> str:
         return f"v{self.number} of statement {self.statement_id} ({self.status})"
 
+    _stored: dict[str, Any] | None = None
+
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> StatementVersion:
-        row = super().from_db(db, field_names, values)
+    def from_db(  # type: ignore[override]
+        cls, db: Any, field_names: Any, values: Any, **kwargs: Any
+    ) -> StatementVersion:
+        row = super().from_db(db, field_names, values, **kwargs)
         row._stored = {"text": row.__dict__.get("text"), "status": row.__dict__.get("status")}
         return row
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        stored = getattr(self, "_stored", None)
-        if stored is not None and stored["text"] is not None and stored["text"] != self.text:
-            if stored["status"] != VersionStatus.DRAFT:
-                raise ValidationError(
-                    {
-                        "text": ValidationError(
-                            _("Only a draft's text changes; make a new version."),
-                            code="immutable",
-                        )
-                    }
-                )
-        if stored is not None and stored["status"] == VersionStatus.APPROVED:
-            if self.status != VersionStatus.APPROVED:
-                raise ValidationError(
-                    {
-                        "status": ValidationError(
-                            _("An approved version never changes."), "immutable"
-                        )
-                    }
-                )
+        stored = self._stored
+        if (
+            stored is not None
+            and stored["text"] is not None
+            and stored["text"] != self.text
+            and stored["status"] != VersionStatus.DRAFT
+        ):
+            raise ValidationError(
+                {
+                    "text": ValidationError(
+                        _("Only a draft's text changes; make a new version."),
+                        code="immutable",
+                    )
+                }
+            )
+        if (
+            stored is not None
+            and stored["status"] == VersionStatus.APPROVED
+            and self.status != VersionStatus.APPROVED
+        ):
+            raise ValidationError(
+                {"status": ValidationError(_("An approved version never changes."), "immutable")}
+            )
         super().save(*args, **kwargs)
         self._stored = {"text": self.text, "status": self.status}
 
@@ -415,21 +422,3 @@ class RightOfReply(TenantOwnedModel):
         super().clean()
         if self.published_at is not None and not self.published:
             raise ValidationError({"published": _("Set it when giving the publication time.")})
-
-
-__all__ = [
-    "ApprovalStep",
-    "ApprovalWorkflow",
-    "CrisisMode",
-    "CrisisModeEvent",
-    "Channel",
-    "Decision",
-    "DecisionVia",
-    "PublishRecord",
-    "RightOfReply",
-    "Stakeholder",
-    "StakeholderInteraction",
-    "Statement",
-    "StatementApproval",
-    "StatementVersion",
-]

@@ -29,7 +29,7 @@ from tenants.models import Tenant
 CLIENT_VERSION_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.APPROVED, VersionStatus.REJECTED)
 
 
-def _real_incidents(tenant: Tenant | int) -> QuerySet[Incident]:
+def _real_incidents(tenant: Tenant | int) -> QuerySet[Any]:
     """Ids of the tenant's incidents that are not drills (a pinned sub-select: a join through
     ``incident__`` would read the incidents without naming the tenant)."""
     return Incident.objects.for_tenant(tenant).filter(is_drill=False).values("pk")
@@ -108,7 +108,11 @@ def approval_cycle_times(incident: Incident) -> list[timedelta]:
         .order_by("approved_at", "pk")
         .values_list("submitted_at", "approved_at")
     )
-    return [approved - submitted for submitted, approved in rows]
+    return [
+        approved - submitted
+        for submitted, approved in rows
+        if submitted is not None and approved is not None
+    ]
 
 
 def latest_approved(incident: Incident) -> StatementVersion | None:

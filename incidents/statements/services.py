@@ -455,7 +455,7 @@ def decide(
     already = StatementApproval.objects.for_tenant(version.tenant_id).filter(
         version=version, step=version.current_step
     )
-    if already.filter(user_id=authority.user_id).exists():
+    if already.filter(user_id=authority.user.pk).exists():
         raise _error("version", _("You already decided on this step."), "already_decided")
     now = timezone.now()
     StatementApproval.objects.create(
