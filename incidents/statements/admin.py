@@ -21,6 +21,7 @@ from incidents.statements.models import (
     ApprovalStep,
     ApprovalWorkflow,
     CrisisMode,
+    CrisisModeEvent,
     PublishRecord,
     RightOfReply,
     Stakeholder,
@@ -163,6 +164,12 @@ class PublishRecordAdmin(_ChildAdmin):
 @admin.register(CrisisMode)
 class CrisisModeAdmin(_ChildAdmin):
     list_display = ("tenant", "incident", "is_drill", "started_at", "ends_at", "ended_at")
+
+
+@admin.register(CrisisModeEvent)
+class CrisisModeEventAdmin(_ChildAdmin):
+    list_display = ("sequence", "tenant", "event_type", "at")
+    list_select_related = ("tenant",)
 
 
 @admin.register(Stakeholder)

@@ -8,17 +8,20 @@ from typing import Any
 from incidents.statements.models import (
     ApprovalStep,
     ApprovalWorkflow,
+    CrisisMode,
+    PublishRecord,
     RightOfReply,
     Stakeholder,
     StakeholderInteraction,
     Statement,
+    StatementApproval,
     StatementVersion,
 )
 from playbooks.models import StatementTemplate
 from tenants.models import Tenant
 from tenants.roles import Cap
 from tests.incidents.factories import IncidentFactory
-from tests.resource_base import Ctx, TenantResourceTests
+from tests.resource_base import Ctx, GraphQLMutation, TenantResourceTests
 
 VIEW, INTERNAL, MANAGE = Cap.VIEW_INCIDENTS, Cap.VIEW_INCIDENT_INTERNALS, Cap.MANAGE_INCIDENTS
 STAKEHOLDERS, DRAFT = Cap.MANAGE_STAKEHOLDERS, Cap.DRAFT_STATEMENTS
@@ -249,3 +252,139 @@ class TestRightsOfReply(TenantResourceTests):
             "incident": IncidentFactory(tenant=ctx.other_tenant).pk,
             "outlet": stakeholder(ctx.other_tenant).pk,
         }
+
+
+def submitted_version(tenant: Tenant, *, client_step: bool) -> StatementVersion:
+    """A version awaiting its first step (the incident's client approver's when
+    ``client_step``; the tenant's client member is made that approver)."""
+    from django.utils import timezone
+
+    from incidents.models import IncidentMember
+    from tenants.models import Membership
+
+    incident = IncidentFactory(tenant=tenant)
+    statement = Statement.objects.create(tenant=tenant, incident=incident, title="Klarifikasi")
+    now = timezone.now()
+    step = {
+        "position": 1,
+        "kind": "client" if client_step else "agency",
+        "mode": "any",
+        "approvers": [],
+        "time_box_minutes": 60,
+        "backup": None,
+    }
+    client = Membership.objects.for_tenant(tenant).filter(role="client").first()
+    if client is not None:
+        IncidentMember.objects.create(
+            tenant=tenant, incident=incident, user_id=client.user_id, role="client_approver"
+        )
+    return StatementVersion.objects.create(
+        tenant=tenant,
+        statement=statement,
+        incident=incident,
+        number=1,
+        text="Kami mengonfirmasi gangguan.",
+        status="submitted",
+        steps=[step],
+        submitted_at=now,
+        step_started_at=now,
+    )
+
+
+DECIDE = (
+    "mutation($slug: String!, $id: ID!, $decision: String!, $comment: String!) {"
+    " client_decide_statement(slug: $slug, id: $id, decision: $decision, comment: $comment)"
+    " { id status } }"
+)
+
+
+class TestStatementVersions(TenantResourceTests):
+    model = StatementVersion
+    basename = "statement-version"
+    capabilities = {"list": VIEW, "retrieve": VIEW}
+    rest_list_queries = PAGED
+    graphql_list = "query($slug: String!) { statement_versions(slug: $slug) { id status } }"
+    graphql_list_path = ("statement_versions",)
+    graphql_list_queries = 4
+    graphql_mutations = (
+        GraphQLMutation(
+            action="update",
+            document=DECIDE,
+            capability=Cap.CLIENT_APPROVE_STATEMENTS,
+            variables=lambda ctx: {"decision": "approved", "comment": "Setuju."},
+            expect=lambda ctx: {"status": "approved"},
+        ),
+    )
+
+    def make(self, tenant: Tenant) -> StatementVersion:
+        return submitted_version(tenant, client_step=True)
+
+
+class TestStatementApprovals(TenantResourceTests):
+    model = StatementApproval
+    basename = "statement-approval"
+    capabilities = {"list": INTERNAL, "retrieve": INTERNAL}
+    rest_list_queries = PAGED
+
+    def make(self, tenant: Tenant) -> StatementApproval:
+        version = submitted_version(tenant, client_step=False)
+        return StatementApproval.objects.create(
+            tenant=tenant, version=version, step=0, decision="approved"
+        )
+
+
+def approved_version(tenant: Tenant) -> StatementVersion:
+    version = submitted_version(tenant, client_step=False)
+    version.status = "approved"
+    version.approved_at = version.submitted_at
+    version.save()
+    return version
+
+
+class TestPublishRecords(TenantResourceTests):
+    model = PublishRecord
+    basename = "publish-record"
+    capabilities = {"list": VIEW, "retrieve": VIEW, "create": DRAFT}
+    rest_list_queries = PAGED
+
+    def make(self, tenant: Tenant) -> PublishRecord:
+        version = approved_version(tenant)
+        return PublishRecord.objects.create(
+            tenant=tenant, version=version, incident_id=version.incident_id, channel="x"
+        )
+
+    def create_payload(self, ctx: Ctx) -> dict[str, Any]:
+        return {"version": approved_version(ctx.tenant).pk, "channel": "press_release"}
+
+    def expected_after_create(self, ctx: Ctx) -> dict[str, Any]:
+        return {"channel": "press_release"}
+
+    def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
+        return {"version": approved_version(ctx.other_tenant).pk}
+
+
+class TestCrisisModes(TenantResourceTests):
+    model = CrisisMode
+    basename = "crisis-mode"
+    capabilities = {"list": VIEW, "retrieve": VIEW, "create": MANAGE}
+    rest_list_queries = PAGED
+
+    def make(self, tenant: Tenant) -> CrisisMode:
+        from django.utils import timezone
+
+        return CrisisMode.objects.create(
+            tenant=tenant,
+            incident=IncidentFactory(tenant=tenant),
+            reason="Latihan",
+            ended_at=timezone.now(),
+            end_reason="selesai",
+        )
+
+    def create_payload(self, ctx: Ctx) -> dict[str, Any]:
+        return {"incident": IncidentFactory(tenant=ctx.tenant).pk, "reason": "Viral"}
+
+    def expected_after_create(self, ctx: Ctx) -> dict[str, Any]:
+        return {"reason": "Viral", "is_active": True}
+
+    def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
+        return {"incident": IncidentFactory(tenant=ctx.other_tenant).pk}
