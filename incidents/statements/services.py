@@ -854,6 +854,11 @@ def update_step(*, instance: ApprovalStep, **changes: Any) -> ApprovalStep:
                 for name in unknown
             }
         )
+    if instance.workflow_id is not None and "workflow" not in instance._state.fields_cache:
+        # Read pinned to the tenant (the uniqueness check reads the relation).
+        instance.workflow = ApprovalWorkflow.objects.for_tenant(instance.tenant_id).get(
+            pk=instance.workflow_id
+        )
     if "approvers" in changes:
         changes["approvers"] = _approvers(instance.tenant_id, changes["approvers"])
     if changes.get("backup") is not None:

@@ -87,6 +87,11 @@ class TestApprovalWorkflows(TenantResourceTests):
         return ApprovalWorkflow.objects.create(tenant=tenant, severity=severity)
 
 
+def sev2_workflow(tenant: Tenant) -> ApprovalWorkflow:
+    found = ApprovalWorkflow.objects.for_tenant(tenant).filter(severity="sev2").first()
+    return found or ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+
+
 class TestApprovalSteps(TenantResourceTests):
     model = ApprovalStep
     basename = "approval-step"
@@ -102,17 +107,16 @@ class TestApprovalSteps(TenantResourceTests):
     rest_list_queries = PAGED
 
     def make(self, tenant: Tenant) -> ApprovalStep:
-        workflow = ApprovalWorkflow.objects.for_tenant(tenant).first()
-        if workflow is None:
-            workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+        workflow = sev2_workflow(tenant)
         position = ApprovalStep.objects.for_tenant(tenant).filter(workflow=workflow).count() + 1
         return ApprovalStep.objects.create(tenant=tenant, workflow=workflow, position=position)
 
     def create_payload(self, ctx: Ctx) -> dict[str, Any]:
-        workflow = ApprovalWorkflow.objects.create(tenant=ctx.tenant, severity="sev1")
+        workflow = sev2_workflow(ctx.tenant)
+        taken = ApprovalStep.objects.for_tenant(ctx.tenant).filter(workflow=workflow).count()
         return {
             "workflow": workflow.pk,
-            "position": 1,
+            "position": taken + 10,
             "approvers": [ctx.members["approver"].pk],
             "backup": ctx.members["admin"].pk,
         }
@@ -121,8 +125,7 @@ class TestApprovalSteps(TenantResourceTests):
         return {"approvers": [ctx.members["approver"].pk], "backup": ctx.members["admin"].pk}
 
     def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
-        theirs = ApprovalWorkflow.objects.create(tenant=ctx.other_tenant, severity="sev1")
-        return {"workflow": theirs.pk, "backup": ctx.outsider.pk}
+        return {"workflow": sev2_workflow(ctx.other_tenant).pk, "backup": ctx.outsider.pk}
 
 
 class TestStatements(TenantResourceTests):

@@ -90,7 +90,9 @@ class ApprovalStepSerializer(StrictSerializerMixin, serializers.ModelSerializer)
             return services.create_step(**validated_data)
 
     def update(self, instance: ApprovalStep, validated_data: dict[str, Any]) -> ApprovalStep:
-        if "workflow" in validated_data and validated_data.pop("workflow") != instance.workflow:
+        if "workflow" in validated_data and validated_data.pop("workflow").pk != (
+            instance.workflow_id
+        ):
             raise serializers.ValidationError(
                 {"workflow": "A step never moves to another workflow."}, code="read_only"
             )
