@@ -38,6 +38,7 @@ from tenants.admin_mixins import (
     ServiceErrorsMixin,
     ServiceModelAdmin,
     TenantFilter,
+    admin_tenants,
 )
 
 TEMPLATE_FIELDS = (
@@ -121,6 +122,11 @@ class ApprovalStepAdmin(ServiceModelAdmin):
     list_select_related = ("tenant", "workflow", "backup")
     update_service = staticmethod(services.update_step)
     delete_service = staticmethod(services.delete_step)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "workflow" and not request.user.is_superuser:
+            kwargs["queryset"] = ApprovalWorkflow.objects.for_tenant(admin_tenants(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @staticmethod
     def _create(*, tenant: Any, workflow: Any, **values: Any) -> ApprovalStep:
