@@ -43,6 +43,7 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
+from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
 from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
@@ -64,6 +65,7 @@ Query = merge_types(
         MonitoringQuery,
         AlertsQuery,
         IncidentsQuery,
+        StatementsQuery,
         PlaybooksQuery,
         NotifyQuery,
         EscalationQuery,
@@ -71,7 +73,14 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (MonitoringMutation, AlertsMutation, IncidentsMutation, NotifyMutation, EscalationMutation),
+    (
+        MonitoringMutation,
+        AlertsMutation,
+        IncidentsMutation,
+        StatementsMutation,
+        NotifyMutation,
+        EscalationMutation,
+    ),
 )
 
 

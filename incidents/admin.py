@@ -228,3 +228,7 @@ class IncidentPlaybookAdmin(ServiceModelAdmin):
 @admin.register(ResponseAdvice)
 class ResponseAdviceAdmin(_ChildAdmin):
     list_display = ("incident", "cluster", "posture", "similar_incidents", "edited_at")
+
+
+# Statements, crisis mode, stakeholders and holding-statement templates.
+from incidents.statements import admin as statements_admin  # noqa: E402, F401

@@ -45,6 +45,10 @@ class TimelineKind(models.TextChoices):
     BREACH = "breach", _("Response-time target missed")
     REMINDER = "reminder", _("Task reminder")
     OVERRIDE = "override", _("Commander powers used by someone else")
+    APPROVAL = "approval", _("Statement drafted, submitted or decided")
+    CRISIS_MODE = "crisis_mode", _("Crisis mode started or ended")
+    STAKEHOLDER = "stakeholder", _("Stakeholder interaction")
+    RIGHT_OF_REPLY = "right_of_reply", _("Right of reply")
 
 
 # Whether an entry the services write is shown to the client role unless the writer says
@@ -64,6 +68,10 @@ VISIBLE_BY_DEFAULT: dict[str, bool] = {
     TimelineKind.BREACH: False,
     TimelineKind.REMINDER: False,
     TimelineKind.OVERRIDE: False,
+    TimelineKind.APPROVAL: False,
+    TimelineKind.CRISIS_MODE: True,
+    TimelineKind.STAKEHOLDER: False,
+    TimelineKind.RIGHT_OF_REPLY: False,
 }
 
 # The kinds a person may write by hand (the others are written by the services).

@@ -1,6 +1,7 @@
 """The demo's incident: for each demo tenant, one incident in progress, opened from a demo
 alert by the tenant's policy (``incidents.alerts.link_alert``), with a commander, an analyst,
-tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement.
+tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement
+drafted from a template, approved and published (``incidents.statements.demo``).
 The agency's starter playbooks are loaded first (``playbooks.demo``), so the matching one
 (negative perception, in the tenant's language) attaches as the incident opens; its tasks get
 their owners as the roles are given, and its first task is under way.
@@ -114,9 +115,15 @@ def seed_incident(tenant: Tenant) -> str:
         services.add_entry(
             incident=incident, kind="mention", text="Most risky post so far.", mention=mention
         )
-    services.record_statement(
+    # The first statement: drafted from a template, approved by the approver and the client,
+    # published (incidents.statements.demo).
+    from incidents.statements.demo import seed_statement
+
+    statement = seed_statement(
         incident=incident,
-        text="We have seen the complaint and are looking into it with the customer.",
+        responder=responder,
+        approver=_member(tenant, Role.APPROVER),
+        client=_member(tenant, Role.CLIENT),
     )
     for attachment in incident_playbooks.attached(incident):
         first = min(attachment.task_ids.values(), default=None)
@@ -125,5 +132,6 @@ def seed_incident(tenant: Tenant) -> str:
             services.update_task(instance=task, status="in_progress")
     return (
         f"{loaded}; demo incident {incident.pk} opened from alert {alert.pk} "
-        f"({incident.status}, {len(incident_playbooks.attached(incident))} playbook attached)"
+        f"({incident.status}, {len(incident_playbooks.attached(incident))} playbook attached); "
+        + statement
     )

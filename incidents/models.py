@@ -513,3 +513,19 @@ class ResponseAdvice(TenantOwnedModel):
 
     def clean_fields(self, exclude: Any = None) -> None:
         super().clean_fields(exclude={*(exclude or ()), "incident"})
+
+
+# Statements, crisis mode and stakeholders (``incidents/statements/``) are models of this app.
+from incidents.statements.models import (  # noqa: E402, F401
+    ApprovalStep,
+    ApprovalWorkflow,
+    CrisisMode,
+    CrisisModeEvent,
+    PublishRecord,
+    RightOfReply,
+    Stakeholder,
+    StakeholderInteraction,
+    Statement,
+    StatementApproval,
+    StatementVersion,
+)

@@ -441,6 +441,11 @@ def transition_incident(
         data={"from": source, "to": to},
         at=now,
     )
+    if not locked.is_open:
+        # The tenant's crisis mode tied to this incident ends with it (docs/statements.md).
+        from incidents.statements.services import end_crisis_for_incident
+
+        end_crisis_for_incident(incident=locked)
     return locked
 
 

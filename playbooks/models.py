@@ -304,3 +304,14 @@ class PlaybookVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.playbook_id} v{self.number}"
+
+
+# Holding-statement templates (issue 15) are models of this app too.
+from playbooks.statement_templates import (  # noqa: E402, F401
+    AgencyStatementTemplate,
+    HoldingStatementFields,
+    MustNotCategory,
+    StatementLanguage,
+    StatementTemplate,
+    validate_must_not,
+)

@@ -28,8 +28,16 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from playbooks import rules
-from playbooks.models import Language, Playbook, PlaybookStep, PlaybookVersion
+from playbooks.models import (
+    AgencyStatementTemplate,
+    Language,
+    Playbook,
+    PlaybookStep,
+    PlaybookVersion,
+    StatementTemplate,
+)
 from tenants.models import Agency, Tenant, User
+from tenants.writes import create_row, delete_row, update_row
 
 STARTER_FILE = Path(__file__).parent / "data" / "starter.json"
 PLAYBOOK_WRITABLE = (
@@ -383,3 +391,52 @@ def load_starter_playbooks(
                 )
             )
     return created
+
+
+# --- Holding-statement templates (issue 15) ---
+
+TEMPLATE_WRITABLE = (
+    "name",
+    "language",
+    "part_confirmed",
+    "part_actions",
+    "part_empathy",
+    "part_next_update",
+    "placeholders",
+    "must_not",
+)
+
+
+def create_statement_template(*, tenant: Tenant, **values: Any) -> StatementTemplate:
+    return create_row(StatementTemplate, tenant=tenant, **values)
+
+
+def update_statement_template(*, instance: StatementTemplate, **changes: Any) -> StatementTemplate:
+    return update_row(instance, writable=TEMPLATE_WRITABLE, **changes)
+
+
+def delete_statement_template(*, instance: StatementTemplate) -> None:
+    delete_row(instance)
+
+
+@transaction.atomic
+def save_agency_template(
+    *, instance: AgencyStatementTemplate, agency: Agency | None = None
+) -> AgencyStatementTemplate:
+    """Validate and save an agency template (new or changed), unique by name and language."""
+    if agency is not None:
+        instance.agency = agency
+    instance.full_clean()
+    clash = AgencyStatementTemplate.objects.filter(
+        agency_id=instance.agency_id, name=instance.name, language=instance.language
+    ).exclude(pk=instance.pk)
+    if clash.exists():
+        raise ValidationError(
+            {"name": ValidationError(_("This agency has a template of this name."), "unique")}
+        )
+    instance.save()
+    return instance
+
+
+def delete_agency_template(*, instance: AgencyStatementTemplate) -> None:
+    instance.delete()

@@ -41,6 +41,9 @@ class Cap(StrEnum):
     COMMAND_INCIDENTS = "incidents.command"
     DRAFT_STATEMENTS = "statements.draft"
     APPROVE_STATEMENTS = "statements.approve"
+    CLIENT_APPROVE_STATEMENTS = "statements.client_approve"
+    MANAGE_CRISIS_MODE = "crisis_mode.manage"
+    MANAGE_STAKEHOLDERS = "stakeholders.manage"
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
@@ -78,6 +81,8 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_CHANNELS,
             Cap.MANAGE_ESCALATION,
             Cap.MANAGE_PLAYBOOKS,
+            Cap.MANAGE_CRISIS_MODE,
+            Cap.MANAGE_STAKEHOLDERS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -92,7 +97,13 @@ MATRIX: dict[Role, frozenset[Cap]] = {
     ),
     Role.RESPONDER: frozenset(
         _EVERY_STAFF_ROLE
-        | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS, Cap.ACK_ALERTS}
+        | {
+            Cap.TRIAGE_MENTIONS,
+            Cap.MANAGE_INCIDENTS,
+            Cap.DRAFT_STATEMENTS,
+            Cap.ACK_ALERTS,
+            Cap.MANAGE_STAKEHOLDERS,
+        }
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
@@ -102,6 +113,8 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.VIEW_INCIDENTS,
             Cap.VIEW_ALERTS,
             Cap.VIEW_PLAYBOOKS,
+            # Used only as the incident's client approver (incidents.statements.services).
+            Cap.CLIENT_APPROVE_STATEMENTS,
         }
     ),
 }

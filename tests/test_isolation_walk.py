@@ -216,6 +216,9 @@ ROOT_QUERIES = {
     "incident_playbooks": "query($slug: String!) { incident_playbooks(slug: $slug) { id } }",
     "incident_advice": "query($slug: String!) { incident_advice(slug: $slug) { id } }",
     "playbooks": "query($slug: String!) { playbooks(slug: $slug) { id } }",
+    "statements": "query($slug: String!) { statements(slug: $slug) { id } }",
+    "statement_versions": "query($slug: String!) { statement_versions(slug: $slug) { id } }",
+    "crisis_mode": "query($slug: String!) { crisis_mode(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -302,6 +305,11 @@ MUTATIONS = {
         Cap.MANAGE_INCIDENTS,
         'mutation($slug: String!) { update_incident_advice(slug: $slug, id: "987654", '
         'posture: "rebuild") { id } }',
+    ),
+    "client_decide_statement": (
+        Cap.CLIENT_APPROVE_STATEMENTS,
+        'mutation($slug: String!) { client_decide_statement(slug: $slug, id: "987654", '
+        'decision: "approved") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

@@ -72,6 +72,9 @@ NO_SCOPED_ADMIN: dict[str, str] = {
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
+    # What crisis mode sent to the outbound webhooks: written only by the crisis-mode services,
+    # no API (tests/statements/test_crisis_and_stakeholders.py); read-only in the admin.
+    "incidents.CrisisModeEvent": "crisis-mode event record, no API",
     # Pipeline internals: no API of their own, written and read only by the pipeline
     # (tests/monitoring/test_pipeline*.py, test_worker_crash.py, test_webhook_hardening.py).
     "monitoring.IngestChunk": "pipeline work unit, no API",
@@ -143,6 +146,18 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     # Shown inside the playbook type (its ``steps`` field, JSON) and not as rows.
     "playbooks.PlaybookStep": "nested in PlaybookType.steps",
     "playbooks.PlaybookVersion": "snapshot, no GraphQL of its own",
+    # The client portal reads statements, their versions and the crisis mode over GraphQL and
+    # decides there; templates, workflows, decisions, publish records and stakeholders are
+    # staff work, managed over REST and the admin.
+    "playbooks.StatementTemplate": "REST and admin only (staff material)",
+    "incidents.ApprovalWorkflow": "REST and admin only (tenant policy)",
+    "incidents.ApprovalStep": "REST and admin only (tenant policy)",
+    "incidents.StatementApproval": "REST and admin only (staff work)",
+    "incidents.PublishRecord": "REST and admin only (staff work)",
+    "incidents.CrisisModeEvent": "no API: sent to the outbound webhooks",
+    "incidents.Stakeholder": "REST and admin only (staff work)",
+    "incidents.StakeholderInteraction": "REST and admin only (staff work)",
+    "incidents.RightOfReply": "REST and admin only (staff work)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from incidents.api import views
+from incidents.statements.api import urls as statement_urls
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -21,6 +22,7 @@ router.register(
 router.register("incident-role-policies", views.RolePolicyViewSet, basename="role-policy")
 
 urlpatterns = [
+    *statement_urls.urlpatterns,
     path(TENANT, include(router.urls)),
     path(
         TENANT + "incident-figures/", views.IncidentFiguresView.as_view(), name="incident-figures"
