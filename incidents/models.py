@@ -427,3 +427,14 @@ class RolePolicy(TenantOwnedModel):
     @property
     def specificity(self) -> int:
         return (2 if self.trigger else 0) + (1 if self.severity else 0)
+
+
+# The evaluation's models (post-crisis reviews, client reports) live in their own module.
+from incidents.evaluation.models import (  # noqa: E402, F401
+    ClientReport,
+    ReportSubscription,
+    Review,
+    ReviewActionItem,
+    ReviewFeedback,
+    ReviewLesson,
+)

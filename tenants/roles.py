@@ -44,6 +44,7 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    SIGN_OFF_REVIEWS = "reviews.sign_off"
 
 
 _EVERY_STAFF_ROLE = {
@@ -88,7 +89,13 @@ MATRIX: dict[Role, frozenset[Cap]] = {
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
-        {Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS, Cap.VIEW_ALERTS}
+        {
+            Cap.VIEW_TENANT,
+            Cap.VIEW_MONITORING,
+            Cap.VIEW_INCIDENTS,
+            Cap.VIEW_ALERTS,
+            Cap.SIGN_OFF_REVIEWS,
+        }
     ),
 }
 

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import views
+from incidents.api import evaluation, views
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -17,6 +17,14 @@ router.register(
     "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
 )
 router.register("incident-role-policies", views.RolePolicyViewSet, basename="role-policy")
+router.register("incident-reviews", evaluation.ReviewViewSet, basename="review")
+router.register("incident-review-lessons", evaluation.LessonViewSet, basename="review-lesson")
+router.register("incident-review-actions", evaluation.ActionItemViewSet, basename="review-action")
+router.register("incident-review-feedback", evaluation.FeedbackViewSet, basename="review-feedback")
+router.register("client-reports", evaluation.ClientReportViewSet, basename="client-report")
+router.register(
+    "report-subscriptions", evaluation.SubscriptionViewSet, basename="report-subscription"
+)
 
 urlpatterns = [
     path(TENANT, include(router.urls)),
