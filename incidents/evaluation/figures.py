@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import statistics
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Min, Q, Sum
@@ -39,7 +39,7 @@ class DrillError(ValueError):
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.UTC).isoformat() if moment is not None else None
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def end_of(incident: Incident, now: datetime) -> datetime:
@@ -246,10 +246,7 @@ def hoax_clusters(incident: Incident, clusters: list[int]) -> list[dict[str, Any
     rows = HoaxCluster.objects.for_tenant(incident.tenant_id).filter(pk__in=clusters).order_by("pk")
     found = []
     for cluster in rows:
-        spread = [
-            (datetime.fromisoformat(row["hour"]), int(row["mentions"]))
-            for row in cluster.spread or []
-        ]
+        spread = [(_spread_hour(cluster, row["hour"]), int(row["mentions"])) for row in cluster.spread or []]
         peak = max(spread, key=lambda item: (item[1], -item[0].timestamp()), default=None)
         found.append(
             {
@@ -266,6 +263,14 @@ def hoax_clusters(incident: Incident, clusters: list[int]) -> list[dict[str, Any
             }
         )
     return found
+
+
+def _spread_hour(cluster: HoaxCluster, value: Any) -> datetime:
+    """An hour of a cluster's spread: an ISO time, or hours since the first copy's hour."""
+    if isinstance(value, int | float):
+        first = cluster.first_at.replace(minute=0, second=0, microsecond=0)
+        return first + timedelta(hours=int(value))
+    return datetime.fromisoformat(str(value))
 
 
 def statements_of(incident: Incident) -> list[datetime]:
