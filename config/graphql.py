@@ -42,6 +42,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from incidents.graphql.evaluation import EvaluationMutation, EvaluationQuery
 from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.alerts import AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
@@ -54,8 +55,10 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Query = merge_types(
+    "Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, EvaluationQuery)
+)
+Mutation = merge_types("Mutation", (MonitoringMutation, EvaluationMutation))
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -27,6 +27,9 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # GraphQL nests an alert's history in every alert; REST lists it in the alert's detail
     # (with the sample mentions), not in the list rows.
     "monitoring.Alert": (frozenset(), frozenset({"history"})),
+    # The portal reads a review whole: GraphQL nests its visible lessons and action items and
+    # its figures; REST serves them at incident-review-lessons/, -actions/ and figures/.
+    "incidents.Review": (frozenset(), frozenset({"lessons", "action_items", "figures"})),
 }
 
 # Pairs whose REST side is not a model serializer: (label, serializer, GraphQL type name).

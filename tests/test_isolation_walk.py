@@ -208,6 +208,11 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "incident_reviews": (
+        "query($slug: String!) { incident_reviews(slug: $slug) { id lessons { id } "
+        "action_items { id owner { email } } } }"
+    ),
+    "client_reports": "query($slug: String!) { client_reports(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -220,6 +225,10 @@ MUTATIONS = {
         Cap.TRIAGE_MENTIONS,
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
+    ),
+    "sign_off_review": (
+        Cap.SIGN_OFF_REVIEWS,
+        'mutation($slug: String!) { sign_off_review(slug: $slug, id: "987654") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

@@ -191,11 +191,11 @@ class GenerateReportSerializer(StrictSerializerMixin, serializers.Serializer):  
 
 class ChartParams(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.ChoiceField(choices=charts.CHARTS, default="timeline")
-    format = serializers.ChoiceField(choices=tuple(charts.FORMATS), default="svg")
+    output = serializers.ChoiceField(choices=tuple(charts.FORMATS), default="svg")
 
 
 class ExportParams(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
-    format = serializers.ChoiceField(choices=("pdf", "md"), default="pdf")
+    output = serializers.ChoiceField(choices=("pdf", "md"), default="pdf")
 
 
 def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -223,9 +223,9 @@ def _drill_refused() -> DrfValidationError:
 FILE_RESPONSE = OpenApiResponse(response=OpenApiTypes.BINARY, description="The file.")
 CHART_PARAMS = [
     OpenApiParameter("name", str, enum=list(charts.CHARTS), description="Which chart."),
-    OpenApiParameter("format", str, enum=list(charts.FORMATS), description="svg or png."),
+    OpenApiParameter("output", str, enum=list(charts.FORMATS), description="svg or png."),
 ]
-EXPORT_PARAMS = [OpenApiParameter("format", str, enum=["pdf", "md"], description="pdf or md.")]
+EXPORT_PARAMS = [OpenApiParameter("output", str, enum=["pdf", "md"], description="pdf or md.")]
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ class ReviewViewSet(
             pk=review.incident_id
         )
         try:
-            body, content_type = charts.render(params["name"], incident, params["format"])
+            body, content_type = charts.render(params["name"], incident, params["output"])
         except DrillError:
             raise _drill_refused() from None
         return HttpResponse(body, content_type=content_type)
@@ -328,7 +328,7 @@ class ReviewViewSet(
         review = self.get_object()
         params = _params(ExportParams, request)
         document = documents.review_document(review, internal=self.internal)
-        return _file(document, params["format"], f"review-{review.incident_id}")
+        return _file(document, params["output"], f"review-{review.incident_id}")
 
 
 @extend_schema(tags=["evaluation"])
@@ -477,4 +477,4 @@ class ClientReportViewSet(
         report = self.get_object()
         params = _params(ExportParams, request)
         stem = f"report-{report.frequency}-{report.period_start:%Y-%m-%d}"
-        return _file(documents.report_document(report), params["format"], stem)
+        return _file(documents.report_document(report), params["output"], stem)
