@@ -404,3 +404,23 @@ def email_report(*, report: ClientReport, recipients: list[str]) -> int:
         emailed_to=list(recipients),
     )
     return sent
+
+
+@transaction.atomic
+def send_subscription(
+    *, subscription: ReportSubscription, moment: datetime | None = None
+) -> dict[str, object]:
+    """The subscription's report of the last complete period before ``moment``, made and
+    e-mailed once per period (``last_period_start`` remembers the last one sent)."""
+    locked = (
+        ReportSubscription.objects.for_tenant(subscription.tenant_id)
+        .select_for_update()
+        .select_related("tenant")
+        .get(pk=subscription.pk)
+    )
+    report = generate_report(tenant=locked.tenant, frequency=locked.frequency, moment=moment)
+    if locked.last_period_start == report.period_start:
+        return {"report": report.pk, "sent": 0, "already_sent": True}
+    sent = email_report(report=report, recipients=list(locked.recipients))
+    update_row(locked, writable=("last_period_start",), last_period_start=report.period_start)
+    return {"report": report.pk, "sent": sent, "already_sent": False}
