@@ -173,3 +173,7 @@ class RolePolicyAdmin(ServiceModelAdmin):
     create_service = staticmethod(services.create_role_policy)
     update_service = staticmethod(services.update_role_policy)
     delete_service = staticmethod(services.delete_role_policy)
+
+
+# The evaluation's screens (reviews, report subscriptions, client reports).
+from incidents.evaluation import admin as evaluation_admin  # noqa: E402, F401

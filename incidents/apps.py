@@ -52,3 +52,7 @@ class IncidentsConfig(AppConfig):
         from tenants.demo import register_seeder
 
         register_seeder("incidents", seed_incident)
+        # ... and a resolved incident with its finished review (incidents.evaluation.demo).
+        from incidents.evaluation.demo import seed_review
+
+        register_seeder("evaluation", seed_review)
