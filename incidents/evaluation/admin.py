@@ -138,3 +138,28 @@ class ClientReportAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class _PartAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Lessons, action items and feedback: shown inline on their review; listed here."""
+
+    list_select_related = ("tenant", "review")
+    list_filter = (TenantFilter,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReviewLesson)
+class ReviewLessonAdmin(_PartAdmin):
+    list_display = ("review", "kind", "text", "visible_to_client")
+
+
+@admin.register(ReviewActionItem)
+class ReviewActionItemAdmin(_PartAdmin):
+    list_display = ("title", "review", "owner", "due_at", "status", "visible_to_client")
+
+
+@admin.register(ReviewFeedback)
+class ReviewFeedbackAdmin(_PartAdmin):
+    list_display = ("review", "participant", "rating")
