@@ -199,7 +199,7 @@ def _render(
         x = mdates.date2num(local)  # type: ignore[no-untyped-call]  # days since the epoch
         axes.xaxis_date(tz=time_zone)
         if band is not None and len(x):
-            area = axes.fill_between(
+            shaded = axes.fill_between(
                 x,
                 list(band.low),
                 list(band.high),
@@ -208,7 +208,7 @@ def _render(
                 linewidth=0,
                 label=band.label,
             )
-            area.set_gid("band")
+            shaded.set_gid("band")
         stacked = [one for one in series if one.stacked]
         if stacked and len(x):
             areas = axes.stackplot(
@@ -266,8 +266,15 @@ def _render(
     return buffer.getvalue()
 
 
-def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str,
-                  highlight: Sequence[bool] = (), width: float = 9.0, height: float = 3.2) -> str:
+def bar_chart_svg(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    highlight: Sequence[bool] = (),
+    width: float = 9.0,
+    height: float = 3.2,
+) -> str:
     """Horizontal bars (e.g. share of voice per query) as inline SVG; ``highlight`` marks bars
     drawn in the accent colour (e.g. the incident's own queries)."""
     svg = _render_bars(labels, values, title, highlight, width, height, "svg", 100).decode("utf-8")
@@ -279,9 +286,16 @@ def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str,
     ).replace(">", f"><title>{escape(title)}</title>", 1)
 
 
-def bar_chart_png(*, labels: Sequence[str], values: Sequence[float], title: str,
-                  highlight: Sequence[bool] = (), width: float = 9.0, height: float = 3.2,
-                  dpi: int = 100) -> bytes:
+def bar_chart_png(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    highlight: Sequence[bool] = (),
+    width: float = 9.0,
+    height: float = 3.2,
+    dpi: int = 100,
+) -> bytes:
     """The same bars as PNG bytes."""
     return _render_bars(labels, values, title, highlight, width, height, "png", dpi)
 

@@ -185,7 +185,8 @@ class ReportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 class GenerateReportSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     frequency = serializers.ChoiceField(choices=ReportFrequency.choices)
     at = serializers.DateTimeField(
-        required=False, help_text="The report covers the last complete period before it (default: now)."
+        required=False,
+        help_text="The report covers the last complete period before it (default: now).",
     )
 
 
@@ -206,7 +207,9 @@ def _params(serializer_class: type[serializers.Serializer], request: Request) ->
 
 def _file(document: export.Document, fmt: str, stem: str) -> HttpResponse:
     if fmt == "md":
-        response = HttpResponse(export.to_markdown(document), content_type="text/markdown; charset=utf-8")
+        response = HttpResponse(
+            export.to_markdown(document), content_type="text/markdown; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{stem}.md"'
     else:
         response = HttpResponse(export.to_pdf(document), content_type="application/pdf")
@@ -289,7 +292,9 @@ class ReviewViewSet(
         params.is_valid(raise_exception=True)
         with service_errors():
             review = services.sign_off_review(
-                review=review, user=request.user, **params.validated_data  # type: ignore[arg-type]
+                review=review,
+                user=request.user,  # type: ignore[arg-type]  # authenticated: a User
+                **params.validated_data,
             )
         return self._answer(review)
 
@@ -311,8 +316,10 @@ class ReviewViewSet(
         ``negative_share`` (against its baseline band) or ``share_of_voice``; SVG or PNG."""
         review = self.get_object()
         params = _params(ChartParams, request)
-        incident = Incident.objects.for_tenant(self.tenant).select_related("tenant").get(
-            pk=review.incident_id
+        incident = (
+            Incident.objects.for_tenant(self.tenant)
+            .select_related("tenant")
+            .get(pk=review.incident_id)
         )
         try:
             body, content_type = charts.render(params["name"], incident, params["output"])
@@ -438,9 +445,7 @@ class SubscriptionViewSet(TenantCrudViewSet):
 
 
 @extend_schema(tags=["evaluation"])
-class ClientReportViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
-):
+class ClientReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Client reports, newest period first: volume, sentiment, share of voice, top authors and
     hashtags, alerts and incidents of a week or month. ``POST`` makes the report of the last
     complete period (once per period); ``download`` gives it as PDF or Markdown."""

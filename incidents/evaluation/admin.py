@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.html import format_html_join, mark_safe
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from incidents.evaluation import charts, documents, selectors, services
@@ -106,8 +107,10 @@ class ReviewAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
     @admin.display(description=_("Volume and sentiment"))
     def timeline_chart(self, obj: Review) -> str:
-        incident = Incident.objects.for_tenant(obj.tenant_id).select_related("tenant").get(
-            pk=obj.incident_id
+        incident = (
+            Incident.objects.for_tenant(obj.tenant_id)
+            .select_related("tenant")
+            .get(pk=obj.incident_id)
         )
         try:
             svg, _type = charts.render("timeline", incident, "svg")

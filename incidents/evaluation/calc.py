@@ -6,6 +6,7 @@ Times are aware datetimes; durations are answered in minutes (one decimal) or ho
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,7 +91,7 @@ def cadence(statements: Sequence[datetime], end: datetime, target_minutes: int) 
     if not times:
         return Cadence(target_minutes=target_minutes, gaps=0, met=0)
     bounds = [*times, end]
-    gaps = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(bounds)]
     limit = timedelta(minutes=target_minutes)
     return Cadence(
         target_minutes=target_minutes, gaps=len(gaps), met=sum(1 for gap in gaps if gap <= limit)

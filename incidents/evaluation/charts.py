@@ -32,7 +32,8 @@ HOUR = timedelta(hours=1)
 
 def _hours(start: datetime, end: datetime) -> list[datetime]:
     first = start.replace(minute=0, second=0, microsecond=0)
-    found, hour = [], first
+    found: list[datetime] = []
+    hour = first
     while hour < end and len(found) < 24 * 60:
         found.append(hour)
         hour += HOUR
@@ -68,7 +69,9 @@ def _series(incident: Incident, now: datetime) -> tuple[list[datetime], dict[dat
     return _hours(start, end), rows
 
 
-def render(name: str, incident: Incident, fmt: str, now: datetime | None = None) -> tuple[bytes, str]:
+def render(
+    name: str, incident: Incident, fmt: str, now: datetime | None = None
+) -> tuple[bytes, str]:
     if incident.is_drill:
         raise DrillError("Drills are left out of every figure.")
     if name not in CHARTS:
@@ -79,7 +82,7 @@ def render(name: str, incident: Incident, fmt: str, now: datetime | None = None)
         found = figures_module.subjects(incident)
         voice = figures_module.share_of_voice(incident, now, found["queries"])
         rows = voice["results"][:12] or [{"name": _("(no queries)"), "mentions": 0, "query": 0}]
-        bars = {
+        bars: dict[str, Any] = {
             "labels": [row["name"] for row in rows],
             "values": [row["mentions"] for row in rows],
             "highlight": [row["query"] in found["queries"] for row in rows],
@@ -136,7 +139,9 @@ def render(name: str, incident: Incident, fmt: str, now: datetime | None = None)
             if band
             else None,
             "markers": [
-                mark for mark in milestones(incident) if mark.label in (_("detected"), _("resolved"))
+                mark
+                for mark in milestones(incident)
+                if mark.label in (_("detected"), _("resolved"))
             ],
         }
     if fmt == "svg":

@@ -74,7 +74,9 @@ def seed_review(tenant: Tenant) -> str:
     )
     services.create_lesson(review=review, kind="went_well", text="Holding line out in 40 minutes.")
     services.create_lesson(review=review, kind="went_well", text="Lab results ready to publish.")
-    services.create_lesson(review=review, kind="went_badly", text="Nobody watched TikTok overnight.")
+    services.create_lesson(
+        review=review, kind="went_badly", text="Nobody watched TikTok overnight."
+    )
     services.create_lesson(
         review=review,
         kind="went_badly",
@@ -84,7 +86,10 @@ def seed_review(tenant: Tenant) -> str:
     responder, analyst = _member(tenant, Role.RESPONDER), _member(tenant, Role.ANALYST)
     services.create_action_item(review=review, title="Add TikTok to the night watch", owner=analyst)
     services.create_action_item(
-        review=review, title="Name a second legal reviewer", owner=responder, visible_to_client=False
+        review=review,
+        title="Name a second legal reviewer",
+        owner=responder,
+        visible_to_client=False,
     )
     for person, rating in ((responder, 4), (analyst, 5)):
         if person is not None:

@@ -81,14 +81,18 @@ def figure_rows(figures: dict[str, Any], tenant: Tenant) -> list[list[str]]:
             _("Negative-share baseline band"),
             "—"
             if not band
-            else f"{_percent(band['low'])} – {_percent(band['high'])} "
+            else f"{_percent(band['low'])} - {_percent(band['high'])} "
             + _("(median %(m)s)") % {"m": _percent(band["median"])},
         ],
         [_("Sentiment back to baseline after"), _minutes(recovery["minutes_to_recover"])],
         [
             _("Share of voice"),
             _("%(share)s (%(mine)d of %(total)d mentions)")
-            % {"share": _percent(voice["share"]), "mine": voice["mentions"], "total": voice["total"]},
+            % {
+                "share": _percent(voice["share"]),
+                "mine": voice["mentions"],
+                "total": voice["total"],
+            },
         ],
         [
             _("Reply coverage of high-risk mentions"),
@@ -125,8 +129,10 @@ def volume_rows(figures: dict[str, Any]) -> list[list[str]]:
 
 
 def review_document(review: Review, *, internal: bool, now: datetime | None = None) -> Document:
-    incident = Incident.objects.for_tenant(review.tenant_id).select_related("tenant").get(
-        pk=review.incident_id
+    incident = (
+        Incident.objects.for_tenant(review.tenant_id)
+        .select_related("tenant")
+        .get(pk=review.incident_id)
     )
     tenant = incident.tenant
     figures = selectors.review_figures(review, now=now)
@@ -151,7 +157,9 @@ def review_document(review: Review, *, internal: bool, now: datetime | None = No
             Heading(_("Figures")),
             Table([_("Figure"), _("Value")], figure_rows(figures, tenant)),
             Heading(_("Volume, negative share and reach"), level=2),
-            Table([_("Period"), _("Mentions"), _("Negative share"), _("Reach")], volume_rows(figures)),
+            Table(
+                [_("Period"), _("Mentions"), _("Negative share"), _("Reach")], volume_rows(figures)
+            ),
         )
         peak = figures["volume"]["peak"]
         if peak:
@@ -164,9 +172,18 @@ def review_document(review: Review, *, internal: bool, now: datetime | None = No
         for cluster in figures.get("hoax") or []:
             doc.add(
                 Heading(_("Hoax cluster %(id)d") % {"id": cluster["cluster"]}, level=2),
-                Quote(cluster["text"], _("first copy, %(at)s") % {"at": _at(cluster["first_at"], tenant)}),
+                Quote(
+                    cluster["text"],
+                    _("first copy, %(at)s") % {"at": _at(cluster["first_at"], tenant)},
+                ),
                 Table(
-                    [_("Copies"), _("Authors"), _("Peak hour"), _("Copies at peak"), _("Half-life")],
+                    [
+                        _("Copies"),
+                        _("Authors"),
+                        _("Peak hour"),
+                        _("Copies at peak"),
+                        _("Half-life"),
+                    ],
                     [
                         [
                             str(cluster["copies"]),
@@ -204,7 +221,7 @@ def review_document(review: Review, *, internal: bool, now: datetime | None = No
     for kind, label in (("went_well", _("Went well")), ("went_badly", _("Did not go well"))):
         texts = [lesson.text for lesson in lessons if lesson.kind == kind]
         doc.add(Heading(label, level=2))
-        doc.add(*(Paragraph(f"• {text}") for text in texts) or [Paragraph("—")])
+        doc.add(*([Paragraph(f"• {text}") for text in texts] or [Paragraph("—")]))
     items = selectors.action_items(review=review, internal=internal)
     doc.add(
         Heading(_("Action items")),
@@ -278,7 +295,14 @@ def report_document(report: ClientReport) -> Document:
         Paragraph(_zone_line(tenant)),
         Heading(_("Volume and sentiment")),
         Table(
-            [_("Mentions"), _("Positive"), _("Neutral"), _("Negative"), _("Negative share"), _("Reach")],
+            [
+                _("Mentions"),
+                _("Positive"),
+                _("Neutral"),
+                _("Negative"),
+                _("Negative share"),
+                _("Reach"),
+            ],
             [
                 [
                     str(totals["mentions"]),
@@ -323,14 +347,22 @@ def report_document(report: ClientReport) -> Document:
         Heading(_("Share of voice")),
         Table(
             [_("Query"), _("Mentions"), _("Share")],
-            [[row["name"], str(row["mentions"]), _percent(row["share"])] for row in voice["results"]]
+            [
+                [row["name"], str(row["mentions"]), _percent(row["share"])]
+                for row in voice["results"]
+            ]
             or [["—", "—", "—"]],
         ),
         Heading(_("Top authors")),
         Table(
             [_("Author"), _("Platform"), _("Mentions"), _("Reach")],
             [
-                [f"@{row['author_handle']}", row["platform"], str(row["mentions"]), str(row["reach"])]
+                [
+                    f"@{row['author_handle']}",
+                    row["platform"],
+                    str(row["mentions"]),
+                    str(row["reach"]),
+                ]
                 for row in data["top_authors"]
             ]
             or [["—", "—", "—", "—"]],
@@ -349,7 +381,13 @@ def report_document(report: ClientReport) -> Document:
         Table(
             [_("When"), _("Severity"), _("Kind"), _("Title"), _("Status")],
             [
-                [_at(row["created_at"], tenant), row["severity"], row["kind"], row["title"], row["status"]]
+                [
+                    _at(row["created_at"], tenant),
+                    row["severity"],
+                    row["kind"],
+                    row["title"],
+                    row["status"],
+                ]
                 for row in alerts["items"]
             ]
             or [["—", "—", "—", "—", "—"]],

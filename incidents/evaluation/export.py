@@ -82,7 +82,7 @@ def to_markdown(document: Document) -> str:
             lines.append("")
         elif isinstance(block, Quote):
             lines += [f"> {line}" for line in block.text.splitlines() or [""]]
-            lines += [f">", f"> — {block.source}", ""]
+            lines += [">", f"> — {block.source}", ""]
         elif isinstance(block, Chart):
             data = base64.b64encode(block.png).decode("ascii")
             lines += [f"![{block.title}](data:image/png;base64,{data})", ""]
@@ -207,9 +207,7 @@ def _to_pdf(document: Document, folder: Path) -> bytes:
         elif isinstance(block, Quote):
             pdf.set_font("DejaVu", "", 10)
             pdf.set_x(pdf.l_margin + 6)
-            pdf.multi_cell(
-                width - 6, 5.5, f"“{block.text}”", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+            pdf.multi_cell(width - 6, 5.5, f"“{block.text}”", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_font("DejaVu", "", 8)
             pdf.set_x(pdf.l_margin + 6)
             pdf.multi_cell(width - 6, 4.5, f"— {block.source}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

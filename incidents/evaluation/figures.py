@@ -148,7 +148,9 @@ def volume(incident: Incident, now: datetime) -> dict[str, Any]:
     start, end = incident.detected_at, end_of(incident, now)
     after_end = min(end + PERIOD, now) if incident.resolved_at else end
     during_hours = hourly(incident.tenant_id, start, end)
-    peak = max(during_hours, key=lambda row: (row["mentions"], -row["hour"].timestamp()), default=None)
+    peak = max(
+        during_hours, key=lambda row: (row["mentions"], -row["hour"].timestamp()), default=None
+    )
     return {
         "before": _period(incident.tenant_id, start - PERIOD, start),
         "during": _period(incident.tenant_id, start, end),
@@ -246,7 +248,10 @@ def hoax_clusters(incident: Incident, clusters: list[int]) -> list[dict[str, Any
     rows = HoaxCluster.objects.for_tenant(incident.tenant_id).filter(pk__in=clusters).order_by("pk")
     found = []
     for cluster in rows:
-        spread = [(_spread_hour(cluster, row["hour"]), int(row["mentions"])) for row in cluster.spread or []]
+        spread = [
+            (_spread_hour(cluster, row["hour"]), int(row["mentions"]))
+            for row in cluster.spread or []
+        ]
         peak = max(spread, key=lambda item: (item[1], -item[0].timestamp()), default=None)
         found.append(
             {

@@ -130,9 +130,7 @@ class ReviewActionItem(_ReviewPart):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     due_at = models.DateTimeField(default=default_action_due)
-    status = models.CharField(
-        max_length=8, choices=ActionStatus.choices, default=ActionStatus.OPEN
-    )
+    status = models.CharField(max_length=8, choices=ActionStatus.choices, default=ActionStatus.OPEN)
     visible_to_client = models.BooleanField(default=True)
 
     class Meta:

@@ -99,7 +99,9 @@ def report_data(tenant: Tenant, since: datetime, until: datetime) -> dict[str, A
         "daily": [
             {
                 "day": _iso(row["bucket"]),
-                **{k: int(row[k]) for k in ("mentions", "positive", "neutral", "negative", "reach")},
+                **{
+                    k: int(row[k]) for k in ("mentions", "positive", "neutral", "negative", "reach")
+                },
             }
             for row in daily
         ],

@@ -86,7 +86,10 @@ def update_review(*, instance: Review, authority: Authority = SYSTEM, **changes:
     unknown = sorted(set(changes) - {"summary"})
     if unknown:
         raise ValidationError(
-            {name: ValidationError(_("This field cannot be changed."), "read_only") for name in unknown}
+            {
+                name: ValidationError(_("This field cannot be changed."), "read_only")
+                for name in unknown
+            }
         )
     return update_row(instance, writable=("summary",), **changes)
 

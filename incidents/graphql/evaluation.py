@@ -63,12 +63,10 @@ class ReviewType(TenantOwnedType):
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
         queryset = super().get_queryset(queryset, info, **kwargs)
         internal = tenant_ids_with(info, Cap.VIEW_INCIDENT_INTERNALS)
-        drills = Incident.objects.for_tenant(
-            tenant_ids_with(info, Cap.VIEW_INCIDENTS)
-        ).filter(is_drill=True)
-        return queryset.exclude(
-            incident_id__in=drills.exclude(tenant_id__in=internal).values("pk")
+        drills = Incident.objects.for_tenant(tenant_ids_with(info, Cap.VIEW_INCIDENTS)).filter(
+            is_drill=True
         )
+        return queryset.exclude(incident_id__in=drills.exclude(tenant_id__in=internal).values("pk"))
 
     @strawberry_django.field(only=["incident_id"])
     def incident(self, root: Review) -> strawberry.ID:
@@ -87,7 +85,7 @@ class ReviewType(TenantOwnedType):
     @strawberry_django.field(only=["tenant_id", "incident_id", "status", "figures"])
     def figures(self, root: Review) -> JSON | None:
         """The figures of docs/evaluation.md (frozen once final; none for a drill)."""
-        return selectors.review_figures(root)
+        return selectors.review_figures(root)  # type: ignore[return-value]
 
 
 @public_type(fields.REPORT)

@@ -34,7 +34,9 @@ def test_demo_has_a_finished_review(tenant: Any, members: Any, monkeypatch: Any)
 
 
 def staff_client(tenant: Any) -> Client:
-    user = UserFactory(email="staff@kopi.test", agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    user = UserFactory(
+        email="staff@kopi.test", agency=tenant.agency, is_agency_admin=True, is_staff=True
+    )
     client = Client()
     client.force_login(user)
     return client
@@ -54,7 +56,15 @@ def test_admin_subscription_goes_through_the_service(tenant: Any) -> None:
     client = staff_client(tenant)
     answer = client.post(
         "/admin/incidents/reportsubscription/add/",
-        {"tenant": tenant.pk, "frequency": "weekly", "recipients": "A@Kopi.test,b@kopi.test", "is_active": "on"},
+        {
+            "tenant": tenant.pk,
+            "frequency": "weekly",
+            "recipients": "A@Kopi.test,b@kopi.test",
+            "is_active": "on",
+        },
     )
     assert answer.status_code == 302, answer.content.decode()[:2000]
-    assert ReportSubscription.objects.for_tenant(tenant).get().recipients == ["a@kopi.test", "b@kopi.test"]
+    assert ReportSubscription.objects.for_tenant(tenant).get().recipients == [
+        "a@kopi.test",
+        "b@kopi.test",
+    ]

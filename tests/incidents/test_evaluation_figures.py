@@ -34,7 +34,9 @@ NOW = D + timedelta(days=2)
 DURING = [(50, 30), (80, 60), (40, 20), (20, 3), (10, 1), (10, 2)]
 
 
-def bucket(tenant: Any, at: datetime, mentions: int, negative: int, reach: int, query: int = 0) -> MetricBucket:
+def bucket(
+    tenant: Any, at: datetime, mentions: int, negative: int, reach: int, query: int = 0
+) -> MetricBucket:
     return MetricBucket(
         tenant=tenant,
         query_id=query,
@@ -52,7 +54,7 @@ def constructed(tenant: Any) -> Incident:
     rival = MonitoredQueryFactory(tenant=tenant, name="Kopi Lain")
     rows = []
     # 14 days before D: every hour 10 mentions, 1 or 2 negative in turn (shares 0.1 / 0.2),
-    # reach 100 an hour. Baseline median 0.15, MAD 0.05: band 0.05 – 0.25.
+    # reach 100 an hour. Baseline median 0.15, MAD 0.05: band 0.05 - 0.25.
     for index in range(14 * 24):
         rows.append(bucket(tenant, D - (index + 1) * H, 10, 1 if index % 2 else 2, 100))
     for index, (mentions, negative) in enumerate(DURING):
@@ -88,7 +90,11 @@ def constructed(tenant: Any) -> Incident:
     # only and one of low risk (neither counts).
     for risk, status in ((60, "responded"), (80, "responded"), (55, "new"), (90, "responded")):
         MentionFactory(
-            tenant=tenant, matched_queries=[brand.pk], published_at=D + 2 * H, risk=risk, status=status
+            tenant=tenant,
+            matched_queries=[brand.pk],
+            published_at=D + 2 * H,
+            risk=risk,
+            status=status,
         )
     MentionFactory(tenant=tenant, matched_queries=[rival.pk], published_at=D + H, risk=95)
     MentionFactory(tenant=tenant, matched_queries=[brand.pk], published_at=D + H, risk=30)
@@ -111,12 +117,17 @@ def test_detection_and_response_times(constructed: Incident) -> None:
     assert figures["minutes_to_first_statement"] == 30.0
     assert figures["minutes_to_mitigate"] == 240.0
     assert figures["minutes_to_resolve"] == 360.0
-    assert figures["update_cadence"] == {"target_minutes": 60, "gaps": 4, "met": 2, "adherence": 0.5}
+    assert figures["update_cadence"] == {
+        "target_minutes": 60,
+        "gaps": 4,
+        "met": 2,
+        "adherence": 0.5,
+    }
 
 
 def test_volume_before_during_after_and_the_peak(constructed: Incident) -> None:
     volume = incident_figures(constructed, now=NOW)["volume"]
-    # Before: 24 hours × 10 mentions, 12 hours with 1 and 12 with 2 negative.
+    # Before: 24 hours x 10 mentions, 12 hours with 1 and 12 with 2 negative.
     assert volume["before"] | {"since": None, "until": None} == {
         "since": None,
         "until": None,

@@ -29,7 +29,13 @@ from tests.incidents.factories import IncidentFactory
 from tests.resource_base import Ctx, TenantResourceTests
 
 VIEW, INTERNAL, MANAGE = Cap.VIEW_INCIDENTS, Cap.VIEW_INCIDENT_INTERNALS, Cap.MANAGE_INCIDENTS
-PARTS = {"list": VIEW, "retrieve": VIEW, "create": MANAGE, "partial_update": MANAGE, "destroy": MANAGE}
+PARTS = {
+    "list": VIEW,
+    "retrieve": VIEW,
+    "create": MANAGE,
+    "partial_update": MANAGE,
+    "destroy": MANAGE,
+}
 PAGED = 5
 
 
@@ -73,7 +79,11 @@ class TestReviewLessons(TenantResourceTests):
         return ReviewLessonFactory(review=ReviewFactory(tenant=tenant))
 
     def create_payload(self, ctx: Ctx) -> dict[str, Any]:
-        return {"review": ReviewFactory(tenant=ctx.tenant).pk, "kind": "went_badly", "text": "Lambat."}
+        return {
+            "review": ReviewFactory(tenant=ctx.tenant).pk,
+            "kind": "went_badly",
+            "text": "Lambat.",
+        }
 
     def expected_after_create(self, ctx: Ctx) -> dict[str, Any]:
         return {"kind": "went_badly", "text": "Lambat.", "visible_to_client": True}

@@ -21,7 +21,7 @@ from tests.incidents.factories import IncidentFactory
 from tests.incidents.test_evaluation_figures import D, H, constructed  # noqa: F401
 from tests.monitoring.factories import MentionFactory
 
-QUOTED = "Kopinya basi, parah! é ’ — 😡 中文"
+QUOTED = "Kopinya basi, parah! é \u2019 — 😡 中文"
 BASE = "/api/v1/tenants/{slug}/"
 
 
@@ -37,22 +37,50 @@ def english(tenant: Any) -> None:
 
 
 @pytest.fixture
-def reviewed(api: Any, tenant: Any, members: dict[str, Any], constructed: Incident) -> dict[str, Any]:  # noqa: F811
+def reviewed(
+    api: Any,
+    tenant: Any,
+    members: dict[str, Any],
+    constructed: Incident,  # noqa: F811 - the fixture imported above
+) -> dict[str, Any]:
     """A draft review with a visible and an internal lesson, an action item, one rating."""
-    MentionFactory(tenant=tenant, text=QUOTED, published_at=D + H, risk=99, author_handle="pelanggan")
+    MentionFactory(
+        tenant=tenant, text=QUOTED, published_at=D + H, risk=99, author_handle="pelanggan"
+    )
     admin = api(members["admin"])
-    created = admin.post(url(tenant, "incident-reviews/"), {"incident": constructed.pk, "summary": "Boikot reda dalam enam jam."}, format="json")
+    created = admin.post(
+        url(tenant, "incident-reviews/"),
+        {"incident": constructed.pk, "summary": "Boikot reda dalam enam jam."},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     review = created.json()["id"]
     for kind, text, visible in (
         ("went_well", "Holding statement within 30 minutes.", True),
         ("went_badly", "INTERNAL: legal was slow to answer.", False),
     ):
-        answer = admin.post(url(tenant, "incident-review-lessons/"), {"review": review, "kind": kind, "text": text, "visible_to_client": visible}, format="json")
+        answer = admin.post(
+            url(tenant, "incident-review-lessons/"),
+            {"review": review, "kind": kind, "text": text, "visible_to_client": visible},
+            format="json",
+        )
         assert answer.status_code == 201, answer.content
-    action = admin.post(url(tenant, "incident-review-actions/"), {"review": review, "title": "Write the FAQ", "owner": members["responder"].pk}, format="json")
+    action = admin.post(
+        url(tenant, "incident-review-actions/"),
+        {"review": review, "title": "Write the FAQ", "owner": members["responder"].pk},
+        format="json",
+    )
     assert action.status_code == 201, action.content
-    rating = admin.post(url(tenant, "incident-review-feedback/"), {"review": review, "participant": members["responder"].pk, "rating": 4, "comment": "INTERNAL: tiring night"}, format="json")
+    rating = admin.post(
+        url(tenant, "incident-review-feedback/"),
+        {
+            "review": review,
+            "participant": members["responder"].pk,
+            "rating": 4,
+            "comment": "INTERNAL: tiring night",
+        },
+        format="json",
+    )
     assert rating.status_code == 201, rating.content
     return {"id": review, "incident": constructed, "action": action.json()}
 
@@ -69,7 +97,10 @@ def test_final_review_freezes_figures_and_moves_the_incident(
     live = admin.get(url(tenant, f"incident-reviews/{review}/figures/")).json()
     assert live["minutes_to_resolve"] == 360.0
     # the client cannot finalise; a member without the commander's powers neither
-    assert api(members["client"]).post(url(tenant, f"incident-reviews/{review}/finalise/")).status_code == 403
+    assert (
+        api(members["client"]).post(url(tenant, f"incident-reviews/{review}/finalise/")).status_code
+        == 403
+    )
     answer = admin.post(url(tenant, f"incident-reviews/{review}/finalise/"))
     assert answer.status_code == 200, answer.content
     assert answer.json()["status"] == "final"
@@ -80,10 +111,16 @@ def test_final_review_freezes_figures_and_moves_the_incident(
     frozen = admin.get(url(tenant, f"incident-reviews/{review}/figures/")).json()
     assert frozen["volume"] == live["volume"]
     # a final review refuses changes, its parts too
-    refused = admin.patch(url(tenant, f"incident-reviews/{review}/"), {"summary": "x"}, format="json")
+    refused = admin.patch(
+        url(tenant, f"incident-reviews/{review}/"), {"summary": "x"}, format="json"
+    )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "final"
-    lesson = admin.post(url(tenant, "incident-review-lessons/"), {"review": review, "kind": "went_well", "text": "late"}, format="json")
+    lesson = admin.post(
+        url(tenant, "incident-review-lessons/"),
+        {"review": review, "kind": "went_well", "text": "late"},
+        format="json",
+    )
     assert lesson.status_code == 400 and lesson.json()["errors"][0]["attr"] == "review"
 
 
@@ -93,16 +130,25 @@ def test_only_a_resolved_incident_gets_a_final_review(
     incident = IncidentFactory(tenant=tenant)
     Incident.objects.for_tenant(tenant).filter(pk=incident.pk).update(status="monitoring")
     admin = api(members["admin"])
-    review = admin.post(url(tenant, "incident-reviews/"), {"incident": incident.pk}, format="json").json()
+    review = admin.post(
+        url(tenant, "incident-reviews/"), {"incident": incident.pk}, format="json"
+    ).json()
     answer = admin.post(url(tenant, f"incident-reviews/{review['id']}/finalise/"))
     assert answer.status_code == 400
-    assert answer.json()["errors"][0] | {"detail": ""} == {"code": "not_resolved", "attr": "status", "detail": ""}
+    assert answer.json()["errors"][0] | {"detail": ""} == {
+        "code": "not_resolved",
+        "attr": "status",
+        "detail": "",
+    }
     opened = IncidentFactory(tenant=tenant)
     refused = admin.post(url(tenant, "incident-reviews/"), {"incident": opened.pk}, format="json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["attr"] == "incident"
 
 
-SIGN_OFF = 'mutation($slug: String!, $id: ID!) { sign_off_review(slug: $slug, id: $id, comment: "OK") { status signed_off_at signed_off_by { email } } }'
+SIGN_OFF = (
+    "mutation($slug: String!, $id: ID!) { sign_off_review(slug: $slug, id: $id, "
+    'comment: "OK") { status signed_off_at signed_off_by { email } } }'
+)
 
 
 def test_the_client_signs_off_in_the_portal_once(
@@ -116,13 +162,23 @@ def test_the_client_signs_off_in_the_portal_once(
     body = gql(SIGN_OFF, user=members["client"], variables=variables)
     assert "errors" not in body, body
     assert body["data"]["sign_off_review"]["signed_off_by"]["email"] == members["client"].email
-    assert error_codes(gql(SIGN_OFF, user=members["client"], variables=variables)) == ["BAD_USER_INPUT"]
+    assert error_codes(gql(SIGN_OFF, user=members["client"], variables=variables)) == [
+        "BAD_USER_INPUT"
+    ]
     assert Review.objects.for_tenant(tenant).get(pk=reviewed["id"]).signed_off_at is not None
     # REST: the admin lacks reviews.sign_off
-    assert api(members["admin"]).post(url(tenant, f"incident-reviews/{reviewed['id']}/sign-off/")).status_code == 403
+    assert (
+        api(members["admin"])
+        .post(url(tenant, f"incident-reviews/{reviewed['id']}/sign-off/"))
+        .status_code
+        == 403
+    )
 
 
-PORTAL = "query($slug: String!) { incident_reviews(slug: $slug) { id lessons { text } action_items { title } figures } }"
+PORTAL = (
+    "query($slug: String!) { incident_reviews(slug: $slug) "
+    "{ id lessons { text } action_items { title } figures } }"
+)
 
 
 def test_the_client_sees_only_client_visible_material(
@@ -141,11 +197,22 @@ def test_the_client_sees_only_client_visible_material(
     # a drill's review is not the client's to see
     drill = IncidentFactory(tenant=tenant, is_drill=True)
     Incident.objects.for_tenant(tenant).filter(pk=drill.pk).update(status="resolved")
-    made = api(members["admin"]).post(url(tenant, "incident-reviews/"), {"incident": drill.pk}, format="json")
+    made = api(members["admin"]).post(
+        url(tenant, "incident-reviews/"), {"incident": drill.pk}, format="json"
+    )
     assert made.status_code == 201
-    assert len(gql(PORTAL, user=members["client"], variables={"slug": tenant.slug})["data"]["incident_reviews"]) == 1
+    assert (
+        len(
+            gql(PORTAL, user=members["client"], variables={"slug": tenant.slug})["data"][
+                "incident_reviews"
+            ]
+        )
+        == 1
+    )
     assert len(client.get(url(tenant, "incident-reviews/")).json()["results"]) == 1
-    figures = api(members["admin"]).get(url(tenant, f"incident-reviews/{made.json()['id']}/figures/"))
+    figures = api(members["admin"]).get(
+        url(tenant, f"incident-reviews/{made.json()['id']}/figures/")
+    )
     assert figures.status_code == 400 and figures.json()["errors"][0]["code"] == "drill"
 
 
@@ -156,21 +223,40 @@ def pdf_text(content: bytes) -> str:
 def test_pdf_export_reads_back_with_figures_and_the_quoted_post(
     api: Any, tenant: Any, members: dict[str, Any], reviewed: dict[str, Any]
 ) -> None:
-    answer = api(members["client"]).get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=pdf"))
+    answer = api(members["client"]).get(
+        url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=pdf")
+    )
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
     text = pdf_text(answer.content)
     assert QUOTED in text
-    for figure in ("Time to detect", "120 min", "360 min", "50.0% (2 of 4 gaps within 60 min)", "75.0% (150 of 200 mentions)", "60.0% (3 of 5)"):
+    for figure in (
+        "Time to detect",
+        "120 min",
+        "360 min",
+        "50.0% (2 of 4 gaps within 60 min)",
+        "75.0% (150 of 200 mentions)",
+        "60.0% (3 of 5)",
+    ):
         assert figure in text, figure
     assert "WIB" in text and "Asia/Jakarta" in text
     assert "Nov. 10, 2026, 10 a.m. WIB" in text  # detected 03:00 UTC is 10:00 WIB
     assert "INTERNAL" not in text  # neither the internal lesson nor the feedback
-    internal = pdf_text(api(members["admin"]).get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=pdf")).content)
-    assert "INTERNAL: legal was slow to answer." in internal and "INTERNAL: tiring night" in internal
+    internal = pdf_text(
+        api(members["admin"])
+        .get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=pdf"))
+        .content
+    )
+    assert (
+        "INTERNAL: legal was slow to answer." in internal and "INTERNAL: tiring night" in internal
+    )
 
 
-def test_markdown_export(api: Any, tenant: Any, members: dict[str, Any], reviewed: dict[str, Any]) -> None:
-    answer = api(members["client"]).get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=md"))
+def test_markdown_export(
+    api: Any, tenant: Any, members: dict[str, Any], reviewed: dict[str, Any]
+) -> None:
+    answer = api(members["client"]).get(
+        url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=md")
+    )
     assert answer.status_code == 200
     text = answer.content.decode()
     assert text.startswith("# Post-crisis review: ")
@@ -178,7 +264,12 @@ def test_markdown_export(api: Any, tenant: Any, members: dict[str, Any], reviewe
     assert "| Time to acknowledge | 10 min |" in text
     assert text.count("](data:image/png;base64,") == 3
     assert "INTERNAL" not in text
-    assert api(members["client"]).get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=doc")).status_code == 400
+    assert (
+        api(members["client"])
+        .get(url(tenant, f"incident-reviews/{reviewed['id']}/export/?output=doc"))
+        .status_code
+        == 400
+    )
 
 
 def test_charts_are_served_as_svg_and_png(

@@ -71,7 +71,9 @@ class Command(ScopedCommand):
                 .first()
             )
             if subscription is not None:
-                sent = services.email_report(report=report, recipients=list(subscription.recipients))
+                sent = services.email_report(
+                    report=report, recipients=list(subscription.recipients)
+                )
         if folder is not None:
             with i18n.override(tenant=tenant):
                 document = documents.report_document(report)
@@ -79,7 +81,7 @@ class Command(ScopedCommand):
                 (folder / f"{stem}.pdf").write_bytes(export.to_pdf(document))
                 (folder / f"{stem}.md").write_text(export.to_markdown(document), encoding="utf-8")
         self.stdout.write(
-            f"{tenant.slug}: report {report.pk} ({report.period_start:%Y-%m-%d} – "
+            f"{tenant.slug}: report {report.pk} ({report.period_start:%Y-%m-%d} - "
             f"{report.period_end:%Y-%m-%d}), {sent} e-mailed"
         )
 
