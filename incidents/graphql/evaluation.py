@@ -10,7 +10,7 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
@@ -29,22 +29,28 @@ _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthe
 MAX_ROWS = 500
 
 
-def _internal_for(info: Info, tenant_id: int) -> bool:
-    return tenant_id in tenant_ids_with(info, Cap.VIEW_INCIDENT_INTERNALS)
+class _ClientVisible(TenantOwnedType):
+    """Rows of tenants where the caller lacks ``incidents.view_internal`` (the client role):
+    only those marked ``visible_to_client``, on every path that reaches them."""
+
+    read_capability = Cap.VIEW_INCIDENTS
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
+        queryset = super().get_queryset(queryset, info, **kwargs)
+        internal = tenant_ids_with(info, Cap.VIEW_INCIDENT_INTERNALS)
+        return queryset.filter(Q(tenant_id__in=internal) | Q(visible_to_client=True))
 
 
 @public_type(fields.LESSON)
-class ReviewLessonType(TenantOwnedType):
-    read_capability = Cap.VIEW_INCIDENTS
-
+class ReviewLessonType(_ClientVisible):
     @strawberry_django.field(only=["review_id"])
     def review(self, root: ReviewLesson) -> strawberry.ID:
         return strawberry.ID(str(root.review_id))
 
 
 @public_type(fields.ACTION_ITEM)
-class ReviewActionItemType(TenantOwnedType):
-    read_capability = Cap.VIEW_INCIDENTS
+class ReviewActionItemType(_ClientVisible):
     owner: UserSummaryType | None
 
     @strawberry_django.field(only=["review_id"])
@@ -59,6 +65,18 @@ class ReviewType(TenantOwnedType):
     finalised_by: UserSummaryType | None
     signed_off_by: UserSummaryType | None
 
+    @strawberry_django.field
+    def lessons(self, root: Review) -> list[ReviewLessonType]:
+        """What went well and what did not (the client: those marked visible; prefetched by
+        the root field, in the review's tenant)."""
+        return list(root.lessons.all())  # type: ignore[arg-type]
+
+    @strawberry_django.field
+    def action_items(self, root: Review) -> list[ReviewActionItemType]:
+        """Action items with owners and due times (the client: those marked visible;
+        prefetched by the root field)."""
+        return list(root.action_items.all())  # type: ignore[arg-type]
+
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
         queryset = super().get_queryset(queryset, info, **kwargs)
@@ -71,16 +89,6 @@ class ReviewType(TenantOwnedType):
     @strawberry_django.field(only=["incident_id"])
     def incident(self, root: Review) -> strawberry.ID:
         return strawberry.ID(str(root.incident_id))
-
-    @strawberry_django.field(only=["tenant_id"])
-    def lessons(self, root: Review, info: Info) -> list[ReviewLessonType]:
-        """What went well and what did not (the client: those marked visible)."""
-        return selectors.lessons(review=root, internal=_internal_for(info, root.tenant_id))  # type: ignore[return-value]
-
-    @strawberry_django.field(only=["tenant_id"])
-    def action_items(self, root: Review, info: Info) -> list[ReviewActionItemType]:
-        """Action items with owners and due times (the client: those marked visible)."""
-        return selectors.action_items(review=root, internal=_internal_for(info, root.tenant_id))  # type: ignore[return-value]
 
     @strawberry_django.field(only=["tenant_id", "incident_id", "status", "figures"])
     def figures(self, root: Review) -> JSON | None:
@@ -117,6 +125,10 @@ class EvaluationQuery:
         internal = tenant_access(info, slug).can(Cap.VIEW_INCIDENT_INTERNALS)
         rows = selectors.reviews(tenant=tenant, internal=internal).select_related(
             "created_by", "finalised_by", "signed_off_by"
+        )
+        rows = rows.prefetch_related(
+            Prefetch("lessons", selectors.lesson_rows(tenant=tenant, internal=internal)),
+            Prefetch("action_items", selectors.action_item_rows(tenant=tenant, internal=internal)),
         )
         if incident is not None:
             if not DIGITS.fullmatch(str(incident)):

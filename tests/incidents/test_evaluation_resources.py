@@ -26,7 +26,7 @@ from tests.incidents.evaluation_factories import (
     ReviewLessonFactory,
 )
 from tests.incidents.factories import IncidentFactory
-from tests.resource_base import Ctx, TenantResourceTests
+from tests.resource_base import Ctx, GraphQLMutation, TenantResourceTests, graphql
 
 VIEW, INTERNAL, MANAGE = Cap.VIEW_INCIDENTS, Cap.VIEW_INCIDENT_INTERNALS, Cap.MANAGE_INCIDENTS
 PARTS = {
@@ -68,12 +68,43 @@ class TestReviews(TenantResourceTests):
         return {"incident": resolved_incident(ctx.other_tenant).pk}
 
 
+class TestReviewSignOff(TenantResourceTests):
+    """The client's sign-off of a final review, in the portal (GraphQL only)."""
+
+    model = Review
+    basename = "review"
+    capabilities = {"retrieve": VIEW}  # the mutation's result is read back over REST
+    test_rest_undeclared_actions_are_refused = None  # covered by TestReviews
+    rest_list_queries = 0
+    graphql_mutations = (
+        GraphQLMutation(
+            action="update",
+            document=(
+                "mutation($slug: String!, $id: ID!) { sign_off_review(slug: $slug, id: $id) "
+                "{ id signed_off_at } }"
+            ),
+            capability=Cap.SIGN_OFF_REVIEWS,
+        ),
+    )
+
+    def make(self, tenant: Tenant) -> Review:
+        return ReviewFactory(tenant=tenant, status="final")
+
+
 class TestReviewLessons(TenantResourceTests):
     model = ReviewLesson
     basename = "review-lesson"
     capabilities = PARTS
     update_data = {"text": "Klarifikasi cepat berhasil.", "visible_to_client": False}
     rest_list_queries = PAGED
+    graphql_list = "query($slug: String!) { incident_reviews(slug: $slug) { id lessons { id } } }"
+    graphql_list_path = ("incident_reviews", "lessons")
+    graphql_list_queries = 6  # + the lessons of the page's reviews (one prefetch)
+
+    def graphql_ids(self, client: Any, slug: str) -> list[str]:
+        body = graphql(client, self.graphql_list, {"slug": slug})  # type: ignore[arg-type]
+        assert "errors" not in body, body
+        return [str(row["id"]) for r in body["data"]["incident_reviews"] for row in r["lessons"]]
 
     def make(self, tenant: Tenant) -> ReviewLesson:
         return ReviewLessonFactory(review=ReviewFactory(tenant=tenant))
@@ -98,6 +129,18 @@ class TestReviewActionItems(TenantResourceTests):
     capabilities = PARTS
     update_data = {"status": "done"}
     rest_list_queries = PAGED
+    graphql_list = (
+        "query($slug: String!) { incident_reviews(slug: $slug) "
+        "{ id action_items { id owner { email } } } }"
+    )
+    graphql_list_path = ("incident_reviews", "action_items")
+    graphql_list_queries = 6  # + the action items of the page's reviews, owners joined
+
+    def graphql_ids(self, client: Any, slug: str) -> list[str]:
+        body = graphql(client, self.graphql_list, {"slug": slug})  # type: ignore[arg-type]
+        assert "errors" not in body, body
+        rows = body["data"]["incident_reviews"]
+        return [str(item["id"]) for review in rows for item in review["action_items"]]
 
     def make(self, tenant: Tenant) -> ReviewActionItem:
         return ReviewActionItemFactory(review=ReviewFactory(tenant=tenant), owner=UserFactory())
