@@ -53,7 +53,7 @@ class TestReviews(TenantResourceTests):
     rest_list_queries = PAGED
     graphql_list = "query($slug: String!) { incident_reviews(slug: $slug) { id status } }"
     graphql_list_path = ("incident_reviews",)
-    graphql_list_queries = 4
+    graphql_list_queries = 6  # + the lessons and the action items, prefetched for the page
 
     def make(self, tenant: Tenant) -> Review:
         return ReviewFactory(tenant=tenant)
