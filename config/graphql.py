@@ -42,6 +42,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from incidents.graphql.evaluation import EvaluationMutation, EvaluationQuery
 from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
 from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
@@ -66,6 +67,7 @@ Query = merge_types(
         AlertsQuery,
         IncidentsQuery,
         StatementsQuery,
+        EvaluationQuery,
         PlaybooksQuery,
         NotifyQuery,
         EscalationQuery,
@@ -78,6 +80,7 @@ Mutation = merge_types(
         AlertsMutation,
         IncidentsMutation,
         StatementsMutation,
+        EvaluationMutation,
         NotifyMutation,
         EscalationMutation,
     ),

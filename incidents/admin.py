@@ -231,4 +231,6 @@ class ResponseAdviceAdmin(_ChildAdmin):
 
 
 # Statements, crisis mode, stakeholders and holding-statement templates.
+# The evaluation's screens (reviews, report subscriptions, client reports).
+from incidents.evaluation import admin as evaluation_admin  # noqa: E402, F401
 from incidents.statements import admin as statements_admin  # noqa: E402, F401

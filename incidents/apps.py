@@ -1,10 +1,18 @@
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.apps import AppConfig
 
 
+def next_report_run(now: datetime) -> datetime:
+    """Client reports are made daily at 06:00 Jakarta time (23:00 UTC)."""
+    run = now.astimezone(UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+    return run if run > now else run + timedelta(days=1)
+
+
 def ensure_schedules(**kwargs: Any) -> None:
     """The recurring tasks of this app, created (or corrected) after every migrate."""
+    from django.utils import timezone
     from django_q.models import Schedule
 
     from tenants.schedules import keep
@@ -15,6 +23,14 @@ def ensure_schedules(**kwargs: Any) -> None:
         "incidents.statements.tasks.sweep_statements",
         Schedule.MINUTES,
         minutes=1,
+    )
+    # Client reports: daily at 06:00 Jakarta time (23:00 UTC); weekly ones cover the week to
+    # Monday, monthly ones the month to the 1st (docs/evaluation.md).
+    keep(
+        "incidents.schedule_client_reports",
+        "incidents.tasks.schedule_client_reports",
+        Schedule.DAILY,
+        first_run=next_report_run(timezone.now()),
     )
 
 
@@ -55,3 +71,8 @@ class IncidentsConfig(AppConfig):
 
         links.register()
         hooks.on_crisis_mode(notify.emit_event)
+
+        # ... and a resolved incident with its finished review (incidents.evaluation.demo).
+        from incidents.evaluation.demo import seed_review
+
+        register_seeder("evaluation", seed_review)

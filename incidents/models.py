@@ -516,6 +516,15 @@ class ResponseAdvice(TenantOwnedModel):
 
 
 # Statements, crisis mode and stakeholders (``incidents/statements/``) are models of this app.
+# The evaluation's models (post-crisis reviews, client reports) live in their own module.
+from incidents.evaluation.models import (  # noqa: E402, F401
+    ClientReport,
+    ReportSubscription,
+    Review,
+    ReviewActionItem,
+    ReviewFeedback,
+    ReviewLesson,
+)
 from incidents.statements.models import (  # noqa: E402, F401
     ApprovalStep,
     ApprovalWorkflow,

@@ -59,6 +59,27 @@ class Series:
             raise ValueError(f"series key {self.key!r}: lower-case letters, digits and dashes")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Marker:
+    """A moment marked on a time chart (a dashed vertical line labelled at the top), e.g. an
+    incident's milestones: alert, acknowledged, statements, resolved."""
+
+    at: datetime
+    label: str
+    colour: str = "#555555"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BandArea:
+    """A shaded band between ``low`` and ``high`` (one value each per time of the chart), e.g.
+    a baseline's median ± 2 MAD; ``label`` names it in the legend."""
+
+    low: Sequence[float]
+    high: Sequence[float]
+    label: str
+    colour: str = "#90caf9"
+
+
 def time_series_svg(
     *,
     times: Sequence[datetime],
@@ -68,6 +89,9 @@ def time_series_svg(
     y_label: str = "",
     width: float = 9.0,
     height: float = 3.2,
+    markers: Sequence[Marker] = (),
+    band: BandArea | None = None,
+    y_max: float | None = None,
 ) -> str:
     """The chart as inline SVG markup (``width`` and ``height`` in inches at 100 px each)."""
     svg = _render(
@@ -79,6 +103,9 @@ def time_series_svg(
         width=width,
         height=height,
         image_format="svg",
+        markers=markers,
+        band=band,
+        y_max=y_max,
     ).decode("utf-8")
     svg = _METADATA.sub("", _PROLOGUE.sub("", svg, count=1), count=1)
     return svg.replace(
@@ -98,6 +125,9 @@ def time_series_png(
     width: float = 9.0,
     height: float = 3.2,
     dpi: int = 100,
+    markers: Sequence[Marker] = (),
+    band: BandArea | None = None,
+    y_max: float | None = None,
 ) -> bytes:
     """The same chart as PNG bytes."""
     return _render(
@@ -110,6 +140,9 @@ def time_series_png(
         height=height,
         image_format="png",
         dpi=dpi,
+        markers=markers,
+        band=band,
+        y_max=y_max,
     )
 
 
@@ -124,6 +157,9 @@ def _render(
     height: float,
     image_format: str,
     dpi: int = 100,
+    markers: Sequence[Marker] = (),
+    band: BandArea | None = None,
+    y_max: float | None = None,
 ) -> bytes:
     if not series:
         raise ValueError("a chart needs at least one series")
@@ -134,6 +170,10 @@ def _render(
         raise ValueError("times must be aware datetimes")
     if len({one.key for one in series}) != len(series):
         raise ValueError("series keys must be unique")
+    if band is not None and not len(band.low) == len(band.high) == len(times):
+        raise ValueError("the band needs one low and one high value per time")
+    if any(marker.at.tzinfo is None for marker in markers):
+        raise ValueError("marker times must be aware datetimes")
 
     import matplotlib
 
@@ -158,6 +198,17 @@ def _render(
         local = [t.astimezone(time_zone) for t in times]
         x = mdates.date2num(local)  # type: ignore[no-untyped-call]  # days since the epoch
         axes.xaxis_date(tz=time_zone)
+        if band is not None and len(x):
+            shaded = axes.fill_between(
+                x,
+                list(band.low),
+                list(band.high),
+                color=band.colour,
+                alpha=0.35,
+                linewidth=0,
+                label=band.label,
+            )
+            shaded.set_gid("band")
         stacked = [one for one in series if one.stacked]
         if stacked and len(x):
             areas = axes.stackplot(
@@ -175,6 +226,20 @@ def _render(
                 continue
             (line,) = axes.plot(x, list(one.values), label=one.label, color=one.colour, lw=1.4)
             line.set_gid(f"series-{one.key}")
+        for index, marker in enumerate(markers):
+            at = float(mdates.date2num(marker.at.astimezone(time_zone)))  # type: ignore[no-untyped-call]
+            line = axes.axvline(at, color=marker.colour, lw=0.9, ls="--")
+            line.set_gid(f"marker-{index}")
+            axes.annotate(
+                marker.label,
+                xy=(at, 1.0),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=7,
+                color=marker.colour,
+            )
         axes.set_title(title, loc="left", fontsize=10, fontweight="bold")
         axes.set_ylabel(y_label)
         zone_name = local[0].tzname() if local else str(time_zone)
@@ -183,9 +248,10 @@ def _render(
         formatter = mdates.ConciseDateFormatter(locator, tz=time_zone)  # type: ignore[no-untyped-call]
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(formatter)
-        axes.set_ylim(bottom=0)
+        axes.set_ylim(bottom=0, top=y_max)
         if len(x) > 1:
             axes.set_xlim(float(x[0]), float(x[-1]))
+
         axes.grid(axis="y", color="#e0e0e0", linewidth=0.6)
         axes.legend(
             loc="lower right",
@@ -194,6 +260,89 @@ def _render(
             ncols=max(1, len(series)),
             fontsize=8,
         )
+        buffer = io.BytesIO()
+        metadata = {"Date": None} if image_format == "svg" else {}
+        figure.savefig(buffer, format=image_format, metadata=metadata)
+    return buffer.getvalue()
+
+
+def bar_chart_svg(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    highlight: Sequence[bool] = (),
+    width: float = 9.0,
+    height: float = 3.2,
+) -> str:
+    """Horizontal bars (e.g. share of voice per query) as inline SVG; ``highlight`` marks bars
+    drawn in the accent colour (e.g. the incident's own queries)."""
+    svg = _render_bars(labels, values, title, highlight, width, height, "svg", 100).decode("utf-8")
+    svg = _METADATA.sub("", _PROLOGUE.sub("", svg, count=1), count=1)
+    return svg.replace(
+        "<svg ",
+        f'<svg role="img" aria-label="{escape(title)}" class="sigap-chart" ',
+        1,
+    ).replace(">", f"><title>{escape(title)}</title>", 1)
+
+
+def bar_chart_png(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    highlight: Sequence[bool] = (),
+    width: float = 9.0,
+    height: float = 3.2,
+    dpi: int = 100,
+) -> bytes:
+    """The same bars as PNG bytes."""
+    return _render_bars(labels, values, title, highlight, width, height, "png", dpi)
+
+
+def _render_bars(
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    highlight: Sequence[bool],
+    width: float,
+    height: float,
+    image_format: str,
+    dpi: int,
+) -> bytes:
+    if len(labels) != len(values):
+        raise ValueError("one value per label")
+    marks = list(highlight) or [False] * len(labels)
+    if len(marks) != len(labels):
+        raise ValueError("one highlight flag per label")
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    settings: Any = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "sigap",
+        "text.parse_math": False,
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+    with _LOCK, matplotlib.rc_context(settings):
+        figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))[::-1]
+        colours = [COLOURS["negative"] if mark else COLOURS["total"] for mark in marks]
+        bars = axes.barh(positions, list(values), color=colours)
+        for index, bar in enumerate(bars):
+            bar.set_gid(f"bar-{index}")
+        axes.set_yticks(positions, list(labels))
+        axes.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        axes.set_xlim(left=0)
+        axes.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         buffer = io.BytesIO()
         metadata = {"Date": None} if image_format == "svg" else {}
         figure.savefig(buffer, format=image_format, metadata=metadata)

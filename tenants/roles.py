@@ -51,6 +51,7 @@ class Cap(StrEnum):
     MANAGE_ESCALATION = "escalation.manage"
     VIEW_PLAYBOOKS = "playbooks.view"
     MANAGE_PLAYBOOKS = "playbooks.manage"
+    SIGN_OFF_REVIEWS = "reviews.sign_off"
 
 
 _EVERY_STAFF_ROLE = {
@@ -115,6 +116,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.VIEW_PLAYBOOKS,
             # Used only as the incident's client approver (incidents.statements.services).
             Cap.CLIENT_APPROVE_STATEMENTS,
+            Cap.SIGN_OFF_REVIEWS,
         }
     ),
 }

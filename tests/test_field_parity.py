@@ -30,6 +30,9 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # A channel's URL or token and a webhook's signing key: write-only fields of the REST
     # serializer (never in an answer); GraphQL takes them as mutation arguments only.
     "tenants.Channel": (frozenset({"secret", "signing_secret"}), frozenset()),
+    # The portal reads a review whole: GraphQL nests its visible lessons and action items and
+    # its figures; REST serves them at incident-review-lessons/, -actions/ and figures/.
+    "incidents.Review": (frozenset(), frozenset({"lessons", "action_items", "figures"})),
 }
 
 # Pairs whose REST side is not a model serializer: (label, serializer, GraphQL type name).

@@ -219,6 +219,11 @@ ROOT_QUERIES = {
     "statements": "query($slug: String!) { statements(slug: $slug) { id } }",
     "statement_versions": "query($slug: String!) { statement_versions(slug: $slug) { id } }",
     "crisis_mode": "query($slug: String!) { crisis_mode(slug: $slug) { id } }",
+    "incident_reviews": (
+        "query($slug: String!) { incident_reviews(slug: $slug) { id lessons { id } "
+        "action_items { id owner { email } } } }"
+    ),
+    "client_reports": "query($slug: String!) { client_reports(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -310,6 +315,10 @@ MUTATIONS = {
         Cap.CLIENT_APPROVE_STATEMENTS,
         'mutation($slug: String!) { client_decide_statement(slug: $slug, id: "987654", '
         'decision: "approved") { id } }',
+    ),
+    "sign_off_review": (
+        Cap.SIGN_OFF_REVIEWS,
+        'mutation($slug: String!) { sign_off_review(slug: $slug, id: "987654") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

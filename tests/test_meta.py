@@ -158,6 +158,10 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "incidents.Stakeholder": "REST and admin only (staff work)",
     "incidents.StakeholderInteraction": "REST and admin only (staff work)",
     "incidents.RightOfReply": "REST and admin only (staff work)",
+    # The portal reads reviews with their visible lessons and action items nested; feedback
+    # ratings are internal and report subscriptions are the tenant admin's settings.
+    "incidents.ReviewFeedback": "REST and admin only (internal ratings)",
+    "incidents.ReportSubscription": "REST and admin only (tenant settings)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import views
+from incidents.api import evaluation, views
 from incidents.statements.api import urls as statement_urls
 
 TENANT = "tenants/<slug:tenant_slug>/"
@@ -20,6 +20,14 @@ router.register(
     "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
 )
 router.register("incident-role-policies", views.RolePolicyViewSet, basename="role-policy")
+router.register("incident-reviews", evaluation.ReviewViewSet, basename="review")
+router.register("incident-review-lessons", evaluation.LessonViewSet, basename="review-lesson")
+router.register("incident-review-actions", evaluation.ActionItemViewSet, basename="review-action")
+router.register("incident-review-feedback", evaluation.FeedbackViewSet, basename="review-feedback")
+router.register("client-reports", evaluation.ClientReportViewSet, basename="client-report")
+router.register(
+    "report-subscriptions", evaluation.SubscriptionViewSet, basename="report-subscription"
+)
 
 urlpatterns = [
     *statement_urls.urlpatterns,

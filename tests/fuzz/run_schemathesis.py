@@ -82,6 +82,7 @@ class Seed:
     objects: dict[str, list[Any]] = field(default_factory=dict)
     cursors: dict[str, Iterator[Any]] = field(default_factory=dict)
     victims: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    client_token: str = ""  # the tenant's client user: signs off reviews (reviews.sign_off)
 
     def next(self, kind: str) -> Any:
         """The next stable object of a kind, round robin (e.g. a source of each kind in turn)."""
@@ -206,6 +207,7 @@ def seed_database() -> Seed:
         "hoax-cluster": [HoaxClusterFactory(tenant=tenant)],
         "owned-account": [OwnedAccountFactory(tenant=tenant) for _ in range(2)],
         **incident_objects(tenant, admin),
+        **evaluation_objects(tenant, admin),
     }
     seed.victims = {
         "token": personal_token,
@@ -222,7 +224,11 @@ def seed_database() -> Seed:
         "alert-action": lambda: AlertFactory(tenant=tenant),
         "owned-account": lambda: OwnedAccountFactory(tenant=tenant),
         **incident_victims(tenant, admin),
+        **evaluation_victims(tenant, admin),
     }
+    client = User.objects.create_user("fuzz-client@example.test", password=PASSWORD)
+    MembershipFactory(tenant=tenant, user=client, role=Role.CLIENT)
+    seed.client_token = services.issue_token(user=client, name="fuzzer's client")[1]
     return seed
 
 
@@ -252,6 +258,72 @@ def incident_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
             incident_services.create_role_policy(tenant=tenant, role="analyst", user=admin)
         ],
     }
+
+
+def resolved_incident(tenant: Any) -> Any:
+    """A new incident moved to resolved through the services."""
+    from incidents import services as incident_services
+
+    incident = incident_services.open_incident(tenant=tenant, title="Reviewed", trigger="hoax")
+    for stage in ("triaged", "responding", "monitoring", "resolved"):
+        incident = incident_services.transition_incident(incident=incident, to=stage)
+    return incident
+
+
+def resolved_review(tenant: Any, *, final: bool = False) -> Any:
+    """A draft (or final) review of a new resolved incident, made through the services."""
+    from incidents.evaluation import services as evaluation
+
+    review = evaluation.create_review(tenant=tenant, incident=resolved_incident(tenant))
+    return evaluation.finalise_review(review=review) if final else review
+
+
+def evaluation_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
+    """Rows of the evaluation (reviews and their parts, reports, a subscription)."""
+    from incidents.evaluation import services as evaluation
+
+    review = resolved_review(tenant)
+    return {
+        "review": [review],
+        "review-finalise": [review],
+        "review-final": [resolved_review(tenant, final=True)],
+        "review-lesson": [evaluation.create_lesson(review=review, kind="went_well", text="Cepat")],
+        "review-action": [evaluation.create_action_item(review=review, title="FAQ")],
+        "review-feedback": [evaluation.create_feedback(review=review, participant=admin, rating=4)],
+        "client-report": [evaluation.generate_report(tenant=tenant, frequency="weekly")],
+        "report-subscription": [
+            evaluation.create_subscription(tenant=tenant, frequency="monthly", recipients=[])
+        ],
+    }
+
+
+def evaluation_victims(tenant: Any, admin: Any) -> dict[str, Any]:
+    from incidents.evaluation import services as evaluation
+
+    return {
+        "review": lambda: resolved_review(tenant),
+        "review-finalise": lambda: resolved_review(tenant),
+        "review-final": lambda: resolved_review(tenant, final=True),
+        "review-lesson": lambda: evaluation.create_lesson(
+            review=resolved_review(tenant), kind="went_badly", text="Lambat"
+        ),
+        "review-action": lambda: evaluation.create_action_item(
+            review=resolved_review(tenant), title="Latihan"
+        ),
+        "review-feedback": lambda: evaluation.create_feedback(
+            review=resolved_review(tenant), participant=admin, rating=3
+        ),
+        # one subscription per frequency: the weekly one is the victim (made again as needed)
+        "report-subscription": lambda: weekly_subscription(tenant),
+    }
+
+
+def weekly_subscription(tenant: Any) -> Any:
+    from incidents.evaluation import services as evaluation
+    from incidents.evaluation.models import ReportSubscription
+
+    found = ReportSubscription.objects.for_tenant(tenant).filter(frequency="weekly").first()
+    return found or evaluation.create_subscription(tenant=tenant, frequency="weekly")
 
 
 def new_member(tenant: Any) -> Any:
@@ -329,6 +401,18 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/incident-timeline/{id}/": "timeline-entry",
     "/tenants/{tenant_slug}/incident-severity-policies/{id}/": "severity-policy",
     "/tenants/{tenant_slug}/incident-role-policies/{id}/": "role-policy",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/": "review",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/chart/": "review",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/export/": "review",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/figures/": "review",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/finalise/": "review-finalise",
+    "/tenants/{tenant_slug}/incident-reviews/{id}/sign-off/": "review-final",
+    "/tenants/{tenant_slug}/incident-review-lessons/{id}/": "review-lesson",
+    "/tenants/{tenant_slug}/incident-review-actions/{id}/": "review-action",
+    "/tenants/{tenant_slug}/incident-review-feedback/{id}/": "review-feedback",
+    "/tenants/{tenant_slug}/client-reports/{id}/": "client-report",
+    "/tenants/{tenant_slug}/client-reports/{id}/download/": "client-report",
+    "/tenants/{tenant_slug}/report-subscriptions/{id}/": "report-subscription",
 }
 # Objects named by their public prefix rather than their primary key.
 PREFIXED = {"token", "api-key"}
@@ -336,7 +420,13 @@ PREFIXED = {"token", "api-key"}
 # to a victim object made for the call: every DELETE, and role changes of members (a member
 # could be the only admin).
 VICTIM_METHODS = {"DELETE"}
-VICTIM_ALWAYS = {"member": {"PATCH", "DELETE"}, "alert-action": {"POST"}}
+VICTIM_ALWAYS = {
+    "member": {"PATCH", "DELETE"},
+    "alert-action": {"POST"},
+    # finalising and signing off happen once per review: each call gets a fresh one
+    "review-finalise": {"POST"},
+    "review-final": {"POST"},
+}
 
 
 def bind_path(seed: Seed, case: Any) -> None:
@@ -444,6 +534,30 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
         )
     elif "/incident-role-policies/" in path and isinstance(case.body, dict) and counter[label] % 2:
         case.body["user"] = seed.admin.pk  # a member of the tenant (random ids name nobody)
+    elif path.endswith("/incident-reviews/") and isinstance(case.body, dict) and counter[label] % 2:
+        # a resolved incident without a review yet (random ids name nothing)
+        case.body["incident"] = resolved_incident(seed.tenant).pk
+    elif (
+        (
+            path.endswith(("/incident-review-lessons/", "/incident-review-actions/"))
+            or path.endswith("/incident-review-feedback/")
+        )
+        and isinstance(case.body, dict)
+        and counter[label] % 2
+    ):
+        case.body["review"] = seed.objects["review"][0].pk
+        case.body.pop("owner", None)
+        if "feedback" in path:
+            case.body["participant"] = new_member(seed.tenant).pk
+    elif (
+        path.endswith("/report-subscriptions/")
+        and isinstance(case.body, dict)
+        and counter[label] % 2
+    ):
+        from incidents.evaluation import services as evaluation
+
+        evaluation.delete_subscription(instance=weekly_subscription(seed.tenant))  # make room
+        case.body["frequency"] = "weekly"
     elif path.endswith("/upload/") and isinstance(case.body, dict) and counter[label] % 2:
         case.body["file"] = UPLOAD_CSV.encode()
         case.body["format"] = "csv"
@@ -473,6 +587,12 @@ class SigningApp:
             SigningApp.cpu_seconds += time.thread_time() - cpu
 
     def sign_and_call(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.endswith("/sign-off/") and environ.get("HTTP_AUTHORIZATION") == (
+            f"Bearer {self.seed.token}"
+        ):
+            # Signing off is the client's (reviews.sign_off): the client user's token instead.
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {self.seed.client_token}"
         if environ.get("HTTP_X_SIGAP_SIGNATURE") == SIGN_ME:
             from monitoring.models import Source
 
