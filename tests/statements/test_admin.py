@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from incidents.demo import seed_incident
 from incidents.statements.models import ApprovalWorkflow
@@ -59,3 +60,19 @@ def test_every_screen_lists_only_the_agencys_rows(
     choices = list(form.context["adminform"].form.fields["workflow"].queryset)
     assert choices and theirs not in choices
     assert client.get(f"/admin/incidents/approvalworkflow/{theirs.pk}/change/").status_code == 302
+
+
+def test_a_running_crisis_mode_shows_first_on_the_start_pages(
+    agency_admin: Any, tenant: Any, members: Any
+) -> None:
+    from incidents.statements import services
+    from tests.incidents.factories import IncidentFactory
+
+    incident = IncidentFactory(tenant=tenant, title="Boikot")
+    services.start_crisis_mode(incident=incident, reason="Boikot meluas")
+    client = Client()
+    client.force_login(agency_admin)
+    url = reverse("admin:tenants_tenant_overview", args=[tenant.pk])
+    page = client.get(url).content.decode()
+    assert "Boikot meluas" in page
+    assert page.index("Boikot meluas") < page.index("Boikot (")

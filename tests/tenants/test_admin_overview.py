@@ -166,9 +166,9 @@ def test_start_page_query_count_is_pinned(
 
 
 # Session and user (2), the admin's scope (1), the staff's default language (1), the tenant (1),
-# one per monitoring panel: rollups, riskiest mentions, sources in error (3); open alerts (1)
-# and open incidents (1); the navigation sidebar's permission checks (4).
-EXPECTED_START_PAGE_QUERIES = 14
+# one per monitoring panel: rollups, riskiest mentions, sources in error (3); open alerts (1),
+# running crisis mode (1) and open incidents (1); the navigation sidebar's permission checks (4).
+EXPECTED_START_PAGE_QUERIES = 15
 
 
 def test_other_agencies_pages_answer_404(
@@ -238,9 +238,9 @@ def test_agency_page_query_count_is_pinned(
 
 
 # Session and user (2), the admin's scope (1), the staff's default language (1), the agency (1),
-# its tenants (1), the monitoring columns: rollups and sources in error (2); open alerts (1) and
-# open incidents (1); the sidebar's permission checks (4).
-EXPECTED_AGENCY_PAGE_QUERIES = 14
+# its tenants (1), the monitoring columns: rollups and sources in error (2); open alerts (1),
+# running crisis modes (1) and open incidents (1); the sidebar's permission checks (4).
+EXPECTED_AGENCY_PAGE_QUERIES = 15
 
 
 @pytest.fixture
