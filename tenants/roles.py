@@ -44,6 +44,7 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    CORRECT_SCORES = "scores.correct"
 
 
 _EVERY_STAFF_ROLE = {
@@ -70,6 +71,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
+            Cap.CORRECT_SCORES,
         }
     ),
     Role.ANALYST: frozenset(
@@ -80,11 +82,18 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.INGEST,
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
+            Cap.CORRECT_SCORES,
         }
     ),
     Role.RESPONDER: frozenset(
         _EVERY_STAFF_ROLE
-        | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS, Cap.ACK_ALERTS}
+        | {
+            Cap.TRIAGE_MENTIONS,
+            Cap.MANAGE_INCIDENTS,
+            Cap.DRAFT_STATEMENTS,
+            Cap.ACK_ALERTS,
+            Cap.CORRECT_SCORES,
+        }
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
