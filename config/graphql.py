@@ -44,6 +44,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.alerts import AlertsQuery
+from monitoring.graphql.classifier import ClassifierMutation, ClassifierQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
@@ -54,8 +55,10 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Query = merge_types(
+    "Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, ClassifierQuery)
+)
+Mutation = merge_types("Mutation", (MonitoringMutation, ClassifierMutation))
 
 
 logger = logging.getLogger("sigap.graphql")
