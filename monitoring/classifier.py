@@ -133,10 +133,23 @@ _queued: dict[int, float] = {}
 
 def request_training(tenant: Tenant | int) -> bool:
     """Queues ``train_scoring_model`` on the slow queue (at most once a minute per tenant in
-    this process); answers whether it queued."""
+    this process); answers whether it queued. A tenant without any sentiment or provocation
+    correction has nothing to learn from (``ValidationError`` on ``corrections``)."""
     from tenants.queues import enqueue_slow
 
     tenant_id = _tenant_id(tenant)
+    if (
+        not ScoreCorrection.objects.for_tenant(tenant_id)
+        .filter(field__in=("sentiment", "provocation"))
+        .exists()
+    ):
+        raise ValidationError(
+            {
+                "corrections": ValidationError(
+                    _("No sentiment or provocation corrections to learn from yet."), "empty"
+                )
+            }
+        )
     now = time.monotonic()
     if now - _queued.get(tenant_id, -1e9) < 60:
         return False

@@ -208,6 +208,13 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "score_corrections": (
+        "query($slug: String!) { score_corrections(slug: $slug) { id corrected_by { email } } }"
+    ),
+    "classifier_versions": (
+        "query($slug: String!) { classifier_versions(slug: $slug) { id version metrics } }"
+    ),
+    "label_suggestions": "query($slug: String!) { label_suggestions(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -220,6 +227,26 @@ MUTATIONS = {
         Cap.TRIAGE_MENTIONS,
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
+    ),
+    "correct_mention": (
+        Cap.CORRECT_SCORES,
+        'mutation($slug: String!) { correct_mention(slug: $slug, id: "987654", '
+        'sentiment: "negative") { id } }',
+    ),
+    # no corrections yet: nothing to learn from
+    "train_classifier": (Cap.CORRECT_SCORES, "mutation($slug: String!) { train_classifier(slug: $slug) }"),
+    "activate_classifier": (
+        Cap.CORRECT_SCORES,
+        'mutation($slug: String!) { activate_classifier(slug: $slug, id: "987654") { id } }',
+    ),
+    # no version live: nothing to roll back
+    "rollback_classifier": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { rollback_classifier(slug: $slug) { id } }",
+    ),
+    "rescore_mentions": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { rescore_mentions(slug: $slug, days: 0) }",
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

@@ -55,6 +55,7 @@ class MentionCorrectionSerializer(StrictSerializerMixin, serializers.Serializer)
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
         if not attrs:
             raise serializers.ValidationError(
                 {"sentiment": _("Give at least one of sentiment, language, provocation, triggers.")},
@@ -164,7 +165,8 @@ class ScoringModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     @action(detail=False, methods=["post"], pagination_class=None)
     def train(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Queue training of a new version from the corrections (slow queue)."""
-        queued = classifier.request_training(self.tenant)
+        with service_errors():
+            queued = classifier.request_training(self.tenant)
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: ScoringModelSerializer})

@@ -131,7 +131,8 @@ class ClassifierMutation:
     def train_classifier(self, info: Info, slug: str) -> bool:
         """Queue training of a new version from the corrections; answers whether it queued."""
         tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
-        return classifier.request_training(tenant)
+        with service_errors():
+            return classifier.request_training(tenant)
 
     @strawberry_django.mutation(extensions=_authenticated)
     def activate_classifier(self, info: Info, slug: str, id: strawberry.ID) -> ScoringModelType:
