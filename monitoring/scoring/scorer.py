@@ -159,8 +159,13 @@ class Scorer:
             )
         return results
 
-    def score(self, text: str | ScoreInput, extensions: TenantExtensions | None = None):
-        return self.score_batch([text], extensions)[0]
+    def score(
+        self,
+        text: str | ScoreInput,
+        extensions: TenantExtensions | None = None,
+        adapter: Adapter | None = None,
+    ):
+        return self.score_batch([text], extensions, adapter)[0]
 
 
 _SCORER: Scorer | None = None
