@@ -23,8 +23,8 @@ from monitoring import classifier
 from monitoring import fields as public_fields
 from monitoring.api.serializers import MentionSerializer
 from monitoring.models import Mention, ScoreCorrection, ScoringModel
+from monitoring.choices import Sentiment
 from monitoring.scoring import TRIGGER_LABELS
-from monitoring.scoring.schema import SENTIMENT_LABELS
 from monitoring.services import correct_mention
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.serializers import (
@@ -32,6 +32,7 @@ from tenants.api.serializers import (
     UserSummarySerializer,
     service_errors,
 )
+from tenants.choices import CrisisTrigger
 from tenants.roles import Cap
 
 
@@ -39,7 +40,7 @@ class MentionCorrectionSerializer(StrictSerializerMixin, serializers.Serializer)
     """One or more corrections of a mention's scores; the shape is checked here, the rules by
     ``services.triage_mentions``."""
 
-    sentiment = serializers.ChoiceField(choices=SENTIMENT_LABELS, required=False)
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
     language = serializers.RegexField(
         r"^(?:[a-z]{2,3}|other)$",
         max_length=8,
@@ -48,7 +49,7 @@ class MentionCorrectionSerializer(StrictSerializerMixin, serializers.Serializer)
     )
     provocation = serializers.BooleanField(required=False, help_text="The provocation flag.")
     triggers = serializers.ListField(
-        child=serializers.ChoiceField(choices=TRIGGER_LABELS),
+        child=serializers.ChoiceField(choices=CrisisTrigger.choices),
         required=False,
         max_length=len(TRIGGER_LABELS),
         help_text="The mention's full list of crisis triggers.",
