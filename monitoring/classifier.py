@@ -411,7 +411,9 @@ def _rescore_chunk(tenant_id: int, ids: list[int], adapter: Adapter | None) -> i
             continue
         if "sentiment" in diff:
             moves.append(
-                rollups.Move(row.published_at, row.matched_queries, row.sentiment, diff["sentiment"])
+                rollups.Move(
+                    row.published_at, row.matched_queries, row.sentiment, diff["sentiment"]
+                )
             )
         for name, value in diff.items():
             setattr(row, name, value)
@@ -450,7 +452,7 @@ def label_suggestions(tenant: Tenant | int, *, limit: int = 20) -> list[dict[str
             :SUGGESTION_POOL
         ]
     )
-    out = []
+    out: list[dict[str, Any]] = []
     for m in pool:
         probs = sorted(
             (float(v) for v in (m["sentiment_scores"] or {}).values() if _number(v)), reverse=True
@@ -470,7 +472,7 @@ def label_suggestions(tenant: Tenant | int, *, limit: int = 20) -> list[dict[str
                 "reason": reason,
             }
         )
-    out.sort(key=lambda s: (-s["uncertainty"], -s["id"]))
+    out.sort(key=lambda s: (-float(s["uncertainty"]), -int(s["id"])))
     return out[: max(1, min(limit, 100))]
 
 
@@ -487,4 +489,3 @@ def live_since(tenant: Tenant | int) -> datetime | None:
         .values_list("live_since", flat=True)
         .first()
     )
-

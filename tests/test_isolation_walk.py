@@ -234,7 +234,10 @@ MUTATIONS = {
         'sentiment: "negative") { id } }',
     ),
     # no corrections yet: nothing to learn from
-    "train_classifier": (Cap.CORRECT_SCORES, "mutation($slug: String!) { train_classifier(slug: $slug) }"),
+    "train_classifier": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { train_classifier(slug: $slug) }",
+    ),
     "activate_classifier": (
         Cap.CORRECT_SCORES,
         'mutation($slug: String!) { activate_classifier(slug: $slug, id: "987654") { id } }',

@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from monitoring import classifier
 from monitoring import fields as public_fields
 from monitoring.api.serializers import MentionSerializer
-from monitoring.models import Mention, ScoreCorrection, ScoringModel
 from monitoring.choices import Sentiment
+from monitoring.models import Mention, ScoreCorrection, ScoringModel
 from monitoring.scoring import TRIGGER_LABELS
 from monitoring.services import correct_mention
 from tenants.api.base import TenantScopedViewSet
@@ -33,6 +33,7 @@ from tenants.api.serializers import (
     service_errors,
 )
 from tenants.choices import CrisisTrigger
+from tenants.models import User
 from tenants.roles import Cap
 
 
@@ -59,7 +60,11 @@ class MentionCorrectionSerializer(StrictSerializerMixin, serializers.Serializer)
         attrs = super().validate(attrs)
         if not attrs:
             raise serializers.ValidationError(
-                {"sentiment": _("Give at least one of sentiment, language, provocation, triggers.")},
+                {
+                    "sentiment": _(
+                        "Give at least one of sentiment, language, provocation, triggers."
+                    )
+                },
                 code="required",
             )
         return attrs
@@ -125,14 +130,13 @@ class MentionCorrectionMixin:
         payload = MentionCorrectionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         with service_errors():
-            correct_mention(mention=mention, corrected_by=request.user, **payload.validated_data)
+            user = request.user if isinstance(request.user, User) else None
+            correct_mention(mention=mention, corrected_by=user, **payload.validated_data)
         return Response(MentionSerializer(self.get_object()).data)
 
 
 @extend_schema(tags=["scoring"])
-class ScoreCorrectionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
-):
+class ScoreCorrectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """The tenant's score corrections, newest first."""
 
     queryset = ScoreCorrection.objects.all()

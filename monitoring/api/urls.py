@@ -27,9 +27,7 @@ router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
 router.register("hoax-clusters", alerts.HoaxClusterViewSet, basename="hoax-cluster")
 router.register("owned-accounts", alerts.OwnedAccountViewSet, basename="owned-account")
-router.register(
-    "score-corrections", classifier.ScoreCorrectionViewSet, basename="score-correction"
-)
+router.register("score-corrections", classifier.ScoreCorrectionViewSet, basename="score-correction")
 router.register("classifier", classifier.ScoringModelViewSet, basename="scoring-model")
 
 metrics = [

@@ -19,6 +19,7 @@ from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
+from tenants.models import User
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
@@ -120,9 +121,10 @@ class ClassifierMutation:
             raise bad_input(
                 "Give at least one of sentiment, language, provocation, triggers.", "sentiment"
             )
+        user = info.context.request.user
         with service_errors():
             services.correct_mention(
-                mention=mention, corrected_by=info.context.request.user, **given
+                mention=mention, corrected_by=user if isinstance(user, User) else None, **given
             )
         stored = Mention.objects.for_tenant(tenant.pk).select_related("assignee")
         return stored.get(pk=mention.pk)  # type: ignore[return-value]
@@ -166,4 +168,3 @@ class ClassifierMutation:
             raise bad_input(f"days: between 1 and {classifier.MAX_RESCORE_DAYS}.", "days")
         enqueue_slow(classifier.RESCORE_TASK, tenant.pk, days)
         return True
-

@@ -329,7 +329,9 @@ def _problem(rows: list[_Row], offsets: np.ndarray, target: np.ndarray) -> _Prob
     cols = np.concatenate([r.cols for r in rows]) if rows else np.zeros(0, np.int64)
     vals = np.concatenate([r.vals for r in rows]) if rows else np.zeros(0)
     global_cols, compact = np.unique(cols, return_inverse=True)
-    return _Problem(indptr, compact.astype(np.int64), vals, len(global_cols), global_cols, offsets, target)
+    return _Problem(
+        indptr, compact.astype(np.int64), vals, len(global_cols), global_cols, offsets, target
+    )
 
 
 def _matmul(p: _Problem, w: np.ndarray) -> np.ndarray:
@@ -362,7 +364,7 @@ def _fit(p: _Problem, lam: float, scale: float, softmax: bool) -> tuple[np.ndarr
     """Minimise mean cross-entropy of ``(offset + X·W + b)·scale`` plus ``λ/2·(|W|² + |b|²)``
     by Nesterov-accelerated gradient descent with step ``1/L``; returns (W (m, C), b (C,))."""
     c = p.target.shape[1]
-    sq = np.zeros(p.n)
+    sq: np.ndarray = np.zeros(p.n)
     if p.vals.size:
         rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
         sq = np.bincount(rows, weights=p.vals * p.vals, minlength=p.n)
@@ -475,13 +477,13 @@ def train(scorer: Scorer, examples: Sequence[Example]) -> Trained:
             if e.sentiment in SENTIMENT_LABELS and seen.lang[i] == lang and seen.rows[i] is not None
         ]
         if idx:
-            rows = [seen.rows[i] for i in idx]
+            rows = _present(seen, idx)
             truth = np.array([SENTIMENT_LABELS.index(str(examples[i].sentiment)) for i in idx])
             base = np.array([SENTIMENT_LABELS.index(str(seen.base_sentiment[i])) for i in idx])
             _account(report["sentiment"], lang, len(idx), base, truth, None)
             if len(idx) >= MIN_EXAMPLES:
                 target = np.eye(len(SENTIMENT_LABELS))[truth]
-                prob = _problem(rows, np.array([r.z for r in rows]), target)  # type: ignore[union-attr]
+                prob = _problem(rows, np.array([r.z for r in rows]), target)
                 lam, correct, base_correct, fitted = _head(prob, base, truth, scale, True)
                 _account(report["sentiment"], lang, 0, None, None, (lam, correct - base_correct))
                 if fitted is not None:
@@ -495,14 +497,14 @@ def train(scorer: Scorer, examples: Sequence[Example]) -> Trained:
             if e.provocation in (0, 1) and seen.lang[i] == lang and seen.rows[i] is not None
         ]
         if idx:
-            rows = [seen.rows[i] for i in idx]
+            rows = _present(seen, idx)
             truth = np.array([int(examples[i].provocation or 0) for i in idx])
             base = np.array([int(seen.base_flag[i]) for i in idx])
             _account(report["provocation"], lang, len(idx), base, truth, None)
             if len(idx) >= MIN_EXAMPLES:
                 s = np.clip(np.array([seen.lexicon[i] for i in idx]), EPS, 1 - EPS)
                 offsets = np.log(s / (1 - s))[:, None]
-                prob = _problem(rows, offsets, truth[:, None].astype(np.float64))  # type: ignore[arg-type]
+                prob = _problem(rows, offsets, truth[:, None].astype(np.float64))
                 lam, correct, base_correct, fitted = _head(prob, base, truth, 1.0, False)
                 _account(report["provocation"], lang, 0, None, None, (lam, correct - base_correct))
                 if fitted is not None:
@@ -510,6 +512,11 @@ def train(scorer: Scorer, examples: Sequence[Example]) -> Trained:
                     keep = np.abs(w[:, 0]) > 1e-6
                     adapter.provocation[lang] = (prob.global_cols[keep], w[keep, 0], float(b[0]))
     return Trained(adapter, report)
+
+
+def _present(seen: Recorded, idx: list[int]) -> list[_Row]:
+    rows = [seen.rows[i] for i in idx]
+    return [r for r in rows if r is not None]
 
 
 def _account(

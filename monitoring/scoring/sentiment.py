@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .features import SentimentModel, softmax
 from .adapt import Residual
+from .features import SentimentModel, softmax
 from .language import LanguageGuess
 from .normalize import Form, NormToken, Resources, normalise_forms
 

@@ -65,9 +65,7 @@ def ingest(tenant: Any, items: list[dict[str, Any]]) -> None:
 
 def counts(tenant: Any) -> tuple[int, int, int, int]:
     total = MetricBucket.objects.get(tenant=tenant, query_id=0)
-    tally = {
-        row.sentiment: row.mentions for row in MentionTally.objects.for_tenant(tenant).all()
-    }
+    tally = {row.sentiment: row.mentions for row in MentionTally.objects.for_tenant(tenant).all()}
     return total.mentions, total.positive, total.negative, tally.get("negative", 0)
 
 
@@ -97,7 +95,10 @@ def test_a_correction_is_stored_with_who_when_old_new_and_moves_the_rollups(
     assert "provocation" in mention.triggers and mention.provocation >= 0.5
     stored = {c.field: c for c in ScoreCorrection.objects.for_tenant(tenant)}
     assert set(stored) == {"sentiment", "provocation", "language"}
-    assert (stored["sentiment"].old_value, stored["sentiment"].new_value) == ("positive", "negative")
+    assert (stored["sentiment"].old_value, stored["sentiment"].new_value) == (
+        "positive",
+        "negative",
+    )
     assert (stored["provocation"].old_value, stored["provocation"].new_value) == (False, True)
     assert stored["language"].old_value == "id"
     assert all(c.corrected_by == members["analyst"] and c.created_at for c in stored.values())
@@ -116,9 +117,7 @@ def test_deleting_a_mention_takes_it_off_the_rollups(tenant: Any) -> None:
     assert counts(tenant) == (1, 1, 0, 0)
     from monitoring.models import TermBucket
 
-    assert [
-        t.mentions for t in TermBucket.objects.for_tenant(tenant).filter(text="#boikot")
-    ] == [0]
+    assert [t.mentions for t in TermBucket.objects.for_tenant(tenant).filter(text="#boikot")] == [0]
 
 
 def test_scores_correct_cells_over_rest(api: Any, tenant: Any, members: dict[str, Any]) -> None:

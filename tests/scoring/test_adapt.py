@@ -79,9 +79,10 @@ def test_weights_round_trip_and_refuse_other_base_models() -> None:
     data = adapter.to_bytes()
     assert len(data) < 200_000
     again = Adapter.from_bytes(data, scorer)
-    assert scorer.score(PROBE[0], adapter=again).to_dict() == scorer.score(
-        PROBE[0], adapter=adapter
-    ).to_dict()
+    assert (
+        scorer.score(PROBE[0], adapter=again).to_dict()
+        == scorer.score(PROBE[0], adapter=adapter).to_dict()
+    )
     other = Adapter(base="0" * 16, sentiment=adapter.sentiment)
     with pytest.raises(AdapterMismatch):
         Adapter.from_bytes(other.to_bytes(), scorer)
@@ -95,7 +96,10 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def test_score_command_adapts_from_labelled_lines(tmp_path: Path) -> None:
     labelled = write_jsonl(
         tmp_path / "labelled.jsonl",
-        [{"id": n, "text": t, "sentiment": "negative", "provocation": 1} for n, t in enumerate(PRAISE)],
+        [
+            {"id": n, "text": t, "sentiment": "negative", "provocation": 1}
+            for n, t in enumerate(PRAISE)
+        ],
     )
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": n, "text": t} for n, t in enumerate(PROBE)])
     plain, adapted = tmp_path / "plain.jsonl", tmp_path / "adapted.jsonl"
