@@ -20,7 +20,11 @@ What it guarantees:
 * **Re-scoring** (:func:`rescore_mentions`) scores the mentions of recent days again with the
   live version (or the base models), never overwriting a corrected field, moves changed
   sentiments in the rollups in the same transaction, and publishes no pipeline event, so it never
-  fires a live alert.
+  fires a live alert; it moves the live version's ``scores_from`` back to the start of the days
+  it covered.
+* **Baselines are not compared across a model change**: activating or rolling back restarts the
+  tenant's negative-surge and provocation-burst series, and a restarting negative-surge series
+  reads the rollups only from :func:`scores_since` (early_warning.live.bootstrap_counts).
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from monitoring import rollups
-from monitoring.models import Mention, ScoreCorrection, ScoringModel
+from monitoring.choices import AlertKind
+from monitoring.models import AlertRule, DetectorState, Mention, ScoreCorrection, ScoringModel
 from monitoring.scoring import ScoreInput, get_scorer
 from monitoring.scoring.adapt import Adapter, AdapterMismatch, Example, fingerprint, train
 from tenants.models import Tenant
@@ -202,13 +207,17 @@ def activate_scoring_model(*, instance: ScoringModel) -> ScoringModel:
             }
         )
     models = ScoringModel.objects.for_tenant(instance.tenant_id)
+    now = timezone.now()
     models.filter(status=ScoringModel.Status.LIVE).exclude(pk=instance.pk).update(
-        status=ScoringModel.Status.READY
+        status=ScoringModel.Status.READY, retired_at=now
     )
     if instance.status != ScoringModel.Status.LIVE:
         instance.status = ScoringModel.Status.LIVE
-        instance.live_since = timezone.now()
-        models.filter(pk=instance.pk).update(status=instance.status, live_since=instance.live_since)
+        instance.live_since = instance.scores_from = now
+        models.filter(pk=instance.pk).update(
+            status=instance.status, live_since=now, scores_from=now, retired_at=None
+        )
+        _restart_baselines(instance.tenant_id)
     _forget(instance.tenant_id)
     return instance
 
@@ -224,7 +233,10 @@ def rollback_scoring_model(*, tenant: Tenant | int) -> ScoringModel | None:
         raise ValidationError(
             {"version": ValidationError(_("No version is live: nothing to roll back."), "none")}
         )
-    models.filter(pk=live.pk).update(status=ScoringModel.Status.READY, live_since=None)
+    models.filter(pk=live.pk).update(
+        status=ScoringModel.Status.READY, live_since=None, retired_at=timezone.now()
+    )
+    _restart_baselines(tenant_id)
     before = (
         models.filter(status=ScoringModel.Status.READY, version__lt=live.version)
         .order_by("-version")
@@ -234,6 +246,33 @@ def rollback_scoring_model(*, tenant: Tenant | int) -> ScoringModel | None:
     if before is None:
         return None
     return activate_scoring_model(instance=before)
+
+
+SCORE_SERIES = (AlertKind.NEGATIVE_SURGE, AlertKind.PROVOCATION_BURST)
+
+
+def _restart_baselines(tenant_id: int) -> None:
+    """A model change: the series that count scored mentions (negative surge, provocation
+    burst) start again, from the rollups since ``scores_since`` (early_warning.live)."""
+    DetectorState.objects.for_tenant(tenant_id).filter(
+        rule__in=AlertRule.objects.for_tenant(tenant_id).filter(kind__in=SCORE_SERIES)
+    ).delete()
+
+
+def scores_since(tenant_id: int) -> datetime | None:
+    """From when the tenant's stored scores come from the model scoring it now: the live
+    version's ``scores_from``, or, with no live version, when the last one was taken out of use
+    (None: the base models have always scored it). Baselines never reach before it."""
+    rows = list(
+        ScoringModel.objects.for_tenant(tenant_id)
+        .filter(Q(status=ScoringModel.Status.LIVE) | Q(retired_at__isnull=False))
+        .order_by("-retired_at")
+        .values_list("status", "scores_from", "retired_at")
+    )
+    for status, since, _retired in rows:
+        if status == ScoringModel.Status.LIVE:
+            return since
+    return max((retired for _s, _f, retired in rows if retired is not None), default=None)
 
 
 # --- the live version in the pipeline ----------------------------------------------------------
@@ -313,6 +352,8 @@ def rescore_mentions(*, tenant: Tenant | int, days: int) -> int:
     _forget(tenant_id)
     adapter = live_adapter(tenant_id)
     since = timezone.now() - timedelta(days=days)
+    live = ScoringModel.objects.for_tenant(tenant_id).filter(status=ScoringModel.Status.LIVE)
+    live.filter(Q(scores_from__isnull=True) | Q(scores_from__gt=since)).update(scores_from=since)
     last_id = 0
     changed = 0
     while True:

@@ -1079,6 +1079,10 @@ class ScoringModel(TenantOwnedModel):
     metrics = models.JSONField(gettext_lazy("accuracy"), default=dict, blank=True)
     created_at = models.DateTimeField(gettext_lazy("trained at"), auto_now_add=True)
     live_since = models.DateTimeField(gettext_lazy("live since"), null=True, blank=True)
+    # Mentions published from this moment on carry this version's scores: when it went live,
+    # moved back by re-scoring with it. Baselines start here (``classifier.scores_since``).
+    scores_from = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(gettext_lazy("taken out of use"), null=True, blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("tenant classifier")

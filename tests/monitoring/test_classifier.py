@@ -348,3 +348,40 @@ def test_the_tenant_sees_accuracy_and_suggestions_on_rest_graphql_and_admin(
     )
     assert page.status_code == 200
     assert "Kopi Senja lumayan" in page.content.decode()
+
+
+def test_baselines_are_not_compared_across_a_model_change(
+    tenant: Any, members: dict[str, Any]
+) -> None:
+    from django.utils import timezone
+
+    from monitoring.early_warning.live import bootstrap_counts
+    from monitoring.models import DetectorState
+    from tests.monitoring.factories import AlertRuleFactory
+
+    surge = AlertRuleFactory(tenant=tenant, kind="negative-surge")
+    spike = AlertRuleFactory(tenant=tenant, kind="spike")
+    for rule in (surge, spike):
+        DetectorState.objects.create(tenant=tenant, rule=rule, series="q0", state={"x": 1})
+    now = timezone.now()
+    MetricBucket.objects.create(
+        tenant=tenant, query_id=0, bucket=now - timezone.timedelta(days=1), mentions=5, negative=4
+    )
+    assert classifier.scores_since(tenant.pk) is None
+    assert sum(bootstrap_counts(tenant.pk, surge, now).values()) == 4
+    flip_labels(tenant, members["admin"])
+    version = classifier.train_scoring_model(tenant=tenant)  # goes live
+    assert classifier.scores_since(tenant.pk) == version.live_since
+    # the negative-surge series starts again, from the change on; the volume spike keeps its own
+    assert list(DetectorState.objects.for_tenant(tenant).values_list("rule_id", flat=True)) == [
+        spike.pk
+    ]
+    assert bootstrap_counts(tenant.pk, surge, timezone.now()) == {}
+    assert sum(bootstrap_counts(tenant.pk, spike, timezone.now()).values()) >= 5
+    # re-scoring two days with the version makes those days comparable again
+    classifier.rescore_mentions(tenant=tenant, days=2)
+    assert sum(bootstrap_counts(tenant.pk, surge, timezone.now()).values()) >= 4
+    # rolling back to the base models is a change too
+    classifier.rollback_scoring_model(tenant=tenant)
+    since = classifier.scores_since(tenant.pk)
+    assert since is not None and since > version.live_since
