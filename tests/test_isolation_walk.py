@@ -233,23 +233,9 @@ MUTATIONS = {
         'mutation($slug: String!) { correct_mention(slug: $slug, id: "987654", '
         'sentiment: "negative") { id } }',
     ),
-    # no corrections yet: nothing to learn from
-    "train_classifier": (
-        Cap.CORRECT_SCORES,
-        "mutation($slug: String!) { train_classifier(slug: $slug) }",
-    ),
     "activate_classifier": (
         Cap.CORRECT_SCORES,
         'mutation($slug: String!) { activate_classifier(slug: $slug, id: "987654") { id } }',
-    ),
-    # no version live: nothing to roll back
-    "rollback_classifier": (
-        Cap.CORRECT_SCORES,
-        "mutation($slug: String!) { rollback_classifier(slug: $slug) { id } }",
-    ),
-    "rescore_mentions": (
-        Cap.CORRECT_SCORES,
-        "mutation($slug: String!) { rescore_mentions(slug: $slug, days: 0) }",
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

@@ -1,5 +1,6 @@
 """GraphQL fields of score corrections and the tenant's classifier, as on REST
-(``monitoring.api.classifier``): the same capabilities, services and selectors."""
+(``monitoring.api.classifier``): the same capabilities, services and selectors. Training,
+rollback and re-scoring are REST and admin actions only."""
 
 from __future__ import annotations
 
@@ -58,14 +59,14 @@ class LabelSuggestionType:
 class ClassifierQuery:
     @strawberry_django.field(extensions=_authenticated)
     def score_corrections(self, info: Info, slug: str) -> list[ScoreCorrectionType]:
-        """The tenant's score corrections, newest first (at most 500)."""
+        """The tenant's score corrections, newest first."""
         tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
         rows = (
             ScoreCorrection.objects.for_tenant(tenant)
             .select_related("corrected_by")
             .order_by("-created_at", "-id")
         )
-        return rows[:500]  # type: ignore[return-value]
+        return rows  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=_authenticated)
     def classifier_versions(self, info: Info, slug: str) -> list[ScoringModelType]:
@@ -130,13 +131,6 @@ class ClassifierMutation:
         return stored.get(pk=mention.pk)  # type: ignore[return-value]
 
     @strawberry_django.mutation(extensions=_authenticated)
-    def train_classifier(self, info: Info, slug: str) -> bool:
-        """Queue training of a new version from the corrections; answers whether it queued."""
-        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
-        with service_errors():
-            return classifier.request_training(tenant)
-
-    @strawberry_django.mutation(extensions=_authenticated)
     def activate_classifier(self, info: Info, slug: str, id: strawberry.ID) -> ScoringModelType:
         """Make a version live (not one below the base models' accuracy)."""
         tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
@@ -149,22 +143,3 @@ class ClassifierMutation:
             raise bad_input("No such classifier version in this tenant.", "id")
         with service_errors():
             return classifier.activate_scoring_model(instance=row)  # type: ignore[return-value]
-
-    @strawberry_django.mutation(extensions=_authenticated)
-    def rollback_classifier(self, info: Info, slug: str) -> ScoringModelType | None:
-        """Take the live version out of use; answers the version now live (null: the base
-        models)."""
-        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
-        with service_errors():
-            return classifier.rollback_scoring_model(tenant=tenant)  # type: ignore[return-value]
-
-    @strawberry_django.mutation(extensions=_authenticated)
-    def rescore_mentions(self, info: Info, slug: str, days: int) -> bool:
-        """Queue re-scoring of the last ``days`` days (1-30) with the live version."""
-        from tenants.queues import enqueue_slow
-
-        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
-        if not 1 <= days <= classifier.MAX_RESCORE_DAYS:
-            raise bad_input(f"days: between 1 and {classifier.MAX_RESCORE_DAYS}.", "days")
-        enqueue_slow(classifier.RESCORE_TASK, tenant.pk, days)
-        return True
