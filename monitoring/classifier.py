@@ -38,7 +38,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,6 +58,7 @@ MAX_RESCORE_DAYS = 30
 RESCORE_CHUNK = 500
 LIVE_TTL_S = 30.0
 SUGGESTION_POOL = 2000
+LOCK_NAMESPACE = 0x51A8  # pg_advisory_xact_lock(namespace, tenant id) while a version is stored
 
 
 def retrain_every() -> int:
@@ -127,10 +128,17 @@ def new_labels(tenant_id: int) -> int:
 
 def maybe_retrain(tenant_id: int) -> bool:
     """Queues training when ``SCORING_RETRAIN_EVERY`` labels or more arrived since the newest
-    version and no training of the tenant is queued yet (after a commit)."""
-    if new_labels(tenant_id) < retrain_every():
+    version (after the correcting transaction committed; at most once a minute per tenant and
+    process). A failure to queue is logged: the corrections are stored, the next ones retry."""
+    try:
+        if new_labels(tenant_id) < retrain_every():
+            return False
+        return request_training(tenant_id)
+    except Exception:
+        logger.exception(
+            "could not queue the tenant classifier's training", extra={"tenant_id": tenant_id}
+        )
         return False
-    return request_training(tenant_id)
 
 
 _queued: dict[int, float] = {}
@@ -173,8 +181,9 @@ def train_scoring_model(*, tenant: Tenant | int) -> ScoringModel:
     examples, newest = labels(tenant_id)
     scorer = get_scorer()
     trained = train(scorer, examples)
-    # one version number at a time per tenant: lock the tenant's versions' row order
-    Tenant.objects.select_for_update().filter(pk=tenant_id).exists()
+    # one version number at a time per tenant (until this transaction ends)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, tenant_id])
     last = ScoringModel.objects.for_tenant(tenant_id).aggregate(n=Max("version"))["n"] or 0
     row = ScoringModel.objects.create(
         tenant_id=tenant_id,

@@ -385,3 +385,39 @@ def test_baselines_are_not_compared_across_a_model_change(
     classifier.rollback_scoring_model(tenant=tenant)
     since = classifier.scores_since(tenant.pk)
     assert since is not None and since > version.live_since
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_training_on_demand_runs_on_a_real_slow_cluster(
+    api: Any, tenant: Any, other_tenant: Any, members: dict[str, Any], monkeypatch: Any
+) -> None:
+    """Through the queue: the REST request queues, a real ``Q_CLUSTER_NAME=slow qcluster``
+    (the database's row-level security applies to it) trains and stores the live version, and
+    the pipeline then scores the tenant's new mention with it, the other tenant's with the base
+    models."""
+    import time
+
+    from tests.test_ops import start_cluster, stop
+
+    # this process would learn of the new version within LIVE_TTL_S; the test does not wait
+    monkeypatch.setattr(classifier, "LIVE_TTL_S", 0.0)
+    flip_labels(tenant, members["admin"])
+    response = api(members["responder"]).post(
+        f"/api/v1/tenants/{tenant.slug}/classifier/train/", {}, format="json"
+    )
+    assert response.status_code == 202
+    cluster = start_cluster(Q_CLUSTER_NAME="slow")
+    try:
+        deadline = time.monotonic() + 180
+        while not ScoringModel.objects.for_tenant(tenant).exists():
+            assert time.monotonic() < deadline, "the slow cluster never trained the classifier"
+            time.sleep(1)
+    finally:
+        stop(cluster)
+    version = ScoringModel.objects.for_tenant(tenant).get()
+    assert version.status == ScoringModel.Status.LIVE and version.corrections == len(PRAISE)
+    ingest(tenant, [item(100, NEW_POST)])
+    ingest(other_tenant, [item(100, NEW_POST)])
+    assert Mention.objects.get(tenant=tenant, external_id="100").sentiment == "negative"
+    assert Mention.objects.get(tenant=other_tenant, external_id="100").sentiment == "positive"
