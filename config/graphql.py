@@ -46,6 +46,7 @@ from incidents.graphql.evaluation import EvaluationMutation, EvaluationQuery
 from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
 from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
+from monitoring.graphql.classifier import ClassifierMutation, ClassifierQuery
 from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
 from playbooks.graphql.schema import PlaybooksQuery
@@ -65,6 +66,7 @@ Query = merge_types(
         TenantsQuery,
         MonitoringQuery,
         AlertsQuery,
+        ClassifierQuery,
         IncidentsQuery,
         StatementsQuery,
         EvaluationQuery,
@@ -78,6 +80,7 @@ Mutation = merge_types(
     (
         MonitoringMutation,
         AlertsMutation,
+        ClassifierMutation,
         IncidentsMutation,
         StatementsMutation,
         EvaluationMutation,

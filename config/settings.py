@@ -227,6 +227,9 @@ SIGAP_TOKEN_TTL_DAYS = env_int("SIGAP_TOKEN_TTL_DAYS", 90)
 # token generator reads PASSWORD_RESET_TIMEOUT, so both are the same number.
 SIGAP_INVITATION_TTL_HOURS = env_int("SIGAP_INVITATION_TTL_HOURS", 72)
 PASSWORD_RESET_TIMEOUT = SIGAP_INVITATION_TTL_HOURS * 3600
+# A tenant's classifier is retrained on the slow queue after this many new sentiment or
+# provocation corrections (monitoring.classifier, docs/scoring.md).
+SCORING_RETRAIN_EVERY = env_int("SIGAP_SCORING_RETRAIN_EVERY", 50)
 # The address people reach Sigap at, for the links in e-mails.
 SIGAP_PUBLIC_URL = os.environ.get(
     "SIGAP_PUBLIC_URL", "http://" + os.environ.get("SIGAP_ADDR", "127.0.0.1:8000")

@@ -21,10 +21,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from monitoring import selectors, services
+from monitoring import classifier, selectors, services
 from monitoring.choices import RiskBand, TriageStatus
 from monitoring.early_warning import selectors as alert_selectors
 from monitoring.early_warning import services as alert_services
@@ -47,6 +47,8 @@ from monitoring.models import (
     MonitoredQuery,
     OwnedAccount,
     PipelineEvent,
+    ScoreCorrection,
+    ScoringModel,
     Source,
     TermBucket,
     TrackedTerm,
@@ -891,3 +893,139 @@ class AlertEscalationAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- score corrections and the tenant's classifier (docs/scoring.md) ---------------------------
+
+
+@admin.register(ScoreCorrection)
+class ScoreCorrectionAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Corrections of mentions' scores as the team made them (through the API's correct
+    endpoint and ``services.triage_mentions``): who, when, the old and the new value."""
+
+    list_display = ("created_at", "tenant", "mention_id", "field", "old_value", "new_value")
+    list_filter = ("field", TENANT_FILTER)
+    search_fields = ("=mention__id", "tenant__slug")
+    list_select_related = ("tenant",)
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    exclude = ("corrected_by",)
+
+
+def _accuracy(metrics: dict[str, Any], head: str) -> str:
+    got = (metrics or {}).get(head) or {}
+    if not got.get("examples"):
+        return "-"
+    return _("%(acc).1f%% (base %(base).1f%%, %(n)d labels)") % {
+        "acc": 100 * float(got["accuracy"]),
+        "base": 100 * float(got["base_accuracy"]),
+        "n": got["examples"],
+    }
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Versions of each tenant's classifier with their cross-validated accuracy against the
+    base models, and the mentions whose labels would help most. Activating a version, rolling
+    back and training are actions (``monitoring.classifier``), for those holding
+    ``scores.correct`` in the version's tenant."""
+
+    actions = ("activate", "rollback", "train")
+    list_display = (
+        "version",
+        "tenant",
+        "status",
+        "sentiment_accuracy",
+        "provocation_accuracy",
+        "corrections",
+        "created_at",
+        "live_since",
+    )
+    list_filter = ("status", TENANT_FILTER)
+    list_select_related = ("tenant",)
+    ordering = ("tenant", "-version")
+    fields = (
+        "tenant",
+        ("version", "status"),
+        ("sentiment_accuracy", "provocation_accuracy"),
+        "corrections",
+        ("created_at", "live_since"),
+        "base",
+        "suggestions",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).defer("weights")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names: list[str] = []
+        for entry in self.fields:
+            names += list(entry) if isinstance(entry, tuple) else [entry]
+        return names
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # versions are the record of what scored the tenant; roll back instead
+
+    @admin.display(description=_("sentiment accuracy"))
+    def sentiment_accuracy(self, obj: ScoringModel) -> str:
+        return _accuracy(obj.metrics, "sentiment")
+
+    @admin.display(description=_("provocation accuracy"))
+    def provocation_accuracy(self, obj: ScoringModel) -> str:
+        return _accuracy(obj.metrics, "provocation")
+
+    @admin.display(description=_("mentions to label next"))
+    def suggestions(self, obj: ScoringModel) -> str:
+        rows = classifier.label_suggestions(obj.tenant_id, limit=10)
+        if not rows:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>#{} ({}, {}): {}</li>",
+                ((r["id"], r["reason"], r["uncertainty"], r["text"][:140]) for r in rows),
+            ),
+        )
+
+    def _each(self, request: HttpRequest, rows: list[Any], run: Any) -> None:
+        try:
+            with transaction.atomic():
+                for row in rows:
+                    if not _alert_capable(request, Cap.CORRECT_SCORES, row.tenant_id):
+                        raise ValidationError(
+                            _("Your role does not allow '%(cap)s' in this tenant.")
+                            % {"cap": Cap.CORRECT_SCORES}
+                        )
+                    run(row)
+        except ValidationError as exc:
+            self.message_user(request, refusal_text(exc), messages.ERROR)
+            return
+        self.message_user(request, _("Done."), messages.SUCCESS)
+
+    @admin.action(description=_("Make the selected version live"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        rows = list(queryset[:2])
+        if len(rows) != 1:
+            self.message_user(request, _("Select exactly one version."), messages.ERROR)
+            return
+        self._each(request, rows, lambda r: classifier.activate_scoring_model(instance=r))
+
+    @admin.action(description=_("Roll back the live version of the selected versions' tenants"))
+    def rollback(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        tenants = {row.tenant_id: row for row in queryset.order_by("tenant_id")[:50]}
+        self._each(
+            request,
+            list(tenants.values()),
+            lambda r: classifier.rollback_scoring_model(tenant=r.tenant_id),
+        )
+
+    @admin.action(description=_("Train a new version for the selected versions' tenants"))
+    def train(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        tenants = {row.tenant_id: row for row in queryset.order_by("tenant_id")[:50]}
+        self._each(
+            request,
+            list(tenants.values()),
+            lambda r: classifier.request_training(r.tenant_id),
+        )

@@ -5,8 +5,8 @@ What it guarantees:
 * **In step with the mentions.** ``add`` counts the mentions a pipeline chunk inserted, in the
   chunk's transaction (``monitoring.pipeline``), per hour (UTC) and sentiment; ``subtract``
   takes deleted mentions off in the deleting transaction (``services.delete_mentions``,
-  retention). A mention's sentiment and published time never change once stored, so the tally
-  is exact without recounting.
+  retention), and ``apply`` moves a mention whose sentiment was corrected or re-scored
+  (``monitoring.rollups``), in that transaction too, so the tally is exact without recounting.
 * **Exact answers.** ``count`` answers what ``COUNT(*)`` over the filtered mentions answers.
   When the filters are sentiment and published time only (what ``mentions/count/`` is mostly
   asked), the whole hours come from the tally (a few thousand rows for years of data) and the
@@ -68,6 +68,12 @@ def subtract(tenant_id: int, rows: Iterable[tuple[datetime, str]]) -> None:
     """Take deleted mentions, given as (published time, sentiment), off the tally."""
     gone = Counter((hour_of(at), sentiment) for at, sentiment in rows)
     _upsert(tenant_id, Counter({key: -n for key, n in gone.items()}))
+
+
+def apply(tenant_id: int, deltas: Counter[tuple[datetime, str]]) -> None:
+    """Add signed counts per (hour, sentiment): a mention whose sentiment changed
+    (``monitoring.rollups.move_sentiment``)."""
+    _upsert(tenant_id, deltas)
 
 
 def _ceil_hour(moment: datetime) -> datetime:

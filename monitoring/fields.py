@@ -19,6 +19,8 @@ from monitoring.models import (
     MetricBucket,
     MonitoredQuery,
     OwnedAccount,
+    ScoreCorrection,
+    ScoringModel,
     Source,
     TrackedTerm,
 )
@@ -197,3 +199,29 @@ OWNED_ACCOUNT = PublicFields(
     ("id", "platform", "handle", "label", "posts_seen", "created_at", "updated_at"),
     read_only=("id", "posts_seen", "created_at", "updated_at"),
 )
+
+
+# --- corrections and the tenant's classifier (docs/scoring.md) ---------------------------------
+
+_CORRECTION_NAMES = (
+    "id",
+    "mention",
+    "field",
+    "old_value",
+    "new_value",
+    "corrected_by",
+    "created_at",
+)
+SCORE_CORRECTION = PublicFields(ScoreCorrection, _CORRECTION_NAMES, read_only=_CORRECTION_NAMES)
+
+_SCORING_MODEL_NAMES = (
+    "id",
+    "version",
+    "status",
+    "base",
+    "corrections",
+    "metrics",
+    "created_at",
+    "live_since",
+)
+SCORING_MODEL = PublicFields(ScoringModel, _SCORING_MODEL_NAMES, read_only=_SCORING_MODEL_NAMES)

@@ -1013,6 +1013,94 @@ class EngagementSnapshot(TenantOwnedModel):
         return self.likes + self.shares + self.replies
 
 
+class ScoreCorrection(TenantOwnedModel):
+    """A team member's correction of one scored field of a mention (``services.correct_mention``):
+    who, when, the old and the new value. The mention's column holds the new value; the latest
+    correction of a field is the label a tenant's classifier learns from (``scoring_models``).
+    Deleting the mention deletes its corrections (retention applies to them too)."""
+
+    class Field(models.TextChoices):
+        SENTIMENT = "sentiment", gettext_lazy("Sentiment")
+        LANGUAGE = "language", gettext_lazy("Language")
+        PROVOCATION = "provocation", gettext_lazy("Provocation flag")
+        TRIGGERS = "triggers", gettext_lazy("Crisis triggers")
+
+    mention = models.ForeignKey(
+        Mention,
+        verbose_name=gettext_lazy("mention"),
+        on_delete=models.CASCADE,
+        related_name="corrections",
+    )
+    field = models.CharField(gettext_lazy("field"), max_length=16, choices=Field.choices)
+    old_value = models.JSONField(gettext_lazy("old value"), null=True, blank=True)
+    new_value = models.JSONField(gettext_lazy("new value"), null=True, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("corrected by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(gettext_lazy("corrected at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("score correction")
+        verbose_name_plural = gettext_lazy("score corrections")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The labels of a tenant (latest per mention and field) and "corrections since".
+            models.Index(fields=["tenant", "field", "mention", "-id"], name="correction_labels"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} of {self.mention_id}: {self.old_value!r} -> {self.new_value!r}"
+
+
+class ScoringModel(TenantOwnedModel):
+    """One version of a tenant's classifier: a residual layer over the base models learnt from
+    the tenant's corrections (``monitoring.scoring.adapt``), with its cross-validated accuracy
+    against the base model's. At most one version of a tenant is live; the pipeline scores the
+    tenant's new mentions with it."""
+
+    class Status(models.TextChoices):
+        LIVE = "live", gettext_lazy("Live")
+        READY = "ready", gettext_lazy("Ready (not live)")
+        REJECTED = "rejected", gettext_lazy("Below the base model")
+
+    version = models.PositiveIntegerField(gettext_lazy("version"))
+    status = models.CharField(
+        gettext_lazy("status"), max_length=16, choices=Status.choices, default=Status.READY
+    )
+    weights = models.BinaryField(gettext_lazy("weights"), editable=False)
+    base = models.CharField(gettext_lazy("base models"), max_length=32)
+    corrections = models.PositiveIntegerField(gettext_lazy("corrections used"), default=0)
+    last_correction_id = models.BigIntegerField(default=0)
+    metrics = models.JSONField(gettext_lazy("accuracy"), default=dict, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("trained at"), auto_now_add=True)
+    live_since = models.DateTimeField(gettext_lazy("live since"), null=True, blank=True)
+    # Mentions published from this moment on carry this version's scores: when it went live,
+    # moved back by re-scoring with it. Baselines start here (``classifier.scores_since``).
+    scores_from = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(gettext_lazy("taken out of use"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("tenant classifier")
+        verbose_name_plural = gettext_lazy("tenant classifiers")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="scoring_model_version"),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(status="live"),
+                name="scoring_model_one_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.status})"
+
+
 # Escalation policies and per-alert escalation state (``monitoring.escalation``), defined in
 # their own module and registered with this app.
 from monitoring.escalation.models import AlertEscalation as AlertEscalation  # noqa: E402

@@ -56,7 +56,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from monitoring import authors, sqlarrays
+from monitoring import authors, classifier, sqlarrays
 from monitoring import counts as tally
 from monitoring.choices import BatchStatus
 from monitoring.ingest import QueuedItem, normalise_handle
@@ -298,6 +298,7 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
             for item in items
         ],
         _cache.scoring(tenant_id),
+        classifier.live_adapter(tenant_id),  # the tenant's classifier, or None: the base models
     )
     matcher, queries = _cache.matcher(tenant_id)
     rows = []

@@ -15,6 +15,7 @@ and the tasks all call these. Rules every writer keeps:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,8 +30,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
-from monitoring import authors, counts, fields
-from monitoring.choices import BatchStatus, TriageStatus
+from monitoring import authors, counts, fields, rollups
+from monitoring.choices import BatchStatus, Sentiment, TriageStatus
 from monitoring.ingest import validate_items
 from monitoring.models import (
     IngestBatch,
@@ -39,11 +40,13 @@ from monitoring.models import (
     LowCredibilityDomain,
     Mention,
     MonitoredQuery,
+    ScoreCorrection,
     Source,
     TrackedTerm,
     WebhookSignature,
     new_webhook_secret,
 )
+from monitoring.scoring import TRIGGER_LABELS
 from tenants import audit
 from tenants.models import Membership, Tenant, User
 from tenants.writes import create_row, delete_row, ensure_same_tenant, update_row
@@ -263,6 +266,11 @@ NOT_A_MEMBER = gettext_lazy("The assignee must be a member of this tenant.")
 NO_SUCH_MENTION = gettext_lazy("No such mention in this tenant.")
 BIGINT_MAX = 2**63 - 1
 TRIAGE_FIELDS = fields.MENTION_TRIAGE  # status, tags, assignee
+# What a correction may change (``scores.correct``), and the columns it reads and writes.
+CORRECTABLE = tuple(ScoreCorrection.Field.values)  # sentiment, language, provocation, triggers
+LABEL_FIELDS = ("sentiment", "provocation")  # what a tenant's classifier learns from
+_SCORE_COLUMNS = ("sentiment", "language", "provocation", "triggers", "published_at")
+LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}|other)$")
 
 
 def _assignee(tenant_id: int, value: User | int | str | None) -> User | None:
@@ -324,6 +332,91 @@ def _status(value: str) -> str:
             }
         )
     return value
+
+
+def correction_values(
+    *,
+    sentiment: str | _Keep = KEEP,
+    language: str | _Keep = KEEP,
+    provocation: bool | _Keep = KEEP,
+    triggers: Iterable[str] | _Keep = KEEP,
+) -> dict[str, Any]:
+    """The corrections given, checked and normalised (``ValidationError`` by field): a
+    sentiment label, a language code (``id``, ``en``, another two- or three-letter code, or
+    ``other``), the provocation flag (a boolean) and the full list of crisis triggers."""
+    out: dict[str, Any] = {}
+    if not isinstance(sentiment, _Keep):
+        if sentiment not in Sentiment.values:
+            raise ValidationError(
+                {"sentiment": ValidationError(_("Not a sentiment label."), "invalid_choice")}
+            )
+        out["sentiment"] = sentiment
+    if not isinstance(language, _Keep):
+        if not isinstance(language, str) or not LANGUAGE_CODE.match(language):
+            raise ValidationError(
+                {
+                    "language": ValidationError(
+                        _("A language is a two- or three-letter code, or 'other'."), "invalid"
+                    )
+                }
+            )
+        out["language"] = language
+    if not isinstance(provocation, _Keep):
+        if not isinstance(provocation, bool):
+            raise ValidationError(
+                {"provocation": ValidationError(_("Must be true or false."), "invalid")}
+            )
+        out["provocation"] = provocation
+    if not isinstance(triggers, _Keep):
+        if isinstance(triggers, str) or not isinstance(triggers, Iterable):
+            raise ValidationError(
+                {"triggers": ValidationError(_("Must be a list of triggers."), "invalid")}
+            )
+        given = list(triggers)
+        unknown = sorted({str(t) for t in given if t not in TRIGGER_LABELS})
+        if unknown:
+            raise ValidationError(
+                {
+                    "triggers": ValidationError(
+                        _("Unknown triggers: %(names)s.") % {"names": ", ".join(unknown)},
+                        "invalid_choice",
+                    )
+                }
+            )
+        out["triggers"] = sorted(set(given))
+    return out
+
+
+def _current(row: Mention, name: str) -> Any:
+    """A mention's value of a correctable field, as a correction stores it."""
+    if name == "provocation":
+        return bool(row.provocation >= 0.5 or "provocation" in row.triggers)
+    if name == "triggers":
+        return sorted(row.triggers)
+    return getattr(row, name)
+
+
+def _apply_correction(row: Mention, name: str, value: Any) -> dict[str, tuple[Any, Any]]:
+    """Sets the columns a correction changes; answers the changed columns (old, new)."""
+    diff: dict[str, tuple[Any, Any]] = {}
+
+    def put(column: str, new: Any) -> None:
+        old = getattr(row, column)
+        if old != new:
+            diff[column] = (old, new)
+            setattr(row, column, new)
+
+    if name == "provocation":
+        labels = [t for t in row.triggers if t != "provocation"]
+        if value:
+            put("provocation", max(row.provocation, 1.0))
+            put("triggers", sorted([*labels, "provocation"]))
+        else:
+            put("provocation", min(row.provocation, 0.0))
+            put("triggers", labels)
+    else:
+        put(name, value)
+    return diff
 
 
 def triage_changes(
@@ -397,9 +490,22 @@ def triage_mentions(
     add_tags: Iterable[str] = (),
     remove_tags: Iterable[str] = (),
     assignee: User | int | str | _Keep | None = KEEP,
+    sentiment: str | _Keep = KEEP,
+    language: str | _Keep = KEEP,
+    provocation: bool | _Keep = KEEP,
+    triggers: Iterable[str] | _Keep = KEEP,
+    corrected_by: User | None = None,
 ) -> TriageResult:
     """Triage up to ``MAX_BULK_TRIAGE`` mentions of ``tenant`` at once: the one triage service
-    (``triage_mention`` is this service for one mention).
+    (``triage_mention`` is this service for one mention, ``correct_mention`` its corrections).
+
+    ``sentiment``, ``language``, ``provocation`` (the flag) and ``triggers`` are corrections of
+    the scores (the adapters check ``scores.correct``): each given field stores one
+    ``ScoreCorrection`` per mention (who, when, old and new value; also when the value was
+    already right: a confirmed label teaches the tenant's classifier too), writes the column,
+    and moves a changed sentiment in the rollups in this transaction (``monitoring.rollups``).
+    Enough new sentiment or provocation labels queue the tenant's classifier for retraining
+    (``monitoring.classifier``) once this transaction commits.
 
     ``status`` and ``assignee`` are set on every mention; ``tags`` replaces the tags, or
     ``add_tags``/``remove_tags`` change them (not both ways at once; a tag may not be both added
@@ -426,6 +532,9 @@ def triage_mentions(
                 )
             }
         )
+    corrections = correction_values(
+        sentiment=sentiment, language=language, provocation=provocation, triggers=triggers
+    )
     both = sorted(set(added) & set(removed))
     if both:
         raise ValidationError(
@@ -437,7 +546,16 @@ def triage_mentions(
                 )
             }
         )
-    return _triage(tenant_id, wanted, values, replaced=replaced, added=added, removed=removed)
+    return _triage(
+        tenant_id,
+        wanted,
+        values,
+        replaced=replaced,
+        added=added,
+        removed=removed,
+        corrections=corrections,
+        corrected_by=corrected_by,
+    )
 
 
 def _triage(
@@ -448,25 +566,52 @@ def _triage(
     replaced: list[str] | None = None,
     added: list[str] | tuple[str, ...] = (),
     removed: list[str] | tuple[str, ...] = (),
+    corrections: dict[str, Any] | None = None,
+    corrected_by: User | None = None,
 ) -> TriageResult:
     """Writes checked triage values (``values``: status and assignee; the tags replaced, added
-    or removed) to the mentions of the tenant among ``wanted``, with their audit entries."""
+    or removed) and checked ``corrections`` to the mentions of the tenant among ``wanted``,
+    with their audit entries and correction rows."""
+    corrections = corrections or {}
+    extra = ("matched_queries", *_SCORE_COLUMNS) if corrections else ()
     rows = {
         row.pk: row
         for row in Mention.objects.for_tenant(tenant_id)
         .filter(pk__in=wanted)
-        .only("id", "tenant_id", "platform", "external_id", *TRIAGE_FIELDS)
+        .only("id", "tenant_id", "platform", "external_id", *TRIAGE_FIELDS, *extra)
         .select_for_update(of=("self",))
         .order_by("pk")
     }
     errors: list[dict[str, Any]] = []
     changed: list[tuple[Mention, dict[str, tuple[Any, Any]]]] = []
     unchanged = 0
+    stored: list[ScoreCorrection] = []
+    moves: list[rollups.Move] = []
     for mention_id in wanted:
         row = rows.get(mention_id)
         if row is None:
             errors.append({"id": mention_id, "code": "not_found", "detail": str(NO_SUCH_MENTION)})
             continue
+        corrected: dict[str, tuple[Any, Any]] = {}
+        old_sentiment = row.sentiment if corrections else ""
+        for name in CORRECTABLE:
+            if name not in corrections:
+                continue
+            stored.append(
+                ScoreCorrection(
+                    tenant_id=tenant_id,
+                    mention_id=row.pk,
+                    field=name,
+                    old_value=_current(row, name),
+                    new_value=corrections[name],
+                    corrected_by=corrected_by,
+                )
+            )
+            corrected.update(_apply_correction(row, name, corrections[name]))
+        if "sentiment" in corrected:
+            moves.append(
+                rollups.Move(row.published_at, row.matched_queries, old_sentiment, row.sentiment)
+            )
         new = dict(values)
         if replaced is not None:
             new["tags"] = replaced
@@ -477,7 +622,7 @@ def _triage(
                 detail = _("A mention has at most %(n)d tags.") % {"n": MAX_TAGS}
                 errors.append({"id": mention_id, "code": "max_tags", "detail": detail})
                 continue
-        diff: dict[str, tuple[Any, Any]] = {}
+        diff: dict[str, tuple[Any, Any]] = dict(corrected)
         for name, value in new.items():
             if name == "assignee":
                 if row.assignee_id != (value.pk if value is not None else None):
@@ -487,9 +632,17 @@ def _triage(
         if not diff:
             unchanged += 1
             continue
-        for name in diff:
-            setattr(row, name, new[name])
+        for name in new:
+            if name in diff:
+                setattr(row, name, new[name])
         changed.append((row, diff))
+    if stored:
+        ScoreCorrection.objects.bulk_create(stored)
+        rollups.move_sentiment(tenant_id, moves)
+        if any(c.field in LABEL_FIELDS for c in stored):
+            from monitoring import classifier
+
+            transaction.on_commit(lambda: classifier.maybe_retrain(tenant_id))
     if changed:
         names = sorted({name for _row, diff in changed for name in diff})
         Mention.objects.for_tenant(tenant_id).bulk_update([row for row, _diff in changed], names)
@@ -527,6 +680,33 @@ def triage_mention(
 
 
 @transaction.atomic
+def correct_mention(
+    *,
+    mention: Mention,
+    corrected_by: User | None,
+    sentiment: str | _Keep = KEEP,
+    language: str | _Keep = KEEP,
+    provocation: bool | _Keep = KEEP,
+    triggers: Iterable[str] | _Keep = KEEP,
+) -> Mention:
+    """Correct one mention's scores through ``triage_mentions`` (``scores.correct``, checked by
+    the adapters); ``mention`` is read again with the values written."""
+    result = triage_mentions(
+        tenant=mention.tenant_id,
+        ids=[mention.pk],
+        sentiment=sentiment,
+        language=language,
+        provocation=provocation,
+        triggers=triggers,
+        corrected_by=corrected_by,
+    )
+    if result.errors:
+        raise ValidationError(NO_SUCH_MENTION, "not_found")
+    mention.refresh_from_db()
+    return mention
+
+
+@transaction.atomic
 def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
     """Delete mentions of ``tenant`` (a tenant admin's action: ``mentions.delete``, checked by
     the adapters) with one audit entry each, naming the mention (platform and external id, no
@@ -545,6 +725,13 @@ def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
             "author_handle",
             "published_at",
             "sentiment",
+            "matched_queries",
+            "author_followers",
+            "likes",
+            "shares",
+            "replies",
+            "hashtags",
+            "scores",
         )
         .select_for_update(of=("self",))
         .order_by("pk")
@@ -561,6 +748,21 @@ def delete_mentions(*, tenant: Tenant | int, ids: Iterable[int]) -> int:
         tenant_id, [(row.platform, row.author_handle, row.published_at) for row in rows]
     )
     counts.subtract(tenant_id, [(row.published_at, row.sentiment) for row in rows])
+    rollups.remove(
+        tenant_id,
+        [
+            rollups.Gone(
+                row.published_at,
+                row.matched_queries,
+                row.sentiment,
+                row.author_followers,
+                row.likes + row.shares + row.replies,
+                row.hashtags,
+                (row.scores or {}).get("entities") if isinstance(row.scores, dict) else None,
+            )
+            for row in rows
+        ],
+    )
     return len(rows)
 
 

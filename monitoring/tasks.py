@@ -112,3 +112,20 @@ def triage_mention(tenant_id: int, mention_id: int, **changes: Any) -> dict[str,
         return {"skipped": True}
     services.triage_mention(mention=mention, **changes)
     return {"status": mention.status, "tags": mention.tags, "assignee": mention.assignee_id}
+
+
+@tenant_task
+def train_scoring_model(tenant_id: int) -> dict[str, Any]:
+    """Train the tenant's next classifier version (slow queue; ``monitoring.classifier``)."""
+    from monitoring import classifier
+
+    row = classifier.train_scoring_model(tenant=tenant_id)
+    return {"version": row.version, "status": row.status, "metrics": row.metrics}
+
+
+@tenant_task
+def rescore_mentions(tenant_id: int, days: int) -> int:
+    """Score the tenant's recent mentions again with its live classifier (slow queue)."""
+    from monitoring import classifier
+
+    return classifier.rescore_mentions(tenant=tenant_id, days=days)

@@ -52,6 +52,7 @@ class Cap(StrEnum):
     VIEW_PLAYBOOKS = "playbooks.view"
     MANAGE_PLAYBOOKS = "playbooks.manage"
     SIGN_OFF_REVIEWS = "reviews.sign_off"
+    CORRECT_SCORES = "scores.correct"
 
 
 _EVERY_STAFF_ROLE = {
@@ -84,6 +85,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_PLAYBOOKS,
             Cap.MANAGE_CRISIS_MODE,
             Cap.MANAGE_STAKEHOLDERS,
+            Cap.CORRECT_SCORES,
         }
     ),
     Role.ANALYST: frozenset(
@@ -94,6 +96,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.INGEST,
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
+            Cap.CORRECT_SCORES,
         }
     ),
     Role.RESPONDER: frozenset(
@@ -104,6 +107,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.DRAFT_STATEMENTS,
             Cap.ACK_ALERTS,
             Cap.MANAGE_STAKEHOLDERS,
+            Cap.CORRECT_SCORES,
         }
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),

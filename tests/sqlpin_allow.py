@@ -42,10 +42,12 @@ ALLOWED: tuple[Allowed, ...] = (
         "django/contrib/admin/utils.py",
         "get_deleted_objects",
         "the admin's delete confirmation lists what a deletion would take with it: Django's "
-        "collector reads the engagement snapshots of the chosen mentions by their ids (already "
-        "read within the staff user's tenants) for display; the deletion itself is the pinned "
-        "service (monitoring.services.delete_mentions)",
-        frozenset({"monitoring_engagementsnapshot", "monitoring_mention"}),
+        "collector reads the engagement snapshots and score corrections of the chosen mentions "
+        "by their ids (already read within the staff user's tenants) for display; the deletion "
+        "itself is the pinned service (monitoring.services.delete_mentions)",
+        frozenset(
+            {"monitoring_engagementsnapshot", "monitoring_scorecorrection", "monitoring_mention"}
+        ),
     ),
     Allowed(
         "/migrations/",

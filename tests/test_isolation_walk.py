@@ -224,6 +224,13 @@ ROOT_QUERIES = {
         "action_items { id owner { email } } } }"
     ),
     "client_reports": "query($slug: String!) { client_reports(slug: $slug) { id } }",
+    "score_corrections": (
+        "query($slug: String!) { score_corrections(slug: $slug) { id corrected_by { email } } }"
+    ),
+    "classifier_versions": (
+        "query($slug: String!) { classifier_versions(slug: $slug) { id version metrics } }"
+    ),
+    "label_suggestions": "query($slug: String!) { label_suggestions(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -319,6 +326,15 @@ MUTATIONS = {
     "sign_off_review": (
         Cap.SIGN_OFF_REVIEWS,
         'mutation($slug: String!) { sign_off_review(slug: $slug, id: "987654") { id } }',
+    ),
+    "correct_mention": (
+        Cap.CORRECT_SCORES,
+        'mutation($slug: String!) { correct_mention(slug: $slug, id: "987654", '
+        'sentiment: "negative") { id } }',
+    ),
+    "activate_classifier": (
+        Cap.CORRECT_SCORES,
+        'mutation($slug: String!) { activate_classifier(slug: $slug, id: "987654") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

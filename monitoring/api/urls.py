@@ -7,7 +7,7 @@ appended to it below the management and read routes.
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from monitoring.api import alerts, escalation, views
+from monitoring.api import alerts, classifier, escalation, views
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -30,6 +30,8 @@ router.register("owned-accounts", alerts.OwnedAccountViewSet, basename="owned-ac
 router.register(
     "escalation-policies", escalation.EscalationPolicyViewSet, basename="escalation-policy"
 )
+router.register("score-corrections", classifier.ScoreCorrectionViewSet, basename="score-correction")
+router.register("classifier", classifier.ScoringModelViewSet, basename="scoring-model")
 
 metrics = [
     path("metrics/volume/", views.VolumeView.as_view(), name="metrics-volume"),

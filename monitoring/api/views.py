@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from monitoring import selectors, services
+from monitoring.api.classifier import MentionCorrectionMixin
 from monitoring.api.serializers import (
     BulkTriageResultSerializer,
     BulkTriageSerializer,
@@ -196,6 +197,7 @@ class IngestBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
 )
 @extend_schema(tags=["mentions"])
 class MentionViewSet(
+    MentionCorrectionMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -204,6 +206,7 @@ class MentionViewSet(
     """Mentions, newest first (or by ``ordering``: risk, published time, reach), with cursor
     pagination (``next``/``previous`` links, no count; ``count/`` counts). Triage (status,
     tags, assignee) is a PATCH, or ``bulk-triage/`` for up to 500, with ``mentions.triage``;
+    ``correct/`` corrects its scores (``scores.correct``, ``monitoring.api.classifier``);
     deleting one is a tenant admin's action (``mentions.delete``), recorded in the audit log."""
 
     queryset = Mention.objects.all()
@@ -219,6 +222,7 @@ class MentionViewSet(
         "count": Cap.VIEW_MONITORING,
         "partial_update": Cap.TRIAGE_MENTIONS,
         "bulk_triage": Cap.TRIAGE_MENTIONS,
+        "correct": Cap.CORRECT_SCORES,
         "destroy": Cap.DELETE_MENTIONS,
     }
 

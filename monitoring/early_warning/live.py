@@ -16,7 +16,9 @@ What each kind reads (never weeks of history per evaluation):
   the detector's JSON and the counts of buckets still open). Buckets that have closed are
   learnt (``SpikeDetector.observe``), the bucket filling now is judged at once (``peek``), so the
   mention that tips a spike fires it. A new series starts from the stored 5-minute rollups of
-  the last 7 days (once; provocation has no rollup and starts empty). Counts that arrive for a
+  the last 7 days (once; provocation has no rollup and starts empty; a negative-surge series
+  reads them only from the tenant's last scoring-model change, ``classifier.scores_since``,
+  and a model change restarts both score-counting series). Counts that arrive for a
   bucket the series has already learnt still count in the rollups, not in the baseline.
 * **mention rules** (``hoax-spread``, ``owned-account``, ``influential-author``,
   ``trigger-keywords``) read the chunk's new mentions; hoax clusters live in ``HoaxMember`` /
@@ -423,9 +425,17 @@ def bootstrap_counts(tenant_id: int, rule: AlertRule, now: datetime) -> dict[dat
     column = ROLLUP_COLUMN.get(AlertKind(rule.kind))
     if column is None:
         return {}
+    since = now - BOOTSTRAP
+    if rule.kind == AlertKind.NEGATIVE_SURGE:
+        # sentiments scored by another model are not this baseline's (monitoring.classifier)
+        from monitoring.classifier import scores_since
+
+        epoch = scores_since(tenant_id)
+        if epoch is not None and epoch > since:
+            since = epoch
     rows = (
         MetricBucket.objects.for_tenant(tenant_id)
-        .filter(query_id=rule.query_id or 0, bucket__gte=now - BOOTSTRAP, bucket__lte=now)
+        .filter(query_id=rule.query_id or 0, bucket__gte=since, bucket__lte=now)
         .values_list("bucket", column)
     )
     return {as_utc(bucket): count for bucket, count in rows if count}

@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
-from .schema import SCORER_VERSION, ScoreInput, TenantExtensions
+from .adapt import Adapter, Example
+from .schema import SCORER_VERSION, SENTIMENT_LABELS, ScoreInput, TenantExtensions
 from .scorer import Scorer, get_scorer
 
 # A record is either a ScoreInput or a ready-made error dict (unparseable line).
@@ -120,8 +121,11 @@ def score_stream(
     batch_size: int = 512,
     progress: IO[str] | None = None,
     scorer: Scorer | None = None,
+    adapter: Adapter | None = None,
 ) -> dict[str, int]:
-    """Score every record of ``in_stream`` and write JSON lines to ``out_stream``.
+    """Score every record of ``in_stream`` and write JSON lines to ``out_stream``; each scored
+    line also says ``provocation_flag`` (``ScoreResult.is_provocative``). ``adapter``: a layer
+    learnt by ``adapt.train`` (``--adapt-from``).
 
     Returns counts ``{"records": n, "errors": e}``.
     """
@@ -134,11 +138,14 @@ def score_stream(
     def flush() -> None:
         nonlocal n, errors
         inputs = [r for r in batch if isinstance(r, ScoreInput)]
-        scored = iter(scorer.score_batch(inputs, extensions)) if inputs else iter(())
+        scored = iter(scorer.score_batch(inputs, extensions, adapter)) if inputs else iter(())
         lines = []
         for r in batch:
             if isinstance(r, ScoreInput):
-                d = next(scored).to_dict()
+                result = next(scored)
+                d = result.to_dict()
+                if result.ok:
+                    d["provocation_flag"] = result.is_provocative
             else:
                 d = dict(r)
                 d["scorer_version"] = SCORER_VERSION
@@ -167,6 +174,48 @@ def score_stream(
         progress.write(f"\rscored {n:,} records, {errors:,} errors\n")
         progress.flush()
     return {"records": n, "errors": errors}
+
+
+def read_examples(stream: IO[bytes]) -> list[Example]:
+    """Labelled JSON lines ``{"id", "text", "sentiment": "negative|neutral|positive",
+    "provocation": 0|1}`` (either label optional, one needed). A line that breaks these rules
+    raises ``ValueError`` naming its line number and field."""
+    out: list[Example] = []
+    for lineno, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"line {lineno}: not JSON ({str(exc)[:80]})") from exc
+        if not isinstance(obj, dict):
+            raise ValueError(f"line {lineno}: not a JSON object")
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"line {lineno}: 'text' must be a string")
+        sentiment = obj.get("sentiment")
+        if sentiment is not None and sentiment not in SENTIMENT_LABELS:
+            raise ValueError(
+                f"line {lineno}: 'sentiment' must be one of {', '.join(SENTIMENT_LABELS)}"
+            )
+        provocation = obj.get("provocation")
+        if provocation is not None:
+            if provocation not in (0, 1) or isinstance(provocation, float):
+                raise ValueError(f"line {lineno}: 'provocation' must be 0 or 1")
+            provocation = int(provocation)
+        if sentiment is None and provocation is None:
+            raise ValueError(f"line {lineno}: give 'sentiment', 'provocation' or both")
+        lang = obj.get("lang")
+        out.append(
+            Example(
+                text=text,
+                sentiment=sentiment,
+                provocation=provocation,
+                lang=lang if isinstance(lang, str) else None,
+                id=obj.get("id"),
+            )
+        )
+    return out
 
 
 def detect_format(path: str, explicit: str | None) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from .adapt import Adapter, Residual
 from .entities import TermMatcher, token_entities
 from .features import SentimentModel
 from .language import LanguageDetector
@@ -89,7 +90,11 @@ class Scorer:
         self,
         items: Sequence[ScoreInput | str],
         extensions: TenantExtensions | None = None,
+        adapter: Adapter | None = None,
+        residual: Residual | None = None,
     ) -> list[ScoreResult]:
+        """``adapter``: a tenant's layer (``adapt.Adapter``), or ``residual`` one batch's hook
+        (training records the base view through it)."""
         inputs = [it if isinstance(it, ScoreInput) else ScoreInput(text=it) for it in items]
         results: list[ScoreResult] = [ScoreResult(id=it.id) for it in inputs]
         # 0. input check: ``todo`` are the indices of the scorable inputs, ``texts`` their texts
@@ -115,7 +120,9 @@ class Scorer:
             normalise_forms(fs, res, "raw" if guess.code == "other" else guess.code)
             for fs, guess in zip(raw, languages, strict=True)
         ]
-        probs = sentiment_probabilities(self.sent, res, raw, norm, languages).tolist()
+        if residual is None and adapter is not None and not adapter.empty:
+            residual = adapter.begin(len(todo))
+        probs = sentiment_probabilities(self.sent, res, raw, norm, languages, residual).tolist()
         term_hits = self._terms.match(texts, compiled.terms)  # 6, batched: tenant terms
         for k, i in enumerate(todo):
             r = results[i]
@@ -129,6 +136,8 @@ class Scorer:
             provocation = score_provocation(
                 text, tokens[k], norm[k], matches, res.emoji_provocation, p[0]
             )
+            if residual is not None:
+                provocation = residual.provocation(k, provocation)
             r.provocation = provocation.score
             r.provocation_evidence = provocation.evidence
             # 5. triggers
@@ -149,8 +158,13 @@ class Scorer:
             )
         return results
 
-    def score(self, text: str | ScoreInput, extensions: TenantExtensions | None = None):
-        return self.score_batch([text], extensions)[0]
+    def score(
+        self,
+        text: str | ScoreInput,
+        extensions: TenantExtensions | None = None,
+        adapter: Adapter | None = None,
+    ):
+        return self.score_batch([text], extensions, adapter)[0]
 
 
 _SCORER: Scorer | None = None

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .features import SentimentModel
+from .adapt import Residual
+from .features import SentimentModel, softmax
 from .language import LanguageGuess
 from .normalize import Form, NormToken, Resources, normalise_forms
 
@@ -30,9 +31,14 @@ def sentiment_probabilities(
     raw: Sequence[list[Form]],
     norm: Sequence[list[NormToken]],
     languages: Sequence[LanguageGuess],
+    residual: Residual | None = None,
 ) -> np.ndarray:
-    """Shape (len(languages), 3); ``norm`` is each text normalised for its own language."""
+    """Shape (len(languages), 3); ``norm`` is each text normalised for its own language.
+    ``residual``: a tenant's layer for this batch (``adapt.Residual``), added to each base
+    model's logits before the softmax."""
     n = len(languages)
+    if residual is not None:
+        residual.set_languages([g.code for g in languages])
     probs = np.zeros((n, 3), dtype=np.float32)
     for model_lang in ("id", "en"):
         model = models[model_lang]
@@ -62,7 +68,12 @@ def sentiment_probabilities(
                 else normalise_forms(raw[k], res, wanted)
                 for k in sel
             ]
-        p = model.predict(texts)
+        if residual is None:
+            p = model.predict(texts)
+        else:
+            x = model.base_features(texts)
+            z = residual.sentiment_logits(model_lang, sel, x, model.base_scores(x))
+            p = softmax(z / model.temperature)
         for row, k in zip(p, sel, strict=True):
             if model_lang == "en" and languages[k].code == "id":
                 w = 0.5 * languages[k].english_share

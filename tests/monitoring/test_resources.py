@@ -242,6 +242,14 @@ class TestMentions(TenantResourceTests):
             expect=triaged,
             foreign_variables=lambda ctx: {"assignee_id": ctx.outsider.pk},
         ),
+        GraphQLMutation(
+            action="update",
+            document="""mutation($slug: String!, $id: ID!) {
+              correct_mention(slug: $slug, id: $id, sentiment: "negative", language: "en") { id }
+            }""",
+            capability=Cap.CORRECT_SCORES,
+            expect=lambda ctx: {"sentiment": "negative", "language": "en"},
+        ),
     )
 
     def make(self, tenant: Tenant) -> Mention:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -25,6 +26,14 @@ class Command(ScopedCommand):
         parser.add_argument("--format", choices=["auto", "jsonl", "csv"], default="auto")
         parser.add_argument("--tenant", default=None, help="tenant slug: add its terms and lexicon")
         parser.add_argument("--batch-size", type=int, default=512)
+        parser.add_argument(
+            "--adapt-from",
+            default=None,
+            help=(
+                "labelled JSON-lines file ({id, text, sentiment, provocation}): adapt the base "
+                "models to these labels as a tenant's classifier is, then score"
+            ),
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from monitoring.scoring.batchio import detect_format, score_stream
@@ -40,6 +49,19 @@ class Command(ScopedCommand):
                 raise CommandError(f"no such tenant: {opts['tenant']}")
             with dbscope.tenant_scope(tenant):
                 extensions = scoring_extensions(tenant.pk)
+        adapter = None
+        if opts["adapt_from"]:
+            from monitoring.scoring import adapt, get_scorer
+            from monitoring.scoring.batchio import read_examples
+
+            try:
+                with open(opts["adapt_from"], "rb") as fh:
+                    examples = read_examples(fh)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"--adapt-from: {exc}") from exc
+            trained = adapt.train(get_scorer(), examples)
+            adapter = trained.adapter
+            self.stderr.write(json.dumps({"adaptation": trained.metrics()}))
         src, dst = opts["input"], opts["output"]
         fmt = detect_format(src, opts["format"])
         fin = sys.stdin.buffer if src == "-" else open(src, "rb")  # noqa: SIM115
@@ -47,7 +69,13 @@ class Command(ScopedCommand):
         progress = sys.stderr if sys.stderr.isatty() else None
         try:
             stats = score_stream(
-                fin, fout, fmt, extensions, batch_size=max(1, opts["batch_size"]), progress=progress
+                fin,
+                fout,
+                fmt,
+                extensions,
+                batch_size=max(1, opts["batch_size"]),
+                progress=progress,
+                adapter=adapter,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
