@@ -10,7 +10,6 @@ as ISO 8601 UTC strings), which a Final review freezes.
 
 from __future__ import annotations
 
-import importlib
 import statistics
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -231,13 +230,11 @@ def reply_coverage(incident: Incident, now: datetime, found: dict[str, Any]) -> 
 
 
 def approval_cycles(incident: Incident) -> dict[str, Any]:
-    """Submitted → approved per approved statement version, from the statements module
-    (``incidents.statements.selectors.approval_cycle_times``) when it is installed."""
-    try:
-        module = importlib.import_module("incidents.statements.selectors")
-    except ImportError:
-        return {"available": False, "minutes": [], "median_minutes": None}
-    cycles = [round(t.total_seconds() / 60, 1) for t in module.approval_cycle_times(incident)]
+    """Submitted → approved per approved statement version, in minutes, and their median
+    (``incidents.statements.selectors.approval_cycle_times``)."""
+    from incidents.statements.selectors import approval_cycle_times
+
+    cycles = [round(t.total_seconds() / 60, 1) for t in approval_cycle_times(incident)]
     median = round(statistics.median(cycles), 1) if cycles else None
     return {"available": True, "minutes": cycles, "median_minutes": median}
 

@@ -5,11 +5,13 @@ publishing (the first publication stamps the first statement) and the bad input 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -502,3 +504,73 @@ def test_the_e_mailed_link_handler_decides_through_the_same_rules(
     with pytest.raises(ValidationError) as again:  # single use is the link's; the rule is ours
         perform_client_decision(client, version, {"decision": "approved"})
     assert again.value.error_dict["version"][0].code == "not_submitted"
+
+
+LINK = re.compile(r"https?://\S+?(/act/\d+/[^/\s]+/)")
+
+
+def test_the_client_decides_from_the_e_mailed_link_on_post_only_once(
+    api: Any,
+    tenant: Any,
+    members: Any,
+    incident: Any,
+    template: Any,
+    mailoutbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+    ApprovalStep.objects.create(tenant=tenant, workflow=workflow, position=1, kind="client")
+    client = members[Role.CLIENT]
+    incident_services.assign_role(incident=incident, user=client, role="client_approver")
+    version = only_version(draft(api, tenant, members, incident, template))
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = api(members[Role.RESPONDER]).post(
+            url(tenant, "statement-version", version.pk, "submit")
+        )
+    assert submitted.status_code == 200, submitted.content
+    mail = mailoutbox[-1]
+    assert mail.to == [client.email]
+    found = LINK.search(mail.body)
+    assert found is not None, mail.body
+    path = found.group(1)
+    browser = Client()
+    assert browser.get(path).status_code == 200  # a mail scanner opening it decides nothing
+    version.refresh_from_db()
+    assert version.status == "submitted"
+    done = browser.post(path, {"decision": "approved", "comment": "Setuju"})
+    assert done.status_code == 200, done.content
+    version.refresh_from_db()
+    assert version.status == "approved"
+    approval = StatementApproval.objects.get(version=version)
+    assert (approval.user, approval.via, approval.comment) == (client, "link", "Setuju")
+    assert browser.post(path, {"decision": "rejected", "comment": "x"}).status_code == 404
+
+
+def test_the_approval_cycle_figure_reads_submitted_to_approved(
+    api: Any, tenant: Any, members: Any, incident: Any, template: Any
+) -> None:
+    from incidents.evaluation.figures import approval_cycles
+
+    assert approval_cycles(incident) == {"available": True, "minutes": [], "median_minutes": None}
+    workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
+    ApprovalStep.objects.create(tenant=tenant, workflow=workflow, position=1, kind="client")
+    client = members[Role.CLIENT]
+    incident_services.assign_role(incident=incident, user=client, role="client_approver")
+    version = only_version(draft(api, tenant, members, incident, template))
+    services_submit(version)
+    decided = api(client).post(
+        url(tenant, "statement-version", version.pk, "client_decision"),
+        {"decision": "approved"},
+        format="json",
+    )
+    assert decided.status_code == 200, decided.content
+    # Known times: submitted at 10:00, approved at 10:25 -> one cycle of 25 minutes.
+    start = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    StatementVersion.objects.filter(pk=version.pk).update(
+        submitted_at=start, approved_at=start + timedelta(minutes=25)
+    )
+    assert approval_cycles(incident) == {
+        "available": True,
+        "minutes": [25.0],
+        "median_minutes": 25.0,
+    }
