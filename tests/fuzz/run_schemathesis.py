@@ -208,6 +208,7 @@ def seed_database() -> Seed:
         "owned-account": [OwnedAccountFactory(tenant=tenant) for _ in range(2)],
         **incident_objects(tenant, admin),
         **evaluation_objects(tenant, admin),
+        **statement_objects(tenant, admin),
     }
     seed.victims = {
         "token": personal_token,
@@ -225,6 +226,7 @@ def seed_database() -> Seed:
         "owned-account": lambda: OwnedAccountFactory(tenant=tenant),
         **incident_victims(tenant, admin),
         **evaluation_victims(tenant, admin),
+        **statement_victims(tenant),
     }
     client = User.objects.create_user("fuzz-client@example.test", password=PASSWORD)
     MembershipFactory(tenant=tenant, user=client, role=Role.CLIENT)
@@ -297,6 +299,65 @@ def evaluation_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
     }
 
 
+STATEMENT_TEMPLATE = {
+    "name": "Fuzz holding statement",
+    "part_confirmed": "Kami mengonfirmasi {hal}.",
+    "part_actions": "Tim kami menanganinya.",
+    "part_empathy": "Kami mohon maaf.",
+    "part_next_update": "Kabar berikutnya segera.",
+    "placeholders": ["hal"],
+}
+
+
+def statement_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
+    """Rows of statements, crisis mode and stakeholders for the fuzzer's ids (services)."""
+    from django.utils import timezone
+
+    from incidents import services as incident_services
+    from incidents.statements import services
+    from incidents.statements.models import StatementApproval, StatementVersion
+    from playbooks import services as playbook_services
+
+    incident = incident_services.open_incident(
+        tenant=tenant, title="Fuzz statements", trigger="hoax"
+    )
+    template = playbook_services.create_statement_template(tenant=tenant, **STATEMENT_TEMPLATE)
+    workflow = services.create_workflow(tenant=tenant, severity="sev4")
+    step = services.create_step(workflow=workflow, position=1)
+    statement = services.create_statement(incident=incident, title="Fuzz", text="Kami tahu.")
+    draft = StatementVersion.objects.for_tenant(tenant).get(statement=statement)
+    approved = services.revise_statement(statement=statement, text="Versi disetujui.")
+    approved.status, approved.approved_at = "approved", timezone.now()
+    approved.save()
+    decision = StatementApproval.objects.create(
+        tenant=tenant, version=approved, step=0, user=admin, decision="approved"
+    )
+    crisis = services.start_crisis_mode(incident=incident)
+    services.end_crisis_mode(crisis_mode=crisis)
+    contact = services.create_stakeholder(tenant=tenant, name="Fuzz Press", kind="outlet")
+    return {
+        "statement-template": [template],
+        "approval-workflow": [workflow],
+        "approval-step": [step],
+        "statement": [statement],
+        "statement-version": [approved, draft],
+        "statement-approval": [decision],
+        "publish-record": [services.record_publication(version=approved, channel="website")],
+        "crisis-mode": [crisis],
+        "stakeholder": [contact],
+        "stakeholder-interaction": [
+            services.log_interaction(
+                incident=incident, stakeholder=contact, channel="email", summary="Fuzz"
+            )
+        ],
+        "right-of-reply": [
+            services.create_right_of_reply(
+                incident=incident, outlet=contact, article_url="https://news.example/fuzz"
+            )
+        ],
+    }
+
+
 def evaluation_victims(tenant: Any, admin: Any) -> dict[str, Any]:
     from incidents.evaluation import services as evaluation
 
@@ -324,6 +385,52 @@ def weekly_subscription(tenant: Any) -> Any:
 
     found = ReportSubscription.objects.for_tenant(tenant).filter(frequency="weekly").first()
     return found or evaluation.create_subscription(tenant=tenant, frequency="weekly")
+
+
+def statement_victims(tenant: Any) -> dict[str, Any]:
+    """Fresh rows for the DELETE calls of statements and stakeholders."""
+    from incidents import services as incident_services
+    from incidents.statements import services
+    from incidents.statements.models import ApprovalStep, ApprovalWorkflow
+    from playbooks import services as playbook_services
+
+    made = itertools.count(1)
+
+    def workflow() -> Any:
+        rows = ApprovalWorkflow.objects.for_tenant(tenant)
+        taken = set(rows.values_list("severity", flat=True))
+        free = [severity for severity in ("sev3", "sev2", "sev1") if severity not in taken]
+        if not free:  # every severity has one: the sev3 workflow is the victim
+            return rows.get(severity="sev3")
+        return services.create_workflow(tenant=tenant, severity=free[0])
+
+    def step() -> Any:
+        number = next(made)
+        existing = ApprovalStep.objects.for_tenant(tenant).order_by("pk").first()
+        home = existing.workflow_id if existing is not None else workflow().pk
+        return services.create_step(
+            workflow=ApprovalWorkflow.objects.for_tenant(tenant).get(pk=home),
+            position=1000 + number,
+        )
+
+    def contact() -> Any:
+        return services.create_stakeholder(tenant=tenant, name=f"Victim {next(made)}", kind="kol")
+
+    def reply() -> Any:
+        incident = incident_services.open_incident(tenant=tenant, title="Victim", trigger="hoax")
+        return services.create_right_of_reply(
+            incident=incident, outlet=contact(), article_url="https://news.example/v"
+        )
+
+    return {
+        "statement-template": lambda: playbook_services.create_statement_template(
+            tenant=tenant, **{**STATEMENT_TEMPLATE, "name": f"Victim {next(made)}"}
+        ),
+        "approval-workflow": workflow,
+        "approval-step": step,
+        "stakeholder": contact,
+        "right-of-reply": reply,
+    }
 
 
 def new_member(tenant: Any) -> Any:
@@ -413,6 +520,23 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/client-reports/{id}/": "client-report",
     "/tenants/{tenant_slug}/client-reports/{id}/download/": "client-report",
     "/tenants/{tenant_slug}/report-subscriptions/{id}/": "report-subscription",
+    "/tenants/{tenant_slug}/statement-templates/{id}/": "statement-template",
+    "/tenants/{tenant_slug}/approval-workflows/{id}/": "approval-workflow",
+    "/tenants/{tenant_slug}/approval-steps/{id}/": "approval-step",
+    "/tenants/{tenant_slug}/statements/{id}/": "statement",
+    "/tenants/{tenant_slug}/statements/{id}/revise/": "statement",
+    "/tenants/{tenant_slug}/statement-versions/{id}/": "statement-version",
+    "/tenants/{tenant_slug}/statement-versions/{id}/approve/": "statement-version",
+    "/tenants/{tenant_slug}/statement-versions/{id}/client_decision/": "statement-version",
+    "/tenants/{tenant_slug}/statement-versions/{id}/diff/": "statement-version",
+    "/tenants/{tenant_slug}/statement-versions/{id}/submit/": "statement-version",
+    "/tenants/{tenant_slug}/statement-approvals/{id}/": "statement-approval",
+    "/tenants/{tenant_slug}/publish-records/{id}/": "publish-record",
+    "/tenants/{tenant_slug}/crisis-mode/{id}/": "crisis-mode",
+    "/tenants/{tenant_slug}/crisis-mode/{id}/end/": "crisis-mode",
+    "/tenants/{tenant_slug}/stakeholders/{id}/": "stakeholder",
+    "/tenants/{tenant_slug}/stakeholder-interactions/{id}/": "stakeholder-interaction",
+    "/tenants/{tenant_slug}/rights-of-reply/{id}/": "right-of-reply",
 }
 # Objects named by their public prefix rather than their primary key.
 PREFIXED = {"token", "api-key"}
