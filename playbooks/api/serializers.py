@@ -52,7 +52,9 @@ class PlaybookSerializer(ServiceModelSerializer):
     create_service = staticmethod(services.create_playbook)
     update_service = staticmethod(services.update_playbook)
 
-    owner = serializers.ChoiceField(choices=services.OWNERS, required=False, default="tenant")
+    owner = serializers.ChoiceField(
+        choices=services.OWNERS, required=False, help_text="tenant (default) or agency."
+    )
     steps = StepSerializer(many=True, required=False)
     trigger_types = serializers.ListField(
         child=serializers.CharField(max_length=32), required=False, max_length=6
