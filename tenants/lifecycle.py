@@ -50,7 +50,8 @@ SECRET_FIELDS = {
     "tenants.tenantapikey": {"id", "hashed_key"},
     "tenants.user": {"password"},
 }
-# Exported first and deleted first: the large tables.
+# Exported and deleted first after the rows holding protected keys (``_protects``): the large
+# tables.
 FIRST = (
     "monitoring.mention",
     "monitoring.authorbucket",
@@ -108,12 +109,29 @@ def tenant_rows(tenant: Tenant) -> list[TenantRows]:
                 queryset=model._base_manager.filter(condition),
             )
         )
-    found.sort(key=lambda r: (FIRST.index(r.label) if r.label in FIRST else len(FIRST), r.label))
+    found.sort(
+        key=lambda r: (
+            not _protects(r.model),
+            FIRST.index(r.label) if r.label in FIRST else len(FIRST),
+            r.label,
+        )
+    )
     found.append(TenantRows("tenants.user", User, client_users(tenant)))
     found.append(TenantRows("tenants.tenant", Tenant, Tenant.objects.filter(pk=tenant.pk)))
     for rows in found:
         rows.excluded = sorted(_excluded_fields(rows.model))
     return found
+
+
+def _protects(model: type[models.Model]) -> bool:
+    """True when ``model`` holds a PROTECT or RESTRICT foreign key: its rows go before the rows
+    they hold (a publish record before its statement version), so deleting a tenant's rows in
+    this order never meets a protected row."""
+    return any(
+        getattr(f.remote_field, "on_delete", None) in (models.PROTECT, models.RESTRICT)
+        for f in model._meta.concrete_fields
+        if f.is_relation and f.many_to_one
+    )
 
 
 def _excluded_fields(model: type[models.Model]) -> set[str]:
