@@ -57,7 +57,10 @@ def check_tenant_unique(instance: models.Model) -> None:
     model = type(instance)
     tenant_id = instance.tenant_id  # type: ignore[attr-defined]
     for names in tenant_unique_sets(model):
-        values = {name: getattr(instance, name) for name in names}
+        # Foreign keys by their column (``incident_id``): reading the related row instead
+        # would load it by its id alone, unpinned.
+        columns = [model._meta.get_field(name).attname for name in names]  # type: ignore[union-attr]
+        values = {column: getattr(instance, column) for column in columns}
         clash = scoped(model, tenant_id).filter(**values)
         if instance.pk is not None:
             clash = clash.exclude(pk=instance.pk)

@@ -79,7 +79,7 @@ class ReviewAdmin(ReadOnlyMixin, ScopedModelAdmin):
     list_select_related = ("tenant", "incident")
     fields = (
         "tenant",
-        "incident",
+        "incident_title",
         "status",
         "summary",
         "finalised_by",
@@ -94,6 +94,11 @@ class ReviewAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("incident"))
+    def incident_title(self, obj: Review) -> str:
+        # read pinned to the review's tenant (a plain foreign-key display would not be)
+        return str(Incident.objects.for_tenant(obj.tenant_id).get(pk=obj.incident_id))
 
     @admin.display(description=_("Figures"))
     def figure_table(self, obj: Review) -> str:
