@@ -114,6 +114,15 @@ def _by_tenant(objs: Iterable[Any]) -> dict[int, list[Any]]:
     return groups
 
 
+class _RelatedTenantRows(models.QuerySet[Any]):
+    """Related rows of a tenant table as the collector reads them: it may defer the columns it
+    does not need (``Collector.collect`` calls ``only``), but never ``tenant_id``, which pins
+    the next level of the cascade (a review's lessons) and the final statements."""
+
+    def only(self, *fields: Any) -> Self:
+        return super().only(*fields, "tenant_id")
+
+
 class TenantCollector(Collector):
     """Django's deletion collector with every statement on a tenant table pinned to a tenant.
 
@@ -133,7 +142,10 @@ class TenantCollector(Collector):
             objs,
         )
         tenant_ids = _tenant_ids(objs) if _is_tenant_model(related_model) else None
-        return _pin(rows, tenant_ids) if tenant_ids else rows
+        if not tenant_ids:
+            return rows
+        pinned = _pin(rows, tenant_ids)
+        return _RelatedTenantRows(model=related_model, query=pinned.query, using=pinned.db)
 
     def _delete_rows(self, model: type[models.Model], instances: Sequence[Any]) -> int:
         if not _is_tenant_model(model):
