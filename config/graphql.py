@@ -42,9 +42,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from incidents.graphql.replies import RepliesMutation, RepliesQuery
 from incidents.graphql.schema import IncidentsQuery
 from monitoring.graphql.alerts import AlertsQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
+from playbooks.graphql.schema import PlaybooksMutation, PlaybooksQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
@@ -54,8 +56,11 @@ from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
-Query = merge_types("Query", (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery))
-Mutation = merge_types("Mutation", (MonitoringMutation,))
+Query = merge_types(
+    "Query",
+    (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, RepliesQuery, PlaybooksQuery),
+)
+Mutation = merge_types("Mutation", (MonitoringMutation, RepliesMutation, PlaybooksMutation))
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("monitoring.api.ingest_urls")),
     path("", include("monitoring.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("playbooks.api.urls")),
 ]
 
 # An exception outside any view (DEBUG off) answers the API's 500 body with the request id.

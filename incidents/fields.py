@@ -8,6 +8,7 @@ from incidents.models import (
     IncidentLink,
     IncidentMember,
     IncidentTask,
+    Reply,
     RolePolicy,
     SeverityPolicy,
     TimelineEntry,
@@ -108,4 +109,34 @@ ROLE_POLICY = PublicFields(
     RolePolicy,
     ("id", "trigger", "severity", "role", "user", "created_at"),
     read_only=("id", "created_at"),
+)
+
+REPLY_STAMPS = (
+    "checked_at",
+    "statement_version_id",
+    "override_reason",
+    "overridden_by",
+    "overridden_at",
+    "approved_by",
+    "approved_at",
+    "sent_by",
+    "sent_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+REPLY = PublicFields(
+    Reply,
+    (
+        "id",
+        "mention",
+        "incident",
+        "canned_answer",
+        "text",
+        "status",
+        "flagged",
+        "findings",
+        *REPLY_STAMPS,
+    ),
+    read_only=("id", "status", "flagged", "findings", *REPLY_STAMPS),
 )

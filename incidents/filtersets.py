@@ -13,10 +13,18 @@ from incidents.choices import (
     FINISHED_TASK_STATUSES,
     IncidentStatus,
     LinkKind,
+    ReplyStatus,
     TaskStatus,
     TimelineKind,
 )
-from incidents.models import Incident, IncidentLink, IncidentMember, IncidentTask, TimelineEntry
+from incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentMember,
+    IncidentTask,
+    Reply,
+    TimelineEntry,
+)
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from tenants.filtersets import IntegerFilter
 
@@ -110,4 +118,14 @@ class TimelineEntryFilterSet(_ByIncident):
 
     class Meta:
         model = TimelineEntry
+        fields: list[str] = []
+
+
+class ReplyFilterSet(_ByIncident):
+    status = django_filters.MultipleChoiceFilter(choices=ReplyStatus.choices)
+    mention = IntegerFilter(field_name="mention_id", min_value=1, label="To this mention (id)")
+    flagged = django_filters.BooleanFilter(label="Flagged by the consistency check")
+
+    class Meta:
+        model = Reply
         fields: list[str] = []

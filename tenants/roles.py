@@ -44,6 +44,8 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    DRAFT_REPLIES = "replies.draft"
+    MANAGE_ANSWERS = "answers.manage"
 
 
 _EVERY_STAFF_ROLE = {
@@ -70,6 +72,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
+            Cap.MANAGE_ANSWERS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -84,7 +87,14 @@ MATRIX: dict[Role, frozenset[Cap]] = {
     ),
     Role.RESPONDER: frozenset(
         _EVERY_STAFF_ROLE
-        | {Cap.TRIAGE_MENTIONS, Cap.MANAGE_INCIDENTS, Cap.DRAFT_STATEMENTS, Cap.ACK_ALERTS}
+        | {
+            Cap.TRIAGE_MENTIONS,
+            Cap.MANAGE_INCIDENTS,
+            Cap.DRAFT_STATEMENTS,
+            Cap.ACK_ALERTS,
+            Cap.DRAFT_REPLIES,
+            Cap.MANAGE_ANSWERS,
+        }
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import views
+from incidents.api import replies, views
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -17,10 +17,21 @@ router.register(
     "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
 )
 router.register("incident-role-policies", views.RolePolicyViewSet, basename="role-policy")
+router.register("replies", replies.ReplyViewSet, basename="reply")
 
 urlpatterns = [
     path(TENANT, include(router.urls)),
     path(
         TENANT + "incident-figures/", views.IncidentFiguresView.as_view(), name="incident-figures"
+    ),
+    path(
+        TENANT + "consistency-check/",
+        replies.ConsistencyCheckView.as_view(),
+        name="consistency-check",
+    ),
+    path(
+        TENANT + "reply-suggestions/",
+        replies.ReplySuggestionsView.as_view(),
+        name="reply-suggestions",
     ),
 ]

@@ -1,0 +1,20 @@
+"""URLs of the playbooks app, mounted under ``/api/v1/`` by ``config/urls.py``."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from playbooks.api import views
+
+TENANT = "tenants/<slug:tenant_slug>/"
+
+router = SimpleRouter()
+router.register("canned-answers", views.CannedAnswerViewSet, basename="canned-answer")
+router.register("answer-widget", views.AnswerWidgetViewSet, basename="answer-widget")
+
+urlpatterns = [
+    path(TENANT, include(router.urls)),
+    # Public (config.public): authenticated by the publishable widget key.
+    path(
+        TENANT + "widget/answers/", views.WidgetAnswersView.as_view(), name="widget-answers"
+    ),
+]
