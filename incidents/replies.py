@@ -157,14 +157,16 @@ def _row(model: type[Any], tenant_id: int, value: Any, field: str, message: str)
 
 
 def _linked_incident(mention: Mention) -> Incident | None:
-    link = (
-        IncidentLink.objects.for_tenant(mention.tenant_id)
-        .filter(kind=LinkKind.MENTION, mention=mention, incident__status__in=OPEN_STATUSES)
-        .select_related("incident")
-        .order_by("-created_at")
+    """The open incident the mention is linked to (the most recently detected one)."""
+    linked = IncidentLink.objects.for_tenant(mention.tenant_id).filter(
+        kind=LinkKind.MENTION, mention_id=mention.pk
+    )
+    return (
+        Incident.objects.for_tenant(mention.tenant_id)
+        .filter(pk__in=linked.values("incident_id"), status__in=OPEN_STATUSES)
+        .order_by("-detected_at", "-id")
         .first()
     )
-    return link.incident if link is not None else None
 
 
 # --- replies -------------------------------------------------------------------------------------
@@ -218,12 +220,19 @@ def draft_reply(
 
 
 def _locked(reply: Reply) -> Reply:
-    return (
-        Reply.objects.for_tenant(reply.tenant_id)
-        .select_for_update(of=("self",))
-        .select_related("incident", "mention")
-        .get(pk=reply.pk)
+    """The reply locked, its incident and mention read pinned to its tenant."""
+    locked = Reply.objects.for_tenant(reply.tenant_id).select_for_update().get(pk=reply.pk)
+    locked.incident = (
+        Incident.objects.for_tenant(locked.tenant_id).get(pk=locked.incident_id)
+        if locked.incident_id
+        else None
     )
+    locked.mention = (
+        Mention.objects.for_tenant(locked.tenant_id).filter(pk=locked.mention_id).first()
+        if locked.mention_id
+        else None
+    )
+    return locked
 
 
 def _require_status(reply: Reply, *allowed: str) -> None:

@@ -29,10 +29,10 @@ class CannedAnswerAdmin(ServiceModelAdmin):
 
 @admin.register(AnswerWidget)
 class AnswerWidgetAdmin(ServiceModelAdmin):
-    list_display = ("tenant", "is_enabled", "created_at")
+    list_display = ("name", "tenant", "is_enabled", "created_at")
     list_filter = (TenantFilter,)
     list_select_related = ("tenant",)
-    fields = ("tenant", "key", "allowed_origins", "is_enabled")
+    fields = ("tenant", "name", "key", "allowed_origins", "is_enabled")
     readonly_fields = ("key",)
     create_service = staticmethod(services.create_widget)
     update_service = staticmethod(services.update_widget)

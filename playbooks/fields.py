@@ -25,6 +25,6 @@ CANNED_ANSWER = PublicFields(
 WIDGET_ANSWER = ("id", "question", "answer", "language")
 ANSWER_WIDGET = PublicFields(
     AnswerWidget,
-    ("id", "key", "allowed_origins", "is_enabled", "created_at", "updated_at"),
+    ("id", "name", "key", "allowed_origins", "is_enabled", "created_at", "updated_at"),
     read_only=("id", "key", "created_at", "updated_at"),
 )

@@ -6,8 +6,8 @@ Canned answers (issue 16) — ``CannedAnswer`` and ``AnswerWidget``, kept togeth
   ``approved`` answers are suggested for mentions and served by the chat widget; editing the
   question or the answer of an approved one sends it back to draft (``playbooks.services``);
 - ``usage_count`` counts the replies that used it;
-- the chat widget of a tenant is one row: a publishable key (read-only: it can only read
-  approved answers) and the web origins allowed to call it (CORS).
+- a chat widget (one per website of the tenant) is a publishable key (read-only: it can only
+  read approved answers) and the web origins allowed to call it (CORS).
 """
 
 from __future__ import annotations
@@ -96,8 +96,10 @@ def validate_origins(value: Any) -> None:
 
 
 class AnswerWidget(TenantOwnedModel):
-    """The tenant's chat widget: its publishable key and the origins allowed to call it."""
+    """A chat widget of the tenant (one per website): its publishable key and the origins
+    allowed to call it."""
 
+    name = models.CharField(max_length=100, help_text="Where it runs, e.g. the main website.")
     key = models.CharField(max_length=64, default=new_widget_key, editable=False)
     allowed_origins = ArrayField(
         models.CharField(max_length=200),
@@ -112,7 +114,11 @@ class AnswerWidget(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="answer_widget_once")]
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="answer_widget_name_once"),
+            models.UniqueConstraint(fields=["tenant", "key"], name="answer_widget_key_once"),
+        ]
 
     def __str__(self) -> str:
-        return f"chat widget of {self.tenant_id}"
+        return self.name

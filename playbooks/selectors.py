@@ -60,8 +60,9 @@ def suggest(
 
 
 def widget_for_key(*, tenant: Tenant, key: str) -> AnswerWidget | None:
-    """The tenant's enabled widget when ``key`` is its key (compared in constant time)."""
-    widget = AnswerWidget.objects.for_tenant(tenant).filter(is_enabled=True).first()
-    if widget is None or not hmac.compare_digest(widget.key.encode(), key.encode()):
-        return None
-    return widget
+    """The tenant's enabled widget whose key is ``key`` (each compared in constant time)."""
+    found = None
+    for widget in AnswerWidget.objects.for_tenant(tenant).filter(is_enabled=True)[:50]:
+        if hmac.compare_digest(widget.key.encode(), key.encode()):
+            found = widget
+    return found

@@ -4,7 +4,7 @@ Canned answers: keyword-only services, each in a transaction, raising ``Validati
 by field. Rules: the question is unique per tenant and language; approving records who and
 when; changing the question, answer or language of an approved answer sends it back to draft
 (it must be approved again before it is suggested or served); uses are counted atomically.
-The chat widget's key is made once per tenant and can be rotated.
+A chat widget's key is made with it and can be rotated.
 """
 
 from __future__ import annotations
@@ -97,36 +97,13 @@ def record_use(*, answer: CannedAnswer) -> None:
 # --- the chat widget ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def configure_widget(
-    *,
-    tenant: Tenant,
-    allowed_origins: list[str] | None = None,
-    is_enabled: bool | None = None,
-    rotate_key: bool = False,
-) -> AnswerWidget:
-    """The tenant's widget, made on first use; ``rotate_key`` gives it a new key (the old one
-    stops working at once)."""
-    widget = AnswerWidget.objects.for_tenant(tenant).select_for_update().first()
-    if widget is None:
-        return create_row(
-            AnswerWidget,
-            tenant=tenant,
-            allowed_origins=list(allowed_origins or []),
-            is_enabled=True if is_enabled is None else is_enabled,
-        )
-    changes: dict[str, Any] = {}
-    if allowed_origins is not None:
-        changes["allowed_origins"] = list(allowed_origins)
-    if is_enabled is not None:
-        changes["is_enabled"] = is_enabled
-    if rotate_key:
-        changes["key"] = new_widget_key()
-    return update_row(widget, writable=changes, **changes) if changes else widget
+def rotate_widget_key(*, instance: AnswerWidget) -> AnswerWidget:
+    """A new key for the widget; the old one stops working at once."""
+    return update_row(instance, writable=("key",), key=new_widget_key())
 
 
 def update_widget(*, instance: AnswerWidget, **changes: Any) -> AnswerWidget:
-    return update_row(instance, writable=("allowed_origins", "is_enabled"), **changes)
+    return update_row(instance, writable=("name", "allowed_origins", "is_enabled"), **changes)
 
 
 def create_widget(*, tenant: Tenant, **values: Any) -> AnswerWidget:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -139,9 +138,6 @@ class ReplyViewSet(
         "send_back": Cap.APPROVE_STATEMENTS,
         "override": Cap.MANAGE_INCIDENTS,
     }
-
-    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.select_related("incident")
 
     def perform_create(self, serializer: Any) -> None:
         serializer.save(tenant=self.tenant)

@@ -142,7 +142,7 @@ class RepliesQuery:
             raise bad_input(f"limit: between 1 and {MAX_ROWS}.", "limit")
         if not 0 <= offset <= 100_000:
             raise bad_input("offset: between 0 and 100000.", "offset")
-        return rows[offset : offset + limit]  # type: ignore[return-value]
+        return list(rows[offset : offset + limit])  # type: ignore[arg-type]
 
     @strawberry_django.field(extensions=_authenticated)
     def consistency_check(

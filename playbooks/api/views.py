@@ -102,8 +102,8 @@ class CannedAnswerViewSet(TenantCrudViewSet):
 
 @extend_schema(tags=["canned answers"])
 class AnswerWidgetViewSet(TenantCrudViewSet):
-    """The tenant's chat widget (at most one): its publishable key (read-only; ``rotate-key``
-    gives a new one) and the web origins allowed to call ``widget/answers/``."""
+    """The tenant's chat widgets (one per website): the publishable key of each (read-only;
+    ``rotate-key`` gives a new one) and the web origins allowed to call ``widget/answers/``."""
 
     queryset = AnswerWidget.objects.all()
     serializer_class = AnswerWidgetSerializer
@@ -117,9 +117,8 @@ class AnswerWidgetViewSet(TenantCrudViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-key", url_name="rotate-key")
     def rotate_key(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A new key; the old one stops working at once."""
-        self.get_object()
         with service_errors():
-            widget = services.configure_widget(tenant=self.tenant, rotate_key=True)
+            widget = services.rotate_widget_key(instance=self.get_object())
         return Response(AnswerWidgetSerializer(widget).data)
 
 
@@ -216,8 +215,8 @@ class WidgetAnswersView(APIView):
         allowed: list[str] = []
         if tenant is not None:
             dbscope.set_entry_scope(dbscope.tenants([tenant.pk]))
-            widget = AnswerWidget.objects.for_tenant(tenant).filter(is_enabled=True).first()
-            allowed = widget.allowed_origins if widget is not None else []
+            widgets = AnswerWidget.objects.for_tenant(tenant).filter(is_enabled=True)
+            allowed = [o for w in widgets[:50] for o in w.allowed_origins]
         if widget_origin is None or widget_origin not in allowed:
             raise _refuse_origin()
         response = Response(status=204)
