@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy
 from incidents import consistency
 from incidents.authority import SYSTEM, Authority
 from incidents.choices import OPEN_STATUSES, LinkKind, ReplyStatus, TimelineKind
-from incidents.consistency.text import words
+from incidents.consistency.text import STOPWORDS, words
 from incidents.line import ApprovedLine, approved_line
 from incidents.models import Incident, IncidentLink, Reply
 from incidents.services import BIGINT_MAX, write_entry
@@ -395,22 +395,28 @@ def _send(reply: Reply, authority: Authority) -> Reply:
 # --- canned answers for a mention -----------------------------------------------------------
 
 
+# Function words that say nothing about which answer fits ("gimana caranya", "min", "nih").
+SUGGESTION_STOPWORDS = STOPWORDS | frozenset(
+    {
+        "bagaimana", "cara", "caranya", "apakah", "apa", "nih", "min", "admin", "saya", "aku",
+        "gue", "gw", "juga", "jg", "sudah", "sih", "dong", "nya", "how", "do", "i", "my", "me",
+        "please", "pls", "can", "what", "the", "is", "to",
+    }
+)  # fmt: skip
+
+
 def normalised(text: str) -> str:
-    """``text`` in monitoring's normal form (slang mapped), for the answer suggestions."""
-    return " ".join(word.norm for word in words(text))
+    """``text`` in monitoring's normal form (slang mapped), function words left out, for the
+    answer suggestions."""
+    return " ".join(w.norm for w in words(text) if w.norm not in SUGGESTION_STOPWORDS)
 
 
 def suggest_answers(
     *, tenant: Tenant, mention: Any, limit: int = 3
 ) -> list[answer_selectors.Suggestion]:
-    """The approved canned answers closest to the mention's text, best first, with scores."""
+    """The approved canned answers closest to the mention's text, best first, with scores.
+    Answers of every language are compared: mentions are often code-mixed."""
     found = _row(Mention, tenant.pk, mention, "mention", _("No such mention in this tenant."))
-    language = found.language if found.language in ("id", "en") else None
-    suggestions = answer_selectors.suggest(
-        tenant=tenant, text=found.text, language=language, limit=limit, normalise=normalised
+    return answer_selectors.suggest(
+        tenant=tenant, text=found.text, limit=limit, normalise=normalised
     )
-    if not suggestions and language is not None:
-        suggestions = answer_selectors.suggest(
-            tenant=tenant, text=found.text, limit=limit, normalise=normalised
-        )
-    return suggestions

@@ -170,6 +170,9 @@ class WidgetAnswersView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [WidgetRateThrottle]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'WidgetKey realm="api"'  # a refused key answers 401, not 403
+
     def widget(self, request: Request, tenant_slug: str) -> AnswerWidget:
         key = request.headers.get("X-Widget-Key") or request.query_params.get("key") or ""
         tenant = Tenant.objects.filter(slug=tenant_slug, status=Tenant.Status.ACTIVE).first()

@@ -13,6 +13,7 @@ import pytest
 
 from incidents.choices import TimelineKind
 from incidents.models import Reply, TimelineEntry
+from incidents.replies import check_text
 from monitoring.models import Mention
 from playbooks.models import CannedAnswer
 from tenants.models import Tenant
@@ -63,6 +64,12 @@ class TestReplies(TenantResourceTests):
             Cap.DRAFT_REPLIES,
             expect=lambda ctx: {"text": "Halo kak", "flagged": False},
         ),
+        GraphQLMutation(
+            "update",
+            'mutation($slug: String!, $id: ID!) { submit_reply(slug: $slug, id: $id) { id } }',
+            Cap.DRAFT_REPLIES,
+            expect=lambda ctx: {"status": "sent"},
+        ),
     )
 
     def make(self, tenant: Tenant) -> Reply:
@@ -82,6 +89,61 @@ class TestReplies(TenantResourceTests):
             "incident": IncidentFactory(tenant=ctx.other_tenant).pk,
             "canned_answer": CannedAnswerFactory(tenant=ctx.other_tenant).pk,
         }
+
+
+class TestRepliesAwaitingApproval(TenantResourceTests):
+    """The approver's mutation, on replies waiting for approval."""
+
+    model = Reply
+    basename = "reply"
+    capabilities = {"retrieve": Cap.VIEW_INCIDENT_INTERNALS}
+    payload_variant = True
+    rest_list_queries = 5
+    graphql_mutations = (
+        GraphQLMutation(
+            "update",
+            'mutation($slug: String!, $id: ID!) { approve_reply(slug: $slug, id: $id) { id } }',
+            Cap.APPROVE_STATEMENTS,
+            expect=lambda ctx: {"status": "sent"},
+        ),
+    )
+
+    def make(self, tenant: Tenant) -> Reply:
+        return Reply.objects.create(
+            tenant=tenant,
+            mention=MentionFactory(tenant=tenant),
+            text="Halo kak",
+            status="pending_approval",
+        )
+
+
+class TestFlaggedSev1Replies(TenantResourceTests):
+    """The commander's override, on flagged drafts of SEV1 incidents."""
+
+    model = Reply
+    basename = "reply"
+    capabilities = {"retrieve": Cap.VIEW_INCIDENT_INTERNALS}
+    payload_variant = True
+    rest_list_queries = 5
+    graphql_mutations = (
+        GraphQLMutation(
+            "update",
+            'mutation($slug: String!, $id: ID!) { override_reply_check(slug: $slug, id: $id, '
+            'reason: "Disetujui klien") { id } }',
+            Cap.MANAGE_INCIDENTS,
+            expect=lambda ctx: {"override_reason": "Disetujui klien"},
+        ),
+    )
+
+    def make(self, tenant: Tenant) -> Reply:
+        return Reply.objects.create(
+            tenant=tenant,
+            mention=MentionFactory(tenant=tenant),
+            incident=IncidentFactory(tenant=tenant, severity="sev1"),
+            text=FLAGGED,
+            flagged=True,
+            findings=check_text(text=FLAGGED),
+        )
 
 
 # --- the flow ---------------------------------------------------------------------------------
