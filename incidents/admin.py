@@ -183,5 +183,5 @@ class ReplyAdmin(_ChildAdmin):
     commander's override are checked (``incidents.replies``)."""
 
     list_display = ("created_at", "incident", "mention", "status", "flagged", "sent_at")
-    list_filter = (TenantFilter, "status", "flagged")
+    list_filter = (TenantFilter, "status", "flagged")  # type: ignore[assignment]
     list_select_related = ("tenant", "incident")

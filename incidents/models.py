@@ -488,6 +488,4 @@ class Reply(TenantOwnedModel):
 
     def clean_fields(self, exclude: Any = None) -> None:
         # Related rows are resolved within the tenant by the services.
-        super().clean_fields(
-            exclude={*(exclude or ()), "mention", "incident", "canned_answer"}
-        )
+        super().clean_fields(exclude={*(exclude or ()), "mention", "incident", "canned_answer"})

@@ -9,9 +9,9 @@ Every writer (REST, GraphQL, the admin, the demo) goes through these functions. 
   line: promises and tone are still checked); ``findings`` keeps each finding's category, span
   and reason, ``flagged`` whether there is any;
 - **the approval policy** (``approval_required``): a reply needs an approver
-  (``statements.approve``) when its incident is at SEV1–SEV2 or when the check flagged it;
+  (``statements.approve``) when its incident is at SEV1-SEV2 or when the check flagged it;
   otherwise submitting it sends it;
-- at SEV1–SEV2 a flagged reply cannot be submitted until the incident's commander (whoever holds
+- at SEV1-SEV2 a flagged reply cannot be submitted until the incident's commander (whoever holds
   the commander's powers on it, ``incidents.authority``) overrides the check with a reason; the
   override is written to the incident's timeline (``check_override``, internal); editing the
   text afterwards runs the check again and drops the override;
@@ -129,7 +129,7 @@ def _checked(reply: Reply) -> dict[str, Any]:
 
 
 def approval_required(reply: Reply) -> bool:
-    """The policy: SEV1–SEV2 incidents, and flagged replies, need an approver."""
+    """The policy: SEV1-SEV2 incidents, and flagged replies, need an approver."""
     severe = reply.incident is not None and reply.incident.severity in SEVERE
     return severe or reply.flagged
 
@@ -270,7 +270,7 @@ def delete_reply(*, instance: Reply, authority: Authority = SYSTEM) -> None:
 
 @transaction.atomic
 def override_check(*, instance: Reply, reason: Any, authority: Authority = SYSTEM) -> Reply:
-    """The commander's override of a flagged reply at SEV1–SEV2, with a reason, written to the
+    """The commander's override of a flagged reply at SEV1-SEV2, with a reason, written to the
     incident's timeline."""
     reply = _locked(instance)
     _require_status(reply, ReplyStatus.DRAFT)
@@ -282,7 +282,7 @@ def override_check(*, instance: Reply, reason: Any, authority: Authority = SYSTE
     if incident is None or incident.severity not in SEVERE:
         raise _error(
             "reason",
-            _("Only replies of SEV1–SEV2 incidents need an override; this one needs approval."),
+            _("Only replies of SEV1-SEV2 incidents need an override; this one needs approval."),
             "not_needed",
         )
     if authority.command_mode(incident) is None:
@@ -334,7 +334,7 @@ def submit_reply(*, instance: Reply, authority: Authority = SYSTEM) -> Reply:
         raise _error(
             "text",
             _(
-                "The consistency check flagged this reply: at SEV1–SEV2 the incident's "
+                "The consistency check flagged this reply: at SEV1-SEV2 the incident's "
                 "commander must override it with a reason before it can be sent."
             ),
             "flagged",

@@ -31,7 +31,9 @@ def answers(*, tenant: Tenant | int) -> QuerySet[CannedAnswer]:
     return CannedAnswer.objects.for_tenant(tenant)
 
 
-def approved_answers(*, tenant: Tenant | int, language: str | None = None) -> QuerySet[CannedAnswer]:
+def approved_answers(
+    *, tenant: Tenant | int, language: str | None = None
+) -> QuerySet[CannedAnswer]:
     rows = CannedAnswer.objects.for_tenant(tenant).filter(status=AnswerStatus.APPROVED)
     return rows.filter(language=language) if language else rows
 

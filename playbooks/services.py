@@ -74,9 +74,7 @@ def update_answer(
         extra = {"approved_by": actor, "approved_at": timezone.now()}
     elif becomes != AnswerStatus.APPROVED:
         extra = {"approved_by": None, "approved_at": None}
-    return update_row(
-        instance, writable=(*ANSWER_WRITABLE, *extra), **changes, **extra
-    )
+    return update_row(instance, writable=(*ANSWER_WRITABLE, *extra), **changes, **extra)
 
 
 def approve_answer(*, instance: CannedAnswer, actor: User | None = None) -> CannedAnswer:

@@ -237,8 +237,7 @@ MUTATIONS = {
     ),
     "update_reply": (
         Cap.DRAFT_REPLIES,
-        'mutation($slug: String!) { update_reply(slug: $slug, id: "987654", text: "Halo") '
-        "{ id } }",
+        'mutation($slug: String!) { update_reply(slug: $slug, id: "987654", text: "Halo") { id } }',
     ),
     "submit_reply": (
         Cap.DRAFT_REPLIES,

@@ -89,11 +89,12 @@ class OverrideSerializer(StrictSerializerMixin, serializers.Serializer):  # type
 
 class CheckSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
     text = serializers.CharField(max_length=replies.MAX_TEXT)
-    incident = TenantRowField(
-        Incident,
+    incident = serializers.IntegerField(
         required=False,
         allow_null=True,
-        help_text="The incident whose approved line the text is checked against.",
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The incident whose approved line the text is checked against (its id).",
     )
 
 
@@ -120,7 +121,7 @@ class ReplyViewSet(
     TenantScopedViewSet,
 ):
     """Replies to mentions, newest first: drafted and checked against the approved line of
-    their incident, approved where the policy requires (SEV1–SEV2, or flagged), recorded as
+    their incident, approved where the policy requires (SEV1-SEV2, or flagged), recorded as
     sent (the mention becomes ``responded``). See docs/replies.md."""
 
     queryset = Reply.objects.all()
@@ -161,7 +162,7 @@ class ReplyViewSet(
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Check the draft once more and send it, or leave it waiting for approval where the
-        policy requires. A flagged reply at SEV1–SEV2 without the commander's override answers
+        policy requires. A flagged reply at SEV1-SEV2 without the commander's override answers
         400 on ``text`` (code ``flagged``)."""
         with service_errors():
             reply = replies.submit_reply(instance=self.get_object(), authority=self.authority)
@@ -186,7 +187,7 @@ class ReplyViewSet(
     @extend_schema(request=OverrideSerializer, responses={200: ReplySerializer})
     @action(detail=True, methods=["post"])
     def override(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The commander's override of a flagged reply at SEV1–SEV2, with a reason (on the
+        """The commander's override of a flagged reply at SEV1-SEV2, with a reason (on the
         incident's timeline)."""
         params = OverrideSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -205,12 +206,21 @@ class ConsistencyCheckView(TenantScopedAPIView):
     capabilities = {"post": Cap.VIEW_INCIDENT_INTERNALS}
 
     def post(self, request: Request, tenant_slug: str) -> Response:
-        params = CheckSerializer(data=request.data, context={"tenant": self.tenant})
+        params = CheckSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        with service_errors():
-            findings = replies.check_text(
-                text=params.validated_data["text"], incident=params.validated_data.get("incident")
+        incident = None
+        if params.validated_data.get("incident") is not None:
+            incident = (
+                Incident.objects.for_tenant(self.tenant)
+                .filter(pk=params.validated_data["incident"])
+                .first()
             )
+            if incident is None:
+                raise serializers.ValidationError(
+                    {"incident": ["No such incident in this tenant."]}, code="not_found"
+                )
+        with service_errors():
+            findings = replies.check_text(text=params.validated_data["text"], incident=incident)
         return Response(
             CheckResultSerializer({"flagged": bool(findings), "findings": findings}).data
         )
@@ -238,4 +248,4 @@ class ReplySuggestionsView(TenantScopedAPIView):
         return Response(SuggestionSerializer(suggestions, many=True).data)
 
 
-__all__ = ["ConsistencyCheckView", "ReplySuggestionsView", "ReplyStatus", "ReplyViewSet"]
+__all__ = ["ConsistencyCheckView", "ReplyStatus", "ReplySuggestionsView", "ReplyViewSet"]

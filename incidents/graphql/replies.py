@@ -150,15 +150,15 @@ class RepliesQuery:
     ) -> CheckResultType:
         """Check any outgoing text against an incident's approved line (writes nothing)."""
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENT_INTERNALS)
-        chosen = None
+        chosen: Incident | None = None
         if incident is not None:
-            chosen = Incident.objects.for_tenant(tenant).filter(pk=_id(incident, "incident"))
-            chosen = chosen.first()
+            incidents = Incident.objects.for_tenant(tenant)
+            chosen = incidents.filter(pk=_id(incident, "incident")).first()
             if chosen is None:
                 raise bad_input("incident: No such incident in this tenant.", "incident")
         with service_errors():
-            rows = replies.check_text(text=text, incident=chosen)
-        return CheckResultType(flagged=bool(rows), findings=_findings(rows))
+            found = replies.check_text(text=text, incident=chosen)
+        return CheckResultType(flagged=bool(found), findings=_findings(found))
 
     @strawberry_django.field(extensions=_authenticated)
     def answer_suggestions(
@@ -239,7 +239,7 @@ class RepliesMutation:
     def override_reply_check(
         self, info: Info, slug: str, id: strawberry.ID, reason: str
     ) -> ReplyType:
-        """The commander's override of a flagged reply at SEV1–SEV2, with a reason."""
+        """The commander's override of a flagged reply at SEV1-SEV2, with a reason."""
         tenant = tenant_for(info, slug, Cap.MANAGE_INCIDENTS)
         try:
             with service_errors():

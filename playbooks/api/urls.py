@@ -14,7 +14,5 @@ router.register("answer-widget", views.AnswerWidgetViewSet, basename="answer-wid
 urlpatterns = [
     path(TENANT, include(router.urls)),
     # Public (config.public): authenticated by the publishable widget key.
-    path(
-        TENANT + "widget/answers/", views.WidgetAnswersView.as_view(), name="widget-answers"
-    ),
+    path(TENANT + "widget/answers/", views.WidgetAnswersView.as_view(), name="widget-answers"),
 ]

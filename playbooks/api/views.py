@@ -211,7 +211,7 @@ class WidgetAnswersView(APIView):
             rows = [_public(a) for a in answers.order_by("-usage_count", "id")[:MAX_LISTED]]
         return self.cors(request, Response(WidgetAnswerSerializer(rows, many=True).data))
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """The browser's preflight: allowed only from the widget's origins."""
         widget_origin = request.headers.get("Origin")
         tenant = Tenant.objects.filter(slug=kwargs.get("tenant_slug", "")).first()

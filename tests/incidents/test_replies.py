@@ -1,5 +1,5 @@
 """Replies to mentions: draft → check → approval where the policy requires → sent, the mention
-responded through the triage service, the commander's override at SEV1–SEV2 on the timeline;
+responded through the triage service, the commander's override at SEV1-SEV2 on the timeline;
 the consistency-check endpoint; the resource on the shared test base.
 
 The approved line comes from ``incidents.line.approved_line`` (empty until statements exist):
@@ -48,7 +48,7 @@ class TestReplies(TenantResourceTests):
     graphql_mutations = (
         GraphQLMutation(
             "create",
-            'mutation($slug: String!, $mention: ID!) { draft_reply(slug: $slug, '
+            "mutation($slug: String!, $mention: ID!) { draft_reply(slug: $slug, "
             'mention: $mention, text: "Refund besok ya kak") { id flagged } }',
             Cap.DRAFT_REPLIES,
             variables=lambda ctx: {"mention": str(MentionFactory(tenant=ctx.tenant).pk)},
@@ -59,14 +59,14 @@ class TestReplies(TenantResourceTests):
         ),
         GraphQLMutation(
             "update",
-            'mutation($slug: String!, $id: ID!) { update_reply(slug: $slug, id: $id, '
+            "mutation($slug: String!, $id: ID!) { update_reply(slug: $slug, id: $id, "
             'text: "Halo kak") { id } }',
             Cap.DRAFT_REPLIES,
             expect=lambda ctx: {"text": "Halo kak", "flagged": False},
         ),
         GraphQLMutation(
             "update",
-            'mutation($slug: String!, $id: ID!) { submit_reply(slug: $slug, id: $id) { id } }',
+            "mutation($slug: String!, $id: ID!) { submit_reply(slug: $slug, id: $id) { id } }",
             Cap.DRAFT_REPLIES,
             expect=lambda ctx: {"status": "sent"},
         ),
@@ -102,7 +102,7 @@ class TestRepliesAwaitingApproval(TenantResourceTests):
     graphql_mutations = (
         GraphQLMutation(
             "update",
-            'mutation($slug: String!, $id: ID!) { approve_reply(slug: $slug, id: $id) { id } }',
+            "mutation($slug: String!, $id: ID!) { approve_reply(slug: $slug, id: $id) { id } }",
             Cap.APPROVE_STATEMENTS,
             expect=lambda ctx: {"status": "sent"},
         ),
@@ -128,7 +128,7 @@ class TestFlaggedSev1Replies(TenantResourceTests):
     graphql_mutations = (
         GraphQLMutation(
             "update",
-            'mutation($slug: String!, $id: ID!) { override_reply_check(slug: $slug, id: $id, '
+            "mutation($slug: String!, $id: ID!) { override_reply_check(slug: $slug, id: $id, "
             'reason: "Disetujui klien") { id } }',
             Cap.MANAGE_INCIDENTS,
             expect=lambda ctx: {"override_reason": "Disetujui klien"},
@@ -322,7 +322,11 @@ def test_a_canned_answer_must_be_approved_and_its_use_is_counted(
     assert refused.json()["errors"][0]["attr"] == "canned_answer"
     for _ in range(2):
         draft(
-            api, tenant, responder, mention=mention.pk, text=approved.answer,
+            api,
+            tenant,
+            responder,
+            mention=mention.pk,
+            text=approved.answer,
             canned_answer=approved.pk,
         )
     assert CannedAnswer.objects.for_tenant(tenant).get(pk=approved.pk).usage_count == 2
@@ -372,7 +376,7 @@ def test_the_flow_over_graphql(gql: Any, tenant: Tenant, members: dict[str, Any]
     mention = MentionFactory(tenant=tenant)
     drafted = gql(
         "mutation($slug: String!, $m: ID!, $i: ID!) { draft_reply(slug: $slug, mention: $m, "
-        "incident: $i, text: \"Refund penuh besok kak\") { id flagged findings { category "
+        'incident: $i, text: "Refund penuh besok kak") { id flagged findings { category '
         "excerpt reason } } }",
         user=members["responder"],
         variables={"slug": tenant.slug, "m": str(mention.pk), "i": str(incident.pk)},

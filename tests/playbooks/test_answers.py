@@ -89,8 +89,12 @@ def suggestions(api: Any, tenant: Tenant, user: Any, mention: Any) -> list[dict[
 
 @pytest.mark.parametrize(("text", "expected"), PARAPHRASES)
 def test_the_best_suggestion_for_a_slang_question_is_the_right_answer(
-    api: Any, tenant: Tenant, members: dict[str, Any], library: dict[str, CannedAnswer],
-    text: str, expected: str,
+    api: Any,
+    tenant: Tenant,
+    members: dict[str, Any],
+    library: dict[str, CannedAnswer],
+    text: str,
+    expected: str,
 ) -> None:
     mention = MentionFactory(tenant=tenant, text=text, language="id")
     found = suggestions(api, tenant, members["responder"], mention)
@@ -200,13 +204,10 @@ def test_the_widget_is_rate_limited_per_client_ip(
     monkeypatch.setattr(WidgetRateThrottle, "THROTTLE_RATES", {"widget": "3/min"})
     widget = AnswerWidgetFactory(tenant=tenant)
     codes = [
-        client.get(widget_url(tenant), HTTP_X_WIDGET_KEY=widget.key).status_code
-        for _ in range(4)
+        client.get(widget_url(tenant), HTTP_X_WIDGET_KEY=widget.key).status_code for _ in range(4)
     ]
     assert codes == [200, 200, 200, 429]
-    other_ip = client.get(
-        widget_url(tenant), HTTP_X_WIDGET_KEY=widget.key, REMOTE_ADDR="10.1.2.3"
-    )
+    other_ip = client.get(widget_url(tenant), HTTP_X_WIDGET_KEY=widget.key, REMOTE_ADDR="10.1.2.3")
     assert other_ip.status_code == 200
 
 

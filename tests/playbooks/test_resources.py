@@ -35,7 +35,9 @@ class TestCannedAnswers(TenantResourceTests):
     }
     update_data = {"status": "approved"}
     rest_list_queries = PAGED
-    graphql_list = "query($slug: String!) { canned_answers(slug: $slug) { id approved_by { email } } }"
+    graphql_list = (
+        "query($slug: String!) { canned_answers(slug: $slug) { id approved_by { email } } }"
+    )
     graphql_list_path = ("canned_answers",)
     graphql_list_queries = 4
     graphql_mutations = (
@@ -48,7 +50,7 @@ class TestCannedAnswers(TenantResourceTests):
         ),
         GraphQLMutation(
             "update",
-            'mutation($slug: String!, $id: ID!) { update_canned_answer(slug: $slug, id: $id, '
+            "mutation($slug: String!, $id: ID!) { update_canned_answer(slug: $slug, id: $id, "
             'status: "retired") { id } }',
             Cap.MANAGE_ANSWERS,
             expect=lambda ctx: {"status": "retired"},
