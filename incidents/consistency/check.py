@@ -141,7 +141,7 @@ _DEADLINE_DURATION = ("dalam", "within", "maksimal", "max")
 _UNTIL = ("sampai", "sampe", "hingga", "until", "by", "s.d.", "sd", "telat", "lambat", "before")
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8192)
 def _phrase_words(phrase: str) -> tuple[Word, ...]:
     return tuple(words(phrase))
 
@@ -257,30 +257,31 @@ def _shouting(text: str) -> tuple[int, int] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _tone_index() -> dict[str, list[tuple[str, ...]]]:
+    """Tone phrases as normalised word tuples, by their first word (read once)."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in (*_hostile_phrases(), *ARGUING):
+        target = tuple(w.norm for w in words(phrase))
+        if target:
+            index.setdefault(target[0], []).append(target)
+    return index
+
+
 def _tone(items: list[Word], text: str) -> list[Finding]:
     out: list[Finding] = []
-    for phrase in (*_hostile_phrases(), *ARGUING):
-        at = _literal(items, phrase)
-        if at is not None:
-            start, end = items[at[0]].start, items[at[1]].end
+    index = _tone_index()
+    norms = [w.norm for w in items]
+    for i, norm in enumerate(norms):
+        hit = next((t for t in index.get(norm, ()) if tuple(norms[i : i + len(t)]) == t), None)
+        if hit is not None:
+            start, end = items[i].start, items[i + len(hit) - 1].end
             out.append(_finding("tone", text, start, end, phrase=text[start:end]))
             break
     shout = _shouting(text)
     if shout is not None and not out:
         out.append(_finding("tone", text, *shout, phrase=text[shout[0] : shout[1]]))
     return out
-
-
-def _literal(items: list[Word], phrase: str) -> tuple[int, int] | None:
-    """Exact normalised words (no stemming: tone words are short and stems collide)."""
-    target = [w.norm for w in _phrase_words(phrase)]
-    if not target:
-        return None
-    norms = [w.norm for w in items]
-    for i in range(len(norms) - len(target) + 1):
-        if norms[i : i + len(target)] == target:
-            return i, i + len(target) - 1
-    return None
 
 
 # --- negation ---------------------------------------------------------------------------------
@@ -346,13 +347,33 @@ def _fmt_value(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,}"
 
 
+@dataclass(frozen=True)
+class _Approved:
+    quantities: tuple[q.Quantity, ...]
+    dates: tuple[q.Date, ...]
+    words: tuple[Word, ...]
+    promises: frozenset[str]
+
+
+@lru_cache(maxsize=256)
+def _analyse(line: ApprovedLine) -> _Approved:
+    """What the approved line states, read once per line (replies of an incident share it)."""
+    texts = _approved_texts(line)
+    return _Approved(
+        quantities=tuple(x for t in texts for x in q.quantities(t)),
+        dates=tuple(d for t in texts for d in q.dates(t)),
+        words=tuple(w for t in texts for w in words(t)),
+        promises=frozenset(p for t in texts for p, _, _ in _promises_in(words(t), t)),
+    )
+
+
 def check(text: str, line: ApprovedLine) -> Result:
     """Every finding of ``text`` against ``line`` (see the module docstring), in text order."""
     items = words(text)
-    approved_texts = _approved_texts(line)
+    approved = _analyse(line)
     findings: list[Finding] = []
 
-    approved_quantities = [x for t in approved_texts for x in q.quantities(t)]
+    approved_quantities = approved.quantities
     kinds = {x.kind for x in approved_quantities}
     for quantity in q.quantities(text):
         if quantity.kind not in kinds:
@@ -370,7 +391,7 @@ def check(text: str, line: ApprovedLine) -> Result:
                 )
             )
 
-    approved_dates = [d for t in approved_texts for d in q.dates(t)]
+    approved_dates = approved.dates
     if approved_dates:
         for date in q.dates(text):
             if not any(date.agrees(other) for other in approved_dates):
@@ -385,12 +406,10 @@ def check(text: str, line: ApprovedLine) -> Result:
                     )
                 )
 
-    approved_words = [w for t in approved_texts for w in words(t)]
-    findings.extend(_negations(items, approved_words, text))
+    findings.extend(_negations(items, list(approved.words), text))
 
-    approved_promises = {p for t in approved_texts for p, _, _ in _promises_in(words(t), t)}
     for promise, start, end in _promises_in(items, text):
-        if promise not in approved_promises:
+        if promise not in approved.promises:
             findings.append(_finding("promise", text, start, end, promise=promise))
 
     for phrase in line.must_not:
