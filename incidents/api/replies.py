@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -23,7 +24,6 @@ from incidents import fields as public_fields
 from incidents import replies
 from incidents.api.serializers import TenantRowField
 from incidents.api.views import IncidentScopedMixin
-from incidents.choices import ReplyStatus
 from incidents.filtersets import ReplyFilterSet
 from incidents.models import Incident, Reply
 from monitoring.models import Mention
@@ -75,7 +75,7 @@ class ReplySerializer(StrictSerializerMixin, serializers.ModelSerializer):  # ty
         unchangeable = sorted(set(validated_data) - {"text"})
         if unchangeable:
             raise serializers.ValidationError(
-                {unchangeable[0]: ["Only the text of a draft can change."]}, code="read_only"
+                {unchangeable[0]: [_("Only the text of a draft can change.")]}, code="read_only"
             )
         with service_errors():
             return replies.update_reply(
@@ -217,7 +217,7 @@ class ConsistencyCheckView(TenantScopedAPIView):
             )
             if incident is None:
                 raise serializers.ValidationError(
-                    {"incident": ["No such incident in this tenant."]}, code="not_found"
+                    {"incident": [_("No such incident in this tenant.")]}, code="not_found"
                 )
         with service_errors():
             findings = replies.check_text(text=params.validated_data["text"], incident=incident)
@@ -242,10 +242,7 @@ class ReplySuggestionsView(TenantScopedAPIView):
     def get(self, request: Request, tenant_slug: str) -> Response:
         mention = request.query_params.get("mention", "")
         if not DIGITS.fullmatch(mention):
-            raise serializers.ValidationError({"mention": ["A mention id is required."]})
+            raise serializers.ValidationError({"mention": [_("A mention id is required.")]})
         with service_errors():
             suggestions = replies.suggest_answers(tenant=self.tenant, mention=int(mention))
         return Response(SuggestionSerializer(suggestions, many=True).data)
-
-
-__all__ = ["ConsistencyCheckView", "ReplyStatus", "ReplySuggestionsView", "ReplyViewSet"]
