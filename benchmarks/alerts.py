@@ -2,6 +2,7 @@
 cost of the rules on ingest throughput, and the CPU time to judge 10,000 series.
 
     python benchmarks/alerts.py [--rate 200] [--seconds 70] [--spikes 12] [--throughput-n 4000]
+        [--series 10000] [--skip-latency] [--skip-throughput] [--small]
 
 Starts what it needs itself, as ``make run`` would (embedded PostgreSQL, the production HTTP
 server and the task cluster; ``benchmarks/_harness.py``).
@@ -14,7 +15,10 @@ server and the task cluster; ``benchmarks/_harness.py``).
    that request holds the tipping mention (its count alone is twice the threshold), so the
    latency of spike k is the alert row's ``created_at`` (written in the subscriber's
    transaction, which commits right after) minus the moment that request got its 202.
-   ``p50_alert_latency_s`` / ``p95_alert_latency_s`` over the spikes.
+   ``p50_alert_latency_s`` / ``p95_alert_latency_s`` over the spikes; and from the chunk's
+   commit (its ``PipelineEvent.created_at``, written in the chunk's transaction) to the alert
+   row: ``p50_commit_to_alert_s`` / ``p95_commit_to_alert_s`` (the early-warning part alone,
+   without the HTTP ingest and the queue before the chunk).
 2. **Throughput with and without rules.** ``--throughput-n`` mentions sent unthrottled to a
    tenant with the default rules, then to one with every rule disabled, three times
    interleaved (with, without, with, ...); a run ends when every chunk is stored and every
@@ -22,6 +26,12 @@ server and the task cluster; ``benchmarks/_harness.py``).
 3. **CPU for 10,000 series.** In this process: 10,000 (tenant, query) spike series, each with
    a state learnt from two days of history stored as JSON, judged for one new bucket (JSON in,
    ``advance``, JSON out), measured with ``time.process_time``.
+4. **Alert to notification** (``notify_latency``; ``--notify-alerts``, ``--skip-notify``). A
+   tenant with one SEV2 escalation policy (a member by e-mail and a signed webhook channel);
+   alerts are opened one every half second and each one's first step is timed from the alert
+   row's ``created_at`` to its arrival at a local SMTP server and a local webhook receiver,
+   through a task cluster of its own. ``p95_alert_to_smtp_s`` / ``p95_alert_to_webhook_s``
+   (target under 10 s).
 
 The machine may be shared: figures are noisy (the load average is reported). Progress goes to
 stderr; the last line of stdout is one JSON object.
@@ -105,7 +115,6 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
     from datetime import UTC, datetime
 
     from monitoring.demodata import generate
-    from monitoring.models import Alert
 
     tenant, key = make_tenant(f"{run}l")
     rules = prime_spike_rules(tenant, args.spikes)
@@ -118,6 +127,7 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
         for i in range(0, total, batch)
     ]
     spike_sent: dict[int, float] = {}
+    spike_batch: dict[int, int] = {}
     first_spike_at = 10.0
     gap = max(1.0, (args.seconds - first_spike_at - 10) / max(1, args.spikes))
 
@@ -131,6 +141,7 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
             body = json.dumps(spike_items(run, k, published)).encode()
             sent = client.post(body)
             spike_sent[k] = sent.answered_at
+            spike_batch[k] = sent.batch_id
 
     log(f"latency: {total} mentions at {args.rate}/s with {args.spikes} spikes")
     injector = threading.Thread(target=inject)
@@ -141,19 +152,18 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
     wanted = {rule.pk: k for k, rule in enumerate(rules)}
     found: dict[int, float] = {}
     while time.monotonic() < deadline and len(found) < len(wanted):
-        for rule_id, created in (
-            Alert.objects.for_tenant(tenant)
-            .filter(rule_id__in=list(wanted))
-            .values_list("rule_id", "created_at")
-        ):
-            found[wanted[rule_id]] = created.timestamp()
+        found = first_alerts(tenant.pk, wanted)
         services.check()
         time.sleep(0.5)
     delays = [found[k] - spike_sent[k] for k in sorted(found) if k in spike_sent]
+    commits = chunk_commits(tenant.pk, spike_batch)
+    from_commit = [found[k] - commits[k] for k in sorted(found) if k in commits]
     figures = {
-        "p50_alert_latency_s": round(percentile(delays, 0.5), 2) if delays else None,
-        "p95_alert_latency_s": round(percentile(delays, 0.95), 2) if delays else None,
-        "max_alert_latency_s": round(max(delays), 2) if delays else None,
+        "p50_alert_latency_s": rounded(percentile(delays, 0.5) if delays else None),
+        "p95_alert_latency_s": rounded(percentile(delays, 0.95) if delays else None),
+        "max_alert_latency_s": rounded(max(delays) if delays else None),
+        "p50_commit_to_alert_s": rounded(percentile(from_commit, 0.5) if from_commit else None),
+        "p95_commit_to_alert_s": rounded(percentile(from_commit, 0.95) if from_commit else None),
         "spikes": args.spikes,
         "spikes_alerted": len(found),
         "offered_per_s": args.rate,
@@ -161,6 +171,44 @@ def latency(args: argparse.Namespace, services: Services, run: str) -> dict[str,
     }
     cleanup(tenant.pk)
     return figures
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def first_alerts(tenant_id: int, wanted: dict[int, int]) -> dict[int, float]:
+    """Spike k -> when its rule's first alert row was written (epoch seconds)."""
+    from monitoring.models import Alert
+
+    found: dict[int, float] = {}
+    rows = (
+        Alert.objects.for_tenant(tenant_id)
+        .filter(rule_id__in=list(wanted))
+        .values_list("rule_id", "created_at")
+    )
+    for rule_id, created in rows:
+        k = wanted[rule_id]
+        found[k] = min(found.get(k, created.timestamp()), created.timestamp())
+    return found
+
+
+def chunk_commits(tenant_id: int, batches: dict[int, int]) -> dict[int, float]:
+    """Spike k -> when the first chunk of its request's batch committed (its outbox event's
+    ``created_at``, written in the chunk's transaction)."""
+    from monitoring.models import PipelineEvent
+
+    by_batch = {batch: k for k, batch in batches.items()}
+    out: dict[int, float] = {}
+    rows = (
+        PipelineEvent.objects.for_tenant(tenant_id)
+        .filter(batch_id__in=list(by_batch))
+        .values_list("batch_id", "created_at")
+    )
+    for batch_id, created in rows:
+        k = by_batch[batch_id]
+        out[k] = min(out.get(k, created.timestamp()), created.timestamp())
+    return out
 
 
 def cleanup(tenant_id: int) -> None:
@@ -251,11 +299,150 @@ def series_cpu(count: int = 10_000) -> dict[str, Any]:
         fired += len(step.alerts)
     cpu = time.process_time() - began
     return {
-        "series_cpu_s_10k": round(cpu, 3),
+        "series_cpu_s": round(cpu, 3),
+        # scaled to 10,000 series when fewer were judged (--small)
+        "series_cpu_s_10k": round(cpu * 10_000 / count, 3),
         "series": count,
         "state_bytes": len(stored),
         "series_fired": fired,
     }
+
+
+# --- Notifications: alert row to delivery (issue 12) ----------------------------------------
+
+
+def notify_latency(count: int, run: str) -> dict[str, Any]:
+    """From the alert row's ``created_at`` to the moment a local SMTP server and a local
+    webhook receiver get the escalation's first step (one member by e-mail, one signed webhook
+    channel), for ``count`` alerts opened one every half second; a task cluster of its own
+    sends through them (``EMAIL_HOST`` and ``SIGAP_OUTBOUND_ALLOWLIST`` point at them)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from aiosmtpd.controller import Controller
+    from django.db import transaction
+    from django.utils import timezone
+
+    from benchmarks._harness import free_port
+    from monitoring.escalation.services import create_policy
+    from monitoring.models import Alert
+    from tenants.models import Membership, User
+    from tenants.notify.services import create_channel
+
+    arrivals: dict[str, dict[int, float]] = {"smtp": {}, "webhook": {}}
+
+    class Inbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            text = envelope.content.decode("utf-8", "replace")
+            marker = text.split("notifybench-", 1)[1][:12] if "notifybench-" in text else ""
+            number = "".join(ch for ch in marker if ch.isdigit())
+            if number:
+                arrivals["smtp"].setdefault(int(number), time.time())
+            return "250 OK"
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            alert = json.loads(body).get("data", {}).get("alert", {})
+            title = str(alert.get("title", ""))
+            if "notifybench-" in title:
+                number = int(title.split("notifybench-", 1)[1])
+                arrivals["webhook"].setdefault(number, time.time())
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command lines
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    hook_port = http.server_address[1]
+    tenant, _key = make_tenant(f"{run}n")
+    user = User.objects.create_user(f"oncall-{run}@bench.test", agency=tenant.agency)
+    Membership.objects.create(tenant=tenant, user=user, role="responder")
+    env = {
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "SIGAP_OUTBOUND_ALLOWLIST": f"127.0.0.1:{hook_port}",
+    }
+    opened: dict[int, float] = {}
+    try:
+        with override_outbound(env):
+            channel = create_channel(
+                tenant=tenant,
+                name="bench webhook",
+                kind="webhook",
+                secret=f"http://127.0.0.1:{hook_port}/hook",
+                signing_secret=secrets.token_urlsafe(24),
+            )
+        create_policy(
+            tenant=tenant,
+            name="bench",
+            severity="sev2",
+            steps=[{"users": [user.pk], "channels": [channel.pk], "wait_minutes": 30}],
+        )
+        with Services(web=False, worker=True, env=env) as services:
+            log(f"notify: {count} alerts to SMTP :{smtp.port} and webhook :{hook_port}")
+            now = timezone.now()
+            for number in range(count):
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        tenant=tenant,
+                        kind="spike",
+                        severity="sev2",
+                        dedupe_key=f"notifybench:{number}",
+                        title=f"notifybench-{number}",
+                        observed=60.0,
+                        baseline=15.0,
+                        threshold=40.0,
+                        window_start=now,
+                        window_end=now,
+                        first_evidence_at=now,
+                        last_evidence_at=now,
+                    )
+                opened[number] = alert.created_at.timestamp()
+                time.sleep(0.5)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (
+                len(arrivals["smtp"]) < count or len(arrivals["webhook"]) < count
+            ):
+                services.check()
+                time.sleep(0.5)
+    finally:
+        smtp.stop()
+        http.shutdown()
+        cleanup(tenant.pk)
+    figures: dict[str, Any] = {"notify_alerts": count}
+    for kind, got in arrivals.items():
+        delays = [got[n] - opened[n] for n in sorted(got) if n in opened]
+        figures[f"notify_{kind}_delivered"] = len(delays)
+        figures[f"p50_alert_to_{kind}_s"] = round(percentile(delays, 0.5), 2) if delays else None
+        figures[f"p95_alert_to_{kind}_s"] = round(percentile(delays, 0.95), 2) if delays else None
+    return figures
+
+
+class override_outbound:
+    """Apply the benchmark's outbound allowlist to this process's settings too (the channel's
+    URL is checked when it is saved)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.allow = [env["SIGAP_OUTBOUND_ALLOWLIST"]]
+
+    def __enter__(self) -> None:
+        from django.conf import settings
+
+        self.before = list(settings.SIGAP_OUTBOUND_ALLOWLIST)
+        settings.SIGAP_OUTBOUND_ALLOWLIST = self.allow
+
+    def __exit__(self, *exc: Any) -> None:
+        from django.conf import settings
+
+        settings.SIGAP_OUTBOUND_ALLOWLIST = self.before
 
 
 def main() -> int:
@@ -265,7 +452,20 @@ def main() -> int:
     ap.add_argument("--spikes", type=int, default=12)
     ap.add_argument("--throughput-n", type=int, default=4000)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--series", type=int, default=10_000, help="series judged for the CPU figure")
+    ap.add_argument(
+        "--small",
+        action="store_true",
+        help="a smoke run on a shared machine: 20 mentions/s for 25 s, 2 spikes, 300 mentions "
+        "per throughput run, 1,000 series (the figures mean little; the script's path is run)",
+    )
+    ap.add_argument("--notify-alerts", type=int, default=20, help="alerts for section 4")
+    ap.add_argument("--skip-notify", action="store_true")
     args = ap.parse_args()
+    if args.small:
+        args.rate, args.seconds, args.spikes = 20.0, 25.0, 2
+        args.throughput_n, args.series = 300, 1000
     sigterm_as_interrupt()
     setup_django()
     prepare_database()
@@ -273,14 +473,18 @@ def main() -> int:
     run = f"a{int(time.time()):x}{secrets.token_hex(2)}"
     figures: dict[str, Any] = {}
     load_before = load_note()
-    figures.update(series_cpu())
-    log(f"10,000 series for one bucket: {figures['series_cpu_s_10k']} s of CPU")
+    figures.update(series_cpu(args.series))
+    log(f"{args.series} series for one bucket: {figures['series_cpu_s']} s of CPU")
     try:
         with Services(web=True, worker=True) as services:
-            figures.update(latency(args, services, run))
-            log(f"latency: {figures}")
+            if not args.skip_latency:
+                figures.update(latency(args, services, run))
+                log(f"latency: {figures}")
             if not args.skip_throughput:
                 figures.update(throughput(args, services, run))
+        if not args.skip_notify:
+            figures.update(notify_latency(args.notify_alerts, run))
+            log(f"notify: {figures}")
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -288,7 +492,7 @@ def main() -> int:
     figures["load_after"] = load_note()
     figures["note"] = "shared machine: figures are noisy"
     print(json.dumps(figures))
-    ok = figures.get("spikes_alerted") == args.spikes
+    ok = args.skip_latency or figures.get("spikes_alerted") == args.spikes
     return 0 if ok else 1
 
 

@@ -21,6 +21,17 @@ Figures:
   (just before commit) instead: when the row becomes visible.
 * ``lost``: sent ids without a row; ``duplicated``: ids with more than one row; both counted in
   SQL over this run's ids.
+* ``scorer_texts_per_cpu_s``: the scorer's own single-core rate, measured in the same run before
+  the services start: the whole scorer on (up to ``--scorer-sample``) of this run's items with
+  the tenant's extensions, in chunks as the pipeline sends them, per second of this process's
+  CPU time. ``scoring_bound_per_s`` is that rate times the cores (``os.cpu_count()``, at most
+  the workers): what the machine could score if it did nothing else; ``ratio_to_scoring_bound``
+  is ``mentions_per_s`` over it (the share of the machine's scoring capacity the whole
+  pipeline reaches end to end).
+* ``mentions_per_cpu_s``: n over the CPU seconds the run cost the web server, the cluster (with
+  its workers) and PostgreSQL; ``cpu_ratio_to_scoring_bound`` is that over the scorer's rate:
+  the same ratio by CPU time, which holds when other work shares the cores (on a quiet machine
+  with the cores busy the two ratios meet).
 
 Progress goes to stderr; the last line of stdout is one JSON object. Ctrl-C, SIGTERM, errors
 and ``--timeout`` stop the server and the cluster. The benchmark tenant is deleted at the end
@@ -257,6 +268,33 @@ def measure(tenant_id: int, run: str, items: list[dict[str, Any]], sent: list[Se
     }
 
 
+def scorer_rate(tenant_id: int, items: list[dict[str, Any]]) -> float:
+    """Texts per CPU-second of the whole scorer on ``items`` with the tenant's extensions, in
+    chunks of the pipeline's size, models loaded and caches warmed first (as in a worker)."""
+    from monitoring.scoring import ScoreInput, get_scorer
+    from monitoring.selectors import scoring_extensions
+    from monitoring.services import CHUNK_SIZE
+
+    scorer = get_scorer()
+    extensions = scoring_extensions(tenant_id)
+    inputs = [
+        ScoreInput(
+            text=item["text"],
+            lang=item.get("lang") or None,
+            platform=item["platform"],
+            author_followers=item["author"]["followers"],
+            author_verified=item["author"]["verified"],
+            engagement=item["engagement"],
+        )
+        for item in items
+    ]
+    scorer.score_batch(inputs[:CHUNK_SIZE], extensions)
+    cpu = time.process_time()
+    for i in range(0, len(inputs), CHUNK_SIZE):
+        scorer.score_batch(inputs[i : i + CHUNK_SIZE], extensions)
+    return len(inputs) / (time.process_time() - cpu)
+
+
 def cpu_seconds(services: Services) -> dict[str, float]:
     """CPU seconds so far of the web server, the cluster (with its workers), PostgreSQL, this
     process, and the whole machine (the rest is other people's work: note it with figures)."""
@@ -287,6 +325,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--timeout", type=float, default=900, help="bound on the whole run, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark tenant")
+    ap.add_argument(
+        "--scorer-sample", type=int, default=20_000, help="items timed for the scorer's own rate"
+    )
     args = ap.parse_args()
     started = time.monotonic()
     deadline = started + args.timeout
@@ -313,6 +354,9 @@ def main() -> int:
         f"{batch}, rate {args.rate or 'unthrottled'}, {workers} workers, {load_note()}"
     )
     figures: dict[str, Any] = {}
+    scoring_rate = scorer_rate(tenant.pk, items[: args.scorer_sample])
+    cores = min(os.cpu_count() or 1, workers)
+    log(f"scorer alone: {scoring_rate:.0f} texts per CPU-second (one core); bound on {cores} cores")
     try:
         with Services(web=True, worker=True) as services:
             client = Client(services.base_url, f"/api/v1/tenants/{tenant.slug}/ingest/", key)
@@ -338,8 +382,16 @@ def main() -> int:
             cpu = {name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_before}
             ours = sum(v for k, v in cpu.items() if k != "machine_busy")
             cpu["others"] = round(max(0.0, cpu["machine_busy"] - ours), 1)
+            pipeline_cpu = sum(cpu.get(name, 0.0) for name in ("web", "worker", "postgres"))
+            per_cpu_s = args.n / pipeline_cpu if pipeline_cpu else 0.0
+            mentions_per_s = round(args.n / elapsed, 1) if complete else 0.0
             figures = {
-                "mentions_per_s": round(args.n / elapsed, 1) if complete else 0.0,
+                "mentions_per_s": mentions_per_s,
+                "scorer_texts_per_cpu_s": round(scoring_rate),
+                "scoring_bound_per_s": round(cores * scoring_rate),
+                "ratio_to_scoring_bound": round(mentions_per_s / (cores * scoring_rate), 3),
+                "mentions_per_cpu_s": round(per_cpu_s, 1),
+                "cpu_ratio_to_scoring_bound": round(per_cpu_s / scoring_rate, 3),
                 **{k: result[k] for k in ("p50_delay_s", "p95_delay_s", "lost", "duplicated")},
                 "n": args.n,
                 "rate": args.rate,
@@ -364,6 +416,8 @@ def main() -> int:
         log("interrupted")
         return 130
     finally:
+        if figures:
+            log(f"figures: {json.dumps(figures)}")  # kept even if the clean-up below fails
         if not args.keep:
             drop_tenant(tenant.pk)
     log(f"done in {time.monotonic() - started:.0f} s")

@@ -9,7 +9,7 @@ hateful/abusive posts of ``benchmarks/data/provocation_hateful_id.txt`` and the 
 positives) on the positive reviews of the SmSA validation split (real reviews, none abusive by
 their label), plus the flag rate on its negative reviews. Throughput excludes start-up (models
 are loaded and warmed before timing); the baseline scorer (``git archive REF`` of
-``monitoring/scoring``, by default the commit before issue 18) and this one are timed
+``monitoring/scoring``, by default the commit before issue 20 item 4) and this one are timed
 alternately in child processes (``benchmarks/scoring_child.py``), best of the rounds each, and the
 ratio is printed, by wall clock and by CPU time of the timed process (texts per CPU-second: the
 one-core figure when other work shares the cores). The last line of output is one JSON object
@@ -43,7 +43,7 @@ from monitoring.scoring.normalize import forms, normalise_forms, tokenize
 
 LABELS = ["negative", "neutral", "positive"]
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = "b136eab552fcb5bb951f65aded5967cc891dd2ab"  # the scorer before issue 18
+BASELINE = "12d1efd284b18122fc3e5c5f4bd4870d69511635"  # the scorer before issue 20 item 4
 HATEFUL = Path(__file__).resolve().parent / "data" / "provocation_hateful_id.txt"
 
 

@@ -43,24 +43,50 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.replies import RepliesMutation, RepliesQuery
-from incidents.graphql.schema import IncidentsQuery
-from monitoring.graphql.alerts import AlertsQuery
+from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
+from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
+from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
+from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
-from playbooks.graphql.schema import PlaybooksMutation, PlaybooksQuery
+from playbooks.graphql.schema import CannedAnswersMutation, CannedAnswersQuery, PlaybooksQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
 from tenants.graphql.context import SigapContext
 from tenants.graphql.errors import EXPECTED_ERROR_CODES
+from tenants.graphql.notify import NotifyMutation, NotifyQuery
 from tenants.graphql.scalars import SCALARS
 from tenants.graphql.schema import TenantsQuery
 from tenants.throttling import graphql_refusal, throttled_message
 
 Query = merge_types(
     "Query",
-    (TenantsQuery, MonitoringQuery, AlertsQuery, IncidentsQuery, RepliesQuery, PlaybooksQuery),
+    (
+        TenantsQuery,
+        MonitoringQuery,
+        AlertsQuery,
+        IncidentsQuery,
+        RepliesQuery,
+        StatementsQuery,
+        PlaybooksQuery,
+        CannedAnswersQuery,
+        NotifyQuery,
+        EscalationQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (MonitoringMutation, RepliesMutation, PlaybooksMutation))
+Mutation = merge_types(
+    "Mutation",
+    (
+        MonitoringMutation,
+        AlertsMutation,
+        IncidentsMutation,
+        RepliesMutation,
+        CannedAnswersMutation,
+        StatementsMutation,
+        NotifyMutation,
+        EscalationMutation,
+    ),
+)
 
 
 logger = logging.getLogger("sigap.graphql")

@@ -69,15 +69,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-# Paths that carry a secret: the invitation link's token (tenants.invitations). Whatever logs
-# such a path (the request log, Django's CSRF and error loggers, an exception message) writes
-# the secret part as "[redacted]".
-SECRET_PATHS = (re.compile(r"(/invitations/[0-9]+/)[^/?#\s\"']+"),)
+# Paths that carry a secret: the invitation link's token (tenants.invitations) and a
+# notification's action link (tenants.action_links). Whatever logs such a path (the request log,
+# Django's CSRF and error loggers, an exception message) writes the secret part as "[redacted]".
+SECRET_PATHS = (
+    re.compile(r"(/invitations/[0-9]+/)[^/?#\s\"']+"),
+    re.compile(r"(/act/[0-9]+/)[^/?#\s\"']+"),
+)
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    if "/invitations/" not in text:  # the cheap test first: nearly every line
+    if "/invitations/" not in text and "/act/" not in text:  # the cheap test first
         return text
     for pattern in SECRET_PATHS:
         text = pattern.sub(r"\g<1>" + REDACTED, text)

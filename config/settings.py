@@ -299,6 +299,18 @@ SIGAP_MAX_REQUEST_BYTES = env_int("SIGAP_MAX_REQUEST_BYTES", 1024 * 1024)
 # resolve to internal addresses, and ports allowed besides 80 and 443.
 SIGAP_OUTBOUND_ALLOWLIST = env_list("SIGAP_OUTBOUND_ALLOWLIST")
 SIGAP_OUTBOUND_PORTS = [int(port) for port in env_list("SIGAP_OUTBOUND_PORTS")]
+
+# --- Notifications (docs/notifications.md) ---------------------------------------------------
+# Chat APIs (tests point them at a local server listed in SIGAP_OUTBOUND_ALLOWLIST).
+SIGAP_TELEGRAM_API_URL = os.environ.get("SIGAP_TELEGRAM_API_URL", "https://api.telegram.org")
+SIGAP_WHATSAPP_API_URL = os.environ.get(
+    "SIGAP_WHATSAPP_API_URL", "https://graph.facebook.com/v21.0"
+)
+# Seconds a decided delivery may wait for its first task before the sweep queues it again.
+SIGAP_NOTIFY_GRACE_SECONDS = env_int("SIGAP_NOTIFY_GRACE_SECONDS", 60)
+SIGAP_NOTIFY_TIMEOUT = env_int("SIGAP_NOTIFY_TIMEOUT", 10)
+# How long a link in a notification (acknowledge an alert) works.
+SIGAP_ACTION_LINK_TTL_HOURS = env_int("SIGAP_ACTION_LINK_TTL_HOURS", 24)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024  # the largest per-view limit (ingest) plus slack
 
 REST_FRAMEWORK = {
@@ -380,6 +392,8 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "tenants.choices.Severity",
         "CrisisTriggerEnum": "tenants.choices.CrisisTrigger",
         "IncidentTaskStatusEnum": "incidents.choices.TaskStatus",
+        "ChannelKindEnum": "tenants.notify.choices.ChannelKind",
+        "DeliveryStatusEnum": "tenants.notify.choices.DeliveryStatus",
     }
     | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"

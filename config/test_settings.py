@@ -9,7 +9,10 @@ os.environ.setdefault("SIGAP_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Child processes under test (a real cluster sending to a local SMTP server) may ask for SMTP.
+EMAIL_BACKEND = os.environ.get(
+    "SIGAP_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 # Quiet by default; a served process under test may ask for INFO (its request lines).
 LOGGING["root"]["level"] = os.environ.get("SIGAP_TEST_LOG_LEVEL", "WARNING")  # type: ignore[index]  # noqa: F405
 # A test-only subscriber of the pipeline's outbox (tests/outbox_subscriber); production has none.

@@ -27,4 +27,6 @@ urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     # The invitation link's page (GET shows, POST accepts); the token is redacted in logs.
     path("invitations/<int:pk>/<str:token>/", tenant_views.invitation, name="invitation"),
+    # A notification's action link (GET shows, POST acts once); the token is redacted in logs.
+    path("act/<int:tenant_id>/<str:token>/", tenant_views.action_link, name="action-link"),
 ]

@@ -13,13 +13,16 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from incidents import playbooks as incident_playbooks
 from incidents import services
 from incidents.models import (
     Incident,
     IncidentLink,
     IncidentMember,
+    IncidentPlaybook,
     IncidentTask,
     Reply,
+    ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
     TimelineEntry,
@@ -72,6 +75,18 @@ class LinkInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class PlaybookInline(_ReadOnlyInline):
+    model = IncidentPlaybook
+    fields = ("name", "version", "by_hand", "attached_by", "attached_at", "task_ids")
+    readonly_fields = fields
+
+
+class AdviceInline(_ReadOnlyInline):
+    model = ResponseAdvice
+    fields = ("cluster", "posture", "reasoning", "similar_incidents", "edited_by", "edited_at")
+    readonly_fields = fields
+
+
 class TimelineInline(_ReadOnlyInline):
     model = TimelineEntry
     fields = ("at", "kind", "actor", "text", "visible_to_client")
@@ -91,6 +106,7 @@ class IncidentAdmin(ServiceModelAdmin):
         "summary",
         "trigger",
         "severity",
+        "tags",
         "is_drill",
         "status",
         "detected_at",
@@ -101,7 +117,7 @@ class IncidentAdmin(ServiceModelAdmin):
         "reviewed_at",
         "closed_at",
     )
-    inlines = (TeamInline, TaskInline, LinkInline, TimelineInline)
+    inlines = (TeamInline, AdviceInline, PlaybookInline, TaskInline, LinkInline, TimelineInline)
     create_service = staticmethod(services.open_incident)
     update_service = staticmethod(services.update_incident)
 
@@ -185,3 +201,46 @@ class ReplyAdmin(_ChildAdmin):
     list_display = ("created_at", "incident", "mention", "status", "flagged", "sent_at")
     list_filter = (TenantFilter, "status", "flagged")  # type: ignore[assignment]
     list_select_related = ("tenant", "incident")
+
+
+def attach_in_admin(*, tenant: Any, incident: Incident, playbook: Any) -> IncidentPlaybook:
+    """The admin's add form: attach a playbook by hand (the service checks the rest)."""
+    return incident_playbooks.attach_playbook(incident=incident, playbook=playbook)
+
+
+@admin.register(IncidentPlaybook)
+class IncidentPlaybookAdmin(ServiceModelAdmin):
+    """Attached playbooks; *Add* attaches one by hand (its tasks are made at once)."""
+
+    list_display = ("name", "incident", "version", "by_hand", "attached_at")
+    list_filter = (TenantFilter, "by_hand")
+    list_select_related = ("tenant", "incident")
+    fields = ("tenant", "incident", "playbook", "name", "version", "task_ids", "attached_at")
+    readonly_fields = ("name", "version", "task_ids", "attached_at")
+    create_service = staticmethod(attach_in_admin)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return (*self.fields,)
+        return self.readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an attachment is a record: shown, never changed or removed
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        from playbooks.models import Playbook
+
+        if db_field.name == "incident":
+            kwargs["queryset"] = Incident.objects.for_tenant(admin_tenants(request.user))
+        elif db_field.name == "playbook":
+            kwargs["queryset"] = Playbook.objects.for_tenant(admin_tenants(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ResponseAdvice)
+class ResponseAdviceAdmin(_ChildAdmin):
+    list_display = ("incident", "cluster", "posture", "similar_incidents", "edited_at")
+
+
+# Statements, crisis mode, stakeholders and holding-statement templates.
+from incidents.statements import admin as statements_admin  # noqa: E402, F401

@@ -44,5 +44,28 @@ def open_incidents(*, tenants: Sequence[Tenant], now: datetime) -> list[overview
     ]
 
 
+def running_crisis_modes(*, tenants: Sequence[Tenant], now: datetime) -> list[overview.Item]:
+    """The tenants in crisis mode now (at most one each), shown first on the start pages."""
+    from incidents.statements.models import CrisisMode
+
+    ids = [tenant.pk for tenant in tenants]
+    if not ids:
+        return []
+    rows = CrisisMode.objects.for_tenant(ids).filter(ended_at__isnull=True).order_by("-started_at")
+    return [
+        overview.Item(
+            tenant_id=crisis.tenant_id,
+            kind=str(_("Crisis mode (drill)") if crisis.is_drill else _("Crisis mode")),
+            title=crisis.reason or str(_("Crisis mode is on")),
+            severity=overview.severity_level("sev1"),
+            severity_label="CRISIS",
+            opened_at=crisis.started_at,
+            url=reverse("admin:incidents_crisismode_change", args=[crisis.pk]),
+        )
+        for crisis in rows[:LIMIT]
+    ]
+
+
 def register() -> None:
+    overview.register_items("incidents.crisis_mode", provider=running_crisis_modes, order=10)
     overview.register_items("incidents.incidents", provider=open_incidents, order=20)

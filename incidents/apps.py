@@ -10,6 +10,12 @@ def ensure_schedules(**kwargs: Any) -> None:
     from tenants.schedules import keep
 
     keep("incidents.sweep_timers", "incidents.tasks.sweep_timers", Schedule.MINUTES, minutes=1)
+    keep(
+        "incidents.sweep_statements",
+        "incidents.statements.tasks.sweep_statements",
+        Schedule.MINUTES,
+        minutes=1,
+    )
 
 
 class IncidentsConfig(AppConfig):
@@ -36,3 +42,16 @@ class IncidentsConfig(AppConfig):
         from tenants.demo import register_seeder
 
         register_seeder("incidents", seed_incident)
+        # Missed response targets and task reminders reach people by e-mail (tenants.notify).
+        from incidents import hooks, notifications
+
+        hooks.on_target_breached(notifications.on_target_breached)
+        hooks.on_task_reminder(notifications.on_task_reminder)
+
+        # The client approver's e-mailed decision link (tenants.action_links), and crisis mode
+        # sent to the tenant's outbound webhooks (tenants.notify), never for drills.
+        from incidents.statements import links
+        from tenants import notify
+
+        links.register()
+        hooks.on_crisis_mode(notify.emit_event)

@@ -47,6 +47,10 @@ class TimelineKind(models.TextChoices):
     OVERRIDE = "override", _("Commander powers used by someone else")
     REPLY = "reply", _("Reply to a mention sent")
     CHECK_OVERRIDE = "check_override", _("Consistency check overridden")
+    APPROVAL = "approval", _("Statement drafted, submitted or decided")
+    CRISIS_MODE = "crisis_mode", _("Crisis mode started or ended")
+    STAKEHOLDER = "stakeholder", _("Stakeholder interaction")
+    RIGHT_OF_REPLY = "right_of_reply", _("Right of reply")
 
 
 # Whether an entry the services write is shown to the client role unless the writer says
@@ -68,6 +72,10 @@ VISIBLE_BY_DEFAULT: dict[str, bool] = {
     TimelineKind.OVERRIDE: False,
     TimelineKind.REPLY: False,
     TimelineKind.CHECK_OVERRIDE: False,
+    TimelineKind.APPROVAL: False,
+    TimelineKind.CRISIS_MODE: True,
+    TimelineKind.STAKEHOLDER: False,
+    TimelineKind.RIGHT_OF_REPLY: False,
 }
 
 # The kinds a person may write by hand (the others are written by the services).

@@ -1,9 +1,13 @@
 """The demo's incident: for each demo tenant, one incident in progress, opened from a demo
 alert by the tenant's policy (``incidents.alerts.link_alert``), with a commander, an analyst,
-tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement,
-the tenant's canned answers (``playbooks.demo``) and two replies to the pinned mention: one
-waiting for approval and one draft the consistency check flagged (it promises a refund and a
-deadline the statement does not make).
+tasks (one done, one due soon, one overdue), a note, a pinned mention and a first statement
+drafted from a template, approved and published (``incidents.statements.demo``).
+The agency's starter playbooks are loaded first (``playbooks.demo``), so the matching one
+(negative perception, in the tenant's language) attaches as the incident opens; its tasks get
+their owners as the roles are given, and its first task is under way. Then the tenant's canned
+answers (``playbooks.demo``) and two replies to the pinned mention: one waiting for approval and
+one draft the consistency check flagged against the approved statement (it promises a refund
+and a deadline the statement does not make).
 
 Registered with ``tenants.demo.register_seeder`` (``IncidentsConfig.ready``), so
 ``manage.py seed_demo`` runs it after the monitoring data. Idempotent: a tenant that already has
@@ -17,14 +21,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import playbooks as incident_playbooks
 from incidents import replies, services
 from incidents.alerts import link_alert
 from incidents.authority import SYSTEM, Authority
-from incidents.models import Incident
+from incidents.models import Incident, IncidentTask
 from monitoring.alerting.types import Alert as Detected
 from monitoring.early_warning.services import fire_or_merge
 from monitoring.models import AlertRule, Mention
-from playbooks.demo import seed_answers
+from playbooks.demo import seed_answers, seed_playbooks
 from playbooks.selectors import approved_answers
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role, capabilities_of
@@ -42,13 +47,16 @@ def _member(tenant: Tenant, role: str) -> User | None:
 
 @transaction.atomic
 def seed_incident(tenant: Tenant) -> str:
+    loaded = seed_playbooks(tenant)
     existing = Incident.objects.for_tenant(tenant).filter(title=TITLE).first()
     if existing is not None:
-        return f"demo incident {existing.pk} kept ({existing.status})"
+        incident_playbooks.attach_matching(incident=existing)
+        return f"{loaded}; demo incident {existing.pk} kept ({existing.status})"
     rule, _ = AlertRule.objects.for_tenant(tenant).get_or_create(
         tenant=tenant,
         name="Demo negative surge",
-        defaults={"kind": "negative-surge", "severity": "sev2"},
+        # Disabled: it only holds the demo's alert; the live "Negative surge" rule judges.
+        defaults={"kind": "negative-surge", "severity": "sev2", "enabled": False},
     )
     now = timezone.now()
     found = Detected(
@@ -72,6 +80,9 @@ def seed_incident(tenant: Tenant) -> str:
         services.assign_role(incident=incident, user=responder, role="commander")
     if analyst is not None:
         services.assign_role(incident=incident, user=analyst, role="analyst")
+    if responder is not None:
+        services.assign_role(incident=incident, user=responder, role="communications")
+        services.assign_role(incident=incident, user=responder, role="spokesperson")
     incident = services.transition_incident(
         incident=incident, to="triaged", authority=SYSTEM, reason="Real complaint, spreading."
     )
@@ -108,14 +119,29 @@ def seed_incident(tenant: Tenant) -> str:
         services.add_entry(
             incident=incident, kind="mention", text="Most risky post so far.", mention=mention
         )
-    services.record_statement(
+    # The first statement: drafted from a template, approved by the approver and the client,
+    # published (incidents.statements.demo).
+    from incidents.statements.demo import seed_statement
+
+    statement = seed_statement(
         incident=incident,
-        text="We have seen the complaint and are looking into it with the customer.",
+        responder=responder,
+        approver=_member(tenant, Role.APPROVER),
+        client=_member(tenant, Role.CLIENT),
     )
+    for attachment in incident_playbooks.attached(incident):
+        first = min(attachment.task_ids.values(), default=None)
+        task = IncidentTask.objects.for_tenant(tenant).filter(pk=first).first() if first else None
+        if task is not None:
+            services.update_task(instance=task, status="in_progress")
     seed_answers(tenant)
     if mention is not None:
         seed_replies(tenant, incident, mention, responder)
-    return f"demo incident {incident.pk} opened from alert {alert.pk} ({incident.status})"
+    return (
+        f"{loaded}; demo incident {incident.pk} opened from alert {alert.pk} "
+        f"({incident.status}, {len(incident_playbooks.attached(incident))} playbook attached); "
+        + statement
+    )
 
 
 FLAGGED_REPLY = (

@@ -21,8 +21,10 @@ from incidents.models import (
     Incident,
     IncidentLink,
     IncidentMember,
+    IncidentPlaybook,
     IncidentTask,
     Reply,
+    ResponseAdvice,
     TimelineEntry,
 )
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
@@ -128,4 +130,16 @@ class ReplyFilterSet(_ByIncident):
 
     class Meta:
         model = Reply
+        fields: list[str] = []
+
+
+class IncidentPlaybookFilterSet(_ByIncident):
+    class Meta:
+        model = IncidentPlaybook
+        fields: list[str] = []
+
+
+class ResponseAdviceFilterSet(_ByIncident):
+    class Meta:
+        model = ResponseAdvice
         fields: list[str] = []

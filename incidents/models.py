@@ -79,6 +79,13 @@ class Incident(FSMModelMixin, TenantOwnedModel):  # type: ignore[misc]
     reviewed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopened_count = models.PositiveIntegerField(default=0)
+    tags = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        size=20,
+        help_text="Short lowercase labels; playbooks may ask for one of them.",
+    )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -489,3 +496,98 @@ class Reply(TenantOwnedModel):
     def clean_fields(self, exclude: Any = None) -> None:
         # Related rows are resolved within the tenant by the services.
         super().clean_fields(exclude={*(exclude or ()), "mention", "incident", "canned_answer"})
+
+
+class IncidentPlaybook(TenantOwnedModel):
+    """A playbook attached to an incident: the snapshot of the playbook's version at that time
+    (later edits of the template never change it) and the tasks made from its steps
+    (``task_ids``: step key -> task id). Attached once per incident and playbook."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="playbooks")
+    # The template it came from, by id only: a deleted template leaves the id (and the
+    # snapshot) untouched, as no single tenant could name the rows a cascade would change.
+    playbook = models.ForeignKey(
+        "playbooks.Playbook",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The template's id (the template may have been deleted since).",
+    )
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    task_ids = models.JSONField(default=dict, blank=True)
+    by_hand = models.BooleanField(default=False, help_text="Attached by a person, not by rule.")
+    attached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["incident_id", "attached_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "incident", "playbook"], name="incident_playbook_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} on incident {self.incident_id}"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        super().clean_fields(exclude={*(exclude or ()), "incident", "playbook"})
+
+
+class ResponseAdvice(TenantOwnedModel):
+    """The recommended response of one incident after Situational Crisis Communication Theory:
+    the crisis-responsibility cluster, the posture and the reasoning, derived from the trigger
+    and the tenant's crisis history (``playbooks.advice``) until the commander edits it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="advice")
+    cluster = models.CharField(max_length=16)
+    posture = models.CharField(max_length=32)
+    reasoning = models.TextField(max_length=5000)
+    similar_incidents = models.PositiveIntegerField(default=0)
+    derived_from = models.CharField(
+        max_length=32, blank=True, help_text="The trigger the advice was derived from."
+    )
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["incident_id"]
+        verbose_name_plural = "response advice"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "incident"], name="response_advice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} / {self.posture}"
+
+    @property
+    def is_edited(self) -> bool:
+        return self.edited_at is not None
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        super().clean_fields(exclude={*(exclude or ()), "incident"})
+
+
+# Statements, crisis mode and stakeholders (``incidents/statements/``) are models of this app.
+from incidents.statements.models import (  # noqa: E402, F401
+    ApprovalStep,
+    ApprovalWorkflow,
+    CrisisMode,
+    CrisisModeEvent,
+    PublishRecord,
+    RightOfReply,
+    Stakeholder,
+    StakeholderInteraction,
+    Statement,
+    StatementApproval,
+    StatementVersion,
+)

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from django_fsm import Transition
 
 from incidents import hooks
+from incidents import playbooks as incident_playbooks
 from incidents.authority import SYSTEM, Authority
 from incidents.choices import (
     FINISHED_TASK_STATUSES,
@@ -64,7 +65,7 @@ from tenants.writes import create_row, delete_row, ensure_same_tenant, update_ro
 
 NOT_A_MEMBER = gettext_lazy("Must be a member of this tenant.")
 BIGINT_MAX = 2**63 - 1
-INCIDENT_WRITABLE = ("title", "summary", "trigger", "severity")
+INCIDENT_WRITABLE = ("title", "summary", "trigger", "severity", "tags")
 TASK_WRITABLE = (
     "title",
     "owner",
@@ -166,6 +167,9 @@ def _require_command(incident: Incident, authority: Authority, what: str) -> Non
         )
 
 
+require_command = _require_command
+
+
 def add_entry(
     *,
     incident: Incident,
@@ -229,9 +233,11 @@ def open_incident(
     detected_at: datetime | None = None,
     authority: Authority = SYSTEM,
     text: str | None = None,
+    tags: list[str] | None = None,
 ) -> Incident:
-    """Open an incident (stage ``detected``), record it and give the roles of the tenant's
-    role policies."""
+    """Open an incident (stage ``detected``), record it, give the roles of the tenant's role
+    policies, derive its response advice and attach the matching playbooks
+    (``incidents.playbooks``)."""
     incident = create_row(
         Incident,
         tenant=tenant,
@@ -240,6 +246,7 @@ def open_incident(
         severity=severity,
         summary=summary,
         is_drill=is_drill,
+        tags=_tags(tags),
         detected_at=detected_at or timezone.now(),
         opened_by=authority.user,
     )
@@ -256,6 +263,7 @@ def open_incident(
         actor=authority.user,
     )
     apply_role_policies(incident=incident)
+    incident_playbooks.on_incident_changed(incident=incident)
     return incident
 
 
@@ -273,6 +281,8 @@ def update_incident(
                 for name in unknown
             }
         )
+    if "tags" in changes:
+        changes["tags"] = _tags(changes["tags"])
     before = {name: getattr(instance, name) for name in changes}
     real = {name: value for name, value in changes.items() if before[name] != value}
     if real:
@@ -287,6 +297,8 @@ def update_incident(
         )
         if "trigger" in real:
             apply_role_policies(incident=instance)
+        if "trigger" in real or "tags" in real:
+            incident_playbooks.on_incident_changed(incident=instance)
     if severity is not None and severity != instance.severity:
         change_severity(incident=instance, severity=severity, authority=authority)
         instance.refresh_from_db()
@@ -323,7 +335,24 @@ def change_severity(
         data={"from": before, "to": severity},
     )
     apply_role_policies(incident=locked)
+    incident_playbooks.on_incident_changed(incident=locked)
     return locked
+
+
+def _tags(value: Any) -> list[str]:
+    """Tags as stored: a list of short lowercase texts, each once (field ``tags``)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or len(value) > 20:
+        raise _field_error("tags", _("Must be a list of at most 20 tags."), "invalid")
+    found: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not 1 <= len(item.strip()) <= 40:
+            raise _field_error("tags", _("Tags are 1-40 characters."), "invalid")
+        tag = item.strip().lower()
+        if tag not in found:
+            found.append(tag)
+    return found
 
 
 def _incident_of(row: Any, *, lock: bool = False) -> Incident:
@@ -412,6 +441,11 @@ def transition_incident(
         data={"from": source, "to": to},
         at=now,
     )
+    if not locked.is_open:
+        # The tenant's crisis mode tied to this incident ends with it (docs/statements.md).
+        from incidents.statements.services import end_crisis_for_incident
+
+        end_crisis_for_incident(incident=locked)
     return locked
 
 
@@ -505,6 +539,7 @@ def assign_role(
         actor=authority.user,
         data={"user": person.pk, "role": role, "added": True},
     )
+    incident_playbooks.fill_owners(incident=locked, role=role, user_id=person.pk)
     return assignment
 
 

@@ -10,6 +10,7 @@ list only the tenants that have rows the staff user may see.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,8 @@ from monitoring import selectors, services
 from monitoring.choices import RiskBand, TriageStatus
 from monitoring.early_warning import selectors as alert_selectors
 from monitoring.early_warning import services as alert_services
+from monitoring.escalation import services as escalation_services
+from monitoring.escalation.models import AlertEscalation, EscalationPolicy
 from monitoring.ingest import handle_forms
 from monitoring.models import (
     Alert,
@@ -662,8 +666,26 @@ class AlertEventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+SNOOZE_CHOICES = (
+    ("", "---------"),
+    ("1h", _("1 hour")),
+    ("4h", _("4 hours")),
+    ("1d", _("1 day")),
+    ("3d", _("3 days")),
+    ("7d", _("7 days")),
+)
+SNOOZE_DURATIONS = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+    "3d": timedelta(days=3),
+    "7d": timedelta(days=7),
+}
+
+
 class AlertActionForm(helpers.ActionForm):
-    """The reason the dismiss action records (next to the action list)."""
+    """The reason the dismiss action records and the snooze's duration (next to the action
+    list)."""
 
     reason = forms.CharField(
         label=_("reason"),
@@ -671,16 +693,23 @@ class AlertActionForm(helpers.ActionForm):
         max_length=2000,
         help_text=_("Dismiss: why the selected alerts are false positives."),
     )
+    snooze_for = forms.ChoiceField(
+        label=_("snooze for"),
+        required=False,
+        choices=SNOOZE_CHOICES,
+        help_text=_("Snooze: how long the selected alerts stay quiet (not an acknowledgement)."),
+    )
 
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyMixin, ScopedModelAdmin):
     """Alerts as the detectors wrote them, each explaining itself, with its history. Changes
     are the actions (through ``monitoring.early_warning.services``, for those holding
-    ``alerts.ack`` in the alert's tenant); snoozing is left to the API (it needs a time)."""
+    ``alerts.ack`` in the alert's tenant); snoozing takes a duration chosen next to the action
+    list and never acknowledges."""
 
     action_form = AlertActionForm
-    actions = ("acknowledge", "resolve", "dismiss")
+    actions = ("acknowledge", "snooze", "resolve", "dismiss")
     inlines = (AlertEventInline,)
     list_display = ("created_at", "title", "tenant", "kind", "severity", "status", "observed")
     list_filter = ("status", "severity", "kind", TENANT_FILTER)
@@ -771,6 +800,22 @@ class AlertAdmin(ReadOnlyMixin, ScopedModelAdmin):
         user = request.user if isinstance(request.user, User) else None
         self._apply(request, queryset, lambda a: alert_services.acknowledge(alert=a, user=user))
 
+    @admin.action(description=_("Snooze the selected alerts (choose how long)"))
+    def snooze(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        form = self.action_form(request.POST)
+        form.is_valid()
+        duration = SNOOZE_DURATIONS.get(str(form.cleaned_data.get("snooze_for") or ""))
+        if duration is None:
+            self.message_user(
+                request, _("Choose how long to snooze the selected alerts."), messages.ERROR
+            )
+            return
+        until = timezone.now() + duration
+        user = request.user if isinstance(request.user, User) else None
+        self._apply(
+            request, queryset, lambda a: alert_services.snooze(alert=a, user=user, until=until)
+        )
+
     @admin.action(description=_("Resolve the selected alerts"))
     def resolve(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         user = request.user if isinstance(request.user, User) else None
@@ -819,3 +864,30 @@ class OwnedAccountAdmin(ServiceModelAdmin):
         names = tuple(super().get_readonly_fields(request, obj))
         # Only the label changes; another handle is another account.
         return (*names, "platform", "handle") if obj is not None else names
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(ServiceModelAdmin):
+    create_service = staticmethod(escalation_services.create_policy)
+    update_service = staticmethod(escalation_services.update_policy)
+    delete_service = staticmethod(escalation_services.delete_policy)
+    fields = ("tenant", "name", "severity", "steps", "repeat", "enabled")
+    list_display = ("name", "severity", "repeat", "enabled", "tenant")
+    list_filter = ("severity", "enabled", TENANT_FILTER)
+    search_fields = ("name", "tenant__slug")
+    list_select_related = ("tenant",)
+
+
+@admin.register(AlertEscalation)
+class AlertEscalationAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Where each alert's escalation stands (written only by the escalation engine)."""
+
+    list_display = ("alert", "policy", "state", "round", "step", "next_at", "tenant")
+    list_filter = ("state", TENANT_FILTER)
+    list_select_related = ("tenant", "alert", "policy")
+    fields = ("tenant", "alert", "policy", "state", "round", "step", "next_at", "stopped_reason")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

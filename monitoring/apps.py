@@ -37,6 +37,12 @@ def ensure_schedules(**kwargs: Any) -> None:
         minutes=1,
     )
     keep(
+        "monitoring.escalation.sweep",
+        "monitoring.escalation.tasks.sweep",
+        Schedule.MINUTES,
+        minutes=1,
+    )
+    keep(
         "monitoring.prune_alert_state",
         "monitoring.tasks.prune_alert_state",
         Schedule.HOURLY,
@@ -78,6 +84,20 @@ class MonitoringConfig(AppConfig):
         # Every write of a source keeps its poll schedule row in step (monitoring.polling).
         post_save.connect(polling.on_source_saved, sender="monitoring.Source")
         post_delete.connect(polling.on_source_deleted, sender="monitoring.Source")
+        # A new alert starts its escalation in its own transaction (monitoring.escalation).
+        from django.utils.translation import gettext_lazy
+
+        from monitoring.escalation import engine
+        from tenants import action_links
+
+        post_save.connect(
+            engine.on_alert_saved, sender="monitoring.Alert", dispatch_uid="monitoring.escalate"
+        )
+        action_links.register(
+            engine.ACK_KIND,
+            label=gettext_lazy("Acknowledge the alert"),
+            perform=engine.acknowledge_from_link,
+        )
         # Every tenant starts with the default alert rules (docs/alerts.md).
         from tenants.signals import tenant_created
 

@@ -31,6 +31,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
+from monitoring import sqlarrays
 from monitoring.models import AuthorBucket, Mention
 
 HOUR = timedelta(hours=1)
@@ -109,13 +110,13 @@ def add(tenant_id: int, rows: Iterable[Any]) -> None:
             _ADD,
             {
                 "tenant": tenant_id,
-                "query": [key[3] for key in keys],
-                "bucket": [key[2] for key in keys],
-                "platform": [key[0] for key in keys],
-                "handle": [key[1] for key in keys],
-                "name": [totals[key].name for key in keys],
-                "mentions": [totals[key].mentions for key in keys],
-                "reach": [totals[key].reach for key in keys],
+                "query": sqlarrays.ints(key[3] for key in keys),
+                "bucket": sqlarrays.times(key[2] for key in keys),
+                "platform": sqlarrays.texts(key[0] for key in keys),
+                "handle": sqlarrays.texts(key[1] for key in keys),
+                "name": sqlarrays.texts(totals[key].name for key in keys),
+                "mentions": sqlarrays.ints(totals[key].mentions for key in keys),
+                "reach": sqlarrays.ints(totals[key].reach for key in keys),
             },
         )
 

@@ -107,9 +107,27 @@ OWNED = {"kopi": ("x", "kopisenja"), "bank": ("x", "banklestari")}
 # copied by several accounts in the last hour, both relative to now (monitoring.early_warning).
 SPIKE_COUNT = 120
 SPIKE_SPAN = timedelta(seconds=60)  # the spike's mentions lie within this span before now
+# Short complaints in each author's own words: a spike of people complaining, not one text
+# copied by 120 accounts (that would be a copy campaign, and the hoax-spread rule would say so).
 SPIKE_TEXT = {
-    "kopi": "Antrean Kopi Senja {place} kacau banget, pesanan {n} menit belum jadi, kecewa 😡",
-    "bank": "Aplikasi Lestari Mobile error lagi, gak bisa transfer dari tadi ({n} kali coba) 😡",
+    "kopi": [
+        "Kopi Senja {place} kacau banget 😡",
+        "antrean Kopsen {place} gila 😡",
+        "udah {n} menit nunggu @kopisenja 😤",
+        "pesanan Kopi Senja gak jadi2",
+        "Kopi Senja {place} lambat parah",
+        "kapok ke Kopsen {place}",
+        "kasir Kopi Senja cuma satu?!",
+    ],
+    "bank": [
+        "Lestari Mobile error lagi 😡",
+        "@banklestari aplikasinya down",
+        "transfer gagal {n}x 😡 #banklestari",
+        "Lestari Mobile force close terus",
+        "m-banking Bank Lestari lumpuh",
+        "Bank Lestari {place} gangguan?",
+        "Lestari Mobile gak bisa login",
+    ],
 }
 SPIKE_PLACES = ["Kemang", "Dago", "Tunjungan", "Malioboro", "Margonda", "Senopati"]
 HOAX_TEXT = {
@@ -275,6 +293,9 @@ def seed_mentions(tenant: Tenant, count: int = COUNT, story: bool = False) -> Se
         .values_list("platform", "external_id")
     )
     fresh = [item for item in items if (item["platform"], item["external_id"]) not in stored]
+    # Oldest first, as a crawler backfills: the early-warning layer then sees each copy
+    # cluster's first post before its later copies (clusters chained in published order).
+    fresh.sort(key=lambda item: datetime.fromisoformat(item["published_at"]))
     told = []
     if story:
         stored_story = stored_ids(tenant)
@@ -313,7 +334,10 @@ def story_items(tenant: Tenant, now: datetime | None = None) -> list[dict[str, A
     topic = topic_of(tenant)
     items: list[dict[str, Any]] = []
     for n in range(SPIKE_COUNT):
-        text = SPIKE_TEXT[topic].format(place=SPIKE_PLACES[n % len(SPIKE_PLACES)], n=10 + n % 50)
+        forms = SPIKE_TEXT[topic]
+        text = forms[n % len(forms)].format(
+            place=SPIKE_PLACES[(n // len(forms)) % len(SPIKE_PLACES)], n=10 + n % 50
+        )
         items.append(
             _story_item(f"{RUN_ID}-{topic}-spike-{n}", text, f"warga{topic}{n}", now, n // 2)
         )

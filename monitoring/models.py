@@ -1011,3 +1011,9 @@ class EngagementSnapshot(TenantOwnedModel):
     @property
     def engagement(self) -> int:
         return self.likes + self.shares + self.replies
+
+
+# Escalation policies and per-alert escalation state (``monitoring.escalation``), defined in
+# their own module and registered with this app.
+from monitoring.escalation.models import AlertEscalation as AlertEscalation  # noqa: E402
+from monitoring.escalation.models import EscalationPolicy as EscalationPolicy  # noqa: E402

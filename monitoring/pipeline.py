@@ -56,7 +56,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from monitoring import authors
+from monitoring import authors, sqlarrays
 from monitoring import counts as tally
 from monitoring.choices import BatchStatus
 from monitoring.ingest import QueuedItem, normalise_handle
@@ -114,13 +114,13 @@ class MentionRow(NamedTuple):
     replies: int
     views: int
     raw: Jsonb
-    matched_queries: list[int]
+    matched_queries: str  # arrays as PostgreSQL array literals (``monitoring.sqlarrays``)
     sentiment: str
     sentiment_scores: Jsonb
     provocation: float
-    triggers: list[str]
+    triggers: str
     scores: Jsonb
-    hashtags: list[str]
+    hashtags: str
     risk: int
     scorer_version: str
 
@@ -158,7 +158,7 @@ class Upserted(NamedTuple):
     author_followers: int
     engagement: int
     hashtags: list[str]
-    entities: Any  # jsonb: a list of entity objects (Django's psycopg setup may hand back text)
+    terms: list[str]  # the texts of the row's ``term`` entities (``_terms``)
     id: int
     platform: str
     author_handle: str
@@ -171,9 +171,22 @@ _STAGE_DDL = (
     + ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
     + ") ON COMMIT DELETE ROWS"
 )
+
+
+def _terms(scores: str) -> str:
+    """The texts of the ``term`` entities in ``scores`` as ``text[]``: the term rollup's input,
+    sent back as an array (read in C) rather than the whole entity list as JSON text that the
+    worker would parse again row by row. Entities are written by the scorer: objects with a
+    string ``text``; a missing or empty text is left out."""
+    entities = f"{scores} -> 'entities'"
+    return f"""ARRAY(SELECT e ->> 'text' FROM jsonb_array_elements(
+        CASE jsonb_typeof({entities}) WHEN 'array' THEN {entities} ELSE '[]'::jsonb END) AS e
+        WHERE e ->> 'type' = 'term' AND e ->> 'text' <> '') AS terms"""  # noqa: S608 - constant text
+
+
 # The same columns as ``_UPDATE`` returns: ``Upserted`` after ``inserted``.
-_RETURNING = """published_at, sentiment, matched_queries, author_followers,
-    likes + shares + replies AS engagement, hashtags, scores -> 'entities' AS entities, id,
+_RETURNING = f"""published_at, sentiment, matched_queries, author_followers,
+    likes + shares + replies AS engagement, hashtags, {_terms("scores")}, id,
     platform, author_handle, author_name"""
 _INSERT = f"""
     INSERT INTO monitoring_mention (tenant_id, batch_id, {_NAMES},
@@ -184,7 +197,7 @@ _INSERT = f"""
     RETURNING {_RETURNING}, platform, external_id
 """  # noqa: S608 - built from the constant column list above
 # The items that were not inserted (their row exists): engagement and followers, where changed.
-_UPDATE = """
+_UPDATE = f"""
     UPDATE monitoring_mention AS m SET
         likes = s.likes, shares = s.shares, replies = s.replies, views = s.views,
         author_followers = s.author_followers
@@ -198,8 +211,8 @@ _UPDATE = """
         IS DISTINCT FROM (s.likes, s.shares, s.replies, s.views, s.author_followers)
     RETURNING m.published_at, m.sentiment, m.matched_queries, m.author_followers,
         m.likes + m.shares + m.replies AS engagement, m.hashtags,
-        m.scores -> 'entities' AS entities, m.id, m.platform, m.author_handle, m.author_name
-"""
+        {_terms("m.scores")}, m.id, m.platform, m.author_handle, m.author_name
+"""  # noqa: S608 - constant text
 _TERM_ROLLUP = """
     INSERT INTO monitoring_termbucket (tenant_id, query_id, kind, bucket, text, mentions)
     SELECT %(tenant)s, * FROM unnest(%(query)s::bigint[], %(kind)s::text[],
@@ -324,11 +337,11 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 replies=engagement["replies"],
                 views=engagement["views"],
                 raw=Jsonb(item["raw"]),
-                matched_queries=matched,
+                matched_queries=sqlarrays.ints(matched),
                 sentiment=result.sentiment if result.ok else "",
                 sentiment_scores=Jsonb(result.probabilities if result.ok else {}),
                 provocation=result.provocation if result.ok else 0.0,
-                triggers=sorted(result.triggers) if result.ok else [],
+                triggers=sqlarrays.texts(sorted(result.triggers) if result.ok else []),
                 scores=Jsonb(
                     {
                         key: scored[key]
@@ -336,7 +349,7 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                         if key in scored
                     }
                 ),
-                hashtags=hashtags,
+                hashtags=sqlarrays.texts(hashtags),
                 risk=result.risk if result.ok else 0,
                 scorer_version=result.scorer_version,
             )
@@ -378,14 +391,14 @@ def _rollup(tenant_id: int, inserted: list[Upserted]) -> None:
             _ROLLUP,
             {
                 "tenant": tenant_id,
-                "query": [key[0] for key in keys],
-                "bucket": [key[1] for key in keys],
-                "mentions": [row.mentions for row in rows],
-                "positive": [row.positive for row in rows],
-                "neutral": [row.neutral for row in rows],
-                "negative": [row.negative for row in rows],
-                "reach": [row.reach for row in rows],
-                "engagement": [row.engagement for row in rows],
+                "query": sqlarrays.ints(key[0] for key in keys),
+                "bucket": sqlarrays.times(key[1] for key in keys),
+                "mentions": sqlarrays.ints(row.mentions for row in rows),
+                "positive": sqlarrays.ints(row.positive for row in rows),
+                "neutral": sqlarrays.ints(row.neutral for row in rows),
+                "negative": sqlarrays.ints(row.negative for row in rows),
+                "reach": sqlarrays.ints(row.reach for row in rows),
+                "engagement": sqlarrays.ints(row.engagement for row in rows),
             },
         )
 
@@ -395,16 +408,9 @@ def _rollup_terms(tenant_id: int, inserted: list[Upserted]) -> None:
     totals: dict[tuple[int, str, datetime, str], int] = defaultdict(int)
     for upserted in inserted:
         published_at, matched = upserted.published_at, upserted.matched_queries
-        hashtags, entities = upserted.hashtags, upserted.entities
-        if isinstance(entities, str):  # Django's psycopg setup hands jsonb back as text
-            entities = json.loads(entities)
         hour = published_at.replace(minute=0, second=0, microsecond=0)
-        found = {("hashtag", tag[:200]) for tag in hashtags or ()}
-        found |= {
-            ("term", str(e.get("text", "")).lower()[:200])
-            for e in entities or ()
-            if isinstance(e, dict) and e.get("type") == "term" and e.get("text")
-        }
+        found = {("hashtag", tag[:200]) for tag in upserted.hashtags or ()}
+        found |= {("term", text.lower()[:200]) for text in upserted.terms or ()}
         for query_id in (0, *matched):
             for kind, text in found:
                 totals[(query_id, kind, hour, text)] += 1
@@ -416,11 +422,11 @@ def _rollup_terms(tenant_id: int, inserted: list[Upserted]) -> None:
             _TERM_ROLLUP,
             {
                 "tenant": tenant_id,
-                "query": [k[0] for k in keys],
-                "kind": [k[1] for k in keys],
-                "bucket": [k[2] for k in keys],
-                "text": [k[3] for k in keys],
-                "mentions": [totals[k] for k in keys],
+                "query": sqlarrays.ints(k[0] for k in keys),
+                "kind": sqlarrays.texts(k[1] for k in keys),
+                "bucket": sqlarrays.times(k[2] for k in keys),
+                "text": sqlarrays.texts(k[3] for k in keys),
+                "mentions": sqlarrays.ints(totals[k] for k in keys),
             },
         )
 

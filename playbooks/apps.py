@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class PlaybooksConfig(AppConfig):
-    """Crisis communication playbooks (a later issue). Depends on ``tenants``."""
+    """Crisis-communication playbooks (templates, steps, versions) and the response-advice
+    rules (docs/playbooks.md). Depends on ``tenants`` only."""
 
     name = "playbooks"
     verbose_name = "Playbooks"

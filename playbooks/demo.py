@@ -1,13 +1,25 @@
-"""The demo's canned answers: a few approved answers to common questions (Indonesian and
-English) and a draft one, so the suggestions for the demo mentions and the chat widget have
-something to offer. Idempotent: an answer whose question exists is kept."""
+"""The demo's playbooks: the starter playbooks (one per crisis trigger, in Indonesian and
+English) loaded for the demo agency, agency-owned. Idempotent; the incidents demo calls it
+before it opens the demo incident, so the matching playbook attaches by itself.
+
+The demo's canned answers (``seed_answers``): a few approved answers to common questions
+(Indonesian and English) and a draft one, for the suggestions and the chat widget.
+"""
 
 from __future__ import annotations
 
-from playbooks.models import CannedAnswer
-from playbooks.services import create_answer
+from playbooks.models import CannedAnswer, Playbook
+from playbooks.services import create_answer, load_starter_playbooks
 from tenants.models import Tenant
 
+
+def seed_playbooks(tenant: Tenant) -> str:
+    created = load_starter_playbooks(agency=tenant.agency)
+    total = Playbook.objects.filter(agency_id=tenant.agency_id, tenant__isnull=True).count()
+    return f"starter playbooks: {len(created)} loaded, {total} for the agency"
+
+
+# --- canned answers and the chat widget (issue 16) ---
 ANSWERS = (
     (
         "id",

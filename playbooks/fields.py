@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from playbooks.models import AnswerWidget, CannedAnswer
+from playbooks.models import AnswerWidget, CannedAnswer, Playbook
 from tenants.fields import PublicFields
 
+PLAYBOOK = PublicFields(
+    Playbook,
+    (
+        "id",
+        "owner",
+        "name",
+        "description",
+        "language",
+        "trigger_types",
+        "min_severity",
+        "tags",
+        "do_guidance",
+        "dont_guidance",
+        "key_messages",
+        "is_active",
+        "steps",
+        "version",
+        "starter_key",
+        "created_at",
+        "updated_at",
+    ),
+    read_only=("id", "version", "starter_key", "created_at", "updated_at"),
+)
+
+
+# --- canned answers and the chat widget (issue 16) ---
 CANNED_ANSWER = PublicFields(
     CannedAnswer,
     (

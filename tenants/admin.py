@@ -407,3 +407,7 @@ class PersonalTokenAdmin(ServiceModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = tuple(super().get_readonly_fields(request, obj))
         return (*names, "revoked") if obj is not None and obj.revoked else names
+
+
+# Notification channels, the delivery log, the on-call rota and quiet hours.
+from tenants.notify import admin as notify_admin  # noqa: E402, F401

@@ -18,6 +18,12 @@ def ensure_schedules(**kwargs: Any) -> None:
     )
     keep("tenants.sweep_outbox", "tenants.tasks.sweep_outbox", Schedule.MINUTES, minutes=1)
     keep("tenants.prune_outbox", "tenants.tasks.prune_outbox", Schedule.HOURLY)
+    keep(
+        "tenants.notify.sweep_deliveries",
+        "tenants.notify.tasks.sweep_deliveries",
+        Schedule.MINUTES,
+        minutes=1,
+    )
 
 
 class TenantsConfig(AppConfig):

@@ -56,6 +56,16 @@ SHARED_MODELS: frozenset[str] = frozenset(
 # Model labels of the scheduling tables (see above): a tenant column, but no tenant table.
 SCHEDULING_MODELS: frozenset[str] = frozenset({"monitoring.PollSchedule"})
 
+# Model labels of the *agency tables*: rows owned by an agency (``tenant`` empty: shared by
+# every tenant of the agency) or by one of its tenants (``tenant`` set). They carry ``agency_id``
+# and a nullable ``tenant_id``, so they are no tenant tables (no tenant in their keys); their
+# row-level-security policy (``tenants.rls.AGENCY_ROWS``) shows and lets write a row to the
+# scope of its tenant, or, for an agency-wide row, to the scope of its agency or of any tenant
+# of that agency. Small, read across the agency's tenants: Citus reference tables.
+AGENCY_MODELS: frozenset[str] = frozenset(
+    {"playbooks.Playbook", "playbooks.PlaybookStep", "playbooks.PlaybookVersion"}
+)
+
 
 def is_tenant_key(field: Any) -> bool:
     """True for the ``tenant`` foreign key (to ``tenants.Tenant``) that makes a model's rows one
@@ -82,6 +92,7 @@ def may_hold_tenant_rows(model: type[models.Model]) -> bool:
         or not meta.managed
         or meta.label in SHARED_MODELS
         or meta.label in SCHEDULING_MODELS
+        or meta.label in AGENCY_MODELS
     )
 
 
@@ -101,6 +112,15 @@ def tenant_models() -> list[type[models.Model]]:
     return sorted(
         (m for m in apps.get_models(include_auto_created=True) if is_tenant_model(m)),
         key=lambda m: m._meta.label,
+    )
+
+
+def agency_tables() -> frozenset[str]:
+    """The database table names of the installed agency tables (``AGENCY_MODELS``)."""
+    return frozenset(
+        m._meta.db_table
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.label in AGENCY_MODELS
     )
 
 

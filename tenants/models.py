@@ -839,3 +839,12 @@ class OutboxDelivery(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id} → {self.subscriber}"
+
+
+# Notification channels, the delivery log, the on-call rota, quiet hours and action links
+# (``tenants.notify``), defined in their own module and registered with this app.
+from tenants.notify.models import ActionLink as ActionLink  # noqa: E402
+from tenants.notify.models import Channel as Channel  # noqa: E402
+from tenants.notify.models import Delivery as Delivery  # noqa: E402
+from tenants.notify.models import OnCallShift as OnCallShift  # noqa: E402
+from tenants.notify.models import QuietHours as QuietHours  # noqa: E402

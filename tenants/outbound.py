@@ -1,8 +1,9 @@
 """The one way Sigap makes HTTP requests to URLs that tenants give it (feeds, Mastodon servers,
-and later notification channels and crisis-mode webhooks). Nothing else may open outbound
+notification channels and signed outbound webhooks). Nothing else may open outbound
 connections to such URLs.
 
-What it guarantees, for :func:`get` and every redirect it follows:
+What it guarantees, for :func:`get` and every redirect it follows, and for :func:`post` (which
+never follows a redirect):
 
 * the URL is ``http`` or ``https``, names a host, carries no credentials (``user:pass@``), and
   uses port 80 or 443 or a port listed in ``SIGAP_OUTBOUND_PORTS``; the fragment is never sent;
@@ -59,6 +60,7 @@ __all__ = [
     "OutboundResponse",
     "get",
     "is_public_address",
+    "post",
     "redact_url",
     "validate_outbound_url",
 ]
@@ -352,6 +354,8 @@ def _exchange(
     deadline: float,
     timeout: float,
     max_bytes: int,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> OutboundResponse:
     """One request to one checked target: no redirect handling."""
     addresses = _resolve(target, deadline)
@@ -361,8 +365,9 @@ def _exchange(
         pool = _pool(target, address, left)
         try:
             response = pool.urlopen(
-                "GET",
+                method,
                 target.request_target,
+                body=body,
                 headers={**headers, "Host": target.host_header},
                 redirect=False,
                 retries=False,
@@ -486,4 +491,31 @@ def get(
         _("too many redirects (more than %(count)s) from %(url)s")
         % {"count": max_redirects, "url": url},
         retryable=False,
+    )
+
+
+def post(
+    url: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10,
+    max_bytes: int = 1024 * 1024,
+) -> OutboundResponse:
+    """POST ``body`` to ``url`` under the rules of :func:`get` (notification channels, signed
+    webhooks). Redirects are never followed: a POST is not replayed elsewhere, the redirect
+    answer is returned as it is. Raises :class:`OutboundBlocked` or :class:`OutboundError`;
+    a failure after the request may have reached the receiver is ``retryable`` like any other,
+    so callers send an idempotency key where the receiver honours one."""
+    deadline = time.monotonic() + timeout
+    sent = {name: value for name, value in (headers or {}).items() if name.lower() != "host"}
+    target = _parse(url)
+    return _exchange(
+        target,
+        sent,
+        deadline=deadline,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        method="POST",
+        body=body,
     )

@@ -18,6 +18,11 @@ migration that creates it):
   every command: ``tenant_id`` must be in ``sigap.tenant_ids``, or ``sigap.all_tenants`` is
   ``on`` (both set with ``SET LOCAL`` by ``tenants.dbscope``). Reading shows nothing else;
   writing anything else is refused.
+* every agency table (``tenants.dbtables.AGENCY_MODELS``: rows of an agency, ``tenant_id``
+  empty, or of one of its tenants): ENABLE and FORCE, one policy for every command
+  (``AGENCY_ROWS``): a tenant's row as above; an agency-wide row when its agency is
+  ``sigap.agency_id`` or the agency of a tenant in ``sigap.tenant_ids``, or with
+  ``sigap.all_tenants``.
 * the shared tables read before a tenant is known (``SHARED_POLICIES``: agencies, tenants,
   memberships, tenant API keys): anyone may read (authentication and ``tenants.access`` need
   them); writes only within the scope (its tenants, its agency, or all tenants). Users and
@@ -69,6 +74,13 @@ _AGENCY = f"(SELECT NULLIF(current_setting('{GUC_AGENCY_ID}', true), '')::bigint
 # there (the cross-tenant flag is read only when neither is).
 TENANT_ROWS = f"(tenant_id = {_FIRST} OR tenant_id = ANY ({_IDS}) OR {_ALL})"
 _AGENCY_TENANTS = f"(SELECT t.id FROM tenants_tenant t WHERE t.agency_id = {_AGENCY})"  # noqa: S608 - constants
+# Agency tables (``tenants.dbtables.AGENCY_MODELS``): a tenant's row as in a tenant table; an
+# agency-wide row (no tenant) within the scope of its agency or of one of the agency's tenants.
+_SCOPE_AGENCIES = f"(SELECT t.agency_id FROM tenants_tenant t WHERE t.id = ANY ({_IDS}))"  # noqa: S608
+AGENCY_ROWS = (
+    f"(tenant_id = {_FIRST} OR tenant_id = ANY ({_IDS}) OR {_ALL} OR (tenant_id IS NULL AND "
+    f"(agency_id = {_AGENCY} OR agency_id IN {_SCOPE_AGENCIES})))"
+)
 # Shared tables: model label -> the condition for writing a row.
 SHARED_POLICIES: dict[str, str] = {
     "tenants.Agency": f"(id = {_AGENCY} OR {_ALL})",
@@ -91,6 +103,11 @@ def tenant_policies() -> dict[str, str]:
     return {policy_name("tenant"): f"FOR ALL USING {TENANT_ROWS} WITH CHECK {TENANT_ROWS}"}
 
 
+def agency_policies() -> dict[str, str]:
+    """Policy name -> CREATE POLICY body of an agency table."""
+    return {policy_name("agency"): f"FOR ALL USING {AGENCY_ROWS} WITH CHECK {AGENCY_ROWS}"}
+
+
 def shared_policies(write: str) -> dict[str, str]:
     """Policies of a shared table: read by anyone, written within the scope."""
     return {
@@ -105,9 +122,10 @@ def desired_policies() -> dict[str, dict[str, str]]:
     """Table -> its policies, for every table that must have row-level security."""
     from django.apps import apps
 
-    from tenants.dbtables import tenant_tables
+    from tenants.dbtables import agency_tables, tenant_tables
 
     wanted = {table: tenant_policies() for table in tenant_tables()}
+    wanted.update({table: agency_policies() for table in agency_tables()})
     for label, write in SHARED_POLICIES.items():
         wanted[apps.get_model(label)._meta.db_table] = shared_policies(write)
     return wanted

@@ -41,11 +41,18 @@ class Cap(StrEnum):
     COMMAND_INCIDENTS = "incidents.command"
     DRAFT_STATEMENTS = "statements.draft"
     APPROVE_STATEMENTS = "statements.approve"
+    CLIENT_APPROVE_STATEMENTS = "statements.client_approve"
+    MANAGE_CRISIS_MODE = "crisis_mode.manage"
+    MANAGE_STAKEHOLDERS = "stakeholders.manage"
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
     DRAFT_REPLIES = "replies.draft"
     MANAGE_ANSWERS = "answers.manage"
+    MANAGE_CHANNELS = "channels.manage"
+    MANAGE_ESCALATION = "escalation.manage"
+    VIEW_PLAYBOOKS = "playbooks.view"
+    MANAGE_PLAYBOOKS = "playbooks.manage"
 
 
 _EVERY_STAFF_ROLE = {
@@ -55,6 +62,7 @@ _EVERY_STAFF_ROLE = {
     Cap.VIEW_INCIDENTS,
     Cap.VIEW_ALERTS,
     Cap.VIEW_INCIDENT_INTERNALS,
+    Cap.VIEW_PLAYBOOKS,
 }
 
 MATRIX: dict[Role, frozenset[Cap]] = {
@@ -73,6 +81,11 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
             Cap.MANAGE_ANSWERS,
+            Cap.MANAGE_CHANNELS,
+            Cap.MANAGE_ESCALATION,
+            Cap.MANAGE_PLAYBOOKS,
+            Cap.MANAGE_CRISIS_MODE,
+            Cap.MANAGE_STAKEHOLDERS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -94,11 +107,20 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.DRAFT_REPLIES,
             Cap.MANAGE_ANSWERS,
+            Cap.MANAGE_STAKEHOLDERS,
         }
     ),
     Role.APPROVER: frozenset(_EVERY_STAFF_ROLE | {Cap.APPROVE_STATEMENTS}),
     Role.CLIENT: frozenset(
-        {Cap.VIEW_TENANT, Cap.VIEW_MONITORING, Cap.VIEW_INCIDENTS, Cap.VIEW_ALERTS}
+        {
+            Cap.VIEW_TENANT,
+            Cap.VIEW_MONITORING,
+            Cap.VIEW_INCIDENTS,
+            Cap.VIEW_ALERTS,
+            Cap.VIEW_PLAYBOOKS,
+            # Used only as the incident's client approver (incidents.statements.services).
+            Cap.CLIENT_APPROVE_STATEMENTS,
+        }
     ),
 }
 

@@ -118,3 +118,49 @@ def _page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> H
     response = render(request, "tenants/invitation.html", context, status=status)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def action_link(request: HttpRequest, tenant_id: int, token: str) -> HttpResponse:
+    """The page a link in a notification opens (``tenants.action_links``): GET shows what it
+    does and a form, POST does it once. Every link that does not work answers the same 404."""
+    from tenants import action_links
+
+    # The tenant comes from the URL; the token is then checked inside that tenant only.
+    dbscope.set_entry_scope(dbscope.tenants([tenant_id]))
+    context: dict[str, Any] = {**admin.site.each_context(request)}
+    link = action_links.find(tenant_id, token)
+    target = action_links.target_of(link) if link is not None else None
+    if link is None or target is None:
+        return _action_page(request, {**context, "state": "invalid"}, status=404)
+    i18n.activate(user=link.user, tenant=link.tenant)
+    kind = action_links.kind_of(link.kind)
+    assert kind is not None  # find() checked it
+    context.update(
+        label=kind.label,
+        target=str(target),
+        tenant=link.tenant.name,
+        user=link.user.email,
+        fields=kind.fields,
+        expires=i18n.local_time(link.expires_at, tenant=link.tenant),
+    )
+    if request.method == "POST":
+        data = {name: str(request.POST.get(name, ""))[:5000] for name in kind.fields}
+        try:
+            done = action_links.use(link, data)
+        except ValidationError as exc:
+            return _action_page(
+                request, {**context, "state": "form", "errors": exc.messages}, status=400
+            )
+        if done is None:
+            return _action_page(request, {**context, "state": "invalid"}, status=404)
+        return _action_page(request, {**context, "state": "done", "done": done})
+    return _action_page(request, {**context, "state": "form"})
+
+
+def _action_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    response = render(request, "tenants/action_link.html", context, status=status)
+    response["Referrer-Policy"] = "no-referrer"
+    return response

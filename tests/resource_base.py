@@ -586,6 +586,8 @@ class TenantResourceTests:
         )
         foreign = {"tenant": ctx.other_tenant.pk, **self.foreign_body(ctx)}
         for action in writes:
+            # The first role holding the action's capability (the admin, unless it lacks it,
+            # as for drafting statements).
             admin = ctx.client(ctx.holder_of(self.capabilities[action]))
             for name, value in foreign.items():
                 data = {**(self.payload(action, ctx, obj) or {}), name: value}

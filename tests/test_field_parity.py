@@ -27,6 +27,9 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # GraphQL nests an alert's history in every alert; REST lists it in the alert's detail
     # (with the sample mentions), not in the list rows.
     "monitoring.Alert": (frozenset(), frozenset({"history"})),
+    # A channel's URL or token and a webhook's signing key: write-only fields of the REST
+    # serializer (never in an answer); GraphQL takes them as mutation arguments only.
+    "tenants.Channel": (frozenset({"secret", "signing_secret"}), frozenset()),
 }
 
 # Pairs whose REST side is not a model serializer: (label, serializer, GraphQL type name).

@@ -217,6 +217,17 @@ ROOT_QUERIES = {
         'query($slug: String!) { answer_suggestions(slug: $slug, mention: "987654") { id } }'
     ),
     "canned_answers": "query($slug: String!) { canned_answers(slug: $slug) { id } }",
+    "channels": "query($slug: String!) { channels(slug: $slug) { id has_secret } }",
+    "deliveries": "query($slug: String!) { deliveries(slug: $slug) { id status } }",
+    "on_call_shifts": "query($slug: String!) { on_call_shifts(slug: $slug) { id user } }",
+    "quiet_hours": "query($slug: String!) { quiet_hours(slug: $slug) { id starts } }",
+    "escalation_policies": "query($slug: String!) { escalation_policies(slug: $slug) { id } }",
+    "incident_playbooks": "query($slug: String!) { incident_playbooks(slug: $slug) { id } }",
+    "incident_advice": "query($slug: String!) { incident_advice(slug: $slug) { id } }",
+    "playbooks": "query($slug: String!) { playbooks(slug: $slug) { id } }",
+    "statements": "query($slug: String!) { statements(slug: $slug) { id } }",
+    "statement_versions": "query($slug: String!) { statement_versions(slug: $slug) { id } }",
+    "crisis_mode": "query($slug: String!) { crisis_mode(slug: $slug) { id } }",
 }
 # Every mutation, with its capability and a call in tenant $slug (on an object that does not
 # exist: members holding the capability get BAD_USER_INPUT, never FORBIDDEN or NOT_FOUND).
@@ -260,6 +271,85 @@ MUTATIONS = {
     "update_canned_answer": (
         Cap.MANAGE_ANSWERS,
         'mutation($slug: String!) { update_canned_answer(slug: $slug, id: "987654") { id } }',
+    ),
+    **{
+        name: (
+            Cap.ACK_ALERTS,
+            f'mutation($slug: String!) {{ {name}(slug: $slug, id: "987654"{extra}) {{ id }} }}',
+        )
+        for name, extra in (
+            ("acknowledge_alert", ""),
+            ("resolve_alert", ""),
+            ("snooze_alert", ', until: "2030-01-01T00:00:00+00:00"'),
+            ("dismiss_alert", ', reason: "promo"'),
+        )
+    },
+    "create_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { create_alert_rule(slug: $slug, name: "x", kind: "spike", '
+        'window: "-01:00:00") { id } }',
+    ),
+    "update_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { update_alert_rule(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_alert_rule": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { delete_alert_rule(slug: $slug, id: "987654") }',
+    ),
+    "create_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { create_owned_account(slug: $slug, platform: "nope", '
+        'handle: "x") { id } }',
+    ),
+    "update_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { update_owned_account(slug: $slug, id: "987654", '
+        'label: "x") { id } }',
+    ),
+    "delete_owned_account": (
+        Cap.MANAGE_ALERTS,
+        'mutation($slug: String!) { delete_owned_account(slug: $slug, id: "987654") }',
+    ),
+    "create_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { create_channel(slug: $slug, name: "x", kind: "email") { id } }',
+    ),
+    "update_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { update_channel(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_channel": (
+        Cap.MANAGE_CHANNELS,
+        'mutation($slug: String!) { delete_channel(slug: $slug, id: "987654") }',
+    ),
+    "create_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { create_escalation_policy(slug: $slug, name: "x", '
+        'severity: "sev1", steps: []) { id } }',
+    ),
+    "update_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { update_escalation_policy(slug: $slug, id: "987654") { id } }',
+    ),
+    "delete_escalation_policy": (
+        Cap.MANAGE_ESCALATION,
+        'mutation($slug: String!) { delete_escalation_policy(slug: $slug, id: "987654") }',
+    ),
+    "attach_playbook": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { attach_playbook(slug: $slug, incident: "987654", '
+        'playbook: "987654") { id } }',
+    ),
+    "update_incident_advice": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { update_incident_advice(slug: $slug, id: "987654", '
+        'posture: "rebuild") { id } }',
+    ),
+    "client_decide_statement": (
+        Cap.CLIENT_APPROVE_STATEMENTS,
+        'mutation($slug: String!) { client_decide_statement(slug: $slug, id: "987654", '
+        'decision: "approved") { id } }',
     ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.

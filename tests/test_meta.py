@@ -61,9 +61,20 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
     "monitoring.HoaxBand": "LSH band hash, internal, pruned",
     "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
+    # Action links (tenants/action_links.py): only token hashes, written when a message is
+    # sent and used by their page; nothing staff could read or change usefully.
+    "tenants.ActionLink": "hashed single-use link tokens, internal",
+    # Agency tables (tenants/dbtables.py): a playbook's steps are edited inline on its page
+    # (PlaybookAdmin, through playbooks.services.set_steps); its versions are snapshots written
+    # only by the services, read through the API's ``version`` and the incidents' attachments.
+    "playbooks.PlaybookStep": "edited inline on its playbook",
+    "playbooks.PlaybookVersion": "snapshots written only by the services",
 }
 
 NO_RESOURCE_TESTS: dict[str, str] = {
+    # What crisis mode sent to the outbound webhooks: written only by the crisis-mode services,
+    # no API (tests/statements/test_crisis_and_stakeholders.py); read-only in the admin.
+    "incidents.CrisisModeEvent": "crisis-mode event record, no API",
     # Pipeline internals: no API of their own, written and read only by the pipeline
     # (tests/monitoring/test_pipeline*.py, test_worker_crash.py, test_webhook_hardening.py).
     "monitoring.IngestChunk": "pipeline work unit, no API",
@@ -85,6 +96,14 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "monitoring.HoaxMember": "hoax cluster member, no API",
     "monitoring.HoaxBand": "LSH band hash, no API",
     "monitoring.EngagementSnapshot": "velocity input, no API",
+    # Notifications internals (tests/notify/): hashed link tokens; each alert's escalation
+    # state, shown read-only in the admin and driven only by the engine.
+    "tenants.ActionLink": "hashed single-use link tokens, no API",
+    "monitoring.AlertEscalation": "escalation state of one alert, engine-driven, admin read-only",
+    # A playbook's steps travel inside the playbook (``steps`` of playbooks/, on its resource
+    # tests); versions have no API of their own (tests/playbooks/test_templates.py).
+    "playbooks.PlaybookStep": "nested in the playbook resource",
+    "playbooks.PlaybookVersion": "snapshot, no API of its own",
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
@@ -125,6 +144,23 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "incidents.IncidentLink": "REST and admin only (staff work)",
     "incidents.SeverityPolicy": "REST and admin only (tenant policy)",
     "incidents.RolePolicy": "REST and admin only (tenant policy)",
+    "tenants.ActionLink": "hashed link tokens (see NO_RESOURCE_TESTS)",
+    "monitoring.AlertEscalation": "engine-driven escalation state (see NO_RESOURCE_TESTS)",
+    # Shown inside the playbook type (its ``steps`` field, JSON) and not as rows.
+    "playbooks.PlaybookStep": "nested in PlaybookType.steps",
+    "playbooks.PlaybookVersion": "snapshot, no GraphQL of its own",
+    # The client portal reads statements, their versions and the crisis mode over GraphQL and
+    # decides there; templates, workflows, decisions, publish records and stakeholders are
+    # staff work, managed over REST and the admin.
+    "playbooks.StatementTemplate": "REST and admin only (staff material)",
+    "incidents.ApprovalWorkflow": "REST and admin only (tenant policy)",
+    "incidents.ApprovalStep": "REST and admin only (tenant policy)",
+    "incidents.StatementApproval": "REST and admin only (staff work)",
+    "incidents.PublishRecord": "REST and admin only (staff work)",
+    "incidents.CrisisModeEvent": "no API: sent to the outbound webhooks",
+    "incidents.Stakeholder": "REST and admin only (staff work)",
+    "incidents.StakeholderInteraction": "REST and admin only (staff work)",
+    "incidents.RightOfReply": "REST and admin only (staff work)",
 }
 
 # REST routes of the tenant API that are not tenant-owned row resources.

@@ -11,13 +11,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents import fields as public_fields
+from incidents import playbooks as incident_playbooks
 from incidents import services
 from incidents.choices import MANUAL_KINDS, IncidentStatus
 from incidents.models import (
     Incident,
     IncidentLink,
     IncidentMember,
+    IncidentPlaybook,
     IncidentTask,
+    ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
     TimelineEntry,
@@ -260,3 +263,47 @@ class RolePolicySerializer(ServiceModelSerializer):
         model = RolePolicy
         fields: tuple[str, ...] = public_fields.ROLE_POLICY.names
         read_only_fields: tuple[str, ...] = public_fields.ROLE_POLICY.read_only
+
+
+class IncidentPlaybookSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A playbook attached to an incident: the snapshot of its version then and the tasks
+    made from its steps (step key -> task id). ``POST`` attaches one by hand."""
+
+    incident = TenantRowField(Incident)
+    playbook = serializers.IntegerField(
+        source="playbook_id", min_value=1, help_text="A playbook of this tenant or its agency."
+    )
+
+    class Meta:
+        model = IncidentPlaybook
+        fields: tuple[str, ...] = public_fields.INCIDENT_PLAYBOOK.names
+        read_only_fields: tuple[str, ...] = public_fields.INCIDENT_PLAYBOOK.read_only
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        with service_errors():
+            return incident_playbooks.attach_playbook(
+                incident=validated_data["incident"],
+                playbook=validated_data["playbook_id"],
+                authority=_authority(self),
+            )
+
+
+class ResponseAdviceSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+    """The recommended response of an incident (SCCT cluster, posture, reasoning); the
+    commander may change it (docs/playbooks.md)."""
+
+    cluster = serializers.CharField(max_length=16, required=False)
+    posture = serializers.CharField(max_length=32, required=False)
+    reasoning = serializers.CharField(max_length=5000, required=False)
+    is_edited = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ResponseAdvice
+        fields: tuple[str, ...] = public_fields.RESPONSE_ADVICE.names
+        read_only_fields: tuple[str, ...] = public_fields.RESPONSE_ADVICE.read_only
+
+    def update(self, instance: Any, validated_data: dict[str, Any]) -> Any:
+        with service_errors():
+            return incident_playbooks.update_advice(
+                instance=instance, authority=_authority(self), **validated_data
+            )

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from incidents.api import replies, views
+from incidents.statements.api import urls as statement_urls
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -13,6 +14,8 @@ router.register("incident-team", views.IncidentMemberViewSet, basename="incident
 router.register("incident-tasks", views.IncidentTaskViewSet, basename="incident-task")
 router.register("incident-links", views.IncidentLinkViewSet, basename="incident-link")
 router.register("incident-timeline", views.TimelineEntryViewSet, basename="timeline-entry")
+router.register("incident-playbooks", views.IncidentPlaybookViewSet, basename="incident-playbook")
+router.register("incident-advice", views.ResponseAdviceViewSet, basename="response-advice")
 router.register(
     "incident-severity-policies", views.SeverityPolicyViewSet, basename="severity-policy"
 )
@@ -20,6 +23,7 @@ router.register("incident-role-policies", views.RolePolicyViewSet, basename="rol
 router.register("replies", replies.ReplyViewSet, basename="reply")
 
 urlpatterns = [
+    *statement_urls.urlpatterns,
     path(TENANT, include(router.urls)),
     path(
         TENANT + "incident-figures/", views.IncidentFiguresView.as_view(), name="incident-figures"

@@ -23,9 +23,11 @@ from rest_framework.response import Response
 from incidents import selectors, services
 from incidents.api.serializers import (
     FiguresSerializer,
+    IncidentPlaybookSerializer,
     IncidentSerializer,
     IncidentTimersSerializer,
     LinkSerializer,
+    ResponseAdviceSerializer,
     RolePolicySerializer,
     SeverityChangeSerializer,
     SeverityPolicySerializer,
@@ -40,14 +42,18 @@ from incidents.filtersets import (
     IncidentFilterSet,
     IncidentLinkFilterSet,
     IncidentMemberFilterSet,
+    IncidentPlaybookFilterSet,
     IncidentTaskFilterSet,
+    ResponseAdviceFilterSet,
     TimelineEntryFilterSet,
 )
 from incidents.models import (
     Incident,
     IncidentLink,
     IncidentMember,
+    IncidentPlaybook,
     IncidentTask,
+    ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
     TimelineEntry,
@@ -294,6 +300,35 @@ class TimelineEntryViewSet(CreateMixin, _ReadViewSet):
 
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return selectors.timeline(tenant=self.tenant, internal=self.internal)
+
+
+@extend_schema(tags=["incidents"])
+class IncidentPlaybookViewSet(CreateMixin, _ReadViewSet):
+    """Playbooks attached to incidents (``?incident=``): matching playbooks attach by
+    themselves when an incident opens or its severity, trigger or tags change; ``POST`` attaches
+    one by hand. An attachment is never removed (so a playbook runs once per incident); cancel
+    its tasks instead."""
+
+    queryset = IncidentPlaybook.objects.all()
+    serializer_class = IncidentPlaybookSerializer
+    filterset_class = IncidentPlaybookFilterSet
+    ordering_fields = ("attached_at",)
+    capabilities = {"list": INTERNAL, "retrieve": INTERNAL, "create": MANAGE}
+
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.order_by("incident_id", "attached_at", "pk")
+
+
+@extend_schema(tags=["incidents"])
+class ResponseAdviceViewSet(PatchMixin, _ReadViewSet):
+    """The response advice of each incident (``?incident=``): its crisis-responsibility
+    cluster, recommended posture and reasoning. Changing it is a commander's power."""
+
+    queryset = ResponseAdvice.objects.all()
+    serializer_class = ResponseAdviceSerializer
+    filterset_class = ResponseAdviceFilterSet
+    ordering_fields = ("updated_at",)
+    capabilities = {"list": INTERNAL, "retrieve": INTERNAL, "partial_update": MANAGE}
 
 
 @extend_schema(tags=["incidents"])

@@ -8,16 +8,31 @@ from typing import Any
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 
+from incidents import playbooks as incident_playbooks
 from incidents import selectors
-from incidents.graphql.types import IncidentTaskType, IncidentType, TimelineEntryType
+from incidents.authority import Authority
+from incidents.graphql.types import (
+    IncidentPlaybookType,
+    IncidentTaskType,
+    IncidentType,
+    ResponseAdviceType,
+    TimelineEntryType,
+)
+from incidents.models import Incident, IncidentPlaybook, ResponseAdvice
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
-from tenants.graphql.errors import bad_input
-from tenants.graphql.permissions import IsAuthenticated, tenant_access, tenant_for
+from tenants.graphql.errors import bad_input, forbidden, service_errors
+from tenants.graphql.permissions import (
+    IsAuthenticated,
+    current_user,
+    tenant_access,
+    tenant_for,
+)
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
@@ -100,3 +115,95 @@ class IncidentsQuery:
         tenant = tenant_for(info, slug, Cap.VIEW_INCIDENTS)
         rows = selectors.tasks(tenant=tenant, internal=_internal(info, slug))
         return _page(_of_incident(rows, incident), offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_playbooks(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[IncidentPlaybookType]:
+        """Playbooks attached to incidents (of one incident when given), with their
+        snapshots; staff only (``incidents.view_internal``)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENT_INTERNALS)
+        rows = IncidentPlaybook.objects.for_tenant(tenant).order_by("incident_id", "attached_at")
+        return _page(_of_incident(rows, incident), offset, limit)
+
+    @strawberry_django.field(extensions=_authenticated)
+    def incident_advice(
+        self,
+        info: Info,
+        slug: str,
+        incident: strawberry.ID | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[ResponseAdviceType]:
+        """The response advice of incidents (of one incident when given); staff only."""
+        tenant = tenant_for(info, slug, Cap.VIEW_INCIDENT_INTERNALS)
+        rows = ResponseAdvice.objects.for_tenant(tenant).order_by("incident_id")
+        return _page(_of_incident(rows, incident), offset, limit)
+
+
+def _authority(info: Info, slug: str) -> Authority:
+    return Authority(user=current_user(info), capabilities=tenant_access(info, slug).capabilities)
+
+
+def _id(value: strawberry.ID, field: str) -> int:
+    if not DIGITS.fullmatch(str(value)) or len(str(value)) > 18:
+        raise bad_input(f"{field}: an id.", field)
+    return int(value)
+
+
+@strawberry.type
+class IncidentsMutation:
+    @strawberry_django.mutation(extensions=_authenticated)
+    def attach_playbook(
+        self, info: Info, slug: str, incident: strawberry.ID, playbook: strawberry.ID
+    ) -> IncidentPlaybookType:
+        """Attach a playbook of the tenant or its agency to an incident by hand (like REST's
+        ``POST incident-playbooks/``): its snapshot and a task per step, once per incident."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_INCIDENTS)
+        found = Incident.objects.for_tenant(tenant).filter(pk=_id(incident, "incident")).first()
+        if found is None:
+            raise bad_input("incident: no such incident in this tenant.", "incident")
+        with service_errors():
+            attached = incident_playbooks.attach_playbook(
+                incident=found, playbook=_id(playbook, "playbook"), authority=_authority(info, slug)
+            )
+        return attached  # type: ignore[return-value]
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def update_incident_advice(
+        self,
+        info: Info,
+        slug: str,
+        id: strawberry.ID,
+        cluster: str | None = None,
+        posture: str | None = None,
+        reasoning: str | None = None,
+    ) -> ResponseAdviceType:
+        """Change an incident's response advice (a commander's power, like REST's ``PATCH
+        incident-advice/{id}``); it is no longer re-derived afterwards."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_INCIDENTS)
+        advice = ResponseAdvice.objects.for_tenant(tenant).filter(pk=_id(id, "id")).first()
+        if advice is None:
+            raise bad_input("id: no such advice in this tenant.", "id")
+        changes = {
+            name: value
+            for name, value in (
+                ("cluster", cluster),
+                ("posture", posture),
+                ("reasoning", reasoning),
+            )
+            if value is not None
+        }
+        try:
+            with service_errors():
+                incident_playbooks.update_advice(
+                    instance=advice, authority=_authority(info, slug), **changes
+                )
+        except PermissionDenied as exc:
+            raise forbidden(str(exc)) from None
+        return ResponseAdvice.objects.for_tenant(tenant).get(pk=advice.pk)  # type: ignore[return-value]

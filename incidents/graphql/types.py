@@ -15,7 +15,7 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 
 from incidents import fields
-from incidents.models import IncidentTask, TimelineEntry
+from incidents.models import IncidentPlaybook, IncidentTask, ResponseAdvice, TimelineEntry
 from tenants.graphql.context import Info
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type, tenant_ids_with
 from tenants.roles import Cap
@@ -61,3 +61,33 @@ class IncidentTaskType(_ClientSafe):
     @strawberry_django.field(only=["due_at", "status"])
     def is_overdue(self, root: IncidentTask) -> bool:
         return root.is_overdue
+
+
+class _Internal(TenantOwnedType):
+    read_capability = Cap.VIEW_INCIDENT_INTERNALS
+
+
+@public_type(fields.INCIDENT_PLAYBOOK)
+class IncidentPlaybookType(_Internal):
+    attached_by: UserSummaryType | None
+
+    @strawberry_django.field(only=["incident_id"])
+    def incident(self, root: IncidentPlaybook) -> strawberry.ID:
+        return strawberry.ID(str(root.incident_id))
+
+    @strawberry_django.field(only=["playbook_id"])
+    def playbook(self, root: IncidentPlaybook) -> strawberry.ID | None:
+        return strawberry.ID(str(root.playbook_id)) if root.playbook_id else None
+
+
+@public_type(fields.RESPONSE_ADVICE)
+class ResponseAdviceType(_Internal):
+    edited_by: UserSummaryType | None
+
+    @strawberry_django.field(only=["incident_id"])
+    def incident(self, root: ResponseAdvice) -> strawberry.ID:
+        return strawberry.ID(str(root.incident_id))
+
+    @strawberry_django.field(only=["edited_at"])
+    def is_edited(self, root: ResponseAdvice) -> bool:
+        return root.is_edited

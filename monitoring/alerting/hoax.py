@@ -54,6 +54,12 @@ HOAX_PRESETS: dict[str, tuple[float, int]] = {
     "high": (0.4, 3),
 }
 _REPEATS = re.compile(r"(.)\1+")
+# A cluster whose first copy is older than the window has been circulating all along (a
+# slogan, a common question, a syndicated headline): it alerts only when its share of the
+# tenant's mentions inside the window reaches this many times its share before (a new cluster
+# has no "before" and alerts on its authors alone).
+CHATTER_RATIO = 3.0
+VOLUME_KEEP = timedelta(days=30)  # hourly mention counts kept for that comparison (offline)
 
 _resources: Any = None
 _resources_lock = threading.Lock()
@@ -191,26 +197,32 @@ class HoaxSpread:
         self.clusters: list[Cluster] = []
         self.order: deque[tuple[datetime, int, MentionEvent]] = deque()
         self.next_key = 0
+        self.volume: dict[datetime, int] = {}  # every observed mention per hour
 
     def observe(self, event: MentionEvent) -> Alert | None:
         self._prune(event.published_at)
+        hour = event.published_at.replace(minute=0, second=0, microsecond=0)
+        self.volume[hour] = self.volume.get(hour, 0) + 1
         minhash = signature(event.text)
         if minhash is None:
             return None
-        best: tuple[float, int] | None = None
+        best: tuple[bool, float, int] | None = None
         for key in self.lsh.query(minhash):
             similarity = minhash.jaccard(self.signatures[key])
-            if similarity >= self.config.jaccard and (
-                best is None or (similarity, -key) > (best[0], -best[1])
-            ):
-                best = (similarity, key)
+            if similarity < self.config.jaccard:
+                continue
+            # A copy that reaches a grown cluster joins it rather than pairing with a lone
+            # earlier post: one campaign stays one cluster (one alert) however it was edited.
+            grown = len(self.cluster_of[key].members) > 1
+            if best is None or (grown, similarity, -key) > (best[0], best[1], -best[2]):
+                best = (grown, similarity, key)
         key = self.next_key
         self.next_key += 1
         if best is None:
             cluster = Cluster(f"{event.platform}:{event.external_id}", event)
             self.clusters.append(cluster)
         else:
-            cluster = self.cluster_of[best[1]]
+            cluster = self.cluster_of[best[2]]
         cluster.members.append(event)
         cluster.active.append(event)
         self.cluster_of[key] = cluster
@@ -220,10 +232,33 @@ class HoaxSpread:
         authors = cluster.active_authors()
         if cluster.alerted or len(authors) < self.config.authors_needed:
             return None
+        if not self._spreading(cluster, event.published_at):
+            return None
         cluster.alerted = True
         return self._alert(cluster, event, authors)
 
+    def _mentions_between(self, start: datetime, end: datetime) -> int:
+        return sum(n for hour, n in self.volume.items() if start <= hour < end)
+
+    def _spreading(self, cluster: Cluster, now: datetime) -> bool:
+        """A new cluster spreads; an old one only when it outgrows its usual share
+        (:func:`outgrows_chatter`)."""
+        window_start = now - self.config.window
+        if cluster.first.published_at >= window_start:
+            return True
+        active = len(cluster.active)
+        return outgrows_chatter(
+            recent=active,
+            recent_total=self._mentions_between(window_start, now + timedelta(hours=1)),
+            earlier=len(cluster.members) - active,
+            earlier_total=self._mentions_between(cluster.first.published_at, window_start),
+        )
+
     def _prune(self, now: datetime) -> None:
+        if len(self.volume) > VOLUME_KEEP / timedelta(hours=1) + 24:
+            oldest = now - VOLUME_KEEP
+            for hour in [h for h in self.volume if h < oldest]:
+                del self.volume[hour]
         horizon = now - self.config.window
         while self.order and self.order[0][0] < horizon:
             _, key, event = self.order.popleft()
@@ -233,9 +268,11 @@ class HoaxSpread:
             if cluster.active and cluster.active[0] is event:
                 cluster.active.popleft()
 
-    def reported_clusters(self) -> list[Cluster]:
-        """Every cluster that ever had ``min_authors`` distinct authors, in order of birth."""
-        return [c for c in self.clusters if len(c.authors()) >= self.config.authors_needed]
+    def reported_clusters(self, min_authors: int | None = None) -> list[Cluster]:
+        """Every cluster that ever had ``min_authors`` (default: the rule's) distinct authors,
+        in order of birth."""
+        needed = self.config.authors_needed if min_authors is None else min_authors
+        return [c for c in self.clusters if len(c.authors()) >= needed]
 
     def _alert(
         self, cluster: Cluster, event: MentionEvent, authors: dict[str, MentionEvent]
@@ -279,6 +316,17 @@ class HoaxSpread:
             mentions=[MentionRef(m.platform, m.external_id, m.author) for m in cluster.members],
             details={"spread": _spread(cluster)},
         )
+
+
+def outgrows_chatter(*, recent: int, recent_total: int, earlier: int, earlier_total: int) -> bool:
+    """Whether a cluster that was already circulating before the window spreads now: its copies
+    make up at least ``CHATTER_RATIO`` times the share of the tenant's mentions they made up
+    before (the same test live and offline)."""
+    if earlier <= 0 or earlier_total <= 0:
+        return True
+    recent_share = recent / max(recent_total, recent, 1)
+    earlier_share = earlier / max(earlier_total, earlier)
+    return recent_share >= CHATTER_RATIO * earlier_share
 
 
 def _spread(cluster: Cluster) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ appended to it below the management and read routes.
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from monitoring.api import alerts, views
+from monitoring.api import alerts, escalation, views
 
 TENANT = "tenants/<slug:tenant_slug>/"
 
@@ -27,6 +27,9 @@ router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
 router.register("hoax-clusters", alerts.HoaxClusterViewSet, basename="hoax-cluster")
 router.register("owned-accounts", alerts.OwnedAccountViewSet, basename="owned-account")
+router.register(
+    "escalation-policies", escalation.EscalationPolicyViewSet, basename="escalation-policy"
+)
 
 metrics = [
     path("metrics/volume/", views.VolumeView.as_view(), name="metrics-volume"),

@@ -48,10 +48,11 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from monitoring.alerting.author import AuthorConfig, InfluentialAuthor
-from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, signature
+from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, outgrows_chatter, signature
 from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
 from monitoring.alerting.mentions import MentionEvent
 from monitoring.alerting.owned import OwnedAccounts, OwnedConfig, Profile, account_key
@@ -558,7 +559,7 @@ def evaluate_hoax(
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
     for mention, hashes, bands in signed:
         published = mention.event.published_at
-        best: tuple[float, int] | None = None
+        best: tuple[bool, float, int] | None = None
         seen: set[int] = set()
         for band, value in enumerate(bands):
             for candidate in index.get((band, value), ()):
@@ -569,13 +570,20 @@ def evaluate_hoax(
                 if other.published_at < published - window:
                     continue
                 similarity = _similarity(hashes, other.hashes)
-                if similarity >= threshold and (
-                    best is None or (similarity, -candidate) > (best[0], -best[1])
+                if similarity < threshold:
+                    continue
+                # A copy that reaches a cluster joins it rather than pairing with a lone
+                # earlier post: one campaign stays one cluster (one alert), as offline.
+                clustered = other.cluster_id is not None
+                if best is None or (clustered, similarity, -candidate) > (
+                    best[0],
+                    best[1],
+                    -best[2],
                 ):
-                    best = (similarity, candidate)
+                    best = (clustered, similarity, candidate)
         cluster_id: int | None = None
         if best is not None:
-            other = members[best[1]]
+            other = members[best[2]]
             if other.cluster_id is None:
                 first = by_id.get(other.mention_id) or next(
                     iter(load_mentions(tenant_id, [other.mention_id])), None
@@ -662,6 +670,7 @@ def _judge_clusters(
     low = list(LowCredibilityDomain.objects.for_tenant(tenant_id).values_list("domain", flat=True))
     newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
     active: dict[int, dict[str, datetime]] = defaultdict(dict)
+    active_members: dict[int, int] = defaultdict(int)
     rows = (
         HoaxMember.objects.for_tenant(tenant_id)
         .filter(cluster_id__in=list(grown), published_at__gte=min(newest.values()) - window)
@@ -671,12 +680,15 @@ def _judge_clusters(
     for cluster_id, author, published_at in rows:
         if published_at >= newest[cluster_id] - window:
             active[cluster_id].setdefault(author, published_at)
+            active_members[cluster_id] += 1
     for cluster_id, added in grown.items():
         cluster = clusters[cluster_id]
         _update_cluster(cluster, added, low)
         authors = active[cluster_id]
         tipping = max(added, key=lambda m: (m.event.published_at, m.id))
         if tipping.backfill:
+            continue
+        if not _spreading(tenant_id, cluster, active_members[cluster_id], tipping, window):
             continue
         for rule in rules:
             needed = int(rule.params.get("min_authors") or HOAX_PRESETS[rule.sensitivity][1])
@@ -698,6 +710,32 @@ def _judge_clusters(
                 cluster.save(update_fields=["alerted_at"])
 
 
+def _spreading(
+    tenant_id: int, cluster: HoaxCluster, active: int, tipping: LiveMention, window: timedelta
+) -> bool:
+    """A cluster first seen inside the window spreads; one that was circulating before only
+    when its share of the tenant's mentions (the rollups) reaches ``CHATTER_RATIO`` times its
+    share before the window (``hoax.outgrows_chatter``, as offline)."""
+    now = tipping.event.published_at
+    window_start = now - window
+    if cluster.first_at >= window_start or cluster.member_count <= active:
+        return True
+    totals = (
+        MetricBucket.objects.for_tenant(tenant_id)
+        .filter(query_id=0, bucket__gte=floor_bucket(cluster.first_at), bucket__lte=now)
+        .aggregate(
+            recent=Sum("mentions", filter=Q(bucket__gte=floor_bucket(window_start))),
+            earlier=Sum("mentions", filter=Q(bucket__lt=floor_bucket(window_start))),
+        )
+    )
+    return outgrows_chatter(
+        recent=active,
+        recent_total=int(totals["recent"] or 0),
+        earlier=cluster.member_count - active,
+        earlier_total=int(totals["earlier"] or 0),
+    )
+
+
 def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[str]) -> None:
     authors = list(cluster.authors)
     for mention in added:
@@ -711,6 +749,14 @@ def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[st
     for mention in added:
         hour = iso(mention.event.published_at.replace(minute=0, second=0, microsecond=0))
         spread[hour] = spread.get(hour, 0) + 1
+    earliest = min(added, key=lambda m: (m.event.published_at, m.id))
+    if earliest.event.published_at < cluster.first_at:
+        # Chunks may be stored out of order (a backfill after live data): the first poster is
+        # the earliest copy known; the key (and the alert's dedupe key) stays.
+        cluster.first_at = earliest.event.published_at
+        cluster.first_mention_id = earliest.id
+        cluster.first_poster = earliest.event.author[:200]
+        cluster.text = earliest.event.text[:2000]
     cluster.authors = authors
     cluster.author_count = len(authors)
     cluster.member_count += len(added)

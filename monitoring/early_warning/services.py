@@ -69,13 +69,19 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "Volume spike": {"kind": AlertKind.SPIKE, "window": timedelta(hours=1)},
     "Negative surge": {"kind": AlertKind.NEGATIVE_SURGE, "window": timedelta(hours=1)},
     "Provocation burst": {"kind": AlertKind.PROVOCATION_BURST, "window": timedelta(hours=1)},
+    # Severity from the evidence (SEV3 at the threshold, SEV2 from about three times the
+    # authors it needs): a fixed SEV2 opened an incident for every three-account copy.
     "Hoax spread": {
         "kind": AlertKind.HOAX_SPREAD,
         "window": timedelta(hours=24),
         "cooldown": timedelta(hours=6),
-        "severity": "sev2",
     },
-    "Influential author": {"kind": AlertKind.INFLUENTIAL_AUTHOR, "cooldown": timedelta(hours=6)},
+    # One account, however big, is a warning (SEV3), not an incident of its own.
+    "Influential author": {
+        "kind": AlertKind.INFLUENTIAL_AUTHOR,
+        "cooldown": timedelta(hours=6),
+        "severity": "sev3",
+    },
     "Engagement velocity": {"kind": AlertKind.VELOCITY, "cooldown": timedelta(hours=6)},
     "Owned-account anomaly": {
         "kind": AlertKind.OWNED_ACCOUNT,

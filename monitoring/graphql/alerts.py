@@ -3,30 +3,51 @@ alert rules (with their false-positive rate), hoax clusters and owned accounts. 
 from ``monitoring.fields`` like REST's serializers; every type derives from ``TenantOwnedType``
 with ``alerts.view``, so nested lists (an alert's history) keep only rows the caller may read.
 Root fields take the tenant's ``slug`` and answer like REST (NOT_FOUND outside the tenant,
-FORBIDDEN without ``alerts.view``, BAD_USER_INPUT for a bad filter). Changes of alerts and
-rules are REST's (``monitoring.api.alerts``) and the admin's.
+FORBIDDEN without ``alerts.view``, BAD_USER_INPUT for a bad filter).
+
+Mutations (``AlertsMutation``) act through the same services as REST
+(``monitoring.early_warning.services``), with the same capabilities: ``acknowledge_alert``,
+``snooze_alert``, ``resolve_alert`` and ``dismiss_alert`` need ``alerts.ack``; rules and owned
+accounts (``create_``/``update_``/``delete_alert_rule``, ``..._owned_account``) need
+``alerts.manage``. Another tenant's alert, rule or query reads like a missing one
+(BAD_USER_INPUT naming the field); a service's field error is BAD_USER_INPUT naming it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
+from django.utils.dateparse import parse_duration
 from django.utils.duration import duration_string
+from django.utils.translation import gettext as _
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
+from strawberry.scalars import JSON
 
 from monitoring import fields
-from monitoring.early_warning import selectors
+from monitoring.early_warning import selectors, services
 from monitoring.filtersets import ALERT_ORDERINGS, AlertFilterSet
 from monitoring.graphql.filters import MentionPagination, paginate
-from monitoring.models import Alert, AlertEvent, AlertRule, HoaxCluster
+from monitoring.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    HoaxCluster,
+    MonitoredQuery,
+    OwnedAccount,
+)
+from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
+from tenants.graphql.errors import bad_input, service_errors
 from tenants.graphql.filters import apply_filters, filter_input
 from tenants.graphql.permissions import IsAuthenticated, tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
+from tenants.models import Tenant, User
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
@@ -195,3 +216,252 @@ class AlertsQuery:
         """The tenant's own accounts watched for hijacking."""
         tenant = tenant_for(info, slug, Cap.VIEW_ALERTS)
         return selectors.owned_accounts(tenant=tenant)  # type: ignore[return-value]
+
+
+# --- mutations ------------------------------------------------------------------------------
+
+DURATION_HELP = "A duration: 01:00:00, 1 00:00:00 or ISO 8601 PT1H (positive, at most 30 days)."
+
+
+def _row(model: type[Model], tenant: Tenant, value: Any, field: str, message: str) -> Any:
+    """The tenant's row with id ``value``, or BAD_USER_INPUT on ``field`` (another tenant's id
+    reads like one that does not exist)."""
+    row = None
+    if DIGITS.fullmatch(str(value)):
+        row = model._default_manager.for_tenant(tenant).filter(pk=int(value)).first()  # type: ignore[attr-defined]
+    if row is None:
+        raise bad_input(f"{field}: {message}", field)
+    return row
+
+
+def _alert(tenant: Tenant, id: strawberry.ID) -> Alert:
+    return _row(Alert, tenant, id, "id", _("No such alert in this tenant."))  # type: ignore[no-any-return]
+
+
+def _rule(tenant: Tenant, id: strawberry.ID) -> AlertRule:
+    return _row(AlertRule, tenant, id, "id", _("No such alert rule in this tenant."))  # type: ignore[no-any-return]
+
+
+def _duration(value: str, field: str) -> timedelta:
+    parsed = parse_duration(value.strip()) if isinstance(value, str) else None
+    if parsed is None:
+        raise bad_input(f"{field}: " + _("Give a duration such as 01:00:00 or PT1H."), field)
+    return parsed
+
+
+def _user(info: Info) -> User | None:
+    user = info.context.request.user
+    return user if isinstance(user, User) else None
+
+
+def _acted(tenant: Tenant, alert: Alert) -> AlertType:
+    """The alert as stored after the action, with its history (as the list reads it)."""
+    return with_history(Alert.objects.for_tenant(tenant), tenant.pk).get(pk=alert.pk)  # type: ignore[return-value]
+
+
+def _with_rate(rule: AlertRule) -> AlertRuleType:
+    rule._false_positive_rate = selectors.false_positive_rate(rule=rule)  # type: ignore[attr-defined]
+    return rule  # type: ignore[return-value]
+
+
+def _rule_changes(
+    tenant: Tenant,
+    *,
+    name: Any,
+    query: Any,
+    sensitivity: Any,
+    window: Any,
+    cooldown: Any,
+    severity: Any,
+    enabled: Any,
+    params: Any,
+) -> dict[str, Any]:
+    """The arguments given (``UNSET`` ones left out), in the services' terms."""
+    given = {
+        "name": name,
+        "sensitivity": sensitivity,
+        "severity": severity,
+        "enabled": enabled,
+        "params": params,
+    }
+    changes = {key: value for key, value in given.items() if value is not strawberry.UNSET}
+    for key in ("name", "sensitivity", "enabled", "params"):
+        if key in changes and changes[key] is None:
+            raise bad_input(f"{key}: " + _("This field may not be null."), key)
+    if window is not strawberry.UNSET:
+        changes["window"] = _duration(window, "window")
+    if cooldown is not strawberry.UNSET:
+        changes["cooldown"] = _duration(cooldown, "cooldown")
+    if query is not strawberry.UNSET:
+        changes["query"] = (
+            None
+            if query is None
+            else _row(MonitoredQuery, tenant, query, "query", _("No such query in this tenant."))
+        )
+    return changes
+
+
+def _alert_action(
+    info: Info, slug: str, id: strawberry.ID, run: Callable[[Alert, User | None], Any]
+) -> AlertType:
+    tenant = tenant_for(info, slug, Cap.ACK_ALERTS)
+    alert = _alert(tenant, id)
+    with service_errors():
+        run(alert, _user(info))
+    return _acted(tenant, alert)
+
+
+@strawberry.type
+class AlertsMutation:
+    @strawberry_django.mutation(extensions=_authenticated)
+    def acknowledge_alert(
+        self, info: Info, slug: str, id: strawberry.ID, note: str = ""
+    ) -> AlertType:
+        """Someone is on it (from open or snoozed; ends a snooze), like REST's
+        ``alerts/{id}/acknowledge/``."""
+        return _alert_action(
+            info, slug, id, lambda a, u: services.acknowledge(alert=a, user=u, note=note)
+        )
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def snooze_alert(
+        self, info: Info, slug: str, id: strawberry.ID, until: datetime, note: str = ""
+    ) -> AlertType:
+        """Quiet until ``until`` (in the future, at most 30 days ahead); never counts as
+        acknowledging."""
+        return _alert_action(
+            info,
+            slug,
+            id,
+            lambda a, u: services.snooze(alert=a, user=u, until=until, note=note),
+        )
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def resolve_alert(self, info: Info, slug: str, id: strawberry.ID, note: str = "") -> AlertType:
+        """It was real and it is over."""
+        return _alert_action(
+            info, slug, id, lambda a, u: services.resolve(alert=a, user=u, note=note)
+        )
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def dismiss_alert(self, info: Info, slug: str, id: strawberry.ID, reason: str) -> AlertType:
+        """A false positive, with the reason (required; counts in the rule's false-positive
+        rate)."""
+        return _alert_action(
+            info, slug, id, lambda a, u: services.dismiss(alert=a, user=u, reason=reason)
+        )
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def create_alert_rule(
+        self,
+        info: Info,
+        slug: str,
+        name: str,
+        kind: str,
+        query: strawberry.ID | None = strawberry.UNSET,
+        sensitivity: str | None = strawberry.UNSET,
+        window: Annotated[
+            str | None, strawberry.argument(description=DURATION_HELP)
+        ] = strawberry.UNSET,
+        cooldown: Annotated[
+            str | None, strawberry.argument(description=DURATION_HELP)
+        ] = strawberry.UNSET,
+        severity: str | None = strawberry.UNSET,
+        enabled: bool | None = strawberry.UNSET,
+        params: JSON | None = strawberry.UNSET,
+    ) -> AlertRuleType:
+        """A new rule, checked like REST's ``alert-rules/`` (a field error names the field)."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        changes = _rule_changes(
+            tenant,
+            name=name,
+            query=query,
+            sensitivity=sensitivity,
+            window=window,
+            cooldown=cooldown,
+            severity=severity,
+            enabled=enabled,
+            params=params,
+        )
+        with service_errors():
+            rule = services.create_rule(tenant=tenant, kind=kind, **changes)
+        return _with_rate(rule)
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def update_alert_rule(
+        self,
+        info: Info,
+        slug: str,
+        id: strawberry.ID,
+        name: str | None = strawberry.UNSET,
+        query: strawberry.ID | None = strawberry.UNSET,
+        sensitivity: str | None = strawberry.UNSET,
+        window: Annotated[
+            str | None, strawberry.argument(description=DURATION_HELP)
+        ] = strawberry.UNSET,
+        cooldown: Annotated[
+            str | None, strawberry.argument(description=DURATION_HELP)
+        ] = strawberry.UNSET,
+        severity: str | None = strawberry.UNSET,
+        enabled: bool | None = strawberry.UNSET,
+        params: JSON | None = strawberry.UNSET,
+    ) -> AlertRuleType:
+        """Change a rule (only the arguments given; the kind never changes). Changing its
+        query, sensitivity, window or params starts its learnt state afresh."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        rule = _rule(tenant, id)
+        changes = _rule_changes(
+            tenant,
+            name=name,
+            query=query,
+            sensitivity=sensitivity,
+            window=window,
+            cooldown=cooldown,
+            severity=severity,
+            enabled=enabled,
+            params=params,
+        )
+        with service_errors():
+            services.update_rule(instance=rule, **changes)
+        return _with_rate(AlertRule.objects.for_tenant(tenant).get(pk=rule.pk))
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def delete_alert_rule(self, info: Info, slug: str, id: strawberry.ID) -> strawberry.ID:
+        """Delete a rule and its learnt state; its alerts stay. Answers the deleted id."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        rule = _rule(tenant, id)
+        with service_errors():
+            services.delete_rule(instance=rule)
+        return strawberry.ID(str(id))
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def create_owned_account(
+        self, info: Info, slug: str, platform: str, handle: str, label: str = ""
+    ) -> OwnedAccountType:
+        """Watch one of the client's own accounts for posts unlike its history."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        with service_errors():
+            account = services.create_owned_account(
+                tenant=tenant, platform=platform, handle=handle, label=label
+            )
+        return account  # type: ignore[return-value]
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def update_owned_account(
+        self, info: Info, slug: str, id: strawberry.ID, label: str
+    ) -> OwnedAccountType:
+        """Change an owned account's label (another handle is another account)."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        account = _row(OwnedAccount, tenant, id, "id", _("No such owned account in this tenant."))
+        with service_errors():
+            services.update_owned_account(instance=account, label=label)
+        return OwnedAccount.objects.for_tenant(tenant).get(pk=account.pk)  # type: ignore[return-value]
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def delete_owned_account(self, info: Info, slug: str, id: strawberry.ID) -> strawberry.ID:
+        """Stop watching an owned account. Answers the deleted id."""
+        tenant = tenant_for(info, slug, Cap.MANAGE_ALERTS)
+        account = _row(OwnedAccount, tenant, id, "id", _("No such owned account in this tenant."))
+        with service_errors():
+            services.delete_owned_account(instance=account)
+        return strawberry.ID(str(id))

@@ -18,6 +18,7 @@ from .schema import Entity
 _TOKEN_ENTITY_KINDS = frozenset({"hashtag", "mention", "emoji"})
 
 
+@lru_cache(maxsize=4096)  # the entity and the trigger step both ask, for the same links
 def url_domain(url: str) -> str | None:
     """The host of ``url`` in lower case without ``www.``; None when there is none."""
     try:
@@ -60,27 +61,41 @@ class TermMatcher:
             self._nlp = spacy.blank("xx")
         return self._nlp
 
-    def _build(self, terms: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, str]]:
+    def _build(
+        self, terms: tuple[tuple[str, str], ...]
+    ) -> tuple[Any, dict[str, str], tuple[tuple[str, ...], ...]]:
         from spacy.matcher import PhraseMatcher
 
         nlp = self._spacy()
         matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         kinds: dict[str, str] = {}
+        needles = []
         for i, (text, kind) in enumerate(terms):
             key = f"term{i}"
             kinds[key] = kind
-            matcher.add(key, [nlp.make_doc(text)])
-        return matcher, kinds
+            doc = nlp.make_doc(text)
+            matcher.add(key, [doc])
+            needles.append(tuple(t.lower_ for t in doc))
+        return matcher, kinds, tuple(needles)
 
     def match(self, texts: Sequence[str], terms: tuple[tuple[str, str], ...]) -> list[list[Entity]]:
-        """The ``term`` entities of each text (empty lists when there are no terms)."""
+        """The ``term`` entities of each text (empty lists when there are no terms).
+
+        Only texts that may hold a term go through spaCy: a non-ASCII text always, an ASCII text
+        when, for some term, each of its tokens in lower case occurs in the text in lower case (a
+        match's tokens are pieces of the text and lower-casing ASCII is per character, so a text
+        that fails this has no match; the result is the same as running every text)."""
         hits: list[list[Entity]] = [[] for _ in texts]
         if not terms:
             return hits
-        matcher, kinds = self._matcher(terms)
+        matcher, kinds, needles = self._matcher(terms)
+        todo = [k for k, text in enumerate(texts) if _may_hold(text, needles)]
+        if not todo:
+            return hits
         nlp = self._spacy()
         with self._lock:
-            for k, doc in enumerate(nlp.pipe(texts, batch_size=256)):
+            docs = nlp.pipe((texts[k] for k in todo), batch_size=256)
+            for k, doc in zip(todo, docs, strict=True):
                 for match_id, s, e in matcher(doc):
                     span = doc[s:e]
                     key = nlp.vocab.strings[match_id]
@@ -88,3 +103,11 @@ class TermMatcher:
                         Entity("term", span.text, span.start_char, span.end_char, kinds[key])
                     )
         return hits
+
+
+def _may_hold(text: str, needles: tuple[tuple[str, ...], ...]) -> bool:
+    """False only when ``text`` cannot hold any term (see :meth:`TermMatcher.match`)."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(all(piece in low for piece in pieces) for pieces in needles)

@@ -110,11 +110,44 @@ class Encoded(NamedTuple):
     neg: float
 
 
+def word_features(w: str, words: bool, char_min: int, char_max: int) -> tuple[str, ...]:
+    """The features of one word on its own: the word (``w:``) and its character n-grams
+    (``c:``, of ``<w>``, lengths ``char_min``-``char_max``, for alphabetic words)."""
+    feats: list[str] = []
+    if words:
+        feats.append("w:" + w)
+    if char_max > 0 and w.isalpha():
+        s = f"<{w}>"
+        n = len(s)
+        for k in range(char_min, char_max + 1):
+            for i in range(0, n - k + 1):
+                feats.append("c:" + s[i : i + k])
+    return tuple(feats)
+
+
+class EncodeCache:
+    """What :meth:`BlockFeaturizer.encode` keeps per distinct token: a word's items and valence,
+    apart for words in and out of a negation's scope, and an emoji's. One cache per kind of item
+    (strings at training time, a model's column ids at run time)."""
+
+    __slots__ = ("emoji", "negated", "plain")
+    LIMIT = 300_000
+
+    def __init__(self) -> None:
+        self.plain: dict[str, tuple[tuple, float | None]] = {}
+        self.negated: dict[str, tuple[tuple, float | None]] = {}
+        self.emoji: dict[str, tuple[tuple, float | None]] = {}
+
+
 @dataclass
 class BlockFeaturizer:
+    """The one token loop of the linear models: sentiment (this class) and language ID
+    (``linear.Featurizer``, a configuration without valence) both encode with it."""
+
     res: Resources
     cfg: BlockConfig
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _entries: EncodeCache = field(default_factory=EncodeCache)
 
     def __post_init__(self) -> None:
         self.valence, self.emoji_valence = vader_valence()
@@ -123,71 +156,115 @@ class BlockFeaturizer:
         got = self._cache.get(w)
         if got is not None:
             return got
-        feats: list[str] = []
-        if self.cfg.words:
-            feats.append("w:" + w)
-        cmin, cmax = self.cfg.char_min, self.cfg.char_max
-        if cmax > 0 and w.isalpha():
-            s = f"<{w}>"
-            n = len(s)
-            for k in range(cmin, cmax + 1):
-                for i in range(0, n - k + 1):
-                    feats.append("c:" + s[i : i + k])
-        out = tuple(feats)
+        cfg = self.cfg
+        out = word_features(w, cfg.words, cfg.char_min, cfg.char_max)
         if len(self._cache) < 300_000:
             self._cache[w] = out
         return out
 
     def features(self, toks: Sequence[NormToken]) -> Encoded:
         """Feature strings of a text (training)."""
-        return self.encode(toks, self.word_features, _identity)
+        return self.encode(toks, self.word_features, _identity, self._entries)
 
-    def encode(
-        self, toks: Sequence[NormToken], word_items: Callable, feat_item: Callable
-    ) -> Encoded:
-        """``word_items(w)`` gives the items of a word (cached by the caller), ``feat_item(f)``
-        maps any other feature string to an item or None (out of vocabulary)."""
+    def _word_entry(
+        self,
+        w: str,
+        negated: bool,
+        word_items: Callable,
+        feat_item: Callable,
+        cache: EncodeCache,
+    ) -> tuple[tuple, float | None]:
+        """A word's items (its own features, the negation-marked word, its polarity-lexicon
+        hit) and its valence (negation applied; None when not in the lexicon or not used)."""
         cfg = self.cfg
         res = self.res
+        items = list(word_items(w))
+        neg_scope = cfg.negation and negated
+        extra = []
+        if neg_scope:
+            extra.append("w:NEG_" + w)
+        if cfg.lexicon:
+            if w in res.pos_words:
+                extra.append("L:negpos" if neg_scope else "L:pos")
+            elif w in res.neg_words:
+                extra.append("L:negneg" if neg_scope else "L:neg")
+        for f in extra:
+            x = feat_item(f)
+            if x is not None:
+                items.append(x)
+        v = self.valence.get(w) if cfg.valence else None
+        if v is not None and negated:
+            v *= NEGATION_SCALAR
+        entry = (tuple(items), v)
+        table = cache.negated if negated else cache.plain
+        if len(table) < cache.LIMIT:
+            table[w] = entry
+        return entry
+
+    def _emoji_entry(self, w: str, feat_item: Callable, cache: EncodeCache):
+        emo = self.res.emoji_polarity
+        items = []
+        for sign in ("e:" + w, "E:" + emo[w] if w in emo else None):
+            if sign is not None:
+                x = feat_item(sign)
+                if x is not None:
+                    items.append(x)
+        v = None
+        if self.cfg.valence:
+            v = self.emoji_valence.get(w)
+            if v is None:
+                v = self.valence.get(w)  # emoticons such as ":)" are in the word lexicon
+        entry = (tuple(items), v)
+        if len(cache.emoji) < cache.LIMIT:
+            cache.emoji[w] = entry
+        return entry
+
+    def encode(
+        self,
+        toks: Sequence[NormToken],
+        word_items: Callable,
+        feat_item: Callable,
+        cache: EncodeCache | None = None,
+    ) -> Encoded:
+        """``word_items(w)`` gives the items of a word (cached by the caller), ``feat_item(f)``
+        maps any other feature string to an item or None (out of vocabulary). ``cache`` keeps
+        each distinct token's items and valence; it must belong to this pair of functions.
+
+        Per token: a word or hashtag gives its word items, ``w:NEG_`` when negated, ``b:``
+        with the previous token, ``L:`` for a polarity-lexicon word and its valence; ``!``/``?``
+        punctuation ``p:``; an emoji or emoticon ``e:``, ``E:`` and its valence; a URL or
+        @handle ``w:__url``/``w:__user``. The order of a text's items is immaterial (they are
+        counted), the order of its valence terms is kept (float sums)."""
+        if cache is None:
+            cache = EncodeCache()
         out: list = []
         ext = out.extend
         app = out.append
         prev = "<s>"
-        pos_words, neg_words = res.pos_words, res.neg_words
-        emo = res.emoji_polarity
-        valence = self.valence if cfg.valence else None
-        emoji_valence = self.emoji_valence if cfg.valence else None
-        bigrams, negation, lexicon = cfg.bigrams, cfg.negation, cfg.lexicon
+        bigrams = self.cfg.bigrams
+        plain, negated_words, emoji = cache.plain, cache.negated, cache.emoji
         pos = neg = 0.0
         for t in toks:
-            w = t.norm
-            kind = t.kind
+            w = t[0]
+            kind = t[3]
             if kind == "word" or kind == "hashtag":
-                ext(word_items(w))
-                neg_scope = negation and t.negated
-                extra = []
-                if neg_scope:
-                    extra.append("w:NEG_" + w)
+                if t[4]:
+                    entry = negated_words.get(w) or self._word_entry(
+                        w, True, word_items, feat_item, cache
+                    )
+                else:
+                    entry = plain.get(w) or self._word_entry(w, False, word_items, feat_item, cache)
+                ext(entry[0])
                 if bigrams:
-                    extra.append(f"b:{prev} {w}")
-                if lexicon:
-                    if w in pos_words:
-                        extra.append("L:negpos" if neg_scope else "L:pos")
-                    elif w in neg_words:
-                        extra.append("L:negneg" if neg_scope else "L:neg")
-                for f in extra:
-                    x = feat_item(f)
+                    x = feat_item(f"b:{prev} {w}")
                     if x is not None:
                         app(x)
-                if valence is not None:
-                    v = valence.get(w)
-                    if v is not None:
-                        if t.negated:
-                            v *= NEGATION_SCALAR
-                        if v > 0:
-                            pos += v
-                        else:
-                            neg -= v
+                v = entry[1]
+                if v is not None:
+                    if v > 0:
+                        pos += v
+                    else:
+                        neg -= v
                 prev = w
             elif kind == "punct":
                 mark = "p:!" if "!" in w else "p:?" if "?" in w else None
@@ -197,20 +274,14 @@ class BlockFeaturizer:
                         app(x)
                 prev = "<p>"
             elif kind == "emoji" or kind == "emoticon":
-                for sign in ("e:" + w, "E:" + emo[w] if w in emo else None):
-                    if sign is not None:
-                        x = feat_item(sign)
-                        if x is not None:
-                            app(x)
-                if emoji_valence is not None:
-                    v = emoji_valence.get(w)
-                    if v is None and valence is not None:
-                        v = valence.get(w)  # emoticons such as ":)" are in the word lexicon
-                    if v is not None:
-                        if v > 0:
-                            pos += v
-                        else:
-                            neg -= v
+                entry = emoji.get(w) or self._emoji_entry(w, feat_item, cache)
+                ext(entry[0])
+                v = entry[1]
+                if v is not None:
+                    if v > 0:
+                        pos += v
+                    else:
+                        neg -= v
                 prev = w
             else:  # url, mention
                 x = feat_item("w:" + w)
@@ -337,6 +408,7 @@ class SentimentModel:
         )
         self.fz = BlockFeaturizer(res, self.config)
         self._word_cache: dict[str, tuple[int, ...]] = {}
+        self._entries = EncodeCache()
 
     def _word_ids(self, w: str) -> tuple[int, ...]:
         got = self._word_cache.get(w)
@@ -348,7 +420,7 @@ class SentimentModel:
         return got
 
     def encode(self, toks: Sequence[NormToken]) -> Encoded:
-        return self.fz.encode(toks, self._word_ids, self.index.get)
+        return self.fz.encode(toks, self._word_ids, self.index.get, self._entries)
 
     def base_features(self, texts: Sequence[Sequence[NormToken]]) -> Rows:
         """The base feature matrix (n, F) of normalised texts."""

@@ -18,6 +18,7 @@ from .linear import LinearModel
 from .normalize import Form
 
 _ASCII_LETTER = re.compile("[A-Za-z]")
+_BEYOND_LATIN = re.compile("[\u0250-\U0010ffff]")  # code points above U+024F
 _OTHER_LANGUAGES = ("es", "fr", "de", "pt", "tl")
 
 
@@ -38,38 +39,55 @@ def language_rules(
     text: str, raw: Sequence[Form], p_id: float, stopwords: Mapping[str, frozenset[str]]
 ) -> RuleVerdict:
     """The rules on top of the model's ``p_id`` (see the module docstring)."""
-    letters = 0
-    non_latin = 0
-    if text.isascii():
-        letters = 1 if _ASCII_LETTER.search(text) else 0
-    else:
-        for c in text:
-            if c.isalpha():
-                letters += 1
-                if ord(c) > 0x24F:
-                    non_latin += 1
-    if letters == 0:
-        return RuleVerdict("other", 0.5, 0, 0)
-    if non_latin / letters > 0.5:
-        return RuleVerdict("other", round(min(1.0, 0.5 + non_latin / letters / 2), 3), 0, 0)
-    ids = stopwords["id"]
-    ens = stopwords["en"]
     n_id = n_en = n_other = n_words = 0
     for w, _s, _e, kind in raw:
         if kind != "word":
             continue
         n_words += 1
-        in_id = w in ids
-        in_en = w in ens
-        if in_id and not in_en:
+        group = _stopword_group(w, stopwords)
+        if group == _ID:
             n_id += 1
-        elif in_en and not in_id:
+        elif group == _EN:
             n_en += 1
-        elif not in_id and not in_en:
-            for code in _OTHER_LANGUAGES:
-                if w in stopwords[code]:
-                    n_other += 1
-                    break
+        elif group == _OTHER:
+            n_other += 1
+    return _verdict(text, p_id, n_id, n_en, n_other, n_words)
+
+
+# A word's function-word group: Indonesian only, English only, another language's, or none (also
+# for a word that is both Indonesian and English).
+_NONE, _ID, _EN, _OTHER = 0, 1, 2, 3
+
+
+def _stopword_group(w: str, stopwords: Mapping[str, frozenset[str]]) -> int:
+    in_id = w in stopwords["id"]
+    in_en = w in stopwords["en"]
+    if in_id and not in_en:
+        return _ID
+    if in_en and not in_id:
+        return _EN
+    if not in_id and not in_en:
+        for code in _OTHER_LANGUAGES:
+            if w in stopwords[code]:
+                return _OTHER
+    return _NONE
+
+
+def _verdict(
+    text: str, p_id: float, n_id: int, n_en: int, n_other: int, n_words: int
+) -> RuleVerdict:
+    non_latin = 0
+    if text.isascii():
+        letters = 1 if _ASCII_LETTER.search(text) else 0
+    else:  # letters, and letters beyond Latin Extended-B (counted in C, not char by char)
+        letters = sum(map(str.isalpha, text))
+        beyond = _BEYOND_LATIN.findall(text)
+        if beyond:
+            non_latin = sum(map(str.isalpha, beyond))
+    if letters == 0:
+        return RuleVerdict("other", 0.5, 0, 0)
+    if non_latin / letters > 0.5:
+        return RuleVerdict("other", round(min(1.0, 0.5 + non_latin / letters / 2), 3), 0, 0)
     if n_other >= 2 and n_other > 1.5 * (n_id + n_en):
         confidence = round(min(0.95, 0.5 + n_other / max(1, n_words)), 3)
         return RuleVerdict("other", confidence, n_id, n_en)
@@ -83,6 +101,64 @@ def language_rules(
     return RuleVerdict("en", round(1 - p_id, 3), n_id, n_en)
 
 
+class LanguageDetector:
+    """The model and the rules in one pass over each text's forms: a word's model feature ids
+    and its function-word group are looked up once per distinct word (cached)."""
+
+    def __init__(self, model: LinearModel, stopwords: Mapping[str, frozenset[str]]) -> None:
+        self.model = model
+        self.stopwords = stopwords
+        self.id_col = model.labels.index("id")
+        self._words: dict[str, tuple[tuple[int, ...], int]] = {}
+
+    def _word(self, w: str) -> tuple[tuple[int, ...], int]:
+        got = (self.model._word_ids(w), _stopword_group(w, self.stopwords))
+        if len(self._words) < 500_000:
+            self._words[w] = got
+        return got
+
+    def detect(
+        self, texts: Sequence[str], raw: Sequence[Sequence[Form]], hints: Sequence[str | None]
+    ) -> list[LanguageGuess]:
+        """One :class:`LanguageGuess` per text; ``raw`` are the texts' forms, ``hints`` the
+        inputs' ``lang`` (or None)."""
+        words = self._words
+        lookup = self._word
+        lang_ids: list[list[int]] = []
+        counts: list[tuple[int, int, int, int]] = []
+        for fs in raw:
+            ids: list[int] = []
+            ext = ids.extend
+            n_id = n_en = n_other = n_words = 0
+            for w, _s, _e, kind in fs:
+                if kind == "word":
+                    entry = words.get(w) or lookup(w)
+                    ext(entry[0])
+                    n_words += 1
+                    group = entry[1]
+                    if group:
+                        if group == _ID:
+                            n_id += 1
+                        elif group == _EN:
+                            n_en += 1
+                        else:
+                            n_other += 1
+                elif kind == "hashtag":
+                    ext((words.get(w) or lookup(w))[0])
+            lang_ids.append(ids)
+            counts.append((n_id, n_en, n_other, n_words))
+        p_id = self.model.predict_ids(lang_ids)[:, self.id_col].tolist()
+        out: list[LanguageGuess] = []
+        for k, text in enumerate(texts):
+            code, conf, n_id, n_en = _verdict(text, p_id[k], *counts[k])
+            hint = (hints[k] or "").lower()[:2]
+            if hint in ("id", "en") and code != "other":
+                code, conf = hint, 1.0
+            english_share = n_en / (n_id + n_en) if code == "id" and n_en else 0.0
+            out.append(LanguageGuess(code, conf, english_share))
+        return out
+
+
 def detect_languages(
     model: LinearModel,
     stopwords: Mapping[str, frozenset[str]],
@@ -90,20 +166,5 @@ def detect_languages(
     raw: Sequence[Sequence[Form]],
     hints: Sequence[str | None],
 ) -> list[LanguageGuess]:
-    """One :class:`LanguageGuess` per text; ``raw`` are the texts' forms, ``hints`` the inputs'
-    ``lang`` (or None)."""
-    word_ids = model._word_ids
-    lang_ids = [
-        [i for f in fs if f[3] == "word" or f[3] == "hashtag" for i in word_ids(f[0])] for fs in raw
-    ]
-    p_lang = model.predict_ids(lang_ids)
-    id_col = model.labels.index("id")
-    out: list[LanguageGuess] = []
-    for k, text in enumerate(texts):
-        code, conf, n_id, n_en = language_rules(text, raw[k], float(p_lang[k, id_col]), stopwords)
-        hint = (hints[k] or "").lower()[:2]
-        if hint in ("id", "en") and code != "other":
-            code, conf = hint, 1.0
-        english_share = n_en / (n_id + n_en) if code == "id" and n_en else 0.0
-        out.append(LanguageGuess(code, conf, english_share))
-    return out
+    """One :class:`LanguageGuess` per text (a :class:`LanguageDetector` for one call)."""
+    return LanguageDetector(model, stopwords).detect(texts, raw, hints)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from .normalize import NormToken, Resources, normalise, tokenize
 
 _MATCHABLE = ("word", "hashtag")
+_new = tuple.__new__  # builds a named tuple at C speed
 
 
 @dataclass(frozen=True)
@@ -51,27 +52,34 @@ class PhraseIndex:
         by_first = self.by_first
         n = len(toks)
         for i, t in enumerate(toks):
-            if t.kind not in _MATCHABLE:
+            kind = t[3]
+            if kind != "word" and kind != "hashtag":  # _MATCHABLE
                 continue
-            cands = by_first.get(t.norm)
-            if t.literal:
-                more = by_first.get(t.literal)
+            cands = by_first.get(t[0])
+            literal = t[5]
+            if literal:
+                more = by_first.get(literal)
                 if more:
                     cands = more + cands if cands else more
             if not cands:
                 continue
             seen_labels: set[str] = set()
             for p in cands:
-                k = len(p.tokens)
+                words = p.tokens
+                k = len(words)
                 if i + k > n or p.label in seen_labels:
                     continue
-                if k > 1 and any(
-                    toks[i + j].norm != p.tokens[j] and toks[i + j].literal != p.tokens[j]
-                    for j in range(1, k)
-                ):
+                if k > 1:
+                    for j in range(1, k):
+                        other = toks[i + j]
+                        if other[0] != words[j] and other[5] != words[j]:
+                            break
+                    else:
+                        seen_labels.add(p.label)
+                        out.append(_new(LexiconMatch, (p, t[1], toks[i + k - 1][2], t[4])))
                     continue
                 seen_labels.add(p.label)
-                out.append(LexiconMatch(p, t.start, toks[i + k - 1].end, t.negated))
+                out.append(_new(LexiconMatch, (p, t[1], t[2], t[4])))
         return out
 
 

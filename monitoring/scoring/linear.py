@@ -13,12 +13,13 @@ temperature T fitted on the validation split.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
+from .features import BlockConfig, BlockFeaturizer, EncodeCache
 from .normalize import NormToken, Resources
 
 
@@ -51,93 +52,43 @@ class FeatureConfig:
         )
 
 
-@dataclass
 class Featurizer:
-    res: Resources
-    cfg: FeatureConfig
-    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The language-ID model's features: :class:`features.BlockFeaturizer`'s token loop (the one
+    loop of every linear model) with this model's :class:`FeatureConfig`, without valence; the
+    feature strings are the items of :meth:`~features.BlockFeaturizer.encode`."""
+
+    def __init__(self, res: Resources, cfg: FeatureConfig) -> None:
+        self.res = res
+        self.cfg = cfg
+        self.block = BlockFeaturizer(
+            res,
+            BlockConfig(
+                words=cfg.words,
+                bigrams=cfg.bigrams,
+                char_min=cfg.char_min,
+                char_max=cfg.char_max,
+                negation=cfg.negation,
+                lexicon=cfg.lexicon,
+                valence=False,
+            ),
+        )
 
     def _word_feats(self, w: str) -> tuple[str, ...]:
-        got = self._cache.get(w)
-        if got is not None:
-            return got
-        feats: list[str] = []
-        if self.cfg.words:
-            feats.append("w:" + w)
-        cmin, cmax = self.cfg.char_min, self.cfg.char_max
-        if cmax > 0 and w.isalpha():
-            s = f"<{w}>"
-            n = len(s)
-            for k in range(cmin, cmax + 1):
-                for i in range(0, n - k + 1):
-                    feats.append("c:" + s[i : i + k])
-        out = tuple(feats)
-        if len(self._cache) < 300_000:
-            self._cache[w] = out
-        return out
+        return self.block.word_features(w)
 
     def features(self, toks: Sequence[NormToken]) -> list[str]:
         """Feature strings of a text (with repeats: term frequency counts)."""
-        return self.encode(toks, self._word_feats, _identity)
+        return self.block.features(toks).items
 
-    def encode(self, toks: Sequence[NormToken], word_items: Callable, feat_item: Callable) -> list:
-        """Generic encoder: ``word_items(w)`` gives the items of a word (cached by the caller),
-        ``feat_item(f)`` maps any other feature string to an item or None. Training passes
-        strings, run time passes vocabulary ids: both see exactly the same features."""
-        cfg = self.cfg
-        res = self.res
-        out: list = []
-        ext = out.extend
-        app = out.append
-        prev = "<s>"
-        pos_words, neg_words = res.pos_words, res.neg_words
-        emo = res.emoji_polarity
-        bigrams, negation, lexicon = cfg.bigrams, cfg.negation, cfg.lexicon
-        for t in toks:
-            w = t.norm
-            kind = t.kind
-            if kind == "word" or kind == "hashtag":
-                ext(word_items(w))
-                neg = negation and t.negated
-                extra = []
-                if neg:
-                    extra.append("w:NEG_" + w)
-                if bigrams:
-                    extra.append(f"b:{prev} {w}")
-                if lexicon:
-                    if w in pos_words:
-                        extra.append("L:negpos" if neg else "L:pos")
-                    elif w in neg_words:
-                        extra.append("L:negneg" if neg else "L:neg")
-                for f in extra:
-                    x = feat_item(f)
-                    if x is not None:
-                        app(x)
-                prev = w
-            elif kind == "punct":
-                mark = "p:!" if "!" in w else "p:?" if "?" in w else None
-                if mark is not None:
-                    x = feat_item(mark)
-                    if x is not None:
-                        app(x)
-                prev = "<p>"
-            elif kind == "emoji" or kind == "emoticon":
-                for sign in ("e:" + w, "E:" + emo[w] if w in emo else None):
-                    if sign is not None:
-                        x = feat_item(sign)
-                        if x is not None:
-                            app(x)
-                prev = w
-            else:  # url, mention
-                x = feat_item("w:" + w)
-                if x is not None:
-                    app(x)
-                prev = w
-        return out
-
-
-def _identity(x: str) -> str:
-    return x
+    def encode(
+        self,
+        toks: Sequence[NormToken],
+        word_items: Callable,
+        feat_item: Callable,
+        cache: EncodeCache | None = None,
+    ) -> list:
+        """Items of a text: see :meth:`features.BlockFeaturizer.encode`."""
+        return self.block.encode(toks, word_items, feat_item, cache).items
 
 
 class LinearModel:
@@ -158,6 +109,7 @@ class LinearModel:
         """Attach the featurizer whose configuration this model was trained with."""
         self.fz = fz
         self._word_cache: dict[str, tuple[int, ...]] = {}
+        self._entries = EncodeCache()
 
     def _word_ids(self, w: str) -> tuple[int, ...]:
         got = self._word_cache.get(w)
@@ -169,7 +121,7 @@ class LinearModel:
         return got
 
     def encode(self, toks: Sequence[NormToken]) -> list[int]:
-        return self.fz.encode(toks, self._word_ids, self.index.get)
+        return self.fz.encode(toks, self._word_ids, self.index.get, self._entries)
 
     def predict_ids(self, id_lists: Sequence[list[int]]) -> np.ndarray:
         """Return class probabilities, shape (len(id_lists), C)."""

@@ -53,6 +53,11 @@ TOKEN_RE = re.compile(
 _URL_TRAIL = ".,;:!?)]}'\""
 
 
+# Tokens are built with ``tuple.__new__`` (C speed) rather than the named tuple's own
+# ``__new__`` (a Python function): the scorer makes millions of them.
+_new = tuple.__new__
+
+
 class Token(NamedTuple):
     kind: str  # word | url | mention | hashtag | emoji | emoticon | punct
     text: str  # original text of the token
@@ -62,6 +67,7 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
+    append = out.append
     for m in TOKEN_RE.finditer(text):
         kind = m.lastgroup or "word"
         start, end = m.span()
@@ -71,12 +77,12 @@ def tokenize(text: str) -> list[Token]:
             end -= len(tok) - len(stripped)
             tok = stripped
         elif kind == "word":
-            if tok.endswith("'"):
+            if tok[-1] == "'":
                 tok = tok.rstrip("'")
                 end = start + len(tok)
-            if tok[0] in "*$" and not any(c.isalnum() for c in tok):
+            if (tok[0] == "*" or tok[0] == "$") and not any(c.isalnum() for c in tok):
                 continue
-        out.append(Token(kind, tok, start, end))
+        append(_new(Token, (kind, tok, start, end)))
     return out
 
 
@@ -310,29 +316,28 @@ def forms(tokens: list[Token], res: Resources) -> list[Form]:
     out: list[Form] = []
     append = out.append
     cache = res.form_cache
-    for tok in tokens:
-        kind = tok.kind
+    for kind, text, start, end in tokens:
         if kind == "word":
-            form = cache.get(tok.text)
+            form = cache.get(text)
             if form is None:
-                form = res.word_form(tok.text.lower())
+                form = res.word_form(text.lower())
                 if len(cache) < 500_000:
-                    cache[tok.text] = form
-            append((form, tok.start, tok.end, "word"))
+                    cache[text] = form
+            append((form, start, end, "word"))
         elif kind == "hashtag":
-            base = tok.start + 1
-            for piece, s, e in res.split_hashtag(tok.text[1:]):
+            base = start + 1
+            for piece, s, e in res.split_hashtag(text[1:]):
                 append((res.word_form(piece), base + s, base + e, "hashtag"))
         elif kind == "punct":
-            append((tok.text[0], tok.start, tok.end, "punct"))
+            append((text[0], start, end, "punct"))
         elif kind == "emoticon":
-            append((tok.text.lower(), tok.start, tok.end, "emoticon"))
+            append((text.lower(), start, end, "emoticon"))
         elif kind == "emoji":
-            append((tok.text, tok.start, tok.end, "emoji"))
+            append((text, start, end, "emoji"))
         elif kind == "url":
-            append(("__url", tok.start, tok.end, "url"))
+            append(("__url", start, end, "url"))
         elif kind == "mention":
-            append(("__user", tok.start, tok.end, "mention"))
+            append(("__user", start, end, "mention"))
     return out
 
 
@@ -359,6 +364,7 @@ def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken
     idioms = res.idioms
     first = res.idiom_first
     out: list[NormToken] = []
+    append = out.append
     scope = 0
     i = 0
     n = len(words)
@@ -374,14 +380,17 @@ def normalise_forms(fs: list[Form], res: Resources, lang: str) -> list[NormToken
         i += 1
         if kind == "punct":
             scope = 0
-            out.append(NormToken(w, s, e, kind, False))
+            append(_new(NormToken, (w, s, e, kind, False, "")))
         elif w in _NEGATORS:
-            out.append(NormToken(w, s, e, kind, False, literal.get(s, "") if literal else ""))
+            append(_new(NormToken, (w, s, e, kind, False, literal.get(s, "") if literal else "")))
             scope = 2
         else:
-            out.append(NormToken(w, s, e, kind, scope > 0, literal.get(s, "") if literal else ""))
+            lit = literal.get(s, "") if literal else ""
             if scope:
+                append(_new(NormToken, (w, s, e, kind, True, lit)))
                 scope -= 1
+            else:
+                append(_new(NormToken, (w, s, e, kind, False, lit)))
     return out
 
 

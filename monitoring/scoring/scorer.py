@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .entities import TermMatcher, token_entities
 from .features import SentimentModel
-from .language import detect_languages
+from .language import LanguageDetector
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
 from .linear import Featurizer, LinearModel
 from .normalize import Resources, forms, normalise_forms, tokenize
@@ -77,6 +77,7 @@ class Scorer:
         for m in self.sent.values():
             assert tuple(m.labels) == SENTIMENT_LABELS, m.labels
         self.lang_model.bind(Featurizer(self.res, self.lang_model.config))
+        self.languages = LanguageDetector(self.lang_model, self.res.stopwords)
         self._base_phrases = builtin_phrases(self.res)
         self._compiled = lru_cache(maxsize=64)(self._compile)
         self._terms = TermMatcher()
@@ -108,27 +109,25 @@ class Scorer:
         tokens = [tokenize(t) for t in texts]
         raw = [forms(toks, res) for toks in tokens]
         # 2. language
-        languages = detect_languages(
-            self.lang_model, res.stopwords, texts, raw, [inputs[i].lang for i in todo]
-        )
+        languages = self.languages.detect(texts, raw, [inputs[i].lang for i in todo])
         # 3. sentiment, on each text normalised for its language ("other": no slang mapping)
         norm = [
             normalise_forms(fs, res, "raw" if guess.code == "other" else guess.code)
             for fs, guess in zip(raw, languages, strict=True)
         ]
-        probs = sentiment_probabilities(self.sent, res, raw, norm, languages)
+        probs = sentiment_probabilities(self.sent, res, raw, norm, languages).tolist()
         term_hits = self._terms.match(texts, compiled.terms)  # 6, batched: tenant terms
         for k, i in enumerate(todo):
             r = results[i]
             text = texts[k]
             r.language, r.language_confidence = languages[k].code, languages[k].confidence
-            p = probs[k]
-            r.probabilities = {lab: float(p[j]) for j, lab in enumerate(SENTIMENT_LABELS)}
-            r.sentiment = SENTIMENT_LABELS[int(p.argmax())]
+            p = probs[k]  # Python floats: the float32 probabilities, exactly
+            r.probabilities = dict(zip(SENTIMENT_LABELS, p, strict=True))
+            r.sentiment = SENTIMENT_LABELS[p.index(max(p))]  # the first largest, as argmax
             matches = compiled.index.match(norm[k])  # lexicon phrases, for steps 4 and 5
             # 4. provocation
             provocation = score_provocation(
-                text, tokens[k], norm[k], matches, res.emoji_provocation, float(p[0])
+                text, tokens[k], norm[k], matches, res.emoji_provocation, p[0]
             )
             r.provocation = provocation.score
             r.provocation_evidence = provocation.evidence

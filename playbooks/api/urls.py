@@ -5,11 +5,12 @@ from rest_framework.routers import SimpleRouter
 
 from playbooks.api import views
 
-TENANT = "tenants/<slug:tenant_slug>/"
-
 router = SimpleRouter()
+router.register("playbooks", views.PlaybookViewSet, basename="playbook")
 router.register("canned-answers", views.CannedAnswerViewSet, basename="canned-answer")
 router.register("answer-widget", views.AnswerWidgetViewSet, basename="answer-widget")
+
+TENANT = "tenants/<slug:tenant_slug>/"
 
 urlpatterns = [
     path(TENANT, include(router.urls)),

@@ -1,6 +1,11 @@
-"""REST endpoints of the playbooks app: the canned-answer library and the chat widget.
+"""REST endpoints of the playbooks app under ``/api/v1/tenants/{tenant_slug}/``.
 
-Under ``/api/v1/tenants/{tenant_slug}/``: ``canned-answers/`` (read with
+``playbooks/`` lists the tenant's own playbooks and its agency's (``playbooks.view``, every
+role) and writes them with ``playbooks.manage``; an agency-owned playbook is written by the
+agency's admins only (403 otherwise, checked by the services). Reads go through
+``playbooks.selectors``.
+
+Canned answers and the chat widget (issue 16): ``canned-answers/`` (read with
 ``incidents.view_internal``, written with ``answers.manage``) and ``answer-widget/`` (the widget's
 key and allowed origins, ``answers.manage``). The chat widget itself,
 ``widget/answers/``, is public (``config.public``): it is authenticated by the tenant's
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -24,8 +30,10 @@ from rest_framework.views import APIView
 
 from playbooks import fields as public_fields
 from playbooks import selectors, services
+from playbooks.api.serializers import PlaybookSerializer
 from playbooks.choices import AnswerLanguage, AnswerStatus
-from playbooks.models import AnswerWidget, CannedAnswer
+from playbooks.filtersets import PlaybookFilterSet
+from playbooks.models import AnswerWidget, CannedAnswer, Playbook
 from tenants import dbscope
 from tenants.api.base import TenantCrudViewSet, crud_capabilities
 from tenants.api.serializers import ServiceModelSerializer, service_errors
@@ -33,6 +41,43 @@ from tenants.models import Tenant
 from tenants.roles import Cap
 from tenants.throttling import AtomicRateThrottle
 
+
+@extend_schema(tags=["playbooks"])
+class PlaybookViewSet(TenantCrudViewSet):
+    """Crisis playbooks: conditions (trigger types, minimum severity, tags), ordered steps
+    (incident role, due offset, checklist, dependencies), do and don't guidance and key
+    messages. Matching playbooks attach to incidents by themselves (docs/playbooks.md)."""
+
+    queryset = Playbook.objects.all()
+    serializer_class = PlaybookSerializer
+    filterset_class = PlaybookFilterSet
+    ordering_fields = ("name", "updated_at")
+    capabilities = crud_capabilities(Cap.VIEW_PLAYBOOKS, Cap.MANAGE_PLAYBOOKS)
+
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return selectors.playbooks(tenant=self.tenant)
+
+    def perform_create(self, serializer: Any) -> None:
+        try:
+            serializer.save(tenant=self.tenant)
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+
+    def perform_update(self, serializer: Any) -> None:
+        try:
+            serializer.save()
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+
+    def perform_destroy(self, instance: Any) -> None:
+        try:
+            with service_errors():
+                services.delete_playbook(instance=instance, user=self.request.user)
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+
+
+# --- canned answers and the chat widget (issue 16) ---
 MAX_QUERY = 500
 MAX_LISTED = 100
 

@@ -1,6 +1,10 @@
-"""GraphQL of the playbooks app: the canned-answer library (read with
-``incidents.view_internal``, written with ``answers.manage``, like REST's ``canned-answers/``).
-The chat widget's key is REST and admin only."""
+"""Root GraphQL fields of the playbooks app: the playbooks a tenant sees (its own and its
+agency's), with ``slug`` and access checked like REST.
+
+The canned-answer library (``CannedAnswersQuery``, ``CannedAnswersMutation``: read with
+``incidents.view_internal``, written with ``answers.manage``, like REST's ``canned-answers/``);
+the chat widget's key is REST and admin only.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 
 from playbooks import fields, selectors, services
+from playbooks.graphql.types import PlaybookType
 from playbooks.models import CannedAnswer
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
@@ -22,6 +27,26 @@ from tenants.models import Tenant, User
 from tenants.roles import Cap
 
 _authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
+
+
+@strawberry.type
+class PlaybooksQuery:
+    @strawberry_django.field(extensions=_authenticated)
+    def playbooks(
+        self, info: Info, slug: str, trigger: str | None = None, limit: int = 100
+    ) -> list[PlaybookType]:
+        """The tenant's playbooks and its agency's, by name (of one trigger when given;
+        ``limit`` at most 500)."""
+        tenant = tenant_for(info, slug, Cap.VIEW_PLAYBOOKS)
+        if not 1 <= limit <= 500:
+            raise bad_input("limit: between 1 and 500.", "limit")
+        rows = selectors.playbooks(tenant=tenant)
+        if trigger is not None:
+            rows = rows.filter(trigger_types__contains=[trigger]) | rows.filter(trigger_types=[])
+        return list(rows[:limit])  # type: ignore[arg-type]
+
+
+# --- canned answers (issue 16) ---
 
 
 @public_type(fields.CANNED_ANSWER)
@@ -50,7 +75,7 @@ def _fresh(tenant: Tenant, answer: CannedAnswer) -> CannedAnswerType:
 
 
 @strawberry.type
-class PlaybooksQuery:
+class CannedAnswersQuery:
     @strawberry_django.field(extensions=_authenticated)
     def canned_answers(
         self,
@@ -70,7 +95,7 @@ class PlaybooksQuery:
 
 
 @strawberry.type
-class PlaybooksMutation:
+class CannedAnswersMutation:
     @strawberry_django.mutation(extensions=_authenticated)
     def create_canned_answer(
         self,

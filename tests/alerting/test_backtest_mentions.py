@@ -65,6 +65,25 @@ def test_hoax_spread_alert_and_clusters(tmp_path: Path) -> None:
     ]
 
 
+def test_clusters_of_three_authors_are_written_at_every_sensitivity(tmp_path: Path) -> None:
+    """At low the rule alerts from five authors; ``--clusters`` still writes every cluster of
+    three (the issue's definition)."""
+    items = [item(f"m{i}", 7 * i, CLAIM, f"acct{i}") for i in range(3)]
+    clusters_path = tmp_path / "clusters.jsonl"
+    alerts = run(
+        tmp_path,
+        items,
+        "hoax-spread",
+        "--sensitivity",
+        "low",
+        "--clusters",
+        str(clusters_path),
+    )
+    assert alerts == []
+    clusters = [json.loads(x) for x in clusters_path.read_text().splitlines()]
+    assert [c["external_ids"] for c in clusters] == [["m0", "m1", "m2"]]
+
+
 def test_owned_account(tmp_path: Path) -> None:
     history = [
         item(

@@ -3,10 +3,12 @@ through the services, alerts changed only by their actions (dismiss needs a reas
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from monitoring.models import AlertEvent, AlertRule, OwnedAccount
 from tests.factories import UserFactory
@@ -112,3 +114,23 @@ def test_rule_and_owned_account_admin_write_through_the_services(
     AlertRuleFactory(tenant=other_tenant, name="Theirs")
     listed = agency_admin.get("/admin/monitoring/alertrule/")
     assert b"Theirs" not in listed.content
+
+
+def test_the_snooze_action_takes_a_duration_and_never_acknowledges(
+    agency_admin: Client, tenant: Any
+) -> None:
+    alert = AlertFactory(tenant=tenant)
+    url = "/admin/monitoring/alert/"
+    refused = agency_admin.post(
+        url, {"action": "snooze", "_selected_action": [alert.pk], "snooze_for": ""}, follow=True
+    )
+    assert refused.status_code == 200
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    before = timezone.now()
+    agency_admin.post(url, {"action": "snooze", "_selected_action": [alert.pk], "snooze_for": "4h"})
+    alert.refresh_from_db()
+    assert alert.status == "snoozed"
+    assert alert.acknowledged_at is None and alert.acknowledged_by is None
+    assert timedelta(hours=4) <= alert.snoozed_until - before < timedelta(hours=4, minutes=5)
+    assert AlertEvent.objects.filter(alert=alert, to_status="snoozed").exists()

@@ -5,6 +5,7 @@ errors) is in ``test_api.py``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -20,7 +21,7 @@ from tests.monitoring.factories import (
     MonitoredQueryFactory,
     OwnedAccountFactory,
 )
-from tests.resource_base import Ctx, TenantResourceTests, graphql
+from tests.resource_base import Ctx, GraphQLMutation, TenantResourceTests, graphql
 
 MANAGED = {
     "list": Cap.VIEW_ALERTS,
@@ -71,6 +72,36 @@ class TestAlertRules(TenantResourceTests):
     )
     graphql_list_path = ("alert_rules",)
     graphql_list_queries = GRAPHQL_LIST_QUERIES + 1
+    graphql_mutations = (
+        GraphQLMutation(
+            "create",
+            "mutation($slug: String!, $query: ID) { create_alert_rule(slug: $slug, "
+            'name: "Lonjakan GraphQL", kind: "spike", sensitivity: "high", window: "PT30M", '
+            'cooldown: "03:00:00", query: $query) { id window false_positive_rate { rate } } }',
+            Cap.MANAGE_ALERTS,
+            variables=lambda ctx: {"query": None},
+            expect=lambda ctx: {"name": "Lonjakan GraphQL", "window": "00:30:00", "query": None},
+            foreign_variables=lambda ctx: {
+                "query": str(MonitoredQueryFactory(tenant=ctx.other_tenant).pk)
+            },
+        ),
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!, $query: ID) { update_alert_rule(slug: $slug, "
+            'id: $id, sensitivity: "low", enabled: false, query: $query) { id } }',
+            Cap.MANAGE_ALERTS,
+            variables=lambda ctx: {"query": None},
+            expect=lambda ctx: {"sensitivity": "low", "enabled": False, "query": None},
+            foreign_variables=lambda ctx: {
+                "query": str(MonitoredQueryFactory(tenant=ctx.other_tenant).pk)
+            },
+        ),
+        GraphQLMutation(
+            "delete",
+            "mutation($slug: String!, $id: ID!) { delete_alert_rule(slug: $slug, id: $id) }",
+            Cap.MANAGE_ALERTS,
+        ),
+    )
 
     def make(self, tenant: Tenant) -> AlertRule:
         return AlertRuleFactory(tenant=tenant, query=MonitoredQueryFactory(tenant=tenant))
@@ -96,6 +127,36 @@ class TestAlerts(TenantResourceTests):
     )
     graphql_list_path = ("alerts",)
     graphql_list_queries = GRAPHQL_LIST_QUERIES + 1  # + the histories of the page
+    graphql_mutations = (
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!) { acknowledge_alert(slug: $slug, id: $id, "
+            'note: "Sedang ditangani") { id status history { kind note } } }',
+            Cap.ACK_ALERTS,
+            expect=lambda ctx: {"status": "acknowledged"},
+        ),
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!, $until: DateTime!) { snooze_alert(slug: $slug, "
+            "id: $id, until: $until) { id status } }",
+            Cap.ACK_ALERTS,
+            variables=lambda ctx: {"until": (timezone.now() + timedelta(hours=2)).isoformat()},
+            expect=lambda ctx: {"status": "snoozed", "acknowledged_at": None},
+        ),
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!) { resolve_alert(slug: $slug, id: $id) { id } }",
+            Cap.ACK_ALERTS,
+            expect=lambda ctx: {"status": "resolved"},
+        ),
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!) { dismiss_alert(slug: $slug, id: $id, "
+            'reason: "Promo terjadwal") { id } }',
+            Cap.ACK_ALERTS,
+            expect=lambda ctx: {"status": "dismissed", "dismissed_reason": "Promo terjadwal"},
+        ),
+    )
 
     def make(self, tenant: Tenant) -> Alert:
         return AlertFactory(tenant=tenant)
@@ -166,6 +227,27 @@ class TestOwnedAccounts(TenantResourceTests):
     graphql_list = "query($slug: String!) { owned_accounts(slug: $slug) { id handle } }"
     graphql_list_path = ("owned_accounts",)
     graphql_list_queries = GRAPHQL_LIST_QUERIES
+    graphql_mutations = (
+        GraphQLMutation(
+            "create",
+            'mutation($slug: String!) { create_owned_account(slug: $slug, platform: "x", '
+            'handle: "@KopiSenjaGQL", label: "Akun resmi") { id handle } }',
+            Cap.MANAGE_ALERTS,
+            expect=lambda ctx: {"handle": "kopisenjagql", "label": "Akun resmi"},
+        ),
+        GraphQLMutation(
+            "update",
+            "mutation($slug: String!, $id: ID!) { update_owned_account(slug: $slug, id: $id, "
+            'label: "Akun promo") { id } }',
+            Cap.MANAGE_ALERTS,
+            expect=lambda ctx: {"label": "Akun promo"},
+        ),
+        GraphQLMutation(
+            "delete",
+            "mutation($slug: String!, $id: ID!) { delete_owned_account(slug: $slug, id: $id) }",
+            Cap.MANAGE_ALERTS,
+        ),
+    )
 
     def make(self, tenant: Tenant) -> OwnedAccount:
         return OwnedAccountFactory(tenant=tenant)

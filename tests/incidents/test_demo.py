@@ -30,3 +30,21 @@ def test_the_demo_incident_is_in_progress_and_opened_from_an_alert(
     assert waiting.exists()
     assert "kept" in seed_incident(tenant)
     assert Incident.objects.filter(tenant=tenant).count() == 1
+
+
+def test_the_demo_incident_has_a_statement_through_approval_and_publish_records(
+    tenant: Any, members: Any
+) -> None:
+    from incidents.line import approved_line
+    from incidents.statements.models import PublishRecord, StatementApproval, StatementVersion
+
+    seed_incident(tenant)
+    incident = Incident.objects.get(tenant=tenant, title=TITLE)
+    version = StatementVersion.objects.get(incident=incident)
+    assert version.status == "approved" and len(version.steps) == 2
+    decisions = StatementApproval.objects.filter(version=version).order_by("step")
+    assert [(d.step, d.decision) for d in decisions] == [(0, "approved"), (1, "approved")]
+    records = PublishRecord.objects.filter(incident=incident).order_by("published_at")
+    assert [r.channel for r in records] == ["instagram", "website"]
+    assert incident.first_statement_at == records[0].published_at
+    assert approved_line(incident).statement_version_id == version.pk

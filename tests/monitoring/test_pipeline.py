@@ -88,3 +88,31 @@ def test_each_rejection_names_item_and_field(tenant: Any, bad: dict[str, Any], f
     batch = services.accept_items(tenant=tenant, objects=[item(1), item(2, **bad)])
     assert batch.item_count == 1
     assert [(r["index"], r["field"]) for r in batch.rejected] == [(1, field)]
+
+
+def test_tracked_terms_and_hashtags_reach_the_hourly_term_rollup(tenant: Any) -> None:
+    """The term rollup reads the stored rows' term entities (returned as an array by the
+    insert, issue 20 item 3): each term once per mention, in lower case, per query."""
+    from monitoring.models import TermBucket, TrackedTerm
+    from monitoring.pipeline import _cache
+
+    TrackedTerm.objects.create(tenant=tenant, text="Kopi Senja", kind="brand")
+    _cache.extensions.pop(tenant.pk, None)  # the worker's cache of the tenant's terms
+    services.accept_items(
+        tenant=tenant,
+        objects=[
+            item(1, "KOPI SENJA enak, kopi senja mantap #Ngopi"),
+            item(2, "Kopi Senja lambat #ngopi #Antri"),
+            item(3, "nothing tracked here"),
+        ],
+    )
+    run_all(tenant)
+    rows = {
+        (row.query_id, row.kind, row.text): row.mentions
+        for row in TermBucket.objects.for_tenant(tenant)
+    }
+    assert rows == {
+        (0, "term", "kopi senja"): 2,
+        (0, "hashtag", "#ngopi"): 2,
+        (0, "hashtag", "#antri"): 1,
+    }

@@ -8,8 +8,10 @@ read back over HTTP.
 from __future__ import annotations
 
 import traceback
+from datetime import datetime
 from typing import Any
 
+import pytest
 from django.utils import timezone
 from django_q.models import Task
 
@@ -107,3 +109,30 @@ def test_a_failed_batch_shows_a_stable_error_not_a_traceback(
     assert body["error"].startswith("processing_failed: ")
     assert "Traceback" not in body["error"] and ".py" not in body["error"]
     assert "KeyError" not in body["error"] and "text" not in body["error"]
+
+
+@pytest.mark.django_db
+def test_array_literals_keep_every_element_as_it_was():
+    """The pipeline stages arrays as PostgreSQL array literals (issue 20 item 3): any text, even
+    with quotes, backslashes, commas, braces, spaces or the word NULL, comes back unchanged."""
+    from django.db import connection
+
+    from monitoring import sqlarrays
+
+    texts = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "ünï 😀", "#tag", "x\ty"]
+    moments = [
+        timezone.now(),
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.get_fixed_timezone(420)),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::timestamptz[]",
+            [
+                sqlarrays.texts(texts),
+                sqlarrays.texts([]),
+                sqlarrays.ints([1, 20, 3]),
+                sqlarrays.ints([]),
+                sqlarrays.times(moments),
+            ],
+        )
+        assert cursor.fetchone() == (texts, [], [1, 20, 3], [], moments)

@@ -8,9 +8,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0001_initial'),
+        ('incidents', '0003_statements_crisis_mode_stakeholders'),
         ('monitoring', '0015_labels'),
-        ('playbooks', '0001_canned_answers'),
+        ('playbooks', '0003_canned_answers'),
         ('tenants', '0008_user_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='timelineentry',
             name='kind',
-            field=models.CharField(choices=[('created', 'Incident opened'), ('status', 'Status changed'), ('severity', 'Severity changed'), ('details', 'Details changed'), ('team', 'Team changed'), ('link', 'Link added or removed'), ('task', 'Task changed'), ('note', 'Note'), ('legal_review', 'Legal review'), ('mention', 'Pinned mention'), ('statement', 'Public statement'), ('breach', 'Response-time target missed'), ('reminder', 'Task reminder'), ('override', 'Commander powers used by someone else'), ('reply', 'Reply to a mention sent'), ('check_override', 'Consistency check overridden')], max_length=16),
+            field=models.CharField(choices=[('created', 'Incident opened'), ('status', 'Status changed'), ('severity', 'Severity changed'), ('details', 'Details changed'), ('team', 'Team changed'), ('link', 'Link added or removed'), ('task', 'Task changed'), ('note', 'Note'), ('legal_review', 'Legal review'), ('mention', 'Pinned mention'), ('statement', 'Public statement'), ('breach', 'Response-time target missed'), ('reminder', 'Task reminder'), ('override', 'Commander powers used by someone else'), ('reply', 'Reply to a mention sent'), ('check_override', 'Consistency check overridden'), ('approval', 'Statement drafted, submitted or decided'), ('crisis_mode', 'Crisis mode started or ended'), ('stakeholder', 'Stakeholder interaction'), ('right_of_reply', 'Right of reply')], max_length=16),
         ),
         migrations.CreateModel(
             name='Reply',

@@ -2,16 +2,15 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
-import playbooks.models
+import playbooks.answers
 from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('playbooks', '0002_statement_templates'),
         ('tenants', '0008_user_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -22,8 +21,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(help_text='Where it runs, e.g. the main website.', max_length=100)),
-                ('key', models.CharField(default=playbooks.models.new_widget_key, editable=False, max_length=64)),
-                ('allowed_origins', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list, help_text='Web origins (https://host) whose pages may call the widget endpoint.', size=20, validators=[playbooks.models.validate_origins])),
+                ('key', models.CharField(default=playbooks.answers.new_widget_key, editable=False, max_length=64)),
+                ('allowed_origins', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list, help_text='Web origins (https://host) whose pages may call the widget endpoint.', size=20, validators=[playbooks.answers.validate_origins])),
                 ('is_enabled', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

@@ -1,0 +1,201 @@
+"""The admin of statements, crisis mode, stakeholders and holding-statement templates (staff
+only, scoped to the staff user's agency). Loaded by ``incidents/admin.py``.
+
+Templates, approval workflows (with their steps) and stakeholders are kept here through the
+services. Statements, versions, decisions, publish records, crisis mode and the engagement log
+are read-only: they are written over the API, where the workflow's rules (no self-approval, no
+old version, the client approver) and the crisis-mode events are kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from incidents.admin import _ReadOnlyInline
+from incidents.statements import services
+from incidents.statements.models import (
+    ApprovalStep,
+    ApprovalWorkflow,
+    CrisisMode,
+    CrisisModeEvent,
+    PublishRecord,
+    RightOfReply,
+    Stakeholder,
+    StakeholderInteraction,
+    Statement,
+    StatementApproval,
+    StatementVersion,
+)
+from playbooks import services as playbook_services
+from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from tenants.admin_mixins import (
+    ReadOnlyMixin,
+    ScopedModelAdmin,
+    ServiceErrorsMixin,
+    ServiceModelAdmin,
+    TenantFilter,
+    admin_tenants,
+)
+
+TEMPLATE_FIELDS = (
+    "name",
+    "language",
+    "part_confirmed",
+    "part_actions",
+    "part_empathy",
+    "part_next_update",
+    "placeholders",
+    "must_not",
+)
+
+
+class _ChildAdmin(ReadOnlyMixin, ScopedModelAdmin):
+    """Rows written over the API, where their rules are kept: read-only here."""
+
+    list_select_related: ClassVar[Any] = ("tenant", "incident")
+    list_filter: ClassVar[Any] = (TenantFilter,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StatementTemplate)
+class StatementTemplateAdmin(ServiceModelAdmin):
+    list_display = ("name", "tenant", "language", "updated_at")
+    list_filter = (TenantFilter, "language")
+    list_select_related = ("tenant",)
+    search_fields = ("name",)
+    fields = ("tenant", *TEMPLATE_FIELDS)
+    create_service = staticmethod(playbook_services.create_statement_template)
+    update_service = staticmethod(playbook_services.update_statement_template)
+    delete_service = staticmethod(playbook_services.delete_statement_template)
+
+
+@admin.register(AgencyStatementTemplate)
+class AgencyStatementTemplateAdmin(ServiceErrorsMixin, ScopedModelAdmin):
+    """Templates of the agency, for every tenant it serves."""
+
+    list_display = ("name", "agency", "language", "updated_at")
+    list_filter = ("language",)
+    list_select_related = ("agency",)
+    search_fields = ("name",)
+    fields = ("agency", *TEMPLATE_FIELDS)
+
+    def scope(self, queryset: QuerySet[Any], request: HttpRequest) -> QuerySet[Any]:
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(agency_id=getattr(request.user, "agency_id", None) or 0)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        playbook_services.save_agency_template(instance=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        playbook_services.delete_agency_template(instance=obj)
+
+
+class StepInline(_ReadOnlyInline):
+    model = ApprovalStep
+    fields = ("position", "kind", "mode", "approvers", "time_box_minutes", "backup")
+    readonly_fields = fields
+    ordering = ("position",)
+
+
+@admin.register(ApprovalWorkflow)
+class ApprovalWorkflowAdmin(ServiceModelAdmin):
+    list_display = ("severity", "tenant", "name")
+    list_filter = (TenantFilter, "severity")
+    list_select_related = ("tenant",)
+    inlines = (StepInline,)
+    create_service = staticmethod(services.create_workflow)
+    update_service = staticmethod(services.update_workflow)
+    delete_service = staticmethod(services.delete_workflow)
+
+
+@admin.register(ApprovalStep)
+class ApprovalStepAdmin(ServiceModelAdmin):
+    list_display = ("workflow", "position", "kind", "mode", "time_box_minutes", "backup")
+    list_filter = (TenantFilter, "kind", "mode")
+    list_select_related = ("tenant", "workflow", "backup")
+    update_service = staticmethod(services.update_step)
+    delete_service = staticmethod(services.delete_step)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "workflow" and not request.user.is_superuser:
+            kwargs["queryset"] = ApprovalWorkflow.objects.for_tenant(admin_tenants(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @staticmethod
+    def _create(*, tenant: Any, workflow: Any, **values: Any) -> ApprovalStep:
+        return services.create_step(workflow=workflow, **values)
+
+    create_service = _create
+
+
+class VersionInline(_ReadOnlyInline):
+    model = StatementVersion
+    fields = ("number", "status", "text", "author", "submitted_at", "approved_at")
+    readonly_fields = fields
+    ordering = ("-number",)
+
+
+@admin.register(Statement)
+class StatementAdmin(_ChildAdmin):
+    list_display = ("title", "incident", "language", "created_by", "created_at")
+    inlines = (VersionInline,)
+
+
+@admin.register(StatementVersion)
+class StatementVersionAdmin(_ChildAdmin):
+    list_display = ("statement", "number", "status", "author", "submitted_at", "approved_at")
+    list_select_related = ("tenant", "statement", "author")
+    list_filter = (TenantFilter, "status")
+
+
+@admin.register(StatementApproval)
+class StatementApprovalAdmin(_ChildAdmin):
+    list_display = ("version", "step", "user", "decision", "as_backup", "via", "at")
+    list_select_related = ("tenant", "version", "user")
+
+
+@admin.register(PublishRecord)
+class PublishRecordAdmin(_ChildAdmin):
+    list_display = ("incident", "version", "channel", "published_at", "url")
+    list_filter = (TenantFilter, "channel")
+
+
+@admin.register(CrisisMode)
+class CrisisModeAdmin(_ChildAdmin):
+    list_display = ("tenant", "incident", "is_drill", "started_at", "ends_at", "ended_at")
+
+
+@admin.register(CrisisModeEvent)
+class CrisisModeEventAdmin(_ChildAdmin):
+    list_display = ("sequence", "tenant", "event_type", "at")
+    list_select_related = ("tenant",)
+
+
+@admin.register(Stakeholder)
+class StakeholderAdmin(ServiceModelAdmin):
+    list_display = ("name", "kind", "organisation", "tenant", "email")
+    list_filter = (TenantFilter, "kind")
+    list_select_related = ("tenant",)
+    search_fields = ("name", "organisation")
+    create_service = staticmethod(services.create_stakeholder)
+    update_service = staticmethod(services.update_stakeholder)
+    delete_service = staticmethod(services.delete_stakeholder)
+
+
+@admin.register(StakeholderInteraction)
+class StakeholderInteractionAdmin(_ChildAdmin):
+    list_display = ("at", "incident", "stakeholder", "channel", "follow_up_due")
+    list_select_related = ("tenant", "incident", "stakeholder")
+
+
+@admin.register(RightOfReply)
+class RightOfReplyAdmin(_ChildAdmin):
+    list_display = ("incident", "outlet", "article_url", "answer_due_at", "published")
+    list_select_related = ("tenant", "incident", "outlet")

@@ -1,0 +1,61 @@
+"""The admin of statements: every screen answers the agency admin, lists only its agency's
+rows, and the forms offer only its agency's workflows and templates; the demo's rows show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from incidents.demo import seed_incident
+from incidents.statements.models import ApprovalWorkflow
+from playbooks.models import AgencyStatementTemplate
+from tests.factories import UserFactory
+
+SCREENS = (
+    "playbooks/statementtemplate",
+    "playbooks/agencystatementtemplate",
+    "incidents/approvalworkflow",
+    "incidents/approvalstep",
+    "incidents/statement",
+    "incidents/statementversion",
+    "incidents/statementapproval",
+    "incidents/publishrecord",
+    "incidents/crisismode",
+    "incidents/crisismodeevent",
+    "incidents/stakeholder",
+    "incidents/stakeholderinteraction",
+    "incidents/rightofreply",
+)
+
+
+@pytest.fixture
+def agency_admin(tenant: Any) -> Any:
+    return UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en")
+
+
+def test_every_screen_lists_only_the_agencys_rows(
+    agency_admin: Any, tenant: Any, other_tenant: Any, members: Any
+) -> None:
+    seed_incident(tenant)
+    theirs = ApprovalWorkflow.objects.create(tenant=other_tenant, severity="sev4", name="THEIRS")
+    AgencyStatementTemplate.objects.create(
+        agency=other_tenant.agency,
+        name="THEIR TEMPLATE",
+        part_confirmed="a",
+        part_actions="b",
+        part_empathy="c",
+        part_next_update="d",
+    )
+    client = Client()
+    client.force_login(agency_admin)
+    for screen in SCREENS:
+        page = client.get(f"/admin/{screen}/")
+        assert page.status_code == 200, screen
+        assert b"THEIR" not in page.content, screen
+    assert b"Tanggapan atas keluhan pelanggan" in client.get("/admin/incidents/statement/").content
+    form = client.get("/admin/incidents/approvalstep/add/")
+    choices = list(form.context["adminform"].form.fields["workflow"].queryset)
+    assert choices and theirs not in choices
+    assert client.get(f"/admin/incidents/approvalworkflow/{theirs.pk}/change/").status_code == 302
