@@ -2,8 +2,9 @@
 responded through the triage service, the commander's override at SEV1-SEV2 on the timeline;
 the consistency-check endpoint; the resource on the shared test base.
 
-The approved line comes from ``incidents.line.approved_line`` (empty until statements exist):
-these flows use texts the check flags without it (promises, tone)."""
+The approved line comes from ``incidents.line.approved_line``: most flows here use texts the check
+flags without one (promises, tone); ``test_a_reply_is_checked_against_the_real_approved_statement``
+approves a statement through the statements API and checks replies against it."""
 
 from __future__ import annotations
 
@@ -406,3 +407,73 @@ def test_the_flow_over_graphql(gql: Any, tenant: Tenant, members: dict[str, Any]
         )
         assert body["data"][name]["status"] == status, body
     assert Mention.objects.for_tenant(tenant).get(pk=mention.pk).status == "responded"
+
+
+APPROVED_STATEMENT = (
+    "Gangguan pembayaran sejak pagi ini berdampak pada sekitar 2.000 pelanggan. Data kartu "
+    "pelanggan tidak bocor dan tetap aman. Tim kami sedang memulihkan layanan."
+)
+
+
+def test_a_reply_is_checked_against_the_real_approved_statement(
+    api: Any, tenant: Tenant, members: dict[str, Any], responder: Any
+) -> None:
+    from incidents.line import approved_line
+    from incidents.statements.models import StatementVersion
+
+    incident = IncidentFactory(tenant=tenant, severity="sev3")
+    mention = MentionFactory(tenant=tenant)
+    # The statement: drafted by the responder, submitted, approved by the approver (the default
+    # workflow: one agency step), all through the statements API.
+    drafted = api(responder).post(
+        url(tenant, "statements"),
+        {"incident": incident.pk, "title": "Gangguan", "text": APPROVED_STATEMENT},
+        format="json",
+    )
+    assert drafted.status_code == 201, drafted.content
+    version = StatementVersion.objects.for_tenant(tenant).get(statement_id=drafted.json()["id"])
+    submitted = api(responder).post(url(tenant, "statement-versions", version.pk, "submit"))
+    assert submitted.status_code == 200, submitted.content
+    approved = api(members["approver"]).post(
+        url(tenant, "statement-versions", version.pk, "approve"),
+        {"decision": "approved"},
+        format="json",
+    )
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "approved"
+    line = approved_line(incident)
+    assert (line.statement, line.statement_version_id) == (APPROVED_STATEMENT, version.pk)
+
+    # A reply that changes the approved number (2.000 -> 20rb) is flagged on that number.
+    wrong = draft(
+        api,
+        tenant,
+        responder,
+        mention=mention.pk,
+        incident=incident.pk,
+        text="Halo kak, gangguan pembayaran ini berdampak ke sekitar 20rb pelanggan ya",
+    )
+    assert wrong["flagged"] is True
+    assert [f["category"] for f in wrong["findings"]] == ["number"]
+    finding = wrong["findings"][0]
+    assert finding["excerpt"] == "20rb"
+    assert wrong["text"][finding["start"] : finding["end"]] == "20rb"
+    assert wrong["statement_version_id"] == version.pk
+    # Below SEV2 a flagged reply waits for an approver instead of going out.
+    waiting = api(responder).post(url(tenant, "replies", wrong["id"], "submit"))
+    assert waiting.status_code == 200 and waiting.json()["status"] == "pending_approval"
+
+    # A faithful paraphrase (another spelling of the number, slang, no shared sentence) passes
+    # and, at SEV3, is sent on submission.
+    faithful = draft(
+        api,
+        tenant,
+        responder,
+        mention=mention.pk,
+        incident=incident.pk,
+        text="Maaf ya kak, yg kena kurleb 2rb pelanggan, data kartu ga bocor kok, tim lg benerin",
+    )
+    assert (faithful["flagged"], faithful["findings"]) == (False, [])
+    assert faithful["statement_version_id"] == version.pk
+    sent = api(responder).post(url(tenant, "replies", faithful["id"], "submit"))
+    assert sent.status_code == 200 and sent.json()["status"] == "sent"
