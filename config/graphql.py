@@ -43,13 +43,14 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from incidents.graphql.evaluation import EvaluationMutation, EvaluationQuery
+from incidents.graphql.replies import RepliesMutation, RepliesQuery
 from incidents.graphql.schema import IncidentsMutation, IncidentsQuery
 from incidents.statements.graphql.schema import StatementsMutation, StatementsQuery
 from monitoring.graphql.alerts import AlertsMutation, AlertsQuery
 from monitoring.graphql.classifier import ClassifierMutation, ClassifierQuery
 from monitoring.graphql.escalation import EscalationMutation, EscalationQuery
 from monitoring.graphql.schema import MonitoringMutation, MonitoringQuery
-from playbooks.graphql.schema import PlaybooksQuery
+from playbooks.graphql.schema import CannedAnswersMutation, CannedAnswersQuery, PlaybooksQuery
 from tenants import i18n, jsonguard
 from tenants.audit import attach_actor
 from tenants.authentication import user_for_token
@@ -68,9 +69,11 @@ Query = merge_types(
         AlertsQuery,
         ClassifierQuery,
         IncidentsQuery,
+        RepliesQuery,
         StatementsQuery,
         EvaluationQuery,
         PlaybooksQuery,
+        CannedAnswersQuery,
         NotifyQuery,
         EscalationQuery,
     ),
@@ -82,6 +85,8 @@ Mutation = merge_types(
         AlertsMutation,
         ClassifierMutation,
         IncidentsMutation,
+        RepliesMutation,
+        CannedAnswersMutation,
         StatementsMutation,
         EvaluationMutation,
         NotifyMutation,

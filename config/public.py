@@ -18,6 +18,7 @@ PUBLIC_ENDPOINTS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "source-webhook"),  # checked by its HMAC signature instead
         ("GET", "invitation"),  # the invitation link's page: checked by its token instead
         ("POST", "invitation"),
+        ("GET", "widget-answers"),  # the chat widget: its publishable key instead (read-only)
         ("GET", "action-link"),  # a notification's action link: checked by its token instead
         ("POST", "action-link"),
     }

@@ -347,6 +347,8 @@ REST_FRAMEWORK = {
         "webhook_invalid": os.environ.get("THROTTLE_RATE_WEBHOOK_INVALID", "30/min"),
         # /readyz per client IP (its answer is cached for a second per process anyway).
         "probe": os.environ.get("THROTTLE_RATE_PROBE", "60/min"),
+        # The public chat widget (playbooks.api.views.WidgetAnswersView) per client IP.
+        "widget": os.environ.get("THROTTLE_RATE_WIDGET", "30/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "tenants.openapi.SigapAutoSchema",

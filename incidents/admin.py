@@ -21,6 +21,7 @@ from incidents.models import (
     IncidentMember,
     IncidentPlaybook,
     IncidentTask,
+    Reply,
     ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
@@ -189,6 +190,17 @@ class RolePolicyAdmin(ServiceModelAdmin):
     create_service = staticmethod(services.create_role_policy)
     update_service = staticmethod(services.update_role_policy)
     delete_service = staticmethod(services.delete_role_policy)
+
+
+@admin.register(Reply)
+class ReplyAdmin(_ChildAdmin):
+    """Replies to mentions with their consistency findings, read-only: they are drafted,
+    approved and sent over the API, where the drafter's and approver's roles and the
+    commander's override are checked (``incidents.replies``)."""
+
+    list_display = ("created_at", "incident", "mention", "status", "flagged", "sent_at")
+    list_filter = (TenantFilter, "status", "flagged")  # type: ignore[assignment]
+    list_select_related = ("tenant", "incident")
 
 
 def attach_in_admin(*, tenant: Any, incident: Incident, playbook: Any) -> IncidentPlaybook:

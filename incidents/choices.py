@@ -45,6 +45,8 @@ class TimelineKind(models.TextChoices):
     BREACH = "breach", _("Response-time target missed")
     REMINDER = "reminder", _("Task reminder")
     OVERRIDE = "override", _("Commander powers used by someone else")
+    REPLY = "reply", _("Reply to a mention sent")
+    CHECK_OVERRIDE = "check_override", _("Consistency check overridden")
     APPROVAL = "approval", _("Statement drafted, submitted or decided")
     CRISIS_MODE = "crisis_mode", _("Crisis mode started or ended")
     STAKEHOLDER = "stakeholder", _("Stakeholder interaction")
@@ -68,6 +70,8 @@ VISIBLE_BY_DEFAULT: dict[str, bool] = {
     TimelineKind.BREACH: False,
     TimelineKind.REMINDER: False,
     TimelineKind.OVERRIDE: False,
+    TimelineKind.REPLY: False,
+    TimelineKind.CHECK_OVERRIDE: False,
     TimelineKind.APPROVAL: False,
     TimelineKind.CRISIS_MODE: True,
     TimelineKind.STAKEHOLDER: False,
@@ -105,3 +109,12 @@ class ResponseTarget(models.TextChoices):
     FIRST_STATEMENT = "first_statement", _("First public statement")
     UPDATE = "update", _("Update cadence")
     RESOLVE = "resolve", _("Resolve")
+
+
+class ReplyStatus(models.TextChoices):
+    """A reply to a mention: drafted, waiting for approval where the policy requires it, sent
+    (``incidents.replies``)."""
+
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    SENT = "sent", _("Sent")

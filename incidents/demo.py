@@ -4,7 +4,10 @@ tasks (one done, one due soon, one overdue), a note, a pinned mention and a firs
 drafted from a template, approved and published (``incidents.statements.demo``).
 The agency's starter playbooks are loaded first (``playbooks.demo``), so the matching one
 (negative perception, in the tenant's language) attaches as the incident opens; its tasks get
-their owners as the roles are given, and its first task is under way.
+their owners as the roles are given, and its first task is under way. Then the tenant's canned
+answers (``playbooks.demo``) and two replies to the pinned mention: one waiting for approval and
+one draft the consistency check flagged against the approved statement (it promises a refund
+and a deadline the statement does not make).
 
 Registered with ``tenants.demo.register_seeder`` (``IncidentsConfig.ready``), so
 ``manage.py seed_demo`` runs it after the monitoring data. Idempotent: a tenant that already has
@@ -19,16 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import playbooks as incident_playbooks
-from incidents import services
+from incidents import replies, services
 from incidents.alerts import link_alert
-from incidents.authority import SYSTEM
+from incidents.authority import SYSTEM, Authority
 from incidents.models import Incident, IncidentTask
 from monitoring.alerting.types import Alert as Detected
 from monitoring.early_warning.services import fire_or_merge
 from monitoring.models import AlertRule, Mention
-from playbooks.demo import seed_playbooks
+from playbooks.demo import seed_answers, seed_playbooks
+from playbooks.selectors import approved_answers
 from tenants.models import Membership, Tenant, User
-from tenants.roles import Role
+from tenants.roles import Role, capabilities_of
 
 TITLE = "Demo: boycott call spreading after a viral complaint"
 DEDUPE_KEY = "demo-incident"
@@ -130,8 +134,43 @@ def seed_incident(tenant: Tenant) -> str:
         task = IncidentTask.objects.for_tenant(tenant).filter(pk=first).first() if first else None
         if task is not None:
             services.update_task(instance=task, status="in_progress")
+    seed_answers(tenant)
+    if mention is not None:
+        seed_replies(tenant, incident, mention, responder)
     return (
         f"{loaded}; demo incident {incident.pk} opened from alert {alert.pk} "
         f"({incident.status}, {len(incident_playbooks.attached(incident))} playbook attached); "
         + statement
+    )
+
+
+FLAGGED_REPLY = (
+    "Tenang kak, semua pelanggan yang kena pasti dapet refund penuh besok! "
+    "Baca dulu dong pengumuman kami."
+)
+
+
+def seed_replies(tenant: Tenant, incident: Incident, mention: Mention, user: User | None) -> None:
+    """A reply from a canned answer waiting for approval (SEV2), and a flagged draft."""
+    authority = Authority(
+        user=user, capabilities=capabilities_of({Role.RESPONDER}) if user else frozenset()
+    )
+    answer = (
+        approved_answers(tenant=tenant, language="id")
+        .filter(question="Kenapa pesanan saya belum sampai?")
+        .first()
+    )
+    if answer is not None:
+        calm = replies.draft_reply(
+            tenant=tenant,
+            mention=mention,
+            incident=incident,
+            text=answer.answer,
+            canned_answer=answer,
+            authority=authority,
+        )
+        if not calm.flagged:
+            replies.submit_reply(instance=calm, authority=authority)
+    replies.draft_reply(
+        tenant=tenant, mention=mention, incident=incident, text=FLAGGED_REPLY, authority=authority
     )

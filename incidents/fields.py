@@ -9,6 +9,7 @@ from incidents.models import (
     IncidentMember,
     IncidentPlaybook,
     IncidentTask,
+    Reply,
     ResponseAdvice,
     RolePolicy,
     SeverityPolicy,
@@ -111,6 +112,36 @@ ROLE_POLICY = PublicFields(
     RolePolicy,
     ("id", "trigger", "severity", "role", "user", "created_at"),
     read_only=("id", "created_at"),
+)
+
+REPLY_STAMPS = (
+    "checked_at",
+    "statement_version_id",
+    "override_reason",
+    "overridden_by",
+    "overridden_at",
+    "approved_by",
+    "approved_at",
+    "sent_by",
+    "sent_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+REPLY = PublicFields(
+    Reply,
+    (
+        "id",
+        "mention",
+        "incident",
+        "canned_answer",
+        "text",
+        "status",
+        "flagged",
+        "findings",
+        *REPLY_STAMPS,
+    ),
+    read_only=("id", "status", "flagged", "findings", *REPLY_STAMPS),
 )
 INCIDENT_PLAYBOOK = PublicFields(
     IncidentPlaybook,

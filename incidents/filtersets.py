@@ -13,6 +13,7 @@ from incidents.choices import (
     FINISHED_TASK_STATUSES,
     IncidentStatus,
     LinkKind,
+    ReplyStatus,
     TaskStatus,
     TimelineKind,
 )
@@ -22,6 +23,7 @@ from incidents.models import (
     IncidentMember,
     IncidentPlaybook,
     IncidentTask,
+    Reply,
     ResponseAdvice,
     TimelineEntry,
 )
@@ -118,6 +120,16 @@ class TimelineEntryFilterSet(_ByIncident):
 
     class Meta:
         model = TimelineEntry
+        fields: list[str] = []
+
+
+class ReplyFilterSet(_ByIncident):
+    status = django_filters.MultipleChoiceFilter(choices=ReplyStatus.choices)
+    mention = IntegerFilter(field_name="mention_id", min_value=1, label="To this mention (id)")
+    flagged = django_filters.BooleanFilter(label="Flagged by the consistency check")
+
+    class Meta:
+        model = Reply
         fields: list[str] = []
 
 

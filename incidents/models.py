@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from incidents.choices import IncidentStatus, LinkKind, TaskStatus, TimelineKind
+from incidents.choices import IncidentStatus, LinkKind, ReplyStatus, TaskStatus, TimelineKind
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from tenants.models import TenantOwnedModel
 
@@ -434,6 +434,68 @@ class RolePolicy(TenantOwnedModel):
     @property
     def specificity(self) -> int:
         return (2 if self.trigger else 0) + (1 if self.severity else 0)
+
+
+class Reply(TenantOwnedModel):
+    """A reply to a mention, checked against the approved line of its incident before it goes
+    out (``incidents.replies``): drafted, approved where the policy requires, recorded as sent.
+    ``findings`` is the last check's result (category, span, reason per finding)."""
+
+    mention = models.ForeignKey(
+        "monitoring.Mention", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    canned_answer = models.ForeignKey(
+        "playbooks.CannedAnswer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(max_length=2000)
+    status = models.CharField(max_length=20, choices=ReplyStatus.choices, default=ReplyStatus.DRAFT)
+    flagged = models.BooleanField(default=False)
+    findings = models.JSONField(default=list, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    statement_version_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The approved statement version it was checked against."
+    )
+    override_reason = models.TextField(blank=True, max_length=1000)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "replies"
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="reply_status"),
+            models.Index(fields=["tenant", "mention"], name="reply_mention"),
+            models.Index(fields=["tenant", "incident"], name="reply_incident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} to mention {self.mention_id} ({self.status})"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Related rows are resolved within the tenant by the services.
+        super().clean_fields(exclude={*(exclude or ()), "mention", "incident", "canned_answer"})
 
 
 class IncidentPlaybook(TenantOwnedModel):

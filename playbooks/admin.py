@@ -1,7 +1,12 @@
 """The admin of the playbooks app: a playbook with its steps inline. Staff see their agency's
 playbooks (agency-owned and those of its tenants); every write goes through
 ``playbooks.services`` (the steps as a whole through ``set_steps``, so keys, offsets and
-dependencies are checked together), with the staff user's rights on agency-owned playbooks."""
+dependencies are checked together), with the staff user's rights on agency-owned playbooks.
+
+Canned answers are written, approved and retired here through ``playbooks.services`` (the
+same rules as REST and GraphQL: an approved answer whose text changes becomes a draft). The
+chat widget's key is shown read-only; its allowed origins and switch are edited here.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from playbooks import services
-from playbooks.models import Playbook, PlaybookStep
-from tenants.admin_mixins import AgencyFilter, ServiceModelAdmin, is_admin_user
+from playbooks.models import AnswerWidget, CannedAnswer, Playbook, PlaybookStep
+from tenants.admin_mixins import AgencyFilter, ServiceModelAdmin, TenantFilter, is_admin_user
 
 
 class StepInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -131,3 +136,29 @@ class PlaybookAdmin(ServiceModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:
             services.delete_playbook(instance=obj, user=request.user)
+
+
+# --- canned answers and the chat widget (issue 16) ---
+@admin.register(CannedAnswer)
+class CannedAnswerAdmin(ServiceModelAdmin):
+    list_display = ("question", "tenant", "language", "status", "usage_count", "updated_at")
+    list_filter = (TenantFilter, "language", "status")
+    list_select_related = ("tenant",)
+    search_fields = ("question",)
+    fields = ("tenant", "question", "answer", "language", "status", "usage_count")
+    readonly_fields = ("usage_count",)
+    create_service = staticmethod(services.create_answer)
+    update_service = staticmethod(services.update_answer)
+    delete_service = staticmethod(services.delete_answer)
+
+
+@admin.register(AnswerWidget)
+class AnswerWidgetAdmin(ServiceModelAdmin):
+    list_display = ("name", "tenant", "is_enabled", "created_at")
+    list_filter = (TenantFilter,)
+    list_select_related = ("tenant",)
+    fields = ("tenant", "name", "key", "allowed_origins", "is_enabled")
+    readonly_fields = ("key",)
+    create_service = staticmethod(services.create_widget)
+    update_service = staticmethod(services.update_widget)
+    delete_service = staticmethod(services.delete_widget)

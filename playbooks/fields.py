@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbooks.models import Playbook
+from playbooks.models import AnswerWidget, CannedAnswer, Playbook
 from tenants.fields import PublicFields
 
 PLAYBOOK = PublicFields(
@@ -27,4 +27,30 @@ PLAYBOOK = PublicFields(
         "updated_at",
     ),
     read_only=("id", "version", "starter_key", "created_at", "updated_at"),
+)
+
+
+# --- canned answers and the chat widget (issue 16) ---
+CANNED_ANSWER = PublicFields(
+    CannedAnswer,
+    (
+        "id",
+        "question",
+        "answer",
+        "language",
+        "status",
+        "usage_count",
+        "approved_by",
+        "approved_at",
+        "created_at",
+        "updated_at",
+    ),
+    read_only=("id", "usage_count", "approved_by", "approved_at", "created_at", "updated_at"),
+)
+# What the public chat widget shows of an answer (never who approved it or how often it is used).
+WIDGET_ANSWER = ("id", "question", "answer", "language")
+ANSWER_WIDGET = PublicFields(
+    AnswerWidget,
+    ("id", "name", "key", "allowed_origins", "is_enabled", "created_at", "updated_at"),
+    read_only=("id", "key", "created_at", "updated_at"),
 )

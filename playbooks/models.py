@@ -307,6 +307,13 @@ class PlaybookVersion(models.Model):
 
 
 # Holding-statement templates (issue 15) are models of this app too.
+# Canned answers and chat widgets (issue 16) are models of this app too.
+from playbooks.answers import (  # noqa: E402, F401
+    AnswerWidget,
+    CannedAnswer,
+    new_widget_key,
+    validate_origins,
+)
 from playbooks.statement_templates import (  # noqa: E402, F401
     AgencyStatementTemplate,
     HoldingStatementFields,

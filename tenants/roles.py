@@ -47,6 +47,8 @@ class Cap(StrEnum):
     VIEW_ALERTS = "alerts.view"
     ACK_ALERTS = "alerts.ack"
     MANAGE_ALERTS = "alerts.manage"
+    DRAFT_REPLIES = "replies.draft"
+    MANAGE_ANSWERS = "answers.manage"
     MANAGE_CHANNELS = "channels.manage"
     MANAGE_ESCALATION = "escalation.manage"
     VIEW_PLAYBOOKS = "playbooks.view"
@@ -80,6 +82,7 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.ACK_ALERTS,
             Cap.MANAGE_ALERTS,
             Cap.COMMAND_INCIDENTS,
+            Cap.MANAGE_ANSWERS,
             Cap.MANAGE_CHANNELS,
             Cap.MANAGE_ESCALATION,
             Cap.MANAGE_PLAYBOOKS,
@@ -106,6 +109,8 @@ MATRIX: dict[Role, frozenset[Cap]] = {
             Cap.MANAGE_INCIDENTS,
             Cap.DRAFT_STATEMENTS,
             Cap.ACK_ALERTS,
+            Cap.DRAFT_REPLIES,
+            Cap.MANAGE_ANSWERS,
             Cap.MANAGE_STAKEHOLDERS,
             Cap.CORRECT_SCORES,
         }

@@ -208,6 +208,15 @@ ROOT_QUERIES = {
     "incidents": "query($slug: String!) { incidents(slug: $slug) { id } }",
     "incident_timeline": "query($slug: String!) { incident_timeline(slug: $slug) { id } }",
     "incident_tasks": "query($slug: String!) { incident_tasks(slug: $slug) { id } }",
+    "replies": "query($slug: String!) { replies(slug: $slug) { id created_by { email } } }",
+    "consistency_check": (
+        'query($slug: String!) { consistency_check(slug: $slug, text: "Refund besok") '
+        "{ flagged findings { category } } }"
+    ),
+    "answer_suggestions": (
+        'query($slug: String!) { answer_suggestions(slug: $slug, mention: "987654") { id } }'
+    ),
+    "canned_answers": "query($slug: String!) { canned_answers(slug: $slug) { id } }",
     "channels": "query($slug: String!) { channels(slug: $slug) { id has_secret } }",
     "deliveries": "query($slug: String!) { deliveries(slug: $slug) { id status } }",
     "on_call_shifts": "query($slug: String!) { on_call_shifts(slug: $slug) { id user } }",
@@ -243,6 +252,37 @@ MUTATIONS = {
         Cap.TRIAGE_MENTIONS,
         'mutation($slug: String!) { bulk_triage_mentions(slug: $slug, ids: ["987654"]) '
         "{ updated } }",
+    ),
+    "draft_reply": (
+        Cap.DRAFT_REPLIES,
+        'mutation($slug: String!) { draft_reply(slug: $slug, mention: "987654", text: "Halo") '
+        "{ id } }",
+    ),
+    "update_reply": (
+        Cap.DRAFT_REPLIES,
+        'mutation($slug: String!) { update_reply(slug: $slug, id: "987654", text: "Halo") { id } }',
+    ),
+    "submit_reply": (
+        Cap.DRAFT_REPLIES,
+        'mutation($slug: String!) { submit_reply(slug: $slug, id: "987654") { id } }',
+    ),
+    "approve_reply": (
+        Cap.APPROVE_STATEMENTS,
+        'mutation($slug: String!) { approve_reply(slug: $slug, id: "987654") { id } }',
+    ),
+    "override_reply_check": (
+        Cap.MANAGE_INCIDENTS,
+        'mutation($slug: String!) { override_reply_check(slug: $slug, id: "987654", '
+        'reason: "x") { id } }',
+    ),
+    "create_canned_answer": (
+        Cap.MANAGE_ANSWERS,
+        'mutation($slug: String!) { create_canned_answer(slug: $slug, question: " ", '
+        'answer: "x") { id } }',
+    ),
+    "update_canned_answer": (
+        Cap.MANAGE_ANSWERS,
+        'mutation($slug: String!) { update_canned_answer(slug: $slug, id: "987654") { id } }',
     ),
     **{
         name: (

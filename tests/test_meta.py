@@ -107,6 +107,9 @@ NO_RESOURCE_TESTS: dict[str, str] = {
 }
 
 NO_GRAPHQL_TYPE: dict[str, str] = {
+    # A chat widget's key and origins: managed over REST and the admin (answers.manage); the
+    # widget itself reads answers over its own public REST endpoint.
+    "playbooks.AnswerWidget": "widget key and origins, REST and admin only",
     # Credentials stay out of GraphQL: machine keys are managed over REST by admins only.
     "tenants.TenantApiKey": "credential, REST only",
     # Managed over REST and the admin by admins (members.manage); GraphQL has no member

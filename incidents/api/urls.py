@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from incidents.api import evaluation, views
+from incidents.api import evaluation, replies, views
 from incidents.statements.api import urls as statement_urls
 
 TENANT = "tenants/<slug:tenant_slug>/"
@@ -28,11 +28,22 @@ router.register("client-reports", evaluation.ClientReportViewSet, basename="clie
 router.register(
     "report-subscriptions", evaluation.SubscriptionViewSet, basename="report-subscription"
 )
+router.register("replies", replies.ReplyViewSet, basename="reply")
 
 urlpatterns = [
     *statement_urls.urlpatterns,
     path(TENANT, include(router.urls)),
     path(
         TENANT + "incident-figures/", views.IncidentFiguresView.as_view(), name="incident-figures"
+    ),
+    path(
+        TENANT + "consistency-check/",
+        replies.ConsistencyCheckView.as_view(),
+        name="consistency-check",
+    ),
+    path(
+        TENANT + "reply-suggestions/",
+        replies.ReplySuggestionsView.as_view(),
+        name="reply-suggestions",
     ),
 ]

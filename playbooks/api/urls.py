@@ -7,5 +7,13 @@ from playbooks.api import views
 
 router = SimpleRouter()
 router.register("playbooks", views.PlaybookViewSet, basename="playbook")
+router.register("canned-answers", views.CannedAnswerViewSet, basename="canned-answer")
+router.register("answer-widget", views.AnswerWidgetViewSet, basename="answer-widget")
 
-urlpatterns = [path("tenants/<slug:tenant_slug>/", include(router.urls))]
+TENANT = "tenants/<slug:tenant_slug>/"
+
+urlpatterns = [
+    path(TENANT, include(router.urls)),
+    # Public (config.public): authenticated by the publishable widget key.
+    path(TENANT + "widget/answers/", views.WidgetAnswersView.as_view(), name="widget-answers"),
+]

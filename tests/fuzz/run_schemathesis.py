@@ -66,6 +66,7 @@ def configure_environment() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
     os.environ["THROTTLE_RATE_USER"] = "1000000/min"
     os.environ["THROTTLE_RATE_ANON"] = "1000000/min"
+    os.environ["THROTTLE_RATE_WIDGET"] = "1000000/min"
     sys.path.insert(0, str(ROOT))
 
 
@@ -83,6 +84,9 @@ class Seed:
     cursors: dict[str, Iterator[Any]] = field(default_factory=dict)
     victims: dict[str, Callable[[], Any]] = field(default_factory=dict)
     client_token: str = ""  # the tenant's client user: signs off reviews (reviews.sign_off)
+    # Tokens of members whose role holds what the admin's does not (replies.draft,
+    # statements.approve), by role; requests marked X-Fuzz-As use them (SigningApp).
+    role_tokens: dict[str, str] = field(default_factory=dict)
 
     def next(self, kind: str) -> Any:
         """The next stable object of a kind, round robin (e.g. a source of each kind in turn)."""
@@ -210,6 +214,8 @@ def seed_database() -> Seed:
         **evaluation_objects(tenant, admin),
         **statement_objects(tenant, admin),
     }
+    reply_rows, reply_victims = reply_objects(seed, agency, mentions)
+    seed.objects.update(reply_rows)
     seed.victims = {
         "token": personal_token,
         "api-key": api_key,
@@ -227,11 +233,93 @@ def seed_database() -> Seed:
         **incident_victims(tenant, admin),
         **evaluation_victims(tenant, admin),
         **statement_victims(tenant),
+        **reply_victims,
     }
     client = User.objects.create_user("fuzz-client@example.test", password=PASSWORD)
     MembershipFactory(tenant=tenant, user=client, role=Role.CLIENT)
     seed.client_token = services.issue_token(user=client, name="fuzzer's client")[1]
     return seed
+
+
+def reply_objects(
+    seed: Seed, agency: Any, mentions: list[Any]
+) -> tuple[dict[str, list[Any]], dict[str, Callable[[], Any]]]:
+    """Replies (a draft, one waiting for approval, a flagged draft of a SEV1 incident), canned
+    answers and chat widgets, with a responder and an approver whose tokens the reply
+    operations use (the admin holds neither replies.draft nor statements.approve)."""
+    from incidents import replies
+    from incidents import services as incident_services
+    from incidents.authority import Authority
+    from playbooks import services as answer_services
+    from tenants import services
+    from tenants.roles import Role, capabilities_of
+    from tests.factories import MembershipFactory, UserFactory
+
+    tenant = seed.tenant
+    people = {}
+    for role in (Role.RESPONDER, Role.APPROVER):
+        user = UserFactory(agency=agency, email=f"fuzz-{role}@example.test")
+        MembershipFactory(tenant=tenant, user=user, role=role)
+        people[role] = user
+        seed.role_tokens[str(role)] = services.issue_token(user=user, name="fuzzer")[1]
+    drafter = Authority(user=people[Role.RESPONDER], capabilities=capabilities_of({Role.RESPONDER}))
+    calm = incident_services.open_incident(tenant=tenant, title="Fuzz replies", trigger="hoax")
+    severe = incident_services.open_incident(
+        tenant=tenant, title="Fuzz replies SEV1", trigger="hoax", severity="sev1"
+    )
+    counter = itertools.count(1)
+
+    def draft() -> Any:
+        return replies.draft_reply(
+            tenant=tenant,
+            mention=mentions[0],
+            incident=calm,
+            text="Kami cek dulu ya kak",
+            authority=drafter,
+        )
+
+    def pending() -> Any:
+        reply = replies.draft_reply(
+            tenant=tenant,
+            mention=mentions[0],
+            incident=calm,
+            text="Refund besok ya kak",
+            authority=drafter,
+        )
+        return replies.submit_reply(instance=reply, authority=drafter)
+
+    def flagged() -> Any:
+        return replies.draft_reply(
+            tenant=tenant,
+            mention=mentions[0],
+            incident=severe,
+            text="Refund besok ya kak",
+            authority=drafter,
+        )
+
+    def answer() -> Any:
+        return answer_services.create_answer(
+            tenant=tenant,
+            question=f"Pertanyaan fuzz {next(counter)}?",
+            answer="Jawaban.",
+            status="approved",
+        )
+
+    def widget() -> Any:
+        return answer_services.create_widget(
+            tenant=tenant,
+            name=f"Situs fuzz {next(counter)}",
+            allowed_origins=["https://fuzz.example"],
+        )
+
+    makers = {
+        "reply": draft,
+        "reply-pending": pending,
+        "reply-flagged": flagged,
+        "canned-answer": answer,
+        "answer-widget": widget,
+    }
+    return {kind: [make()] for kind, make in makers.items()}, makers
 
 
 def incident_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
@@ -537,6 +625,14 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/stakeholders/{id}/": "stakeholder",
     "/tenants/{tenant_slug}/stakeholder-interactions/{id}/": "stakeholder-interaction",
     "/tenants/{tenant_slug}/rights-of-reply/{id}/": "right-of-reply",
+    "/tenants/{tenant_slug}/replies/{id}/": "reply",
+    "/tenants/{tenant_slug}/replies/{id}/submit/": "reply",
+    "/tenants/{tenant_slug}/replies/{id}/approve/": "reply-pending",
+    "/tenants/{tenant_slug}/replies/{id}/return/": "reply-pending",
+    "/tenants/{tenant_slug}/replies/{id}/override/": "reply-flagged",
+    "/tenants/{tenant_slug}/canned-answers/{id}/": "canned-answer",
+    "/tenants/{tenant_slug}/answer-widget/{id}/": "answer-widget",
+    "/tenants/{tenant_slug}/answer-widget/{id}/rotate-key/": "answer-widget",
 }
 # Objects named by their public prefix rather than their primary key.
 PREFIXED = {"token", "api-key"}
@@ -550,7 +646,13 @@ VICTIM_ALWAYS = {
     # finalising and signing off happen once per review: each call gets a fresh one
     "review-finalise": {"POST"},
     "review-final": {"POST"},
+    # A reply moves on (sent, approved, overridden) with each successful call: a fresh one each.
+    "reply": {"PATCH", "DELETE", "POST"},
+    "reply-pending": {"POST"},
+    "reply-flagged": {"POST"},
 }
+# The role whose token a reply operation goes out with (path suffix -> role).
+REPLY_ROLES = {"approve/": "approver", "return/": "approver", "override/": ""}
 
 
 def bind_path(seed: Seed, case: Any) -> None:
@@ -620,6 +722,18 @@ def complete_case(seed: Seed, case: Any, counter: Counter[str]) -> None:
     elif path.endswith("/queries/") or "/queries/{id}/" in path:
         if isinstance(case.body, dict) and "query" in case.body and counter[label] % 2:
             case.body["query"] = VALID_QUERY
+    elif path.endswith("/replies/") and isinstance(case.body, dict):
+        if counter[label] % 2:  # a mention of the tenant (random ids name none)
+            case.body["mention"] = seed.objects["mention"][0].pk
+            case.body.pop("incident", None)
+            case.body.pop("canned_answer", None)
+    elif path.endswith("/consistency-check/") and isinstance(case.body, dict):
+        if counter[label] % 2:
+            case.body.pop("incident", None)
+    elif path.endswith("/reply-suggestions/") and counter[label] % 2:
+        case.query = {**(case.query or {}), "mention": seed.objects["mention"][0].pk}
+    elif path.endswith("/widget/answers/") and counter[label] % 2:
+        case.query = {**(case.query or {}), "key": seed.objects["answer-widget"][0].key}
     elif path.endswith("/mentions/bulk-triage/") and isinstance(case.body, dict):
         if counter[label] % 2:  # ids the tenant holds and a change (random ones name nothing)
             mentions = seed.objects["mention"]
@@ -711,6 +825,9 @@ class SigningApp:
             SigningApp.cpu_seconds += time.thread_time() - cpu
 
     def sign_and_call(self, environ: dict[str, Any], start_response: Any) -> Any:
+        role = environ.pop("HTTP_X_FUZZ_AS", None)
+        if role and environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.seed.token}":
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {self.seed.role_tokens[role]}"
         path = environ.get("PATH_INFO", "")
         if path.endswith("/sign-off/") and environ.get("HTTP_AUTHORIZATION") == (
             f"Bearer {self.seed.token}"
@@ -810,6 +927,12 @@ def install_hooks(seed: Seed, stats: Stats) -> None:
         with dbscope.all_tenants("fuzz run: binding a case"):
             bind_path(seed, case)
             complete_case(seed, case, positive_counter)
+        path = case.operation.path.removeprefix("/api/v1")
+        if path.startswith("/tenants/{tenant_slug}/replies/") and case.method.upper() != "GET":
+            suffix = next((s for s in REPLY_ROLES if path.endswith(s)), None)
+            role = REPLY_ROLES[suffix] if suffix is not None else "responder"
+            if role:
+                case.headers = {**(case.headers or {}), "X-Fuzz-As": role}
         case_id = str(next(case_ids))
         stats.in_flight[case_id] = case
         case.headers = {**(case.headers or {}), CASE_HEADER: case_id}

@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.demo import TITLE, seed_incident
-from incidents.models import Incident, IncidentLink, IncidentMember, IncidentTask
+from incidents.models import Incident, IncidentLink, IncidentMember, IncidentTask, Reply
 from tenants.demo import DEMO_SEEDERS
+from tests.monitoring.factories import MentionFactory
 
 
 def test_the_demo_incident_is_in_progress_and_opened_from_an_alert(
     tenant: Any, members: Any
 ) -> None:
     assert DEMO_SEEDERS["incidents"] is seed_incident
+    MentionFactory(tenant=tenant, text="Kecewa berat, boikot aja!")
     first = seed_incident(tenant)
     assert "opened from alert" in first
     incident = Incident.objects.get(tenant=tenant, title=TITLE)
@@ -21,6 +23,11 @@ def test_the_demo_incident_is_in_progress_and_opened_from_an_alert(
     assert IncidentLink.objects.filter(incident=incident, kind="alert").exists()
     assert IncidentMember.objects.filter(incident=incident, role="commander").exists()
     assert any(task.is_overdue for task in IncidentTask.objects.filter(incident=incident))
+    flagged = Reply.objects.for_tenant(tenant).get(incident=incident, flagged=True)
+    assert flagged.status == "draft"
+    assert {"promise", "tone"} <= {f["category"] for f in flagged.findings}
+    waiting = Reply.objects.for_tenant(tenant).filter(incident=incident, status="pending_approval")
+    assert waiting.exists()
     assert "kept" in seed_incident(tenant)
     assert Incident.objects.filter(tenant=tenant).count() == 1
 
