@@ -29,65 +29,45 @@ from incidents.models import (
 )
 from tenants.admin_mixins import (
     ReadOnlyMixin,
+    ReadOnlyTenantInline,
     ScopedModelAdmin,
     ServiceModelAdmin,
     TenantFilter,
     admin_tenants,
-    is_admin_user,
 )
 
 
-class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_admin_user(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        # The page's incident pins the rows; the inline reads them through for_tenant too.
-        rows = super().get_queryset(request)
-        return rows.for_tenant(admin_tenants(request.user))  # type: ignore[attr-defined]
-
-
-class TeamInline(_ReadOnlyInline):
+class TeamInline(ReadOnlyTenantInline):
     model = IncidentMember
     fields = ("role", "user", "by_policy", "assigned_at")
     readonly_fields = fields
 
 
-class TaskInline(_ReadOnlyInline):
+class TaskInline(ReadOnlyTenantInline):
     model = IncidentTask
     fields = ("title", "owner", "due_at", "status", "visible_to_client")
     readonly_fields = fields
 
 
-class LinkInline(_ReadOnlyInline):
+class LinkInline(ReadOnlyTenantInline):
     model = IncidentLink
     fields = ("kind", "mention", "query", "url", "note", "visible_to_client")
     readonly_fields = fields
 
 
-class PlaybookInline(_ReadOnlyInline):
+class PlaybookInline(ReadOnlyTenantInline):
     model = IncidentPlaybook
     fields = ("name", "version", "by_hand", "attached_by", "attached_at", "task_ids")
     readonly_fields = fields
 
 
-class AdviceInline(_ReadOnlyInline):
+class AdviceInline(ReadOnlyTenantInline):
     model = ResponseAdvice
     fields = ("cluster", "posture", "reasoning", "similar_incidents", "edited_by", "edited_at")
     readonly_fields = fields
 
 
-class TimelineInline(_ReadOnlyInline):
+class TimelineInline(ReadOnlyTenantInline):
     model = TimelineEntry
     fields = ("at", "kind", "actor", "text", "visible_to_client")
     readonly_fields = fields

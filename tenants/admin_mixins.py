@@ -370,3 +370,26 @@ class ServiceModelAdmin(ServiceErrorsMixin, ScopedModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             type(self).delete_service(instance=obj)  # type: ignore[misc]
+
+
+class ReadOnlyTenantInline(admin.TabularInline):  # type: ignore[type-arg]
+    """A read-only table of a page's related rows (an incident's team, a review's lessons):
+    shown to admin users, never added, changed or deleted here, read through ``for_tenant`` over
+    the user's tenants (the page's object pins them too)."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin_user(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        rows = super().get_queryset(request)
+        return rows.for_tenant(admin_tenants(request.user))  # type: ignore[attr-defined]

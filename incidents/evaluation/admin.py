@@ -27,46 +27,26 @@ from incidents.evaluation.models import (
 from incidents.models import Incident
 from tenants.admin_mixins import (
     ReadOnlyMixin,
+    ReadOnlyTenantInline,
     ScopedModelAdmin,
     ServiceModelAdmin,
     TenantFilter,
-    admin_tenants,
-    is_admin_user,
 )
 
 
-class _ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_admin_user(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        rows = super().get_queryset(request)
-        return rows.for_tenant(admin_tenants(request.user))  # type: ignore[attr-defined]
-
-
-class LessonInline(_ReadOnlyInline):
+class LessonInline(ReadOnlyTenantInline):
     model = ReviewLesson
     fields = ("kind", "text", "visible_to_client")
     readonly_fields = fields
 
 
-class ActionItemInline(_ReadOnlyInline):
+class ActionItemInline(ReadOnlyTenantInline):
     model = ReviewActionItem
     fields = ("title", "owner", "due_at", "status", "visible_to_client")
     readonly_fields = fields
 
 
-class FeedbackInline(_ReadOnlyInline):
+class FeedbackInline(ReadOnlyTenantInline):
     model = ReviewFeedback
     fields = ("participant", "rating", "comment")
     readonly_fields = fields

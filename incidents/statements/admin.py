@@ -15,7 +15,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from incidents.admin import _ReadOnlyInline
 from incidents.statements import services
 from incidents.statements.models import (
     ApprovalStep,
@@ -34,6 +33,7 @@ from playbooks import services as playbook_services
 from playbooks.models import AgencyStatementTemplate, StatementTemplate
 from tenants.admin_mixins import (
     ReadOnlyMixin,
+    ReadOnlyTenantInline,
     ScopedModelAdmin,
     ServiceErrorsMixin,
     ServiceModelAdmin,
@@ -97,7 +97,7 @@ class AgencyStatementTemplateAdmin(ServiceErrorsMixin, ScopedModelAdmin):
         playbook_services.delete_agency_template(instance=obj)
 
 
-class StepInline(_ReadOnlyInline):
+class StepInline(ReadOnlyTenantInline):
     model = ApprovalStep
     fields = ("position", "kind", "mode", "approvers", "time_box_minutes", "backup")
     readonly_fields = fields
@@ -135,7 +135,7 @@ class ApprovalStepAdmin(ServiceModelAdmin):
     create_service = _create
 
 
-class VersionInline(_ReadOnlyInline):
+class VersionInline(ReadOnlyTenantInline):
     model = StatementVersion
     fields = ("number", "status", "text", "author", "submitted_at", "approved_at")
     readonly_fields = fields
