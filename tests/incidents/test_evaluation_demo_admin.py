@@ -34,8 +34,13 @@ def test_demo_has_a_finished_review(tenant: Any, members: Any, monkeypatch: Any)
 
 
 def staff_client(tenant: Any) -> Client:
+    # The pages are read in English here (Indonesian is the default).
     user = UserFactory(
-        email="staff@kopi.test", agency=tenant.agency, is_agency_admin=True, is_staff=True
+        email="staff@kopi.test",
+        agency=tenant.agency,
+        is_agency_admin=True,
+        is_staff=True,
+        language="en",
     )
     client = Client()
     client.force_login(user)
