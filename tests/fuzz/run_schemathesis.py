@@ -47,7 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
-MAX_SECONDS = float(os.environ.get("FUZZ_MAX_SECONDS", "300"))
+MAX_SECONDS = float(os.environ.get("FUZZ_MAX_SECONDS", "600"))
 STRICT = os.environ.get("FUZZ_STRICT", "") == "1"
 # The coverage phase adds deterministic boundary cases for every parameter, beyond the examples
 # budget (it doubles the run); add it with FUZZ_PHASES=examples,coverage,fuzzing.
@@ -213,6 +213,9 @@ def seed_database() -> Seed:
         **incident_objects(tenant, admin),
         **evaluation_objects(tenant, admin),
         **statement_objects(tenant, admin),
+        **notify_objects(tenant, admin),
+        **playbook_objects(tenant, admin),
+        **classifier_objects(tenant),
     }
     reply_rows, reply_victims = reply_objects(seed, agency, mentions)
     seed.objects.update(reply_rows)
@@ -233,6 +236,8 @@ def seed_database() -> Seed:
         **incident_victims(tenant, admin),
         **evaluation_victims(tenant, admin),
         **statement_victims(tenant),
+        **notify_victims(tenant, admin),
+        **playbook_victims(tenant),
         **reply_victims,
     }
     client = User.objects.create_user("fuzz-client@example.test", password=PASSWORD)
@@ -521,6 +526,136 @@ def statement_victims(tenant: Any) -> dict[str, Any]:
     }
 
 
+def notify_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
+    """Channels, a delivery, escalation policies, on-call shifts and quiet hours."""
+    from tenants.notify.models import Delivery
+    from tests.notify.factories import ChannelFactory, EscalationPolicyFactory
+
+    channel = ChannelFactory(tenant=tenant)
+    victims = notify_victims(tenant, admin)
+    return {
+        "channel": [channel, ChannelFactory(tenant=tenant)],
+        "delivery": [
+            Delivery.objects.create(
+                tenant=tenant,
+                key=f"fuzz-{channel.pk}",
+                kind="email",
+                channel=channel,
+                recipient=channel.target,
+                event_type="alert.escalation",
+                title="[SEV2] Fuzz",
+            )
+        ],
+        # One enabled policy per severity: the fuzzer's own is SEV3's (a PUT keeps it).
+        "escalation-policy": [EscalationPolicyFactory(tenant=tenant, severity="sev3")],
+        "on-call-shift": [victims["on-call-shift"]()],
+        "quiet-hours": [victims["quiet-hours"]()],
+    }
+
+
+def notify_victims(tenant: Any, admin: Any) -> dict[str, Any]:
+    from datetime import time
+
+    from tenants.notify.models import OnCallShift, QuietHours
+    from tests.notify.factories import ChannelFactory, EscalationPolicyFactory
+
+    def shift() -> Any:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        now = timezone.now()
+        return OnCallShift.objects.create(
+            tenant=tenant, user=admin, starts_at=now, ends_at=now + timedelta(hours=8)
+        )
+
+    return {
+        "channel": lambda: ChannelFactory(tenant=tenant),
+        "escalation-policy": lambda: EscalationPolicyFactory(
+            tenant=tenant, severity="sev4", enabled=False
+        ),
+        "on-call-shift": shift,
+        "quiet-hours": lambda: QuietHours.objects.create(
+            tenant=tenant, user=new_member(tenant), starts=time(22), ends=time(6)
+        ),
+    }
+
+
+FUZZ_PLAYBOOK_STEPS = [
+    {"key": "verify", "title": "Verify", "role": "analyst", "due_offset_minutes": 30},
+    {
+        "key": "reply",
+        "title": "Reply",
+        "role": "communications",
+        "due_offset_minutes": 90,
+        "depends_on": ["verify"],
+    },
+]
+
+
+def playbook_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
+    """A tenant playbook attached to a new hoax incident, whose advice the fuzzer reads and
+    edits (the admin holds the commander's powers)."""
+    from incidents import playbooks as incident_playbooks
+    from incidents import services as incident_services
+    from incidents.models import ResponseAdvice
+
+    playbook = playbook_victims(tenant)["playbook"]()
+    incident = incident_services.open_incident(tenant=tenant, title="Fuzz playbook", trigger="hoax")
+    attachment = incident_playbooks.attach_playbook(incident=incident, playbook=playbook)
+    advice = ResponseAdvice.objects.for_tenant(tenant).filter(incident=incident).first()
+    return {
+        "playbook": [playbook],
+        "incident-playbook": [attachment],
+        "incident-advice": [advice] if advice is not None else [],
+    }
+
+
+def playbook_victims(tenant: Any) -> dict[str, Any]:
+    from playbooks import services as playbook_services
+
+    made = itertools.count(1)
+    return {
+        "playbook": lambda: playbook_services.create_playbook(
+            tenant=tenant,
+            name=f"Fuzz plan {next(made)}",
+            trigger_types=["hoax"],
+            steps=FUZZ_PLAYBOOK_STEPS,
+        ),
+    }
+
+
+def classifier_objects(tenant: Any) -> dict[str, list[Any]]:
+    """A score correction and two classifier versions (ready: activation makes one live)."""
+    from monitoring.models import ScoreCorrection, ScoringModel
+    from tests.monitoring.factories import MentionFactory
+
+    mention = MentionFactory(tenant=tenant)
+    versions = [
+        ScoringModel.objects.create(
+            tenant=tenant,
+            version=number,
+            status=ScoringModel.Status.READY,
+            weights=b"",
+            base="fuzz",
+            metrics={"sentiment": {"examples": 0}},
+        )
+        for number in (1, 2)
+    ]
+    return {
+        "score-correction": [
+            ScoreCorrection.objects.create(
+                tenant=tenant,
+                mention=mention,
+                field="sentiment",
+                old_value="positive",
+                new_value="negative",
+            )
+        ],
+        "scoring-model": versions,
+    }
+
+
 def new_member(tenant: Any) -> Any:
     """A new person of the tenant's agency, a member of the tenant with no incident role yet
     (role policies the fuzzer writes may give the admin some)."""
@@ -625,6 +760,18 @@ PATH_KINDS = {
     "/tenants/{tenant_slug}/stakeholders/{id}/": "stakeholder",
     "/tenants/{tenant_slug}/stakeholder-interactions/{id}/": "stakeholder-interaction",
     "/tenants/{tenant_slug}/rights-of-reply/{id}/": "right-of-reply",
+    "/tenants/{tenant_slug}/channels/{id}/": "channel",
+    "/tenants/{tenant_slug}/deliveries/{id}/": "delivery",
+    "/tenants/{tenant_slug}/escalation-policies/{id}/": "escalation-policy",
+    "/tenants/{tenant_slug}/on-call-shifts/{id}/": "on-call-shift",
+    "/tenants/{tenant_slug}/quiet-hours/{id}/": "quiet-hours",
+    "/tenants/{tenant_slug}/playbooks/{id}/": "playbook",
+    "/tenants/{tenant_slug}/incident-playbooks/{id}/": "incident-playbook",
+    "/tenants/{tenant_slug}/incident-advice/{id}/": "incident-advice",
+    "/tenants/{tenant_slug}/score-corrections/{id}/": "score-correction",
+    "/tenants/{tenant_slug}/classifier/{id}/": "scoring-model",
+    "/tenants/{tenant_slug}/classifier/{id}/activate/": "scoring-model",
+    "/tenants/{tenant_slug}/mentions/{id}/correct/": "mention",
     "/tenants/{tenant_slug}/replies/{id}/": "reply",
     "/tenants/{tenant_slug}/replies/{id}/submit/": "reply",
     "/tenants/{tenant_slug}/replies/{id}/approve/": "reply-pending",

@@ -199,6 +199,7 @@ def test_the_admin_saves_a_playbook_with_inline_steps_through_the_services(
     client: Any, tenant: Any, agency_admin: Any
 ) -> None:
     agency_admin.is_staff = True
+    agency_admin.language = "en"  # the page's errors are read in English here
     agency_admin.save()
     client.force_login(agency_admin)
     form = {

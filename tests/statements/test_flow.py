@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from incidents import services as incident_services
 from incidents.line import approved_line
@@ -496,7 +496,8 @@ def test_the_e_mailed_link_handler_decides_through_the_same_rules(
     services_submit(version)
     client = members[Role.CLIENT]
     incident_services.assign_role(incident=incident, user=client, role="client_approver")
-    text = perform_client_decision(client, version, {"decision": "approved", "comment": ""})
+    with translation.override("en"):
+        text = perform_client_decision(client, version, {"decision": "approved", "comment": ""})
     assert text == "You approved version 1 of Gangguan."
     version.refresh_from_db()
     assert version.status == "approved"
