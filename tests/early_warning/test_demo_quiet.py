@@ -36,4 +36,6 @@ def test_the_full_demo_raises_a_handful_of_alerts_and_at_most_two_incidents(db: 
         assert Alert.objects.for_tenant(tenant).filter(cluster=story).count() == 1, slug
         assert kinds["hoax-spread"] <= 2, (slug, kinds)
         assert sum(kinds.values()) <= 10, (slug, kinds)
-        assert Incident.objects.for_tenant(tenant).count() <= 2, slug
+        # Alerts open at most two incidents (the evaluation's demo adds a past, reviewed one).
+        live = Incident.objects.for_tenant(tenant).exclude(status="reviewed")
+        assert live.count() <= 2, slug

@@ -337,7 +337,9 @@ def test_the_tenant_sees_accuracy_and_suggestions_on_rest_graphql_and_admin(
     done = gql(call, user=members["responder"], variables=variables)
     assert done["data"]["correct_mention"]["sentiment"] == "negative"
     # the admin shows the accuracy against the base and the list
-    staff = UserFactory(agency=tenant.agency, is_agency_admin=True, is_staff=True)
+    staff = UserFactory(  # reads the page in English (Indonesian is the default)
+        agency=tenant.agency, is_agency_admin=True, is_staff=True, language="en"
+    )
     browser = Client()
     browser.force_login(staff)
     listing = browser.get("/admin/monitoring/scoringmodel/", HTTP_ACCEPT_LANGUAGE="en")
