@@ -594,15 +594,16 @@ FUZZ_PLAYBOOK_STEPS = [
 
 
 def playbook_objects(tenant: Any, admin: Any) -> dict[str, list[Any]]:
-    """A tenant playbook attached to a new hoax incident, whose advice the fuzzer reads and
-    edits (the admin holds the commander's powers)."""
+    """A tenant playbook attached to a new hoax incident (by its conditions), whose advice the
+    fuzzer reads and edits (the admin holds the commander's powers)."""
     from incidents import playbooks as incident_playbooks
     from incidents import services as incident_services
     from incidents.models import ResponseAdvice
 
     playbook = playbook_victims(tenant)["playbook"]()
+    # The playbook matches hoaxes, so it attaches as the incident opens.
     incident = incident_services.open_incident(tenant=tenant, title="Fuzz playbook", trigger="hoax")
-    attachment = incident_playbooks.attach_playbook(incident=incident, playbook=playbook)
+    attachment = incident_playbooks.attached(incident)[0]
     advice = ResponseAdvice.objects.for_tenant(tenant).filter(incident=incident).first()
     return {
         "playbook": [playbook],
