@@ -11,8 +11,6 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch, Q, QuerySet
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
 from incidents.evaluation import fields, selectors, services
@@ -21,11 +19,11 @@ from incidents.models import Incident
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
-from tenants.graphql.permissions import IsAuthenticated, current_user, tenant_access, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import current_user, tenant_access, tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type, tenant_ids_with
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 MAX_ROWS = 500
 
 

@@ -8,8 +8,6 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from incidents import fields, replies
 from incidents.authority import Authority
@@ -17,12 +15,12 @@ from incidents.models import Incident, Reply
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, forbidden, service_errors
-from tenants.graphql.permissions import IsAuthenticated, tenant_access, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_access, tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
 from tenants.models import Tenant, User
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 MAX_ROWS = 500
 
 

@@ -10,8 +10,6 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from incidents import playbooks as incident_playbooks
 from incidents import selectors
@@ -27,15 +25,14 @@ from incidents.models import Incident, IncidentPlaybook, ResponseAdvice
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, forbidden, service_errors
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
 from tenants.graphql.permissions import (
-    IsAuthenticated,
     current_user,
     tenant_access,
     tenant_for,
 )
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 MAX_ROWS = 500
 
 

@@ -25,8 +25,6 @@ from django.db.models import Model, Prefetch, QuerySet
 from django.utils.dateparse import parse_duration
 from django.utils.duration import duration_string
 from django.utils.translation import gettext as _
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
 from monitoring import fields
@@ -45,12 +43,12 @@ from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
 from tenants.graphql.filters import apply_filters, filter_input
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
 from tenants.models import Tenant, User
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 ALERT_ORDERING_HELP = (
     "As REST's ?ordering=: "
     + ", ".join(f"{name}, -{name}" for name in ALERT_ORDERINGS)

@@ -9,8 +9,6 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from monitoring import classifier, fields, selectors, services
 from monitoring.graphql.types import MentionType
@@ -18,12 +16,11 @@ from monitoring.models import Mention, ScoreCorrection, ScoringModel
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
 from tenants.models import User
 from tenants.roles import Cap
-
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @public_type(fields.SCORE_CORRECTION)

@@ -8,19 +8,16 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
 from monitoring.escalation import fields, services
 from monitoring.escalation.models import EscalationPolicy
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.graphql.types import TenantOwnedType, public_type
 from tenants.roles import Cap
-
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @public_type(fields.ESCALATION_POLICY)

@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from monitoring import selectors, services
 from monitoring.filtersets import MENTION_ORDERINGS, MentionFilterSet
@@ -52,11 +50,11 @@ from tenants.api.params import PeriodSerializer
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors, validated
 from tenants.graphql.filters import bound_filterset
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.models import Tenant
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 ORDERING_HELP = (
     "As REST's ?ordering=: "
     + ", ".join(f"{name}, -{name}" for name in MENTION_ORDERINGS)

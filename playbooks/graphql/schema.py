@@ -12,8 +12,6 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from playbooks import fields, selectors, services
 from playbooks.graphql.types import PlaybookType
@@ -21,12 +19,11 @@ from playbooks.models import CannedAnswer
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.graphql.types import TenantOwnedType, UserSummaryType, public_type
 from tenants.models import Tenant, User
 from tenants.roles import Cap
-
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @strawberry.type

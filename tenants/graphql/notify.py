@@ -10,19 +10,17 @@ from typing import Any
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
-from tenants.graphql.permissions import IsAuthenticated, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import tenant_for
 from tenants.graphql.types import TenantOwnedType, public_type
 from tenants.models import Channel, Delivery, OnCallShift, QuietHours
 from tenants.notify import fields, services
 from tenants.roles import Cap
 
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 MAX_DELIVERIES = 200
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 
 from tenants import access, dbscope, i18n
 from tenants.graphql.context import Info
@@ -133,3 +133,7 @@ class HasTenantCapability(BasePermission):
         tenant = source if isinstance(source, Tenant) else source.tenant
         require(info, tenant, self.cap)
         return True
+
+
+# The extension every root field of the tenant API carries: a signed-in caller, or UNAUTHENTICATED.
+AUTHENTICATED: list[Any] = [PermissionExtension(permissions=[IsAuthenticated()])]

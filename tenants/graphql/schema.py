@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
-from strawberry.permission import PermissionExtension
 
 from tenants import access
 from tenants.graphql.context import Info
-from tenants.graphql.permissions import IsAuthenticated, current_user, tenant_for
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
+from tenants.graphql.permissions import current_user, tenant_for
 from tenants.graphql.types import TenantType, UserType
 from tenants.models import Tenant
 from tenants.roles import Cap
-
-_authenticated = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @strawberry.type

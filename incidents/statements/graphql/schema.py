@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from incidents.authority import Authority
 from incidents.graphql.schema import _internal, _of_incident, _page
@@ -22,15 +20,13 @@ from incidents.statements.models import StatementVersion
 from tenants.api.pagination import DIGITS
 from tenants.graphql.context import Info
 from tenants.graphql.errors import bad_input, service_errors
+from tenants.graphql.permissions import AUTHENTICATED as _authenticated
 from tenants.graphql.permissions import (
-    IsAuthenticated,
     current_user,
     tenant_access,
     tenant_for,
 )
 from tenants.roles import Cap
-
-_authenticated: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticated()])]
 
 
 @strawberry.type
