@@ -39,10 +39,7 @@ from incidents.models import Incident, IncidentMember, IncidentPlaybook, Respons
 from playbooks import advice as advice_rules
 from playbooks import rules, selectors
 from playbooks.models import Playbook
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
+from tenants.writes import field_error
 
 
 def attached_key_messages(incident: Incident) -> tuple[str, ...]:
@@ -98,14 +95,14 @@ def attach_playbook(
 
     found = _playbook(incident, playbook)
     if not incident.is_open:
-        raise _field_error(
+        raise field_error(
             "incident", _("The incident is %(status)s.") % {"status": incident.status}, "closed"
         )
     attached = IncidentPlaybook.objects.for_tenant(incident.tenant_id).filter(
         incident_id=incident.pk, playbook_id=found.pk
     )
     if attached.exists():
-        raise _field_error(
+        raise field_error(
             "playbook", _("This playbook is attached to the incident already."), "unique"
         )
     snapshot = selectors.current_snapshot(found)
@@ -168,7 +165,7 @@ def _playbook(incident: Incident, value: Playbook | int | str) -> Playbook:
     if isinstance(number, int) and not isinstance(number, bool) and 0 < number < 2**63:
         found = Playbook.objects.for_tenant(incident.tenant).filter(pk=number).first()
     if found is None:
-        raise _field_error("playbook", _("No such playbook in this tenant."), "not_found")
+        raise field_error("playbook", _("No such playbook in this tenant."), "not_found")
     return found
 
 
@@ -295,13 +292,13 @@ def update_advice(
             }
         )
     if "cluster" in changes and changes["cluster"] not in advice_rules.CLUSTERS:
-        raise _field_error(
+        raise field_error(
             "cluster",
             _("Choose one of: %(values)s.") % {"values": ", ".join(advice_rules.CLUSTERS)},
             "invalid_choice",
         )
     if "posture" in changes and changes["posture"] not in advice_rules.postures():
-        raise _field_error(
+        raise field_error(
             "posture",
             _("Choose one of: %(values)s.") % {"values": ", ".join(advice_rules.postures())},
             "invalid_choice",
@@ -309,7 +306,7 @@ def update_advice(
     if "reasoning" in changes and (
         not isinstance(changes["reasoning"], str) or not changes["reasoning"].strip()
     ):
-        raise _field_error("reasoning", _("This field may not be blank."), "blank")
+        raise field_error("reasoning", _("This field may not be blank."), "blank")
     incident = (
         Incident.objects.for_tenant(instance.tenant_id)
         .select_for_update()

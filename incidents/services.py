@@ -61,7 +61,7 @@ from tenants.access import roles_in
 from tenants.choices import IncidentRole, Severity
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Cap, capabilities_of
-from tenants.writes import create_row, delete_row, ensure_same_tenant, update_row
+from tenants.writes import create_row, delete_row, ensure_same_tenant, field_error, update_row
 
 NOT_A_MEMBER = gettext_lazy("Must be a member of this tenant.")
 BIGINT_MAX = 2**63 - 1
@@ -75,10 +75,6 @@ TASK_WRITABLE = (
     "depends_on",
     "visible_to_client",
 )
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 # --- members ---------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ def member(tenant: Tenant | int, value: User | int | str | None, field: str) -> 
             .first()
         )
     if found is None:
-        raise _field_error(field, str(NOT_A_MEMBER), "not_a_member")
+        raise field_error(field, str(NOT_A_MEMBER), "not_a_member")
     return found
 
 
@@ -181,18 +177,18 @@ def add_entry(
 ) -> TimelineEntry:
     """A manual entry: a note, a legal review or a pinned mention (with ``mention``)."""
     if kind not in MANUAL_KINDS:
-        raise _field_error(
+        raise field_error(
             "kind",
             _("Write one of: %(kinds)s.") % {"kinds": ", ".join(MANUAL_KINDS)},
             "invalid_choice",
         )
     if not text or not text.strip():
-        raise _field_error("text", _("This field may not be blank."), "blank")
+        raise field_error("text", _("This field may not be blank."), "blank")
     pinned = None
     if kind == TimelineKind.MENTION:
         pinned = _mention(incident.tenant_id, mention, "mention")
     elif mention is not None:
-        raise _field_error("mention", _("Only a pinned mention names a mention."), "invalid")
+        raise field_error("mention", _("Only a pinned mention names a mention."), "invalid")
     return write_entry(
         incident=incident,
         kind=kind,
@@ -214,7 +210,7 @@ def _mention(tenant_id: int, value: Mention | int | str | None, field: str) -> M
         if 0 < number <= BIGINT_MAX:
             found = Mention.objects.for_tenant(tenant_id).filter(pk=number).first()
     if found is None:
-        raise _field_error(field, _("No such mention in this tenant."), "not_found")
+        raise field_error(field, _("No such mention in this tenant."), "not_found")
     return found
 
 
@@ -311,14 +307,14 @@ def change_severity(
 ) -> Incident:
     """A new severity (a commander's power); the timeline says from what to what and why."""
     if severity not in Severity.values:
-        raise _field_error(
+        raise field_error(
             "severity",
             _("Choose one of: %(values)s.") % {"values": ", ".join(Severity.values)},
             "invalid_choice",
         )
     locked = _locked(incident)
     if not locked.is_open:
-        raise _field_error(
+        raise field_error(
             "severity", _("The incident is %(status)s.") % {"status": locked.status}, "closed"
         )
     if locked.severity == severity:
@@ -344,11 +340,11 @@ def _tags(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list | tuple) or len(value) > 20:
-        raise _field_error("tags", _("Must be a list of at most 20 tags."), "invalid")
+        raise field_error("tags", _("Must be a list of at most 20 tags."), "invalid")
     found: list[str] = []
     for item in value:
         if not isinstance(item, str) or not 1 <= len(item.strip()) <= 40:
-            raise _field_error("tags", _("Tags are 1-40 characters."), "invalid")
+            raise field_error("tags", _("Tags are 1-40 characters."), "invalid")
         tag = item.strip().lower()
         if tag not in found:
             found.append(tag)
@@ -401,7 +397,7 @@ def transition_incident(
     """Move ``incident`` to stage ``to`` along the transition table, stamping the stage's
     time; refused (field ``to``, naming the allowed stages) otherwise."""
     if to not in IncidentStatus.values:
-        raise _field_error(
+        raise field_error(
             "to",
             _("Choose one of: %(values)s.") % {"values": ", ".join(IncidentStatus.values)},
             "invalid_choice",
@@ -416,7 +412,7 @@ def transition_incident(
             needs = " " + _("(only when %(conditions)s)") % {
                 "conditions": ", ".join(CONDITION_TEXT[c] for c in match.conditions)  # type: ignore[index]
             }
-        raise _field_error(
+        raise field_error(
             "to",
             _("Cannot move from '%(source)s' to '%(to)s'%(needs)s. Allowed now: %(allowed)s.")
             % {
@@ -460,10 +456,10 @@ def record_statement(
     """A public statement or update was published: stamps the first statement and restarts the
     update cadence; the entry is visible to the client."""
     if not text or not text.strip():
-        raise _field_error("text", _("This field may not be blank."), "blank")
+        raise field_error("text", _("This field may not be blank."), "blank")
     locked = _locked(incident)
     if not locked.is_open:
-        raise _field_error(
+        raise field_error(
             "text", _("The incident is %(status)s.") % {"status": locked.status}, "closed"
         )
     when = at or timezone.now()
@@ -495,7 +491,7 @@ def assign_role(
     """Give ``role`` in ``incident`` to a member of its tenant. The commander must hold
     ``incidents.manage``; naming or replacing the commander is a commander's power."""
     if role not in IncidentRole.values:
-        raise _field_error(
+        raise field_error(
             "role",
             _("Choose one of: %(values)s.") % {"values": ", ".join(IncidentRole.values)},
             "invalid_choice",
@@ -504,7 +500,7 @@ def assign_role(
     locked = _locked(incident)
     if role == IncidentRole.COMMANDER:
         if Cap.MANAGE_INCIDENTS not in capabilities_of(roles_in(person, locked.tenant)):
-            raise _field_error(
+            raise field_error(
                 "user",
                 _("The commander must hold 'incidents.manage' in this tenant."),
                 "cannot_command",
@@ -512,7 +508,7 @@ def assign_role(
         _require_command(locked, authority, _("name the commander"))
     team = IncidentMember.objects.for_tenant(locked.tenant_id).filter(incident=locked)
     if team.filter(user=person, role=role).exists():
-        raise _field_error("user", _("This member already holds this role."), "unique")
+        raise field_error("user", _("This member already holds this role."), "unique")
     replaced = None
     if role == IncidentRole.COMMANDER:
         replaced = team.filter(role=IncidentRole.COMMANDER).select_related("user").first()
@@ -607,7 +603,7 @@ def _row(model: type[Any], tenant_id: int, value: Any, field: str) -> Any:
         if text.isascii() and text.isdigit() and 0 < int(text) <= BIGINT_MAX:
             found = model.objects.for_tenant(tenant_id).filter(pk=int(text)).first()
     if found is None:
-        raise _field_error(field, _("No such object in this tenant."), "not_found")
+        raise field_error(field, _("No such object in this tenant."), "not_found")
     return found
 
 
@@ -694,18 +690,18 @@ def delete_link(*, instance: IncidentLink, authority: Authority = SYSTEM) -> Non
 def _dependencies(task: IncidentTask, value: Iterable[Any]) -> list[int]:
     """Ids of tasks of the same incident, no cycle (field ``depends_on``)."""
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise _field_error("depends_on", _("Must be a list of task ids."), "invalid")
+        raise field_error("depends_on", _("Must be a list of task ids."), "invalid")
     ids: list[int] = []
     for item in value:
         number = item.pk if isinstance(item, IncidentTask) else item
         if isinstance(number, str) and number.isascii() and number.isdigit():
             number = int(number)
         if not isinstance(number, int) or isinstance(number, bool) or not 0 < number <= BIGINT_MAX:
-            raise _field_error("depends_on", _("Must be a list of task ids."), "invalid")
+            raise field_error("depends_on", _("Must be a list of task ids."), "invalid")
         if number not in ids:
             ids.append(number)
     if task.pk is not None and task.pk in ids:
-        raise _field_error("depends_on", _("A task cannot depend on itself."), "cycle")
+        raise field_error("depends_on", _("A task cannot depend on itself."), "cycle")
     siblings = dict(
         IncidentTask.objects.for_tenant(task.tenant_id)
         .filter(incident_id=task.incident_id)
@@ -713,7 +709,7 @@ def _dependencies(task: IncidentTask, value: Iterable[Any]) -> list[int]:
     )
     missing = [number for number in ids if number not in siblings]
     if missing:
-        raise _field_error(
+        raise field_error(
             "depends_on",
             _("No such task in this incident: %(ids)s.") % {"ids": ", ".join(map(str, missing))},
             "not_found",
@@ -725,7 +721,7 @@ def _dependencies(task: IncidentTask, value: Iterable[Any]) -> list[int]:
         while stack:
             current = stack.pop()
             if current == task.pk:
-                raise _field_error(
+                raise field_error(
                     "depends_on",
                     _("This would make a cycle of dependencies."),
                     "cycle",
@@ -747,7 +743,7 @@ def _check_can_progress(task: IncidentTask) -> None:
         .values_list("pk", flat=True)
     )
     if waiting:
-        raise _field_error(
+        raise field_error(
             "status",
             _("Waiting for tasks %(ids)s to finish first.")
             % {"ids": ", ".join(map(str, sorted(waiting)))},
@@ -901,7 +897,7 @@ def create_role_policy(
     if role == IncidentRole.COMMANDER and Cap.MANAGE_INCIDENTS not in capabilities_of(
         roles_in(person, tenant)
     ):
-        raise _field_error(
+        raise field_error(
             "user",
             _("The commander must hold 'incidents.manage' in this tenant."),
             "cannot_command",

@@ -344,11 +344,9 @@ def live_adapter(tenant_id: int) -> Adapter | None:
 # --- re-scoring --------------------------------------------------------------------------------
 
 
-def rescore_mentions(*, tenant: Tenant | int, days: int) -> int:
-    """Scores again the tenant's mentions published in the last ``days`` days (1 to 30) with its
-    live version; answers how many changed. Each chunk of ``RESCORE_CHUNK`` mentions is one
-    transaction that writes the changed scores and moves changed sentiments in the rollups;
-    corrected fields are kept; no pipeline event is published, so no live alert fires."""
+def _check_rescore_days(days: Any) -> None:
+    """Re-scoring reaches 1 to ``MAX_RESCORE_DAYS`` days back (``ValidationError`` on
+    ``days``)."""
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_RESCORE_DAYS:
         raise ValidationError(
             {
@@ -357,6 +355,24 @@ def rescore_mentions(*, tenant: Tenant | int, days: int) -> int:
                 )
             }
         )
+
+
+def request_rescore(tenant: Tenant | int, days: int) -> bool:
+    """Queues ``rescore_mentions`` of the last ``days`` days on the slow queue (REST, GraphQL);
+    answers that it queued. A day count out of range is a ``ValidationError`` on ``days``."""
+    from tenants.queues import enqueue_slow
+
+    _check_rescore_days(days)
+    enqueue_slow(RESCORE_TASK, _tenant_id(tenant), days)
+    return True
+
+
+def rescore_mentions(*, tenant: Tenant | int, days: int) -> int:
+    """Scores again the tenant's mentions published in the last ``days`` days (1 to 30) with its
+    live version; answers how many changed. Each chunk of ``RESCORE_CHUNK`` mentions is one
+    transaction that writes the changed scores and moves changed sentiments in the rollups;
+    corrected fields are kept; no pipeline event is published, so no live alert fires."""
+    _check_rescore_days(days)
     tenant_id = _tenant_id(tenant)
     _forget(tenant_id)
     adapter = live_adapter(tenant_id)

@@ -48,7 +48,7 @@ from playbooks.models import (
     new_widget_key,
 )
 from tenants.models import Agency, Tenant, User
-from tenants.writes import create_row, delete_row, update_row
+from tenants.writes import create_row, delete_row, field_error, update_row
 
 STARTER_FILE = Path(__file__).parent / "data" / "starter.json"
 PLAYBOOK_WRITABLE = (
@@ -73,10 +73,6 @@ STEP_FIELDS = (
     "visible_to_client",
 )
 OWNERS = ("tenant", "agency")
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def may_manage_agency_playbooks(user: Any, agency_id: int) -> bool:
@@ -162,7 +158,7 @@ def _validate(playbook: Playbook) -> None:
     if playbook.pk is not None:
         clash = clash.exclude(pk=playbook.pk)
     if clash.exists():
-        raise _field_error("name", _("A playbook with this name and language exists."), "unique")
+        raise field_error("name", _("A playbook with this name and language exists."), "unique")
 
 
 @transaction.atomic
@@ -179,7 +175,7 @@ def create_playbook(
     """A new playbook of ``tenant`` (``owner="tenant"``) or of its agency
     (``owner="agency"``, agency admins only), with its steps."""
     if owner not in OWNERS:
-        raise _field_error(
+        raise field_error(
             "owner", _("Choose one of: %(values)s.") % {"values": ", ".join(OWNERS)}, "invalid"
         )
     unknown = sorted(set(values) - set(PLAYBOOK_WRITABLE))
@@ -253,16 +249,16 @@ def set_steps(*, playbook: Playbook, steps: list[Mapping[str, Any]], user: Any =
 
 def _step_rows(playbook: Playbook, steps: list[Mapping[str, Any]]) -> list[PlaybookStep]:
     if not isinstance(steps, list) or len(steps) > 50:
-        raise _field_error("steps", _("Must be a list of at most 50 steps."), "invalid")
+        raise field_error("steps", _("Must be a list of at most 50 steps."), "invalid")
     rows: list[PlaybookStep] = []
     for index, data in enumerate(steps):
         if not isinstance(data, Mapping):
-            raise _field_error(
+            raise field_error(
                 "steps", _("Step %(n)d must be an object.") % {"n": index + 1}, "invalid"
             )
         unknown = sorted(set(data) - set(STEP_FIELDS))
         if unknown:
-            raise _field_error(
+            raise field_error(
                 "steps",
                 _("Step %(n)d: unknown field %(field)s.") % {"n": index + 1, "field": unknown[0]},
                 "unknown_field",
@@ -292,7 +288,7 @@ def _step_rows(playbook: Playbook, steps: list[Mapping[str, Any]]) -> list[Playb
         except ValidationError as exc:
             field, errors = next(iter(exc.message_dict.items()))
             first = exc.error_dict[field][0] if hasattr(exc, "error_dict") else exc
-            raise _field_error(
+            raise field_error(
                 "steps",
                 _("Step %(n)d (%(key)s), %(field)s: %(message)s")
                 % {"n": index + 1, "key": row.key or "?", "field": field, "message": errors[0]},
@@ -302,7 +298,7 @@ def _step_rows(playbook: Playbook, steps: list[Mapping[str, Any]]) -> list[Playb
     keys = [row.key for row in rows]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
-        raise _field_error(
+        raise field_error(
             "steps",
             _("Step key %(key)s is used twice.") % {"key": duplicates[0]},
             "unique",
@@ -311,17 +307,15 @@ def _step_rows(playbook: Playbook, steps: list[Mapping[str, Any]]) -> list[Playb
     if problems:
         key, problem = sorted(problems.items())[0]
         if problem == "self":
-            raise _field_error(
-                "steps", _("Step %(key)s depends on itself.") % {"key": key}, "cycle"
-            )
+            raise field_error("steps", _("Step %(key)s depends on itself.") % {"key": key}, "cycle")
         if problem.startswith("unknown:"):
-            raise _field_error(
+            raise field_error(
                 "steps",
                 _("Step %(key)s depends on %(other)s, which is no step of this playbook.")
                 % {"key": key, "other": problem.split(":", 1)[1]},
                 "unknown_step",
             )
-        raise _field_error(
+        raise field_error(
             "steps",
             _("The dependencies of steps %(keys)s make a cycle.")
             % {"keys": ", ".join(sorted(problems))},
@@ -358,12 +352,12 @@ def load_starter_playbooks(
     Returns the new ones."""
     tenant = Tenant.objects.filter(agency=agency).order_by("pk").first()
     if tenant is None:
-        raise _field_error("agency", _("The agency has no tenant yet."), "invalid")
+        raise field_error("agency", _("The agency has no tenant yet."), "invalid")
     data = starter_data()
     created = []
     for language in languages:
         if language not in Language.values:
-            raise _field_error("languages", _("Unknown language."), "invalid")
+            raise field_error("languages", _("Unknown language."), "invalid")
         existing = set(
             Playbook.objects.filter(agency=agency, tenant__isnull=True, language=language)
             .exclude(starter_key="")

@@ -376,6 +376,18 @@ MUTATIONS = {
         Cap.CORRECT_SCORES,
         'mutation($slug: String!) { activate_classifier(slug: $slug, id: "987654") { id } }',
     ),
+    "train_classifier": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { train_classifier(slug: $slug) }",
+    ),
+    "rollback_classifier": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { rollback_classifier(slug: $slug) { id } }",
+    ),
+    "rescore_mentions": (
+        Cap.CORRECT_SCORES,
+        "mutation($slug: String!) { rescore_mentions(slug: $slug, days: 0) }",
+    ),
 }
 # Every capability-guarded field, as (type, field): a query reaching it in tenant $slug.
 GUARDED_QUERIES = {

@@ -196,12 +196,11 @@ class ScoringModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def rescore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Queue re-scoring of the last ``days`` days (1-30) with the live version; corrected
         fields are kept and no live alert fires."""
-        from tenants.queues import enqueue_slow
-
         payload = RescoreSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        enqueue_slow(classifier.RESCORE_TASK, self.tenant.pk, payload.validated_data["days"])
-        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+        with service_errors():
+            queued = classifier.request_rescore(self.tenant, payload.validated_data["days"])
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: LabelSuggestionSerializer(many=True)}, filters=False)
     @action(detail=False, methods=["get"], pagination_class=None)

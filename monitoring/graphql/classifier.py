@@ -1,6 +1,7 @@
 """GraphQL fields of score corrections and the tenant's classifier, as on REST
-(``monitoring.api.classifier``): the same capabilities, services and selectors. Training,
-rollback and re-scoring are REST and admin actions only."""
+(``monitoring.api.classifier``): the same capabilities, services and selectors. Correcting,
+training, activating, rolling back and re-scoring need ``scores.correct``; training and
+re-scoring are queued on the slow queue as on REST."""
 
 from __future__ import annotations
 
@@ -140,3 +141,28 @@ class ClassifierMutation:
             raise bad_input("No such classifier version in this tenant.", "id")
         with service_errors():
             return classifier.activate_scoring_model(instance=row)  # type: ignore[return-value]
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def train_classifier(self, info: Info, slug: str) -> bool:
+        """Queue training of a new version from the corrections (slow queue; REST:
+        ``classifier/train/``). Answers whether it queued (at most once a minute)."""
+        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
+        with service_errors():
+            return classifier.request_training(tenant)
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def rollback_classifier(self, info: Info, slug: str) -> ScoringModelType | None:
+        """Take the live version out of use; the newest earlier accepted version (or the base
+        models, answered as null) scores the tenant's new mentions (REST:
+        ``classifier/rollback/``)."""
+        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
+        with service_errors():
+            return classifier.rollback_scoring_model(tenant=tenant)  # type: ignore[return-value]
+
+    @strawberry_django.mutation(extensions=_authenticated)
+    def rescore_mentions(self, info: Info, slug: str, days: int) -> bool:
+        """Queue re-scoring of the last ``days`` days (1-30) with the live version (slow queue;
+        REST: ``classifier/rescore/``); corrected fields are kept and no live alert fires."""
+        tenant = tenant_for(info, slug, Cap.CORRECT_SCORES)
+        with service_errors():
+            return classifier.request_rescore(tenant, days)
