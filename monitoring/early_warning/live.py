@@ -458,6 +458,19 @@ def advance(
     return Advanced(new_state, due, alerts)
 
 
+def judge_share_bucket(
+    config: SpikeConfig,
+    detector: SpikeDetector,
+    usual: UsualShare,
+    start: datetime,
+    negative: int,
+    total: int,
+) -> Detected | None:
+    """The share test of one bucket on its final counts (the backtest of stored rollups)."""
+    alert = _judge_share(config, detector, usual, {start: negative}, {start: total}, start, start)
+    return None if alert is None else replace(alert, window_end=start + BUCKET)
+
+
 def _judge_share(
     config: SpikeConfig,
     detector: SpikeDetector,

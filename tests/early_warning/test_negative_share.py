@@ -127,3 +127,34 @@ def test_a_count_rising_with_volume_alone_fires_neither_path(tenant: Any) -> Non
     state = DetectorState.objects.for_tenant(tenant).get(rule__kind="negative-surge")
     usual = state.state["share"]
     assert usual["negative"] / usual["total"] == pytest.approx(0.3, abs=0.01)
+
+
+def test_the_backtest_of_stored_rollups_judges_the_share_as_live(tenant: Any) -> None:
+    from monitoring.early_warning.backtest import backtest_rule
+
+    services.ensure_default_rules(tenant=tenant)
+    rule = AlertRule.objects.for_tenant(tenant).get(kind="negative-surge")
+    base = live.floor_bucket(timezone.now()) - timedelta(hours=2)
+
+    def rollups(negative_of: Any) -> None:
+        MetricBucket.objects.for_tenant(tenant).delete()
+        MetricBucket.objects.bulk_create(
+            [
+                MetricBucket(
+                    tenant=tenant,
+                    query_id=0,
+                    bucket=base + live.BUCKET * k,
+                    mentions=100,
+                    negative=negative_of(k),
+                    neutral=100 - negative_of(k),
+                )
+                for k in range(-HISTORY, 3)
+            ]
+        )
+
+    rollups(lambda k: 70 if k >= 0 else 30)  # the share jumps at flat volume
+    [line] = backtest_rule(rule=rule, days=1)
+    assert line["details"]["test"] == "share" and "are negative" in line["explanation"]
+    assert line["observed"] >= line["threshold"] > line["baseline"] == pytest.approx(0.3, abs=0.01)
+    rollups(lambda k: 30)  # nothing changes
+    assert backtest_rule(rule=rule, days=1) == []
