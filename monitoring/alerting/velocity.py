@@ -1,4 +1,4 @@
-"""Velocity: engagement accelerating on one mention, from snapshots of its engagement.
+"""Velocity: engagement accelerating on one mention or a hoax cluster, from snapshots.
 
 Only sources that deliver an item again with new numbers (a crawler re-reading a post) give
 snapshots; the live layer stores one each time the pipeline updates a mention's engagement.
@@ -6,6 +6,10 @@ The first snapshot is compared with the time since publication (the mention star
 each later one with the snapshot before it. A snapshot fires when the engagement gained per hour
 since the previous point reaches ``min_rate`` and at least ``ratio`` times the rate of the
 interval before (so a mention that was always busy does not page: it must speed up).
+
+:func:`judge_cluster` applies the same thresholds to the summed rates of a hoax cluster's
+members (those with a recent snapshot), so members each speeding up a little can cross
+together.
 """
 
 from __future__ import annotations

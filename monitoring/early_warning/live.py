@@ -20,12 +20,16 @@ What each kind reads (never weeks of history per evaluation):
   reads them only from the tenant's last scoring-model change, ``classifier.scores_since``,
   and a model change restarts both score-counting series). Counts that arrive for a
   bucket the series has already learnt still count in the rollups, not in the baseline.
+  A negative-surge series also counts every mention per bucket and judges the negative share
+  against its usual share, as the offline replay does (``surge.UsualShare``/``judge_share``).
 * **mention rules** (``hoax-spread``, ``owned-account``, ``influential-author``,
   ``trigger-keywords``) read the chunk's new mentions; hoax clusters live in ``HoaxMember`` /
   ``HoaxBand`` / ``HoaxCluster``, owned-account profiles on ``OwnedAccount``, keyword hits in
   ``DetectorState``.
 * **velocity** reads the ``EngagementSnapshot`` rows written here for the chunk's *updated*
-  mentions: only sources that re-deliver items feed it.
+  mentions: only sources that re-deliver items feed it. A mention in a hoax cluster is judged
+  with its cluster (the members' summed engagement, their stored snapshots), under the
+  cluster's key.
 
 **Backfill rule**: a mention published more than two hours before it was ingested updates the
 rollups, the baselines, clusters and profiles, and never fires; a bucket that ended more than
