@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .mentions import MentionEvent
 from .rate import EventRate
 from .spike import SPIKE_PRESETS, SpikeThresholds, strongest
 from .types import (
     Alert,
+    MentionRef,
+    as_utc,
     check_sensitivity,
     check_severity,
     iso,
@@ -38,6 +41,9 @@ BUCKET = timedelta(minutes=5)
 SHORT = timedelta(minutes=15)
 WARMUP = timedelta(hours=6)
 SHARE_HALF_LIFE = timedelta(hours=24)
+SHARE_DECAY = 0.5 ** (BUCKET / SHARE_HALF_LIFE)
+MAX_GAP = int(timedelta(days=2) / BUCKET)  # empty buckets folded at most after a silence
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # (share above the usual, binomial z) per sensitivity
 SHARE_PRESETS = {"low": (0.3, 5.0), "medium": (0.2, 4.0), "high": (0.12, 3.0)}
 # provocation bursts are rarer than mentions: smaller counts already matter
@@ -152,6 +158,157 @@ class ProvocationBurst(_RateRule):
         )
 
 
+class UsualShare:
+    """A series' usual negative share and its last closed buckets, shared by the offline
+    replay (:class:`NegativeSurge`) and the live layer (``early_warning.live.advance``).
+
+    ``close(start, negative, total)`` folds one closed bucket (buckets skipped since the last
+    one count as empty, at most two days of them) into volume-weighted averages with a
+    half-life of a day, and keeps the last ``keep`` buckets' counts for the windows. Its state
+    is plain JSON (:meth:`to_dict`)."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = max(1, keep)
+        self.negative = 0.0
+        self.total = 0.0
+        self.ring: deque[tuple[float, float]] = deque(maxlen=self.keep)
+        self.last: datetime | None = None  # start of the last closed bucket
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keep": self.keep,
+            "negative": self.negative,
+            "total": self.total,
+            "ring": [list(pair) for pair in self.ring],
+            "last": iso(self.last) if self.last else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], keep: int) -> UsualShare:
+        self = cls(keep)
+        self.negative = float(data.get("negative", 0.0))
+        self.total = float(data.get("total", 0.0))
+        self.ring.extend((float(n), float(t)) for n, t in data.get("ring", []))
+        last = data.get("last")
+        self.last = as_utc(datetime.fromisoformat(last)) if last else None
+        return self
+
+    def copy(self) -> UsualShare:
+        return UsualShare.from_dict(self.to_dict(), self.keep)
+
+    def close(self, start: datetime, negative: float, total: float) -> None:
+        if self.last is not None:
+            if start <= self.last:
+                return  # already folded
+            skipped = min(round((start - self.last) / BUCKET) - 1, MAX_GAP)
+            for _ in range(max(skipped, 0)):
+                self._fold(0.0, 0.0)
+        self._fold(float(negative), float(total))
+        self.last = start
+
+    def _fold(self, negative: float, total: float) -> None:
+        self.total = self.total * SHARE_DECAY + total
+        self.negative = self.negative * SHARE_DECAY + negative
+        self.ring.append((negative, total))
+
+    def windows(
+        self, widths: tuple[int, ...], negative: float, total: float
+    ) -> list[tuple[int, float, float]]:
+        """``(buckets, negatives, total)`` of each window ending with the bucket still filling
+        (``negative`` and ``total`` so far); the closed buckets before it from the ring."""
+        ring = list(self.ring)
+        out = []
+        for width in widths:
+            earlier = ring[len(ring) - (width - 1) :] if width > 1 else []
+            out.append(
+                (
+                    width,
+                    negative + sum(n for n, _ in earlier),
+                    total + sum(t for _, t in earlier),
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class ShareDecision:
+    """The window whose negative share lies furthest above the usual one."""
+
+    z: float
+    buckets: int
+    share: float
+    usual: float
+    needed: float
+    negative: float
+
+
+def share_widths(window: timedelta) -> tuple[int, ...]:
+    """The share test's windows, in buckets: 15 minutes and the rule's window."""
+    return tuple(sorted({max(1, round(w / BUCKET)) for w in (SHORT, window)}))
+
+
+def judge_share(
+    usual: UsualShare, windows: list[tuple[int, float, float]], sensitivity: str
+) -> ShareDecision | None:
+    """The share test (see the module docstring): ``None`` unless a window's share reaches
+    what the sensitivity needs over the usual share."""
+    if usual.total < 20:
+        return None
+    rate = min(max(usual.negative / usual.total, 0.01), 0.99)
+    delta, z_needed = SHARE_PRESETS[sensitivity]
+    min_count = SPIKE_PRESETS[sensitivity].min_count
+    best: ShareDecision | None = None
+    for buckets, n, t in windows:
+        if t <= 0 or n < min_count:
+            continue
+        share = n / t
+        spread = math.sqrt(2.0 * t * rate * (1.0 - rate) + 1.0)
+        z = (n - t * rate) / spread
+        needed = max(rate + delta, (t * rate + z_needed * spread) / t)
+        if share >= needed and (best is None or z > best.z):
+            best = ShareDecision(z, buckets, share, rate, needed, n)
+    return best
+
+
+def share_alert(
+    decision: ShareDecision,
+    *,
+    rule: str,
+    sensitivity: str,
+    severity: str | None,
+    now: datetime,
+    cooldown_until: datetime,
+    dedupe_key: str,
+    mentions: list[MentionRef] | None = None,
+) -> Alert:
+    """The alert of a share decision, worded the same offline and live."""
+    start = _window_start(now, decision.buckets)
+    explanation = (
+        f"{decision.share:.0%} of mentions since {iso(start)} are negative "
+        f"({decision.negative:g} of them) against the usual {decision.usual:.0%} "
+        f"({decision.z:.1f} sigma); the {sensitivity} sensitivity fires at "
+        f"{decision.needed:.0%}."
+    )
+    score = score_from_ratio(decision.share - decision.usual, decision.needed - decision.usual)
+    return Alert(
+        rule=rule,
+        at=now,
+        window_start=start,
+        window_end=now,
+        observed=decision.share,
+        baseline=decision.usual,
+        threshold=decision.needed,
+        sigma=decision.z,
+        score=score,
+        severity=severity or severity_from_score(score),
+        cooldown_until=cooldown_until,
+        explanation=explanation,
+        dedupe_key=dedupe_key,
+        mentions=mentions or [],
+        details={"test": "share"},
+    )
+
+
 class NegativeSurge(_RateRule):
     def __init__(self, config: RateConfig) -> None:
         super().__init__(config)
@@ -159,8 +316,8 @@ class NegativeSurge(_RateRule):
         self.negative = EventRate(BUCKET, windows)
         self.total = EventRate(BUCKET, windows)
         self.recent = _Recent(max(config.window, SHORT))
-        self.usual_negative = 0.0  # volume-weighted averages over about a day
-        self.usual_total = 0.0
+        self.widths = share_widths(config.window)
+        self.usual = UsualShare(max(self.widths))
         self.closed_index: int | None = None
 
     def _learn_share(self) -> None:
@@ -171,16 +328,15 @@ class NegativeSurge(_RateRule):
         if self.closed_index is None:
             self.closed_index = index
             return
-        ring_total = self.total.baseline.ring
-        ring_negative = self.negative.baseline.ring
         closed = index - self.closed_index
         if closed <= 0:
             return
-        decay = 0.5 ** (BUCKET / SHARE_HALF_LIFE)
+        ring_total = self.total.baseline.ring
+        ring_negative = self.negative.baseline.ring
         steps = min(closed, len(ring_total), len(ring_negative))
         for k in range(steps, 0, -1):
-            self.usual_total = self.usual_total * decay + ring_total[-k][0]
-            self.usual_negative = self.usual_negative * decay + ring_negative[-k][0]
+            start = EPOCH + (index - k) * BUCKET
+            self.usual.close(start, ring_negative[-k][0], ring_total[-k][0])
         self.closed_index = index
 
     def observe(self, event: MentionEvent) -> Alert | None:
@@ -218,37 +374,25 @@ class NegativeSurge(_RateRule):
                 explanation,
                 "count",
             )
-        return self._share_test(now, limits)
+        return self._share_test(now)
 
-    def _share_test(self, now: datetime, limits: SpikeThresholds) -> Alert | None:
-        if self.usual_total < 20:
+    def _share_test(self, now: datetime) -> Alert | None:
+        windows = self.usual.windows(self.widths, self.negative.count, self.total.count)
+        decision = judge_share(self.usual, windows, self.config.sensitivity)
+        if decision is None:
             return None
-        usual = min(max(self.usual_negative / self.usual_total, 0.01), 0.99)
-        delta, z_needed = SHARE_PRESETS[self.config.sensitivity]
-        best: tuple[float, int, float, float, float] | None = None
-        for negative, total in zip(self.negative.stats(), self.total.stats(), strict=False):
-            n, t = negative.observed, total.observed
-            if t <= 0 or n < limits.min_count:
-                continue
-            share = n / t
-            z = (n - t * usual) / math.sqrt(2.0 * t * usual * (1.0 - usual) + 1.0)
-            needed = max(
-                usual + delta,
-                (t * usual + z_needed * math.sqrt(2.0 * t * usual * (1.0 - usual) + 1.0)) / t,
-            )
-            if share >= needed and (best is None or z > best[0]):
-                best = (z, negative.buckets, share, needed, n)
-        if best is None:
-            return None
-        z, buckets, share, needed, n = best
-        start = _window_start(now, buckets)
-        explanation = (
-            f"{share:.0%} of mentions since {iso(start)} are negative ({n:g} of them) against "
-            f"the usual {usual:.0%} ({z:.1f} sigma); the {self.config.sensitivity} sensitivity "
-            f"fires at {needed:.0%}."
+        cooldown_until, key = self._fire(now)
+        members = self.recent.since(_window_start(now, decision.buckets))
+        return share_alert(
+            decision,
+            rule=self.config.rule,
+            sensitivity=self.config.sensitivity,
+            severity=self.config.severity,
+            now=now,
+            cooldown_until=cooldown_until,
+            dedupe_key=key,
+            mentions=[m.ref for m in _top(members)],
         )
-        score = score_from_ratio(share - usual, needed - usual)
-        return self._alert(now, start, share, usual, needed, z, score, explanation, "share")
 
     def _alert(
         self,

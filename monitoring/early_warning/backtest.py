@@ -4,13 +4,15 @@ Replayed as the offline ``manage.py backtest-rule`` replays (state starts empty,
 uses only earlier data, the rule's own settings, dedupe and cooldown apply), over at most
 ``MAX_DAYS`` days ending now. Series rules (``spike``, ``negative-surge``) replay the stored
 5-minute rollups of the rule's query (a missing bucket counts as 0); the mention rules replay the
-stored mentions (at most ``MAX_MENTIONS``, the newest) in published order. Velocity has no
+stored mentions (at most ``MAX_MENTIONS``, the newest) in published order; a negative surge
+judges the count and, as live, the negative share of the rollups' totals. Velocity has no
 history to replay (engagement snapshots are kept two days) and answers an empty list. Reads
 only; nothing is stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +20,14 @@ from django.utils import timezone
 
 from monitoring.alerting.rules import mention_rule
 from monitoring.alerting.spike import SpikeDetector
+from monitoring.alerting.surge import UsualShare, share_widths
 from monitoring.alerting.types import as_utc, iso
 from monitoring.choices import AlertKind
 from monitoring.early_warning.live import (
     BUCKET,
     ROLLUP_COLUMN,
     LiveMention,
+    judge_share_bucket,
     load_mentions,
     series_config,
 )
@@ -55,12 +59,23 @@ def _series(rule: AlertRule, since: datetime, now: datetime) -> list[dict[str, A
         MetricBucket.objects.for_tenant(rule.tenant_id)
         .filter(query_id=rule.query_id or 0, bucket__gte=since, bucket__lt=now)
         .order_by("bucket")
-        .values_list("bucket", column)
+        .values_list("bucket", column, "mentions")
     )
-    detector = SpikeDetector(series_config(rule), BUCKET, series=f"q{rule.query_id or 0}")
+    config = series_config(rule)
+    detector = SpikeDetector(config, BUCKET, series=f"q{rule.query_id or 0}")
+    share = rule.kind == AlertKind.NEGATIVE_SURGE
+    usual = UsualShare(max(share_widths(config.window)))
     out = []
-    for bucket, count in rows:
-        alert = detector.observe(as_utc(bucket), float(count))
+    for bucket, count, total in rows:
+        start = as_utc(bucket)
+        alert = detector.observe(start, float(count))
+        if share:
+            # as live: the share when the count does not fire, then the bucket is learnt
+            if alert is not None:
+                alert = replace(alert, details={**alert.details, "test": "count"})
+            elif count:
+                alert = judge_share_bucket(config, detector, usual, start, count, total)
+            usual.close(start, count, total)
         if alert is not None:
             line = {"timestamp": iso(alert.at), **alert.to_dict()}
             line.pop("at", None)

@@ -20,12 +20,16 @@ What each kind reads (never weeks of history per evaluation):
   reads them only from the tenant's last scoring-model change, ``classifier.scores_since``,
   and a model change restarts both score-counting series). Counts that arrive for a
   bucket the series has already learnt still count in the rollups, not in the baseline.
+  A negative-surge series also counts every mention per bucket and judges the negative share
+  against its usual share, as the offline replay does (``surge.UsualShare``/``judge_share``).
 * **mention rules** (``hoax-spread``, ``owned-account``, ``influential-author``,
   ``trigger-keywords``) read the chunk's new mentions; hoax clusters live in ``HoaxMember`` /
   ``HoaxBand`` / ``HoaxCluster``, owned-account profiles on ``OwnedAccount``, keyword hits in
   ``DetectorState``.
 * **velocity** reads the ``EngagementSnapshot`` rows written here for the chunk's *updated*
-  mentions: only sources that re-deliver items feed it.
+  mentions: only sources that re-deliver items feed it. A mention in a hoax cluster is judged
+  with its cluster (the members' summed engagement, their stored snapshots), under the
+  cluster's key.
 
 **Backfill rule**: a mention published more than two hours before it was ingested updates the
 rollups, the baselines, clusters and profiles, and never fires; a bucket that ended more than
@@ -42,8 +46,8 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,10 +63,16 @@ from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
 from monitoring.alerting.mentions import MentionEvent
 from monitoring.alerting.owned import OwnedAccounts, OwnedConfig, Profile, account_key
 from monitoring.alerting.spike import SpikeConfig, SpikeDetector
-from monitoring.alerting.surge import BURST_PRESETS
+from monitoring.alerting.surge import (
+    BURST_PRESETS,
+    UsualShare,
+    judge_share,
+    share_alert,
+    share_widths,
+)
 from monitoring.alerting.types import Alert as Detected
 from monitoring.alerting.types import MentionRef, as_utc, iso, score_from_ratio
-from monitoring.alerting.velocity import Point, VelocityConfig
+from monitoring.alerting.velocity import Member, Point, VelocityConfig, judge_cluster
 from monitoring.alerting.velocity import judge as judge_velocity
 from monitoring.choices import AlertKind, AlertStatus
 from monitoring.early_warning import services
@@ -209,7 +219,7 @@ def evaluate(*, event: PipelineEvent, now: datetime | None = None) -> Evaluation
             evaluate_keywords(rule, mentions, result)
     velocity = [rule for rule in rules if rule.kind == AlertKind.VELOCITY]
     if velocity and points:
-        evaluate_velocity(tenant_id, velocity, points, result)
+        evaluate_velocity(tenant_id, velocity, points, result, now)
     return result
 
 
@@ -357,61 +367,147 @@ def advance(
     counts: dict[datetime, int],
     now: datetime,
     series: str = "",
+    totals: dict[datetime, int] | None = None,
 ) -> Advanced:
     """One series' step: add ``counts`` (per bucket start) to the open buckets, learn every
     bucket that has settled (ended ``SETTLE`` ago; judging those that ended within the backfill
     limit), then judge the open buckets at once: the one filling now with ``peek``, a previous
-    one still settling on a copy first (kept only when it fires). Pure: no database."""
+    one still settling on a copy first (kept only when it fires). Pure: no database.
+
+    A negative-surge series (``config.rule``) also keeps every bucket's *total* (``totals``:
+    all the series' mentions, negative or not) and judges the negative share as the offline
+    replay does (``surge.UsualShare``, ``surge.judge_share``): when the count does not fire and
+    new negatives arrived (``counts``), the share of the windows ending with the bucket filling
+    now against the usual share. Both tests share one cooldown."""
+    share_rule = config.rule == AlertKind.NEGATIVE_SURGE
+    widths = share_widths(config.window)
     if state:
         detector = SpikeDetector.from_dict(state["detector"], config, BUCKET, series)
         pending = {as_utc(datetime.fromisoformat(k)): v for k, v in state["pending"].items()}
+        pending_total = {
+            as_utc(datetime.fromisoformat(k)): v for k, v in state.get("totals", {}).items()
+        }
+        usual = UsualShare.from_dict(state.get("share") or {}, max(widths))
     else:
         detector = SpikeDetector(config, BUCKET, series)
-        pending = {}
+        pending, pending_total, usual = {}, {}, UsualShare(max(widths))
     learnt_until = _learnt_until(detector)
     current = floor_bucket(now)
     settled = floor_bucket(now - SETTLE)  # buckets before this one have settled
-    for start, count in counts.items():
-        if (learnt_until is not None and start < learnt_until) or start > current + BUCKET:
-            continue  # already learnt (late data stays in the rollups only), or far future
-        pending[start] = pending.get(start, 0) + count
+    for source, into in ((counts, pending), (totals or {}, pending_total)):
+        for start, count in source.items():
+            if (learnt_until is not None and start < learnt_until) or start > current + BUCKET:
+                continue  # already learnt (late data stays in the rollups only), or far future
+            into[start] = into.get(start, 0) + count
     alerts: list[Detected] = []
-    for start in sorted(pending):
+    for start in sorted({*pending, *pending_total}):
         if start >= settled:
             break
-        alert = detector.observe(start, pending.pop(start), judge=start + BUCKET > now - BACKFILL)
+        negative = pending.pop(start, 0)
+        total = pending_total.pop(start, 0)
+        alert = detector.observe(start, negative, judge=start + BUCKET > now - BACKFILL)
+        if share_rule:
+            usual.close(start, negative, total)
         if alert is not None:
             alerts.append(alert)
     learnt_until = _learnt_until(detector)
     if learnt_until is not None and learnt_until < settled:
         # no data since: the empty buckets close (windows with zero data, calming episodes)
         detector.observe(settled - BUCKET, 0.0)
-    still_open = sorted(start for start in pending if start <= current)
+        if share_rule:
+            usual.close(settled - BUCKET, 0, 0)
+    still_open = sorted(start for start in {*pending, *pending_total} if start <= current)
     if still_open:
         trial = detector
+        trial_usual = usual
         if len(still_open) > 1:
             trial = SpikeDetector.from_dict(detector.to_dict(), config, BUCKET, series)
+            trial_usual = usual.copy()
         found = []
         for start in still_open[:-1]:
-            alert = trial.observe(start, pending[start])
+            alert = trial.observe(start, pending.get(start, 0))
+            trial_usual.close(start, pending.get(start, 0), pending_total.get(start, 0))
             if alert is not None:
                 found.append(alert)
-        alert = trial.peek(still_open[-1], pending[still_open[-1]])
+        last = still_open[-1]
+        alert = trial.peek(last, pending.get(last, 0))
         if alert is not None:
             found.append(alert)
+        if share_rule and not found and counts and last + BUCKET > now - BACKFILL:
+            shared = _judge_share(config, trial, trial_usual, pending, pending_total, last, now)
+            if shared is not None:
+                found.append(shared)
         if found and trial is not detector:
             detector = trial  # what fired is learnt now; later counts of it stay in the rollups
+            usual = trial_usual
             for start in still_open[:-1]:
-                pending.pop(start)
+                pending.pop(start, None)
+                pending_total.pop(start, None)
         alerts.extend(found)
-    new_state = {
+    if share_rule:
+        alerts = [
+            a if a.details.get("test") else replace(a, details={**a.details, "test": "count"})
+            for a in alerts
+        ]
+    new_state: dict[str, Any] = {
         "detector": detector.to_dict(),
         "pending": {iso(k): v for k, v in sorted(pending.items())},
     }
+    if share_rule:
+        new_state["totals"] = {iso(k): v for k, v in sorted(pending_total.items())}
+        new_state["share"] = usual.to_dict()
     due = None
-    if detector.origin is not None or pending:
-        due = min([*pending, current]) + BUCKET + SETTLE
+    if detector.origin is not None or pending or pending_total:
+        due = min([*pending, *pending_total, current]) + BUCKET + SETTLE
     return Advanced(new_state, due, alerts)
+
+
+def judge_share_bucket(
+    config: SpikeConfig,
+    detector: SpikeDetector,
+    usual: UsualShare,
+    start: datetime,
+    negative: int,
+    total: int,
+) -> Detected | None:
+    """The share test of one bucket on its final counts (the backtest of stored rollups)."""
+    alert = _judge_share(config, detector, usual, {start: negative}, {start: total}, start, start)
+    return None if alert is None else replace(alert, window_end=start + BUCKET)
+
+
+def _judge_share(
+    config: SpikeConfig,
+    detector: SpikeDetector,
+    usual: UsualShare,
+    pending: dict[datetime, int],
+    pending_total: dict[datetime, int],
+    start: datetime,
+    now: datetime,
+) -> Detected | None:
+    """The share test of the bucket filling now (``start``), gated as the count test is: the
+    series' warm-up, and the cooldown of the last alert (count or share)."""
+    if detector.baseline.n * BUCKET < config.warmup:
+        return None
+    if detector.cooldown_until is not None and now < detector.cooldown_until:
+        return None
+    windows = usual.windows(
+        share_widths(config.window), pending.get(start, 0), pending_total.get(start, 0)
+    )
+    decision = judge_share(usual, windows, config.sensitivity)
+    if decision is None:
+        return None
+    cooldown_until = now + config.cooldown
+    detector.cooldown_until = cooldown_until  # one cooldown for both tests, as offline
+    detector.episode += 1
+    return share_alert(
+        decision,
+        rule=config.rule,
+        sensitivity=config.sensitivity,
+        severity=config.severity,
+        now=now,
+        cooldown_until=cooldown_until,
+        dedupe_key=f"{config.rule}:{detector.series}:{detector.episode}",
+    )
 
 
 def _learnt_until(detector: SpikeDetector) -> datetime | None:
@@ -420,9 +516,12 @@ def _learnt_until(detector: SpikeDetector) -> datetime | None:
     return detector.origin + (detector.last_index + 1) * BUCKET
 
 
-def bootstrap_counts(tenant_id: int, rule: AlertRule, now: datetime) -> dict[datetime, int]:
-    """A new series' history: the stored 5-minute rollups of the last 7 days (once)."""
-    column = ROLLUP_COLUMN.get(AlertKind(rule.kind))
+def bootstrap_counts(
+    tenant_id: int, rule: AlertRule, now: datetime, column: str | None = None
+) -> dict[datetime, int]:
+    """A new series' history: the stored 5-minute rollups of the last 7 days (once); the
+    rule's own column, or ``column`` (a negative-surge series' totals read ``mentions``)."""
+    column = column or ROLLUP_COLUMN.get(AlertKind(rule.kind))
     if column is None:
         return {}
     since = now - BOOTSTRAP
@@ -458,18 +557,27 @@ def evaluate_series(
     for rule in rules:
         key = f"q{rule.query_id or 0}"
         counts: dict[datetime, int] = defaultdict(int)
-        members = [m for m in mentions if m.in_query(rule.query_id) and counts_of(rule.kind, m)]
+        in_query = [m for m in mentions if m.in_query(rule.query_id)]
+        members = [m for m in in_query if counts_of(rule.kind, m)]
         for mention in members:
             counts[floor_bucket(mention.event.published_at)] += 1
+        # a negative surge also judges the share: every mention of the series counts in totals
+        totals: dict[datetime, int] | None = None
+        if rule.kind == AlertKind.NEGATIVE_SURGE:
+            totals = defaultdict(int)
+            for mention in in_query:
+                totals[floor_bucket(mention.event.published_at)] += 1
         stored = states.get((rule.pk, key))
         if stored is None:
             history = bootstrap_counts(tenant_id, rule, now)
             if history or rule.kind in ROLLUP_COLUMN:
                 counts = defaultdict(int, history)  # the rollups hold this chunk already
+                if totals is not None:
+                    totals = defaultdict(int, bootstrap_counts(tenant_id, rule, now, "mentions"))
             stored = DetectorState(tenant_id=tenant_id, rule=rule, series=key, state={})
-        elif not counts:
+        elif not counts and not totals:
             continue
-        step = advance(series_config(rule), stored.state or None, counts, now, key)
+        step = advance(series_config(rule), stored.state or None, counts, now, key, totals)
         stored.state = step.state
         stored.due_at = step.due_at
         stored.save()
@@ -985,12 +1093,41 @@ def evaluate_velocity(
     rules: list[AlertRule],
     points: dict[int, list[Point]],
     result: Evaluation,
+    now: datetime | None = None,
 ) -> None:
-    candidates = {mid: p for mid, p in points.items() if len(p) >= 2}
+    """Judge the chunk's re-delivered mentions, one by one and by hoax cluster.
+
+    A mention in a hoax cluster (``HoaxMember.cluster``) is judged with its cluster: the
+    members' summed engagement (every member with a recent snapshot, ``velocity.judge_cluster``)
+    and, failing that, the member alone; either fires under the cluster's key
+    ``velocity:c<cluster id>``, so a campaign speeding up pages once however many of its
+    members cross (the cluster's alert wins, a crossing member merges into it). A mention in no
+    cluster fires under ``velocity:m<mention id>``."""
+    now = now or max((p[-1].at for p in points.values() if p), default=timezone.now())
+    candidates = {mid: p for mid, p in points.items() if p}
     if not candidates:
         return
-    updated = [
-        _Updated(row[0], MentionRef(row[1], row[2], row[3]), as_utc(row[4]), as_utc(row[5]), row[6])
+    cluster_of = dict(
+        HoaxMember.objects.for_tenant(tenant_id)
+        .filter(mention_id__in=list(candidates), cluster__isnull=False)
+        .values_list("mention_id", "cluster_id")
+    )
+    member_ids: dict[int, list[int]] = defaultdict(list)
+    if cluster_of:
+        for mention_id, cluster_id in (
+            HoaxMember.objects.for_tenant(tenant_id)
+            .filter(cluster_id__in=set(cluster_of.values()))
+            .order_by("published_at", "mention_id")
+            .values_list("mention_id", "cluster_id")
+        ):
+            member_ids[cluster_id].append(mention_id)
+        others = {m for ids in member_ids.values() for m in ids} - set(candidates)
+        if others:
+            candidates.update(_snapshots(tenant_id, others, now))
+    updated = {
+        row[0]: _Updated(
+            row[0], MentionRef(row[1], row[2], row[3]), as_utc(row[4]), as_utc(row[5]), row[6]
+        )
         for row in Mention.objects.for_tenant(tenant_id)
         .filter(pk__in=list(candidates))
         .values_list(
@@ -1002,7 +1139,8 @@ def evaluate_velocity(
             "ingested_at",
             "matched_queries",
         )
-    ]
+    }
+    clusters = HoaxCluster.objects.for_tenant(tenant_id).in_bulk(list(member_ids))
     for rule in rules:
         config = VelocityConfig(
             sensitivity=rule.sensitivity,
@@ -1011,26 +1149,120 @@ def evaluate_velocity(
             min_rate=rule.params.get("min_rate"),
             ratio=rule.params.get("ratio"),
         )
-        for mention in updated:
-            if mention.ingested_at - mention.published_at > BACKFILL:
-                continue
+
+        def usable(mention_id: int, rule: AlertRule = rule) -> _Updated | None:
+            mention = updated.get(mention_id)
+            if mention is None or mention.ingested_at - mention.published_at > BACKFILL:
+                return None
             if rule.query_id and rule.query_id not in mention.matched_queries:
+                return None
+            return mention
+
+        judged: set[int] = set()
+        for mention_id in points:
+            owner = cluster_of.get(mention_id)
+            mention = usable(mention_id)
+            if mention is None or owner in judged:
                 continue
-            detected = judge_velocity(
-                config,
-                mention=mention.ref,
-                published_at=mention.published_at,
-                points=candidates[mention.id],
-            )
-            if detected is not None:
-                fire(
-                    rule,
-                    detected,
-                    result,
-                    key=f"velocity:m{mention.id}",
-                    mention_ids=[mention.id],
-                    authors=[mention.ref.author],
+            if owner is None or owner not in clusters:
+                single = (
+                    judge_velocity(
+                        config,
+                        mention=mention.ref,
+                        published_at=mention.published_at,
+                        points=candidates[mention.id],
+                    )
+                    if len(candidates[mention.id]) >= 2
+                    else None
                 )
+                if single is not None:
+                    fire(
+                        rule,
+                        single,
+                        result,
+                        key=f"velocity:m{mention.id}",
+                        mention_ids=[mention.id],
+                        authors=[mention.ref.author],
+                    )
+                continue
+            judged.add(owner)
+            _judge_velocity_cluster(
+                rule,
+                config,
+                clusters[owner],
+                member_ids[owner],
+                usable,
+                candidates,
+                now,
+                result,
+            )
+
+
+def _judge_velocity_cluster(
+    rule: AlertRule,
+    config: VelocityConfig,
+    cluster: HoaxCluster,
+    ids: list[int],
+    usable: Callable[[int], _Updated | None],
+    points: dict[int, list[Point]],
+    now: datetime,
+    result: Evaluation,
+) -> None:
+    """One hoax cluster's velocity (see ``evaluate_velocity``)."""
+    key = f"velocity:c{cluster.pk}"
+    members = [m for m in (usable(mid) for mid in ids) if m is not None and points.get(m.id)]
+    detected = judge_cluster(
+        config,
+        cluster=cluster.key,
+        members=[Member(m.ref, m.published_at, points[m.id]) for m in members],
+        now=now,
+        dedupe_key=key,
+    )
+    if detected is None:
+        # the cluster does not cross together: a member crossing alone fires as the cluster's
+        for member in members:
+            if len(points[member.id]) < 2 or points[member.id][-1].at < now:
+                continue  # judged when it was re-delivered
+            single = judge_velocity(
+                config,
+                mention=member.ref,
+                published_at=member.published_at,
+                points=points[member.id],
+            )
+            if single is not None and (detected is None or single.observed > detected.observed):
+                detected = replace(
+                    single,
+                    dedupe_key=key,
+                    explanation=f"{single.explanation} It belongs to hoax cluster {cluster.key}.",
+                    subject={**single.subject, "cluster": {"cluster_id": cluster.key}},
+                )
+    if detected is None:
+        return
+    refs = {(r.platform, r.external_id) for r in detected.mentions}
+    hits = [m for m in members if (m.ref.platform, m.ref.external_id) in refs]
+    fire(
+        rule,
+        detected,
+        result,
+        key=key,
+        mention_ids=[m.id for m in hits][:SAMPLES],
+        authors=[m.ref.author for m in hits],
+        cluster=cluster,
+        title=f"Velocity of hoax cluster {cluster.key}"[:200],
+    )
+
+
+def _snapshots(tenant_id: int, ids: set[int], now: datetime) -> dict[int, list[Point]]:
+    """The stored snapshots of mentions the chunk did not update (cluster members)."""
+    points: dict[int, list[Point]] = defaultdict(list)
+    for mention_id, at, likes, shares, replies in (
+        EngagementSnapshot.objects.for_tenant(tenant_id)
+        .filter(mention_id__in=list(ids), at__gte=now - SNAPSHOT_KEEP)
+        .order_by("mention_id", "at", "id")
+        .values_list("mention_id", "at", "likes", "shares", "replies")
+    ):
+        points[mention_id].append(Point(as_utc(at), float(likes + shares + replies)))
+    return dict(points)
 
 
 # --- the sweep ----------------------------------------------------------------------------
