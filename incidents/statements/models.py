@@ -34,7 +34,7 @@ from incidents.statements.choices import (
     StepMode,
     VersionStatus,
 )
-from playbooks.models import AgencyStatementTemplate, StatementLanguage, StatementTemplate
+from playbooks.models import StatementLanguage, StatementTemplate
 from tenants.choices import Severity
 from tenants.models import TenantOwnedModel
 
@@ -127,15 +127,9 @@ class Statement(TenantOwnedModel):
     language = models.CharField(
         max_length=2, choices=StatementLanguage.choices, default=StatementLanguage.INDONESIAN
     )
+    # The tenant's own template or one of its agency's (``StatementTemplate.for_tenant``).
     template = models.ForeignKey(
         StatementTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    agency_template = models.ForeignKey(
-        AgencyStatementTemplate,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
     )
     must_not = ArrayField(
         models.CharField(max_length=200),

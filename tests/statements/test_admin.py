@@ -11,12 +11,11 @@ from django.urls import reverse
 
 from incidents.demo import seed_incident
 from incidents.statements.models import ApprovalWorkflow
-from playbooks.models import AgencyStatementTemplate
+from playbooks.models import StatementTemplate
 from tests.factories import UserFactory
 
 SCREENS = (
     "playbooks/statementtemplate",
-    "playbooks/agencystatementtemplate",
     "incidents/approvalworkflow",
     "incidents/approvalstep",
     "incidents/statement",
@@ -41,7 +40,7 @@ def test_every_screen_lists_only_the_agencys_rows(
 ) -> None:
     seed_incident(tenant)
     theirs = ApprovalWorkflow.objects.create(tenant=other_tenant, severity="sev4", name="THEIRS")
-    AgencyStatementTemplate.objects.create(
+    StatementTemplate.objects.create(
         agency=other_tenant.agency,
         name="THEIR TEMPLATE",
         part_confirmed="a",
