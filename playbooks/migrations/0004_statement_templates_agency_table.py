@@ -2,7 +2,8 @@
 ``StatementTemplate`` gets ``agency`` and a nullable ``tenant``; the rows of
 ``AgencyStatementTemplate`` move over (new ids: a statement drafted from one now points at its
 copy through ``template``); ``incidents.0006`` drops ``Statement.agency_template`` and
-``playbooks.0005`` the old table.
+``playbooks.0005`` the old table (and makes ``agency`` required: not in the transaction that
+moved the rows, which PostgreSQL refuses while their deferred checks are pending).
 
 A database made before this migration has ``playbooks_statementtemplate`` as a tenant table
 (primary key ``(tenant_id, id)``, the statements' foreign key on ``(tenant_id, template_id)``):
@@ -50,6 +51,10 @@ def move_agency_templates(apps, schema_editor):
         Statement.objects.filter(agency_template_id=old.pk).update(
             template_id=new.pk, agency_template_id=None
         )
+    # Check the moved rows' foreign keys now: the indexes this migration still creates cannot
+    # be built while checks are pending.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):
@@ -85,13 +90,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(move_agency_templates, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="statementtemplate",
-            name="agency",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="tenants.agency",
-            ),
-        ),
     ]

@@ -1,6 +1,7 @@
 """The agency's templates live in ``StatementTemplate`` (``0004``): the old table goes, and its
 uniqueness rule (name and language within the agency) holds for the agency's rows there."""
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -13,6 +14,15 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.DeleteModel(name="AgencyStatementTemplate"),
+        migrations.AlterField(
+            model_name="statementtemplate",
+            name="agency",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.agency",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="statementtemplate",
             constraint=models.UniqueConstraint(
