@@ -127,9 +127,17 @@ class Statement(TenantOwnedModel):
     language = models.CharField(
         max_length=2, choices=StatementLanguage.choices, default=StatementLanguage.INDONESIAN
     )
-    # The tenant's own template or one of its agency's (``StatementTemplate.for_tenant``).
+    # The template it was drafted from (the tenant's own or its agency's), by id only: a deleted
+    # template leaves the id untouched, as no single tenant could name the rows a cascade over
+    # the agency's template would change (its must-not rules were copied below).
     template = models.ForeignKey(
-        StatementTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        StatementTemplate,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The template's id (the template may have been deleted since).",
     )
     must_not = ArrayField(
         models.CharField(max_length=200),

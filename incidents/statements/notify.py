@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from incidents.models import Incident
+from incidents.statements.models import Statement
 from tenants import i18n
 from tenants.models import User
 from tenants.notify import services as notify
@@ -24,17 +26,18 @@ EVENT_ASK = "statement.approval_requested"
 EVENT_BACKUP = "statement.backup_requested"
 
 
-def _content(user: User, version: Any, *, client: bool, backup: bool) -> tuple[str, str, str]:
+def _content(
+    user: User, version: Any, incident: Incident, title: str, *, client: bool, backup: bool
+) -> tuple[str, str, str]:
     """(subject, body, the action link's label or "") in ``user``'s language."""
-    incident = version.incident
     with i18n.override(user=user, tenant=incident.tenant):
         subject = (
             _("Backup approval needed: %(title)s") if backup else _("Approval needed: %(title)s")
-        ) % {"title": version.statement.title}
+        ) % {"title": title}
         lines = [
             _("Incident: %(incident)s") % {"incident": incident.title},
             _("Statement: %(title)s, version %(number)d")
-            % {"title": version.statement.title, "number": version.number},
+            % {"title": title, "number": version.number},
             "",
             version.text,
             "",
@@ -54,12 +57,19 @@ def ask(users: list[User], version: Any, *, client: bool, backup: bool = False) 
     """Decide (inside the caller's transaction) to e-mail ``users`` that ``version`` awaits
     their decision at its current step: one delivery each, keyed by version, step and person,
     so a retried decision mails nobody twice. A drill never reaches the client."""
-    incident = version.incident
+    tenant_id = version.tenant_id
+    incident = (
+        Incident.objects.for_tenant(tenant_id).select_related("tenant").get(pk=version.incident_id)
+    )
     if incident.is_drill and client:
         return
+    title = Statement.objects.for_tenant(tenant_id).values_list("title", flat=True)
+    title = title.get(pk=version.statement_id)
     why = "backup" if backup else "ask"
     for user in users:
-        subject, body, label = _content(user, version, client=client, backup=backup)
+        subject, body, label = _content(
+            user, version, incident, title, client=client, backup=backup
+        )
         actions = (
             [
                 {
@@ -73,7 +83,7 @@ def ask(users: list[User], version: Any, *, client: bool, backup: bool = False) 
             else []
         )
         notify.notify_user(
-            tenant_id=version.tenant_id,
+            tenant_id=tenant_id,
             user=user,
             key=f"statement-version:{version.pk}:step:{version.current_step}:{why}:u{user.pk}",
             event_type=EVENT_BACKUP if backup else EVENT_ASK,

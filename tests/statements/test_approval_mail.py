@@ -28,17 +28,26 @@ from tests.mail import free_port, smtp_server
 LINK = re.compile(r"https?://\S+/act/\d+/[^/\s]+/")
 
 
-def submitted(tenant: Any, approvers: list[Any], *, kind: str = "agency", backup: Any = None) -> Any:
-    workflow = ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2")
-    ApprovalStep.objects.create(
-        tenant=tenant,
-        workflow=workflow,
-        position=1,
-        kind=kind,
-        approvers=[user.pk for user in approvers],
-        time_box_minutes=15,
-        backup=backup,
-    )
+def submitted(
+    tenant: Any,
+    approvers: list[Any],
+    *,
+    kind: str = "agency",
+    backup: Any = None,
+    workflow: bool = True,
+) -> Any:
+    """A version submitted to the tenant's SEV2 workflow (made first unless ``workflow`` is
+    False): one step of ``kind``."""
+    if workflow:
+        ApprovalStep.objects.create(
+            tenant=tenant,
+            workflow=ApprovalWorkflow.objects.create(tenant=tenant, severity="sev2"),
+            position=1,
+            kind=kind,
+            approvers=[user.pk for user in approvers],
+            time_box_minutes=15,
+            backup=backup,
+        )
     incident = IncidentFactory(tenant=tenant, severity="sev2", title="Gangguan aplikasi")
     with transaction.atomic():
         statement = services.create_statement(
@@ -116,8 +125,7 @@ def test_a_failed_send_is_recorded_retried_by_the_sweep_and_failed_in_the_end(
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 2, "")
 
     # A delivery that keeps failing is failed after MAX_ATTEMPTS, its error kept.
-    backup_version = submitted(tenant, [approver])
-    (other,) = [row for row in rows(backup_version) if row.pk != delivery.pk]
+    (other,) = rows(submitted(tenant, [approver], workflow=False))
     Delivery.objects.filter(pk=other.pk).update(attempts=MAX_ATTEMPTS - 1)
     with override_settings(
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",

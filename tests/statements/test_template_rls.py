@@ -119,7 +119,7 @@ def test_rest_lists_the_tenants_and_its_agencys_templates_and_keeps_the_agencys_
     listed = manager.get(_url(tenant))
     assert listed.status_code == 200, listed.content
     owners = {row["name"]: row["owner"] for row in listed.json()["results"]}
-    assert owners == {"Own", "Agency"} and owners == {"Own": "tenant", "Agency": "agency"}
+    assert owners == {"Own": "tenant", "Agency": "agency"}
     agency_id = rows["agency"].pk
     assert manager.get(_url(tenant, agency_id)).status_code == 200
     changed = manager.patch(_url(tenant, agency_id), {"name": "Mine now"}, format="json")
