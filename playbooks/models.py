@@ -23,20 +23,18 @@ Guarantees kept here (every writer goes through ``playbooks.services``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from playbooks.agency_rows import AgencyRowManager, AgencyRowQuerySet, TenantArg
+from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from tenants.models import Agency, Tenant
 
 MAX_OFFSET_MINUTES = 60 * 24 * 30

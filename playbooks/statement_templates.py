@@ -23,7 +23,7 @@ imports only ``tenants``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -180,7 +180,7 @@ class StatementTemplate(HoldingStatementFields):
         help_text="Empty: the agency's, shared by all its tenants.",
     )
 
-    objects: ClassVar[AgencyRowManager[StatementTemplate]] = AgencyRowManager()
+    objects: ClassVar[AgencyRowManager[Self]] = AgencyRowManager()
 
     class Meta:
         ordering = ["name", "id"]

@@ -63,8 +63,8 @@ def ask(users: list[User], version: Any, *, client: bool, backup: bool = False) 
     )
     if incident.is_drill and client:
         return
-    title = Statement.objects.for_tenant(tenant_id).values_list("title", flat=True)
-    title = title.get(pk=version.statement_id)
+    titles = Statement.objects.for_tenant(tenant_id).values_list("title", flat=True)
+    title = str(titles.get(pk=version.statement_id))
     why = "backup" if backup else "ask"
     for user in users:
         subject, body, label = _content(
