@@ -23,20 +23,19 @@ Guarantees kept here (every writer goes through ``playbooks.services``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from playbooks.agency_rows import AgencyRowManager, AgencyRowQuerySet, TenantArg
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
-from tenants.models import Agency, Tenant, TenantQuerySet
+from tenants.models import Agency, Tenant
 
 MAX_OFFSET_MINUTES = 60 * 24 * 30
 step_key_validator = RegexValidator(
@@ -87,34 +86,15 @@ def validate_tags(value: Any) -> None:
             )
 
 
-class PlaybookQuerySet(TenantQuerySet["Playbook"]):
+class PlaybookQuerySet(AgencyRowQuerySet["Playbook"]):
     """``for_tenant``: the playbooks a tenant sees, its own and its agency's."""
 
-    def for_tenant(self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]) -> Self:
-        return self.filter(_visible_to(tenant))
 
-
-def _visible_to(tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]) -> Q:
-    if isinstance(tenant, Tenant):
-        return Q(tenant_id=tenant.pk) | Q(tenant__isnull=True, agency_id=tenant.agency_id)
-    if isinstance(tenant, int):
-        agencies = Tenant.objects.filter(pk=tenant).values("agency_id")
-        return Q(tenant_id=tenant) | Q(tenant__isnull=True, agency_id__in=agencies)
-    if isinstance(tenant, models.QuerySet):
-        ids: Any = tenant.values("pk")
-    else:
-        ids = [item.pk if isinstance(item, Tenant) else item for item in tenant]
-    agencies = Tenant.objects.filter(pk__in=ids).values("agency_id")
-    return Q(tenant_id__in=ids) | Q(tenant__isnull=True, agency_id__in=agencies)
-
-
-class PlaybookManager(models.Manager["Playbook"]):
+class PlaybookManager(AgencyRowManager["Playbook"]):
     def get_queryset(self) -> PlaybookQuerySet:
         return PlaybookQuerySet(self.model, using=self._db)
 
-    def for_tenant(
-        self, tenant: Tenant | int | Iterable[Tenant | int] | QuerySet[Tenant]
-    ) -> PlaybookQuerySet:
+    def for_tenant(self, tenant: TenantArg) -> PlaybookQuerySet:
         return self.get_queryset().for_tenant(tenant)
 
 
@@ -315,7 +295,6 @@ from playbooks.answers import (  # noqa: E402, F401
     validate_origins,
 )
 from playbooks.statement_templates import (  # noqa: E402, F401
-    AgencyStatementTemplate,
     HoldingStatementFields,
     MustNotCategory,
     StatementLanguage,

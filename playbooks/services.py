@@ -37,7 +37,6 @@ from django.utils.translation import gettext as _
 from playbooks import rules
 from playbooks.choices import AnswerStatus
 from playbooks.models import (
-    AgencyStatementTemplate,
     AnswerWidget,
     CannedAnswer,
     Language,
@@ -413,27 +412,42 @@ TEMPLATE_WRITABLE = (
 
 
 def create_statement_template(*, tenant: Tenant, **values: Any) -> StatementTemplate:
-    return create_row(StatementTemplate, tenant=tenant, **values)
+    """A template of ``tenant`` (agency templates are made by ``save_agency_template``)."""
+    return create_row(StatementTemplate, tenant=tenant, agency_id=tenant.agency_id, **values)
+
+
+def _tenant_template(instance: StatementTemplate) -> None:
+    """Tenant interfaces (REST, the tenant template screen of the admin) write the tenant's own
+    templates only: the agency's are kept by its admins (``save_agency_template``)."""
+    if instance.tenant_id is None:
+        raise PermissionDenied(_("Agency templates are kept by the agency's admins."))
 
 
 def update_statement_template(*, instance: StatementTemplate, **changes: Any) -> StatementTemplate:
+    _tenant_template(instance)
     return update_row(instance, writable=TEMPLATE_WRITABLE, **changes)
 
 
 def delete_statement_template(*, instance: StatementTemplate) -> None:
+    _tenant_template(instance)
     delete_row(instance)
 
 
 @transaction.atomic
 def save_agency_template(
-    *, instance: AgencyStatementTemplate, agency: Agency | None = None
-) -> AgencyStatementTemplate:
-    """Validate and save an agency template (new or changed), unique by name and language."""
+    *, instance: StatementTemplate, agency: Agency | None = None
+) -> StatementTemplate:
+    """Validate and save an agency template (new or changed; no tenant), unique by name and
+    language within the agency."""
     if agency is not None:
         instance.agency = agency
-    instance.full_clean()
-    clash = AgencyStatementTemplate.objects.filter(
-        agency_id=instance.agency_id, name=instance.name, language=instance.language
+    instance.tenant = None
+    instance.full_clean(validate_constraints=False)
+    clash = StatementTemplate.objects.filter(
+        agency_id=instance.agency_id,
+        tenant__isnull=True,
+        name=instance.name,
+        language=instance.language,
     ).exclude(pk=instance.pk)
     if clash.exists():
         raise ValidationError(
@@ -443,7 +457,9 @@ def save_agency_template(
     return instance
 
 
-def delete_agency_template(*, instance: AgencyStatementTemplate) -> None:
+def delete_agency_template(*, instance: StatementTemplate) -> None:
+    if instance.tenant_id is not None:
+        raise PermissionDenied(_("Not an agency template."))
     instance.delete()
 
 

@@ -1,8 +1,13 @@
 """Holding-statement templates of the playbooks app (imported by ``playbooks.models``).
 
 A holding statement is what the agency says first, fast, while facts are still coming in. Its
-templates are agency material (``AgencyStatementTemplate``: every tenant of the agency may draft
-from it) or one tenant's (``StatementTemplate``). Both share ``HoldingStatementFields``:
+templates are one model, ``StatementTemplate``, an *agency table* like ``Playbook``
+(``tenants.dbtables.AGENCY_MODELS``, protected by the row-level-security policy
+``tenants.rls.AGENCY_ROWS``): ``agency`` and a nullable ``tenant``. A template without a tenant is
+agency material (every tenant of the agency may draft from it; kept by the agency's admins in the
+admin); one with a tenant is that tenant's (its brand's own wording).
+``StatementTemplate.objects.for_tenant(tenant)`` is the row filter: the tenant's own templates
+and its agency's. Every template has ``HoldingStatementFields``:
 
 - the four required parts, each non-blank: what is confirmed, what is being done, empathy for
   those affected, when the next update comes; the filled statement is the parts in that order;
@@ -18,7 +23,7 @@ imports only ``tenants``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -27,7 +32,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playbooks import placeholders
-from tenants.models import Agency, TenantOwnedModel
+from playbooks.agency_rows import AgencyRowManager
+from tenants.models import Agency, Tenant
 
 
 class StatementLanguage(models.TextChoices):
@@ -160,28 +166,44 @@ class HoldingStatementFields(models.Model):
         return tuple(item["phrase"].strip() for item in self.must_not or [])
 
 
-class AgencyStatementTemplate(HoldingStatementFields):
-    """A holding-statement template of the agency, for every tenant it serves. Agency material
-    holds no client data: a table without a tenant (kept by agency admins in the admin)."""
+class StatementTemplate(HoldingStatementFields):
+    """A holding-statement template of the agency (``tenant`` empty: for every tenant it
+    serves) or of one tenant of it (``tenant`` set)."""
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="statementtemplates",
+        help_text="Empty: the agency's, shared by all its tenants.",
+    )
+
+    objects: ClassVar[AgencyRowManager[Self]] = AgencyRowManager()
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["agency", "name", "language"], name="agency_statement_template_once"
-            )
-        ]
-
-
-class StatementTemplate(HoldingStatementFields, TenantOwnedModel):
-    """A holding-statement template of one tenant (its brand's own wording)."""
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
+            # A tenant's templates, unique within the tenant (agency rows have no tenant).
             models.UniqueConstraint(
                 fields=["tenant", "name", "language"], name="statement_template_once"
-            )
+            ),
+            # The agency's own, unique within the agency.
+            models.UniqueConstraint(
+                fields=["agency", "name", "language"],
+                condition=models.Q(tenant__isnull=True),
+                name="agency_statement_template_once",
+            ),
         ]
+
+    @property
+    def owner(self) -> str:
+        return "tenant" if self.tenant_id else "agency"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.tenant_id is not None and self.agency_id is not None:
+            tenant = Tenant.objects.filter(pk=self.tenant_id).only("agency_id").first()
+            if tenant is None or tenant.agency_id != self.agency_id:
+                raise ValidationError({"tenant": _("The tenant must belong to the agency.")})

@@ -63,7 +63,12 @@ SCHEDULING_MODELS: frozenset[str] = frozenset({"monitoring.PollSchedule"})
 # scope of its tenant, or, for an agency-wide row, to the scope of its agency or of any tenant
 # of that agency. Small, read across the agency's tenants: Citus reference tables.
 AGENCY_MODELS: frozenset[str] = frozenset(
-    {"playbooks.Playbook", "playbooks.PlaybookStep", "playbooks.PlaybookVersion"}
+    {
+        "playbooks.Playbook",
+        "playbooks.PlaybookStep",
+        "playbooks.PlaybookVersion",
+        "playbooks.StatementTemplate",
+    }
 )
 
 

@@ -67,7 +67,8 @@ def check_tenant_unique(instance: models.Model) -> None:
         # would load it by its id alone, unpinned.
         columns = [model._meta.get_field(name).attname for name in names]  # type: ignore[union-attr]
         values = {column: getattr(instance, column) for column in columns}
-        clash = scoped(model, tenant_id).filter(**values)
+        # ``tenant_id`` again: an agency table's ``for_tenant`` shows its agency's rows too.
+        clash = scoped(model, tenant_id).filter(tenant_id=tenant_id, **values)
         if instance.pk is not None:
             clash = clash.exclude(pk=instance.pk)
         if clash.exists():

@@ -30,7 +30,7 @@ from incidents.statements.models import (
     StatementVersion,
 )
 from playbooks import services as playbook_services
-from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from playbooks.models import StatementTemplate
 from tenants.admin_mixins import (
     ReadOnlyMixin,
     ReadOnlyTenantInline,
@@ -64,37 +64,48 @@ class _ChildAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
 
 @admin.register(StatementTemplate)
-class StatementTemplateAdmin(ServiceModelAdmin):
-    list_display = ("name", "tenant", "language", "updated_at")
+class StatementTemplateAdmin(ServiceErrorsMixin, ScopedModelAdmin):
+    """The agency's templates (tenant empty: for every tenant it serves) and its tenants' own.
+    A template never moves to another agency or tenant; every write is a service of
+    ``playbooks.services`` (the agency's through ``save_agency_template``)."""
+
+    list_display = ("name", "agency", "tenant", "language", "updated_at")
     list_filter = (TenantFilter, "language")
-    list_select_related = ("tenant",)
+    list_select_related = ("agency", "tenant")
     search_fields = ("name",)
-    fields = ("tenant", *TEMPLATE_FIELDS)
-    create_service = staticmethod(playbook_services.create_statement_template)
-    update_service = staticmethod(playbook_services.update_statement_template)
-    delete_service = staticmethod(playbook_services.delete_statement_template)
-
-
-@admin.register(AgencyStatementTemplate)
-class AgencyStatementTemplateAdmin(ServiceErrorsMixin, ScopedModelAdmin):
-    """Templates of the agency, for every tenant it serves."""
-
-    list_display = ("name", "agency", "language", "updated_at")
-    list_filter = ("language",)
-    list_select_related = ("agency",)
-    search_fields = ("name",)
-    fields = ("agency", *TEMPLATE_FIELDS)
+    fields = ("agency", "tenant", *TEMPLATE_FIELDS)
 
     def scope(self, queryset: QuerySet[Any], request: HttpRequest) -> QuerySet[Any]:
         if request.user.is_superuser:
             return queryset
         return queryset.filter(agency_id=getattr(request.user, "agency_id", None) or 0)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("agency", "tenant") if obj is not None else ()
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        playbook_services.save_agency_template(instance=obj)
+        if obj.tenant_id is None:
+            playbook_services.save_agency_template(instance=obj)
+            return
+        data = {name: form.cleaned_data[name] for name in TEMPLATE_FIELDS if name in form.fields}
+        if change:
+            changed = {name: data[name] for name in form.changed_data if name in data}
+            playbook_services.update_statement_template(instance=obj, **changed)
+            return
+        created = playbook_services.create_statement_template(tenant=obj.tenant, **data)
+        for field in StatementTemplate._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        playbook_services.delete_agency_template(instance=obj)
+        if obj.tenant_id is None:
+            playbook_services.delete_agency_template(instance=obj)
+        else:
+            playbook_services.delete_statement_template(instance=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class StepInline(ReadOnlyTenantInline):

@@ -15,7 +15,7 @@ from incidents.statements.models import (
     StatementApproval,
     StatementVersion,
 )
-from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from playbooks.models import StatementTemplate
 from tenants.fields import PublicFields
 
 _TEMPLATE_NAMES = (
@@ -31,11 +31,15 @@ _TEMPLATE_NAMES = (
     "created_at",
     "updated_at",
 )
+# ``owner``: "tenant" (the tenant's own, written over REST) or "agency" (its agency's, read-only
+# here: kept by the agency's admins in the admin).
 STATEMENT_TEMPLATE = PublicFields(
-    StatementTemplate, _TEMPLATE_NAMES, read_only=("id", "created_at", "updated_at")
+    StatementTemplate,
+    (*_TEMPLATE_NAMES, "owner"),
+    read_only=("id", "owner", "created_at", "updated_at"),
 )
 AGENCY_STATEMENT_TEMPLATE = PublicFields(
-    AgencyStatementTemplate, _TEMPLATE_NAMES, read_only=_TEMPLATE_NAMES
+    StatementTemplate, _TEMPLATE_NAMES, read_only=_TEMPLATE_NAMES
 )
 APPROVAL_WORKFLOW = PublicFields(
     ApprovalWorkflow,
@@ -54,7 +58,6 @@ STATEMENT = PublicFields(
         "title",
         "language",
         "template",
-        "agency_template",
         "must_not",
         "created_by",
         "created_at",

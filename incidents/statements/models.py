@@ -34,7 +34,7 @@ from incidents.statements.choices import (
     StepMode,
     VersionStatus,
 )
-from playbooks.models import AgencyStatementTemplate, StatementLanguage, StatementTemplate
+from playbooks.models import StatementLanguage, StatementTemplate
 from tenants.choices import Severity
 from tenants.models import TenantOwnedModel
 
@@ -127,15 +127,17 @@ class Statement(TenantOwnedModel):
     language = models.CharField(
         max_length=2, choices=StatementLanguage.choices, default=StatementLanguage.INDONESIAN
     )
+    # The template it was drafted from (the tenant's own or its agency's), by id only: a deleted
+    # template leaves the id untouched, as no single tenant could name the rows a cascade over
+    # the agency's template would change (its must-not rules were copied below).
     template = models.ForeignKey(
-        StatementTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    agency_template = models.ForeignKey(
-        AgencyStatementTemplate,
+        StatementTemplate,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
+        help_text="The template's id (the template may have been deleted since).",
     )
     must_not = ArrayField(
         models.CharField(max_length=200),

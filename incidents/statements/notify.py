@@ -1,80 +1,94 @@
 """E-mails of the approval workflow: asking a step's approvers, and the backup when a step's
-time is up. Sent after the transaction commits (nothing is sent for a write that rolled back),
-in the recipient's language, times in the tenant's zone. The client approver's e-mail carries
-an action link (``tenants.action_links``) that opens a page acting only on POST, single-use,
-expiring and bound to that user and that version; the link is never logged."""
+time is up. They go through the notification delivery log (``tenants.notify``): deciding to
+ask writes one ``Delivery`` per person in the deciding transaction (nothing for a write that
+rolled back), and the send task mails it, records status, attempts and error, and retries with
+back-off like every other delivery (``docs/notifications.md``).
+
+Each message is written in the recipient's language, times in the tenant's zone. The client
+approver's e-mail carries an action link (``tenants.action_links``) that opens a page acting
+only on POST, single-use, expiring and bound to that user and that version: the send task makes
+it when it sends, so no usable token is ever stored in the delivery log or logged."""
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tenants import action_links, i18n
+from incidents.models import Incident
+from incidents.statements.models import Statement
+from tenants import i18n
 from tenants.models import User
-
-logger = logging.getLogger(__name__)
+from tenants.notify import services as notify
 
 ACTION_KIND = "statements.client_decision"
-LINK_TTL = timedelta(hours=24)
+EVENT_ASK = "statement.approval_requested"
+EVENT_BACKUP = "statement.backup_requested"
 
 
-def action_link(user: User, version: Any) -> str:
-    """The client approver's decision link for ``version``."""
-    return action_links.issue(kind=ACTION_KIND, user=user, target=version, ttl=LINK_TTL)
-
-
-def _message(user: User, version: Any, *, client: bool, backup: bool) -> EmailMessage:
-    incident = version.incident
+def _content(
+    user: User, version: Any, incident: Incident, title: str, *, client: bool, backup: bool
+) -> tuple[str, str, str]:
+    """(subject, body, the action link's label or "") in ``user``'s language."""
     with i18n.override(user=user, tenant=incident.tenant):
         subject = (
             _("Backup approval needed: %(title)s") if backup else _("Approval needed: %(title)s")
-        ) % {"title": version.statement.title}
+        ) % {"title": title}
         lines = [
             _("Incident: %(incident)s") % {"incident": incident.title},
             _("Statement: %(title)s, version %(number)d")
-            % {"title": version.statement.title, "number": version.number},
+            % {"title": title, "number": version.number},
             "",
             version.text,
             "",
         ]
         if backup:
             lines.append(_("The step's approvers did not answer in time: you are its backup."))
-        link = action_link(user, version) if client else None
-        if link:
-            lines.append(
-                _("Approve or reject (the page asks you to confirm): %(link)s") % {"link": link}
-            )
+        label = ""
+        if client:
+            # The send task appends "<label>: <link>" after the body.
+            label = _("Approve or reject (the page asks you to confirm)")
         else:
             lines.append(_("Approve or reject it in Sigap."))
-    return EmailMessage(
-        subject=subject,
-        body="\n".join(lines),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-    )
+    return subject, "\n".join(lines).rstrip("\n"), label
 
 
 def ask(users: list[User], version: Any, *, client: bool, backup: bool = False) -> None:
-    """E-mail ``users`` (after commit) that ``version`` awaits their decision. A drill never
-    reaches the client."""
-    if version.incident.is_drill and client:
+    """Decide (inside the caller's transaction) to e-mail ``users`` that ``version`` awaits
+    their decision at its current step: one delivery each, keyed by version, step and person,
+    so a retried decision mails nobody twice. A drill never reaches the client."""
+    tenant_id = version.tenant_id
+    incident = (
+        Incident.objects.for_tenant(tenant_id).select_related("tenant").get(pk=version.incident_id)
+    )
+    if incident.is_drill and client:
         return
-
-    def send() -> None:
-        for user in users:
-            try:
-                _message(user, version, client=client, backup=backup).send()
-            except Exception:  # SMTP and socket errors alike: the decision is still possible
-                logger.warning(
-                    "approval e-mail not sent",
-                    extra={"version_id": version.pk, "user_id": user.pk},
-                    exc_info=True,
-                )
-
-    transaction.on_commit(send)
+    titles = Statement.objects.for_tenant(tenant_id).values_list("title", flat=True)
+    title = str(titles.get(pk=version.statement_id))
+    why = "backup" if backup else "ask"
+    for user in users:
+        subject, body, label = _content(
+            user, version, incident, title, client=client, backup=backup
+        )
+        actions = (
+            [
+                {
+                    "kind": ACTION_KIND,
+                    "model": version._meta.label,
+                    "id": version.pk,
+                    "label": label,
+                }
+            ]
+            if label
+            else []
+        )
+        notify.notify_user(
+            tenant_id=tenant_id,
+            user=user,
+            key=f"statement-version:{version.pk}:step:{version.current_step}:{why}:u{user.pk}",
+            event_type=EVENT_BACKUP if backup else EVENT_ASK,
+            title=subject,
+            body=body,
+            subject_ref=f"incident:{incident.pk}",
+            actions=actions,
+        )

@@ -57,7 +57,7 @@ from incidents.statements.models import (
     StatementApproval,
     StatementVersion,
 )
-from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from playbooks.models import StatementTemplate
 from tenants.audit import record
 from tenants.choices import IncidentRole
 from tenants.models import Membership, Tenant, User
@@ -95,31 +95,16 @@ def _who(authority: Authority) -> str:
 # --- templates -------------------------------------------------------------------------------
 
 
-def _template_of(
-    incident: Incident, template: Any, agency_template: Any
-) -> StatementTemplate | AgencyStatementTemplate | None:
-    if template is not None and agency_template is not None:
-        raise _error("template", _("Choose one template, the tenant's or the agency's."), "invalid")
-    if template is not None:
-        if isinstance(template, StatementTemplate):
-            ensure_same_tenant(incident.tenant_id, "template", template)
-            return template
-        found = StatementTemplate.objects.for_tenant(incident.tenant_id).filter(pk=template).first()
-        if found is None:
-            raise _error("template", _("No such template in this tenant."), "not_found")
-        return found
-    if agency_template is not None:
-        agency_id = Tenant.objects.values_list("agency_id", flat=True).get(pk=incident.tenant_id)
-        pk = (
-            agency_template.pk
-            if isinstance(agency_template, AgencyStatementTemplate)
-            else agency_template
-        )
-        found_agency = AgencyStatementTemplate.objects.filter(pk=pk, agency_id=agency_id).first()
-        if found_agency is None:
-            raise _error("agency_template", _("No such template of this agency."), "not_found")
-        return found_agency
-    return None
+def _template_of(incident: Incident, template: Any) -> StatementTemplate | None:
+    """The template ``template`` (a row or an id) if the incident's tenant sees it: its own or
+    one of its agency's."""
+    if template is None:
+        return None
+    pk = template.pk if isinstance(template, StatementTemplate) else template
+    found = StatementTemplate.objects.for_tenant(incident.tenant_id).filter(pk=pk).first()
+    if found is None:
+        raise _error("template", _("No such template in this tenant."), "not_found")
+    return found
 
 
 # --- statements and versions -----------------------------------------------------------------
@@ -138,14 +123,13 @@ def create_statement(
     text: str = "",
     language: str | None = None,
     template: Any = None,
-    agency_template: Any = None,
     values: dict[str, str] | None = None,
     authority: Authority = SYSTEM,
 ) -> Statement:
     """A statement of ``incident`` with its first version (a draft): the template filled with
     ``values`` (every placeholder needed), or ``text``."""
     _open(incident)
-    chosen = _template_of(incident, template, agency_template)
+    chosen = _template_of(incident, template)
     if chosen is not None:
         if text:
             raise _error("text", _("Give a template or a text, not both."), "invalid")
@@ -168,8 +152,7 @@ def create_statement(
         incident=incident,
         title=title,
         language=language or incident.tenant.default_language or "id",
-        template=chosen if isinstance(chosen, StatementTemplate) else None,
-        agency_template=chosen if isinstance(chosen, AgencyStatementTemplate) else None,
+        template=chosen,
         must_not=list(chosen.must_not_phrases) if chosen is not None else [],
         created_by=authority.user,
     )

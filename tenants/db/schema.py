@@ -299,11 +299,14 @@ class TenantKeySchemaEditor(DatabaseSchemaEditor):
         for src, field in later:
             self.deferred_sql.append(self._fk_sql(src, field, FK_SUFFIX, composite=True))
 
-    def remove_tenant_keys(self, models: Iterable[type[Model]]) -> None:
+    def remove_tenant_keys(self, models: Iterable[type[Model]], *, leaving: bool = False) -> None:
         """The reverse of ``add_tenant_keys``: primary key ``id``, an index on ``tenant_id``,
         one-column foreign keys to and from these tables (those between tenant tables that both
-        keep their tenant keys stay composite)."""
-        models = [m for m in models if is_tenant_model(m)]
+        keep their tenant keys stay composite). ``leaving``: the models are no tenant models
+        any more (they became agency tables, ``tenants.dbtables.AGENCY_MODELS``) and their
+        tables, made as tenant tables, lose the tenant keys now (nothing to do for a table
+        that never had them)."""
+        models = [m for m in models if leaving or is_tenant_model(m)]
         tables = {m._meta.db_table for m in models}
         links = [
             (src, field)

@@ -1,4 +1,5 @@
-"""Row-level security of the agency tables (playbooks, steps, versions): a tenant's scope sees
+"""Row-level security of the agency tables (playbooks, steps, versions; statement templates
+in tests/statements/test_template_rls.py): a tenant's scope sees
 its own playbooks and its agency's, never a sibling tenant's or another agency's, and cannot
 write any of those; an agency's scope (the admin of an agency admin) sees the agency's."""
 
@@ -36,6 +37,7 @@ def test_agency_tables_have_forced_row_level_security(db: Any) -> None:
         "playbooks_playbook",
         "playbooks_playbookstep",
         "playbooks_playbookversion",
+        "playbooks_statementtemplate",  # tests/statements/test_template_rls.py
     }
     assert rls.missing_policies() == {}
 

@@ -11,12 +11,11 @@ from django.urls import reverse
 
 from incidents.demo import seed_incident
 from incidents.statements.models import ApprovalWorkflow
-from playbooks.models import AgencyStatementTemplate
+from playbooks.models import StatementTemplate
 from tests.factories import UserFactory
 
 SCREENS = (
     "playbooks/statementtemplate",
-    "playbooks/agencystatementtemplate",
     "incidents/approvalworkflow",
     "incidents/approvalstep",
     "incidents/statement",
@@ -41,7 +40,7 @@ def test_every_screen_lists_only_the_agencys_rows(
 ) -> None:
     seed_incident(tenant)
     theirs = ApprovalWorkflow.objects.create(tenant=other_tenant, severity="sev4", name="THEIRS")
-    AgencyStatementTemplate.objects.create(
+    StatementTemplate.objects.create(
         agency=other_tenant.agency,
         name="THEIR TEMPLATE",
         part_confirmed="a",
@@ -76,3 +75,41 @@ def test_a_running_crisis_mode_shows_first_on_the_start_pages(
     page = client.get(url).content.decode()
     assert "Boikot meluas" in page
     assert page.index("Boikot meluas") < page.index("Boikot (")
+
+
+def test_the_agency_admin_keeps_agency_wide_and_tenant_templates_on_one_screen(
+    agency_admin: Any, tenant: Any, other_tenant: Any
+) -> None:
+    client = Client()
+    client.force_login(agency_admin)
+    parts = {
+        "language": "id",
+        "part_confirmed": "Kami mengonfirmasi.",
+        "part_actions": "Kami menangani.",
+        "part_empathy": "Kami mohon maaf.",
+        "part_next_update": "Kabar berikutnya segera.",
+        "placeholders": "",
+        "must_not": "[]",
+    }
+    add = "/admin/playbooks/statementtemplate/add/"
+    made = client.post(add, {"agency": tenant.agency_id, "tenant": "", "name": "Umum", **parts})
+    assert made.status_code == 302, made.content
+    shared = StatementTemplate.objects.get(name="Umum")
+    assert (shared.agency_id, shared.tenant_id, shared.owner) == (tenant.agency_id, None, "agency")
+    again = client.post(add, {"agency": tenant.agency_id, "tenant": "", "name": "Umum", **parts})
+    assert again.status_code == 200 and not again.context["adminform"].form.is_valid()
+    own = client.post(
+        add, {"agency": tenant.agency_id, "tenant": tenant.pk, "name": "Umum", **parts}
+    )
+    assert own.status_code == 302, own.content  # the tenant's own may share the agency's name
+    assert StatementTemplate.objects.filter(tenant=tenant, name="Umum").count() == 1
+    theirs = client.post(
+        add, {"agency": other_tenant.agency_id, "tenant": "", "name": "Asing", **parts}
+    )
+    assert theirs.status_code == 200  # another agency is no choice
+    assert not StatementTemplate.objects.filter(name="Asing").exists()
+    change = f"/admin/playbooks/statementtemplate/{shared.pk}/change/"
+    changed = client.post(change, {"name": "Umum baru", **parts})
+    assert changed.status_code == 302, changed.content
+    shared.refresh_from_db()
+    assert (shared.name, shared.tenant_id) == ("Umum baru", None)

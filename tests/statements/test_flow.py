@@ -28,6 +28,8 @@ from incidents.statements.models import (
     StatementVersion,
 )
 from playbooks.models import StatementTemplate
+from tenants.models import Delivery
+from tenants.notify.tasks import send_delivery
 from tenants.roles import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.incidents.factories import IncidentFactory
@@ -86,6 +88,15 @@ def draft(api: Any, tenant: Any, members: Any, incident: Any, template: Any) -> 
     )
     assert response.status_code == 201, response.content
     return response.json()  # type: ignore[no-any-return]
+
+
+def deliver() -> list[str]:
+    """Run the send task of every pending delivery (the approval e-mails go through the
+    delivery log, ``tenants.notify``); their statuses after."""
+    return [
+        send_delivery(row.tenant_id, row.pk)
+        for row in Delivery.objects.filter(status="pending").order_by("pk")
+    ]
 
 
 def only_version(statement: dict[str, Any]) -> StatementVersion:
@@ -222,6 +233,7 @@ def test_the_workflow_by_severity_all_approvers_then_the_client(
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "submitted"
     assert [step["kind"] for step in response.json()["steps"]] == ["agency", "client"]
+    deliver()
     assert sorted(m.to[0] for m in mailoutbox) == ["approver2@kopi.test", "approver@kopi.test"]
 
     approve = url(tenant, "statement-version", version.pk, "approve")
@@ -237,6 +249,7 @@ def test_the_workflow_by_severity_all_approvers_then_the_client(
     with django_capture_on_commit_callbacks(execute=True):
         second = api(second_approver).post(approve, {"decision": "approved"}, format="json")
     assert second.json()["current_step"] == 1 and second.json()["status"] == "submitted"
+    deliver()
     assert mailoutbox[-1].to == ["client@kopi.test"]
 
     # An approver cannot decide the client step.
@@ -382,6 +395,7 @@ def test_a_step_out_of_time_asks_its_backup_who_may_then_approve(
         )
         == 0
     )
+    deliver()
     assert mailoutbox[-1].to == ["backup@kopi.test"]
     late = api(backup).post(approve, {"decision": "approved"}, format="json")
     assert late.status_code == 200 and late.json()["status"] == "approved"
@@ -529,6 +543,7 @@ def test_the_client_decides_from_the_e_mailed_link_on_post_only_once(
             url(tenant, "statement-version", version.pk, "submit")
         )
     assert submitted.status_code == 200, submitted.content
+    deliver()
     mail = mailoutbox[-1]
     assert mail.to == [client.email]
     found = LINK.search(mail.body)

@@ -17,6 +17,7 @@ from incidents.statements.models import (
     StatementApproval,
     StatementVersion,
 )
+from playbooks import services as playbook_services
 from playbooks.models import StatementTemplate
 from tenants.models import Tenant
 from tenants.roles import Cap
@@ -60,7 +61,7 @@ class TestStatementTemplates(TenantResourceTests):
 
     def make(self, tenant: Tenant) -> StatementTemplate:
         count = StatementTemplate.objects.for_tenant(tenant).count()
-        return StatementTemplate.objects.create(
+        return playbook_services.create_statement_template(
             tenant=tenant, **{**TEMPLATE, "name": f"Template {count}"}
         )
 
@@ -162,7 +163,7 @@ class TestStatements(TenantResourceTests):
         return {"title": "Klarifikasi", "must_not": []}
 
     def foreign_body(self, ctx: Ctx) -> dict[str, Any]:
-        theirs = StatementTemplate.objects.create(tenant=ctx.other_tenant, **TEMPLATE)
+        theirs = playbook_services.create_statement_template(tenant=ctx.other_tenant, **TEMPLATE)
         return {"incident": IncidentFactory(tenant=ctx.other_tenant).pk, "template": theirs.pk}
 
 

@@ -26,7 +26,7 @@ from incidents.statements.models import (
     StatementVersion,
 )
 from playbooks import services as playbook_services
-from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from playbooks.models import StatementTemplate
 from tenants.api.serializers import ServiceModelSerializer, StrictSerializerMixin, service_errors
 
 
@@ -45,6 +45,11 @@ class StatementTemplateSerializer(ServiceModelSerializer):
         required=False,
         help_text='[{"category": "speculation|blame|argument|legal_threat", "phrase": "..."}]',
     )
+    owner = serializers.ChoiceField(
+        choices=["tenant", "agency"],
+        read_only=True,
+        help_text="tenant: the tenant's own; agency: its agency's (read-only here).",
+    )
 
     class Meta:
         model = StatementTemplate
@@ -54,7 +59,7 @@ class StatementTemplateSerializer(ServiceModelSerializer):
 
 class AgencyStatementTemplateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
-        model = AgencyStatementTemplate
+        model = StatementTemplate
         fields: tuple[str, ...] = public_fields.AGENCY_STATEMENT_TEMPLATE.names
         read_only_fields: tuple[str, ...] = public_fields.AGENCY_STATEMENT_TEMPLATE.read_only
 
@@ -102,9 +107,11 @@ class ApprovalStepSerializer(StrictSerializerMixin, serializers.ModelSerializer)
 
 class StatementSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
     incident = TenantRowField(Incident)
-    template = TenantRowField(StatementTemplate, required=False, allow_null=True)
-    agency_template = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="An agency template's id."
+    template = TenantRowField(
+        StatementTemplate,
+        required=False,
+        allow_null=True,
+        help_text="A template of the tenant or of its agency.",
     )
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
 
@@ -112,11 +119,6 @@ class StatementSerializer(StrictSerializerMixin, serializers.ModelSerializer):  
         model = Statement
         fields: tuple[str, ...] = public_fields.STATEMENT.names
         read_only_fields: tuple[str, ...] = public_fields.STATEMENT.read_only
-
-    def to_representation(self, instance: Statement) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["agency_template"] = instance.agency_template_id
-        return data
 
 
 class StatementCreateSerializer(StatementSerializer):

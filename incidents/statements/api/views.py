@@ -16,10 +16,11 @@ import csv
 import io
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,7 +67,7 @@ from incidents.statements.models import (
     StatementVersion,
 )
 from playbooks import services as playbook_services
-from playbooks.models import AgencyStatementTemplate, StatementTemplate
+from playbooks.models import StatementTemplate
 from tenants.api.base import (
     TenantCrudViewSet,
     TenantScopedAPIView,
@@ -103,15 +104,28 @@ class _ByIncident:
 
 @extend_schema(tags=["statements"])
 class StatementTemplateViewSet(TenantCrudViewSet):
-    """The tenant's holding-statement templates: four required parts, ``{name}`` placeholders
-    declared in ``placeholders`` (an unknown, malformed or unused one is refused on that field)
-    and must-not rules."""
+    """The holding-statement templates the tenant may draft from: its own and its agency's
+    (``owner``). Four required parts, ``{name}`` placeholders declared in ``placeholders`` (an
+    unknown, malformed or unused one is refused on that field) and must-not rules. New ones are
+    the tenant's; the agency's are read-only here (403: its admins keep them in the admin)."""
 
     queryset = StatementTemplate.objects.all()
     serializer_class = StatementTemplateSerializer
     ordering_fields = ("name", "created_at")
     capabilities = crud_capabilities(INTERNAL, MANAGE)
-    delete_service = staticmethod(playbook_services.delete_statement_template)
+
+    def perform_update(self, serializer: Any) -> None:
+        try:
+            serializer.save()
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+
+    def perform_destroy(self, instance: Any) -> None:
+        try:
+            with service_errors():
+                playbook_services.delete_statement_template(instance=instance)
+        except DjangoPermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
 
 
 @extend_schema(tags=["statements"], responses=AgencyStatementTemplateSerializer(many=True))
@@ -121,7 +135,7 @@ class AgencyStatementTemplateListView(TenantScopedAPIView):
     capabilities = {"get": INTERNAL}
 
     def get(self, request: Request, tenant_slug: str) -> Response:
-        rows = AgencyStatementTemplate.objects.filter(agency_id=self.tenant.agency_id)
+        rows = StatementTemplate.objects.filter(agency_id=self.tenant.agency_id, tenant=None)
         return Response(AgencyStatementTemplateSerializer(rows, many=True).data)
 
 
@@ -162,8 +176,8 @@ class StatementViewSet(
     CreateMixin,
     TenantScopedViewSet,
 ):
-    """Official statements of incidents (``?incident=``), drafted from a template (``template``
-    or ``agency_template`` with ``values`` for every placeholder) or as ``text``; the first
+    """Official statements of incidents (``?incident=``), drafted from a template (``template``,
+    the tenant's or its agency's, with ``values`` for every placeholder) or as ``text``; the first
     version is a draft. ``revise`` makes a new version."""
 
     queryset = Statement.objects.all()

@@ -69,10 +69,6 @@ class StatementType(_ClientSafe):
     def template(self, root: Statement) -> strawberry.ID | None:
         return _id(root.template_id)
 
-    @strawberry_django.field(only=["agency_template_id"])
-    def agency_template(self, root: Statement) -> strawberry.ID | None:
-        return _id(root.agency_template_id)
-
     @strawberry_django.field(only=["created_by_id"])
     def created_by(self, root: Statement) -> strawberry.ID | None:
         return _id(root.created_by_id)
