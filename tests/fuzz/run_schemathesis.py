@@ -1158,13 +1158,28 @@ def _approval_step(seed: Seed, case: Any, n: int) -> None:
     body.pop("backup", None)
 
 
+def _step_update(seed: Seed, case: Any, n: int) -> None:
+    """The step PUT is bound to keeps its workflow and position (another is taken)."""
+    from incidents.statements.models import ApprovalStep
+
+    step = ApprovalStep.objects.for_tenant(seed.tenant).get(pk=seed.objects["approval-step"][0].pk)
+    body = _body(case)
+    body.update(workflow=step.workflow_id, position=step.position)
+    body.pop("approvers", None)
+    body.pop("backup", None)
+
+
 def _crisis_start(seed: Seed, case: Any, n: int) -> None:
-    """Make room: one crisis mode runs per tenant (the end calls leave none, a failed one may)."""
+    """An open incident, and room: one crisis mode runs per tenant (the end calls leave none,
+    a failed one may)."""
     from incidents.statements import services
     from incidents.statements.models import CrisisMode
 
     for crisis in CrisisMode.objects.for_tenant(seed.tenant).filter(ended_at__isnull=True):
         services.end_crisis_mode(crisis_mode=crisis, reason="fuzz: making room")
+    body = _body(case)
+    body["incident"] = seed.victims["statement-incident"]().pk
+    body.pop("ends_at", None)  # a time in the past is refused
 
 
 def _channel(seed: Seed, case: Any, n: int) -> None:
@@ -1214,6 +1229,12 @@ def _quiet_hours(seed: Seed, case: Any, n: int) -> None:
     body.update(user=new_member(seed.tenant).pk, starts="22:00:00", ends="06:00:00")
 
 
+def _quiet_hours_update(seed: Seed, case: Any, n: int) -> None:
+    """The row PUT is bound to keeps its member (another may have quiet hours already)."""
+    body = _body(case)
+    body.update(user=seed.objects["quiet-hours"][0].user_id, starts="21:00:00", ends="05:00:00")
+
+
 def _attach_playbook(seed: Seed, case: Any, n: int) -> None:
     """A playbook made after the incident opened (one matching it would be attached already)."""
     from incidents import services as incident_services
@@ -1258,12 +1279,14 @@ COMPLETIONS: dict[tuple[str, str], Callable[[Seed, Any, int], None]] = {
     ("POST", "/tenants/{tenant_slug}/stakeholder-interactions/"): _interaction,
     ("POST", "/tenants/{tenant_slug}/rights-of-reply/"): _right_of_reply,
     ("POST", "/tenants/{tenant_slug}/approval-steps/"): _approval_step,
+    ("PUT", "/tenants/{tenant_slug}/approval-steps/{id}/"): _step_update,
     ("POST", "/tenants/{tenant_slug}/crisis-mode/"): _crisis_start,
     ("POST", "/tenants/{tenant_slug}/channels/"): _channel,
     ("POST", "/tenants/{tenant_slug}/escalation-policies/"): _escalation_policy,
     ("POST", "/tenants/{tenant_slug}/on-call-shifts/"): _shift,
     ("PUT", "/tenants/{tenant_slug}/on-call-shifts/{id}/"): _shift,
     ("POST", "/tenants/{tenant_slug}/quiet-hours/"): _quiet_hours,
+    ("PUT", "/tenants/{tenant_slug}/quiet-hours/{id}/"): _quiet_hours_update,
     ("POST", "/tenants/{tenant_slug}/incident-playbooks/"): _attach_playbook,
     ("POST", "/tenants/{tenant_slug}/classifier/rollback/"): _rollback,
     ("PUT", "/tenants/{tenant_slug}/statement-templates/{id}/"): _statement_template,
