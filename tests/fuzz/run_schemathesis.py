@@ -1107,7 +1107,7 @@ def _statement(seed: Seed, case: Any, n: int) -> None:
     """From a template of the tenant (its placeholder filled) or as text, on an open incident."""
     body = _body(case)
     body["incident"] = seed.victims["statement-incident"]().pk
-    body.update(template=None, agency_template=None)
+    body["template"] = None
     if n % 4 == 1:
         body["template"] = seed.victims["statement-template"]().pk
         body["values"] = {"hal": "laporan pelanggan"}
