@@ -17,18 +17,25 @@ The tenants are deleted at the end. The last line of stdout is one JSON object.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import cProfile
+import hashlib
 import json
 import secrets
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._harness import as_owner, drop_tenant, load_note, log, prepare_database, setup_django
+from benchmarks._harness import (
+    as_owner,
+    drop_tenant,
+    load_note,
+    prepare_database,
+    setup_django,
+)
 
 
 def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | None) -> dict:
@@ -56,7 +63,9 @@ def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | Non
         )
         chunks = IngestChunk.objects.bulk_create(
             [
-                IngestChunk(tenant=tenant, batch=batch, index=i // chunk, items=valid[i : i + chunk])
+                IngestChunk(
+                    tenant=tenant, batch=batch, index=i // chunk, items=valid[i : i + chunk]
+                )
                 for i in range(0, len(valid), chunk)
             ]
         )
@@ -103,9 +112,39 @@ def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | Non
             "alert_keys": sorted(
                 Alert.objects.for_tenant(tenant.pk).values_list("dedupe_key", flat=True)
             ),
+            "decisions": _decisions(tenant.pk),
         }
     finally:
         drop_tenant(tenant.pk)
+
+
+def _decisions(tenant_id: int) -> list[str]:
+    """What early warning decided, without ids or times of this run: each alert (rule, key,
+    evidence count) and each hoax cluster (key, members, authors, first poster, alerted)."""
+    from monitoring.models import Alert, HoaxCluster, HoaxMember, Mention
+
+    out = [
+        f"alert {kind} {key} evidence={evidence}"
+        for kind, key, evidence in Alert.objects.for_tenant(tenant_id).values_list(
+            "kind", "dedupe_key", "evidence_count"
+        )
+    ]
+    out += [
+        f"cluster {key} members={members} authors={authors} first={first} "
+        f"alerted={alerted is not None} links={links}"
+        for key, members, authors, first, alerted, links in HoaxCluster.objects.for_tenant(
+            tenant_id
+        ).values_list("key", "member_count", "author_count", "first_poster", "alerted_at", "links")
+    ]
+    external = dict(Mention.objects.for_tenant(tenant_id).values_list("id", "external_id"))
+    clusters = dict(HoaxCluster.objects.for_tenant(tenant_id).values_list("id", "key"))
+    out += [
+        f"member {external.get(mention_id)} {clusters.get(cluster_id)}"
+        for mention_id, cluster_id in HoaxMember.objects.for_tenant(tenant_id).values_list(
+            "mention_id", "cluster_id"
+        )
+    ]
+    return sorted(out)
 
 
 def main() -> int:
@@ -116,6 +155,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-rules", action="store_true", help="the tenant's alert rules disabled")
     ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
+    ap.add_argument("--decisions", default=None, help="write the alerts and clusters to this file")
     args = ap.parse_args()
     setup_django()
     from django.conf import settings
@@ -128,11 +168,16 @@ def main() -> int:
     tag = f"{int(time.time()):x}{secrets.token_hex(2)}"
     before = load_note()
     run(generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed"), 500, True, None)
-    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed")
+    # the same items in every run of the hour (their times are relative to ``now``)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed", now=hour)
     result = run(items, args.chunk, not args.no_rules, args.profile)
     result["load_before"], result["load_after"] = before, load_note()
     keys = result.pop("alert_keys")
-    result["alert_keys_sha1"] = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:12]
+    decisions = result.pop("decisions")
+    if args.decisions:
+        Path(args.decisions).write_text("\n".join(decisions) + "\n")
+    result["alert_keys_sha256"] = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
     print(json.dumps(result))
     return 0
 
