@@ -520,6 +520,10 @@ _BAND_LOOKUP = """
         ON b.band = q.band AND b.hash = q.hash
     WHERE b.tenant_id = %(tenant)s AND b.published_at >= %(since)s
 """
+_MEMBER_LOOKUP = """
+    SELECT mention_id, cluster_id, author, published_at, signature FROM monitoring_hoaxmember
+    WHERE tenant_id = %(tenant)s AND mention_id = ANY(%(mention)s::bigint[])
+"""
 # The chunk's members in one statement; their signatures as one bytea cut in SQL.
 _MEMBER_INSERT = """
     INSERT INTO monitoring_hoaxmember
@@ -605,14 +609,15 @@ def evaluate_hoax(
     members: dict[int, _Member] = {}
     candidate_ids = {mid for ids in index.values() for mid in ids}
     if candidate_ids:
-        for row in HoaxMember.objects.for_tenant(tenant_id).filter(mention_id__in=candidate_ids):
-            members[row.mention_id] = _Member(
-                row.mention_id,
-                row.cluster_id,
-                row.author,
-                as_utc(row.published_at),
-                np.frombuffer(bytes(row.signature), dtype=np.uint64),
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _MEMBER_LOOKUP,
+                {"tenant": tenant_id, "mention": sqlarrays.ints(sorted(candidate_ids))},
             )
+            for row in cursor.fetchall():
+                members[row[0]] = _Member(
+                    row[0], row[1], row[2], as_utc(row[3]), np.frombuffer(row[4], dtype=np.uint64)
+                )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
