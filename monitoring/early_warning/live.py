@@ -503,10 +503,6 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
     return threshold, window
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
-
-
 # Whole columns go as array literals (``monitoring.sqlarrays``): psycopg would adapt a list of
 # 16,000 band hashes element by element in Python.
 _BAND_INSERT = """
@@ -628,21 +624,23 @@ def evaluate_hoax(
     for mention, hashes, bands in signed:
         published = mention.event.published_at
         best: tuple[bool, float, int] | None = None
-        seen: set[int] = set()
-        for band, value in enumerate(bands):
-            for candidate in index.get((band, value), ()):
-                if candidate in seen or candidate not in members:
-                    continue
-                seen.add(candidate)
-                other = members[candidate]
-                if other.published_at < published - window:
-                    continue
-                similarity = _similarity(hashes, other.hashes)
+        oldest = published - window
+        others = [
+            members[candidate]
+            for candidate in set().union(*(index.get(key, ()) for key in enumerate(bands)))
+            if candidate in members and members[candidate].published_at >= oldest
+        ]
+        if others:
+            # estimated Jaccard of each candidate: the share of equal hash values
+            equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            for other, same in zip(others, equal.tolist(), strict=True):
+                similarity = same / len(hashes)
                 if similarity < threshold:
                     continue
                 # A copy that reaches a cluster joins it rather than pairing with a lone
                 # earlier post: one campaign stays one cluster (one alert), as offline.
                 clustered = other.cluster_id is not None
+                candidate = other.mention_id
                 if best is None or (clustered, similarity, -candidate) > (
                     best[0],
                     best[1],
