@@ -107,12 +107,25 @@ def shingles(tokens: list[str]) -> set[bytes]:
     return grams
 
 
+_blank: MinHash | None = None
+
+
+def _blank_minhash() -> MinHash:
+    """An empty MinHash of ``NUM_PERM`` permutations of seed ``SEED``, made once per process:
+    datasketch draws the permutations from the seed on every ``MinHash()``, and ``copy()``
+    shares them (same hash values, no redrawing per text)."""
+    global _blank
+    if _blank is None:
+        _blank = MinHash(num_perm=NUM_PERM, seed=SEED)
+    return _blank
+
+
 def signature(text: str) -> MinHash | None:
     """The MinHash of a text's claim key; None when it is too short to be a claim."""
     tokens = claim_tokens(text)
     if len(tokens) < MIN_TOKENS:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash = _blank_minhash().copy()
     minhash.update_batch(sorted(shingles(tokens)))
     return minhash
 

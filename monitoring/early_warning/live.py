@@ -42,9 +42,11 @@ band hashes, members and snapshots past their window.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -54,9 +56,9 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 
+from monitoring import sqlarrays
 from monitoring.alerting.author import AuthorConfig, InfluentialAuthor
 from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, outgrows_chatter, signature
 from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
@@ -126,6 +128,7 @@ UNIT = {
 # rows for Jaccard 0.4), so one table serves every sensitivity; each rule then keeps the
 # candidates that reach its own threshold.
 HOAX_BANDS, HOAX_ROWS = 32, 4
+HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
 
 
 # --- the subscriber -----------------------------------------------------------------------
@@ -608,10 +611,8 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
     return threshold, window
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
-
-
+# Whole columns go as array literals (``monitoring.sqlarrays``): psycopg would adapt a list of
+# 16,000 band hashes element by element in Python.
 _BAND_INSERT = """
     INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
     SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
@@ -623,6 +624,49 @@ _BAND_LOOKUP = """
         ON b.band = q.band AND b.hash = q.hash
     WHERE b.tenant_id = %(tenant)s AND b.published_at >= %(since)s
 """
+_MEMBER_LOOKUP = """
+    SELECT mention_id, cluster_id, author, published_at, signature FROM monitoring_hoaxmember
+    WHERE tenant_id = %(tenant)s AND mention_id = ANY(%(mention)s::bigint[])
+"""
+# The chunk's members in one statement; their signatures as one bytea cut in SQL.
+_MEMBER_INSERT = """
+    INSERT INTO monitoring_hoaxmember
+        (tenant_id, mention_id, cluster_id, author, published_at, signature)
+    SELECT %(tenant)s, u.mention, u.cluster, u.author, u.at,
+        substring(%(signatures)s::bytea FROM ((u.n - 1) * %(size)s + 1)::int FOR %(size)s)
+    FROM unnest(%(mention)s::bigint[], %(cluster)s::bigint[], %(author)s::text[],
+        %(at)s::timestamptz[]) WITH ORDINALITY AS u(mention, cluster, author, at, n)
+"""
+# Stored members that a new cluster took in (their first copy came in this chunk).
+_MEMBER_JOIN = """
+    UPDATE monitoring_hoaxmember m SET cluster_id = u.cluster
+    FROM unnest(%(mention)s::bigint[], %(cluster)s::bigint[]) AS u(mention, cluster)
+    WHERE m.tenant_id = %(tenant)s AND m.mention_id = u.mention
+"""
+# Every grown cluster's new state in one statement.
+_CLUSTER_UPDATE = """
+    UPDATE monitoring_hoaxcluster c SET first_at = u.first_at,
+        first_mention_id = u.first_mention_id, first_poster = u.first_poster, text = u.text,
+        authors = u.authors, author_count = u.author_count, member_count = u.member_count,
+        last_at = u.last_at, links = u.links, low_credibility_links = u.low, spread = u.spread
+    FROM unnest(%(id)s::bigint[], %(first_at)s::timestamptz[], %(first_mention_id)s::bigint[],
+        %(first_poster)s::text[], %(text)s::text[], %(authors)s::jsonb[],
+        %(author_count)s::integer[], %(member_count)s::integer[], %(last_at)s::timestamptz[],
+        %(links)s::jsonb[], %(low)s::jsonb[], %(spread)s::jsonb[])
+        AS u(id, first_at, first_mention_id, first_poster, text, authors, author_count,
+            member_count, last_at, links, low, spread)
+    WHERE c.tenant_id = %(tenant)s AND c.id = u.id
+"""
+
+
+def _ints_or_null(values: Sequence[int | None]) -> str:
+    """An array literal of integers where None is ``NULL``."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def _jsons(values: Sequence[Any]) -> str:
+    """An array literal of JSON documents (for ``jsonb[]``)."""
+    return sqlarrays.texts(json.dumps(v, ensure_ascii=False) for v in values)
 
 
 @dataclass
@@ -637,6 +681,11 @@ class _Member:
 def evaluate_hoax(
     tenant_id: int, rules: list[AlertRule], mentions: list[LiveMention], result: Evaluation
 ) -> None:
+    """The chunk's mentions join clusters in published order. A fixed number of statements per
+    chunk whatever its size: one band lookup, one read of the candidate members, one insert of
+    the new clusters (and one read of their stored first copies), one insert each of members
+    and band hashes, one update of the stored members that joined a new cluster; then
+    ``_judge_clusters``."""
     threshold, window = _hoax_settings(rules)
     signed = []
     for mention in mentions:
@@ -654,8 +703,8 @@ def evaluate_hoax(
             _BAND_LOOKUP,
             {
                 "tenant": tenant_id,
-                "band": [band for band, _ in wanted],
-                "hash": [value for _, value in wanted],
+                "band": sqlarrays.ints(band for band, _ in wanted),
+                "hash": sqlarrays.ints(value for _, value in wanted),
                 "since": since,
             },
         )
@@ -664,35 +713,42 @@ def evaluate_hoax(
     members: dict[int, _Member] = {}
     candidate_ids = {mid for ids in index.values() for mid in ids}
     if candidate_ids:
-        for row in HoaxMember.objects.for_tenant(tenant_id).filter(mention_id__in=candidate_ids):
-            members[row.mention_id] = _Member(
-                row.mention_id,
-                row.cluster_id,
-                row.author,
-                as_utc(row.published_at),
-                np.frombuffer(bytes(row.signature), dtype=np.uint64),
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _MEMBER_LOOKUP,
+                {"tenant": tenant_id, "mention": sqlarrays.ints(sorted(candidate_ids))},
             )
+            for row in cursor.fetchall():
+                members[row[0]] = _Member(
+                    row[0], row[1], row[2], as_utc(row[3]), np.frombuffer(row[4], dtype=np.uint64)
+                )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
+    # Clusters born in this chunk get a provisional (negative) id until they are inserted
+    # together at the end; each one's first copy: a mention of the chunk or a stored one's id.
+    born: dict[int, LiveMention | int] = {}
+    stored: set[int] | None = None  # stored unclustered candidates whose mention still exists
     for mention, hashes, bands in signed:
         published = mention.event.published_at
         best: tuple[bool, float, int] | None = None
-        seen: set[int] = set()
-        for band, value in enumerate(bands):
-            for candidate in index.get((band, value), ()):
-                if candidate in seen or candidate not in members:
-                    continue
-                seen.add(candidate)
-                other = members[candidate]
-                if other.published_at < published - window:
-                    continue
-                similarity = _similarity(hashes, other.hashes)
+        oldest = published - window
+        others = [
+            members[candidate]
+            for candidate in set().union(*(index.get(key, ()) for key in enumerate(bands)))
+            if candidate in members and members[candidate].published_at >= oldest
+        ]
+        if others:
+            # estimated Jaccard of each candidate: the share of equal hash values
+            equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            for other, same in zip(others, equal.tolist(), strict=True):
+                similarity = same / len(hashes)
                 if similarity < threshold:
                     continue
                 # A copy that reaches a cluster joins it rather than pairing with a lone
                 # earlier post: one campaign stays one cluster (one alert), as offline.
                 clustered = other.cluster_id is not None
+                candidate = other.mention_id
                 if best is None or (clustered, similarity, -candidate) > (
                     best[0],
                     best[1],
@@ -703,16 +759,23 @@ def evaluate_hoax(
         if best is not None:
             other = members[best[2]]
             if other.cluster_id is None:
-                first = by_id.get(other.mention_id) or next(
-                    iter(load_mentions(tenant_id, [other.mention_id])), None
-                )
+                first: LiveMention | int | None = by_id.get(other.mention_id)
+                if first is None:
+                    if stored is None:
+                        stored = _existing_mentions(
+                            tenant_id,
+                            [
+                                m.mention_id
+                                for m in members.values()
+                                if m.cluster_id is None and m.mention_id not in by_id
+                            ],
+                        )
+                    if other.mention_id in stored:
+                        first = other.mention_id
                 if first is not None:
-                    other.cluster_id = _new_cluster(tenant_id, first)
-                    if other.mention_id not in by_id:  # a stored member joins its new cluster
-                        HoaxMember.objects.for_tenant(tenant_id).filter(
-                            mention_id=other.mention_id
-                        ).update(cluster_id=other.cluster_id)
-                    grown[other.cluster_id].append(first)
+                    other.cluster_id = -1 - len(born)
+                    born[other.cluster_id] = first
+                    grown[other.cluster_id] = [first] if isinstance(first, LiveMention) else []
             cluster_id = other.cluster_id
             if cluster_id is not None:
                 grown[cluster_id].append(mention)
@@ -721,19 +784,27 @@ def evaluate_hoax(
         new_members.append(member)
         for band, value in enumerate(bands):
             index[(band, value)].add(mention.id)
-    HoaxMember.objects.bulk_create(
-        [
-            HoaxMember(
-                tenant_id=tenant_id,
-                mention_id=m.mention_id,
-                cluster_id=m.cluster_id,
-                author=m.author[:220],
-                published_at=m.published_at,
-                signature=m.hashes.tobytes(),
-            )
-            for m in new_members
+    if born:
+        real = _new_clusters(tenant_id, born, grown)
+        for m in members.values():
+            if m.cluster_id is not None and m.cluster_id < 0:
+                m.cluster_id = real[m.cluster_id]
+        grown = {real.get(cid, cid): added for cid, added in grown.items()}
+        joined = [
+            (first, real[prov])
+            for prov, first in born.items()
+            if not isinstance(first, LiveMention)
         ]
-    )
+        if joined:  # stored members join their new cluster
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _MEMBER_JOIN,
+                    {
+                        "tenant": tenant_id,
+                        "mention": sqlarrays.ints(mid for mid, _ in joined),
+                        "cluster": sqlarrays.ints(cid for _, cid in joined),
+                    },
+                )
     rows = [
         (band, value, m.id, m.event.published_at)
         for m, _, bands in signed
@@ -741,23 +812,62 @@ def evaluate_hoax(
     ]
     with connection.cursor() as cursor:
         cursor.execute(
+            _MEMBER_INSERT,
+            {
+                "tenant": tenant_id,
+                "mention": sqlarrays.ints(m.mention_id for m in new_members),
+                "cluster": _ints_or_null([m.cluster_id for m in new_members]),
+                "author": sqlarrays.texts(m.author[:220] for m in new_members),
+                "at": sqlarrays.times(m.published_at for m in new_members),
+                "signatures": b"".join(m.hashes.tobytes() for m in new_members),
+                "size": HOAX_SIGNATURE_BYTES,
+            },
+        )
+        cursor.execute(
             _BAND_INSERT,
             {
                 "tenant": tenant_id,
-                "band": [r[0] for r in rows],
-                "hash": [r[1] for r in rows],
-                "mention": [r[2] for r in rows],
-                "at": [r[3] for r in rows],
+                "band": sqlarrays.ints(r[0] for r in rows),
+                "hash": sqlarrays.ints(r[1] for r in rows),
+                "mention": sqlarrays.ints(r[2] for r in rows),
+                "at": sqlarrays.times(r[3] for r in rows),
             },
         )
     if grown:
         _judge_clusters(tenant_id, rules, grown, window, result)
 
 
-def _new_cluster(tenant_id: int, live: LiveMention) -> int:
-    """A cluster whose first member is ``live`` (an earlier mention)."""
+def _existing_mentions(tenant_id: int, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are still stored mentions (a cluster starts only from one)."""
+    if not ids:
+        return set()
+    return set(
+        Mention.objects.for_tenant(tenant_id).filter(pk__in=ids).values_list("id", flat=True)
+    )
+
+
+def _new_clusters(
+    tenant_id: int, born: dict[int, LiveMention | int], grown: dict[int, list[LiveMention]]
+) -> dict[int, int]:
+    """Insert the clusters born in this chunk, in order of birth, each from its first copy (a
+    stored first copy is read now and becomes its cluster's first new member); returns the
+    real id of each provisional one."""
+    ids = [first for first in born.values() if not isinstance(first, LiveMention)]
+    loaded = {m.id: m for m in load_mentions(tenant_id, ids)} if ids else {}
+    firsts: list[LiveMention] = []
+    for prov, first in born.items():
+        live = first if isinstance(first, LiveMention) else loaded[first]
+        if not isinstance(first, LiveMention):
+            grown[prov].insert(0, live)
+        firsts.append(live)
+    created = HoaxCluster.objects.bulk_create([_new_cluster(tenant_id, live) for live in firsts])
+    return {prov: cluster.pk for prov, cluster in zip(born, created, strict=True)}
+
+
+def _new_cluster(tenant_id: int, live: LiveMention) -> HoaxCluster:
+    """A cluster whose first member is ``live`` (an earlier mention), not saved yet."""
     event = live.event
-    cluster = HoaxCluster.objects.create(
+    return HoaxCluster(
         tenant_id=tenant_id,
         key=f"{event.platform}:{event.external_id}"[:220],
         first_mention_id=live.id,
@@ -768,7 +878,6 @@ def _new_cluster(tenant_id: int, live: LiveMention) -> int:
         member_count=0,
         author_count=0,
     )
-    return cluster.pk
 
 
 def _judge_clusters(
@@ -800,13 +909,16 @@ def _judge_clusters(
             active[cluster_id].setdefault(author, published_at)
             active_members[cluster_id] += 1
     for cluster_id, added in grown.items():
+        _update_cluster(clusters[cluster_id], added, low)
+    _save_clusters(tenant_id, [clusters[cluster_id] for cluster_id in grown])
+    volume = _Volume(tenant_id, min(floor_bucket(c.first_at) for c in clusters.values()))
+    for cluster_id, added in grown.items():
         cluster = clusters[cluster_id]
-        _update_cluster(cluster, added, low)
         authors = active[cluster_id]
         tipping = max(added, key=lambda m: (m.event.published_at, m.id))
         if tipping.backfill:
             continue
-        if not _spreading(tenant_id, cluster, active_members[cluster_id], tipping, window):
+        if not _spreading(volume, cluster, active_members[cluster_id], tipping, window):
             continue
         for rule in rules:
             needed = int(rule.params.get("min_authors") or HOAX_PRESETS[rule.sensitivity][1])
@@ -828,8 +940,38 @@ def _judge_clusters(
                 cluster.save(update_fields=["alerted_at"])
 
 
+class _Volume:
+    """The tenant's mentions per 5-minute bucket (the rollups, all queries) from ``since`` on,
+    read once per chunk when a cluster that was circulating before its window needs them
+    (``_spreading``)."""
+
+    def __init__(self, tenant_id: int, since: datetime) -> None:
+        self.tenant_id = tenant_id
+        self.since = since
+        self.starts: list[datetime] | None = None
+        self.sums: list[int] = [0]  # sums[i]: mentions of the buckets before starts[i]
+
+    def between(self, start: datetime, end: datetime) -> int:
+        """Mentions of the buckets from ``start`` to ``end`` (both inclusive)."""
+        if self.starts is None or start < self.since:
+            self.since = min(self.since, start)
+            rows = list(
+                MetricBucket.objects.for_tenant(self.tenant_id)
+                .filter(query_id=0, bucket__gte=self.since)
+                .order_by("bucket")
+                .values_list("bucket", "mentions")
+            )
+            self.starts = [as_utc(bucket) for bucket, _ in rows]
+            self.sums = [0]
+            for _, mentions in rows:
+                self.sums.append(self.sums[-1] + (mentions or 0))
+        lo = bisect_left(self.starts, start)
+        hi = bisect_right(self.starts, end)
+        return self.sums[hi] - self.sums[lo] if hi > lo else 0
+
+
 def _spreading(
-    tenant_id: int, cluster: HoaxCluster, active: int, tipping: LiveMention, window: timedelta
+    volume: _Volume, cluster: HoaxCluster, active: int, tipping: LiveMention, window: timedelta
 ) -> bool:
     """A cluster first seen inside the window spreads; one that was circulating before only
     when its share of the tenant's mentions (the rollups) reaches ``CHATTER_RATIO`` times its
@@ -838,23 +980,17 @@ def _spreading(
     window_start = now - window
     if cluster.first_at >= window_start or cluster.member_count <= active:
         return True
-    totals = (
-        MetricBucket.objects.for_tenant(tenant_id)
-        .filter(query_id=0, bucket__gte=floor_bucket(cluster.first_at), bucket__lte=now)
-        .aggregate(
-            recent=Sum("mentions", filter=Q(bucket__gte=floor_bucket(window_start))),
-            earlier=Sum("mentions", filter=Q(bucket__lt=floor_bucket(window_start))),
-        )
-    )
+    first, split = floor_bucket(cluster.first_at), floor_bucket(window_start)
     return outgrows_chatter(
         recent=active,
-        recent_total=int(totals["recent"] or 0),
+        recent_total=volume.between(max(first, split), now),
         earlier=cluster.member_count - active,
-        earlier_total=int(totals["earlier"] or 0),
+        earlier_total=volume.between(first, split - timedelta(microseconds=1)),
     )
 
 
 def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[str]) -> None:
+    """The cluster's new state with ``added`` (in memory; ``_save_clusters`` writes it)."""
     authors = list(cluster.authors)
     for mention in added:
         handle = mention.event.author
@@ -884,7 +1020,31 @@ def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[st
         d for d in links if any(d == bad or d.endswith("." + bad) for bad in low)
     )
     cluster.spread = [{"hour": h, "mentions": n} for h, n in sorted(spread.items())]
-    cluster.save()
+
+
+def _save_clusters(tenant_id: int, clusters: list[HoaxCluster]) -> None:
+    """Write the grown clusters' state (``_update_cluster``) in one statement."""
+    if not clusters:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLUSTER_UPDATE,
+            {
+                "tenant": tenant_id,
+                "id": sqlarrays.ints(c.pk for c in clusters),
+                "first_at": sqlarrays.times(c.first_at for c in clusters),
+                "first_mention_id": _ints_or_null([c.first_mention_id for c in clusters]),
+                "first_poster": sqlarrays.texts(c.first_poster for c in clusters),
+                "text": sqlarrays.texts(c.text for c in clusters),
+                "authors": _jsons([c.authors for c in clusters]),
+                "author_count": sqlarrays.ints(c.author_count for c in clusters),
+                "member_count": sqlarrays.ints(c.member_count for c in clusters),
+                "last_at": sqlarrays.times(c.last_at for c in clusters),
+                "links": _jsons([c.links for c in clusters]),
+                "low": _jsons([c.low_credibility_links for c in clusters]),
+                "spread": _jsons([c.spread for c in clusters]),
+            },
+        )
 
 
 def _hoax_alert(

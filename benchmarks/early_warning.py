@@ -1,0 +1,184 @@
+"""The early-warning cost per mention, in one process: the pipeline chunk, then its outbox delivery.
+
+    python benchmarks/early_warning.py [--n 10000] [--chunk 500] [--no-rules] [--profile OUT]
+
+Creates a fresh tenant with the demo setup (queries, terms, domains, default alert rules;
+``--no-rules`` disables the rules), stores ``--n`` of the ingest benchmark's mentions
+(``monitoring.demodata``) as chunks of ``--chunk`` items and, for each chunk in turn, runs the
+pipeline (``monitoring.pipeline.process_chunk``) and then the delivery of its outbox event
+(``tenants.outbox.deliver``: the early-warning subscriber), as the cluster's workers do, but
+without the cluster. Figures: this process's CPU milliseconds per mention for each of the two
+steps, the SQL statements per 1,000 mentions of each (counted by Django), and the alerts fired;
+``--profile OUT`` writes a cProfile of the deliveries (``OUT.delivery``) and of the chunks
+(``OUT.chunk``). A warm-up of ``--warmup`` mentions in a second tenant loads the scorer first.
+The tenants are deleted at the end. The last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._harness import (
+    as_owner,
+    drop_tenant,
+    load_note,
+    prepare_database,
+    setup_django,
+)
+
+
+def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | None) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from benchmarks.ingest import make_tenant
+    from monitoring.ingest import validate_items
+    from monitoring.models import Alert, AlertRule, IngestBatch, IngestChunk
+    from monitoring.pipeline import process_chunk
+    from tenants import outbox
+
+    tenant, _ = make_tenant(f"ew{int(time.time()):x}{secrets.token_hex(2)}")
+    try:
+        if not rules:
+            AlertRule.objects.for_tenant(tenant.pk).update(enabled=False)
+        queued: list[tuple[str, int, int]] = []
+        real_dispatch = outbox._dispatch
+        outbox._dispatch = lambda topic, tenant_id, event_id: queued.append(  # type: ignore[assignment]
+            (topic, tenant_id, event_id)
+        )
+        valid = validate_items(items).items
+        batch = IngestBatch.objects.create(
+            tenant=tenant, item_count=len(valid), chunk_count=(len(valid) + chunk - 1) // chunk
+        )
+        chunks = IngestChunk.objects.bulk_create(
+            [
+                IngestChunk(
+                    tenant=tenant, batch=batch, index=i // chunk, items=valid[i : i + chunk]
+                )
+                for i in range(0, len(valid), chunk)
+            ]
+        )
+        cpu = {"chunk": 0.0, "delivery": 0.0}
+        sql = {"chunk": 0, "delivery": 0}
+        profiles = {"chunk": cProfile.Profile(), "delivery": cProfile.Profile()}
+        try:
+            for stored in chunks:
+                with CaptureQueriesContext(connection) as captured:
+                    t0 = time.process_time()
+                    if profile:
+                        profiles["chunk"].enable()
+                    process_chunk(tenant.pk, stored.pk)
+                    if profile:
+                        profiles["chunk"].disable()
+                    cpu["chunk"] += time.process_time() - t0
+                sql["chunk"] += len(captured)
+                events, queued[:] = list(queued), []
+                with CaptureQueriesContext(connection) as captured:
+                    t0 = time.process_time()
+                    if profile:
+                        profiles["delivery"].enable()
+                    for topic, tenant_id, event_id in events:
+                        outbox.deliver(topic, tenant_id, event_id)
+                    if profile:
+                        profiles["delivery"].disable()
+                    cpu["delivery"] += time.process_time() - t0
+                sql["delivery"] += len(captured)
+        finally:
+            outbox._dispatch = real_dispatch  # type: ignore[assignment]
+        if profile:
+            for name, prof in profiles.items():
+                prof.dump_stats(f"{profile}.{name}")
+        n = len(valid)
+        return {
+            "n": n,
+            "chunk": chunk,
+            "rules": rules,
+            "chunk_cpu_ms_per_mention": round(1000 * cpu["chunk"] / n, 3),
+            "delivery_cpu_ms_per_mention": round(1000 * cpu["delivery"] / n, 3),
+            "chunk_sql_per_1000": round(1000 * sql["chunk"] / n, 1),
+            "delivery_sql_per_1000": round(1000 * sql["delivery"] / n, 1),
+            "alerts": Alert.objects.for_tenant(tenant.pk).count(),
+            "alert_keys": sorted(
+                Alert.objects.for_tenant(tenant.pk).values_list("dedupe_key", flat=True)
+            ),
+            "decisions": _decisions(tenant.pk),
+        }
+    finally:
+        drop_tenant(tenant.pk)
+
+
+def _decisions(tenant_id: int) -> list[str]:
+    """What early warning decided, without ids or times of this run: each alert (rule, key,
+    evidence count) and each hoax cluster (key, members, authors, first poster, alerted)."""
+    from monitoring.models import Alert, HoaxCluster, HoaxMember, Mention
+
+    out = [
+        f"alert {kind} {key} evidence={evidence}"
+        for kind, key, evidence in Alert.objects.for_tenant(tenant_id).values_list(
+            "kind", "dedupe_key", "evidence_count"
+        )
+    ]
+    out += [
+        f"cluster {key} members={members} authors={authors} first={first} "
+        f"alerted={alerted is not None} links={links}"
+        for key, members, authors, first, alerted, links in HoaxCluster.objects.for_tenant(
+            tenant_id
+        ).values_list("key", "member_count", "author_count", "first_poster", "alerted_at", "links")
+    ]
+    external = dict(Mention.objects.for_tenant(tenant_id).values_list("id", "external_id"))
+    clusters = dict(HoaxCluster.objects.for_tenant(tenant_id).values_list("id", "key"))
+    out += [
+        f"member {external.get(mention_id)} {clusters.get(cluster_id)}"
+        for mention_id, cluster_id in HoaxMember.objects.for_tenant(tenant_id).values_list(
+            "mention_id", "cluster_id"
+        )
+    ]
+    return sorted(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--chunk", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-rules", action="store_true", help="the tenant's alert rules disabled")
+    ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
+    ap.add_argument("--decisions", default=None, help="write the alerts and clusters to this file")
+    args = ap.parse_args()
+    setup_django()
+    from django.conf import settings
+
+    from monitoring.demodata import generate
+
+    settings.DEBUG = False  # no query log beyond what is counted here
+    prepare_database()
+    as_owner()
+    tag = f"{int(time.time()):x}{secrets.token_hex(2)}"
+    before = load_note()
+    run(generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed"), 500, True, None)
+    # the same items in every run, their times relative to now (as the backfill rule sees them)
+    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed")
+    result = run(items, args.chunk, not args.no_rules, args.profile)
+    result["load_before"], result["load_after"] = before, load_note()
+    keys = result.pop("alert_keys")
+    decisions = result.pop("decisions")
+    if args.decisions:
+        Path(args.decisions).write_text("\n".join(decisions) + "\n")
+    result["alert_keys_sha256"] = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
