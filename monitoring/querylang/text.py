@@ -51,9 +51,7 @@ _WORD_RE = re.compile(r"[^\W_]+")
 # Every combining code point (canonical combining class not 0) mapped to None: ``str.translate``
 # drops them in C, where a generator asking ``unicodedata.combining`` per character cost the
 # pipeline's matching a third of its time on non-ASCII posts. Built once (912 code points).
-_COMBINING = dict.fromkeys(
-    cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))
-)
+_COMBINING = dict.fromkeys(cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp)))
 
 
 def _fold_once(text: str) -> str:
