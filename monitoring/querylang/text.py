@@ -24,7 +24,6 @@ position is its *primary* form, the most specific one.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -48,14 +47,9 @@ _TOKEN_RE = re.compile(
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
-# Every combining code point (canonical combining class not 0) mapped to None: ``str.translate``
-# drops them in C, where a generator asking ``unicodedata.combining`` per character cost the
-# pipeline's matching a third of its time on non-ASCII posts. Built once (912 code points).
-_COMBINING = dict.fromkeys(cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp)))
-
-
 def _fold_once(text: str) -> str:
-    return unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING)
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def normalize(text: str) -> str:
