@@ -133,6 +133,20 @@ class ScoreResult:
                 "label": self.sentiment,
                 "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
             },
+            **self._evidence(),
+            "risk": self.risk,
+            "scorer_version": self.scorer_version,
+        }
+
+    def stored_scores(self) -> dict[str, Any]:
+        """What a stored mention keeps in its ``scores`` column: the provocation, triggers and
+        entities of ``to_dict``, or the error of a failed result (``monitoring.pipeline``)."""
+        if self.error is not None:
+            return {"error": dict(self.error)}
+        return self._evidence()
+
+    def _evidence(self) -> dict[str, Any]:
+        return {
             "provocation": {
                 "score": round(self.provocation, 3),
                 "evidence": [e.to_dict() for e in self.provocation_evidence],
@@ -142,6 +156,4 @@ class ScoreResult:
                 for label, ev in self.triggers.items()
             ],
             "entities": [e.to_dict() for e in self.entities],
-            "risk": self.risk,
-            "scorer_version": self.scorer_version,
         }
