@@ -34,6 +34,7 @@ import io
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -1200,7 +1201,16 @@ def own_share(schema: Any) -> Any:
         {result.ok().label for result in schema.get_all_operations() if result.ok() is not None}
     )
     mine = set(labels[index::count])
+    print(f"Shard {index + 1}/{count}: {len(mine)} of {len(labels)} operations")
     return schema.include(lambda ctx: ctx.operation.label in mine)
+
+
+# What a shard prints of its share (``own_share``) and its totals (``report``).
+SHARD_TOTALS = re.compile(
+    r"^Shard \d+/\d+: (\d+) of \d+ operations"
+    r"|^(\d+) requests, \d+ answered 2xx, (\d+) answered 5xx",
+    re.M,
+)
 
 
 def run_shards() -> int:
@@ -1227,12 +1237,20 @@ def run_shards() -> int:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
+        totals = [0, 0, 0]
         for (index, _, log), code in zip(runs, codes, strict=True):
             log.seek(0)
-            print(f"\n=== shard {index + 1} of {SHARDS} (exit {code}) ===\n{log.read()}", end="")
+            text = log.read()
             log.close()
+            print(f"\n=== shard {index + 1} of {SHARDS} (exit {code}) ===\n{text}", end="")
+            for found in SHARD_TOTALS.finditer(text):
+                for i, value in enumerate(found.groups()):
+                    totals[i] += int(value or 0)
     failed = sum(code != 0 for code in codes)
-    print(f"\n{SHARDS} shards in {time.monotonic() - started:.0f} s, {failed} failed.")
+    print(
+        f"\n{SHARDS} shards in {time.monotonic() - started:.0f} s, {failed} failed; together "
+        f"{totals[0]} operations, {totals[1]} requests, {totals[2]} answered 5xx."
+    )
     print("fuzz: FAILED" if failed else "fuzz: OK")
     return 1 if failed else 0
 
