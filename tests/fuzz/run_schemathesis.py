@@ -9,6 +9,9 @@ Run it with ``make fuzz`` (or ``.venv/bin/python -m tests.fuzz.run_schemathesis`
 - runs Schemathesis with every check, the examples and fuzzing phases (``FUZZ_PHASES`` adds the
   coverage phase), in positive and negative mode, with at most 25 generated examples per
   operation and a wall-clock limit of 15 minutes (``FUZZ_MAX_SECONDS``);
+- splits the operations among ``FUZZ_SHARDS`` such runs in processes of their own at once (one
+  per core by default, at most 4; each its own database, seed and time limit), then prints their
+  reports one after the other and fails when any fails;
 - binds path parameters to real objects of the tenant, unless a case is negative in its path
   (then the generated values go out as they are, so junk ids are still tried);
 - prints, per operation, how many requests were answered 2xx, and the 5xx grouped by exception
