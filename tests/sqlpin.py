@@ -430,7 +430,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    workeroutput = getattr(session.config, "workeroutput", None)
+    workeroutput = getattr(getattr(session, "config", None), "workeroutput", None)
     if workeroutput is not None:
         # A pytest-xdist worker: the controller sums every worker's tally, reports and fails.
         workeroutput["sqlpin"] = _export(_tally)
