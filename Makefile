@@ -34,8 +34,12 @@ serve-prod: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
+# The suite on every core (pytest-xdist; each worker has its own test database): a test file's
+# tests stay on one worker, so its module fixtures are built once; files with slow tests start
+# first (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Schemathesis (every check) against openapi.yaml, on a fresh database of its own; see
 # tests/fuzz/run_schemathesis.py. Fails on any 5xx or a writable operation that never got a 2xx.

@@ -13,6 +13,7 @@ drops it and sets its own (``tenants.dbscope``).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,6 +29,19 @@ from tests.factories import AgencyFactory, MembershipFactory, TenantFactory, Use
 pytest_plugins = ["tests.sqlpin"]
 
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``make test``'s workers (pytest-xdist, a file per worker, ``--no-loadscope-reorder``),
+    the files holding a ``slow`` test (real workers, servers, subprocesses) go first, then the
+    others by their number of tests, so the longest files start early and the short ones fill
+    the gaps, rather than one long file running alone at the end. The order within a file is
+    kept; one process keeps the collection order."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    sizes = Counter(item.path for item in items)
+    items.sort(key=lambda item: (item.path not in slow_files, -sizes[item.path]))
 
 
 @pytest.fixture(scope="session")

@@ -430,5 +430,72 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(getattr(session, "config", None), "workeroutput", None)
+    if workeroutput is not None:
+        # A pytest-xdist worker: the controller sums every worker's tally, reports and fails.
+        workeroutput["sqlpin"] = _export(_tally)
+        return
     if MODE == "fail" and _tally.unpinned and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller, as a worker ends: add the worker's tally to its own."""
+    data = getattr(node, "workeroutput", {}).get("sqlpin")
+    if data is not None:
+        with _lock:
+            _merge(_tally, data)
+
+
+def _frame_data(frame: Frame | None) -> tuple[str, int, str] | None:
+    return None if frame is None else (frame.path, frame.line, frame.function)
+
+
+def _frame(data: Any) -> Frame | None:
+    return None if data is None else Frame(data[0], data[1], data[2])
+
+
+def _export(tally: Tally) -> dict[str, Any]:
+    """The tally in the plain types a pytest-xdist worker can send to its controller."""
+    return {
+        "statements": tally.statements,
+        "pinned": tally.pinned,
+        "test_code": tally.test_code,
+        "allowed": dict(tally.allowed),
+        "unpinned": [
+            {
+                "key": list(key),
+                "sql": s.sql,
+                "tables": sorted(s.tables),
+                "test": s.test,
+                "origin": _frame_data(s.origin),
+                "caller": _frame_data(s.caller),
+                "count": s.count,
+                "frames": [_frame_data(f) for f in s.frames],
+            }
+            for key, s in tally.unpinned.items()
+        ],
+    }
+
+
+def _merge(tally: Tally, data: dict[str, Any]) -> None:
+    tally.statements += data["statements"]
+    tally.pinned += data["pinned"]
+    tally.test_code += data["test_code"]
+    tally.allowed.update(data["allowed"])
+    for row in data["unpinned"]:
+        key = (row["key"][0], row["key"][1])
+        seen = tally.unpinned.get(key)
+        if seen is not None:
+            seen.count += row["count"]
+            continue
+        tally.unpinned[key] = Statement(
+            row["sql"],
+            frozenset(row["tables"]),
+            row["test"],
+            _frame(row["origin"]),
+            _frame(row["caller"]),
+            count=row["count"],
+            frames=tuple(f for f in map(_frame, row["frames"]) if f is not None),
+        )

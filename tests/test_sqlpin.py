@@ -141,6 +141,43 @@ def test_an_unpinned_statement_fails_the_run_with_a_readable_report(
     assert session.exitstatus == 0
 
 
+def test_each_worker_sends_its_tally_and_the_controller_fails_on_the_sum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under ``make test``'s workers (pytest-xdist) each worker hands its tally to the
+    controller, which adds them up, reports and fails the run as one process would."""
+    origin = sqlpin.Frame("monitoring/selectors.py", 12, "lookup")
+    worker_tally = sqlpin.Tally(statements=3, pinned=1, test_code=1)
+    worker_tally.allowed["a sweep"] += 1
+    worker_tally.unpinned[("x", "y")] = sqlpin.Statement(
+        sql="SELECT 1",
+        tables=frozenset({"monitoring_mention"}),
+        test="tests/x.py::test_y",
+        origin=origin,
+        caller=None,
+        count=2,
+        frames=(origin,),
+    )
+    monkeypatch.setattr(sqlpin, "_tally", worker_tally)
+    worker = SimpleNamespace(exitstatus=0, config=SimpleNamespace(workeroutput={}))
+    sqlpin.pytest_sessionfinish(worker, 0)  # type: ignore[arg-type]
+    assert worker.exitstatus == 0  # the controller decides
+    sent = worker.config.workeroutput["sqlpin"]
+
+    controller = sqlpin.Tally(statements=1, pinned=1)
+    monkeypatch.setattr(sqlpin, "_tally", controller)
+    for _ in range(2):  # two workers with the same tally
+        sqlpin.pytest_testnodedown(SimpleNamespace(workeroutput={"sqlpin": sent}), None)
+    assert (controller.statements, controller.pinned, controller.test_code) == (7, 3, 2)
+    assert controller.allowed == {"a sweep": 2}
+    (statement,) = controller.unpinned.values()
+    assert statement.count == 4 and statement.origin == origin and statement.frames == (origin,)
+    session = SimpleNamespace(exitstatus=0)
+    sqlpin.pytest_sessionfinish(session, 0)  # type: ignore[arg-type]
+    assert session.exitstatus == pytest.ExitCode.TESTS_FAILED
+    assert "UNPINNED x4 on monitoring_mention" in "\n".join(sqlpin.report())
+
+
 def test_every_allowlist_entry_says_why_and_matches_by_frame() -> None:
     assert all(len(entry.why) > 40 for entry in ALLOWED)
     sweep = sqlpin.Frame("tenants/models.py", 1, "TenantQuerySet.tenant_ids")

@@ -9,6 +9,9 @@ Run it with ``make fuzz`` (or ``.venv/bin/python -m tests.fuzz.run_schemathesis`
 - runs Schemathesis with every check, the examples and fuzzing phases (``FUZZ_PHASES`` adds the
   coverage phase), in positive and negative mode, with at most 25 generated examples per
   operation and a wall-clock limit of 15 minutes (``FUZZ_MAX_SECONDS``);
+- splits the operations among ``FUZZ_SHARDS`` such runs in processes of their own at once (one
+  per core by default, at most 4; each its own database, seed and time limit), then prints their
+  reports one after the other and fails when any fails;
 - binds path parameters to real objects of the tenant, unless a case is negative in its path
   (then the generated values go out as they are, so junk ids are still tried);
 - prints, per operation, how many requests were answered 2xx, and the 5xx grouped by exception
@@ -34,7 +37,10 @@ import io
 import itertools
 import json
 import os
+import re
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -53,7 +59,12 @@ STRICT = os.environ.get("FUZZ_STRICT", "") == "1"
 # budget (it doubles the run); add it with FUZZ_PHASES=examples,coverage,fuzzing.
 PHASES = set(os.environ.get("FUZZ_PHASES", "examples,fuzzing").split(","))
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-TEST_DATABASE = "test_sigap_fuzz"
+# The operations are split among FUZZ_SHARDS runner processes running at once (by default one
+# per core, at most 4), each with a database and a seed of its own (FUZZ_SHARD="i/n" is set in
+# each); FUZZ_SHARDS=1 runs them all in this process.
+SHARDS = int(os.environ.get("FUZZ_SHARDS", str(min(os.cpu_count() or 1, 4))))
+SHARD = os.environ.get("FUZZ_SHARD", "")
+TEST_DATABASE = "test_sigap_fuzz" + (f"_{SHARD.split('/')[0]}" if SHARD else "")
 PASSWORD = "fuzz-admin-password-1"
 CASE_HEADER = "X-Fuzz-Case"  # names the case a request comes from, for the 5xx report
 WORKERS = int(os.environ.get("FUZZ_WORKERS", "1"))
@@ -1521,6 +1532,70 @@ def start_server(app: Any) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+def own_share(schema: Any) -> Any:
+    """In a shard's process, the schema narrowed to its share of the operations: every n-th
+    operation in the order of their labels."""
+    if not SHARD:
+        return schema
+    index, count = (int(part) for part in SHARD.split("/"))
+    labels = sorted(
+        {result.ok().label for result in schema.get_all_operations() if result.ok() is not None}
+    )
+    mine = set(labels[index::count])
+    print(f"Shard {index + 1}/{count}: {len(mine)} of {len(labels)} operations")
+    return schema.include(lambda ctx: ctx.operation.label in mine)
+
+
+# What a shard prints of its share (``own_share``) and its totals (``report``).
+SHARD_TOTALS = re.compile(
+    r"^Shard \d+/\d+: (\d+) of \d+ operations"
+    r"|^(\d+) requests, \d+ answered 2xx, (\d+) answered 5xx",
+    re.M,
+)
+
+
+def run_shards() -> int:
+    """Run ``SHARDS`` runner processes at once, each on its share of the operations, and print
+    their reports one after the other; fails when any of them fails."""
+    started = time.monotonic()
+    print(f"Fuzzing in {SHARDS} processes, each on its share of the operations ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="sigap-fuzz-") as folder:
+        runs = []
+        try:
+            for index in range(SHARDS):
+                log = (Path(folder) / f"shard-{index}.log").open("w+", encoding="utf-8")
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "tests.fuzz.run_schemathesis"],
+                    cwd=ROOT,
+                    env={**os.environ, "FUZZ_SHARD": f"{index}/{SHARDS}"},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                runs.append((index, process, log))
+            codes = [process.wait() for _, process, _ in runs]
+        finally:
+            for _, process, _ in runs:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        totals = [0, 0, 0]
+        for (index, _, log), code in zip(runs, codes, strict=True):
+            log.seek(0)
+            text = log.read()
+            log.close()
+            print(f"\n=== shard {index + 1} of {SHARDS} (exit {code}) ===\n{text}", end="")
+            for found in SHARD_TOTALS.finditer(text):
+                for i, value in enumerate(found.groups()):
+                    totals[i] += int(value or 0)
+    failed = sum(code != 0 for code in codes)
+    print(
+        f"\n{SHARDS} shards in {time.monotonic() - started:.0f} s, {failed} failed; together "
+        f"{totals[0]} operations, {totals[1]} requests, {totals[2]} answered 5xx."
+    )
+    print("fuzz: FAILED" if failed else "fuzz: OK")
+    return 1 if failed else 0
+
+
 def run_engine(schema: Any, stats: Stats) -> tuple[bool, float]:
     """Run every phase; True when it finished within the time limit."""
     from schemathesis.engine import events, from_schema
@@ -1646,6 +1721,8 @@ def drop_database(original_name: str) -> None:
 
 
 def main() -> int:
+    if SHARDS > 1 and not SHARD:
+        return run_shards()
     configure_environment()
     started = time.monotonic()
     import django
@@ -1682,7 +1759,7 @@ def main() -> int:
             got_request_exception.connect(on_exception, weak=False)
             install_hooks(seed, stats)
             base_url = start_server(SigningApp(WSGIHandler(), seed))
-            schema = build_schema(seed, base_url)
+            schema = own_share(build_schema(seed, base_url))
             print(
                 f"Seeded tenant '{seed.tenant.slug}' ({time.monotonic() - started:.0f} s); "
                 f"fuzzing {SCHEMA_PATH.name}, {MAX_EXAMPLES} examples per operation, "
