@@ -133,6 +133,9 @@ def stop_group(process: subprocess.Popen[bytes], grace: float) -> None:
     process.wait()
 
 
+MAX_BACKOFF = 16  # the longest wait after restarts without progress, in stall thresholds
+
+
 class WatchedCluster:
     """A ``manage.py qcluster`` child that ``check()`` restarts when its cluster is stalled."""
 
@@ -141,13 +144,16 @@ class WatchedCluster:
         self.name = cluster_name or fast_cluster()
         self.grace = float(settings.Q_WATCHDOG_GRACE if grace is None else grace)
         self.restarts = 0
+        # Each restart not followed by a healthy check doubles the wait before the next check
+        # (up to MAX_BACKOFF times the threshold): a cluster that starts slowly on a busy
+        # machine gets the time it needs instead of being restarted every few seconds.
+        self._backoff = 1
         self.process = self._start()
-        self._quiet_until = 0.0
 
     def _start(self) -> subprocess.Popen[bytes]:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"]
         # Not checked again before the new cluster could have shown progress.
-        self._quiet_until = time.monotonic() + stall_seconds(self.cluster_name)
+        self._quiet_until = time.monotonic() + stall_seconds(self.cluster_name) * self._backoff
         return spawn(manage, cluster_command_env(self.cluster_name))
 
     def poll(self) -> int | None:
@@ -164,6 +170,7 @@ class WatchedCluster:
             logger.exception("watchdog: cannot check cluster %r", self.name)
             return False
         if not reason:
+            self._backoff = 1
             return False
         logger.warning("watchdog: %s; restarting it (pid %s)", reason, self.process.pid)
         self.restart()
@@ -176,6 +183,7 @@ class WatchedCluster:
         except Exception:
             logger.exception("watchdog: cannot release the tasks of cluster %r", self.name)
         self.restarts += 1
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF)
         self.process = self._start()
 
     def terminate(self) -> None:

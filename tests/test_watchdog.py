@@ -196,3 +196,36 @@ def test_the_watchdog_restarts_a_cluster_wedged_by_a_killed_idle_worker(tmp_path
         except subprocess.TimeoutExpired:
             stop_tree(process)
     assert process.returncode == 0, log.read_text(errors="replace")[-3000:]
+
+
+def test_restarts_without_progress_wait_longer_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster that is still stalled after a restart (slow to start on a busy machine) is
+    checked again after twice the wait, up to MAX_BACKOFF thresholds; a healthy check resets
+    the wait. The cluster here is a real child process that never ends a task (``sleep``)."""
+    reason: list[str | None] = ["no task ended in that time"]
+    monkeypatch.setattr(watchdog, "stalled", lambda name=None: reason[0])
+    monkeypatch.setattr(watchdog, "release_pulled", lambda name=None: 0)
+    monkeypatch.setattr(watchdog, "stall_seconds", lambda name=None: 10)
+    monkeypatch.setattr(watchdog, "spawn", lambda command, env: subprocess.Popen(["sleep", "60"]))
+    watched = watchdog.WatchedCluster(grace=0)
+
+    def wait_s() -> float:
+        return watched._quiet_until - time.monotonic()
+
+    try:
+        assert 9 < wait_s() <= 10
+        waits = []
+        for _ in range(6):
+            watched._quiet_until = 0.0  # the wait has passed
+            assert watched.check()  # still stalled: restarted
+            waits.append(round(wait_s() / 10))
+        assert waits == [2, 4, 8, 16, 16, 16]
+        assert watched.restarts == 6
+        reason[0] = None
+        watched._quiet_until = 0.0
+        assert not watched.check()  # healthy: the wait is back to one threshold
+        reason[0] = "stalled again"
+        assert watched.check()
+        assert 19 < wait_s() <= 20
+    finally:
+        watched.wait(0)
