@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Self, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tenants.models import Tenant, TenantQuerySet
 
@@ -46,3 +48,23 @@ class AgencyRowManager(models.Manager[_RowT]):
 
     def for_tenant(self, tenant: TenantArg) -> AgencyRowQuerySet[_RowT]:
         return self.get_queryset().for_tenant(tenant)
+
+
+class AgencyOwned:
+    """What a row of an agency table says of its owner, written once for every such model:
+    ``owner`` ("tenant" or "agency") and the check that its tenant belongs to its agency.
+    Mixed into a model with ``agency`` and a nullable ``tenant``; ``clean`` joins the model's."""
+
+    tenant_id: int | None
+    agency_id: int | None
+
+    @property
+    def owner(self) -> str:
+        return "tenant" if self.tenant_id else "agency"
+
+    def clean(self) -> None:
+        super().clean()  # type: ignore[misc]
+        if self.tenant_id is not None and self.agency_id is not None:
+            tenant = Tenant.objects.filter(pk=self.tenant_id).only("agency_id").first()
+            if tenant is None or tenant.agency_id != self.agency_id:
+                raise ValidationError({"tenant": _("The tenant must belong to the agency.")})

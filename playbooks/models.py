@@ -33,7 +33,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playbooks.agency_rows import AgencyRowManager, AgencyRowQuerySet, TenantArg
+from playbooks.agency_rows import AgencyOwned, AgencyRowManager, AgencyRowQuerySet, TenantArg
 from tenants.choices import CrisisTrigger, IncidentRole, Severity
 from tenants.models import Agency, Tenant
 
@@ -98,7 +98,7 @@ class PlaybookManager(AgencyRowManager["Playbook"]):
         return self.get_queryset().for_tenant(tenant)
 
 
-class Playbook(models.Model):
+class Playbook(AgencyOwned, models.Model):
     """A crisis plan: conditions, ordered steps, do and don't guidance, key messages."""
 
     agency = models.ForeignKey(
@@ -191,16 +191,8 @@ class Playbook(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.language or '*'})"
 
-    @property
-    def owner(self) -> str:
-        return "tenant" if self.tenant_id else "agency"
-
     def clean(self) -> None:
         super().clean()
-        if self.tenant_id is not None and self.agency_id is not None:
-            tenant = Tenant.objects.filter(pk=self.tenant_id).only("agency_id").first()
-            if tenant is None or tenant.agency_id != self.agency_id:
-                raise ValidationError({"tenant": _("The tenant must belong to the agency.")})
         if len(set(self.trigger_types)) != len(self.trigger_types):
             raise ValidationError({"trigger_types": _("A trigger type is listed twice.")})
 

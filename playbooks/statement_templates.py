@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playbooks import placeholders
-from playbooks.agency_rows import AgencyRowManager
+from playbooks.agency_rows import AgencyOwned, AgencyRowManager
 from tenants.models import Agency, Tenant
 
 
@@ -166,7 +166,7 @@ class HoldingStatementFields(models.Model):
         return tuple(item["phrase"].strip() for item in self.must_not or [])
 
 
-class StatementTemplate(HoldingStatementFields):
+class StatementTemplate(AgencyOwned, HoldingStatementFields):
     """A holding-statement template of the agency (``tenant`` empty: for every tenant it
     serves) or of one tenant of it (``tenant`` set)."""
 
@@ -196,14 +196,3 @@ class StatementTemplate(HoldingStatementFields):
                 name="agency_statement_template_once",
             ),
         ]
-
-    @property
-    def owner(self) -> str:
-        return "tenant" if self.tenant_id else "agency"
-
-    def clean(self) -> None:
-        super().clean()
-        if self.tenant_id is not None and self.agency_id is not None:
-            tenant = Tenant.objects.filter(pk=self.tenant_id).only("agency_id").first()
-            if tenant is None or tenant.agency_id != self.agency_id:
-                raise ValidationError({"tenant": _("The tenant must belong to the agency.")})
