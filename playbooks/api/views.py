@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -58,23 +57,16 @@ class PlaybookViewSet(TenantCrudViewSet):
         return selectors.playbooks(tenant=self.tenant)
 
     def perform_create(self, serializer: Any) -> None:
-        try:
+        with service_errors():
             serializer.save(tenant=self.tenant)
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
 
     def perform_update(self, serializer: Any) -> None:
-        try:
+        with service_errors():
             serializer.save()
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
 
     def perform_destroy(self, instance: Any) -> None:
-        try:
-            with service_errors():
-                services.delete_playbook(instance=instance, user=self.request.user)
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
+        with service_errors():
+            services.delete_playbook(instance=instance, user=self.request.user)
 
 
 # --- canned answers and the chat widget (issue 16) ---

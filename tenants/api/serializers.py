@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, NoReturn
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from django.utils.translation import gettext as _
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
@@ -121,9 +122,11 @@ def raise_as_drf(exc: DjangoValidationError) -> NoReturn:
 @contextmanager
 def service_errors() -> Iterator[None]:
     """Run a service call; its ``ValidationError`` becomes a 400 naming the field, with the
-    error's code."""
+    error's code, and its ``PermissionDenied`` a 403 with the service's reason."""
     try:
         yield
+    except DjangoPermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from None
     except DjangoValidationError as exc:
         detail = as_serializer_error(exc)  # keeps each error's code (unique, invalid_query, ...)
         if not hasattr(exc, "error_dict"):

@@ -16,11 +16,10 @@ import csv
 import io
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, mixins, serializers
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -115,17 +114,12 @@ class StatementTemplateViewSet(TenantCrudViewSet):
     capabilities = crud_capabilities(INTERNAL, MANAGE)
 
     def perform_update(self, serializer: Any) -> None:
-        try:
+        with service_errors():
             serializer.save()
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
 
     def perform_destroy(self, instance: Any) -> None:
-        try:
-            with service_errors():
-                playbook_services.delete_statement_template(instance=instance)
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
+        with service_errors():
+            playbook_services.delete_statement_template(instance=instance)
 
 
 @extend_schema(tags=["statements"], responses=AgencyStatementTemplateSerializer(many=True))
