@@ -15,9 +15,10 @@ A cluster alerts once, when its members still inside the window come from ``min_
 distinct authors; later copies join the open alert (live: merge). Members older than the window
 leave the index, so a cluster that stops spreading is forgotten and memory stays bounded.
 
-:func:`band_hashes` gives the LSH band hashes of a signature as 64-bit integers: what the live
-layer stores per mention (tenant, band, hash, mention, time) so clusters span workers and
-survive restarts.
+:func:`hash_values` signs a batch of texts at once (numpy over datasketch's own hash function
+and permutations: the values of ``MinHash.update_batch``), :func:`band_hashes` gives the LSH
+band hashes of signatures as 64-bit integers, the band's index mixed in: what the live layer
+stores (tenant, hash, latest mention, time) so clusters span workers and survive restarts.
 """
 
 from __future__ import annotations
