@@ -157,33 +157,33 @@ def hash_values(texts: Sequence[str]) -> list[np.ndarray | None]:
     permutations and the minimum per text as numpy operations over the whole batch. The values
     are those of ``MinHash.update_batch`` on each text (``tests/alerting/test_hoax_signature.py``)
     without its per-text call overhead."""
-    grams = []
-    for text in texts:
-        tokens = claim_tokens(text)
-        grams.append(shingles(tokens) if len(tokens) >= MIN_TOKENS else None)
     out: list[np.ndarray | None] = [None] * len(texts)
-    batch: list[int] = []
+    batch: list[tuple[int, set[bytes]]] = []  # (position, shingles) of the texts to sign
     size = 0
-    for n, g in enumerate(grams):
-        if g is None:
+    for position, text in enumerate(texts):
+        tokens = claim_tokens(text)
+        if len(tokens) < MIN_TOKENS:
             continue
-        batch.append(n)
-        size += len(g)
+        grams = shingles(tokens)
+        batch.append((position, grams))
+        size += len(grams)
         if size >= _BATCH_SHINGLES:
-            _sign_batch([grams[i] for i in batch], batch, out)  # type: ignore[misc]
+            _sign_batch(batch, out)
             batch, size = [], 0
     if batch:
-        _sign_batch([grams[i] for i in batch], batch, out)  # type: ignore[misc]
+        _sign_batch(batch, out)
     return out
 
 
 _BATCH_SHINGLES = 8192  # shingles per numpy step (x NUM_PERM values in memory)
 
 
-def _sign_batch(grams: list[set[bytes]], positions: list[int], out: list[Any]) -> None:
+def _sign_batch(batch: list[tuple[int, set[bytes]]], out: list[np.ndarray | None]) -> None:
+    """Sign one batch of texts (their positions and shingles) into ``out``: the shingles of all
+    of them permuted in one array, the minimum per text by ``reduceat`` over their runs."""
     blank = _blank_minhash()
     hashfunc = blank.hashfunc
-    hashes = [hashfunc(gram) for shingle_set in grams for gram in shingle_set]
+    hashes = [hashfunc(gram) for _, grams in batch for gram in grams]
     a, b = blank.permutations
     if blank.scheme == _SCHEME_LEGACY:
         hv = np.array(hashes, dtype=np.uint64).reshape(-1, 1)
@@ -191,9 +191,9 @@ def _sign_batch(grams: list[set[bytes]], positions: list[int], out: list[Any]) -
     else:
         hv = np.array(hashes, dtype=_SCHEME_DTYPES[blank.scheme]).reshape(-1, 1)
         permuted = _fmix(hv, _SCHEME_WIDTHS[blank.scheme]) * a + b
-    starts = np.cumsum([0] + [len(g) for g in grams[:-1]])
+    starts = np.cumsum([0] + [len(grams) for _, grams in batch[:-1]])
     values = np.minimum(np.minimum.reduceat(permuted, starts, axis=0), blank.hashvalues)
-    for position, row in zip(positions, values, strict=True):
+    for (position, _), row in zip(batch, values, strict=True):
         out[position] = row
 
 
@@ -225,8 +225,8 @@ def band_hashes(values: np.ndarray, bands: int, rows: int) -> np.ndarray:
     into its hash, so one hash names one band's values (the live table keeps one row per
     hash). Computed for every row and band at once; the stored signatures
     (``HoaxMember.signature``, unsigned 64-bit) give the same hashes as fresh ones."""
-    matrix = np.asarray(values, dtype=np.uint64).reshape(len(values), -1)
-    matrix = matrix[:, : bands * rows].reshape(len(values), bands, rows)
+    flat = np.asarray(values, dtype=np.uint64).reshape(len(values), -1)
+    matrix = flat[:, : bands * rows].reshape(len(values), bands, rows)
     out = np.broadcast_to(
         _mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT), (len(values), bands)
     ).copy()

@@ -23,8 +23,8 @@ def _mix64(x):
 
 
 def band_hashes(values, bands=BANDS, rows=ROWS):
-    matrix = np.asarray(values, dtype=np.uint64).reshape(len(values), -1)
-    matrix = matrix[:, : bands * rows].reshape(len(values), bands, rows)
+    flat = np.asarray(values, dtype=np.uint64).reshape(len(values), -1)
+    matrix = flat[:, : bands * rows].reshape(len(values), bands, rows)
     out = np.broadcast_to(
         _mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT), (len(values), bands)
     ).copy()
