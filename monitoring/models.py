@@ -824,20 +824,21 @@ class HoaxMember(TenantOwnedModel):
 
 
 class HoaxBand(TenantOwnedModel):
-    """One LSH band hash of a mention's signature: (tenant, band, hash, mention, time).
+    """One LSH band hash (the band's index mixed in, ``hoax.band_hashes``) and the latest
+    member whose signature has it: (tenant, hash, mention, time), one row per hash.
 
-    Looked up by (band, hash) to find earlier near copies; pruned after the rule's window."""
+    Looked up by hash to find earlier near copies, at most one per band whatever the number of
+    copies; pruned after the rule's window."""
 
-    band = models.SmallIntegerField()
     hash = models.BigIntegerField()
     mention_id = models.BigIntegerField()
     published_at = models.DateTimeField()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["tenant", "band", "hash"], name="hoax_band_lookup"),
-            models.Index(fields=["tenant", "published_at"], name="hoax_band_time"),
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "hash"], name="hoax_band_unique_hash")
         ]
+        indexes = [models.Index(fields=["tenant", "published_at"], name="hoax_band_time")]
 
 
 class Alert(TenantOwnedModel):

@@ -15,23 +15,33 @@ A cluster alerts once, when its members still inside the window come from ``min_
 distinct authors; later copies join the open alert (live: merge). Members older than the window
 leave the index, so a cluster that stops spreading is forgotten and memory stays bounded.
 
-:func:`band_hashes` gives the LSH band hashes of a signature as 64-bit integers: what the live
-layer stores per mention (tenant, band, hash, mention, time) so clusters span workers and
-survive restarts.
+:func:`hash_values` signs a batch of texts at once (numpy over datasketch's own hash function
+and permutations: the values of ``MinHash.update_batch``), :func:`band_hashes` gives the LSH
+band hashes of signatures as 64-bit integers, the band's index mixed in: what the live layer
+stores (tenant, hash, latest mention, time) so clusters span workers and survive restarts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
+from datasketch.minhash import (
+    _SCHEME_DTYPES,
+    _SCHEME_LEGACY,
+    _SCHEME_WIDTHS,
+    _fmix,
+    _max_hash,
+    _mersenne_prime,
+)
 
 from .mentions import MentionEvent
 from .types import (
@@ -76,27 +86,48 @@ def _res() -> Any:
     return _resources
 
 
+# token text -> its claim words (``_claim_words``); bounded like the scorer's form cache
+_WORD_PARTS: dict[str, tuple[str, ...]] = {}
+_WORD_PARTS_MAX = 500_000
+
+
+def _claim_words(text: str) -> tuple[str, ...]:
+    """One word token's claim words: lower-cased, its word form, slang mapped to the formal
+    word (also after collapsing repeated letters), letter repeats collapsed."""
+    word = text.lower().strip("'*$")
+    if not word:
+        return ()
+    res = _res()
+    form = res.word_form(word)
+    mapped = res.id_slang_t.get(form) or res.en_slang_t.get(form)
+    if mapped is None:
+        collapsed = _REPEATS.sub(r"\1", form)
+        mapped = res.id_slang_t.get(collapsed) or res.en_slang_t.get(collapsed) or (form,)
+    out = []
+    for part in mapped:
+        part = _REPEATS.sub(r"\1", part)
+        if part and any(ch.isalnum() for ch in part):
+            out.append(part)
+    return tuple(out)
+
+
 def claim_tokens(text: str) -> list[str]:
-    """The words of ``text`` as a claim key (see the module docstring)."""
+    """The words of ``text`` as a claim key (see the module docstring). Each distinct word's
+    mapping is worked out once per process (``_claim_words``): the slang and word-form lookups
+    were half the cost of a signature."""
     from monitoring.scoring.normalize import tokenize
 
-    res = _res()
+    cache = _WORD_PARTS
     out: list[str] = []
     for token in tokenize(text):
         if token.kind != "word":
             continue
-        word = token.text.lower().strip("'*$")
-        if not word:
-            continue
-        form = res.word_form(word)
-        mapped = res.id_slang_t.get(form) or res.en_slang_t.get(form)
-        if mapped is None:
-            collapsed = _REPEATS.sub(r"\1", form)
-            mapped = res.id_slang_t.get(collapsed) or res.en_slang_t.get(collapsed) or (form,)
-        for part in mapped:
-            part = _REPEATS.sub(r"\1", part)
-            if part and any(ch.isalnum() for ch in part):
-                out.append(part)
+        parts = cache.get(token.text)
+        if parts is None:
+            parts = _claim_words(token.text)
+            if len(cache) < _WORD_PARTS_MAX:
+                cache[token.text] = parts
+        out.extend(parts)
     return out
 
 
@@ -120,25 +151,88 @@ def _blank_minhash() -> MinHash:
     return _blank
 
 
+def hash_values(texts: Sequence[str]) -> list[np.ndarray | None]:
+    """The MinHash hash values of each text's claim key (None when it is too short to be a
+    claim), all texts at once: datasketch's own hash function per shingle, then its
+    permutations and the minimum per text as numpy operations over the whole batch. The values
+    are those of ``MinHash.update_batch`` on each text (``tests/alerting/test_hoax_signature.py``)
+    without its per-text call overhead."""
+    out: list[np.ndarray | None] = [None] * len(texts)
+    batch: list[tuple[int, set[bytes]]] = []  # (position, shingles) of the texts to sign
+    size = 0
+    for position, text in enumerate(texts):
+        tokens = claim_tokens(text)
+        if len(tokens) < MIN_TOKENS:
+            continue
+        grams = shingles(tokens)
+        batch.append((position, grams))
+        size += len(grams)
+        if size >= _BATCH_SHINGLES:
+            _sign_batch(batch, out)
+            batch, size = [], 0
+    if batch:
+        _sign_batch(batch, out)
+    return out
+
+
+_BATCH_SHINGLES = 8192  # shingles per numpy step (x NUM_PERM values in memory)
+
+
+def _sign_batch(batch: list[tuple[int, set[bytes]]], out: list[np.ndarray | None]) -> None:
+    """Sign one batch of texts (their positions and shingles) into ``out``: the shingles of all
+    of them permuted in one array, the minimum per text by ``reduceat`` over their runs."""
+    blank = _blank_minhash()
+    hashfunc = blank.hashfunc
+    hashes = [hashfunc(gram) for _, grams in batch for gram in grams]
+    a, b = blank.permutations
+    if blank.scheme == _SCHEME_LEGACY:
+        hv = np.array(hashes, dtype=np.uint64).reshape(-1, 1)
+        permuted = np.bitwise_and((hv * a + b) % _mersenne_prime, _max_hash)
+    else:
+        hv = np.array(hashes, dtype=_SCHEME_DTYPES[blank.scheme]).reshape(-1, 1)
+        permuted = _fmix(hv, _SCHEME_WIDTHS[blank.scheme]) * a + b
+    starts = np.cumsum([0] + [len(grams) for _, grams in batch[:-1]])
+    values = np.minimum(np.minimum.reduceat(permuted, starts, axis=0), blank.hashvalues)
+    for (position, _), row in zip(batch, values, strict=True):
+        out[position] = row
+
+
 def signature(text: str) -> MinHash | None:
     """The MinHash of a text's claim key; None when it is too short to be a claim."""
-    tokens = claim_tokens(text)
-    if len(tokens) < MIN_TOKENS:
+    values = hash_values([text])[0]
+    if values is None:
         return None
     minhash = _blank_minhash().copy()
-    minhash.update_batch(sorted(shingles(tokens)))
+    minhash.hashvalues = values
     return minhash
 
 
-def band_hashes(minhash: MinHash, bands: int, rows: int) -> list[int]:
-    """One signed 64-bit hash per LSH band (for storage in a bigint column)."""
-    values = minhash.hashvalues
-    out = []
-    for band in range(bands):
-        chunk = values[band * rows : (band + 1) * rows].tobytes()
-        digest = hashlib.blake2b(chunk, digest_size=8, person=b"sigap-lsh").digest()
-        out.append(int.from_bytes(digest, "big", signed=True))
-    return out
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_BAND_SALT = np.uint64(0x5167A9)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer: a bijection of 64-bit values that spreads every input bit."""
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def band_hashes(values: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The LSH band hashes of signatures (one row of ``NUM_PERM`` hash values each): an array
+    of ``bands`` signed 64-bit hashes per row (for a bigint column). The band's index is mixed
+    into its hash, so one hash names one band's values (the live table keeps one row per
+    hash). Computed for every row and band at once; the stored signatures
+    (``HoaxMember.signature``, unsigned 64-bit) give the same hashes as fresh ones."""
+    flat = np.asarray(values, dtype=np.uint64).reshape(len(values), -1)
+    matrix = flat[:, : bands * rows].reshape(len(values), bands, rows)
+    out = np.broadcast_to(
+        _mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT), (len(values), bands)
+    ).copy()
+    for row in range(rows):
+        out = _mix64(out ^ matrix[:, :, row])
+    return out.view(np.int64)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ from django.utils import timezone
 
 from monitoring import sqlarrays
 from monitoring.alerting.author import AuthorConfig, InfluentialAuthor
-from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, outgrows_chatter, signature
+from monitoring.alerting.hoax import HOAX_PRESETS, band_hashes, hash_values, outgrows_chatter
 from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
 from monitoring.alerting.mentions import MentionEvent
 from monitoring.alerting.owned import OwnedAccounts, OwnedConfig, Profile, account_key
@@ -129,6 +129,7 @@ UNIT = {
 # candidates that reach its own threshold.
 HOAX_BANDS, HOAX_ROWS = 32, 4
 HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
+HOAX_JUDGE_CAP = 1000  # members of one cluster read per chunk to judge it (``_ACTIVE_MEMBERS``)
 
 
 # --- the subscriber -----------------------------------------------------------------------
@@ -613,15 +614,21 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
 
 # Whole columns go as array literals (``monitoring.sqlarrays``): psycopg would adapt a list of
 # 16,000 band hashes element by element in Python.
-_BAND_INSERT = """
-    INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
-    SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
-        %(mention)s::bigint[], %(at)s::timestamptz[])
+# One row per (tenant, band hash): the latest member with that band value. A new mention meets
+# at most one earlier member per band (the latest), however many copies a campaign has had:
+# the cost per mention stays bounded as clusters grow. A later-published row wins (a backfill
+# does not displace newer members). The chunk's hashes go deduplicated (one row each).
+_BAND_UPSERT = """
+    INSERT INTO monitoring_hoaxband (tenant_id, hash, mention_id, published_at)
+    SELECT %(tenant)s, * FROM unnest(%(hash)s::bigint[], %(mention)s::bigint[],
+        %(at)s::timestamptz[])
+    ON CONFLICT (tenant_id, hash) DO UPDATE
+        SET mention_id = EXCLUDED.mention_id, published_at = EXCLUDED.published_at
+        WHERE monitoring_hoaxband.published_at <= EXCLUDED.published_at
 """
 _BAND_LOOKUP = """
-    SELECT DISTINCT b.band, b.hash, b.mention_id FROM monitoring_hoaxband b
-    JOIN unnest(%(band)s::smallint[], %(hash)s::bigint[]) AS q(band, hash)
-        ON b.band = q.band AND b.hash = q.hash
+    SELECT b.hash, b.mention_id FROM monitoring_hoaxband b
+    JOIN unnest(%(hash)s::bigint[]) AS q(hash) ON b.hash = q.hash
     WHERE b.tenant_id = %(tenant)s AND b.published_at >= %(since)s
 """
 _MEMBER_LOOKUP = """
@@ -658,6 +665,29 @@ _CLUSTER_UPDATE = """
     WHERE c.tenant_id = %(tenant)s AND c.id = u.id
 """
 
+# Each grown cluster's members inside the window (from its newest new member back): how many
+# and each distinct author's first post, both over at most the earliest ``HOAX_JUDGE_CAP``
+# of them (index ``hoax_member_cluster``), so a big cluster costs the same per chunk as a
+# small one. The rule needs a few authors (``min_authors``); beyond the cap the counts stop
+# growing (the alert's count of authors, the chatter test's members inside the window).
+_ACTIVE_MEMBERS = """
+    SELECT u.cluster, a.members, a.authors, a.firsts
+    FROM unnest(%(cluster)s::bigint[], %(since)s::timestamptz[]) AS u(cluster, since)
+    CROSS JOIN LATERAL (
+        SELECT sum(d.n)::integer AS members,
+            array_agg(d.author ORDER BY d.first, d.author) AS authors,
+            array_agg(d.first ORDER BY d.first, d.author) AS firsts
+        FROM (
+            SELECT r.author, min(r.published_at) AS first, count(*) AS n FROM (
+                SELECT m.author, m.published_at FROM monitoring_hoaxmember m
+                WHERE m.tenant_id = %(tenant)s AND m.cluster_id = u.cluster
+                    AND m.published_at >= u.since
+                ORDER BY m.published_at LIMIT %(cap)s
+            ) AS r GROUP BY r.author
+        ) AS d
+    ) AS a
+"""
+
 
 def _ints_or_null(values: Sequence[int | None]) -> str:
     """An array literal of integers where None is ``NULL``."""
@@ -683,35 +713,34 @@ def evaluate_hoax(
 ) -> None:
     """The chunk's mentions join clusters in published order. A fixed number of statements per
     chunk whatever its size: one band lookup, one read of the candidate members, one insert of
-    the new clusters (and one read of their stored first copies), one insert each of members
-    and band hashes, one update of the stored members that joined a new cluster; then
-    ``_judge_clusters``."""
+    the new clusters (and one read of their stored first copies), one insert of members and one
+    upsert of band hashes, one update of the stored members that joined a new cluster; then
+    ``_judge_clusters``. Each mention meets at most ``HOAX_BANDS`` earlier members: per band,
+    the latest one with the same value (``_BAND_UPSERT``); a copy of a grown campaign meets its
+    latest copies, which are in the cluster, so it still joins it."""
     threshold, window = _hoax_settings(rules)
-    signed = []
-    for mention in mentions:
-        minhash = signature(mention.event.text)
-        if minhash is not None:
-            bands = band_hashes(minhash, HOAX_BANDS, HOAX_ROWS)
-            signed.append((mention, minhash.hashvalues.astype(np.uint64), bands))
-    if not signed:
+    values = hash_values([mention.event.text for mention in mentions])
+    signed_mentions = [m for m, v in zip(mentions, values, strict=True) if v is not None]
+    if not signed_mentions:
         return
-    since = min(m.event.published_at for m, _, _ in signed) - window
-    index: dict[tuple[int, int], set[int]] = defaultdict(set)
-    wanted = {(band, value) for _, _, bands in signed for band, value in enumerate(bands)}
+    signatures = np.stack([v for v in values if v is not None]).astype(np.uint64)
+    band_rows = band_hashes(signatures, HOAX_BANDS, HOAX_ROWS).tolist()
+    signed = list(zip(signed_mentions, signatures, band_rows, strict=True))
+    since = min(m.event.published_at for m in signed_mentions) - window
+    latest: dict[int, int] = {}  # band hash -> the latest member with it
     with connection.cursor() as cursor:
         cursor.execute(
             _BAND_LOOKUP,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(band for band, _ in wanted),
-                "hash": sqlarrays.ints(value for _, value in wanted),
+                "hash": sqlarrays.ints(sorted({h for row in band_rows for h in row})),
                 "since": since,
             },
         )
-        for band, value, mention_id in cursor.fetchall():
-            index[(band, value)].add(mention_id)
+        for value, mention_id in cursor.fetchall():
+            latest[value] = mention_id
     members: dict[int, _Member] = {}
-    candidate_ids = {mid for ids in index.values() for mid in ids}
+    candidate_ids = set(latest.values())
     if candidate_ids:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -724,6 +753,7 @@ def evaluate_hoax(
                 )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
+    written: dict[int, tuple[int, datetime]] = {}  # band hash -> the chunk's latest member
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
     # Clusters born in this chunk get a provisional (negative) id until they are inserted
     # together at the end; each one's first copy: a mention of the chunk or a stored one's id.
@@ -735,7 +765,7 @@ def evaluate_hoax(
         oldest = published - window
         others = [
             members[candidate]
-            for candidate in set().union(*(index.get(key, ()) for key in enumerate(bands)))
+            for candidate in {latest[value] for value in bands if value in latest}
             if candidate in members and members[candidate].published_at >= oldest
         ]
         if others:
@@ -782,8 +812,11 @@ def evaluate_hoax(
         member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
         members[mention.id] = member
         new_members.append(member)
-        for band, value in enumerate(bands):
-            index[(band, value)].add(mention.id)
+        for value in bands:
+            previous = members.get(latest.get(value, 0))
+            if previous is None or previous.published_at <= published:
+                latest[value] = mention.id
+                written[value] = (mention.id, published)
     if born:
         real = _new_clusters(tenant_id, born, grown)
         for m in members.values():
@@ -805,11 +838,6 @@ def evaluate_hoax(
                         "cluster": sqlarrays.ints(cid for _, cid in joined),
                     },
                 )
-    rows = [
-        (band, value, m.id, m.event.published_at)
-        for m, _, bands in signed
-        for band, value in enumerate(bands)
-    ]
     with connection.cursor() as cursor:
         cursor.execute(
             _MEMBER_INSERT,
@@ -824,13 +852,12 @@ def evaluate_hoax(
             },
         )
         cursor.execute(
-            _BAND_INSERT,
+            _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(r[0] for r in rows),
-                "hash": sqlarrays.ints(r[1] for r in rows),
-                "mention": sqlarrays.ints(r[2] for r in rows),
-                "at": sqlarrays.times(r[3] for r in rows),
+                "hash": sqlarrays.ints(written),
+                "mention": sqlarrays.ints(mid for mid, _ in written.values()),
+                "at": sqlarrays.times(at for _, at in written.values()),
             },
         )
     if grown:
@@ -898,16 +925,20 @@ def _judge_clusters(
     newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
     active: dict[int, dict[str, datetime]] = defaultdict(dict)
     active_members: dict[int, int] = defaultdict(int)
-    rows = (
-        HoaxMember.objects.for_tenant(tenant_id)
-        .filter(cluster_id__in=list(grown), published_at__gte=min(newest.values()) - window)
-        .order_by("published_at")
-        .values_list("cluster_id", "author", "published_at")
-    )
-    for cluster_id, author, published_at in rows:
-        if published_at >= newest[cluster_id] - window:
-            active[cluster_id].setdefault(author, published_at)
-            active_members[cluster_id] += 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACTIVE_MEMBERS,
+            {
+                "tenant": tenant_id,
+                "cluster": sqlarrays.ints(grown),
+                "since": sqlarrays.times(newest[cid] - window for cid in grown),
+                "cap": HOAX_JUDGE_CAP,
+            },
+        )
+        for cluster_id, count, authors, firsts in cursor.fetchall():
+            active_members[cluster_id] = count or 0
+            for author, first in zip(authors or (), firsts or (), strict=True):
+                active[cluster_id][author] = as_utc(first)
     for cluster_id, added in grown.items():
         _update_cluster(clusters[cluster_id], added, low)
     _save_clusters(tenant_id, [clusters[cluster_id] for cluster_id in grown])
