@@ -825,11 +825,12 @@ class HoaxMember(TenantOwnedModel):
 
 class HoaxBand(TenantOwnedModel):
     """One LSH band hash (the band's index mixed in, ``hoax.band_hashes``) and the latest
-    member whose signature has it: (tenant, hash, mention, time), one row per hash.
+    member whose signature has it: (tenant, band, hash, mention, time), one row per hash.
 
     Looked up by hash to find earlier near copies, at most one per band whatever the number of
     copies; pruned after the rule's window."""
 
+    band = models.SmallIntegerField()  # which of the signature's bands (0-31) the hash is of
     hash = models.BigIntegerField()
     mention_id = models.BigIntegerField()
     published_at = models.DateTimeField()

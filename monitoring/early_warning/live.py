@@ -619,9 +619,9 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
 # the cost per mention stays bounded as clusters grow. A later-published row wins (a backfill
 # does not displace newer members). The chunk's hashes go deduplicated (one row each).
 _BAND_UPSERT = """
-    INSERT INTO monitoring_hoaxband (tenant_id, hash, mention_id, published_at)
-    SELECT %(tenant)s, * FROM unnest(%(hash)s::bigint[], %(mention)s::bigint[],
-        %(at)s::timestamptz[])
+    INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
+    SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
+        %(mention)s::bigint[], %(at)s::timestamptz[])
     ON CONFLICT (tenant_id, hash) DO UPDATE
         SET mention_id = EXCLUDED.mention_id, published_at = EXCLUDED.published_at
         WHERE monitoring_hoaxband.published_at <= EXCLUDED.published_at
@@ -753,7 +753,8 @@ def evaluate_hoax(
                 )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
-    written: dict[int, tuple[int, datetime]] = {}  # band hash -> the chunk's latest member
+    # band hash -> (band, the chunk's latest member with it, its time)
+    written: dict[int, tuple[int, int, datetime]] = {}
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
     # Clusters born in this chunk get a provisional (negative) id until they are inserted
     # together at the end; each one's first copy: a mention of the chunk or a stored one's id.
@@ -812,11 +813,11 @@ def evaluate_hoax(
         member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
         members[mention.id] = member
         new_members.append(member)
-        for value in bands:
+        for band, value in enumerate(bands):
             previous = members.get(latest.get(value, 0))
             if previous is None or previous.published_at <= published:
                 latest[value] = mention.id
-                written[value] = (mention.id, published)
+                written[value] = (band, mention.id, published)
     if born:
         real = _new_clusters(tenant_id, born, grown)
         for m in members.values():
@@ -855,9 +856,10 @@ def evaluate_hoax(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
+                "band": sqlarrays.ints(band for band, _, _ in written.values()),
                 "hash": sqlarrays.ints(written),
-                "mention": sqlarrays.ints(mid for mid, _ in written.values()),
-                "at": sqlarrays.times(at for _, at in written.values()),
+                "mention": sqlarrays.ints(mid for _, mid, _ in written.values()),
+                "at": sqlarrays.times(at for _, _, at in written.values()),
             },
         )
     if grown:

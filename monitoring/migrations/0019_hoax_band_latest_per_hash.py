@@ -34,8 +34,9 @@ def band_hashes(values, bands=BANDS, rows=ROWS):
 
 
 _UPSERT = """
-    INSERT INTO monitoring_hoaxband (tenant_id, hash, mention_id, published_at)
-    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+    INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
+    SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::bigint[], %s::bigint[],
+        %s::timestamptz[])
     ON CONFLICT (tenant_id, hash) DO UPDATE
         SET mention_id = EXCLUDED.mention_id, published_at = EXCLUDED.published_at
         WHERE monitoring_hoaxband.published_at <= EXCLUDED.published_at
@@ -43,19 +44,20 @@ _UPSERT = """
 
 
 def _store(cursor, batch):
-    latest = {}  # (tenant, hash) -> (mention, time); the batch is oldest first: the last wins
+    latest = {}  # (tenant, hash) -> (band, mention, time); the batch is oldest first: the last wins
     matrix = np.stack([np.frombuffer(bytes(sig), dtype=np.uint64) for _, _, _, sig in batch])
     for (tenant, mention, at, _), hashes in zip(batch, band_hashes(matrix).tolist(), strict=True):
-        for value in hashes:
-            latest[(tenant, value)] = (mention, at)
+        for band, value in enumerate(hashes):
+            latest[(tenant, value)] = (band, mention, at)
     keys = list(latest)
     cursor.execute(
         _UPSERT,
         [
             [t for t, _ in keys],
-            [h for _, h in keys],
             [latest[k][0] for k in keys],
+            [h for _, h in keys],
             [latest[k][1] for k in keys],
+            [latest[k][2] for k in keys],
         ],
     )
 
@@ -85,7 +87,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL("DELETE FROM monitoring_hoaxband", migrations.RunSQL.noop),
         migrations.RemoveIndex(model_name="hoaxband", name="hoax_band_lookup"),
-        migrations.RemoveField(model_name="hoaxband", name="band"),
         migrations.AddConstraint(
             model_name="hoaxband",
             constraint=models.UniqueConstraint(

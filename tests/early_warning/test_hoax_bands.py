@@ -42,8 +42,9 @@ def edited_copies(claim: str, n: int, seed: int) -> list[str]:
     return out
 
 
-def band_rows(tenant: Any) -> set[tuple[int, int]]:
-    return set(HoaxBand.objects.for_tenant(tenant).values_list("hash", "mention_id"))
+def band_rows(tenant: Any) -> set[tuple[int, int, int]]:
+    """(band, hash, mention) of the tenant's band rows."""
+    return set(HoaxBand.objects.for_tenant(tenant).values_list("band", "hash", "mention_id"))
 
 
 def test_the_migration_hashes_bands_as_the_live_rule() -> None:
@@ -83,15 +84,15 @@ def test_a_long_campaign_stays_one_cluster_with_one_band_row_per_hash(tenant: An
         .values_list("mention_id", "signature")
     )
     assert len(members) == 90
-    # one row per hash, holding the latest member with it
-    latest: dict[int, int] = {}
+    # one row per hash, holding its band and the latest member with it
+    latest: dict[int, tuple[int, int]] = {}
     matrix = np.stack([np.frombuffer(bytes(sig), dtype=np.uint64) for _, sig in members])
     for (mention_id, _), hashes in zip(
         members, band_hashes(matrix, live.HOAX_BANDS, live.HOAX_ROWS).tolist(), strict=True
     ):
-        for value in hashes:
-            latest[value] = mention_id
-    assert band_rows(tenant) == set(latest.items())
+        for band, value in enumerate(hashes):
+            latest[value] = (band, mention_id)
+    assert band_rows(tenant) == {(band, value, mid) for value, (band, mid) in latest.items()}
     assert len(latest) < 90 * live.HOAX_BANDS  # the copies share most of their bands
 
 
