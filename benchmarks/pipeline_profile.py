@@ -9,9 +9,15 @@ does), then runs ``pipeline.process_chunk`` on every chunk in this process, as t
 role (row-level security on), and reports per mention the CPU time of this process and of its
 PostgreSQL backend (``pg_backend_pid``), the load average alongside. ``--deliver`` also runs
 each chunk's outbox delivery (the early-warning subscriber) and reports it apart;
-``--statements`` prints the pipeline's statements by their share of PostgreSQL's time
-(``pg_stat_statements`` when the server has it loaded, else nothing). No cluster runs: the
-queued tasks are removed at the end with the tenant.
+``--statements`` also reports the backend's CPU per mention by statement kind (the first words
+of each statement, with the CPU read from ``/proc`` before and after it: the embedded server's
+wheel ships neither ``pg_stat_statements`` nor ``auto_explain``); what runs outside Django's
+cursor (the COPY into the staging table, the commit) is counted under ``(between statements)``.
+The ingest request's own PostgreSQL CPU (``accept_items``: the batch, the chunks with their
+items, the queued tasks) is reported as ``accept_postgres_ms_per_mention``, and what the rest of
+the server (autovacuum, WAL writer, checkpointer) spent meanwhile as
+``server_other_ms_per_mention``. No cluster runs: the queued tasks are removed at the end with
+the tenant.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import re
 import secrets
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,8 +41,10 @@ from benchmarks._harness import (
     drop_tenant,
     load_note,
     log,
+    postgres_pid,
     prepare_database,
     setup_django,
+    tree_cpu_seconds,
 )
 
 
@@ -46,6 +58,71 @@ def backend_cpu() -> float:
     return float(sum(psutil.Process(pid).cpu_times()[:2]))
 
 
+def server_cpu() -> float:
+    pid = postgres_pid()
+    return tree_cpu_seconds(pid) if pid else 0.0
+
+
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.\"]*")
+_KEYWORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "SET", "SAVEPOINT", "RELEASE", "ROLLBACK"}
+
+
+def statement_kind(sql: str) -> str:
+    """What a statement does and to which table: ``INSERT monitoring_mention``, say."""
+    words = _WORDS.findall(sql)
+    verb = words[0].upper() if words else "?"
+    if verb not in _KEYWORDS:
+        return verb
+    if verb in {"SET", "SAVEPOINT", "RELEASE", "ROLLBACK"}:
+        return verb
+    marker = {"SELECT": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE", "DELETE": "FROM"}[verb]
+    upper = [w.upper() for w in words]
+    start = 1 if verb == "UPDATE" else upper.index(marker) + 1 if marker in upper else len(words)
+    table = words[start].strip('"') if start < len(words) else "?"
+    return f"{verb} {table}"
+
+
+class StatementCpu:
+    """Backend CPU by statement kind, read before and after every statement Django runs."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.last: float | None = None
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        before = backend_cpu_raw()
+        if self.last is not None:
+            self.cpu["(between statements)"] += before - self.last
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.last = backend_cpu_raw()
+            kind = statement_kind(sql)
+            self.cpu[kind] += self.last - before
+            self.calls[kind] += 1
+
+    def close(self) -> None:
+        """The statements' run ended: what follows is not theirs."""
+        if self.last is not None:
+            self.cpu["(between statements)"] += backend_cpu_raw() - self.last
+        self.last = None
+
+
+_backends: dict[int, Any] = {}
+
+
+def backend_cpu_raw() -> float:
+    """``backend_cpu`` without a query (inside Django's cursor): the pid psycopg already knows."""
+    import psutil
+    from django.db import connection
+
+    pid = connection.connection.info.backend_pid
+    if pid not in _backends:
+        _backends[pid] = psutil.Process(pid)
+    return float(sum(_backends[pid].cpu_times()[:2]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=10_000)
@@ -54,6 +131,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--profile", default="", help="write a cProfile of the chunks here")
     ap.add_argument("--deliver", action="store_true", help="also run the outbox deliveries")
+    ap.add_argument("--statements", action="store_true", help="backend CPU by statement kind")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     setup_django()
@@ -78,9 +156,25 @@ def main() -> int:
     figures: dict = {}
     try:
 
-        def run_batch(objects: list, profiler: cProfile.Profile | None) -> dict:
+        def run_batch(
+            objects: list,
+            profiler: cProfile.Profile | None,
+            statements: StatementCpu | None,
+            accept_statements: StatementCpu | None = None,
+        ) -> dict:
+            server0 = server_cpu()
+            accept0 = backend_cpu()
             with entry_point(tenants([tenant.pk])):  # as the HTTP view
-                batch = services.accept_items(tenant=tenant, objects=objects, chunk_size=chunk)
+                if accept_statements:
+                    with connection.execute_wrapper(accept_statements):
+                        batch = services.accept_items(
+                            tenant=tenant, objects=objects, chunk_size=chunk
+                        )
+                        accept_statements.close()
+                else:
+                    batch = services.accept_items(tenant=tenant, objects=objects, chunk_size=chunk)
+            accept_pg = backend_cpu() - accept0
+            with entry_point(tenants([tenant.pk])):
                 ids = list(
                     IngestChunk.objects.for_tenant(tenant.pk)
                     .filter(batch=batch)
@@ -92,7 +186,12 @@ def main() -> int:
                 pg0, cpu0 = backend_cpu(), time.process_time()
                 if profiler:
                     profiler.enable()
-                tasks.process_chunk(tenant.pk, chunk_id)  # as the worker: the task's scope
+                if statements:
+                    with connection.execute_wrapper(statements):
+                        tasks.process_chunk(tenant.pk, chunk_id)  # as the worker: its scope
+                        statements.close()
+                else:
+                    tasks.process_chunk(tenant.pk, chunk_id)  # as the worker: the task's scope
                 if profiler:
                     profiler.disable()
                 cpu1, pg1 = time.process_time(), backend_cpu()
@@ -111,6 +210,8 @@ def main() -> int:
                     deliver_cpu += cpu2 - cpu1
                     deliver_pg += pg2 - pg1
             n = len(objects)
+            backends = chunk_pg + deliver_pg + accept_pg
+            server = server_cpu() - server0
             return {
                 "n": n,
                 "chunks": len(ids),
@@ -119,12 +220,22 @@ def main() -> int:
                 "chunk_mentions_per_cpu_s": round(n / (chunk_cpu + chunk_pg), 1),
                 "deliver_worker_ms_per_mention": round(1000 * deliver_cpu / n, 3),
                 "deliver_postgres_ms_per_mention": round(1000 * deliver_pg / n, 3),
+                "accept_postgres_ms_per_mention": round(1000 * accept_pg / n, 3),
+                "server_other_ms_per_mention": round(1000 * (server - backends) / n, 3),
             }
 
-        run_batch(warm, None)  # models loaded, caches warm, as in a long-running worker
+        run_batch(warm, None, None)  # models loaded, caches warm, as in a long-running worker
         load_before = load_note()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall
-        figures = run_batch(items, profiler)
+        statements = StatementCpu() if args.statements else None
+        accept_statements = StatementCpu() if args.statements else None
+        figures = run_batch(items, profiler, statements, accept_statements)
+        for name, measured in (("accept", accept_statements), ("chunk", statements)):
+            if measured:
+                figures[f"{name}_statements_ms_per_mention"] = {
+                    f"{kind} (x{measured.calls.get(kind, 0)})": round(1000 * cpu / args.n, 4)
+                    for kind, cpu in sorted(measured.cpu.items(), key=lambda kv: -kv[1])
+                }
         figures["load_before"] = load_before
         figures["load_after"] = load_note()
         if profiler:

@@ -442,7 +442,9 @@ Q_CLUSTER = {
     "retry": env_int("Q_RETRY", 360),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 5),
     "ack_failures": False,
-    "save_limit": 1000,
+    # Successful results are kept by age, not count: ``tenants.watchdog.prune_task_results``
+    # (every 10 minutes). django-q2's count limit locked every kept row after each task.
+    "save_limit": 0,
     "queue_limit": 50,
     "bulk": 10,
     "poll": 0.2,

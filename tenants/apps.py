@@ -16,6 +16,12 @@ def ensure_schedules(**kwargs: Any) -> None:
         Schedule.MINUTES,
         minutes=10,
     )
+    keep(
+        "tenants.prune_task_results",
+        "tenants.tasks.prune_task_results",
+        Schedule.MINUTES,
+        minutes=10,
+    )
     keep("tenants.sweep_outbox", "tenants.tasks.sweep_outbox", Schedule.MINUTES, minutes=1)
     keep("tenants.prune_outbox", "tenants.tasks.prune_outbox", Schedule.HOURLY)
     keep(

@@ -6,13 +6,18 @@ tasks and schedules: do not rename them.
 
 from __future__ import annotations
 
-from tenants import outbox, ratelimit
+from tenants import outbox, ratelimit, watchdog
 from tenants.dbscope import cross_tenant_task, platform_task, tenant_task
 
 
 @platform_task
 def prune_rate_counters() -> int:
     return ratelimit.prune()
+
+
+@platform_task
+def prune_task_results() -> int:
+    return watchdog.prune_task_results()
 
 
 @tenant_task

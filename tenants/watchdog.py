@@ -31,7 +31,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from django.conf import settings
@@ -88,6 +88,27 @@ def stalled(cluster_name: str | None = None) -> str | None:
     if Task.objects.filter(cluster=name, stopped__gte=since).order_by().exists():
         return None
     return f"cluster {name!r}: a task has waited over {threshold} s and no task ended in that time"
+
+
+def results_kept_seconds() -> int:
+    """How long a successful task's result row is kept: twice the longest stall threshold, so
+    ``stalled`` always finds the completions it looks back for, on either cluster."""
+    return 2 * max(stall_seconds(fast_cluster()), stall_seconds(SLOW_CLUSTER))
+
+
+def prune_task_results(now: datetime | None = None) -> int:
+    """Delete the successful tasks' result rows older than ``results_kept_seconds``; answers
+    how many. Failures stay (an operator reads them).
+
+    django-q2's own pruning (``save_limit`` above 0) is off: it ran after every task, locking
+    every kept success row (``SELECT ... FOR UPDATE`` of up to ``save_limit`` rows, loaded as
+    model instances) to delete the oldest one, about 5 ms of the database's CPU per task with
+    1,000 rows kept, and a count limit shared by both clusters let the fast cluster's tasks push
+    the slow cluster's completions out before ``stalled`` had looked for them."""
+    from django_q.models import Task
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=results_kept_seconds())
+    return int(Task.objects.filter(success=True, stopped__lt=cutoff).delete()[0])
 
 
 def release_pulled(cluster_name: str | None = None) -> int:

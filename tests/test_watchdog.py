@@ -101,6 +101,23 @@ def test_only_the_clusters_own_completions_count(db: Any, settings: Any) -> None
     assert watchdog.stalled(SLOW_CLUSTER) is None  # its own threshold is longer
 
 
+def test_task_results_are_kept_by_age_long_enough_for_both_clusters(db: Any, settings: Any) -> None:
+    settings.Q_STALL_SECONDS = 60
+    settings.Q_SLOW_STALL_SECONDS = 600
+    assert watchdog.results_kept_seconds() == 1200
+    old_success = ended(fast_cluster(), ago=1300)
+    old_failure = ended(fast_cluster(), ago=1300, success=False)
+    slow_completion = ended(SLOW_CLUSTER, ago=590)
+    recent = [ended(fast_cluster(), ago=1) for _ in range(5)]
+    assert watchdog.prune_task_results() == 1
+    kept = set(Task.objects.values_list("id", flat=True))
+    assert old_success.id not in kept
+    assert {old_failure.id, slow_completion.id, *(task.id for task in recent)} <= kept
+    # The slow cluster's completion still counts, however many fast tasks ended since.
+    queued(SLOW_CLUSTER, lock=timezone.now() - timedelta(seconds=700))
+    assert watchdog.stalled(SLOW_CLUSTER) is None
+
+
 def cluster_workers(process: subprocess.Popen[bytes], *, under_watchdog: bool) -> list[int]:
     """The live worker pids of a ``qcluster`` (or of the one ``manage.py worker`` runs), from
     the cluster's own status report (as ``benchmarks/faults.py`` finds them)."""
