@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0018_score_corrections_and_tenant_classifiers'),
+        ('monitoring', '0019_hoax_band_latest_per_hash'),
         ('tenants', '0009_notification_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
