@@ -175,9 +175,7 @@ def main() -> int:
     before = load_note()
     run(generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed"), 500, True, None)
     # the same items in every run, their times relative to now (as the backfill rule sees them)
-    items = generate(
-        args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed", days=args.days
-    )
+    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed", days=args.days)
     result = run(items, args.chunk, not args.no_rules, args.profile)
     result["days"] = args.days
     result["load_before"], result["load_after"] = before, load_note()
