@@ -32,7 +32,9 @@ so the publishing app never imports its subscribers. What this module guarantees
   ... ON CONFLICT DO NOTHING RETURNING`` (at most ``batch_weight`` of the table's
   ``outbox_weight`` in all, the own event always), and calls the handler once with all of them
   sorted by id. Those claims commit or vanish with the handler's writes, as one claim does; the
-  events' own tasks later find the claim, skip, and mark them delivered.
+  events' own tasks later find the claim, skip, and mark them delivered. A batch that raised is
+  retried at once with the delivery's own event alone, so an event the handler cannot take
+  fails alone and does not hold back the tenant's later events.
 * **No wait for the disk**: the delivery's transaction commits with ``synchronous_commit =
   off`` (``tenants.commits``): the event stays undelivered until a later, flushed commit marks
   it delivered, so a crash that loses the delivery leaves it to the sweeper.
@@ -252,6 +254,26 @@ def _claim_more(
     return list(model.objects.for_tenant(event.tenant_id).filter(pk__in=ids)) if ids else []
 
 
+def _apply(
+    model: type[OutboxEvent], event: OutboxEvent, topic: str, subscriber: Subscriber, *, alone: bool
+) -> int:
+    """One subscriber's transaction: claim, handle, commit together. 1 if it applied the event
+    now, 0 if the event was claimed already; a batch subscriber's call takes more pending
+    events unless ``alone``."""
+    with transaction.atomic():
+        commit_without_flush()  # delivered_at is set by a later, flushed commit
+        if subscriber.batch > 1:
+            _lock_batches(topic, event.tenant_id, subscriber.name)
+        if not _claim(topic, event.tenant_id, event.pk, subscriber.name):
+            return 0
+        if subscriber.batch > 1:
+            more = [] if alone else _claim_more(model, event, topic, subscriber)
+            subscriber.resolve()(sorted([event, *more], key=lambda e: e.pk))
+        else:
+            subscriber.resolve()(event)
+        return 1
+
+
 def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
     """Hand one event to each of its subscribers that has not processed it yet (a batch
     subscriber: with more of the tenant's pending events).
@@ -268,19 +290,21 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
     failed: list[str] = []
     for subscriber in subscribers(topic):
         try:
-            with transaction.atomic():
-                commit_without_flush()  # delivered_at is set by a later, flushed commit
-                if subscriber.batch > 1:
-                    _lock_batches(topic, tenant_id, subscriber.name)
-                if not _claim(topic, tenant_id, event_id, subscriber.name):
-                    already += 1
-                    continue
-                if subscriber.batch > 1:
-                    batch = [event, *_claim_more(model, event, topic, subscriber)]
-                    subscriber.resolve()(sorted(batch, key=lambda e: e.pk))
-                else:
-                    subscriber.resolve()(event)
-                applied += 1
+            try:
+                done = _apply(model, event, topic, subscriber, alone=False)
+            except Exception:
+                if subscriber.batch == 1:
+                    raise
+                # An event the handler cannot take must fail alone, not every batch it is in
+                # (batches take the oldest first): this event again, without the others.
+                logger.warning(
+                    "outbox batch failed; this event alone",
+                    exc_info=True,
+                    extra={"topic": topic, "tenant_id": tenant_id, "event_id": event_id},
+                )
+                done = _apply(model, event, topic, subscriber, alone=True)
+            applied += done
+            already += 1 - done
         except Exception:  # one subscriber's failure must not hold back the others
             logger.exception(
                 "outbox subscriber failed",

@@ -84,6 +84,33 @@ def test_the_weight_caps_a_batch_but_the_own_event_always_comes(
     assert calls == [[big.pk], [small[0].pk, small[1].pk], [small[2].pk]]
 
 
+def test_an_event_the_handler_cannot_take_fails_alone(
+    tenant: Any,
+    registry: dict[str, Any],  # noqa: F811
+) -> None:
+    registry.clear()
+    calls: list[list[int]] = []
+    record = batch_recorder(calls)
+    poisoned, *others = pending(tenant, 3)
+
+    def picky(events: list[Any]) -> None:
+        record(events)  # undone with the failure
+        if poisoned.pk in [event.pk for event in events]:
+            raise RuntimeError("cannot take it")
+
+    outbox.register_subscriber("monitoring.PipelineEvent", "batch", picky, batch=5)
+    with pytest.raises(outbox.SubscriberFailed):
+        outbox.deliver(TOPIC, tenant.pk, poisoned.pk)  # in every batch: fails, retried later
+    for event in others:  # each still gets through, alone
+        assert outbox.deliver(TOPIC, tenant.pk, event.pk)["applied"] == 1
+    assert set(applied("batch")) == {event.pk for event in others}
+    p, o1, o2 = poisoned.pk, others[0].pk, others[1].pk
+    assert calls == [[p, o1, o2], [p], [p, o1, o2], [o1], [p, o2], [o2]]
+    assert set(
+        PipelineEvent.objects.filter(delivered_at__isnull=True).values_list("pk", flat=True)
+    ) == {poisoned.pk}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_batches_over_overlapping_events_neither_double_nor_deadlock(
     tenant: Any,
