@@ -27,7 +27,9 @@ so the publishing app never imports its subscribers. What this module guarantees
   gets a list of events per call. Its delivery first takes a transaction-scoped advisory lock
   per (topic, subscriber, tenant), *before* any claim, so two such deliveries of one tenant run
   one after the other and never claim overlapping sets in opposite orders (which would deadlock
-  on the unique index); then it claims its own event as above, then up to N-1 more of the
+  on the unique index). A delivery whose event a committed batch already claimed sees so
+  first, with a plain read, and skips without waiting for the lock. Then it claims its own
+  event as above, then up to N-1 more of the
   tenant's undelivered events it has not processed, oldest first, in one ``INSERT ... SELECT
   ... ON CONFLICT DO NOTHING RETURNING`` (at most ``batch_weight`` of the table's
   ``outbox_weight`` in all, the own event always), and calls the handler once with all of them
@@ -219,6 +221,15 @@ def _claim(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _claimed(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool:
+    """Whether a committed delivery claimed the pair (a claim is final: read without a lock)."""
+    return (
+        OutboxDelivery.objects.for_tenant(tenant_id)
+        .filter(topic=topic, event_id=event_id, subscriber=subscriber)
+        .exists()
+    )
+
+
 def _lock_batches(topic: str, tenant_id: int, subscriber: str) -> None:
     """Serialise one batch subscriber's deliveries of one tenant (until the transaction ends).
 
@@ -263,6 +274,8 @@ def _apply(
     with transaction.atomic():
         commit_without_flush()  # delivered_at is set by a later, flushed commit
         if subscriber.batch > 1:
+            if _claimed(topic, event.tenant_id, event.pk, subscriber.name):
+                return 0  # a committed batch took it: no wait behind the batch running now
             _lock_batches(topic, event.tenant_id, subscriber.name)
         if not _claim(topic, event.tenant_id, event.pk, subscriber.name):
             return 0

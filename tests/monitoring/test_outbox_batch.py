@@ -84,6 +84,50 @@ def test_the_weight_caps_a_batch_but_the_own_event_always_comes(
     assert calls == [[big.pk], [small[0].pk, small[1].pk], [small[2].pk]]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_event_a_committed_batch_took_does_not_wait_for_the_running_batch(
+    tenant: Any,
+    registry: dict[str, Any],  # noqa: F811
+) -> None:
+    registry.clear()
+    calls: list[list[int]] = []
+    inside, release = threading.Event(), threading.Event()
+    record = batch_recorder(calls)
+
+    def slow(events: list[Any]) -> None:
+        record(events)
+        if len(calls) == 2:  # the second batch holds the lock until released
+            inside.set()
+            assert release.wait(30)
+
+    outbox.register_subscriber("monitoring.PipelineEvent", "batch", slow, batch=2)
+    first, second, third, fourth = (e.pk for e in pending(tenant, 4))
+    tasks.deliver_outbox_event(TOPIC, tenant.pk, first)  # takes first and second
+
+    def run() -> None:
+        try:
+            tasks.deliver_outbox_event(TOPIC, tenant.pk, third)  # takes third and fourth
+        finally:
+            connection.close()
+
+    running = threading.Thread(target=run)
+    running.start()
+    try:
+        assert inside.wait(30)
+        # the second event's own task: claimed by the committed batch, answered at once
+        assert tasks.deliver_outbox_event(TOPIC, tenant.pk, second) == {
+            "applied": 0,
+            "already": 1,
+            "failed": 0,
+        }
+    finally:
+        release.set()
+        running.join(30)
+    tasks.deliver_outbox_event(TOPIC, tenant.pk, fourth)
+    assert calls == [[first, second], [third, fourth]]
+    assert not PipelineEvent.objects.filter(delivered_at__isnull=True).exists()
+
+
 def test_an_event_the_handler_cannot_take_fails_alone(
     tenant: Any,
     registry: dict[str, Any],  # noqa: F811
