@@ -1,6 +1,7 @@
 """The early-warning cost per mention, in one process: the pipeline chunk, then its outbox delivery.
 
-    python benchmarks/early_warning.py [--n 10000] [--chunk 500] [--no-rules] [--profile OUT]
+    python benchmarks/early_warning.py [--n 10000] [--chunk 500] [--days 3] [--no-rules]
+        [--profile OUT]
 
 Creates a fresh tenant with the demo setup (queries, terms, domains, default alert rules;
 ``--no-rules`` disables the rules), stores ``--n`` of the ingest benchmark's mentions
@@ -12,6 +13,11 @@ steps, the SQL statements per 1,000 mentions of each (counted by Django), and th
 ``--profile OUT`` writes a cProfile of the deliveries (``OUT.delivery``) and of the chunks
 (``OUT.chunk``). A warm-up of ``--warmup`` mentions in a second tenant loads the scorer first.
 The tenants are deleted at the end. The last line of stdout is one JSON object.
+
+``--days`` spreads the mentions' publication times over that many days before now (the
+default 3: all but the last two hours are backfill, which the mention rules skip);
+``--days 0.02`` is the load of ``benchmarks/alerts.py``'s throughput part, where every mention
+is live and every rule judges it.
 """
 
 from __future__ import annotations
@@ -152,6 +158,7 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--days", type=float, default=3.0, help="publication times span, days")
     ap.add_argument("--no-rules", action="store_true", help="the tenant's alert rules disabled")
     ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
     ap.add_argument("--decisions", default=None, help="write the alerts and clusters to this file")
@@ -168,8 +175,9 @@ def main() -> int:
     before = load_note()
     run(generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed"), 500, True, None)
     # the same items in every run, their times relative to now (as the backfill rule sees them)
-    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed")
+    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed", days=args.days)
     result = run(items, args.chunk, not args.no_rules, args.profile)
+    result["days"] = args.days
     result["load_before"], result["load_after"] = before, load_note()
     keys = result.pop("alert_keys")
     decisions = result.pop("decisions")

@@ -102,11 +102,15 @@ class MonitoringConfig(AppConfig):
         from tenants.signals import tenant_created
 
         tenant_created.connect(default_alert_rules, dispatch_uid="monitoring.default_alert_rules")
-        # Early warning judges every committed pipeline chunk (monitoring.early_warning.live).
+        # Early warning judges every committed pipeline chunk (monitoring.early_warning.live),
+        # a tenant's pending chunks together.
+        from monitoring.early_warning.live import BATCH_EVENTS, BATCH_MENTIONS
         from tenants import outbox
 
         outbox.register_subscriber(
             "monitoring.PipelineEvent",
             "early_warning",
             "monitoring.early_warning.live.on_pipeline_event",
+            batch=BATCH_EVENTS,
+            batch_weight=BATCH_MENTIONS,
         )

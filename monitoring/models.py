@@ -600,6 +600,9 @@ class PipelineEvent(OutboxEvent):
     inserted_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     updated_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
 
+    # a batch subscriber's cap counts mentions (tenants.outbox)
+    outbox_weight = "cardinality(e.inserted_ids) + cardinality(e.updated_ids)"
+
     class Meta:
         indexes = outbox_indexes("pipeline_event")
 

@@ -65,6 +65,7 @@ from monitoring.querylang import Matcher, compile_query, parse, prepare
 from monitoring.scoring import ScoreInput, TenantExtensions, get_scorer
 from monitoring.selectors import scoring_extensions
 from tenants import outbox
+from tenants.commits import commit_without_flush
 
 logger = logging.getLogger("sigap.pipeline")
 
@@ -503,7 +504,8 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         )
         if chunk is None or chunk.done_at is not None:
             return {"inserted": 0, "duplicates": 0, "skipped": 1}
-        _commit_without_flush()
+        # the items stay in their chunk until this commit marks it done (tenants.commits)
+        commit_without_flush()
         items = _unique(chunk.items)
         rows = _rows(tenant_id, items)
         refused: list[dict[str, Any]] = []
@@ -538,22 +540,6 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
         "refused": len(refused),
         "skipped": 0,
     }
-
-
-def _commit_without_flush() -> None:
-    """Let this transaction's commit return before its WAL reaches the disk.
-
-    Safe because nothing is lost or counted twice if the server crashes before the flush: the
-    items stay in their chunk (written by the ingest request's own, flushed, commit), and the
-    transaction that acknowledges this task (django-q2 deletes it from the broker table after
-    the task returned) commits after this one and flushes the WAL up to its own commit record,
-    which includes this one. So either this commit is durable, or the chunk is still not done
-    and its task is still queued (handed out again after ``Q_RETRY``). The same holds for the
-    outbox row and its delivery task, written in this transaction: whatever acts on them commits
-    later, with a flush. What this saves is the wait for the disk per chunk (wall time, not CPU).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:

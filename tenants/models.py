@@ -810,6 +810,10 @@ class OutboxEvent(TenantOwnedModel):
     dispatched_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
+    # How much work one row is for a batch subscriber (``register_subscriber(batch_weight=...)``):
+    # an SQL expression over the row's columns (alias ``e``), constant here.
+    outbox_weight: ClassVar[str] = "1"
+
     class Meta:
         abstract = True
 

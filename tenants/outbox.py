@@ -23,6 +23,23 @@ so the publishing app never imports its subscribers. What this module guarantees
   finds the claim and skips; a failed or killed handler leaves no claim, so it runs again later.
   Handlers must therefore do all their work in the database transaction they are called in (to
   send mail or call out, queue a task there: the ORM broker keeps that atomic too).
+* **Batches, still applied once**: a subscriber registered with ``batch=N`` (early warning)
+  gets a list of events per call. Its delivery first takes a transaction-scoped advisory lock
+  per (topic, subscriber, tenant), *before* any claim, so two such deliveries of one tenant run
+  one after the other and never claim overlapping sets in opposite orders (which would deadlock
+  on the unique index). A delivery whose event a committed batch already claimed sees so
+  first, with a plain read, and skips without waiting for the lock. Then it claims its own
+  event as above, then up to N-1 more of the
+  tenant's undelivered events it has not processed, oldest first, in one ``INSERT ... SELECT
+  ... ON CONFLICT DO NOTHING RETURNING`` (at most ``batch_weight`` of the table's
+  ``outbox_weight`` in all, the own event always), and calls the handler once with all of them
+  sorted by id. Those claims commit or vanish with the handler's writes, as one claim does; the
+  events' own tasks later find the claim, skip, and mark them delivered. A batch that raised is
+  retried at once with the delivery's own event alone, so an event the handler cannot take
+  fails alone and does not hold back the tenant's later events.
+* **No wait for the disk**: the delivery's transaction commits with ``synchronous_commit =
+  off`` (``tenants.commits``): the event stays undelivered until a later, flushed commit marks
+  it delivered, so a crash that loses the delivery leaves it to the sweeper.
 * **Independent subscribers**: one failing subscriber does not hold back the others; the task
   fails (django-q2 retries it) and the subscribers that already acknowledged are skipped.
 * **Bounded**: an event is ``delivered_at`` once every subscriber registered at delivery time has
@@ -34,13 +51,15 @@ so the publishing app never imports its subscribers. What this module guarantees
   sweeper and the pruner, which work across tenants, first read which tenants have work
   (``TenantQuerySet.tenant_ids``, an unlocked read) and then lock, update and delete per tenant.
 
-Handlers receive the event instance (treat it as read-only) and run inside the worker, so they
-take its ``tenant_id`` and ids from the row, as every task does. See ``docs/outbox.md``.
+Handlers receive the event instance (a batch subscriber: the list of instances, oldest first;
+treat them as read-only) and run inside the worker, so they take ``tenant_id`` and ids from the
+rows, as every task does. See ``docs/outbox.md``.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,6 +74,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 
+from tenants.commits import commit_without_flush
 from tenants.models import OutboxDelivery, OutboxEvent
 
 logger = logging.getLogger("sigap.outbox")
@@ -68,6 +88,30 @@ _CLAIM = """
     ON CONFLICT (tenant_id, topic, event_id, subscriber) DO NOTHING
     RETURNING id
 """
+# A batch delivery's further claims: the tenant's undelivered events this subscriber has not
+# processed, oldest first, while their running weight fits (weights are >= 0, so that is a
+# prefix). The partial index ``<prefix>_pending`` holds only undelivered rows.
+_CLAIM_MORE = """
+    WITH pending AS (
+        SELECT e.id, sum({weight}) OVER (ORDER BY e.id) AS running
+        FROM {events} e
+        WHERE e.tenant_id = %(tenant)s AND e.delivered_at IS NULL AND e.id <> %(event)s
+            AND NOT EXISTS (
+                SELECT 1 FROM {table} d
+                WHERE d.tenant_id = %(tenant)s AND d.topic = %(topic)s
+                    AND d.event_id = e.id AND d.subscriber = %(subscriber)s
+            )
+        ORDER BY e.id
+        LIMIT %(limit)s
+    )
+    INSERT INTO {table} (tenant_id, topic, event_id, subscriber, processed_at)
+    SELECT %(tenant)s, %(topic)s, id, %(subscriber)s, now() FROM pending
+    WHERE running <= %(room)s - (
+        SELECT {weight} FROM {events} e WHERE e.tenant_id = %(tenant)s AND e.id = %(event)s
+    )
+    ON CONFLICT (tenant_id, topic, event_id, subscriber) DO NOTHING
+    RETURNING event_id
+"""
 
 Handler = Callable[[Any], object]
 
@@ -78,6 +122,8 @@ class Subscriber:
 
     name: str
     handler: str | Handler
+    batch: int = 1  # > 1: the handler gets a list of up to this many events
+    batch_weight: int | None = None  # and at most this much of their ``outbox_weight``
 
     def resolve(self) -> Handler:
         if isinstance(self.handler, str):
@@ -93,9 +139,21 @@ class SubscriberFailed(Exception):
 _registry: dict[str, dict[str, Subscriber]] = {}
 
 
-def register_subscriber(event_model: str, name: str, handler: str | Handler) -> None:
+def register_subscriber(
+    event_model: str,
+    name: str,
+    handler: str | Handler,
+    *,
+    batch: int = 1,
+    batch_weight: int | None = None,
+) -> None:
     """Subscribe ``handler`` (a callable or its dotted path) to the events of ``event_model``
     (an app label and model name, ``"monitoring.PipelineEvent"``) under ``name``.
+
+    ``batch`` > 1 makes it a batch subscriber: ``handler`` gets a list of up to ``batch`` of the
+    tenant's pending events (its own first claimed, then the oldest others; sorted by id), whose
+    summed ``outbox_weight`` stays within ``batch_weight`` when given (the first event always
+    comes). See the module docstring.
 
     Call it from ``AppConfig.ready()``. ``name`` is stored with every acknowledgement: keep it
     stable (renaming it makes the subscriber see undelivered events again). Registering the same
@@ -106,9 +164,12 @@ def register_subscriber(event_model: str, name: str, handler: str | Handler) -> 
     topic = event_model.lower()
     subscribers = _registry.setdefault(topic, {})
     existing = subscribers.get(name)
-    if existing is not None and existing.handler != handler:
+    if batch < 1:
+        raise ImproperlyConfigured(f"Outbox subscriber {name!r}: batch must be at least 1.")
+    subscriber = Subscriber(name=name, handler=handler, batch=batch, batch_weight=batch_weight)
+    if existing is not None and existing != subscriber:
         raise ImproperlyConfigured(f"Outbox subscriber {name!r} of {event_model} is taken.")
-    subscribers[name] = Subscriber(name=name, handler=handler)
+    subscribers[name] = subscriber
 
 
 def subscribers(topic: str) -> list[Subscriber]:
@@ -160,8 +221,75 @@ def _claim(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _claimed(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool:
+    """Whether a committed delivery claimed the pair (a claim is final: read without a lock)."""
+    return (
+        OutboxDelivery.objects.for_tenant(tenant_id)
+        .filter(topic=topic, event_id=event_id, subscriber=subscriber)
+        .exists()
+    )
+
+
+def _lock_batches(topic: str, tenant_id: int, subscriber: str) -> None:
+    """Serialise one batch subscriber's deliveries of one tenant (until the transaction ends).
+
+    Taken before any claim: two deliveries that claimed overlapping sets of events, each
+    waiting on a row the other inserted into the unique index, would deadlock."""
+    key = zlib.crc32(f"outbox:{topic}:{subscriber}".encode()) - 2**31  # a signed int4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key, tenant_id])
+
+
+def _claim_more(
+    model: type[OutboxEvent], event: OutboxEvent, topic: str, subscriber: Subscriber
+) -> list[OutboxEvent]:
+    """Claim up to ``subscriber.batch - 1`` more pending events of ``event``'s tenant."""
+    room = subscriber.batch_weight if subscriber.batch_weight is not None else 2**62
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_MORE.format(
+                table=OutboxDelivery._meta.db_table,
+                events=model._meta.db_table,
+                weight=model.outbox_weight,
+            ),
+            {
+                "tenant": event.tenant_id,
+                "topic": topic,
+                "event": event.pk,
+                "subscriber": subscriber.name,
+                "limit": subscriber.batch - 1,
+                "room": room,
+            },
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(model.objects.for_tenant(event.tenant_id).filter(pk__in=ids)) if ids else []
+
+
+def _apply(
+    model: type[OutboxEvent], event: OutboxEvent, topic: str, subscriber: Subscriber, *, alone: bool
+) -> int:
+    """One subscriber's transaction: claim, handle, commit together. 1 if it applied the event
+    now, 0 if the event was claimed already; a batch subscriber's call takes more pending
+    events unless ``alone``."""
+    with transaction.atomic():
+        commit_without_flush()  # delivered_at is set by a later, flushed commit
+        if subscriber.batch > 1:
+            if _claimed(topic, event.tenant_id, event.pk, subscriber.name):
+                return 0  # a committed batch took it: no wait behind the batch running now
+            _lock_batches(topic, event.tenant_id, subscriber.name)
+        if not _claim(topic, event.tenant_id, event.pk, subscriber.name):
+            return 0
+        if subscriber.batch > 1:
+            more = [] if alone else _claim_more(model, event, topic, subscriber)
+            subscriber.resolve()(sorted([event, *more], key=lambda e: e.pk))
+        else:
+            subscriber.resolve()(event)
+        return 1
+
+
 def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
-    """Hand one event to each of its subscribers that has not processed it yet.
+    """Hand one event to each of its subscribers that has not processed it yet (a batch
+    subscriber: with more of the tenant's pending events).
 
     Each subscriber runs in its own transaction together with its acknowledgement. Raises
     ``SubscriberFailed`` when any subscriber raised (after trying all of them); marks the event
@@ -175,12 +303,21 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
     failed: list[str] = []
     for subscriber in subscribers(topic):
         try:
-            with transaction.atomic():
-                if not _claim(topic, tenant_id, event_id, subscriber.name):
-                    already += 1
-                    continue
-                subscriber.resolve()(event)
-                applied += 1
+            try:
+                done = _apply(model, event, topic, subscriber, alone=False)
+            except Exception:
+                if subscriber.batch == 1:
+                    raise
+                # An event the handler cannot take must fail alone, not every batch it is in
+                # (batches take the oldest first): this event again, without the others.
+                logger.warning(
+                    "outbox batch failed; this event alone",
+                    exc_info=True,
+                    extra={"topic": topic, "tenant_id": tenant_id, "event_id": event_id},
+                )
+                done = _apply(model, event, topic, subscriber, alone=True)
+            applied += done
+            already += 1 - done
         except Exception:  # one subscriber's failure must not hold back the others
             logger.exception(
                 "outbox subscriber failed",

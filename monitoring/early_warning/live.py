@@ -1,12 +1,15 @@
 """Live evaluation of a tenant's alert rules as pipeline chunks commit, and the sweep.
 
 ``on_pipeline_event`` is the outbox subscriber (``tenants.outbox``; registered in
-``MonitoringConfig.ready`` as ``early_warning``). It runs in the delivery's transaction, after
-the claim of (event, subscriber), so its writes (detector state, clusters, snapshots, alerts)
-commit exactly once per chunk: a worker killed in between leaves no claim and no alert, and the
-event is delivered again. The evaluations of one tenant take a transaction-scoped advisory lock,
-so chunks handled by two workers at once are judged one after the other (one spike, one alert;
-one cluster however the copies were spread over workers).
+``MonitoringConfig.ready`` as ``early_warning``, a *batch* subscriber). It runs in the
+delivery's transaction, after the claims of (event, subscriber), so its writes (detector state,
+clusters, snapshots, alerts) commit exactly once per chunk: a worker killed in between leaves no
+claim and no alert, and the events are delivered again. A delivery takes the tenant's pending
+chunks with it (up to ``BATCH_EVENTS`` events and ``BATCH_MENTIONS`` mentions) and judges them
+as one chunk, at the newest one's commit: a backlog drains in a few deliveries instead of
+paying each delivery's fixed cost per chunk. The evaluations of one tenant take a
+transaction-scoped advisory lock, so chunks handled by two workers at once are judged one after
+the other (one spike, one alert; one cluster however the copies were spread over workers).
 
 What each kind reads (never weeks of history per evaluation):
 
@@ -56,6 +59,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from monitoring import sqlarrays
@@ -108,6 +112,10 @@ BOOTSTRAP = timedelta(days=7)
 SNAPSHOT_KEEP = timedelta(days=2)
 DEFAULT_HOAX_WINDOW = timedelta(hours=24)
 LOCK_NAMESPACE = 0x51A7  # pg_advisory_xact_lock(namespace, tenant id)
+# One delivery judges at most this many pending chunks, with at most this many mentions (the
+# first chunk always): a backlog drains without one huge transaction under the tenant's lock.
+BATCH_EVENTS = 20
+BATCH_MENTIONS = 2000
 SAMPLES = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -135,9 +143,11 @@ HOAX_JUDGE_CAP = 1000  # members of one cluster read per chunk to judge it (``_A
 # --- the subscriber -----------------------------------------------------------------------
 
 
-def on_pipeline_event(event: PipelineEvent) -> None:
-    """The outbox subscriber: evaluate the chunk (see the module docstring)."""
-    evaluate(event=event, now=max(event.created_at, timezone.now() - LAG_LIMIT))
+def on_pipeline_event(events: Sequence[PipelineEvent]) -> None:
+    """The outbox subscriber: evaluate the pending chunks (oldest first) as one, judged at the
+    newest one's commit (see the module docstring)."""
+    newest = max(event.created_at for event in events)
+    evaluate(events=events, now=max(newest, timezone.now() - LAG_LIMIT))
     hang = os.environ.get("SIGAP_TEST_ALERTS_HANG")
     if hang:  # tests only: stop here with the transaction open, to be killed (kill test)
         Path(hang).touch()
@@ -186,25 +196,35 @@ def enabled_rules(tenant_id: int) -> list[AlertRule]:
     return list(AlertRule.objects.for_tenant(tenant_id).filter(enabled=True).order_by("id"))
 
 
-def evaluate(*, event: PipelineEvent, now: datetime | None = None) -> Evaluation:
-    """Evaluate the tenant's enabled rules for one committed chunk."""
+def evaluate(
+    *,
+    events: Sequence[PipelineEvent] = (),
+    event: PipelineEvent | None = None,
+    now: datetime | None = None,
+) -> Evaluation:
+    """Evaluate the tenant's enabled rules for committed chunks (``events`` of one tenant, or
+    one ``event``) as one: their inserted mentions together, in published order, and their
+    updated mentions once each."""
+    events = [*events, *([event] if event is not None else [])]
     now = now or timezone.now()
-    tenant_id = event.tenant_id
+    tenant_id = events[0].tenant_id
+    inserted = sorted({pk for e in events for pk in e.inserted_ids})
+    updated = sorted({pk for e in events for pk in e.updated_ids})
     result = Evaluation()
     rules = enabled_rules(tenant_id)
-    if not rules and not event.updated_ids:
+    if not rules and not updated:
         return result
     lock_tenant(tenant_id)
     points: dict[int, list[Point]] = {}
-    if event.updated_ids:
-        points = snapshot_engagement(tenant_id, event.updated_ids, now)
-        result.snapshots = len(event.updated_ids)
+    if updated:
+        points = snapshot_engagement(tenant_id, updated, now)
+        result.snapshots = len(updated)
     if not rules:
         return result
     kinds = {rule.kind for rule in rules}
     mentions: list[LiveMention] = []
-    if event.inserted_ids and kinds & {*SERIES_KINDS, *MENTION_KINDS}:
-        mentions = load_mentions(tenant_id, event.inserted_ids)
+    if inserted and kinds & {*SERIES_KINDS, *MENTION_KINDS}:
+        mentions = load_mentions(tenant_id, inserted)
         result.mentions = len(mentions)
     series = [rule for rule in rules if rule.kind in SERIES_KINDS]
     if series and mentions:
@@ -244,28 +264,38 @@ _FIELDS = (
     "replies",
     "language",
     "sentiment",
-    "sentiment_scores",
     "provocation",
     "triggers",
-    "scores",
     "matched_queries",
+    "negative",
+    "domain_texts",
 )
+# What the rules need of the two score documents, cut out in SQL: the negative probability and
+# the texts of the ``domain`` entities, instead of both whole JSON documents parsed per mention.
+_SCORE_PARTS = {
+    "negative": RawSQL("coalesce((sentiment_scores ->> 'negative')::float8, 0)", ()),
+    "domain_texts": RawSQL(
+        """ARRAY(SELECT e ->> 'text' FROM jsonb_array_elements(
+            CASE jsonb_typeof(scores -> 'entities') WHEN 'array' THEN scores -> 'entities'
+            ELSE '[]'::jsonb END) AS e
+            WHERE e ->> 'type' = 'domain' AND e ->> 'text' <> '')""",
+        (),
+    ),
+}
 
 
 def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
     """The chunk's new mentions in published order (primary key)."""
-    rows = Mention.objects.for_tenant(tenant_id).filter(pk__in=list(ids)).values_list(*_FIELDS)
+    rows = (
+        Mention.objects.for_tenant(tenant_id)
+        .filter(pk__in=list(ids))
+        .annotate(**_SCORE_PARTS)
+        .values_list(*_FIELDS)
+    )
     out = []
     for row in rows:
         data = dict(zip(_FIELDS, row, strict=True))
-        entities = (data["scores"] or {}).get("entities") or []
-        domains = sorted(
-            {
-                str(e.get("text", "")).lower().removeprefix("www.")
-                for e in entities
-                if isinstance(e, dict) and e.get("type") == "domain" and e.get("text")
-            }
-        )
+        domains = sorted({text.lower().removeprefix("www.") for text in data["domain_texts"]})
         event = MentionEvent(
             platform=data["platform"],
             external_id=data["external_id"],
@@ -277,7 +307,7 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
             engagement=data["likes"] + data["shares"] + data["replies"],
             language=data["language"],
             sentiment=data["sentiment"] or "neutral",
-            negative=float((data["sentiment_scores"] or {}).get("negative", 0.0)),
+            negative=float(data["negative"]),
             provocation=float(data["provocation"] or 0.0),
             triggers=tuple(data["triggers"] or ()),
             domains=tuple(domains),
@@ -544,6 +574,34 @@ def bootstrap_counts(
     return {as_utc(bucket): count for bucket, count in rows if count}
 
 
+# Every changed series' new state in one statement (``evaluate_series``).
+_STATE_UPDATE = """
+    UPDATE monitoring_detectorstate s SET state = u.state, due_at = u.due_at, updated_at = now()
+    FROM unnest(%(id)s::bigint[], %(state)s::jsonb[], %(due_at)s::timestamptz[])
+        AS u(id, state, due_at)
+    WHERE s.tenant_id = %(tenant)s AND s.id = u.id
+"""
+
+
+def save_states(tenant_id: int, states: list[DetectorState]) -> None:
+    """Write series states: the stored ones in one UPDATE, the new ones in one INSERT."""
+    stored = [state for state in states if state.pk is not None]
+    if stored:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _STATE_UPDATE,
+                {
+                    "tenant": tenant_id,
+                    "id": [state.pk for state in stored],
+                    "state": [json.dumps(state.state) for state in stored],
+                    "due_at": [state.due_at for state in stored],
+                },
+            )
+    new = [state for state in states if state.pk is None]
+    if new:
+        DetectorState.objects.bulk_create(new)
+
+
 def evaluate_series(
     tenant_id: int,
     rules: list[AlertRule],
@@ -551,6 +609,7 @@ def evaluate_series(
     now: datetime,
     result: Evaluation,
 ) -> None:
+    changed: list[DetectorState] = []
     states = {
         (state.rule_id, state.series): state
         for state in DetectorState.objects.for_tenant(tenant_id)
@@ -584,11 +643,12 @@ def evaluate_series(
         step = advance(series_config(rule), stored.state or None, counts, now, key, totals)
         stored.state = step.state
         stored.due_at = step.due_at
-        stored.save()
+        changed.append(stored)
         for detected in step.alerts:
             ids = [m.id for m in members if detected.window_start <= m.event.published_at]
             ids = ids[-SAMPLES:] or sample_mentions(tenant_id, rule, detected)
             fire(rule, detected, result, key=f"{rule.kind}:{key}", mention_ids=ids)
+    save_states(tenant_id, changed)
 
 
 def sample_mentions(tenant_id: int, rule: AlertRule, detected: Detected) -> list[int]:

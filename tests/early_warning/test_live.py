@@ -25,7 +25,9 @@ from monitoring.models import (
     Mention,
     MetricBucket,
     OwnedAccount,
+    PipelineEvent,
 )
+from tenants.models import OutboxDelivery
 from tests.monitoring.test_outbox import run_queued
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +251,30 @@ def test_keywords_keep_their_window_across_chunks(tenant: Any) -> None:
     alert = Alert.objects.for_tenant(tenant).get()
     assert alert.rule_id == rule.pk and alert.dedupe_key == "trigger-keywords:kopi basi"
     assert len(alert.sample_mention_ids) == 1
+
+
+def test_a_delivery_judges_the_tenants_pending_chunks_together(tenant: Any) -> None:
+    """Two chunks committed before early warning got to either: the first delivery takes both
+    (one evaluation, both mentions as the alert's evidence), the second finds its event done."""
+    only(tenant)
+    services.create_rule(
+        tenant=tenant, name="Kata", kind="trigger-keywords", params={"keywords": ["kopi basi"]}
+    )
+    now = timezone.now()
+    monitoring_services.accept_items(
+        tenant=tenant, objects=[post("k1", "Wah #KopiBasi di cabang Depok", now, handle="a")]
+    )
+    monitoring_services.accept_items(
+        tenant=tenant, objects=[post("k2", "kopi basi lagi hari ini", now, handle="b")]
+    )
+    run_queued()
+    alert = Alert.objects.for_tenant(tenant).get()
+    both = Mention.objects.for_tenant(tenant).values_list("id", flat=True)
+    assert sorted(alert.sample_mention_ids) == sorted(both)
+    events = PipelineEvent.objects.for_tenant(tenant)
+    assert events.count() == 2 and not events.filter(delivered_at__isnull=True).exists()
+    claims = OutboxDelivery.objects.for_tenant(tenant).filter(subscriber=live.SUBSCRIBER)
+    assert sorted(claims.values_list("event_id", flat=True)) == sorted(
+        events.values_list("pk", flat=True)
+    )
+    assert len({claim.processed_at for claim in claims}) == 1  # one transaction
