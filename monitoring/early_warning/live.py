@@ -331,26 +331,25 @@ def fire(
     cluster: HoaxCluster | None = None,
     title: str = "",
 ) -> services.Fired:
-    fired = services.fire_or_merge(
-        rule=rule,
-        detected=detected,
-        dedupe_key=key,
-        mention_ids=mention_ids,
-        authors=authors,
-        cluster=cluster,
-        title=title,
-    )
-    result.add(fired)
-    if fired.created:
-        logger.info(
-            "alert fired",
-            extra={
-                "tenant_id": rule.tenant_id,
-                "alert_id": fired.alert.pk,
-                "rule": rule.kind,
-                "key": key,
-            },
-        )
+    firing = services.Firing(rule, detected, key, mention_ids, authors, cluster, title)
+    return fire_many([firing], result)[0]
+
+
+def fire_many(firings: Sequence[services.Firing], result: Evaluation) -> list[services.Fired]:
+    """Store or merge several detections at once (``services.fire_or_merge_many``)."""
+    fired = services.fire_or_merge_many(firings)
+    for firing, outcome in zip(firings, fired, strict=True):
+        result.add(outcome)
+        if outcome.created:
+            logger.info(
+                "alert fired",
+                extra={
+                    "tenant_id": firing.rule.tenant_id,
+                    "alert_id": outcome.alert.pk,
+                    "rule": firing.rule.kind,
+                    "key": firing.key,
+                },
+            )
     return fired
 
 
@@ -1005,6 +1004,7 @@ def _judge_clusters(
         _update_cluster(clusters[cluster_id], added, low)
     _save_clusters(tenant_id, [clusters[cluster_id] for cluster_id in grown])
     volume = _Volume(tenant_id, min(floor_bucket(c.first_at) for c in clusters.values()))
+    firings: list[services.Firing] = []
     for cluster_id, added in grown.items():
         cluster = clusters[cluster_id]
         authors = active[cluster_id]
@@ -1017,20 +1017,23 @@ def _judge_clusters(
             needed = int(rule.params.get("min_authors") or HOAX_PRESETS[rule.sensitivity][1])
             if len(authors) < needed:
                 continue
-            detected = _hoax_alert(rule, cluster, authors, tipping, needed)
-            fired = fire(
-                rule,
-                detected,
-                result,
-                key=f"hoax-spread:{cluster.key}",
-                mention_ids=[m.id for m in added],
-                authors=[m.event.author for m in added],
-                cluster=cluster,
-                title=f"Hoax spread: {cluster.text[:120]}",
+            firings.append(
+                services.Firing(
+                    rule,
+                    _hoax_alert(rule, cluster, authors, tipping, needed),
+                    f"hoax-spread:{cluster.key}",
+                    [m.id for m in added],
+                    [m.event.author for m in added],
+                    cluster,
+                    f"Hoax spread: {cluster.text[:120]}",
+                )
             )
-            if fired.created and cluster.alerted_at is None:
-                cluster.alerted_at = timezone.now()
-                cluster.save(update_fields=["alerted_at"])
+    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk
+    for firing, fired in zip(firings, fire_many(firings, result), strict=True):
+        cluster = firing.cluster
+        if fired.created and cluster is not None and cluster.alerted_at is None:
+            cluster.alerted_at = timezone.now()
+            cluster.save(update_fields=["alerted_at"])
 
 
 class _Volume:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring import services as monitoring_services
@@ -93,6 +95,60 @@ def test_one_episode_is_one_alert_and_merges(tenant: Tenant) -> None:
     assert alert.sample_mention_ids == [1, 2, 3]
     kinds = list(AlertEvent.objects.for_tenant(tenant).values_list("kind", flat=True))
     assert kinds == ["fired", "merged"]
+
+
+def test_many_firings_merge_in_a_fixed_number_of_statements(tenant: Tenant) -> None:
+    """A chunk's detections go in one call: each episode's later evidence merges into its own
+    alert (with its history row) whatever the number of episodes, in the same statements; a new
+    episode in the batch is created, and a second firing of it in the same batch merges."""
+    rule = spike_rule(tenant)
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    keys = [f"spike:q{k}:1" for k in range(12)]
+    opened = services.fire_or_merge_many(
+        [
+            services.Firing(rule, detected(at, key=key), mention_ids=[k])
+            for k, key in enumerate(keys)
+        ]
+    )
+    assert all(f.created for f in opened)
+
+    def later(count: int) -> list[services.Firing]:
+        return [
+            services.Firing(
+                rule, detected(at + timedelta(minutes=5), 60.0 + k, key), mention_ids=[100 + k]
+            )
+            for k, key in enumerate(keys[:count])
+        ]
+
+    with CaptureQueriesContext(connection) as two:
+        services.fire_or_merge_many(later(2))
+    with CaptureQueriesContext(connection) as twelve:
+        merged = services.fire_or_merge_many(later(12))
+    assert len(twelve) == len(two)
+    # the first two episodes had this evidence already (same time, same mentions): unchanged
+    assert [f.merged for f in merged] == [False, False] + [True] * 10
+    assert all(not f.created for f in merged)
+    for k, key in enumerate(keys):
+        alert = Alert.objects.for_tenant(tenant).get(dedupe_key=key)
+        assert alert.evidence_count == 2 and alert.observed == 60.0 + k
+        assert alert.sample_mention_ids == [k, 100 + k]
+        kinds = list(
+            AlertEvent.objects.for_tenant(tenant).filter(alert=alert).values_list("kind", flat=True)
+        )
+        assert sorted(kinds) == ["fired", "merged"]
+    fresh = services.fire_or_merge_many(
+        [
+            services.Firing(rule, detected(at, key="spike:new:1"), mention_ids=[7]),
+            services.Firing(
+                rule, detected(at + timedelta(minutes=1), key="spike:new:1"), mention_ids=[8]
+            ),
+        ]
+    )
+    assert fresh[0].created and fresh[1].merged and fresh[1].alert.pk == fresh[0].alert.pk
+    assert Alert.objects.for_tenant(tenant).get(dedupe_key="spike:new:1").sample_mention_ids == [
+        7,
+        8,
+    ]
 
 
 def test_cooldown_merges_then_a_new_alert(tenant: Tenant) -> None:
