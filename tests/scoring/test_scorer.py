@@ -266,3 +266,37 @@ def test_repeated_insult_counts_once_but_is_reported_each_time(scorer):
     assert len(r.provocation_evidence) == 3
     assert r.provocation < 0.5
     assert one(scorer, "dasar babi lu").is_provocative
+
+
+def test_term_prefilter_keeps_every_spacy_match_in_non_ascii_text():
+    """Texts go to spaCy only when they may hold a term, non-ASCII ones included: the lower case
+    of a token is a piece of the text's lower case once the final sigma is folded (``ΟΔΟΣ:Α``
+    lowers to ``οδοσ:α`` while its token ``ΟΔΟΣ`` lowers to ``οδος``), and ``İ`` lowers to two
+    characters in the text as in the token. Every match spaCy finds on every text is kept."""
+    from monitoring.scoring.entities import TermMatcher, _may_hold
+
+    terms = (("ΟΔΟΣ", "place"), ("İstanbul Kopi", "brand"), ("Kopi Senja", "brand"))
+    texts = [
+        "ΟΔΟΣ:Α",
+        "σπίτι ΟΔΟΣ-ΑΘΗΝΑ",
+        "ΜΙΑ ΟΔΟΣ",
+        "ΟΔΟΣ/ΑΘΗΝΑ",
+        "İSTANBUL KOPI güzel",
+        "i̇stanbul kopi 😍",
+        "kopi senja enak ☕",
+        "KOPİ SENJA",  # İ lowers to i + U+0307: a token "kopi̇", no match
+        "ΟΔΟΙ και δρόμοι",
+        "kopi pagi 😍 senja sore",
+    ]
+    matcher = TermMatcher()
+    found = matcher.match(texts, terms)
+    spacy_matcher, _, needles = matcher._matcher(terms)
+    nlp = matcher._spacy()
+    every = [
+        [(doc[s:e].start_char, doc[s:e].end_char) for _, s, e in spacy_matcher(doc)]
+        for doc in nlp.pipe(texts)
+    ]
+    assert [[(e.start, e.end) for e in hits] for hits in found] == every
+    assert every[0] == [(0, 4)] and every[4] == [(0, 13)] and every[5] == [(0, 14)]
+    assert all(_may_hold(text, needles) for text, spans in zip(texts, every) if spans)
+    assert not _may_hold("ΟΔΟΙ και δρόμοι", needles)  # non-ASCII texts are skipped too
