@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from .lifetime import settle
 from .normalize import Token
 from .schema import Entity
 
@@ -59,6 +60,7 @@ class TermMatcher:
             import spacy
 
             self._nlp = spacy.blank("xx")
+            settle()  # spaCy's vocabulary lives as long as the process too
         return self._nlp
 
     def _build(

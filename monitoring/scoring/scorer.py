@@ -26,6 +26,7 @@ from .adapt import Adapter, Residual
 from .entities import TermMatcher, token_entities
 from .features import SentimentModel
 from .language import LanguageDetector
+from .lifetime import settle
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
 from .linear import Featurizer, LinearModel
 from .normalize import Resources, forms, normalise_forms, tokenize
@@ -172,12 +173,13 @@ _SCORER_LOCK = threading.Lock()
 
 
 def get_scorer() -> Scorer:
-    """The process-wide scorer (models load once, on first use)."""
+    """The process-wide scorer (models load once, on first use; then :func:`settle`)."""
     global _SCORER
     if _SCORER is None:
         with _SCORER_LOCK:
             if _SCORER is None:
                 _SCORER = Scorer()
+                settle()
     return _SCORER
 
 

@@ -300,3 +300,15 @@ def test_term_prefilter_keeps_every_spacy_match_in_non_ascii_text():
     assert every[0] == [(0, 4)] and every[4] == [(0, 13)] and every[5] == [(0, 14)]
     assert all(_may_hold(text, needles) for text, spans in zip(texts, every) if spans)
     assert not _may_hold("ΟΔΟΙ και δρόμοι", needles)  # non-ASCII texts are skipped too
+
+
+def test_loaded_models_are_left_out_of_full_collections(scorer):
+    """The process-wide scorer's models and spaCy's vocabulary are in the collector's permanent
+    generation (``settle``): full collections do not walk them after every few batches."""
+    import gc
+
+    one(scorer, "kopi senja enak", extensions=TenantExtensions(terms=[("Kopi Senja", "brand")]))
+    collected = {id(o) for o in gc.get_objects()}
+    assert gc.get_freeze_count() > 0
+    assert id(scorer) not in collected and id(scorer.res.known) not in collected
+    assert id(scorer._terms._nlp.vocab) not in collected
