@@ -29,7 +29,7 @@ from .language import LanguageDetector
 from .lifetime import settle
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
 from .linear import Featurizer, LinearModel
-from .normalize import Resources, forms, normalise_forms, tokenize
+from .normalize import Form, Resources, Token, normalise_forms, tokens_and_forms
 from .provocation import score_provocation
 from .risk import risk_score
 from .schema import SCORER_VERSION, SENTIMENT_LABELS, ScoreInput, ScoreResult, TenantExtensions
@@ -112,8 +112,12 @@ class Scorer:
         res = self.res
         compiled = self._compiled(extensions)
         # 1. normalise, the language-independent pass
-        tokens = [tokenize(t) for t in texts]
-        raw = [forms(toks, res) for toks in tokens]
+        tokens: list[list[Token]] = []
+        raw: list[list[Form]] = []
+        for t in texts:
+            toks, fs = tokens_and_forms(t, res)
+            tokens.append(toks)
+            raw.append(fs)
         # 2. language
         languages = self.languages.detect(texts, raw, [inputs[i].lang for i in todo])
         # 3. sentiment, on each text normalised for its language ("other": no slang mapping)
