@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 from .adapt import Adapter, Residual
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
+_BY_SPAN = attrgetter("start", "end")  # entities in text order
 
 
 class _Compiled:
@@ -149,7 +151,7 @@ class Scorer:
             r.triggers = crisis_triggers(text, tokens[k], matches, compiled.domains, provocation)
             # 6. entities
             entities = token_entities(tokens[k]) + term_hits[k]
-            entities.sort(key=lambda e: (e.start, e.end))
+            entities.sort(key=_BY_SPAN)
             r.entities = entities
             # 7. risk
             it = inputs[i]
