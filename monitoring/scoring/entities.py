@@ -107,14 +107,19 @@ class TermMatcher:
         return hits
 
 
-def _fold(low: str) -> str:
-    """``low`` (lower case) with the final sigma ``ς`` as ``σ``.
+_FINAL_SIGMA = "\N{GREEK SMALL LETTER FINAL SIGMA}"
+_SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
 
-    ``str.lower`` works character by character (one character may become several, as ``İ``
-    becomes ``i̇``) except for the capital sigma, which becomes ``ς`` at the end of a word and
-    ``σ`` elsewhere: the lower case of a piece of a text is then a piece of the text's lower case
-    once ``ς`` and ``σ`` are one letter. spaCy's ``LOWER`` is ``str.lower`` of the token."""
-    return low.replace("ς", "σ") if "ς" in low else low
+
+def _fold(low: str) -> str:
+    """``low`` (lower case) with the final sigma as the other small sigma.
+
+    ``str.lower`` works character by character (one character may become several, as the dotted
+    capital I becomes ``i`` and a combining dot) except for the capital sigma, which becomes the
+    final sigma at the end of a word and the other small sigma elsewhere: the lower case of a
+    piece of a text is then a piece of the text's lower case once both small sigmas are one
+    letter. spaCy's ``LOWER`` is ``str.lower`` of the token."""
+    return low.replace(_FINAL_SIGMA, _SIGMA) if _FINAL_SIGMA in low else low
 
 
 def _may_hold(text: str, needles: tuple[tuple[str, ...], ...]) -> bool:

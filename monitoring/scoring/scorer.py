@@ -27,8 +27,8 @@ from .adapt import Adapter, Residual
 from .entities import TermMatcher, token_entities
 from .features import SentimentModel
 from .language import LanguageDetector
-from .lifetime import settle
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
+from .lifetime import settle
 from .linear import Featurizer, LinearModel
 from .normalize import Form, Resources, Token, normalise_forms, tokens_and_forms
 from .provocation import score_provocation
