@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from .lifetime import settle
 from .normalize import Token
 from .schema import Entity
 
@@ -59,6 +60,7 @@ class TermMatcher:
             import spacy
 
             self._nlp = spacy.blank("xx")
+            settle()  # spaCy's vocabulary lives as long as the process too
         return self._nlp
 
     def _build(
@@ -75,16 +77,16 @@ class TermMatcher:
             kinds[key] = kind
             doc = nlp.make_doc(text)
             matcher.add(key, [doc])
-            needles.append(tuple(t.lower_ for t in doc))
+            needles.append(tuple(_fold(t.lower_) for t in doc))
         return matcher, kinds, tuple(needles)
 
     def match(self, texts: Sequence[str], terms: tuple[tuple[str, str], ...]) -> list[list[Entity]]:
         """The ``term`` entities of each text (empty lists when there are no terms).
 
-        Only texts that may hold a term go through spaCy: a non-ASCII text always, an ASCII text
-        when, for some term, each of its tokens in lower case occurs in the text in lower case (a
-        match's tokens are pieces of the text and lower-casing ASCII is per character, so a text
-        that fails this has no match; the result is the same as running every text)."""
+        Only texts that may hold a term go through spaCy: those in which, for some term, each of
+        its tokens in lower case occurs in the text in lower case, with the Greek final sigma
+        folded on both sides (see :func:`_fold`). A match's tokens are pieces of the text, so a
+        text that fails this has no match; the result is the same as running every text."""
         hits: list[list[Entity]] = [[] for _ in texts]
         if not terms:
             return hits
@@ -105,9 +107,24 @@ class TermMatcher:
         return hits
 
 
+_FINAL_SIGMA = "\N{GREEK SMALL LETTER FINAL SIGMA}"
+_SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
+
+
+def _fold(low: str) -> str:
+    """``low`` (lower case) with the final sigma as the other small sigma.
+
+    ``str.lower`` works character by character (one character may become several, as the dotted
+    capital I becomes ``i`` and a combining dot) except for the capital sigma, which becomes the
+    final sigma at the end of a word and the other small sigma elsewhere: the lower case of a
+    piece of a text is then a piece of the text's lower case once both small sigmas are one
+    letter. spaCy's ``LOWER`` is ``str.lower`` of the token."""
+    return low.replace(_FINAL_SIGMA, _SIGMA) if _FINAL_SIGMA in low else low
+
+
 def _may_hold(text: str, needles: tuple[tuple[str, ...], ...]) -> bool:
     """False only when ``text`` cannot hold any term (see :meth:`TermMatcher.match`)."""
-    if not text.isascii():
-        return True
     low = text.lower()
+    if not low.isascii():
+        low = _fold(low)
     return any(all(piece in low for piece in pieces) for pieces in needles)

@@ -51,7 +51,10 @@ class PhraseIndex:
         out: list[LexiconMatch] = []
         by_first = self.by_first
         n = len(toks)
-        for i, t in enumerate(toks):
+        # most tokens start no phrase: find the few that may (by their form or as written) first
+        starts = [i for i, t in enumerate(toks) if t[0] in by_first or t[5] in by_first]
+        for i in starts:
+            t = toks[i]
             kind = t[3]
             if kind != "word" and kind != "hashtag":  # _MATCHABLE
                 continue

@@ -164,6 +164,8 @@ class Resources:
         self.en_slang_t = {k: tuple(v.split()) for k, v in self.en_slang.items()}
         self.idiom_first = frozenset(k[0] for k in self.idioms)
         self.form_cache: dict[str, str] = {}
+        # a whitespace-free piece of text -> its tokens and forms, offsets from the piece's start
+        self.chunk_cache: dict[str, tuple[tuple[Token, ...], tuple[Form, ...]]] = {}
         self.word_form = lru_cache(maxsize=200_000)(self._word_form)
         self.split_hashtag = lru_cache(maxsize=50_000)(self._split_hashtag)
 
@@ -339,6 +341,44 @@ def forms(tokens: list[Token], res: Resources) -> list[Form]:
         elif kind == "mention":
             append(("__user", start, end, "mention"))
     return out
+
+
+_CHUNK_RE = re.compile(r"\S+")
+_CHUNK_CACHE_SIZE = 200_000
+
+
+def tokens_and_forms(text: str, res: Resources) -> tuple[list[Token], list[Form]]:
+    """``tokenize(text)`` and ``forms`` of those tokens, the same lists, in one pass.
+
+    No token holds white space, and the tokenizer's look-arounds treat white space and either end
+    of the text alike (none of them accepts a space-like character), so the tokens of a text are
+    those of its whitespace-free pieces, moved by each piece's offset; so are the forms, which
+    depend on a token alone. Pieces repeat (words, handles, hashtags, emoji): each one is
+    tokenized and its forms found once (``Resources.chunk_cache``), and a post only shifts the
+    offsets."""
+    tokens: list[Token] = []
+    fs: list[Form] = []
+    tok_append = tokens.append
+    form_append = fs.append
+    cache = res.chunk_cache
+    for m in _CHUNK_RE.finditer(text):
+        chunk = m.group()
+        hit = cache.get(chunk)
+        if hit is None:
+            ctoks = tokenize(chunk)
+            hit = (tuple(ctoks), tuple(forms(ctoks, res)))
+            if len(cache) < _CHUNK_CACHE_SIZE:
+                cache[chunk] = hit
+        base = m.start()
+        if base:
+            for kind, tok, start, end in hit[0]:
+                tok_append(_new(Token, (kind, tok, start + base, end + base)))
+            for form, start, end, kind in hit[1]:
+                form_append((form, start + base, end + base, kind))
+        else:
+            tokens += hit[0]
+            fs += hit[1]
+    return tokens, fs
 
 
 _NEGATORS = NEGATORS_ID | NEGATORS_EN

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 from .adapt import Adapter, Residual
@@ -27,8 +28,9 @@ from .entities import TermMatcher, token_entities
 from .features import SentimentModel
 from .language import LanguageDetector
 from .lexicon import Phrase, PhraseIndex, builtin_phrases, tenant_phrases
+from .lifetime import settle
 from .linear import Featurizer, LinearModel
-from .normalize import Resources, forms, normalise_forms, tokenize
+from .normalize import Form, Resources, Token, normalise_forms, tokens_and_forms
 from .provocation import score_provocation
 from .risk import risk_score
 from .schema import SCORER_VERSION, SENTIMENT_LABELS, ScoreInput, ScoreResult, TenantExtensions
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
+_BY_SPAN = attrgetter("start", "end")  # entities in text order
 
 
 class _Compiled:
@@ -111,8 +114,12 @@ class Scorer:
         res = self.res
         compiled = self._compiled(extensions)
         # 1. normalise, the language-independent pass
-        tokens = [tokenize(t) for t in texts]
-        raw = [forms(toks, res) for toks in tokens]
+        tokens: list[list[Token]] = []
+        raw: list[list[Form]] = []
+        for t in texts:
+            toks, fs = tokens_and_forms(t, res)
+            tokens.append(toks)
+            raw.append(fs)
         # 2. language
         languages = self.languages.detect(texts, raw, [inputs[i].lang for i in todo])
         # 3. sentiment, on each text normalised for its language ("other": no slang mapping)
@@ -144,7 +151,7 @@ class Scorer:
             r.triggers = crisis_triggers(text, tokens[k], matches, compiled.domains, provocation)
             # 6. entities
             entities = token_entities(tokens[k]) + term_hits[k]
-            entities.sort(key=lambda e: (e.start, e.end))
+            entities.sort(key=_BY_SPAN)
             r.entities = entities
             # 7. risk
             it = inputs[i]
@@ -172,12 +179,13 @@ _SCORER_LOCK = threading.Lock()
 
 
 def get_scorer() -> Scorer:
-    """The process-wide scorer (models load once, on first use)."""
+    """The process-wide scorer (models load once, on first use; then :func:`settle`)."""
     global _SCORER
     if _SCORER is None:
         with _SCORER_LOCK:
             if _SCORER is None:
                 _SCORER = Scorer()
+                settle()
     return _SCORER
 
 

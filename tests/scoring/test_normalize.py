@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitoring.scoring.normalize import Resources, normalise, tokenize
+from monitoring.scoring.normalize import Resources, forms, normalise, tokenize, tokens_and_forms
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,27 @@ def test_code_mixed_post_keeps_english_words(res):
         "so",
         "disappointed",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mantap 😍😍 @tokokita cek https://contoh.co.id/promo! #JanganBeliDisini",
+        "  :) mantap:)  :D\t<3\n^_^ x:) a@b @@x #a#b &#x (wkwkwk)... anj*ng *** $$ g0bl0k anak2",
+        "kopi\u3000senja\u00a0enak\u2028lagi\u200bya 👍🏽👨\u200d👩\u200d👧 🇮🇩🇮🇩",
+        "rock'n'roll' -_- >:( x-_-",
+        "www.contoh.com/a, (https://x.id/b). tidak-bagus - ok -- oke- -oke 5km 2024",
+        "\u039f\u0394\u039f\u03a3 \u0130stanbul",
+        "",
+        "   ",
+        "#",
+        "é\u0301 é ﷺ ¼ ①②",
+    ],
+)
+def test_tokens_and_forms_in_one_pass_are_the_two_passes(text, res):
+    """The one-pass version (pieces between white space, each tokenized once) gives the same
+    tokens and forms as ``tokenize`` then ``forms`` on the whole text, offsets included."""
+    for _ in range(2):  # once filling the piece cache, once reading it
+        tokens, fs = tokens_and_forms(text, res)
+        assert tokens == tokenize(text)
+        assert fs == forms(tokenize(text), res)

@@ -266,3 +266,51 @@ def test_repeated_insult_counts_once_but_is_reported_each_time(scorer):
     assert len(r.provocation_evidence) == 3
     assert r.provocation < 0.5
     assert one(scorer, "dasar babi lu").is_provocative
+
+
+def test_term_prefilter_keeps_every_spacy_match_in_non_ascii_text():
+    """Texts go to spaCy only when they may hold a term, non-ASCII ones included: the lower case
+    of a token is a piece of the text's lower case once the final sigma is folded (in Greek
+    ``ODOS:A`` in capitals the text's sigma lowers to the inner form, the token's alone to the
+    final form), and a dotted capital I lowers to two characters in the text as in the token.
+    Every match spaCy finds on every text is kept."""
+    from monitoring.scoring.entities import TermMatcher, _may_hold
+
+    greek = "ΟΔΟΣ"
+    terms = ((greek, "place"), ("İstanbul Kopi", "brand"), ("Kopi Senja", "brand"))
+    texts = [
+        "ΟΔΟΣ:Α",  # noqa: RUF001
+        "σπίτι ΟΔΟΣ-ΑΘΗΝΑ",
+        "ΜΙΑ ΟΔΟΣ",  # noqa: RUF001
+        "ΟΔΟΣ/ΑΘΗΝΑ",
+        "İSTANBUL KOPI güzel",
+        "i̇stanbul kopi 😍",
+        "kopi senja enak ☕",
+        "KOPİ SENJA",  # İ lowers to i + U+0307: a token "kopi̇", no match
+        "ΟΔΟΙ και δρόμοι",
+        "kopi pagi 😍 senja sore",
+    ]
+    matcher = TermMatcher()
+    found = matcher.match(texts, terms)
+    spacy_matcher, _, needles = matcher._matcher(terms)
+    nlp = matcher._spacy()
+    every = [
+        [(doc[s:e].start_char, doc[s:e].end_char) for _, s, e in spacy_matcher(doc)]
+        for doc in nlp.pipe(texts)
+    ]
+    assert [[(e.start, e.end) for e in hits] for hits in found] == every
+    assert every[0] == [(0, 4)] and every[4] == [(0, 13)] and every[5] == [(0, 14)]
+    assert all(_may_hold(text, needles) for text, spans in zip(texts, every, strict=True) if spans)
+    assert not _may_hold(texts[8], needles)  # non-ASCII texts are skipped too
+
+
+def test_loaded_models_are_left_out_of_full_collections(scorer):
+    """The process-wide scorer's models and spaCy's vocabulary are in the collector's permanent
+    generation (``settle``): full collections do not walk them after every few batches."""
+    import gc
+
+    one(scorer, "kopi senja enak", extensions=TenantExtensions(terms=[("Kopi Senja", "brand")]))
+    collected = {id(o) for o in gc.get_objects()}
+    assert gc.get_freeze_count() > 0
+    assert id(scorer) not in collected and id(scorer.res.known) not in collected
+    assert id(scorer._terms._nlp.vocab) not in collected
