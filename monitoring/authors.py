@@ -238,12 +238,12 @@ def top_authors(
     slots = AuthorSlot.objects.for_tenant(tenant_id).filter(query_id=query, bucket__in=parts.slots)
     edges: list[QuerySet[Mention]] = []
     for start, end in parts.edges:
-        rows = Mention.objects.for_tenant(tenant_id).filter(
+        edge: QuerySet[Mention] = Mention.objects.for_tenant(tenant_id).filter(
             Q(published_at__gte=start, published_at__lt=end), ~Q(author_handle="")
         )
         if query_id:
-            rows = rows.filter(matched_queries__contains=[query_id])
-        edges.append(rows)
+            edge = edge.filter(matched_queries__contains=[query_id])
+        edges.append(edge)
 
     # 1. The whole hours' authors by reach, down to the limit-th (ties included).
     found: dict[tuple[str, str], int] = {}
