@@ -10,8 +10,8 @@ hashtags and ``matched_queries`` agree with the text), spread over one million r
 ``generate_series``: 30,000 authors with long-tailed activity and followers, platforms,
 engagement, ``published_at`` over the last 90 days (recent days busier; rows stored roughly in
 time order, as ingest stores them), then the 5-minute and hourly rollups (``MetricBucket``,
-``TermBucket``, ``AuthorBucket``, ``MentionTally``) for every mention and every query, then
-``VACUUM ANALYZE`` (as autovacuum would after a million inserts).
+``TermBucket``, ``AuthorBucket``, ``AuthorSlot``, ``MentionTally``) for every mention and every
+query, then ``VACUUM ANALYZE`` (as autovacuum would after a million inserts).
 
 The tenant is built as the tables' owner. Then, as the application role (row-level security on,
 unless ``SIGAP_RLS=off``), in this process with Django's test client (middleware,
@@ -248,6 +248,21 @@ def build(tenant: Any, n: int) -> float:
             """,
             {"tenant": tenant.pk},
         )
+        # The same at the 5-minute grain (``AuthorSlot``; its migration's backfill).
+        raw.execute(
+            """
+            INSERT INTO monitoring_authorslot (tenant_id, query_id, bucket, platform,
+                author_handle, author_name, mentions, reach)
+            SELECT %(tenant)s, q.query_id, date_bin('5 minutes', m.published_at,
+                    '2000-01-01 00:00:00+00'), m.platform,
+                m.author_handle, max(m.author_name), count(*), max(m.author_followers)
+            FROM monitoring_mention m
+            CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
+            WHERE m.tenant_id = %(tenant)s AND m.author_handle <> ''
+            GROUP BY 1, 2, 3, 4, 5
+            """,
+            {"tenant": tenant.pk},
+        )
         # The hourly tally per sentiment the pipeline keeps (``MentionTally``).
         raw.execute(
             """
@@ -265,6 +280,7 @@ def build(tenant: Any, n: int) -> float:
         raw.execute("VACUUM ANALYZE monitoring_metricbucket")
         raw.execute("VACUUM ANALYZE monitoring_termbucket")
         raw.execute("VACUUM ANALYZE monitoring_authorbucket")
+        raw.execute("VACUUM ANALYZE monitoring_authorslot")
         raw.execute("VACUUM ANALYZE monitoring_mentiontally")
         raw.execute("DROP TABLE bench_tmpl, bench_author")
     return time.monotonic() - started
@@ -330,7 +346,8 @@ def explain(sqls: list[str], tenant_id: int) -> dict[str, Any]:
     with dbscope.tenant_scope([tenant_id]), connection.cursor() as cursor:
         for sql in sqls:
             ours = re.search(
-                r"monitoring_(mention|metricbucket|termbucket|authorbucket|mentiontally)", sql
+                r"monitoring_(mention|metricbucket|termbucket|author(bucket|slot)|mentiontally)",
+                sql,
             )
             if not ours or not sql.lstrip("( ").upper().startswith("SELECT"):
                 continue

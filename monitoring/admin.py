@@ -36,6 +36,7 @@ from monitoring.models import (
     AlertEvent,
     AlertRule,
     AuthorBucket,
+    AuthorSlot,
     HoaxCluster,
     IngestBatch,
     IngestChunk,
@@ -482,7 +483,7 @@ class MetricBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
     ordering = ("-bucket",)
 
 
-@admin.register(AuthorBucket)
+@admin.register(AuthorBucket, AuthorSlot)  # the same rollup per hour and per 5 minutes
 class AuthorBucketAdmin(ReadOnlyMixin, ScopedModelAdmin):
     list_display = (
         "bucket",

@@ -64,6 +64,9 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 MAX_CONFIG_CHARS = 4000
 _HTTP_URL = URLValidator(schemes=["http", "https"])
 _URL_KEYS = ("url", "base_url")  # config keys that hold a URL Sigap fetches
+# The lowest risk in the partial index ``mention_high_risk`` (the critical band starts at 75,
+# ``monitoring.scoring.risk.RISK_BANDS``).
+HIGH_RISK_INDEXED = 70
 
 
 def _config_error(message: str, code: str = "invalid_config") -> ValidationError:
@@ -453,6 +456,16 @@ class Mention(TenantOwnedModel):
             # Risk filters, and the lists ordered by risk (monitoring.filtersets.MENTION_ORDERINGS:
             # risk, then published time, then id, all one way) walk this index at any depth.
             models.Index(fields=["tenant", "risk", "published_at", "id"], name="mention_by_risk"),
+            # The top of the risk scale, newest first: lists filtered by ``risk_band=critical``
+            # or ``min_risk`` of 70 or more walk only the rare rows this high (then re-check the
+            # band and the other filters), instead of reading every such row along
+            # ``mention_by_risk`` and sorting them. A lower bound under 70 walks
+            # ``mention_by_risk``.
+            models.Index(
+                fields=["tenant", "-published_at", "-id"],
+                condition=models.Q(risk__gte=HIGH_RISK_INDEXED),
+                name="mention_high_risk",
+            ),
             # One author's mentions (``?author=``), and those of one author in one hour: what
             # keeping the author rollup (``monitoring.authors``) and top authors' edges read.
             models.Index(fields=["tenant", "author_handle", "published_at"], name="mention_author"),
@@ -561,6 +574,40 @@ class AuthorBucket(TenantOwnedModel):
             models.Index(
                 fields=["tenant", "query_id", "-reach", "-bucket", "platform", "author_handle"],
                 name="author_bucket_by_reach",
+            )
+        ]
+
+
+class AuthorSlot(TenantOwnedModel):
+    """``AuthorBucket`` at the 5-minute grain (UTC, on the same boundaries as ``MetricBucket``):
+    what top authors read for the partial hours at the ends of a period, so that only the
+    minutes before the first and after the last 5-minute boundary are read from the mentions.
+    Kept like ``AuthorBucket``, in the same statements (``monitoring.authors``): added by the
+    pipeline, recomputed hour by hour where mentions go or lose followers."""
+
+    query_id = models.BigIntegerField(default=0)
+    bucket = models.DateTimeField()
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    author_handle = models.CharField(max_length=200)
+    author_name = models.CharField(max_length=200, blank=True)
+    mentions = models.PositiveIntegerField(default=0)
+    reach = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bucket"]
+        constraints = [
+            # Also what recomputing one author's hour finds, and the candidates' figures (the
+            # handles, then the slots of the period's ends): both are conditions of the index.
+            models.UniqueConstraint(
+                fields=["tenant", "author_handle", "bucket", "platform", "query_id"],
+                name="author_slot_unique",
+            )
+        ]
+        indexes = [
+            # The authors of a few slots with at least some reach (who could rank).
+            models.Index(
+                fields=["tenant", "query_id", "bucket", "-reach", "platform", "author_handle"],
+                name="author_slot_by_reach",
             )
         ]
 

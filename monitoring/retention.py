@@ -6,9 +6,10 @@ run time (``None`` keeps the data):
 * mentions published more than ``mention_retention_days`` ago are deleted, and so are ingest
   batches (with their chunks) and webhook delivery ids received before that day; the 5-minute
   and hourly rollups (``MetricBucket``, ``TermBucket``) are kept, so old periods keep their
-  counts without the personal data behind them; the author rollup (``AuthorBucket``), which
-  names people, is recounted for the deleted mentions' hours and so goes with them, and the
-  tally of mentions per hour (``MentionTally``, what counts read) loses the deleted ones;
+  counts without the personal data behind them; the author rollups (``AuthorBucket``,
+  ``AuthorSlot``), which name people, are recounted for the deleted mentions' hours and so go
+  with them, and the tally of mentions per hour (``MentionTally``, what counts read) loses the
+  deleted ones;
 * the raw JSON of mentions published more than ``raw_payload_retention_days`` ago is emptied
   (``{}``), and so are the items of ingest chunks that never finished, from batches received
   before that day (a finished chunk's items are emptied by the pipeline when it commits).

@@ -55,6 +55,7 @@ SECRET_FIELDS = {
 FIRST = (
     "monitoring.mention",
     "monitoring.authorbucket",
+    "monitoring.authorslot",
     "monitoring.mentiontally",
     "monitoring.metricbucket",
     "monitoring.termbucket",

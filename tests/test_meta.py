@@ -86,6 +86,7 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "monitoring.MetricBucket": "rollup behind /metrics/, not a row resource",
     "monitoring.TermBucket": "rollup behind /metrics/top-*, not a row resource",
     "monitoring.AuthorBucket": "rollup behind /metrics/top-authors, not a row resource",
+    "monitoring.AuthorSlot": "rollup behind /metrics/top-authors, not a row resource",
     "monitoring.MentionTally": "rollup behind mentions/count/, not a row resource",
     # The pipeline outbox (tenants/outbox.py, docs/outbox.md): consumed by subscribers, no API.
     "monitoring.PipelineEvent": "outbox event, consumed by subscribers, no API",
@@ -130,6 +131,7 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "monitoring.MetricBucket": "aggregated by the volume field, not exposed as rows",
     "monitoring.TermBucket": "aggregated by the top-* metrics, not exposed as rows",
     "monitoring.AuthorBucket": "aggregated by the top-authors metric, not exposed as rows",
+    "monitoring.AuthorSlot": "aggregated by the top-authors metric, not exposed as rows",
     "monitoring.MentionTally": "summed by mentions_count, not exposed as rows",
     # Outbox (see NO_RESOURCE_TESTS).
     "monitoring.PipelineEvent": "outbox event",

@@ -1,7 +1,7 @@
 """The rollups reads take instead of mentions (``monitoring.authors``, ``monitoring.counts``):
 kept by the pipeline, by deletion and by retention exactly in step with the mentions; top
 authors and mention counts read from them answer what a scan of the mentions answers, for
-periods that start and end inside an hour or on one."""
+periods that start and end inside an hour or 5 minutes, or on their boundaries."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Max
 
 from monitoring import authors, pipeline, retention, selectors, services
 from monitoring.filtersets import MentionFilterSet
-from monitoring.models import AuthorBucket, IngestChunk, Mention, MentionTally
+from monitoring.models import AuthorBucket, AuthorSlot, IngestChunk, Mention, MentionTally
 from tenants.models import Tenant
 from tests.monitoring.factories import MonitoredQueryFactory
 
@@ -77,8 +78,11 @@ def scanned(
     return found[:limit]
 
 
-def recounted(tenant_id: int) -> dict[tuple[Any, ...], tuple[int, int, str]]:
-    """The rollup rebuilt from the mentions: (query, hour, platform, handle) -> figures."""
+def recounted(
+    tenant_id: int, grain: Any = authors.hour_of
+) -> dict[tuple[Any, ...], tuple[int, int, str]]:
+    """An author rollup rebuilt from the mentions: (query, hour or 5 minutes as ``grain``
+    says, platform, handle) -> figures."""
     totals: dict[tuple[Any, ...], tuple[int, int, str]] = {}
     for platform, handle, name, followers, at, matched in (
         Mention.objects.for_tenant(tenant_id)
@@ -93,16 +97,18 @@ def recounted(tenant_id: int) -> dict[tuple[Any, ...], tuple[int, int, str]]:
         )
     ):
         for query_id in (0, *matched):
-            key = (query_id, authors.hour_of(at), platform, handle)
+            key = (query_id, grain(at), platform, handle)
             n, reach, best = totals.get(key, (0, 0, ""))
             totals[key] = (n + 1, max(reach, followers), max(best, name))
     return totals
 
 
-def stored(tenant_id: int) -> dict[tuple[Any, ...], tuple[int, int, str]]:
+def stored(
+    tenant_id: int, model: Any = AuthorBucket
+) -> dict[tuple[Any, ...], tuple[int, int, str]]:
     return {
         (q, bucket, platform, handle): (n, reach, name)
-        for q, bucket, platform, handle, n, reach, name in AuthorBucket.objects.for_tenant(
+        for q, bucket, platform, handle, n, reach, name in model.objects.for_tenant(
             tenant_id
         ).values_list(
             "query_id", "bucket", "platform", "author_handle", "mentions", "reach", "author_name"
@@ -116,6 +122,10 @@ PERIODS = [
     (T0 + timedelta(hours=2), T0 + timedelta(hours=5, minutes=1)),
     (T0 + timedelta(hours=3, minutes=5), T0 + timedelta(hours=3, minutes=55)),  # one hour
     (T0 + timedelta(hours=3, minutes=50), T0 + timedelta(hours=4, minutes=10)),  # no whole one
+    (T0 + timedelta(hours=3, minutes=52), T0 + timedelta(hours=4, minutes=58)),  # slots only
+    (T0 + timedelta(hours=3, minutes=51), T0 + timedelta(hours=3, minutes=54)),  # in one slot
+    (T0 + timedelta(hours=4, minutes=3), T0 + timedelta(hours=4, minutes=7)),  # across two
+    (T0 + timedelta(minutes=35), T0 + timedelta(hours=7, minutes=20)),  # on slot boundaries
     (T0 - timedelta(days=1), T0 + timedelta(days=1)),
     (T0 + timedelta(hours=20), T0 + timedelta(hours=22)),  # nothing
 ]
@@ -154,6 +164,7 @@ def assert_same_counts(tenant: Tenant) -> None:
 
 def assert_same_answers(tenant: Tenant, queries: list[int | None]) -> None:
     assert stored(tenant.pk) == recounted(tenant.pk)
+    assert stored(tenant.pk, AuthorSlot) == recounted(tenant.pk, authors.slot_of)
     assert_same_counts(tenant)
     for since, until in PERIODS:
         for zone in (UTC, JAKARTA):  # a +07:00 period is the same instant
@@ -174,6 +185,10 @@ def test_rollup_answers_as_a_scan_of_the_mentions(tenant: Tenant, other_tenant: 
     ingest(tenant, posts(300, seed=1))
     ingest(other_tenant, posts(50, seed=1))  # same handles elsewhere: never counted here
     assert AuthorBucket.objects.for_tenant(tenant).exists()
+    assert (
+        AuthorSlot.objects.for_tenant(tenant).count()
+        > AuthorBucket.objects.for_tenant(tenant).count()
+    )
     assert_same_answers(tenant, queries)
 
     # Re-delivered items with fewer followers: the pipeline updates them, and their hours
@@ -201,9 +216,11 @@ def test_rollup_answers_as_a_scan_of_the_mentions(tenant: Tenant, other_tenant: 
     )
     assert result.finished and result.mentions_deleted > 0
     assert not AuthorBucket.objects.for_tenant(tenant).filter(bucket__lt=T0 + timedelta(hours=5))
+    assert not AuthorSlot.objects.for_tenant(tenant).filter(bucket__lt=T0 + timedelta(hours=5))
     assert_same_answers(tenant, queries)
     # The other tenant was never touched.
     assert stored(other_tenant.pk) == recounted(other_tenant.pk)
+    assert stored(other_tenant.pk, AuthorSlot) == recounted(other_tenant.pk, authors.slot_of)
 
 
 def test_top_authors_walks_the_rollup_not_the_mentions(tenant: Tenant) -> None:
@@ -216,3 +233,20 @@ def test_top_authors_walks_the_rollup_not_the_mentions(tenant: Tenant) -> None:
     ).update(author_followers=0)  # behind the rollup's back: it must not be read
     got = authors.top_authors(tenant.pk, since=since, until=until, limit=3)
     assert got == expected
+
+
+def test_top_authors_reads_the_partial_hours_from_the_slots(tenant: Tenant) -> None:
+    """A period that starts and ends on 5-minute boundaries inside hours reads no mention row
+    either: its partial hours come from the 5-minute rollup."""
+    ingest(tenant, posts(300, seed=3))
+    for since, until in [
+        (T0 + timedelta(minutes=25), T0 + timedelta(hours=10, minutes=40)),  # hours and slots
+        (T0 + timedelta(hours=2, minutes=10), T0 + timedelta(hours=3, minutes=45)),  # slots only
+    ]:
+        for limit in (1, 3, 100):
+            expected = scanned(tenant.pk, since, until, limit, None)
+            with transaction.atomic():
+                Mention.objects.for_tenant(tenant).update(author_followers=0, author_name="")
+                got = authors.top_authors(tenant.pk, since=since, until=until, limit=limit)
+                transaction.set_rollback(True)
+            assert got == expected, (since, until, limit)
