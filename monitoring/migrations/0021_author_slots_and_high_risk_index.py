@@ -23,7 +23,7 @@ GROUP BY 1, 2, 3, 4, 5
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0018_score_corrections_and_tenant_classifiers'),
+        ('monitoring', '0020_ingest_write_costs'),
         ('tenants', '0009_notification_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
