@@ -1030,10 +1030,10 @@ def _judge_clusters(
             )
     # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk
     for firing, fired in zip(firings, fire_many(firings, result), strict=True):
-        cluster = firing.cluster
-        if fired.created and cluster is not None and cluster.alerted_at is None:
-            cluster.alerted_at = timezone.now()
-            cluster.save(update_fields=["alerted_at"])
+        alerted = firing.cluster
+        if fired.created and alerted is not None and alerted.alerted_at is None:
+            alerted.alerted_at = timezone.now()
+            alerted.save(update_fields=["alerted_at"])
 
 
 class _Volume:

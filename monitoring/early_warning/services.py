@@ -277,7 +277,7 @@ def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
         .filter(Q(status__in=ACTIVE_ALERT_STATUSES) | Q(cooldown_until__gt=earliest))
         .order_by("-created_at", "-id")
     ):
-        episode = (alert.rule_id, alert.dedupe_key)
+        episode = (int(alert.rule_id or 0), alert.dedupe_key)  # rule_id__in: never null here
         if alert.status in ACTIVE_ALERT_STATUSES:
             active.setdefault(episode, alert)
         cooling.setdefault(episode, []).append(alert)
