@@ -544,13 +544,9 @@ class TermBucket(TenantOwnedModel):
         ]
 
 
-class AuthorBucket(TenantOwnedModel):
-    """Mentions per hour (UTC) and author, per query (query_id 0: every mention), with the
-    author's largest follower count (``reach``) and largest name in that hour: what top authors
-    read (``monitoring.authors``). Unlike the other rollups it names people, so it is kept
-    exactly in step with the mentions: the pipeline adds to it in the chunk's transaction, and
-    deleting mentions (retention, the delete endpoints) or changing their follower counts
-    recomputes the hours they were in, which removes the rows of hours left without mentions."""
+class AuthorRollup(TenantOwnedModel):
+    """What the two author rollups hold per (query, time bucket, author): mentions, the
+    author's largest follower count (``reach``) and largest name in the bucket."""
 
     query_id = models.BigIntegerField(default=0)
     bucket = models.DateTimeField()
@@ -561,7 +557,19 @@ class AuthorBucket(TenantOwnedModel):
     reach = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["bucket"]
+
+
+class AuthorBucket(AuthorRollup):
+    """Mentions per hour (UTC) and author, per query (query_id 0: every mention), with the
+    author's largest follower count (``reach``) and largest name in that hour: what top authors
+    read (``monitoring.authors``). Unlike the other rollups it names people, so it is kept
+    exactly in step with the mentions: the pipeline adds to it in the chunk's transaction, and
+    deleting mentions (retention, the delete endpoints) or changing their follower counts
+    recomputes the hours they were in, which removes the rows of hours left without mentions."""
+
+    class Meta(AuthorRollup.Meta):
         constraints = [
             # Also what recomputing one author's hour finds (every query at once).
             models.UniqueConstraint(
@@ -578,23 +586,14 @@ class AuthorBucket(TenantOwnedModel):
         ]
 
 
-class AuthorSlot(TenantOwnedModel):
+class AuthorSlot(AuthorRollup):
     """``AuthorBucket`` at the 5-minute grain (UTC, on the same boundaries as ``MetricBucket``):
     what top authors read for the partial hours at the ends of a period, so that only the
     minutes before the first and after the last 5-minute boundary are read from the mentions.
     Kept like ``AuthorBucket``, in the same statements (``monitoring.authors``): added by the
     pipeline, recomputed hour by hour where mentions go or lose followers."""
 
-    query_id = models.BigIntegerField(default=0)
-    bucket = models.DateTimeField()
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    author_handle = models.CharField(max_length=200)
-    author_name = models.CharField(max_length=200, blank=True)
-    mentions = models.PositiveIntegerField(default=0)
-    reach = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["bucket"]
+    class Meta(AuthorRollup.Meta):
         constraints = [
             # Also what recomputing one author's hour finds, and the candidates' figures (the
             # handles, then the slots of the period's ends): both are conditions of the index.
