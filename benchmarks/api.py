@@ -234,35 +234,29 @@ def build(tenant: Any, n: int) -> float:
             """,
             {"tenant": tenant.pk},
         )
-        # The hourly author rollup the pipeline keeps (``AuthorBucket``; its migration's backfill).
-        raw.execute(
-            """
-            INSERT INTO monitoring_authorbucket (tenant_id, query_id, bucket, platform,
-                author_handle, author_name, mentions, reach)
-            SELECT %(tenant)s, q.query_id, date_trunc('hour', m.published_at, 'UTC'), m.platform,
-                m.author_handle, max(m.author_name), count(*), max(m.author_followers)
-            FROM monitoring_mention m
-            CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
-            WHERE m.tenant_id = %(tenant)s AND m.author_handle <> ''
-            GROUP BY 1, 2, 3, 4, 5
-            """,
-            {"tenant": tenant.pk},
-        )
-        # The same at the 5-minute grain (``AuthorSlot``; its migration's backfill).
-        raw.execute(
-            """
-            INSERT INTO monitoring_authorslot (tenant_id, query_id, bucket, platform,
-                author_handle, author_name, mentions, reach)
-            SELECT %(tenant)s, q.query_id, date_bin('5 minutes', m.published_at,
-                    '2000-01-01 00:00:00+00'), m.platform,
-                m.author_handle, max(m.author_name), count(*), max(m.author_followers)
-            FROM monitoring_mention m
-            CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries)) AS q(query_id)
-            WHERE m.tenant_id = %(tenant)s AND m.author_handle <> ''
-            GROUP BY 1, 2, 3, 4, 5
-            """,
-            {"tenant": tenant.pk},
-        )
+        # The author rollups the pipeline keeps: hourly (``AuthorBucket``) and per 5 minutes
+        # (``AuthorSlot``), as their migrations' backfills.
+        for table, bucket in (
+            ("monitoring_authorbucket", "date_trunc('hour', m.published_at, 'UTC')"),
+            (
+                "monitoring_authorslot",
+                "date_bin('5 minutes', m.published_at, '2000-01-01 00:00:00+00')",
+            ),
+        ):
+            raw.execute(
+                f"""
+                INSERT INTO {table} (tenant_id, query_id, bucket, platform,
+                    author_handle, author_name, mentions, reach)
+                SELECT %(tenant)s, q.query_id, {bucket}, m.platform,
+                    m.author_handle, max(m.author_name), count(*), max(m.author_followers)
+                FROM monitoring_mention m
+                CROSS JOIN LATERAL unnest(array_prepend(0::bigint, m.matched_queries))
+                    AS q(query_id)
+                WHERE m.tenant_id = %(tenant)s AND m.author_handle <> ''
+                GROUP BY 1, 2, 3, 4, 5
+                """,  # noqa: S608 - constant text
+                {"tenant": tenant.pk},
+            )
         # The hourly tally per sentiment the pipeline keeps (``MentionTally``).
         raw.execute(
             """

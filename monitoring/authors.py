@@ -88,9 +88,10 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def slot_of(moment: datetime) -> datetime:
-    """The start of ``moment``'s 5 minutes, in UTC (the bucket of ``AuthorSlot``)."""
-    hour = hour_of(moment)
+def slot_of(moment: datetime, hour: datetime | None = None) -> datetime:
+    """The start of ``moment``'s 5 minutes, in UTC (the bucket of ``AuthorSlot``); ``hour``:
+    its hour when known already."""
+    hour = hour_of(moment) if hour is None else hour
     return hour + (moment - hour) // SLOT * SLOT
 
 
@@ -134,7 +135,7 @@ def add(tenant_id: int, rows: Iterable[Any]) -> None:
         if not row.author_handle:
             continue
         hour = hour_of(row.published_at)
-        slot = hour + (row.published_at - hour) // SLOT * SLOT
+        slot = slot_of(row.published_at, hour)
         for query_id in (0, *row.matched_queries):
             for totals, bucket in ((hours, hour), (slots, slot)):
                 key = (row.platform, row.author_handle, bucket, query_id)

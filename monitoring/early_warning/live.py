@@ -196,16 +196,10 @@ def enabled_rules(tenant_id: int) -> list[AlertRule]:
     return list(AlertRule.objects.for_tenant(tenant_id).filter(enabled=True).order_by("id"))
 
 
-def evaluate(
-    *,
-    events: Sequence[PipelineEvent] = (),
-    event: PipelineEvent | None = None,
-    now: datetime | None = None,
-) -> Evaluation:
-    """Evaluate the tenant's enabled rules for committed chunks (``events`` of one tenant, or
-    one ``event``) as one: their inserted mentions together, in published order, and their
-    updated mentions once each."""
-    events = [*events, *([event] if event is not None else [])]
+def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) -> Evaluation:
+    """Evaluate the tenant's enabled rules for committed chunks (``events`` of one tenant) as
+    one: their inserted mentions together, in published order, and their updated mentions once
+    each."""
     now = now or timezone.now()
     tenant_id = events[0].tenant_id
     inserted = sorted({pk for e in events for pk in e.inserted_ids})

@@ -88,7 +88,7 @@ def live_path(
             for event in events
         ]
         committed = PipelineEvent(tenant=tenant, inserted_ids=ids, updated_ids=[])
-        live.evaluate(event=committed, now=events[-1].published_at)
+        live.evaluate(events=[committed], now=events[-1].published_at)
     return list(Alert.objects.for_tenant(tenant).order_by("id"))
 
 
