@@ -7,8 +7,14 @@ from django.conf import settings
 from django.db import migrations, models
 
 # Every stored mention with an author, per 5 minutes (UTC, the boundaries of MetricBucket),
-# author and query (0: all of them).
+# author and query (0: all of them). Read in one sequential pass and grouped by sorting (for this
+# migration's transaction only): in ``mention_author`` order, the grouping's own order and the
+# planner's choice on a large table, the mentions are read one random page at a time.
 AUTHOR_SLOTS = """
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_indexonlyscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL work_mem = '256MB';
 INSERT INTO monitoring_authorslot (tenant_id, query_id, bucket, platform, author_handle,
     author_name, mentions, reach)
 SELECT m.tenant_id, q.query_id, date_bin('5 minutes', m.published_at, '2000-01-01 00:00:00+00'),
