@@ -603,6 +603,7 @@ def evaluate_series(
     result: Evaluation,
 ) -> None:
     changed: list[DetectorState] = []
+    firings: list[services.Firing] = []
     states = {
         (state.rule_id, state.series): state
         for state in DetectorState.objects.for_tenant(tenant_id)
@@ -640,7 +641,8 @@ def evaluate_series(
         for detected in step.alerts:
             ids = [m.id for m in members if detected.window_start <= m.event.published_at]
             ids = ids[-SAMPLES:] or sample_mentions(tenant_id, rule, detected)
-            fire(rule, detected, result, key=f"{rule.kind}:{key}", mention_ids=ids)
+            firings.append(services.Firing(rule, detected, f"{rule.kind}:{key}", ids))
+    fire_many(firings, result)
     save_states(tenant_id, changed)
 
 
@@ -1198,6 +1200,7 @@ def evaluate_owned(
         account_key(a.platform, a.handle): a
         for a in OwnedAccount.objects.for_tenant(tenant_id).order_by("id").select_for_update()
     }
+    firings: list[services.Firing] = []
     for key, own in posts.items():
         account = accounts.get(key)
         if account is None:
@@ -1214,19 +1217,21 @@ def evaluate_owned(
         for mention in own:
             detected = detector.observe(mention.event)
             if detected is not None and not mention.backfill:
-                fire(
-                    rule,
-                    detected,
-                    result,
-                    key=f"owned-account:{key[0]}:{key[1]}",
-                    mention_ids=[mention.id],
-                    authors=[mention.event.author],
-                    title=f"Owned account {account.handle} on {account.platform}",
+                firings.append(
+                    services.Firing(
+                        rule,
+                        detected,
+                        f"owned-account:{key[0]}:{key[1]}",
+                        [mention.id],
+                        [mention.event.author],
+                        title=f"Owned account {account.handle} on {account.platform}",
+                    )
                 )
         profile = detector.profiles[key]
         account.profile = profile.to_dict()
         account.posts_seen = profile.posts
         account.save(update_fields=["profile", "posts_seen", "updated_at"])
+    fire_many(firings, result)
 
 
 def evaluate_author(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
@@ -1238,19 +1243,22 @@ def evaluate_author(rule: AlertRule, mentions: list[LiveMention], result: Evalua
             min_followers=rule.params.get("min_followers"),
         )
     )
+    firings: list[services.Firing] = []
     for mention in mentions:
         if mention.backfill or not mention.in_query(rule.query_id):
             continue
         detected = detector.observe(mention.event)
         if detected is not None:
-            fire(
-                rule,
-                detected,
-                result,
-                key=f"influential-author:{mention.event.author_key}",
-                mention_ids=[mention.id],
-                authors=[mention.event.author],
+            firings.append(
+                services.Firing(
+                    rule,
+                    detected,
+                    f"influential-author:{mention.event.author_key}",
+                    [mention.id],
+                    [mention.event.author],
+                )
             )
+    fire_many(firings, result)
 
 
 def evaluate_keywords(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
@@ -1273,20 +1281,23 @@ def evaluate_keywords(rule: AlertRule, mentions: list[LiveMention], result: Eval
         )
     )
     detector = TriggerKeywords.from_dict(state.state or {}, config)
+    firings: list[services.Firing] = []
     for mention in live:
         detected = detector.observe(mention.event)
         if detected is not None:
             keyword = detected.subject.get("keyword", "")
             refs = {(r.platform, r.external_id) for r in detected.mentions}
             ids = [m.id for m in live if (m.event.platform, m.event.external_id) in refs]
-            fire(
-                rule,
-                detected,
-                result,
-                key=f"trigger-keywords:{keyword.lower()}",
-                mention_ids=ids or [mention.id],
-                authors=[r.author for r in detected.mentions],
+            firings.append(
+                services.Firing(
+                    rule,
+                    detected,
+                    f"trigger-keywords:{keyword.lower()}",
+                    ids or [mention.id],
+                    [r.author for r in detected.mentions],
+                )
             )
+    fire_many(firings, result)
     state.state = detector.to_dict()
     state.save(update_fields=["state", "updated_at"])
 
