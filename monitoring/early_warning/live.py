@@ -287,29 +287,46 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
         .values_list(*_FIELDS)
     )
     out = []
-    for row in rows:
-        data = dict(zip(_FIELDS, row, strict=True))
-        domains = sorted({text.lower().removeprefix("www.") for text in data["domain_texts"]})
+    for (  # in ``_FIELDS`` order
+        pk,
+        platform,
+        external_id,
+        published_at,
+        ingested_at,
+        text,
+        author_handle,
+        author_followers,
+        author_verified,
+        likes,
+        shares,
+        replies,
+        language,
+        sentiment,
+        provocation,
+        triggers,
+        matched_queries,
+        negative,
+        domain_texts,
+    ) in rows:
+        domains = sorted({d.lower().removeprefix("www.") for d in domain_texts})
         event = MentionEvent(
-            platform=data["platform"],
-            external_id=data["external_id"],
-            published_at=as_utc(data["published_at"]),
-            text=data["text"],
-            author=data["author_handle"],
-            followers=data["author_followers"],
-            verified=data["author_verified"],
-            engagement=data["likes"] + data["shares"] + data["replies"],
-            language=data["language"],
-            sentiment=data["sentiment"] or "neutral",
-            negative=float(data["negative"]),
-            provocation=float(data["provocation"] or 0.0),
-            triggers=tuple(data["triggers"] or ()),
+            platform=platform,
+            external_id=external_id,
+            published_at=as_utc(published_at),
+            text=text,
+            author=author_handle,
+            followers=author_followers,
+            verified=author_verified,
+            engagement=likes + shares + replies,
+            language=language,
+            sentiment=sentiment or "neutral",
+            negative=float(negative),
+            provocation=float(provocation or 0.0),
+            triggers=tuple(triggers or ()),
             domains=tuple(domains),
-            queries=tuple(data["matched_queries"] or ()),
+            queries=tuple(matched_queries or ()),
         )
-        out.append(
-            LiveMention(data["id"], event, as_utc(data["ingested_at"]), data["matched_queries"])
-        )
+        out.append(LiveMention(pk, event, as_utc(ingested_at), matched_queries))
     out.sort(key=lambda m: (m.event.published_at, m.id))
     return out
 
