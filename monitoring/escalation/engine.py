@@ -67,12 +67,12 @@ def start_many(tenant_id: int, alerts: list[Alert]) -> list[AlertEscalation | No
     """Each alert's escalation by the tenant's enabled policy for its severity (the first by
     id), due now, its first step queued; ``None`` for an alert no policy covers."""
     policies: dict[str, EscalationPolicy] = {}
-    for policy in (
+    for found in (
         EscalationPolicy.objects.for_tenant(tenant_id)
         .filter(severity__in={alert.severity for alert in alerts}, enabled=True)
         .order_by("id")
     ):
-        policies.setdefault(policy.severity, policy)
+        policies.setdefault(found.severity, found)
     out: list[AlertEscalation | None] = []
     for alert in alerts:
         policy = policies.get(alert.severity)
