@@ -1419,6 +1419,7 @@ def evaluate_velocity(
         )
     }
     clusters = HoaxCluster.objects.for_tenant(tenant_id).in_bulk(list(member_ids))
+    firings: list[services.Firing] = []
     for rule in rules:
         config = VelocityConfig(
             sensitivity=rule.sensitivity,
@@ -1454,26 +1455,23 @@ def evaluate_velocity(
                     else None
                 )
                 if single is not None:
-                    fire(
-                        rule,
-                        single,
-                        result,
-                        key=f"velocity:m{mention.id}",
-                        mention_ids=[mention.id],
-                        authors=[mention.ref.author],
+                    firings.append(
+                        services.Firing(
+                            rule,
+                            single,
+                            f"velocity:m{mention.id}",
+                            [mention.id],
+                            [mention.ref.author],
+                        )
                     )
                 continue
             judged.add(owner)
-            _judge_velocity_cluster(
-                rule,
-                config,
-                clusters[owner],
-                member_ids[owner],
-                usable,
-                candidates,
-                now,
-                result,
+            firing = _judge_velocity_cluster(
+                rule, config, clusters[owner], member_ids[owner], usable, candidates, now
             )
+            if firing is not None:
+                firings.append(firing)
+    fire_many(firings, result)
 
 
 def _judge_velocity_cluster(
@@ -1484,9 +1482,8 @@ def _judge_velocity_cluster(
     usable: Callable[[int], _Updated | None],
     points: dict[int, list[Point]],
     now: datetime,
-    result: Evaluation,
-) -> None:
-    """One hoax cluster's velocity (see ``evaluate_velocity``)."""
+) -> services.Firing | None:
+    """One hoax cluster's velocity (see ``evaluate_velocity``): what it fires, if anything."""
     key = f"velocity:c{cluster.pk}"
     members = [m for m in (usable(mid) for mid in ids) if m is not None and points.get(m.id)]
     detected = judge_cluster(
@@ -1515,18 +1512,17 @@ def _judge_velocity_cluster(
                     subject={**single.subject, "cluster": {"cluster_id": cluster.key}},
                 )
     if detected is None:
-        return
+        return None
     refs = {(r.platform, r.external_id) for r in detected.mentions}
     hits = [m for m in members if (m.ref.platform, m.ref.external_id) in refs]
-    fire(
+    return services.Firing(
         rule,
         detected,
-        result,
-        key=key,
-        mention_ids=[m.id for m in hits][:SAMPLES],
-        authors=[m.ref.author for m in hits],
-        cluster=cluster,
-        title=f"Velocity of hoax cluster {cluster.key}"[:200],
+        key,
+        [m.id for m in hits][:SAMPLES],
+        [m.ref.author for m in hits],
+        cluster,
+        f"Velocity of hoax cluster {cluster.key}"[:200],
     )
 
 
