@@ -1,8 +1,9 @@
 """From alert to incident (issue 13 item 2), without monitoring knowing about incidents.
 
 How it is wired: ``IncidentsConfig.ready`` connects ``on_alert_saved`` to ``post_save`` of
-``monitoring.Alert``. When an alert is *created* (``monitoring.early_warning.services.
-fire_or_merge`` opening a new alert, or any other writer), the receiver queues the task
+``monitoring.Alert`` and ``on_alerts_opened`` to ``monitoring.signals.alerts_opened`` (the
+alerts ``monitoring.early_warning.services.fire_or_merge_many`` opens together, inserted at
+once). When an alert is *created* (either way), the receiver queues the task
 ``incidents.tasks.alert_opened(tenant_id, alert_id)`` inside the alert's own transaction: the
 ORM broker commits the task with the alert or not at all, a failure of the incident side never
 rolls back the alert, and django-q2 retries the task. Merged evidence (an update of an existing
@@ -39,6 +40,7 @@ from incidents import services
 from incidents.choices import OPEN_STATUSES, LinkKind
 from incidents.models import Incident, IncidentLink
 from monitoring.models import Alert, HoaxCluster, MonitoredQuery, OwnedAccount
+from tenants import queues
 from tenants.choices import CrisisTrigger, Severity
 from tenants.models import Tenant
 
@@ -60,6 +62,15 @@ def on_alert_saved(sender: Any, instance: Alert, created: bool, **kwargs: Any) -
         return
     async_task(
         TASK, instance.tenant_id, instance.pk, task_name=f"incident-from-alert-{instance.pk}"
+    )
+
+
+def on_alerts_opened(sender: Any, tenant_id: int, alerts: list[Alert], **kwargs: Any) -> None:
+    """``monitoring.signals.alerts_opened`` receiver: each of the alerts opened together
+    queues its ``alert_opened`` in their transaction (the broker rows in one INSERT)."""
+    queues.async_tasks(
+        (TASK, (alert.tenant_id, alert.pk), {"task_name": f"incident-from-alert-{alert.pk}"})
+        for alert in alerts
     )
 
 

@@ -45,7 +45,8 @@ class IncidentsConfig(AppConfig):
         from django.db.models.signals import post_migrate, post_save
 
         from incidents import admin_overview
-        from incidents.alerts import on_alert_saved
+        from incidents.alerts import on_alert_saved, on_alerts_opened
+        from monitoring.signals import alerts_opened
 
         post_migrate.connect(ensure_schedules, sender=self)
         admin_overview.register()  # open incidents on the admin's tenant and agency pages
@@ -53,6 +54,7 @@ class IncidentsConfig(AppConfig):
         post_save.connect(
             on_alert_saved, sender="monitoring.Alert", dispatch_uid="incidents.alert_opened"
         )
+        alerts_opened.connect(on_alerts_opened, dispatch_uid="incidents.alerts_opened")
         # seed_demo (monitoring's command) runs the incident part of the demo through this hook.
         from incidents.demo import seed_incident
         from tenants.demo import register_seeder

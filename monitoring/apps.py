@@ -93,6 +93,9 @@ class MonitoringConfig(AppConfig):
         post_save.connect(
             engine.on_alert_saved, sender="monitoring.Alert", dispatch_uid="monitoring.escalate"
         )
+        from monitoring.signals import alerts_opened
+
+        alerts_opened.connect(engine.on_alerts_opened, dispatch_uid="monitoring.escalate_many")
         action_links.register(
             engine.ACK_KIND,
             label=gettext_lazy("Acknowledge the alert"),

@@ -13,7 +13,7 @@ instances, and a dotted path that stays stable (queued tasks and schedules store
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +37,44 @@ def enqueue_slow(func: str | Callable[..., Any], *args: Any, **kwargs: Any) -> s
     if "cluster" in kwargs:
         raise TypeError("enqueue_slow() always uses the slow cluster; do not pass cluster=")
     return str(async_task(func, *args, cluster=SLOW_CLUSTER, **kwargs))
+
+
+class _Collected:
+    """A stand-in broker for ``async_task``: keeps the signed packages it is handed."""
+
+    def __init__(self, list_key: str) -> None:
+        self.list_key = list_key
+        self.packages: list[str] = []
+
+    def enqueue(self, package: str) -> None:
+        self.packages.append(package)
+
+
+def async_tasks(calls: Iterable[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[str]:
+    """Queue several ``(func, args, kwargs)`` on the fast cluster, each packed and signed by
+    ``django_q.tasks.async_task`` itself, and write their broker rows in one INSERT (the ORM
+    broker; another broker takes them one by one). Answers the task ids. Like ``async_task``,
+    call it inside the transaction that did the work: the rows commit with it."""
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    broker = get_broker()
+    collected = _Collected(broker.list_key)
+    ids = [str(async_task(func, *args, broker=collected, **kwargs)) for func, args, kwargs in calls]
+    if isinstance(broker, ORM):
+        now = timezone.now()
+        key = broker.list_key or Conf.CLUSTER_NAME
+        broker.get_connection().bulk_create(
+            [OrmQ(key=key, payload=package, lock=now) for package in collected.packages]
+        )
+    else:
+        for package in collected.packages:
+            broker.enqueue(package)
+    return ids
 
 
 def cluster_command_env(cluster: str | None) -> dict[str, str]:

@@ -287,29 +287,46 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
         .values_list(*_FIELDS)
     )
     out = []
-    for row in rows:
-        data = dict(zip(_FIELDS, row, strict=True))
-        domains = sorted({text.lower().removeprefix("www.") for text in data["domain_texts"]})
+    for (  # in ``_FIELDS`` order
+        pk,
+        platform,
+        external_id,
+        published_at,
+        ingested_at,
+        text,
+        author_handle,
+        author_followers,
+        author_verified,
+        likes,
+        shares,
+        replies,
+        language,
+        sentiment,
+        provocation,
+        triggers,
+        matched_queries,
+        negative,
+        domain_texts,
+    ) in rows:
+        domains = sorted({d.lower().removeprefix("www.") for d in domain_texts})
         event = MentionEvent(
-            platform=data["platform"],
-            external_id=data["external_id"],
-            published_at=as_utc(data["published_at"]),
-            text=data["text"],
-            author=data["author_handle"],
-            followers=data["author_followers"],
-            verified=data["author_verified"],
-            engagement=data["likes"] + data["shares"] + data["replies"],
-            language=data["language"],
-            sentiment=data["sentiment"] or "neutral",
-            negative=float(data["negative"]),
-            provocation=float(data["provocation"] or 0.0),
-            triggers=tuple(data["triggers"] or ()),
+            platform=platform,
+            external_id=external_id,
+            published_at=as_utc(published_at),
+            text=text,
+            author=author_handle,
+            followers=author_followers,
+            verified=author_verified,
+            engagement=likes + shares + replies,
+            language=language,
+            sentiment=sentiment or "neutral",
+            negative=float(negative),
+            provocation=float(provocation or 0.0),
+            triggers=tuple(triggers or ()),
             domains=tuple(domains),
-            queries=tuple(data["matched_queries"] or ()),
+            queries=tuple(matched_queries or ()),
         )
-        out.append(
-            LiveMention(data["id"], event, as_utc(data["ingested_at"]), data["matched_queries"])
-        )
+        out.append(LiveMention(pk, event, as_utc(ingested_at), matched_queries))
     out.sort(key=lambda m: (m.event.published_at, m.id))
     return out
 
@@ -603,6 +620,7 @@ def evaluate_series(
     result: Evaluation,
 ) -> None:
     changed: list[DetectorState] = []
+    firings: list[services.Firing] = []
     states = {
         (state.rule_id, state.series): state
         for state in DetectorState.objects.for_tenant(tenant_id)
@@ -640,7 +658,8 @@ def evaluate_series(
         for detected in step.alerts:
             ids = [m.id for m in members if detected.window_start <= m.event.published_at]
             ids = ids[-SAMPLES:] or sample_mentions(tenant_id, rule, detected)
-            fire(rule, detected, result, key=f"{rule.kind}:{key}", mention_ids=ids)
+            firings.append(services.Firing(rule, detected, f"{rule.kind}:{key}", ids))
+    fire_many(firings, result)
     save_states(tenant_id, changed)
 
 
@@ -1198,6 +1217,7 @@ def evaluate_owned(
         account_key(a.platform, a.handle): a
         for a in OwnedAccount.objects.for_tenant(tenant_id).order_by("id").select_for_update()
     }
+    firings: list[services.Firing] = []
     for key, own in posts.items():
         account = accounts.get(key)
         if account is None:
@@ -1214,19 +1234,21 @@ def evaluate_owned(
         for mention in own:
             detected = detector.observe(mention.event)
             if detected is not None and not mention.backfill:
-                fire(
-                    rule,
-                    detected,
-                    result,
-                    key=f"owned-account:{key[0]}:{key[1]}",
-                    mention_ids=[mention.id],
-                    authors=[mention.event.author],
-                    title=f"Owned account {account.handle} on {account.platform}",
+                firings.append(
+                    services.Firing(
+                        rule,
+                        detected,
+                        f"owned-account:{key[0]}:{key[1]}",
+                        [mention.id],
+                        [mention.event.author],
+                        title=f"Owned account {account.handle} on {account.platform}",
+                    )
                 )
         profile = detector.profiles[key]
         account.profile = profile.to_dict()
         account.posts_seen = profile.posts
         account.save(update_fields=["profile", "posts_seen", "updated_at"])
+    fire_many(firings, result)
 
 
 def evaluate_author(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
@@ -1238,19 +1260,22 @@ def evaluate_author(rule: AlertRule, mentions: list[LiveMention], result: Evalua
             min_followers=rule.params.get("min_followers"),
         )
     )
+    firings: list[services.Firing] = []
     for mention in mentions:
         if mention.backfill or not mention.in_query(rule.query_id):
             continue
         detected = detector.observe(mention.event)
         if detected is not None:
-            fire(
-                rule,
-                detected,
-                result,
-                key=f"influential-author:{mention.event.author_key}",
-                mention_ids=[mention.id],
-                authors=[mention.event.author],
+            firings.append(
+                services.Firing(
+                    rule,
+                    detected,
+                    f"influential-author:{mention.event.author_key}",
+                    [mention.id],
+                    [mention.event.author],
+                )
             )
+    fire_many(firings, result)
 
 
 def evaluate_keywords(rule: AlertRule, mentions: list[LiveMention], result: Evaluation) -> None:
@@ -1273,20 +1298,23 @@ def evaluate_keywords(rule: AlertRule, mentions: list[LiveMention], result: Eval
         )
     )
     detector = TriggerKeywords.from_dict(state.state or {}, config)
+    firings: list[services.Firing] = []
     for mention in live:
         detected = detector.observe(mention.event)
         if detected is not None:
             keyword = detected.subject.get("keyword", "")
             refs = {(r.platform, r.external_id) for r in detected.mentions}
             ids = [m.id for m in live if (m.event.platform, m.event.external_id) in refs]
-            fire(
-                rule,
-                detected,
-                result,
-                key=f"trigger-keywords:{keyword.lower()}",
-                mention_ids=ids or [mention.id],
-                authors=[r.author for r in detected.mentions],
+            firings.append(
+                services.Firing(
+                    rule,
+                    detected,
+                    f"trigger-keywords:{keyword.lower()}",
+                    ids or [mention.id],
+                    [r.author for r in detected.mentions],
+                )
             )
+    fire_many(firings, result)
     state.state = detector.to_dict()
     state.save(update_fields=["state", "updated_at"])
 
@@ -1391,6 +1419,7 @@ def evaluate_velocity(
         )
     }
     clusters = HoaxCluster.objects.for_tenant(tenant_id).in_bulk(list(member_ids))
+    firings: list[services.Firing] = []
     for rule in rules:
         config = VelocityConfig(
             sensitivity=rule.sensitivity,
@@ -1426,26 +1455,23 @@ def evaluate_velocity(
                     else None
                 )
                 if single is not None:
-                    fire(
-                        rule,
-                        single,
-                        result,
-                        key=f"velocity:m{mention.id}",
-                        mention_ids=[mention.id],
-                        authors=[mention.ref.author],
+                    firings.append(
+                        services.Firing(
+                            rule,
+                            single,
+                            f"velocity:m{mention.id}",
+                            [mention.id],
+                            [mention.ref.author],
+                        )
                     )
                 continue
             judged.add(owner)
-            _judge_velocity_cluster(
-                rule,
-                config,
-                clusters[owner],
-                member_ids[owner],
-                usable,
-                candidates,
-                now,
-                result,
+            firing = _judge_velocity_cluster(
+                rule, config, clusters[owner], member_ids[owner], usable, candidates, now
             )
+            if firing is not None:
+                firings.append(firing)
+    fire_many(firings, result)
 
 
 def _judge_velocity_cluster(
@@ -1456,9 +1482,8 @@ def _judge_velocity_cluster(
     usable: Callable[[int], _Updated | None],
     points: dict[int, list[Point]],
     now: datetime,
-    result: Evaluation,
-) -> None:
-    """One hoax cluster's velocity (see ``evaluate_velocity``)."""
+) -> services.Firing | None:
+    """One hoax cluster's velocity (see ``evaluate_velocity``): what it fires, if anything."""
     key = f"velocity:c{cluster.pk}"
     members = [m for m in (usable(mid) for mid in ids) if m is not None and points.get(m.id)]
     detected = judge_cluster(
@@ -1487,18 +1512,17 @@ def _judge_velocity_cluster(
                     subject={**single.subject, "cluster": {"cluster_id": cluster.key}},
                 )
     if detected is None:
-        return
+        return None
     refs = {(r.platform, r.external_id) for r in detected.mentions}
     hits = [m for m in members if (m.ref.platform, m.ref.external_id) in refs]
-    fire(
+    return services.Firing(
         rule,
         detected,
-        result,
-        key=key,
-        mention_ids=[m.id for m in hits][:SAMPLES],
-        authors=[m.ref.author for m in hits],
-        cluster=cluster,
-        title=f"Velocity of hoax cluster {cluster.key}"[:200],
+        key,
+        [m.id for m in hits][:SAMPLES],
+        [m.ref.author for m in hits],
+        cluster,
+        f"Velocity of hoax cluster {cluster.key}"[:200],
     )
 
 

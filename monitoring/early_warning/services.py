@@ -20,17 +20,20 @@ One keyword-only function per action, each ``@transaction.atomic``, each raising
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from monitoring import sqlarrays
 from monitoring.alerting.types import Alert as Detected
 from monitoring.choices import (
     ACTIVE_ALERT_STATUSES,
@@ -47,6 +50,7 @@ from monitoring.models import (
     MonitoredQuery,
     OwnedAccount,
 )
+from monitoring.signals import alerts_opened
 from tenants.models import Tenant, User
 from tenants.writes import create_row, delete_row, ensure_same_tenant, update_row
 
@@ -242,14 +246,38 @@ def fire_or_merge(
     return fire_or_merge_many([firing])[0]
 
 
+# The merged alerts' new state in one statement (``fire_or_merge_many``), a column per array;
+# the samples go as JSON arrays (``unnest`` would flatten an array of arrays).
+_MERGE_UPDATE = """
+    UPDATE monitoring_alert a SET evidence_count = u.evidence_count,
+        last_evidence_at = u.last_evidence_at, window_end = u.window_end,
+        sample_mention_ids = ARRAY(SELECT e.v::bigint
+            FROM jsonb_array_elements_text(u.mentions) WITH ORDINALITY AS e(v, n) ORDER BY e.n),
+        sample_authors = ARRAY(SELECT e.v
+            FROM jsonb_array_elements_text(u.authors) WITH ORDINALITY AS e(v, n) ORDER BY e.n),
+        observed = u.observed, baseline = u.baseline, threshold = u.threshold, sigma = u.sigma,
+        score = u.score, explanation = u.explanation, subject = u.subject, updated_at = %(now)s
+    FROM unnest(%(id)s::bigint[], %(evidence_count)s::integer[],
+        %(last_evidence_at)s::timestamptz[], %(window_end)s::timestamptz[], %(mentions)s::jsonb[],
+        %(authors)s::jsonb[], %(observed)s::float8[], %(baseline)s::float8[],
+        %(threshold)s::float8[], %(sigma)s::float8[], %(score)s::float8[],
+        %(explanation)s::text[], %(subject)s::jsonb[])
+        AS u(id, evidence_count, last_evidence_at, window_end, mentions, authors, observed,
+            baseline, threshold, sigma, score, explanation, subject)
+    WHERE a.tenant_id = %(tenant)s AND a.id = u.id
+"""
+
+
 @transaction.atomic
 def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
     """``fire_or_merge`` for several detections of one tenant, in order (a later one of the same
     episode merges into the alert an earlier one created). What a chunk's evaluation finds at
-    once (a campaign's clusters growing together) costs a fixed number of statements for the
-    merges: one lock of the rules, one read of their episodes' alerts, one update of the merged
-    alerts and one insert of their history. A new alert is created on its own, with its
-    ``post_save`` receivers (escalation, incidents)."""
+    once costs a fixed number of statements: one lock of the rules, one read of their episodes'
+    alerts, one insert of the new alerts (with what later firings of the batch merged into them
+    already), one update of the stored alerts that took evidence (``_MERGE_UPDATE``) and one
+    insert of the history. The new alerts are inserted together, so Django sends no
+    ``post_save`` for them: ``monitoring.signals.alerts_opened`` names them all at once
+    (escalation, incidents)."""
     if not firings:
         return []
     tenant_id = firings[0].rule.tenant_id
@@ -282,8 +310,9 @@ def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
             active.setdefault(episode, alert)
         cooling.setdefault(episode, []).append(alert)
     results: list[Fired] = []
-    merged: dict[int, Alert] = {}
-    fields: set[str] = set()
+    created: list[Alert] = []
+    opened: list[AlertEvent] = []  # the new alerts' ``fired`` entries
+    merged: dict[int, Alert] = {}  # stored alerts that took evidence, by id
     history: list[AlertEvent] = []
     for firing in firings:
         episode = (firing.rule.pk, firing.key)
@@ -298,29 +327,64 @@ def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
                 target, firing.detected, mention_ids, list(firing.authors)
             )
             if changed:
-                merged[target.pk] = target
-                fields.update(changed)
+                if target.pk is not None:  # a new alert is inserted with its merges
+                    merged[target.pk] = target
                 history.append(_merged_event(target, firing.detected, new_mentions))
             results.append(Fired(target, created=False, merged=bool(changed)))
             continue
-        alert = _create(firing, mention_ids)
+        alert = _new_alert(firing, mention_ids)
+        created.append(alert)
+        opened.append(_fired_event(alert, firing.detected))
         active[episode] = alert
         results.append(Fired(alert, created=True, merged=False))
+    if created:
+        Alert.objects.bulk_create(created)
     if merged:
-        now = timezone.now()
-        for alert in merged.values():
-            alert.updated_at = now
-        Alert.objects.for_tenant(tenant_id).bulk_update(
-            list(merged.values()), sorted(fields | {"updated_at"})
-        )
-        AlertEvent.objects.bulk_create(history)
+        _update_merged(tenant_id, list(merged.values()))
+    if opened or history:
+        AlertEvent.objects.bulk_create([*opened, *history])
+    if created:
+        alerts_opened.send(sender=Alert, tenant_id=tenant_id, alerts=created)
     return results
 
 
-def _create(firing: Firing, mention_ids: list[int]) -> Alert:
+def _update_merged(tenant_id: int, alerts: list[Alert]) -> None:
+    """Write the merged alerts' evidence and explanation (``_merge``) in one statement."""
+    now = timezone.now()
+
+    def jsons(values: Iterable[Any]) -> str:
+        return sqlarrays.texts(json.dumps(v, cls=DjangoJSONEncoder) for v in values)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MERGE_UPDATE,
+            {
+                "tenant": tenant_id,
+                "now": now,
+                "id": sqlarrays.ints(a.pk for a in alerts),
+                "evidence_count": sqlarrays.ints(a.evidence_count for a in alerts),
+                "last_evidence_at": sqlarrays.times(a.last_evidence_at for a in alerts),
+                "window_end": sqlarrays.times(a.window_end for a in alerts),
+                "mentions": jsons(list(a.sample_mention_ids) for a in alerts),
+                "authors": jsons(list(a.sample_authors) for a in alerts),
+                "observed": [a.observed for a in alerts],
+                "baseline": [a.baseline for a in alerts],
+                "threshold": [a.threshold for a in alerts],
+                "sigma": [a.sigma for a in alerts],
+                "score": [a.score for a in alerts],
+                "explanation": sqlarrays.texts(a.explanation for a in alerts),
+                "subject": jsons(a.subject for a in alerts),
+            },
+        )
+    for alert in alerts:
+        alert.updated_at = now
+
+
+def _new_alert(firing: Firing, mention_ids: list[int]) -> Alert:
+    """The alert a firing opens, not saved yet (``fire_or_merge_many`` inserts them together)."""
     rule, detected = firing.rule, firing.detected
     at = detected.at
-    alert = Alert.objects.create(
+    return Alert(
         tenant_id=rule.tenant_id,
         rule=rule,
         query_id=rule.query_id,
@@ -349,16 +413,19 @@ def _create(firing: Firing, mention_ids: list[int]) -> Alert:
         last_evidence_at=at,
         cooldown_until=max(detected.cooldown_until or at, at + rule.cooldown),
     )
-    AlertEvent.objects.create(
-        tenant_id=rule.tenant_id,
+
+
+def _fired_event(alert: Alert, detected: Detected) -> AlertEvent:
+    """The history row of a new alert (saved after the alert, which then has its id)."""
+    return AlertEvent(
+        tenant_id=alert.tenant_id,
         alert=alert,
         kind=AlertEventKind.FIRED,
         at=timezone.now(),
         to_status=AlertStatus.OPEN,
         note=detected.explanation[:2000],
-        data={"observed": detected.observed, "evidence_at": at.isoformat()},
+        data={"observed": detected.observed, "evidence_at": detected.at.isoformat()},
     )
-    return alert
 
 
 def _default_title(rule: AlertRule) -> str:
@@ -415,10 +482,6 @@ def _merged_event(alert: Alert, detected: Detected, mention_ids: list[int]) -> A
 
 
 def _jsonable(value: Any) -> Any:
-    import json
-
-    from django.core.serializers.json import DjangoJSONEncoder
-
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 

@@ -1,8 +1,9 @@
 """Running escalation policies on alerts.
 
 - ``start(alert)``: when an alert is created (a ``post_save`` receiver, in the alert's own
-  transaction), the tenant's enabled policy for the alert's severity gets an
-  ``AlertEscalation`` row due now and its first step is queued (``run_step``) with the ORM
+  transaction; ``start_many`` for the alerts early warning opens together, the receiver of
+  ``monitoring.signals.alerts_opened``), the tenant's enabled policy for the alert's severity
+  gets an ``AlertEscalation`` row due now and its first step is queued (``run_step``) with the ORM
   broker, so the alert, the escalation and the task commit together.
 - ``run_step``: under the escalation's row lock, stop when the alert is acknowledged, resolved
   or dismissed (a snoozed alert waits until its snooze ends: silencing is not a response); else
@@ -52,22 +53,43 @@ def on_alert_saved(sender: Any, instance: Alert, created: bool, **kwargs: Any) -
         start(instance)
 
 
+def on_alerts_opened(sender: Any, tenant_id: int, alerts: list[Alert], **kwargs: Any) -> None:
+    """``monitoring.signals.alerts_opened`` receiver: the alerts opened together (inserted at
+    once, without ``post_save``) start their escalations, the policies read once."""
+    start_many(tenant_id, alerts)
+
+
 def start(alert: Alert) -> AlertEscalation | None:
-    policy = (
-        EscalationPolicy.objects.for_tenant(alert.tenant_id)
-        .filter(severity=alert.severity, enabled=True)
-        .first()
-    )
-    if policy is None:
-        return None
-    escalation, created = AlertEscalation.objects.get_or_create(
-        tenant_id=alert.tenant_id,
-        alert=alert,
-        defaults={"policy": policy, "next_at": timezone.now()},
-    )
-    if created:
-        async_task(STEP_TASK, alert.tenant_id, escalation.pk, task_name=f"escalate-{escalation.pk}")
-    return escalation
+    return start_many(alert.tenant_id, [alert])[0]
+
+
+def start_many(tenant_id: int, alerts: list[Alert]) -> list[AlertEscalation | None]:
+    """Each alert's escalation by the tenant's enabled policy for its severity (the first by
+    id), due now, its first step queued; ``None`` for an alert no policy covers."""
+    policies: dict[str, EscalationPolicy] = {}
+    for found in (
+        EscalationPolicy.objects.for_tenant(tenant_id)
+        .filter(severity__in={alert.severity for alert in alerts}, enabled=True)
+        .order_by("id")
+    ):
+        policies.setdefault(found.severity, found)
+    out: list[AlertEscalation | None] = []
+    for alert in alerts:
+        policy = policies.get(alert.severity)
+        if policy is None:
+            out.append(None)
+            continue
+        escalation, created = AlertEscalation.objects.get_or_create(
+            tenant_id=alert.tenant_id,
+            alert=alert,
+            defaults={"policy": policy, "next_at": timezone.now()},
+        )
+        if created:
+            async_task(
+                STEP_TASK, alert.tenant_id, escalation.pk, task_name=f"escalate-{escalation.pk}"
+            )
+        out.append(escalation)
+    return out
 
 
 def _open_url(alert: Alert) -> str:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
+
+import pytest
 
 from monitoring.alerting.author import AuthorConfig, InfluentialAuthor
 from monitoring.alerting.hoax import HoaxConfig, HoaxSpread, claim_tokens, signature
-from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords
+from monitoring.alerting.keywords import KeywordConfig, TriggerKeywords, _words
+from monitoring.alerting.mentions import MentionEvent
 from monitoring.alerting.owned import OwnedAccounts, OwnedConfig
 from monitoring.alerting.surge import NegativeSurge, ProvocationBurst, RateConfig
+from monitoring.alerting.types import Alert
 from tests.alerting.helpers import T0, mention
 
 CLAIM = (
@@ -172,6 +177,69 @@ def test_trigger_keywords_need_two_authors_at_medium_and_match_hashtags() -> Non
     tagged = TriggerKeywords(KeywordConfig(keywords=("kopi basi",), sensitivity="high"))
     assert tagged.observe(mention("3", T0, "ini #KopiBasi banget", author="c")) is not None
     assert tagged.observe(mention("4", T0, "kopinya basi", author="d")) is None
+
+
+class _EagerKeywords(TriggerKeywords):
+    """The keyword rule as first written: every keyword's old hits dropped at each mention,
+    every keyword's spellings searched in each text."""
+
+    def observe(self, event: MentionEvent) -> Alert | None:
+        text = _words(event.text)
+        now = event.published_at
+        for keyword, needle in self.needles.items():
+            hits = self.hits[keyword]
+            while hits and hits[0].published_at < now - self.config.window:
+                hits.popleft()
+            joined = " " + needle.replace(" ", "") + " "
+            if needle not in text and joined not in text:
+                continue
+            hits.append(event)
+            alert = self._judge(keyword, hits, now)
+            if alert is not None:
+                return alert
+        return None
+
+
+@pytest.mark.parametrize("order", ["published", "shuffled"])
+@pytest.mark.parametrize("sensitivity", ["low", "medium", "high"])
+def test_trigger_keywords_decide_as_the_eager_rule(order: str, sensitivity: str) -> None:
+    """Hits leave the window lazily and one scan finds texts without keywords, yet every
+    alert and every saved state (chunk by chunk, as the live layer keeps it) is the eager
+    rule's, in published order and shuffled (late mentions beyond the window)."""
+    rnd = random.Random(f"{order}-{sensitivity}")
+    vocab = ["kopi", "basi", "keracunan", "susu", "antri", "lama", "pahit", "enak", "#KopiBasi"]
+    vocab += [f"kata{i}" for i in range(60)]
+    events = [
+        mention(
+            str(i),
+            T0 + timedelta(seconds=30 * i + rnd.randint(-600, 600)),
+            " ".join(rnd.choice(vocab) for _ in range(rnd.randint(3, 15))) + "!",
+            author=f"a{rnd.randint(0, 12)}",
+        )
+        for i in range(3000)
+    ]
+    if order == "shuffled":
+        rnd.shuffle(events)
+    else:
+        events.sort(key=lambda e: e.published_at)
+    config = KeywordConfig(
+        keywords=("kopi basi", "keracunan", "susu basi", "antri lama", "pahit", "kata7 kata8"),
+        sensitivity=sensitivity,
+        window=timedelta(minutes=30),
+        cooldown=timedelta(minutes=20),
+    )
+    decided: dict[str, list[object]] = {}
+    for name, kind in (("eager", _EagerKeywords), ("lazy", TriggerKeywords)):
+        rule, out = kind(config), []
+        for k, event in enumerate(events):
+            alert = rule.observe(event)
+            out.append(alert and (alert.dedupe_key, alert.observed, alert.window_start))
+            if k % 500 == 499:
+                out.append(rule.to_dict())
+                rule = kind.from_dict(rule.to_dict(), config)
+        decided[name] = out
+    assert sum(1 for d in decided["eager"] if isinstance(d, tuple)) >= 5
+    assert decided["lazy"] == decided["eager"]
 
 
 def stream(rule, start_hours: int, per_bucket: int, flag, hours: float, prefix: str, **fields):

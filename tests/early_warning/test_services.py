@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +11,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from monitoring import services as monitoring_services
 from monitoring.alerting.types import Alert as Detected
 from monitoring.choices import AlertStatus
 from monitoring.early_warning import selectors, services
-from monitoring.models import Alert, AlertEvent, AlertRule
+from monitoring.models import Alert, AlertEscalation, AlertEvent, AlertRule
 from tenants import services as tenant_services
 from tenants.models import Tenant
+from tests.notify.factories import EscalationPolicyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +152,48 @@ def test_many_firings_merge_in_a_fixed_number_of_statements(tenant: Tenant) -> N
         7,
         8,
     ]
+
+
+def test_alerts_opened_together_escalate_and_queue_the_incident_side(tenant: Tenant) -> None:
+    """New alerts of one batch are inserted together (no ``post_save`` each): every one still
+    starts its escalation when a policy covers its severity and queues the incident side, and a
+    stored alert's merge writes every field the merge changed."""
+    rule = spike_rule(tenant)
+    EscalationPolicyFactory(tenant=tenant, severity="sev2", steps=[{"on_call": True}])
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    stored = services.fire_or_merge(
+        rule=rule, detected=detected(at, key="spike:old:1"), mention_ids=[1], authors=["ani"]
+    ).alert
+    stronger = replace(
+        detected(at + timedelta(minutes=5), 90.0, "spike:old:1"),
+        sigma=None,
+        subject={"series": "q0", "why": 'a "quoted" {brace}'},
+    )
+    fired = services.fire_or_merge_many(
+        [
+            services.Firing(rule, replace(detected(at, key="spike:a:1"), severity="sev2")),
+            services.Firing(rule, stronger, mention_ids=[3, 2], authors=["budi", "ani", "citra"]),
+            services.Firing(rule, replace(detected(at, key="spike:b:1"), severity="sev3")),
+        ]
+    )
+    assert [f.created for f in fired] == [True, False, True] and fired[1].merged
+    new = [fired[0].alert, fired[2].alert]
+    escalated = set(AlertEscalation.objects.for_tenant(tenant).values_list("alert_id", flat=True))
+    assert escalated == {fired[0].alert.pk}  # the sev2 one: the only severity with a policy
+    queued = [
+        list(task.task.get("args", ()))
+        for task in OrmQ.objects.all()
+        if task.task.get("func") == "incidents.tasks.alert_opened"
+    ]
+    assert all([tenant.pk, alert.pk] in queued for alert in [stored, *new])
+    stored.refresh_from_db()
+    assert stored.evidence_count == 2 and stored.observed == 90.0 and stored.sigma is None
+    assert stored.sample_mention_ids == [1, 3, 2]
+    assert stored.sample_authors == ["ani", "budi", "citra"]
+    assert stored.subject == {"series": "q0", "why": 'a "quoted" {brace}'}
+    assert stored.explanation == "90 mentions"
+    assert stored.last_evidence_at == at + timedelta(minutes=5)
+    assert stored.window_end == at + timedelta(minutes=10)
 
 
 def test_cooldown_merges_then_a_new_alert(tenant: Tenant) -> None:
