@@ -670,11 +670,14 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
 # One row per (tenant, band hash): the latest member with that band value. A new mention meets
 # at most one earlier member per band (the latest), however many copies a campaign has had:
 # the cost per mention stays bounded as clusters grow. A later-published row wins (a backfill
-# does not displace newer members). The chunk's hashes go deduplicated (one row each).
+# does not displace newer members). The chunk's hashes go deduplicated (one row each), each
+# with the position of its member in the columns of the members' insert (``_MEMBER_INSERT``),
+# whose mention ids and times it reuses: one value per member instead of one per band.
 _BAND_UPSERT = """
     INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
-    SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
-        %(mention)s::bigint[], %(at)s::timestamptz[])
+    SELECT %(tenant)s, u.band, u.hash, (%(mention)s::bigint[])[u.n],
+        (%(at)s::timestamptz[])[u.n]
+    FROM unnest(%(band)s::smallint[], %(hash)s::bigint[], %(n)s::integer[]) AS u(band, hash, n)
     ON CONFLICT (tenant_id, hash) DO UPDATE
         SET mention_id = EXCLUDED.mention_id, published_at = EXCLUDED.published_at
         WHERE monitoring_hoaxband.published_at <= EXCLUDED.published_at
@@ -806,8 +809,8 @@ def evaluate_hoax(
                 )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
-    # band hash -> (band, the chunk's latest member with it, its time)
-    written: dict[int, tuple[int, int, datetime]] = {}
+    # band hash -> (band, the position in ``new_members`` of the chunk's latest member with it)
+    written: dict[int, tuple[int, int]] = {}
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
     # Clusters born in this chunk get a provisional (negative) id until they are inserted
     # together at the end; each one's first copy: a mention of the chunk or a stored one's id.
@@ -866,11 +869,12 @@ def evaluate_hoax(
         member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
         members[mention.id] = member
         new_members.append(member)
+        position = len(new_members)  # 1-based, as SQL arrays
         for band, value in enumerate(bands):
             previous = members.get(latest.get(value, 0))
             if previous is None or previous.published_at <= published:
                 latest[value] = mention.id
-                written[value] = (band, mention.id, published)
+                written[value] = (band, position)
     if born:
         real = _new_clusters(tenant_id, born, grown)
         for m in members.values():
@@ -892,15 +896,17 @@ def evaluate_hoax(
                         "cluster": sqlarrays.ints(cid for _, cid in joined),
                     },
                 )
+    mention_ids = sqlarrays.ints(m.mention_id for m in new_members)
+    times = sqlarrays.times(m.published_at for m in new_members)
     with connection.cursor() as cursor:
         cursor.execute(
             _MEMBER_INSERT,
             {
                 "tenant": tenant_id,
-                "mention": sqlarrays.ints(m.mention_id for m in new_members),
+                "mention": mention_ids,
                 "cluster": _ints_or_null([m.cluster_id for m in new_members]),
                 "author": sqlarrays.texts(m.author[:220] for m in new_members),
-                "at": sqlarrays.times(m.published_at for m in new_members),
+                "at": times,
                 "signatures": b"".join(m.hashes.tobytes() for m in new_members),
                 "size": HOAX_SIGNATURE_BYTES,
             },
@@ -909,10 +915,11 @@ def evaluate_hoax(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(band for band, _, _ in written.values()),
+                "band": sqlarrays.ints(band for band, _ in written.values()),
                 "hash": sqlarrays.ints(written),
-                "mention": sqlarrays.ints(mid for _, mid, _ in written.values()),
-                "at": sqlarrays.times(at for _, _, at in written.values()),
+                "n": sqlarrays.ints(position for _, position in written.values()),
+                "mention": mention_ids,
+                "at": times,
             },
         )
     if grown:
@@ -1022,12 +1029,20 @@ def _judge_clusters(
                     f"Hoax spread: {cluster.text[:120]}",
                 )
             )
-    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk
-    for firing, fired in zip(firings, fire_many(firings, result), strict=True):
+    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk;
+    # the clusters whose first alert this was are marked in one statement
+    alerted_now: list[int] = []
+    outcomes = fire_many(firings, result)
+    fired_at = timezone.now()
+    for firing, fired in zip(firings, outcomes, strict=True):
         alerted = firing.cluster
         if fired.created and alerted is not None and alerted.alerted_at is None:
-            alerted.alerted_at = timezone.now()
-            alerted.save(update_fields=["alerted_at"])
+            alerted.alerted_at = fired_at
+            alerted_now.append(alerted.pk)
+    if alerted_now:
+        HoaxCluster.objects.for_tenant(tenant_id).filter(pk__in=alerted_now).update(
+            alerted_at=fired_at
+        )
 
 
 class _Volume:
