@@ -820,9 +820,23 @@ def evaluate_hoax(
         published = mention.event.published_at
         best: tuple[bool, float, int] | None = None
         oldest = published - window
+        # One pass over the bands: each one's latest member so far is a candidate, and this
+        # mention takes its place unless that one is newer (a band's hash is its own: the
+        # bands of one mention never share a row).
+        position = len(new_members) + 1  # 1-based, as SQL arrays
+        candidates: set[int] = set()
+        for band, value in enumerate(bands):
+            previous_id = latest.get(value)
+            if previous_id is not None:
+                candidates.add(previous_id)
+                previous = members.get(previous_id)
+                if previous is not None and previous.published_at > published:
+                    continue
+            latest[value] = mention.id
+            written[value] = (band, position)
         others = [
             members[candidate]
-            for candidate in {latest[value] for value in bands if value in latest}
+            for candidate in candidates
             if candidate in members and members[candidate].published_at >= oldest
         ]
         if others:
@@ -869,12 +883,6 @@ def evaluate_hoax(
         member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
         members[mention.id] = member
         new_members.append(member)
-        position = len(new_members)  # 1-based, as SQL arrays
-        for band, value in enumerate(bands):
-            previous = members.get(latest.get(value, 0))
-            if previous is None or previous.published_at <= published:
-                latest[value] = mention.id
-                written[value] = (band, position)
     if born:
         real = _new_clusters(tenant_id, born, grown)
         for m in members.values():
