@@ -784,15 +784,10 @@ def evaluate_hoax(
     signed = list(zip(signed_mentions, signatures, band_rows, strict=True))
     since = min(m.event.published_at for m in signed_mentions) - window
     latest: dict[int, int] = {}  # band hash -> the latest member with it
+    chunk_hashes = sorted({h for row in band_rows for h in row})
+    hash_literal = sqlarrays.ints(chunk_hashes)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _BAND_LOOKUP,
-            {
-                "tenant": tenant_id,
-                "hash": sqlarrays.ints(sorted({h for row in band_rows for h in row})),
-                "since": since,
-            },
-        )
+        cursor.execute(_BAND_LOOKUP, {"tenant": tenant_id, "hash": hash_literal, "since": since})
         for value, mention_id in cursor.fetchall():
             latest[value] = mention_id
     members: dict[int, _Member] = {}
@@ -919,13 +914,16 @@ def evaluate_hoax(
                 "size": HOAX_SIGNATURE_BYTES,
             },
         )
+        # in hash order (the index's); usually every hash of the chunk, whose column the
+        # lookup already sent
+        order = chunk_hashes if len(written) == len(chunk_hashes) else sorted(written)
         cursor.execute(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(band for band, _ in written.values()),
-                "hash": sqlarrays.ints(written),
-                "n": sqlarrays.ints(position for _, position in written.values()),
+                "band": sqlarrays.ints(written[value][0] for value in order),
+                "hash": hash_literal if order is chunk_hashes else sqlarrays.ints(order),
+                "n": sqlarrays.ints(written[value][1] for value in order),
                 "mention": mention_ids,
                 "at": times,
             },
