@@ -689,11 +689,14 @@ def _hoax_settings(rules: list[AlertRule]) -> tuple[float, timedelta]:
 # One row per (tenant, band hash): the latest member with that band value. A new mention meets
 # at most one earlier member per band (the latest), however many copies a campaign has had:
 # the cost per mention stays bounded as clusters grow. A later-published row wins (a backfill
-# does not displace newer members). The chunk's hashes go deduplicated (one row each).
+# does not displace newer members). The chunk's hashes go deduplicated (one row each), each
+# with the position of its member in the columns of the members' insert (``_MEMBER_INSERT``),
+# whose mention ids and times it reuses: one value per member instead of one per band.
 _BAND_UPSERT = """
     INSERT INTO monitoring_hoaxband (tenant_id, band, hash, mention_id, published_at)
-    SELECT %(tenant)s, * FROM unnest(%(band)s::smallint[], %(hash)s::bigint[],
-        %(mention)s::bigint[], %(at)s::timestamptz[])
+    SELECT %(tenant)s, u.band, u.hash, (%(mention)s::bigint[])[u.n],
+        (%(at)s::timestamptz[])[u.n]
+    FROM unnest(%(band)s::smallint[], %(hash)s::bigint[], %(n)s::integer[]) AS u(band, hash, n)
     ON CONFLICT (tenant_id, hash) DO UPDATE
         SET mention_id = EXCLUDED.mention_id, published_at = EXCLUDED.published_at
         WHERE monitoring_hoaxband.published_at <= EXCLUDED.published_at
@@ -800,15 +803,10 @@ def evaluate_hoax(
     signed = list(zip(signed_mentions, signatures, band_rows, strict=True))
     since = min(m.event.published_at for m in signed_mentions) - window
     latest: dict[int, int] = {}  # band hash -> the latest member with it
+    chunk_hashes = sorted({h for row in band_rows for h in row})
+    hash_literal = sqlarrays.ints(chunk_hashes)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _BAND_LOOKUP,
-            {
-                "tenant": tenant_id,
-                "hash": sqlarrays.ints(sorted({h for row in band_rows for h in row})),
-                "since": since,
-            },
-        )
+        cursor.execute(_BAND_LOOKUP, {"tenant": tenant_id, "hash": hash_literal, "since": since})
         for value, mention_id in cursor.fetchall():
             latest[value] = mention_id
     members: dict[int, _Member] = {}
@@ -825,8 +823,8 @@ def evaluate_hoax(
                 )
     by_id = {m.id: m for m in mentions}
     new_members: list[_Member] = []
-    # band hash -> (band, the chunk's latest member with it, its time)
-    written: dict[int, tuple[int, int, datetime]] = {}
+    # band hash -> (band, the position in ``new_members`` of the chunk's latest member with it)
+    written: dict[int, tuple[int, int]] = {}
     grown: dict[int, list[LiveMention]] = defaultdict(list)  # cluster id -> new members
     # Clusters born in this chunk get a provisional (negative) id until they are inserted
     # together at the end; each one's first copy: a mention of the chunk or a stored one's id.
@@ -836,9 +834,23 @@ def evaluate_hoax(
         published = mention.event.published_at
         best: tuple[bool, float, int] | None = None
         oldest = published - window
+        # One pass over the bands: each one's latest member so far is a candidate, and this
+        # mention takes its place unless that one is newer (a band's hash is its own: the
+        # bands of one mention never share a row).
+        position = len(new_members) + 1  # 1-based, as SQL arrays
+        candidates: set[int] = set()
+        for band, value in enumerate(bands):
+            previous_id = latest.get(value)
+            if previous_id is not None:
+                candidates.add(previous_id)
+                previous = members.get(previous_id)
+                if previous is not None and previous.published_at > published:
+                    continue
+            latest[value] = mention.id
+            written[value] = (band, position)
         others = [
             members[candidate]
-            for candidate in {latest[value] for value in bands if value in latest}
+            for candidate in candidates
             if candidate in members and members[candidate].published_at >= oldest
         ]
         if others:
@@ -885,11 +897,6 @@ def evaluate_hoax(
         member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
         members[mention.id] = member
         new_members.append(member)
-        for band, value in enumerate(bands):
-            previous = members.get(latest.get(value, 0))
-            if previous is None or previous.published_at <= published:
-                latest[value] = mention.id
-                written[value] = (band, mention.id, published)
     if born:
         real = _new_clusters(tenant_id, born, grown)
         for m in members.values():
@@ -911,27 +918,33 @@ def evaluate_hoax(
                         "cluster": sqlarrays.ints(cid for _, cid in joined),
                     },
                 )
+    mention_ids = sqlarrays.ints(m.mention_id for m in new_members)
+    times = sqlarrays.times(m.published_at for m in new_members)
     with connection.cursor() as cursor:
         cursor.execute(
             _MEMBER_INSERT,
             {
                 "tenant": tenant_id,
-                "mention": sqlarrays.ints(m.mention_id for m in new_members),
+                "mention": mention_ids,
                 "cluster": _ints_or_null([m.cluster_id for m in new_members]),
                 "author": sqlarrays.texts(m.author[:220] for m in new_members),
-                "at": sqlarrays.times(m.published_at for m in new_members),
+                "at": times,
                 "signatures": b"".join(m.hashes.tobytes() for m in new_members),
                 "size": HOAX_SIGNATURE_BYTES,
             },
         )
+        # in hash order (the index's); usually every hash of the chunk, whose column the
+        # lookup already sent
+        order = chunk_hashes if len(written) == len(chunk_hashes) else sorted(written)
         cursor.execute(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(band for band, _, _ in written.values()),
-                "hash": sqlarrays.ints(written),
-                "mention": sqlarrays.ints(mid for _, mid, _ in written.values()),
-                "at": sqlarrays.times(at for _, _, at in written.values()),
+                "band": sqlarrays.ints(written[value][0] for value in order),
+                "hash": hash_literal if order is chunk_hashes else sqlarrays.ints(order),
+                "n": sqlarrays.ints(written[value][1] for value in order),
+                "mention": mention_ids,
+                "at": times,
             },
         )
     if grown:
@@ -1041,12 +1054,20 @@ def _judge_clusters(
                     f"Hoax spread: {cluster.text[:120]}",
                 )
             )
-    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk
-    for firing, fired in zip(firings, fire_many(firings, result), strict=True):
+    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk;
+    # the clusters whose first alert this was are marked in one statement
+    alerted_now: list[int] = []
+    outcomes = fire_many(firings, result)
+    fired_at = timezone.now()
+    for firing, fired in zip(firings, outcomes, strict=True):
         alerted = firing.cluster
         if fired.created and alerted is not None and alerted.alerted_at is None:
-            alerted.alerted_at = timezone.now()
-            alerted.save(update_fields=["alerted_at"])
+            alerted.alerted_at = fired_at
+            alerted_now.append(alerted.pk)
+    if alerted_now:
+        HoaxCluster.objects.for_tenant(tenant_id).filter(pk__in=alerted_now).update(
+            alerted_at=fired_at
+        )
 
 
 class _Volume:

@@ -1,7 +1,8 @@
 """The hoax rule's MinHash signatures, computed for a whole batch of texts with numpy, are the
 values datasketch's ``MinHash.update_batch`` gives per text (a MinHash drawn from the seed, as
-before), on a fixed sample; the memoised claim key is the one worked out word by word; the band
-hashes of a stored (64-bit) signature are those of a fresh one."""
+before), on a fixed sample, with the memo of shingle hashes cold, warm and full; the memoised
+claim key is the one worked out word by word; the band hashes of a stored (64-bit) signature
+are those of a fresh one."""
 
 from __future__ import annotations
 
@@ -81,8 +82,12 @@ def test_memoised_claim_key_equals_the_word_by_word_one() -> None:
 def test_batch_signatures_identical_to_update_batch_per_text(
     batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a small numpy step too, so texts are split over several steps
-    monkeypatch.setattr(hoax, "_BATCH_SHINGLES", 50 if batch == 7 else 8192)
+    # a small numpy step too, so texts are split over several steps, and the default one
+    monkeypatch.setattr(hoax, "_BATCH_SHINGLES", {1: 8192, 7: 50}.get(batch, hoax._BATCH_SHINGLES))
+    # the shingle hashes from a cold memo, once with a bound that fills up early
+    hoax._GRAM_HASHES.clear()
+    bound = 100 if batch == 7 else hoax._GRAM_HASHES_MAX
+    monkeypatch.setattr(hoax, "_GRAM_HASHES_MAX", bound)
     texts = _texts()
     values: list[np.ndarray | None] = []
     for start in range(0, len(texts), batch):
@@ -98,6 +103,7 @@ def test_batch_signatures_identical_to_update_batch_per_text(
         assert new.dtype == old.hashvalues.dtype
         assert np.array_equal(new, old.hashvalues), text
     assert signed > 200  # the sample is mostly long enough to sign
+    assert 0 < len(hoax._GRAM_HASHES) <= bound
 
 
 def test_signature_is_a_minhash_of_the_same_values() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring.alerting.hoax import band_hashes, hash_values
@@ -127,3 +128,38 @@ def test_judging_reads_at_most_the_cap_of_a_clusters_members(
     assert cluster.member_count == 10 and cluster.author_count == 10
     alert = Alert.objects.for_tenant(tenant).get()
     assert alert.observed == 4  # the four earliest members' authors: enough to fire at three
+
+
+def test_the_clusters_a_chunk_alerts_are_marked_in_one_statement(tenant: Any) -> None:
+    only(tenant, "hoax-spread")
+    now = timezone.now() - timedelta(minutes=30)
+    loud = [edited_copies(claim, 4, seed=20 + n) for n, claim in enumerate(claims(2, seed=21))]
+    quiet = edited_copies(claims(1, seed=22)[0], 2, seed=23)  # two authors: below three
+    items = [
+        post(f"m{n}-{i}", text, now + timedelta(seconds=i), handle=f"m{n}-{i}")
+        for n, copies in enumerate([*loud, quiet])
+        for i, text in enumerate(copies)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        ingest(tenant, items)
+    clusters = HoaxCluster.objects.for_tenant(tenant)
+    assert clusters.count() == 3
+    assert clusters.filter(member_count=4, alerted_at__isnull=False).count() == 2
+    assert clusters.get(member_count=2).alerted_at is None
+    assert Alert.objects.for_tenant(tenant).count() == 2
+    marks = [q["sql"] for q in captured.captured_queries if '"alerted_at" =' in q["sql"]]
+    assert len(marks) == 1 and marks[0].startswith('UPDATE "monitoring_hoaxcluster"')
+
+
+def test_deleting_a_tenant_takes_its_band_rows_along(tenant: Any, other_tenant: Any) -> None:
+    # the band table's tenant key has no database constraint: Django's cascade deletes them
+    now = timezone.now() - timedelta(minutes=30)
+    for owner in (tenant, other_tenant):
+        only(owner, "hoax-spread")
+        ingest(owner, [post(f"d{i}", t, now) for i, t in enumerate(claims(3, seed=30))])
+    assert band_rows(tenant) and band_rows(other_tenant)
+    kept = band_rows(other_tenant)
+    tenant_id = tenant.pk
+    tenant.delete()
+    assert not HoaxBand.objects.for_tenant(tenant_id).exists()
+    assert band_rows(other_tenant) == kept
