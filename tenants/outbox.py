@@ -37,6 +37,11 @@ so the publishing app never imports its subscribers. What this module guarantees
   events' own tasks later find the claim, skip, and mark them delivered. A batch that raised is
   retried at once with the delivery's own event alone, so an event the handler cannot take
   fails alone and does not hold back the tenant's later events.
+* **At once, when nobody waits** (``publish(..., deliver_after_commit=True)``, the pipeline):
+  right after the publishing transaction commits, the publishing worker delivers the event
+  itself (``deliver_at_once``), leaving a batch subscriber whose tenant's lock is held (and any
+  failure) to the queued task, which still runs and skips what is done. A burst is judged while
+  it is stored instead of after every chunk queued before its deliveries.
 * **No wait for the disk**: the delivery's transaction commits with ``synchronous_commit =
   off`` (``tenants.commits``): the event stays undelivered until a later, flushed commit marks
   it delivered, so a crash that loses the delivery leaves it to the sweeper.
