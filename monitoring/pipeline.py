@@ -543,7 +543,11 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
 
 
 def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:
-    """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens)."""
+    """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens).
+
+    Delivered at once after the commit, in this worker, when no other worker is busy with the
+    tenant's early warning (``outbox.deliver_at_once``): chunks are judged while the stream is
+    stored, by the workers storing it, rather than after every chunk queued before them."""
     if not returned:
         return  # nothing inserted, nothing changed: nothing to tell
     outbox.publish(
@@ -554,7 +558,8 @@ def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:
             buckets=sorted({_bucket(row.published_at) for row in returned if row.inserted}),
             inserted_ids=[row.id for row in returned if row.inserted],
             updated_ids=[row.id for row in returned if not row.inserted],
-        )
+        ),
+        deliver_after_commit=True,
     )
 
 

@@ -37,6 +37,11 @@ so the publishing app never imports its subscribers. What this module guarantees
   events' own tasks later find the claim, skip, and mark them delivered. A batch that raised is
   retried at once with the delivery's own event alone, so an event the handler cannot take
   fails alone and does not hold back the tenant's later events.
+* **At once, when nobody waits** (``publish(..., deliver_after_commit=True)``, the pipeline):
+  right after the publishing transaction commits, the publishing worker delivers the event
+  itself (``deliver_at_once``), leaving a batch subscriber whose tenant's lock is held (and any
+  failure) to the queued task, which still runs and skips what is done. A burst is judged while
+  it is stored instead of after every chunk queued before its deliveries.
 * **No wait for the disk**: the delivery's transaction commits with ``synchronous_commit =
   off`` (``tenants.commits``): the event stays undelivered until a later, flushed commit marks
   it delivered, so a crash that loses the delivery leaves it to the sweeper.
@@ -182,10 +187,13 @@ def event_models() -> list[type[OutboxEvent]]:
     return [model for model in apps.get_models() if issubclass(model, OutboxEvent)]
 
 
-def publish(event: OutboxEvent) -> None:
+def publish(event: OutboxEvent, *, deliver_after_commit: bool = False) -> None:
     """Store ``event`` and queue its delivery. Call it inside the transaction that did the work.
 
-    One INSERT for the row and, when anybody subscribes, one for the delivery task.
+    One INSERT for the row and, when anybody subscribes, one for the delivery task. With
+    ``deliver_after_commit`` (a publisher that runs in a task worker) the event is also handed
+    to its subscribers in this process right after the transaction commits, when that needs no
+    wait (``deliver_at_once``); the queued task stays the durable path.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("outbox.publish() belongs inside the transaction that did the work.")
@@ -198,6 +206,9 @@ def publish(event: OutboxEvent) -> None:
         return
     event.save(force_insert=True)
     _dispatch(topic, event.tenant_id, event.pk)
+    if deliver_after_commit:
+        tenant_id, event_id = event.tenant_id, event.pk
+        transaction.on_commit(lambda: deliver_at_once(topic, tenant_id, event_id))
 
 
 def _dispatch(topic: str, tenant_id: int, event_id: int) -> None:
@@ -230,14 +241,19 @@ def _claimed(topic: str, tenant_id: int, event_id: int, subscriber: str) -> bool
     )
 
 
-def _lock_batches(topic: str, tenant_id: int, subscriber: str) -> None:
+def _lock_batches(topic: str, tenant_id: int, subscriber: str, *, wait: bool = True) -> bool:
     """Serialise one batch subscriber's deliveries of one tenant (until the transaction ends).
+    Without ``wait``: False at once when another delivery holds the lock.
 
     Taken before any claim: two deliveries that claimed overlapping sets of events, each
     waiting on a row the other inserted into the unique index, would deadlock."""
     key = zlib.crc32(f"outbox:{topic}:{subscriber}".encode()) - 2**31  # a signed int4
     with connection.cursor() as cursor:
+        if not wait:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [key, tenant_id])
+            return bool(cursor.fetchone()[0])
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [key, tenant_id])
+        return True
 
 
 def _claim_more(
@@ -266,17 +282,25 @@ def _claim_more(
 
 
 def _apply(
-    model: type[OutboxEvent], event: OutboxEvent, topic: str, subscriber: Subscriber, *, alone: bool
-) -> int:
+    model: type[OutboxEvent],
+    event: OutboxEvent,
+    topic: str,
+    subscriber: Subscriber,
+    *,
+    alone: bool,
+    wait: bool = True,
+) -> int | None:
     """One subscriber's transaction: claim, handle, commit together. 1 if it applied the event
     now, 0 if the event was claimed already; a batch subscriber's call takes more pending
-    events unless ``alone``."""
+    events unless ``alone``. Without ``wait``, None (nothing done) when another delivery holds
+    the batch subscriber's lock for the tenant."""
     with transaction.atomic():
         commit_without_flush()  # delivered_at is set by a later, flushed commit
         if subscriber.batch > 1:
             if _claimed(topic, event.tenant_id, event.pk, subscriber.name):
                 return 0  # a committed batch took it: no wait behind the batch running now
-            _lock_batches(topic, event.tenant_id, subscriber.name)
+            if not _lock_batches(topic, event.tenant_id, subscriber.name, wait=wait):
+                return None
         if not _claim(topic, event.tenant_id, event.pk, subscriber.name):
             return 0
         if subscriber.batch > 1:
@@ -287,24 +311,26 @@ def _apply(
         return 1
 
 
-def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
+def deliver(topic: str, tenant_id: int, event_id: int, *, wait: bool = True) -> dict[str, int]:
     """Hand one event to each of its subscribers that has not processed it yet (a batch
     subscriber: with more of the tenant's pending events).
 
     Each subscriber runs in its own transaction together with its acknowledgement. Raises
     ``SubscriberFailed`` when any subscriber raised (after trying all of them); marks the event
     delivered when none did. Returns how many subscribers applied it now and how many had already.
+    Without ``wait`` (``deliver_at_once``) a batch subscriber whose tenant's lock is held is left
+    out (counted as ``busy``) and the event stays undelivered for its queued task.
     """
     model = _event_model(topic)
     event = model.objects.for_tenant(tenant_id).filter(pk=event_id).first()
     if event is None or event.delivered_at is not None:
         return {"applied": 0, "already": 0, "failed": 0}
-    applied = already = 0
+    applied = already = busy = 0
     failed: list[str] = []
     for subscriber in subscribers(topic):
         try:
             try:
-                done = _apply(model, event, topic, subscriber, alone=False)
+                done = _apply(model, event, topic, subscriber, alone=False, wait=wait)
             except Exception:
                 if subscriber.batch == 1:
                     raise
@@ -315,7 +341,10 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
                     exc_info=True,
                     extra={"topic": topic, "tenant_id": tenant_id, "event_id": event_id},
                 )
-                done = _apply(model, event, topic, subscriber, alone=True)
+                done = _apply(model, event, topic, subscriber, alone=True, wait=wait)
+            if done is None:
+                busy += 1
+                continue
             applied += done
             already += 1 - done
         except Exception:  # one subscriber's failure must not hold back the others
@@ -331,10 +360,31 @@ def deliver(topic: str, tenant_id: int, event_id: int) -> dict[str, int]:
             failed.append(subscriber.name)
     if failed:
         raise SubscriberFailed(f"{topic} {event_id}: {', '.join(failed)} failed; retried later.")
+    if busy:
+        return {"applied": applied, "already": already, "failed": 0, "busy": busy}
     model.objects.for_tenant(tenant_id).filter(pk=event_id, delivered_at__isnull=True).update(
         delivered_at=timezone.now()
     )
     return {"applied": applied, "already": already, "failed": 0}
+
+
+def deliver_at_once(topic: str, tenant_id: int, event_id: int) -> dict[str, int] | None:
+    """``deliver`` without waiting, right after the event's transaction committed, in the
+    process that published it (``publish(..., deliver_after_commit=True)``): the subscribers'
+    work follows the publisher's in the same worker instead of queueing behind every task queued
+    meanwhile, so a stream of chunks is judged while it is stored. Best effort, never raises:
+    a batch subscriber busy with the tenant (another worker handling its events: the tenant's
+    next delivery takes this one along) and a failure leave the event to its queued task, which
+    skips what was applied here or by a later batch."""
+    try:
+        return deliver(topic, tenant_id, event_id, wait=False)
+    except Exception:  # the queued task delivers (and retries) it
+        logger.warning(
+            "outbox delivery at once failed; the queued task retries",
+            exc_info=True,
+            extra={"topic": topic, "tenant_id": tenant_id, "event_id": event_id},
+        )
+        return None
 
 
 def sweep(*, grace: timedelta | None = None) -> int:

@@ -302,3 +302,25 @@ def test_docs_describe_every_event_column_and_setting(settings: Any) -> None:
     assert columns <= documented, columns - documented
     for name in ("SIGAP_OUTBOX_GRACE_SECONDS", "SIGAP_OUTBOX_RETENTION_DAYS"):
         assert f"| `{name}` | {getattr(settings, name)} |" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_is_delivered_by_the_worker_that_stored_it_right_after_its_commit(
+    api: Any, tenant: Any, members: dict[str, Any]
+) -> None:
+    """``process_chunk`` hands its event to the subscribers once its transaction committed; the
+    queued delivery task stays (the durable path) and finds the work done."""
+    ingest(api, members["analyst"], tenant, [item(1), item(2)])
+    row = OrmQ.objects.get()  # the chunk's task only, as the worker that picked it runs it
+    task = row.task
+    row.delete()
+    assert task["func"] == "monitoring.tasks.process_chunk"
+    import_string(task["func"])(*task["args"], **task["kwargs"])
+    event = PipelineEvent.objects.for_tenant(tenant).get()
+    assert event.delivered_at is not None
+    assert applied()[event.pk].applications == 1
+    assert OutboxDelivery.objects.for_tenant(tenant).filter(event_id=event.pk).count() == len(
+        outbox.subscribers(TOPIC)
+    )
+    assert run_queued() == ["tenants.tasks.deliver_outbox_event"]
+    assert applied()[event.pk].applications == 1

@@ -7,12 +7,13 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
+from django_q.models import OrmQ
 
 from monitoring.models import PipelineEvent
 from tenants import outbox, tasks
 from tenants.models import OutboxDelivery
-from tests.monitoring.factories import PipelineEventFactory
+from tests.monitoring.factories import IngestBatchFactory, PipelineEventFactory
 from tests.monitoring.test_outbox import TOPIC, applied, registry  # noqa: F401 - fixture
 from tests.monitoring.test_worker_crash import wait_for
 from tests.outbox_subscriber import handlers
@@ -235,3 +236,107 @@ def test_registration_of_a_batch_subscriber(registry: dict[str, Any]) -> None:  
         outbox.register_subscriber("monitoring.PipelineEvent", "b", print, batch=6)
     with pytest.raises(outbox.ImproperlyConfigured, match="at least 1"):
         outbox.register_subscriber("monitoring.PipelineEvent", "c", print, batch=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_at_once_leaves_a_busy_tenant_to_the_queued_task_without_waiting(
+    tenant: Any,
+    registry: dict[str, Any],  # noqa: F811
+) -> None:
+    """While another worker's batch holds the tenant's lock, ``deliver_at_once`` returns at once
+    and claims nothing; the event stays undelivered until its queued task (or the tenant's next
+    batch) takes it."""
+    registry.clear()
+    calls: list[list[int]] = []
+    inside, release = threading.Event(), threading.Event()
+    record = batch_recorder(calls)
+
+    def slow(events: list[Any]) -> None:
+        record(events)
+        if len(calls) == 1:
+            inside.set()
+            assert release.wait(30)
+
+    outbox.register_subscriber("monitoring.PipelineEvent", "batch", slow, batch=5)
+    first = pending(tenant, 1)[0].pk
+
+    def run() -> None:
+        try:
+            tasks.deliver_outbox_event(TOPIC, tenant.pk, first)
+        finally:
+            connection.close()
+
+    running = threading.Thread(target=run)
+    running.start()
+    try:
+        assert inside.wait(30)
+        later = pending(tenant, 1)[0].pk  # committed after the running batch claimed its own
+        assert outbox.deliver_at_once(TOPIC, tenant.pk, later) == {
+            "applied": 0,
+            "already": 0,
+            "failed": 0,
+            "busy": 1,
+        }
+        assert not OutboxDelivery.objects.filter(event_id=later).exists()
+        assert PipelineEvent.objects.get(pk=later).delivered_at is None
+    finally:
+        release.set()
+        running.join(30)
+    assert tasks.deliver_outbox_event(TOPIC, tenant.pk, later)["applied"] == 1
+    assert calls == [[first], [later]]
+    assert not PipelineEvent.objects.filter(delivered_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_with_deliver_after_commit_delivers_once_the_transaction_committed(
+    tenant: Any,
+    registry: dict[str, Any],  # noqa: F811
+) -> None:
+    registry.clear()
+    calls: list[list[int]] = []
+    outbox.register_subscriber("monitoring.PipelineEvent", "batch", batch_recorder(calls), batch=5)
+    older = pending(tenant, 1)[0].pk  # left undelivered earlier: taken along
+    batch = IngestBatchFactory(tenant=tenant)
+    with transaction.atomic():
+        event = PipelineEvent(tenant=tenant, batch=batch, inserted_ids=[1])
+        outbox.publish(event, deliver_after_commit=True)
+        assert calls == []  # not before the commit
+    assert calls == [[older, event.pk]]
+    assert PipelineEvent.objects.get(pk=event.pk).delivered_at is not None
+    # the queued task, the durable path, is still there and finds it done
+    assert OrmQ.objects.count() == 1
+    assert tasks.deliver_outbox_event(TOPIC, tenant.pk, event.pk) == {
+        "applied": 0,
+        "already": 0,
+        "failed": 0,
+    }
+    # an event published without it waits for its task
+    with transaction.atomic():
+        quiet = PipelineEvent(tenant=tenant, batch=batch, inserted_ids=[2])
+        outbox.publish(quiet)
+    assert PipelineEvent.objects.get(pk=quiet.pk).delivered_at is None
+    assert calls == [[older, event.pk]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_delivery_at_once_does_not_raise_and_leaves_the_event_to_its_task(
+    tenant: Any,
+    registry: dict[str, Any],  # noqa: F811
+) -> None:
+    registry.clear()
+    fail = [True]
+    calls: list[list[int]] = []
+    record = batch_recorder(calls)
+
+    def flaky(events: list[Any]) -> None:
+        if fail[0]:
+            raise RuntimeError("not now")
+        record(events)
+
+    outbox.register_subscriber("monitoring.PipelineEvent", "batch", flaky, batch=5)
+    event = pending(tenant, 1)[0].pk
+    assert outbox.deliver_at_once(TOPIC, tenant.pk, event) is None
+    assert PipelineEvent.objects.get(pk=event).delivered_at is None
+    fail[0] = False
+    assert tasks.deliver_outbox_event(TOPIC, tenant.pk, event)["applied"] == 1
+    assert calls == [[event]]
