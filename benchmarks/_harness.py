@@ -210,18 +210,21 @@ def postgres_pid() -> int | None:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live descendants."""
+    """User + system CPU seconds of a process and its live descendants, each with the children
+    it has already reaped (a task cluster's workers are its grandchildren: a worker the cluster
+    recycles is reaped by its parent, not by ``pid``; counting only the descendants' own time
+    lost it, and a run's difference could come out negative)."""
     import psutil
 
     try:
         proc = psutil.Process(pid)
-        total = sum(proc.cpu_times()[:4])  # with the children it has already reaped
+        total = sum(proc.cpu_times()[:4])
         children = proc.children(recursive=True)
     except psutil.NoSuchProcess:
         return float("nan")
     for child in children:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += sum(child.cpu_times()[:2])
+            total += sum(child.cpu_times()[:4])
     return total
 
 
