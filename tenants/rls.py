@@ -303,6 +303,9 @@ def use_role(role: str, using: str = "default") -> None:
     else:
         raise ValueError(f"no role {role!r}: 'owner' or 'application'")
     db.close()
+    # A pool (SIGAP_DB_POOL) keeps connections of the role it was opened with: closed, the next
+    # connection opens a new pool as the role set here.
+    db.close_pool()
     for key in _ROLE_KEYS:
         if key in target:
             current[key] = target[key]

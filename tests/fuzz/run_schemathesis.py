@@ -26,7 +26,8 @@ a second member, a fresh key, query, source ...), never to the objects the other
 Nothing is excluded.
 
 Settings it forces, for the run only: DEBUG off (the answers production gives), rate limits far
-above what one fuzzer sends (limits have their own tests), the test settings' fast hashing.
+above what one fuzzer sends (limits have their own tests), the test settings' fast hashing, and
+production's database connection pool (``SIGAP_DB_POOL``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def configure_environment() -> None:
     os.environ["THROTTLE_RATE_USER"] = "1000000/min"
     os.environ["THROTTLE_RATE_ANON"] = "1000000/min"
     os.environ["THROTTLE_RATE_WIDGET"] = "1000000/min"
+    # The connection pool of production's web processes (config/gunicorn.py): the server here
+    # answers each request on a new thread, and without the pool each request opened (and
+    # closed) a PostgreSQL connection of its own. Larger than production's, as threads the
+    # run does not close (the engine's, this one) hold one each.
+    os.environ["SIGAP_DB_POOL"] = "1"
+    os.environ.setdefault("DB_POOL_MAX", "16")
     sys.path.insert(0, str(ROOT))
 
 
@@ -1750,6 +1757,10 @@ def main() -> int:
     with dbscope.all_tenants("fuzz run: seeding"):
         try:
             seed = seed_database()
+            # The run is the application role's (its pool opened after the switch above).
+            unsafe = rls.unsafe_role()
+            if unsafe is not None:
+                raise SystemExit(f"the fuzz run would bypass row-level security: {unsafe}")
             stats = Stats()
 
             def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
