@@ -303,6 +303,11 @@ def use_role(role: str, using: str = "default") -> None:
     else:
         raise ValueError(f"no role {role!r}: 'owner' or 'application'")
     db.close()
+    # A pool (SIGAP_DB_POOL) keeps connections of the role it was opened with: closed, the next
+    # connection opens a new pool as the role set here (PostgreSQL's backend has pools).
+    close_pool = getattr(db, "close_pool", None)
+    if close_pool is not None:
+        close_pool()
     for key in _ROLE_KEYS:
         if key in target:
             current[key] = target[key]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from strawberry.permission import PermissionExtension
 
@@ -23,6 +24,7 @@ from tenants import services
 from tenants.graphql.permissions import HasTenantCapability
 from tenants.roles import Cap, Role, roles_lacking
 from tests.conftest import error_codes
+from tests.resource_base import Ctx, build_world
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 FAKE_VALUES = {
@@ -98,6 +100,37 @@ def cases(endpoints: list[Endpoint]) -> list[Any]:
         for m in e.methods()
         if (m, e.name) not in PUBLIC_ENDPOINTS
     ]
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Ctx]:
+    """The tenants and people of ``tests/conftest.py``, built once for the module's walk inside
+    a transaction rolled back after it (as ``tests/resource_base.py`` does per class); each test
+    runs in a savepoint within it (pytest-django's ``db``), so its requests' changes and tokens
+    are undone after it."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tenant(world: Ctx, db: Any) -> Any:
+    return world.tenant
+
+
+@pytest.fixture
+def members(world: Ctx, db: Any) -> dict[str, Any]:
+    return world.members
+
+
+@pytest.fixture
+def outsider(world: Ctx, db: Any) -> Any:
+    return world.outsider
 
 
 def test_every_pattern_is_named_and_known() -> None:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import copy
 import io
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from django.conf import settings
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.plumbing import ComponentRegistry
@@ -29,8 +27,9 @@ from monitoring.models import MonitoredQuery, Source
 from tenants.api import errors
 from tenants.api.errors import ErrorCode
 from tenants.models import Tenant
+from tests.openapi_spec import openapi_spec
 
-SPEC: dict[str, Any] = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+SPEC: dict[str, Any] = openapi_spec()
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 
 

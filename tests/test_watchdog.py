@@ -223,7 +223,13 @@ def test_restarts_without_progress_wait_longer_each_time(monkeypatch: pytest.Mon
     monkeypatch.setattr(watchdog, "stalled", lambda name=None: reason[0])
     monkeypatch.setattr(watchdog, "release_pulled", lambda name=None: 0)
     monkeypatch.setattr(watchdog, "stall_seconds", lambda name=None: 10)
-    monkeypatch.setattr(watchdog, "spawn", lambda command, env: subprocess.Popen(["sleep", "60"]))
+    # The leader of a group of its own, as ``watchdog.spawn`` starts it: a restart stops the
+    # group at once (a child left in the suite's group would be waited for to its natural end).
+    monkeypatch.setattr(
+        watchdog,
+        "spawn",
+        lambda command, env: subprocess.Popen(["sleep", "60"], start_new_session=True),
+    )
     watched = watchdog.WatchedCluster(grace=0)
 
     def wait_s() -> float:

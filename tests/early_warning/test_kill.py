@@ -49,8 +49,10 @@ def test_killing_the_worker_between_outbox_and_alert_loses_and_doubles_nothing(
     chunks = IngestChunk.objects.filter(batch=batch)
     hang = tmp_path / "alerts-hang"
 
+    # The dead cluster's task receipts come back after Q_RETRY (the empty queue waited for
+    # below); Q_TIMEOUT is three times what the second cluster gives a task.
     first = start_cluster(
-        Q_WORKERS="2", Q_TIMEOUT="60", Q_RETRY="61", SIGAP_TEST_ALERTS_HANG=str(hang)
+        Q_WORKERS="2", Q_TIMEOUT="15", Q_RETRY="16", SIGAP_TEST_ALERTS_HANG=str(hang)
     )
     try:
         wait_for(hang.exists, 90, "the alert subscriber to be called")

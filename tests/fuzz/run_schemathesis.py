@@ -26,7 +26,8 @@ a second member, a fresh key, query, source ...), never to the objects the other
 Nothing is excluded.
 
 Settings it forces, for the run only: DEBUG off (the answers production gives), rate limits far
-above what one fuzzer sends (limits have their own tests), the test settings' fast hashing.
+above what one fuzzer sends (limits have their own tests), the test settings' fast hashing, and
+production's database connection pool (``SIGAP_DB_POOL``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def configure_environment() -> None:
     os.environ["THROTTLE_RATE_USER"] = "1000000/min"
     os.environ["THROTTLE_RATE_ANON"] = "1000000/min"
     os.environ["THROTTLE_RATE_WIDGET"] = "1000000/min"
+    # The connection pool of production's web processes (config/gunicorn.py): the server here
+    # answers each request on a new thread, and without the pool each request opened (and
+    # closed) a PostgreSQL connection of its own. Larger than production's, as threads the
+    # run does not close (the engine's, this one) hold one each.
+    os.environ["SIGAP_DB_POOL"] = "1"
+    os.environ.setdefault("DB_POOL_MAX", "16")
     sys.path.insert(0, str(ROOT))
 
 
@@ -1309,9 +1316,10 @@ class SigningApp:
     ``sign-me`` gets the current time and a valid signature over its exact body with the
     source's current secret (which ``rotate-secret`` may have changed)."""
 
-    def __init__(self, app: Any, seed: Seed) -> None:
+    def __init__(self, app: Any, seed: Seed, stats: Stats | None = None) -> None:
         self.app = app
         self.seed = seed
+        self.stats = stats
 
     served_seconds = 0.0
     cpu_seconds = 0.0
@@ -1321,8 +1329,13 @@ class SigningApp:
         try:
             return self.sign_and_call(environ, start_response)
         finally:
-            SigningApp.served_seconds += time.monotonic() - started
+            took = time.monotonic() - started
+            SigningApp.served_seconds += took
             SigningApp.cpu_seconds += time.thread_time() - cpu
+            if self.stats is not None:
+                case = self.stats.in_flight.get(environ.get("HTTP_X_FUZZ_CASE", ""))
+                if case is not None:
+                    self.stats.seconds[case.operation.label] += took
 
     def sign_and_call(self, environ: dict[str, Any], start_response: Any) -> Any:
         role = environ.pop("HTTP_X_FUZZ_AS", None)
@@ -1366,6 +1379,7 @@ class Stats:
     phases: Counter[str] = field(default_factory=Counter)
     ok: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)  # in the application, per operation
     methods: dict[str, str] = field(default_factory=dict)
     # (operation, exception type, raising frame) -> [count, one example request, traceback]
     exceptions: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
@@ -1703,6 +1717,10 @@ def report(stats: Stats, schema: Any) -> int:
         f"({len(NO_2XX_YET)} more known, NO_2XX_YET)"
     )
     print("Requests per phase: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.phases.items())))
+    slowest = ", ".join(
+        f"{label} {seconds:.0f} s" for label, seconds in stats.seconds.most_common(8)
+    )
+    print(f"Most time in the application: {slowest}")
     return problems
 
 
@@ -1750,6 +1768,10 @@ def main() -> int:
     with dbscope.all_tenants("fuzz run: seeding"):
         try:
             seed = seed_database()
+            # The run is the application role's (its pool opened after the switch above).
+            unsafe = rls.unsafe_role()
+            if unsafe is not None:
+                raise SystemExit(f"the fuzz run would bypass row-level security: {unsafe}")
             stats = Stats()
 
             def on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
@@ -1758,7 +1780,7 @@ def main() -> int:
 
             got_request_exception.connect(on_exception, weak=False)
             install_hooks(seed, stats)
-            base_url = start_server(SigningApp(WSGIHandler(), seed))
+            base_url = start_server(SigningApp(WSGIHandler(), seed, stats))
             schema = own_share(build_schema(seed, base_url))
             print(
                 f"Seeded tenant '{seed.tenant.slug}' ({time.monotonic() - started:.0f} s); "

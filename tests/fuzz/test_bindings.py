@@ -3,17 +3,12 @@ its tenant; a new endpoint with an id must say which kind of object it names."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
 from tests.fuzz.run_schemathesis import PATH_KINDS
-
-SCHEMA = Path(__file__).resolve().parents[2] / "openapi.yaml"
+from tests.openapi_spec import openapi_spec
 
 
 def test_every_path_with_an_id_is_bound() -> None:
-    paths = yaml.safe_load(SCHEMA.read_text())["paths"]
+    paths = openapi_spec()["paths"]
     with_ids = {
         path.removeprefix("/api/v1")
         for path in paths

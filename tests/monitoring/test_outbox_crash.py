@@ -39,8 +39,11 @@ def test_killing_the_worker_before_the_subscriber_commits_loses_and_doubles_noth
     chunks = IngestChunk.objects.filter(batch=batch)
     hang = tmp_path / "subscriber-hangs"
 
+    # Q_RETRY: how long the dead cluster's task receipts wait before the broker hands them out
+    # again; the test waits for them below (an empty queue). Q_TIMEOUT (below it) is three times
+    # what the second cluster, and tests/monitoring/test_worker_crash.py, give a chunk's task.
     first = start_cluster(
-        Q_WORKERS="2", Q_TIMEOUT="60", Q_RETRY="61", SIGAP_TEST_OUTBOX_HANG=str(hang)
+        Q_WORKERS="2", Q_TIMEOUT="15", Q_RETRY="16", SIGAP_TEST_OUTBOX_HANG=str(hang)
     )
     try:
         wait_for(hang.exists, 90, "the subscriber to be called")

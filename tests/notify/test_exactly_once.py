@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import transaction
 from django.test import override_settings
+from django_q.models import OrmQ
 
 from tenants.models import Delivery
 from tenants.notify import services
@@ -81,8 +82,8 @@ def test_killing_the_worker_between_deciding_and_sending_sends_once(
         )
     env = {
         "Q_WORKERS": "1",
-        "Q_TIMEOUT": "20",
-        "Q_RETRY": "25",
+        "Q_TIMEOUT": "10",
+        "Q_RETRY": "12",
         "SIGAP_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(port),
@@ -102,9 +103,9 @@ def test_killing_the_worker_between_deciding_and_sending_sends_once(
     second = start_cluster(**env)
     try:
         wait_for(lambda: Delivery.objects.get(pk=delivery.pk).status == "sent", 90, "the resend")
-        # Let the broker hand out the killed worker's task again (after Q_RETRY): it must find
-        # the delivery sent and send nothing.
-        time.sleep(27)
+        # The broker hands out the killed worker's task again (Q_RETRY after it was pulled) and
+        # the second cluster runs it to its end: it must find the delivery sent and send nothing.
+        wait_for(lambda: not OrmQ.objects.exists(), 90, "the killed worker's task to run again")
     finally:
         second.terminate()
         second.wait(timeout=30)
