@@ -210,6 +210,20 @@ class Ctx:
         return self.members[str(role)]
 
 
+def world_rolled_back(django_db_blocker: Any) -> Iterator[Ctx]:
+    """``build_world`` for a fixture broader than a test (a class, a module): built inside a
+    transaction rolled back when the fixture ends; each test then runs in a savepoint within it
+    (pytest-django's ``db``), so it sees only its own rows."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 def build_world() -> Ctx:
     """What the ``tenant``, ``other_tenant``, ``members`` and ``outsider`` fixtures of
     ``tests/conftest.py`` give, built at once."""
@@ -343,14 +357,7 @@ class TenantResourceTests:
         """The tenants and people of ``tests/conftest.py``, built once per test class inside a
         transaction that is rolled back after the class; each test runs in a savepoint within
         it (pytest-django's ``db``), so tests still see only their own rows."""
-        with django_db_blocker.unblock():
-            atomic = transaction.atomic()
-            atomic.__enter__()
-            try:
-                yield build_world()
-            finally:
-                transaction.set_rollback(True)
-                atomic.__exit__(None, None, None)
+        yield from world_rolled_back(django_db_blocker)
 
     @pytest.fixture
     def ctx(self, world: Ctx, db: Any) -> Ctx:

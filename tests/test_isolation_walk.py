@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from strawberry.permission import PermissionExtension
 
@@ -24,7 +23,7 @@ from tenants import services
 from tenants.graphql.permissions import HasTenantCapability
 from tenants.roles import Cap, Role, roles_lacking
 from tests.conftest import error_codes
-from tests.resource_base import Ctx, build_world
+from tests.resource_base import Ctx, world_rolled_back
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 FAKE_VALUES = {
@@ -108,14 +107,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Ctx]:
     a transaction rolled back after it (as ``tests/resource_base.py`` does per class); each test
     runs in a savepoint within it (pytest-django's ``db``), so its requests' changes and tokens
     are undone after it."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    yield from world_rolled_back(django_db_blocker)
 
 
 @pytest.fixture
