@@ -241,6 +241,7 @@ def drop_tenant(tenant_id: int) -> None:
             "monitoring_alert",
             "monitoring_detectorstate",
             "monitoring_hoaxband",
+            "monitoring_hoaxclusterauthor",
             "monitoring_hoaxmember",
             "monitoring_hoaxcluster",
             "monitoring_engagementsnapshot",

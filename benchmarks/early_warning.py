@@ -44,7 +44,21 @@ from benchmarks._harness import (
 )
 
 
-def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | None) -> dict:
+def _backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend so far (NaN when not local)."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    except (psutil.Error, OSError):
+        return float("nan")
+
+
+def run(rounds: list[list[dict[str, Any]]], chunk: int, rules: bool, profile: str | None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -65,56 +79,71 @@ def run(items: list[dict[str, Any]], chunk: int, rules: bool, profile: str | Non
         )
         # the chunk's delivery after its commit is timed below, as a step of its own
         outbox.deliver_at_once = lambda topic, tenant_id, event_id: None  # type: ignore[assignment]
-        valid = validate_items(items).items
-        batch = IngestBatch.objects.create(
-            tenant=tenant, item_count=len(valid), chunk_count=(len(valid) + chunk - 1) // chunk
-        )
-        chunks = IngestChunk.objects.bulk_create(
-            [
-                IngestChunk(
-                    tenant=tenant, batch=batch, index=i // chunk, items=valid[i : i + chunk]
-                )
-                for i in range(0, len(valid), chunk)
-            ]
-        )
-        cpu = {"chunk": 0.0, "delivery": 0.0}
+        cpu = {"chunk": 0.0, "delivery": 0.0, "delivery_pg": 0.0}
         sql = {"chunk": 0, "delivery": 0}
         profiles = {"chunk": cProfile.Profile(), "delivery": cProfile.Profile()}
+        per_round: list[dict[str, float]] = []
+        n = 0
         try:
-            for stored in chunks:
-                with CaptureQueriesContext(connection) as captured:
-                    t0 = time.process_time()
-                    if profile:
-                        profiles["chunk"].enable()
-                    process_chunk(tenant.pk, stored.pk)
-                    if profile:
-                        profiles["chunk"].disable()
-                    cpu["chunk"] += time.process_time() - t0
-                sql["chunk"] += len(captured)
-                events, queued[:] = list(queued), []
-                with CaptureQueriesContext(connection) as captured:
-                    t0 = time.process_time()
-                    if profile:
-                        profiles["delivery"].enable()
-                    for topic, tenant_id, event_id in events:
-                        outbox.deliver(topic, tenant_id, event_id)
-                    if profile:
-                        profiles["delivery"].disable()
-                    cpu["delivery"] += time.process_time() - t0
-                sql["delivery"] += len(captured)
+            for items in rounds:
+                valid = validate_items(items).items
+                n += len(valid)
+                batch = IngestBatch.objects.create(
+                    tenant=tenant,
+                    item_count=len(valid),
+                    chunk_count=(len(valid) + chunk - 1) // chunk,
+                )
+                chunks = IngestChunk.objects.bulk_create(
+                    [
+                        IngestChunk(
+                            tenant=tenant, batch=batch, index=i // chunk, items=valid[i : i + chunk]
+                        )
+                        for i in range(0, len(valid), chunk)
+                    ]
+                )
+                before = dict(cpu)
+                for stored in chunks:
+                    with CaptureQueriesContext(connection) as captured:
+                        t0 = time.process_time()
+                        if profile:
+                            profiles["chunk"].enable()
+                        process_chunk(tenant.pk, stored.pk)
+                        if profile:
+                            profiles["chunk"].disable()
+                        cpu["chunk"] += time.process_time() - t0
+                    sql["chunk"] += len(captured)
+                    events, queued[:] = list(queued), []
+                    with CaptureQueriesContext(connection) as captured:
+                        pg0, t0 = _backend_cpu(), time.process_time()
+                        if profile:
+                            profiles["delivery"].enable()
+                        for topic, tenant_id, event_id in events:
+                            outbox.deliver(topic, tenant_id, event_id)
+                        if profile:
+                            profiles["delivery"].disable()
+                        cpu["delivery"] += time.process_time() - t0
+                        cpu["delivery_pg"] += _backend_cpu() - pg0
+                    sql["delivery"] += len(captured)
+                per_round.append(
+                    {
+                        key: round(1000 * (cpu[key] - before[key]) / len(valid), 3)
+                        for key in ("chunk", "delivery", "delivery_pg")
+                    }
+                )
         finally:
             outbox._dispatch = real_dispatch  # type: ignore[assignment]
             outbox.deliver_at_once = real_at_once  # type: ignore[assignment]
         if profile:
             for name, prof in profiles.items():
                 prof.dump_stats(f"{profile}.{name}")
-        n = len(valid)
         return {
             "n": n,
             "chunk": chunk,
             "rules": rules,
             "chunk_cpu_ms_per_mention": round(1000 * cpu["chunk"] / n, 3),
             "delivery_cpu_ms_per_mention": round(1000 * cpu["delivery"] / n, 3),
+            "delivery_pg_cpu_ms_per_mention": round(1000 * cpu["delivery_pg"] / n, 3),
+            "rounds": per_round,
             "chunk_sql_per_1000": round(1000 * sql["chunk"] / n, 1),
             "delivery_sql_per_1000": round(1000 * sql["delivery"] / n, 1),
             "alerts": Alert.objects.for_tenant(tenant.pk).count(),
@@ -162,6 +191,9 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="rounds of --n mentions fed to the same tenant"
+    )
     ap.add_argument("--days", type=float, default=3.0, help="publication times span, days")
     ap.add_argument("--no-rules", action="store_true", help="the tenant's alert rules disabled")
     ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
@@ -177,10 +209,26 @@ def main() -> int:
     as_owner()
     tag = f"{int(time.time()):x}{secrets.token_hex(2)}"
     before = load_note()
-    run(generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed"), 500, True, None)
-    # the same items in every run, their times relative to now (as the backfill rule sees them)
-    items = generate(args.n, seed=args.seed, run_id=f"ew{args.seed}", brand="mixed", days=args.days)
-    result = run(items, args.chunk, not args.no_rules, args.profile)
+    run(
+        [generate(args.warmup, seed=args.seed + 1, run_id=f"{tag}w", brand="mixed")],
+        500,
+        True,
+        None,
+    )
+    # the same items in every run, their times relative to now (as the backfill rule sees them);
+    # each round the next slice of one long run, fed to the same tenant (its history grows)
+    rounds = [
+        generate(
+            args.n,
+            seed=args.seed,
+            run_id=f"ew{args.seed}",
+            brand="mixed",
+            days=args.days,
+            start=r * args.n,
+        )
+        for r in range(args.rounds)
+    ]
+    result = run(rounds, args.chunk, not args.no_rules, args.profile)
     result["days"] = args.days
     result["load_before"], result["load_after"] = before, load_note()
     keys = result.pop("alert_keys")

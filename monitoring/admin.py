@@ -586,7 +586,7 @@ class LowCredibilityDomainAdmin(ServiceModelAdmin):
 # Rules and owned accounts are written through monitoring.early_warning.services; alerts change
 # only through its actions (acknowledge, resolve, dismiss with a reason); hoax clusters are
 # the detector's and read-only. The detector's own tables (DetectorState, HoaxMember,
-# HoaxBand, EngagementSnapshot) are internal and not registered.
+# HoaxBand, HoaxClusterAuthor, EngagementSnapshot) are internal and not registered.
 
 
 def _alert_capable(request: HttpRequest, cap: Cap, tenant_id: int) -> bool:

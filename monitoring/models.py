@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -844,6 +844,13 @@ class HoaxCluster(TenantOwnedModel):
         default=list, blank=True, help_text=gettext_lazy("Members per hour since the first.")
     )
     alerted_at = models.DateTimeField(null=True, blank=True)
+    member_authors = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy(
+            "Distinct authors of all its members (HoaxClusterAuthor); empty when not kept."
+        ),
+    )
 
     class Meta:
         ordering = ["-last_at"]
@@ -858,8 +865,17 @@ class HoaxCluster(TenantOwnedModel):
 
 class HoaxMember(TenantOwnedModel):
     """A mention with a claim long enough to sign, its MinHash signature and its cluster once
-    it has a near copy (pruned after the window)."""
+    it has a near copy (pruned after the window).
 
+    Written once per signed mention (one insert per chunk), so neither key has a foreign-key
+    constraint (their deferred checks ran once per row at every commit), as ``HoaxBand``'s
+    tenant: the rows stay the tenant's (``tenant_id`` in each key and statement, the row-level
+    policy) and deleting a tenant or a cluster still deletes them (Django's ``on_delete``).
+    The time index, read only by the prune, is a BRIN one (rows come in time order)."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="hoaxmembers", db_constraint=False
+    )
     mention_id = models.BigIntegerField()
     cluster = models.ForeignKey(
         HoaxCluster,
@@ -867,6 +883,8 @@ class HoaxMember(TenantOwnedModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="members",
+        db_constraint=False,
+        db_index=False,  # ``hoax_member_cluster`` serves the cascade (tenant, cluster)
         help_text="Empty while the mention has no near copy yet.",
     )
     author = models.CharField(max_length=220, help_text="platform:handle")
@@ -879,8 +897,31 @@ class HoaxMember(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "cluster", "published_at"], name="hoax_member_cluster"),
-            models.Index(fields=["tenant", "published_at"], name="hoax_member_time"),
+            BrinIndex(fields=["tenant", "published_at"], name="hoax_member_time"),
         ]
+
+
+class HoaxClusterAuthor(TenantOwnedModel):
+    """One author (platform:handle) of a cluster's members: the chunk's new ones counted in
+    ``HoaxCluster.member_authors``, so a cluster wholly inside the rule's window is judged
+    without reading its members again (``monitoring.early_warning.live``). ``first_at``: when
+    the author's first member here was judged (for the prune). Plain ids and no foreign-key
+    constraint, as ``HoaxBand``; deleting a tenant still deletes the rows."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="hoaxclusterauthors", db_constraint=False
+    )
+    cluster_id = models.BigIntegerField()
+    author = models.CharField(max_length=220)
+    first_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "cluster_id", "author"], name="hoax_cluster_author_unique"
+            )
+        ]
+        indexes = [BrinIndex(fields=["tenant", "first_at"], name="hoax_cluster_author_time")]
 
 
 class HoaxBand(TenantOwnedModel):
@@ -894,7 +935,12 @@ class HoaxBand(TenantOwnedModel):
     no foreign-key constraint: its deferred check, one per inserted row at every commit, was
     a third of the upsert's own cost. The rows stay the tenant's as every tenant row does
     (``tenant_id`` in each key and statement, the row-level policy), and deleting a tenant
-    still deletes them (Django's ``on_delete``, which never relied on the constraint)."""
+    still deletes them (Django's ``on_delete``, which never relied on the constraint).
+
+    Most writes move a row to a newer member (the upsert's update): its time index is a BRIN
+    one, which PostgreSQL (16 and later) does not count against heap-only updates, and the
+    table keeps free room in each page (``fillfactor``, migration 0023), so such an update
+    writes no index entry at all (three before: the key, the hash and the time)."""
 
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="hoaxbands", db_constraint=False
@@ -908,7 +954,7 @@ class HoaxBand(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "hash"], name="hoax_band_unique_hash")
         ]
-        indexes = [models.Index(fields=["tenant", "published_at"], name="hoax_band_time")]
+        indexes = [BrinIndex(fields=["tenant", "published_at"], name="hoax_band_time")]
 
 
 class Alert(TenantOwnedModel):

@@ -61,6 +61,7 @@ NO_SCOPED_ADMIN: dict[str, str] = {
     "monitoring.DetectorState": "detector state, internal",
     "monitoring.HoaxMember": "hoax cluster member signature, internal, pruned",
     "monitoring.HoaxBand": "LSH band hash, internal, pruned",
+    "monitoring.HoaxClusterAuthor": "hoax cluster author counted once, internal, pruned",
     "monitoring.EngagementSnapshot": "velocity input, internal, pruned",
     # Action links (tenants/action_links.py): only token hashes, written when a message is
     # sent and used by their page; nothing staff could read or change usefully.
@@ -97,6 +98,7 @@ NO_RESOURCE_TESTS: dict[str, str] = {
     "monitoring.DetectorState": "detector state, no API",
     "monitoring.HoaxMember": "hoax cluster member, no API",
     "monitoring.HoaxBand": "LSH band hash, no API",
+    "monitoring.HoaxClusterAuthor": "hoax cluster author, no API",
     "monitoring.EngagementSnapshot": "velocity input, no API",
     # Notifications internals (tests/notify/): hashed link tokens; each alert's escalation
     # state, shown read-only in the admin and driven only by the engine.
@@ -140,6 +142,7 @@ NO_GRAPHQL_TYPE: dict[str, str] = {
     "monitoring.DetectorState": "early-warning internal (see NO_RESOURCE_TESTS)",
     "monitoring.HoaxMember": "early-warning internal (see NO_RESOURCE_TESTS)",
     "monitoring.HoaxBand": "early-warning internal (see NO_RESOURCE_TESTS)",
+    "monitoring.HoaxClusterAuthor": "early-warning internal (see NO_RESOURCE_TESTS)",
     "monitoring.EngagementSnapshot": "early-warning internal (see NO_RESOURCE_TESTS)",
     # The client portal reads incidents, their timeline and tasks over GraphQL; the team,
     # links and the incident policies are staff work, managed over REST and the admin.

@@ -89,6 +89,7 @@ from monitoring.models import (
     EngagementSnapshot,
     HoaxBand,
     HoaxCluster,
+    HoaxClusterAuthor,
     HoaxMember,
     LowCredibilityDomain,
     Mention,
@@ -730,13 +731,14 @@ _CLUSTER_UPDATE = """
     UPDATE monitoring_hoaxcluster c SET first_at = u.first_at,
         first_mention_id = u.first_mention_id, first_poster = u.first_poster, text = u.text,
         authors = u.authors, author_count = u.author_count, member_count = u.member_count,
-        last_at = u.last_at, links = u.links, low_credibility_links = u.low, spread = u.spread
+        last_at = u.last_at, links = u.links, low_credibility_links = u.low, spread = u.spread,
+        member_authors = u.member_authors
     FROM unnest(%(id)s::bigint[], %(first_at)s::timestamptz[], %(first_mention_id)s::bigint[],
         %(first_poster)s::text[], %(text)s::text[], %(authors)s::jsonb[],
         %(author_count)s::integer[], %(member_count)s::integer[], %(last_at)s::timestamptz[],
-        %(links)s::jsonb[], %(low)s::jsonb[], %(spread)s::jsonb[])
+        %(links)s::jsonb[], %(low)s::jsonb[], %(spread)s::jsonb[], %(member_authors)s::integer[])
         AS u(id, first_at, first_mention_id, first_poster, text, authors, author_count,
-            member_count, last_at, links, low, spread)
+            member_count, last_at, links, low, spread, member_authors)
     WHERE c.tenant_id = %(tenant)s AND c.id = u.id
 """
 
@@ -761,6 +763,17 @@ _ACTIVE_MEMBERS = """
             ) AS r GROUP BY r.author
         ) AS d
     ) AS a
+"""
+
+# The chunk's (cluster, author) pairs; the ones new to their cluster come back (counted in
+# ``member_authors``). One row per pair of the chunk, whatever the clusters' sizes.
+_AUTHORS_INSERT = """
+    INSERT INTO monitoring_hoaxclusterauthor (tenant_id, cluster_id, author, first_at)
+    SELECT %(tenant)s, u.cluster, u.author, u.at
+    FROM unnest(%(cluster)s::bigint[], %(author)s::text[], %(at)s::timestamptz[])
+        AS u(cluster, author, at)
+    ON CONFLICT (tenant_id, cluster_id, author) DO NOTHING
+    RETURNING cluster_id
 """
 
 
@@ -991,6 +1004,7 @@ def _new_cluster(tenant_id: int, live: LiveMention) -> HoaxCluster:
         text=event.text[:2000],
         member_count=0,
         author_count=0,
+        member_authors=0,
     )
 
 
@@ -1010,43 +1024,44 @@ def _judge_clusters(
     }
     low = list(LowCredibilityDomain.objects.for_tenant(tenant_id).values_list("domain", flat=True))
     newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
-    active: dict[int, dict[str, datetime]] = defaultdict(dict)
-    active_members: dict[int, int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ACTIVE_MEMBERS,
-            {
-                "tenant": tenant_id,
-                "cluster": sqlarrays.ints(grown),
-                "since": sqlarrays.times(newest[cid] - window for cid in grown),
-                "cap": HOAX_JUDGE_CAP,
-            },
-        )
-        for cluster_id, count, authors, firsts in cursor.fetchall():
-            active_members[cluster_id] = count or 0
-            for author, first in zip(authors or (), firsts or (), strict=True):
-                active[cluster_id][author] = as_utc(first)
+    _count_authors(tenant_id, [clusters[cid] for cid in grown], grown)
     for cluster_id, added in grown.items():
         _update_cluster(clusters[cluster_id], added, low)
     _save_clusters(tenant_id, [clusters[cluster_id] for cluster_id in grown])
+    # (authors inside the window, the earliest member's time there, members there) per cluster
+    active: dict[int, tuple[int, datetime | None, int]] = {}
+    read: list[int] = []
+    for cluster_id in grown:
+        cluster = clusters[cluster_id]
+        if (
+            cluster.member_authors is not None
+            and cluster.first_at >= newest[cluster_id] - window
+            and cluster.member_count <= HOAX_JUDGE_CAP
+        ):
+            # every member is inside the window and under the cap: the aggregate would count
+            # them all, and their authors, and start at the first copy
+            active[cluster_id] = (cluster.member_authors, cluster.first_at, cluster.member_count)
+        else:
+            read.append(cluster_id)
+    active.update(_active_members(tenant_id, read, newest, window))
     volume = _Volume(tenant_id, min(floor_bucket(c.first_at) for c in clusters.values()))
     firings: list[services.Firing] = []
     for cluster_id, added in grown.items():
         cluster = clusters[cluster_id]
-        authors = active[cluster_id]
+        authors, start, members = active.get(cluster_id, (0, None, 0))
         tipping = max(added, key=lambda m: (m.event.published_at, m.id))
         if tipping.backfill:
             continue
-        if not _spreading(volume, cluster, active_members[cluster_id], tipping, window):
+        if not _spreading(volume, cluster, members, tipping, window):
             continue
         for rule in rules:
             needed = int(rule.params.get("min_authors") or HOAX_PRESETS[rule.sensitivity][1])
-            if len(authors) < needed:
+            if authors < needed or start is None:
                 continue
             firings.append(
                 services.Firing(
                     rule,
-                    _hoax_alert(rule, cluster, authors, tipping, needed),
+                    _hoax_alert(rule, cluster, authors, start, tipping, needed),
                     f"hoax-spread:{cluster.key}",
                     [m.id for m in added],
                     [m.event.author for m in added],
@@ -1068,6 +1083,61 @@ def _judge_clusters(
         HoaxCluster.objects.for_tenant(tenant_id).filter(pk__in=alerted_now).update(
             alerted_at=fired_at
         )
+
+
+def _count_authors(
+    tenant_id: int, clusters: list[HoaxCluster], grown: dict[int, list[LiveMention]]
+) -> None:
+    """Add the new authors of the chunk's members to each kept cluster's ``member_authors``
+    (in memory; ``_save_clusters`` writes it)."""
+    kept = {c.pk: c for c in clusters if c.member_authors is not None}
+    pairs: dict[tuple[int, str], datetime] = {}
+    for cluster_id in kept:
+        for mention in grown[cluster_id]:
+            key = (cluster_id, mention.event.author_key[:220])
+            at = mention.event.published_at
+            if key not in pairs or at < pairs[key]:
+                pairs[key] = at
+    if not pairs:
+        return
+    order = sorted(pairs)  # the unique index's order
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _AUTHORS_INSERT,
+            {
+                "tenant": tenant_id,
+                "cluster": sqlarrays.ints(cid for cid, _ in order),
+                "author": sqlarrays.texts(author for _, author in order),
+                "at": sqlarrays.times(pairs[key] for key in order),
+            },
+        )
+        for (cluster_id,) in cursor.fetchall():
+            cluster = kept[cluster_id]
+            cluster.member_authors = (cluster.member_authors or 0) + 1
+
+
+def _active_members(
+    tenant_id: int, read: list[int], newest: dict[int, datetime], window: timedelta
+) -> dict[int, tuple[int, datetime | None, int]]:
+    """Each cluster's authors inside its window, its earliest member there and its members
+    there, read from its members (``_ACTIVE_MEMBERS``)."""
+    if not read:
+        return {}
+    out: dict[int, tuple[int, datetime | None, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACTIVE_MEMBERS,
+            {
+                "tenant": tenant_id,
+                "cluster": sqlarrays.ints(read),
+                "since": sqlarrays.times(newest[cid] - window for cid in read),
+                "cap": HOAX_JUDGE_CAP,
+            },
+        )
+        for cluster_id, count, authors, firsts in cursor.fetchall():
+            starts = [as_utc(first) for first in firsts or ()]
+            out[cluster_id] = (len(authors or ()), min(starts, default=None), count or 0)
+    return out
 
 
 class _Volume:
@@ -1173,6 +1243,7 @@ def _save_clusters(tenant_id: int, clusters: list[HoaxCluster]) -> None:
                 "links": _jsons([c.links for c in clusters]),
                 "low": _jsons([c.low_credibility_links for c in clusters]),
                 "spread": _jsons([c.spread for c in clusters]),
+                "member_authors": _ints_or_null([c.member_authors for c in clusters]),
             },
         )
 
@@ -1180,12 +1251,11 @@ def _save_clusters(tenant_id: int, clusters: list[HoaxCluster]) -> None:
 def _hoax_alert(
     rule: AlertRule,
     cluster: HoaxCluster,
-    authors: dict[str, datetime],
+    count: int,
+    start: datetime,
     tipping: LiveMention,
     needed: int,
 ) -> Detected:
-    count = len(authors)
-    start = min(authors.values())
     at = tipping.event.published_at
     hours = max((at - start).total_seconds() / 3600, 0.0)
     snippet = " ".join(cluster.text.split())
@@ -1655,6 +1725,20 @@ def prune(*, now: datetime | None = None) -> int:
                 deleted += (
                     model.objects.for_tenant(tenant_id).filter(published_at__lt=cutoff).delete()[0]
                 )
+    # A cluster's authors go with its members; a cluster that lost any stops keeping its
+    # count (it began before the window: judged from its members, ``_judge_clusters``).
+    authors = HoaxClusterAuthor.objects.get_queryset().filter(first_at__lt=oldest)
+    for tenant_id in authors.tenant_ids():
+        cutoff = now - hoax_window(tenant_id)
+        with transaction.atomic():
+            HoaxCluster.objects.for_tenant(tenant_id).filter(
+                first_at__lt=cutoff, member_authors__isnull=False
+            ).update(member_authors=None)
+            deleted += (
+                HoaxClusterAuthor.objects.for_tenant(tenant_id)
+                .filter(first_at__lt=cutoff)
+                .delete()[0]
+            )
     snapshots = EngagementSnapshot.objects.get_queryset().filter(at__lt=now - SNAPSHOT_KEEP)
     for tenant_id in snapshots.tenant_ids():
         deleted += (

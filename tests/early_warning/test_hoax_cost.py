@@ -96,3 +96,71 @@ def test_rollup_sums_read_once_equal_the_aggregate_per_cluster(tenant: Any) -> N
         assert volume.between(first, split - timedelta(microseconds=1)) == (
             expected["earlier"] or 0
         )
+
+
+def aggregate(tenant: Any, cluster: HoaxCluster) -> tuple[int, Any, int]:
+    """What reading the cluster's members gives (authors, earliest, members in its window)."""
+    newest = HoaxMember.objects.for_tenant(tenant).filter(cluster=cluster).latest("published_at")
+    window = live.hoax_window(tenant.pk)
+    return live._active_members(tenant.pk, [cluster.pk], {cluster.pk: newest.published_at}, window)[
+        cluster.pk
+    ]
+
+
+def test_the_kept_author_counts_equal_the_members_aggregate(tenant: Any) -> None:
+    only(tenant, "hoax-spread")
+    now = timezone.now()
+    texts = claims(3, seed=9)
+    # three campaigns over four chunks: authors posting twice, in one chunk and across
+    # chunks, and a late chunk with earlier copies (a backfill moves the first copy back)
+    reads = []
+    for chunk, shift in enumerate((0, 60, 120, -600)):
+        with CaptureQueriesContext(connection) as captured:
+            ingest(
+                tenant,
+                [
+                    post(
+                        f"c{chunk}-{i}-{k}",
+                        text + (" #viral" if k % 2 else ""),
+                        now + timedelta(seconds=shift + k),
+                        handle=f"akun{(k + chunk) % 5}",
+                    )
+                    for i, text in enumerate(texts)
+                    for k in range(4)
+                ],
+            )
+        reads.append(
+            any("FROM monitoring_hoaxmember m" in q["sql"] for q in captured.captured_queries)
+        )
+    assert reads == [False] * 4  # judged from the counters, the members not read again
+    clusters = list(HoaxCluster.objects.for_tenant(tenant))
+    assert len(clusters) == 3
+    for cluster in clusters:
+        assert cluster.member_authors == 5 and cluster.member_count == 16
+        assert aggregate(tenant, cluster) == (
+            cluster.member_authors,
+            cluster.first_at,
+            cluster.member_count,
+        )
+        assert cluster.first_at == now - timedelta(seconds=600)
+    assert Alert.objects.for_tenant(tenant).filter(kind="hoax-spread").count() == 3
+
+
+def test_a_cluster_without_kept_counts_is_judged_from_its_members(tenant: Any) -> None:
+    rule = only(tenant, "hoax-spread")["hoax-spread"]
+    now = timezone.now()
+    (text,) = claims(1, seed=11)
+    ingest(
+        tenant, [post(f"o{k}", text, now + timedelta(seconds=k), handle=f"o{k}") for k in (0, 1)]
+    )
+    cluster = HoaxCluster.objects.for_tenant(tenant).get()
+    assert cluster.member_authors == 2
+    # as a cluster from before the counts were kept (or one whose authors were pruned)
+    HoaxCluster.objects.for_tenant(tenant).update(member_authors=None)
+    with CaptureQueriesContext(connection) as captured:
+        ingest(tenant, [post("o2", text, now + timedelta(seconds=2), handle="o2")])
+    assert any("FROM monitoring_hoaxmember m" in q["sql"] for q in captured.captured_queries)
+    alert = Alert.objects.for_tenant(tenant).get(rule=rule)
+    assert alert.observed == 3.0  # three authors, read from the members
+    cluster.refresh_from_db()
+    assert cluster.member_authors is None and cluster.member_count == 3

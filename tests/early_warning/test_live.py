@@ -21,6 +21,7 @@ from monitoring.models import (
     EngagementSnapshot,
     HoaxBand,
     HoaxCluster,
+    HoaxClusterAuthor,
     HoaxMember,
     Mention,
     MetricBucket,
@@ -168,6 +169,7 @@ def test_hoax_clusters_span_workers_and_band_hashes_are_pruned(tenant: Any) -> N
         assert fired.count() == (1 if n >= 2 else 0)
     cluster = HoaxCluster.objects.for_tenant(tenant).get()
     assert cluster.member_count == 4 and cluster.author_count == 4
+    assert cluster.member_authors == 4  # kept from each chunk's new members
     assert cluster.first_poster == "akun0" and cluster.authors[:2] == ["akun0", "akun1"]
     assert cluster.spread and sum(row["mentions"] for row in cluster.spread) == 4
     alert = Alert.objects.for_tenant(tenant).get()
@@ -185,9 +187,12 @@ def test_hoax_clusters_span_workers_and_band_hashes_are_pruned(tenant: Any) -> N
     latest = Mention.objects.for_tenant(tenant).get(external_id="h3").pk
     assert bands.filter(mention_id=latest).count() == live.HOAX_BANDS
     assert live.prune(now=now + timedelta(hours=23)) == 0
-    assert live.prune(now=now + timedelta(hours=25)) == 2 * live.HOAX_BANDS + 5
+    # band rows, five members, the cluster's four authors
+    assert live.prune(now=now + timedelta(hours=25)) == 2 * live.HOAX_BANDS + 5 + 4
     assert not HoaxBand.objects.for_tenant(tenant).exists()
-    assert HoaxCluster.objects.for_tenant(tenant).exists()  # the record stays
+    assert not HoaxClusterAuthor.objects.for_tenant(tenant).exists()
+    cluster = HoaxCluster.objects.for_tenant(tenant).get()  # the record stays
+    assert cluster.member_authors is None  # its authors gone: no longer counted
 
 
 def test_an_owned_account_posting_unlike_itself_names_the_departed_features(tenant: Any) -> None:
