@@ -62,6 +62,9 @@ def async_tasks(calls: Iterable[tuple[str, tuple[Any, ...], dict[str, Any]]]) ->
     from django_q.models import OrmQ
     from django_q.tasks import async_task
 
+    calls = list(calls)
+    if not calls:
+        return []
     broker = get_broker()
     collected = _Collected(broker.list_key)
     ids = [str(async_task(func, *args, broker=collected, **kwargs)) for func, args, kwargs in calls]

@@ -59,20 +59,9 @@ class TriggerKeywords:
         )
         self.hits: dict[str, deque[MentionEvent]] = {k: deque() for k in self.needles}
         self.quiet_until: dict[str, datetime] = {}
-        # Hits leave the window lazily, with the same result as dropping every keyword's old
-        # hits at each mention: a keyword's hits are cut when it matches and in ``to_dict``, at
-        # the latest cut-off (a mention's time less the window) that applied to it
-        # (``_drop_old``). ``passed``: the latest of the mentions that reached every keyword;
-        # ``reached``: a firing mention's, for the keywords up to the one that fired (the others
-        # never saw it). A mention older than a cut-off kept here applies them all first
-        # (``_settle``), so none drops a hit that came after it.
-        self.passed: datetime | None = None
-        self.reached: dict[str, datetime] = {}
-        self.latest: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The hits inside the window and the cooldowns, as JSON (the live layer's state)."""
-        self._settle()
         return {
             "hits": {
                 keyword: [[iso(m.published_at), m.platform, m.external_id, m.author] for m in hits]
@@ -109,50 +98,18 @@ class TriggerKeywords:
         text = _words(event.text)
         now = event.published_at
         cutoff = now - self.config.window
-        if self.latest is not None and now < self.latest:
-            self._settle()
-        if self.any.search(text) is not None:
-            for keyword, (needle, joined) in self.forms.items():
-                if needle not in text and joined not in text:
-                    continue
-                hits = self.hits[keyword]
-                self._drop_old(keyword, hits, cutoff)
-                hits.append(event)
-                alert = self._judge(keyword, hits, now)
-                if alert is not None:
-                    for reached in self.forms:
-                        if reached not in self.reached or self.reached[reached] < cutoff:
-                            self.reached[reached] = cutoff
-                        if reached == keyword:
-                            break
-                    self._cut(cutoff)
-                    return alert
-        if self.passed is None or self.passed < cutoff:
-            self.passed = cutoff
-        self._cut(cutoff)
+        matched = self.any.search(text) is not None  # most texts hold no keyword at all
+        for keyword, (needle, joined) in self.forms.items():
+            hits = self.hits[keyword]
+            while hits and hits[0].published_at < cutoff:
+                hits.popleft()
+            if not matched or (needle not in text and joined not in text):
+                continue
+            hits.append(event)
+            alert = self._judge(keyword, hits, now)
+            if alert is not None:
+                return alert
         return None
-
-    def _cut(self, cutoff: datetime) -> None:
-        if self.latest is None or self.latest < cutoff:
-            self.latest = cutoff
-
-    def _settle(self) -> None:
-        """Apply every cut-off kept so far to the hits (see ``__init__``)."""
-        for keyword, hits in self.hits.items():
-            self._drop_old(keyword, hits, None)
-        self.passed, self.reached, self.latest = None, {}, None
-
-    def _drop_old(self, keyword: str, hits: deque[MentionEvent], cutoff: datetime | None) -> None:
-        """Drop the hits before the latest cut-off that applies to ``keyword`` (``cutoff``: the
-        mention being judged)."""
-        latest = max(
-            (c for c in (cutoff, self.passed, self.reached.get(keyword)) if c is not None),
-            default=None,
-        )
-        if latest is None:
-            return
-        while hits and hits[0].published_at < latest:
-            hits.popleft()
 
     def _judge(self, keyword: str, hits: deque[MentionEvent], now: datetime) -> Alert | None:
         config = self.config

@@ -32,7 +32,7 @@ from django_q.tasks import async_task
 from monitoring.choices import AlertStatus
 from monitoring.escalation.models import AlertEscalation, EscalationPolicy, EscalationState
 from monitoring.models import Alert
-from tenants import access, i18n
+from tenants import access, i18n, queues
 from tenants.choices import Severity
 from tenants.models import Channel, Membership, Tenant, User
 from tenants.notify import services as notify
@@ -74,6 +74,7 @@ def start_many(tenant_id: int, alerts: list[Alert]) -> list[AlertEscalation | No
     ):
         policies.setdefault(found.severity, found)
     out: list[AlertEscalation | None] = []
+    started: list[AlertEscalation] = []
     for alert in alerts:
         policy = policies.get(alert.severity)
         if policy is None:
@@ -85,10 +86,11 @@ def start_many(tenant_id: int, alerts: list[Alert]) -> list[AlertEscalation | No
             defaults={"policy": policy, "next_at": timezone.now()},
         )
         if created:
-            async_task(
-                STEP_TASK, alert.tenant_id, escalation.pk, task_name=f"escalate-{escalation.pk}"
-            )
+            started.append(escalation)
         out.append(escalation)
+    queues.async_tasks(
+        (STEP_TASK, (e.tenant_id, e.pk), {"task_name": f"escalate-{e.pk}"}) for e in started
+    )
     return out
 
 
