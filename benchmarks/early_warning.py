@@ -81,7 +81,10 @@ def run(rounds: list[list[dict[str, Any]]], chunk: int, rules: bool, profile: st
         outbox.deliver_at_once = lambda topic, tenant_id, event_id: None  # type: ignore[assignment]
         cpu = {"chunk": 0.0, "delivery": 0.0, "delivery_pg": 0.0}
         sql = {"chunk": 0, "delivery": 0}
-        profiles = {"chunk": cProfile.Profile(time.process_time), "delivery": cProfile.Profile(time.process_time)}
+        profiles = {
+            "chunk": cProfile.Profile(time.process_time),
+            "delivery": cProfile.Profile(time.process_time),
+        }
         per_round: list[dict[str, float]] = []
         n = 0
         try:
