@@ -21,12 +21,21 @@ def ints(values: Iterable[int]) -> str:
 
 def texts(values: Iterable[str]) -> str:
     """``{"a","b"}`` with ``\\`` and ``"`` escaped (for ``text[]``)."""
-    return "{" + ",".join(map(_quoted, values)) + "}"
+    items = values if isinstance(values, list) else list(values)
+    if not items:
+        return "{}"
+    # One join when no element holds a backslash or a quote (the separators hold two quotes
+    # each): the same literal as quoting element by element, which the rest still does.
+    body = '","'.join(items)
+    if "\\" in body or body.count('"') != 2 * len(items) - 2:
+        return "{" + ",".join(map(_quoted, items)) + "}"
+    return '{"' + body + '"}'
 
 
 def times(values: Iterable[datetime]) -> str:
     """ISO 8601 timestamps with their offsets (for ``timestamptz[]``)."""
-    return "{" + ",".join('"' + value.isoformat() + '"' for value in values) + "}"
+    body = '","'.join(map(datetime.isoformat, values))
+    return '{"' + body + '"}' if body else "{}"
 
 
 def _quoted(value: str) -> str:
