@@ -173,7 +173,12 @@ def prepare(text: str) -> PreparedText:
             else:
                 where.append(i)
         return PreparedText([(w,) for w in words], positions)
-    slots = tokenize_normalized(normalized)
+    # findall: one (hashtag, handle, word) tuple per position, exactly one of them non-empty;
+    # the positions tokenize_normalized gives, without a match object per position.
+    slots = [
+        (word,) if word else _forms("hashtag", hashtag) if hashtag else _forms("handle", handle)
+        for hashtag, handle, word in _TOKEN_RE.findall(normalized)
+    ]
     for i, forms in enumerate(slots):
         for form in forms:
             where = positions.get(form)
