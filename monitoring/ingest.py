@@ -67,6 +67,7 @@ MAX_RAW_BYTES = 64 * 1024
 PLATFORMS = frozenset(Platform.values)
 # The field lists are read from the item's type, so they cannot drift from it.
 ENGAGEMENT_FIELDS: tuple[str, ...] = tuple(ItemEngagement.__annotations__)
+ENGAGEMENT_NAMES = frozenset(ENGAGEMENT_FIELDS)
 ITEM_FIELDS = frozenset(IngestItem.__annotations__)
 AUTHOR_FIELDS = frozenset(ItemAuthor.__annotations__)
 
@@ -239,9 +240,9 @@ def validate_item(obj: Any) -> IngestItem:
     problem = None if _plainly_clean(obj) else jsonguard.find_problem(obj, depth=1)
     if problem is not None:
         raise _Reject(problem.path or "", problem.message)
-    unknown = sorted(str(name) for name in set(obj) - ITEM_FIELDS)
+    unknown = obj.keys() - ITEM_FIELDS  # sorted only when there is one to name
     if unknown:
-        raise _Reject(unknown[0], "Unknown field.")
+        raise _Reject(sorted(str(name) for name in unknown)[0], "Unknown field.")
     platform = _string(obj, "platform", required=True, max_length=16).lower()
     if platform not in PLATFORMS:
         raise _Reject(
@@ -263,18 +264,18 @@ def validate_item(obj: Any) -> IngestItem:
     author = obj.get("author") or {}
     if not isinstance(author, dict):
         raise _Reject("author", "Must be an object.")
-    unknown = sorted(str(name) for name in set(author) - AUTHOR_FIELDS)
+    unknown = author.keys() - AUTHOR_FIELDS
     if unknown:
-        raise _Reject(f"author.{unknown[0]}", "Unknown field.")
+        raise _Reject(f"author.{sorted(str(name) for name in unknown)[0]}", "Unknown field.")
     verified = author.get("verified", False)
     if not isinstance(verified, bool):
         raise _Reject("author.verified", "Must be true or false.")
     engagement = obj.get("engagement") or {}
     if not isinstance(engagement, dict):
         raise _Reject("engagement", "Must be an object.")
-    unknown = sorted(str(name) for name in set(engagement) - set(ENGAGEMENT_FIELDS))
+    unknown = engagement.keys() - ENGAGEMENT_NAMES
     if unknown:
-        raise _Reject(f"engagement.{unknown[0]}", "Unknown field.")
+        raise _Reject(f"engagement.{sorted(str(name) for name in unknown)[0]}", "Unknown field.")
     raw = obj.get("raw") or {}
     if not isinstance(raw, dict):
         raise _Reject("raw", "Must be an object.")
