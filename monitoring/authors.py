@@ -108,18 +108,20 @@ def _upsert(
     table: str, tenant_id: int, totals: dict[tuple[str, str, datetime, int], _Hour]
 ) -> None:
     keys = sorted(totals)
+    rows = [totals[key] for key in keys]
+    platforms, handles, buckets, queries = zip(*keys, strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
             _ADD.format(table=table),
             {
                 "tenant": tenant_id,
-                "query": sqlarrays.ints(key[3] for key in keys),
-                "bucket": sqlarrays.times(key[2] for key in keys),
-                "platform": sqlarrays.texts(key[0] for key in keys),
-                "handle": sqlarrays.texts(key[1] for key in keys),
-                "name": sqlarrays.texts(totals[key].name for key in keys),
-                "mentions": sqlarrays.ints(totals[key].mentions for key in keys),
-                "reach": sqlarrays.ints(totals[key].reach for key in keys),
+                "query": sqlarrays.ints(queries),
+                "bucket": sqlarrays.times(buckets),
+                "platform": sqlarrays.texts(platforms),
+                "handle": sqlarrays.texts(handles),
+                "name": sqlarrays.texts([row.name for row in rows]),
+                "mentions": sqlarrays.ints(row.mentions for row in rows),
+                "reach": sqlarrays.ints(row.reach for row in rows),
             },
         )
 
@@ -132,19 +134,26 @@ def add(tenant_id: int, rows: Iterable[Any]) -> None:
     hours: dict[tuple[str, str, datetime, int], _Hour] = {}
     slots: dict[tuple[str, str, datetime, int], _Hour] = {}
     for row in rows:
-        if not row.author_handle:
+        handle = row.author_handle
+        if not handle:
             continue
-        hour = hour_of(row.published_at)
-        slot = slot_of(row.published_at, hour)
+        platform, followers, name = row.platform, row.author_followers, row.author_name
+        at = row.published_at.astimezone(UTC)
+        # hour_of(at) and slot_of(at): the same instants, in UTC
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        slot = at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)
         for query_id in (0, *row.matched_queries):
             for totals, bucket in ((hours, hour), (slots, slot)):
-                key = (row.platform, row.author_handle, bucket, query_id)
+                key = (platform, handle, bucket, query_id)
                 counts = totals.get(key)
                 if counts is None:
-                    counts = totals[key] = _Hour()
+                    totals[key] = _Hour(1, max(0, followers), name)
+                    continue
                 counts.mentions += 1
-                counts.reach = max(counts.reach, row.author_followers)
-                counts.name = max(counts.name, row.author_name)
+                if followers > counts.reach:
+                    counts.reach = followers
+                if name > counts.name:
+                    counts.name = name
     if hours:
         _upsert(AuthorBucket._meta.db_table, tenant_id, hours)
         _upsert(AuthorSlot._meta.db_table, tenant_id, slots)

@@ -42,6 +42,7 @@ logs the traceback.
 from __future__ import annotations
 
 import json
+import json.encoder
 import logging
 import time
 from collections import defaultdict
@@ -54,7 +55,6 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from monitoring import authors, classifier, sqlarrays
 from monitoring import counts as tally
@@ -114,13 +114,13 @@ class MentionRow(NamedTuple):
     shares: int
     replies: int
     views: int
-    raw: Jsonb
+    raw: str  # JSON columns as JSON text (``_json``)
     matched_queries: str  # arrays as PostgreSQL array literals (``monitoring.sqlarrays``)
     sentiment: str
-    sentiment_scores: Jsonb
+    sentiment_scores: str
     provocation: float
     triggers: str
-    scores: Jsonb
+    scores: str
     hashtags: str
     risk: int
     scorer_version: str
@@ -165,6 +165,31 @@ class Upserted(NamedTuple):
     author_handle: str
     author_name: str
 
+
+def _json_encoder() -> Any:
+    """``json.dumps`` with its default arguments, without building a new encoder at each call
+    (``json.dumps`` makes one per call: 1.4 µs of 1.5 for ``{}``): the same C encoder
+    ``json.dumps`` makes, built once. No circular-reference markers: a value that refers to
+    itself cannot come from JSON or the scorer. Falls back to ``json.dumps`` without the C
+    accelerator."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.dumps
+    default = json.JSONEncoder().default  # raises TypeError, as json.dumps does
+    encoder = make(
+        None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+# The text json.dumps(value) writes, for the staged JSON columns: the server parses it as
+# ``jsonb`` as it parsed psycopg's ``Jsonb`` (which sent json.dumps's text), with no
+# per-value dumper.
+_json = _json_encoder()
 
 _NAMES = ", ".join(name for name, _ in STAGE_COLUMNS)
 _STAGE_DDL = (
@@ -337,13 +362,13 @@ def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
                 shares=engagement["shares"],
                 replies=engagement["replies"],
                 views=engagement["views"],
-                raw=Jsonb(item["raw"]),
+                raw=_json(item["raw"]),
                 matched_queries=sqlarrays.ints(matched),
                 sentiment=result.sentiment if result.ok else "",
-                sentiment_scores=Jsonb(result.probabilities if result.ok else {}),
+                sentiment_scores=_json(result.probabilities if result.ok else {}),
                 provocation=result.provocation if result.ok else 0.0,
                 triggers=sqlarrays.texts(sorted(result.triggers) if result.ok else []),
-                scores=Jsonb(result.stored_scores()),
+                scores=_json(result.stored_scores()),
                 hashtags=sqlarrays.texts(hashtags),
                 risk=result.risk if result.ok else 0,
                 scorer_version=result.scorer_version,

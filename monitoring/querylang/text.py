@@ -52,13 +52,8 @@ def _fold_once(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def normalize(text: str) -> str:
-    """Fold case and strip accents: ``"Café ÉLITE"`` -> ``"cafe elite"``.
-
-    The result is a fixed point: ``normalize(normalize(s)) == normalize(s)``.
-    """
-    if text.isascii():
-        return text.lower()
+def _fold_fixed(text: str) -> str:
+    """:func:`_fold_once` repeated to its fixed point (at most four rounds)."""
     folded = _fold_once(text)
     # Case folding can produce characters that NFKD decomposes again (and the
     # reverse); a couple of rounds reach the fixed point for real text.
@@ -68,6 +63,38 @@ def normalize(text: str) -> str:
             break
         folded = again
     return folded
+
+
+class _FoldTable(dict[int, str]):
+    """Code point -> its folded text, filled on first sight (``str.translate``'s table).
+
+    Folding works character by character: ``casefold`` maps each code point on its own (no
+    context, unlike ``lower``'s final sigma), NFKD decomposes each code point on its own and
+    then only reorders combining marks (canonical combining class above 0), which are exactly
+    the characters dropped. So folding a text is folding each of its characters and joining
+    the results, and so is every further round; a text reaches its fixed point in as many
+    rounds as its slowest character (at most four). ``tests/querylang`` checks every code
+    point against :func:`_fold_fixed`.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_fixed(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def normalize(text: str) -> str:
+    """Fold case and strip accents: ``"Café ÉLITE"`` -> ``"cafe elite"``.
+
+    The result is a fixed point: ``normalize(normalize(s)) == normalize(s)``.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD)
 
 
 def _forms(kind: str | None, token: str) -> tuple[str, ...]:
@@ -146,7 +173,12 @@ def prepare(text: str) -> PreparedText:
             else:
                 where.append(i)
         return PreparedText([(w,) for w in words], positions)
-    slots = tokenize_normalized(normalized)
+    # findall: one (hashtag, handle, word) tuple per position, exactly one of them non-empty;
+    # the positions tokenize_normalized gives, without a match object per position.
+    slots = [
+        (word,) if word else _forms("hashtag", hashtag) if hashtag else _forms("handle", handle)
+        for hashtag, handle, word in _TOKEN_RE.findall(normalized)
+    ]
     for i, forms in enumerate(slots):
         for form in forms:
             where = positions.get(form)
