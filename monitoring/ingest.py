@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from monitoring.choices import CASE_INSENSITIVE_HANDLES, Platform
@@ -197,9 +197,15 @@ def parse_time(value: Any, name: str = "published_at") -> datetime:
         raise _Reject(name, f"'{value[:40]}' is not an ISO-8601 date-time.") from None
     if moment.tzinfo is None:
         raise _Reject(name, "Needs a time zone offset, e.g. +07:00 or Z.")
-    if moment.year < 2000 or moment > datetime.now(UTC).replace(year=datetime.now(UTC).year + 1):
+    if moment.year < 2000 or moment > latest_accepted(datetime.now(UTC)):
         raise _Reject(name, "Out of range (before 2000 or more than a year ahead).")
     return moment.astimezone(UTC)
+
+
+def latest_accepted(now: datetime) -> datetime:
+    """The latest publication time accepted at ``now``: a year ahead, as 366 days (a calendar
+    year ahead of 29 February does not exist)."""
+    return now + timedelta(days=366)
 
 
 # Writes what ``json.dumps(..., ensure_ascii=False, allow_nan=False)`` writes.
