@@ -10,7 +10,7 @@ from monitoring.ingest import _Reject, latest_accepted, parse_time
 
 
 def test_a_year_ahead_of_29_february_is_a_time() -> None:
-    # ``now.replace(year=now.year + 1)`` raised ValueError on 29 February (every item refused)
+    # ``now.replace(year=now.year + 1)`` raised ValueError on 29 February: every ingest failed
     leap_day = datetime(2028, 2, 29, 12, 0, tzinfo=UTC)
     assert latest_accepted(leap_day) == datetime(2029, 3, 1, 12, 0, tzinfo=UTC)
 
