@@ -1051,13 +1051,7 @@ def _judge_clusters(
     window: timedelta,
     result: Evaluation,
 ) -> None:
-    clusters = {
-        c.pk: c
-        for c in HoaxCluster.objects.for_tenant(tenant_id)
-        .filter(pk__in=list(grown))
-        .order_by("id")
-        .select_for_update()
-    }
+    clusters = _lock_clusters(tenant_id, list(grown))
     low = list(LowCredibilityDomain.objects.for_tenant(tenant_id).values_list("domain", flat=True))
     newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
     _count_authors(tenant_id, [clusters[cid] for cid in grown], grown)
@@ -1118,6 +1112,52 @@ def _judge_clusters(
         _save_clusters(tenant_id, grown_clusters)
 
     fire_many(firings, result, save)
+
+
+# The grown clusters, locked (in id order) until the delivery commits: every column, in
+# ``HoaxCluster``'s field order (``HoaxCluster.from_db``), read without the ORM's per-row work.
+_CLUSTER_LOCK = """
+    SELECT id, tenant_id, key, first_mention_id, first_poster, first_at, last_at, text,
+        member_count, author_count, authors, links, low_credibility_links, spread, alerted_at,
+        member_authors
+    FROM monitoring_hoaxcluster WHERE tenant_id = %(tenant)s AND id = ANY(%(id)s::bigint[])
+    ORDER BY id FOR UPDATE
+"""
+_CLUSTER_FIELDS = (
+    "id",
+    "tenant_id",
+    "key",
+    "first_mention_id",
+    "first_poster",
+    "first_at",
+    "last_at",
+    "text",
+    "member_count",
+    "author_count",
+    "authors",
+    "links",
+    "low_credibility_links",
+    "spread",
+    "alerted_at",
+    "member_authors",
+)
+_CLUSTER_JSON = (10, 11, 12, 13)  # authors, links, low_credibility_links, spread
+
+
+def _lock_clusters(tenant_id: int, ids: list[int]) -> dict[int, HoaxCluster]:
+    """The clusters of ``ids`` by id, locked (``_CLUSTER_LOCK``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLUSTER_LOCK, {"tenant": tenant_id, "id": sqlarrays.ints(sorted(ids))})
+        rows = cursor.fetchall()
+    db = connection.alias
+    out: dict[int, HoaxCluster] = {}
+    for row in rows:
+        values = list(row)
+        for i in _CLUSTER_JSON:
+            values[i] = json.loads(values[i])
+        cluster = HoaxCluster.from_db(db, _CLUSTER_FIELDS, values)
+        out[cluster.pk] = cluster
+    return out
 
 
 def _count_authors(
