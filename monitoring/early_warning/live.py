@@ -1267,17 +1267,23 @@ def _spreading(
 def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[str]) -> None:
     """The cluster's new state with ``added`` (in memory; ``_save_clusters`` writes it)."""
     authors = list(cluster.authors)
+    known = set(authors)
     for mention in added:
         handle = mention.event.author
-        if handle and handle not in authors and len(authors) < 200:
+        if handle and handle not in known and len(authors) < 200:
             authors.append(handle)
+            known.add(handle)
     links = set(cluster.links)
     for mention in added:
         links.update(mention.event.domains)
     spread = {row["hour"]: row["mentions"] for row in cluster.spread}
+    hours: dict[datetime, int] = {}  # the added members per hour, each hour written once
     for mention in added:
-        hour = iso(mention.event.published_at.replace(minute=0, second=0, microsecond=0))
-        spread[hour] = spread.get(hour, 0) + 1
+        moment = mention.event.published_at.replace(minute=0, second=0, microsecond=0)
+        hours[moment] = hours.get(moment, 0) + 1
+    for moment, count in hours.items():
+        hour = iso(moment)
+        spread[hour] = spread.get(hour, 0) + count
     earliest = min(added, key=lambda m: (m.event.published_at, m.id))
     if earliest.event.published_at < cluster.first_at:
         # Chunks may be stored out of order (a backfill after live data): the first poster is
