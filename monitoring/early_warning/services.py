@@ -242,7 +242,11 @@ def fire_or_merge(
     """Store what a detector found as an alert of ``rule``, or merge it into the episode's
     alert (see the module docstring). ``dedupe_key`` defaults to the detector's."""
     firing = Firing(rule, detected, dedupe_key, mention_ids, authors, cluster, title)
-    return fire_or_merge_many([firing])[0]
+    fired = fire_or_merge_many([firing])[0]
+    deferred = fired.alert.get_deferred_fields()
+    if deferred:  # merged into a stored alert: the rest of its row too, in one read
+        fired.alert.refresh_from_db(fields=sorted(deferred))
+    return fired
 
 
 # A chunk's firings write in one statement (``fire_or_merge_many``): the new alerts (with what

@@ -293,6 +293,8 @@ def test_a_weaker_merge_keeps_the_explanation_the_alert_has(tenant: Tenant) -> N
         6.0,
         {"series": "q0"},
     )
+    # ``fire_or_merge`` hands back the whole alert (``fire_or_merge_many`` the columns it read)
+    assert not later.alert.get_deferred_fields()
     assert later.alert.title == stored.title and later.alert.details == stored.details
 
 
