@@ -172,12 +172,19 @@ class LiveMention:
         return not query_id or query_id in self.matched_queries
 
 
+# What to do with the outcomes of a batch of firings once they are stored (``fire_many``).
+Then = Callable[[list[services.Fired]], None]
+
+
 @dataclass
 class Evaluation:
     fired: int = 0
     merged: int = 0
     mentions: int = 0
     snapshots: int = 0
+    # Firings held until ``flush`` (``evaluate``: the chunk's alerts of every rule stored in one
+    # batch), each batch with what to do with its outcomes; None: ``fire_many`` stores at once.
+    held: list[tuple[list[services.Firing], Then | None]] | None = None
 
     def add(self, result: services.Fired) -> None:
         if result.created:
@@ -205,7 +212,7 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     tenant_id = events[0].tenant_id
     inserted = sorted({pk for e in events for pk in e.inserted_ids})
     updated = sorted({pk for e in events for pk in e.updated_ids})
-    result = Evaluation()
+    result = Evaluation(held=[])
     rules = enabled_rules(tenant_id)
     if not rules and not updated:
         return result
@@ -239,6 +246,7 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     velocity = [rule for rule in rules if rule.kind == AlertKind.VELOCITY]
     if velocity and points:
         evaluate_velocity(tenant_id, velocity, points, result, now)
+    flush(result)
     return result
 
 
@@ -344,12 +352,39 @@ def fire(
     title: str = "",
 ) -> services.Fired:
     firing = services.Firing(rule, detected, key, mention_ids, authors, cluster, title)
-    return fire_many([firing], result)[0]
+    return _store([firing], result)[0]
 
 
-def fire_many(firings: Sequence[services.Firing], result: Evaluation) -> list[services.Fired]:
-    """Store or merge several detections at once (``services.fire_or_merge_many``)."""
-    fired = services.fire_or_merge_many(firings)
+def fire_many(
+    firings: Sequence[services.Firing], result: Evaluation, then: Then | None = None
+) -> None:
+    """Store or merge several detections at once, then hand their outcomes to ``then``; while
+    ``result`` holds firings (``evaluate``), both wait for ``flush``."""
+    if result.held is not None:
+        result.held.append((list(firings), then))
+        return
+    fired = _store(firings, result)
+    if then is not None:
+        then(fired)
+
+
+def flush(result: Evaluation) -> None:
+    """Store the held firings of every rule in one batch, in the order they were found (a later
+    one of an episode merges into the alert an earlier one opened, as in separate batches), and
+    hand each batch's outcomes to its ``then``."""
+    held, result.held = result.held or [], None
+    fired = _store([firing for firings, _ in held for firing in firings], result)
+    start = 0
+    for firings, then in held:
+        if then is not None:
+            then(fired[start : start + len(firings)])
+        start += len(firings)
+
+
+def _store(firings: Sequence[services.Firing], result: Evaluation) -> list[services.Fired]:
+    """``services.fire_or_merge_many`` in the delivery's (or the sweep's) transaction: no
+    savepoint of its own."""
+    fired = services.fire_or_merge_many(firings, savepoint=False)
     for firing, outcome in zip(firings, fired, strict=True):
         result.add(outcome)
         if outcome.created:
@@ -732,13 +767,14 @@ _CLUSTER_UPDATE = """
         first_mention_id = u.first_mention_id, first_poster = u.first_poster, text = u.text,
         authors = u.authors, author_count = u.author_count, member_count = u.member_count,
         last_at = u.last_at, links = u.links, low_credibility_links = u.low, spread = u.spread,
-        member_authors = u.member_authors
+        member_authors = u.member_authors, alerted_at = u.alerted_at
     FROM unnest(%(id)s::bigint[], %(first_at)s::timestamptz[], %(first_mention_id)s::bigint[],
         %(first_poster)s::text[], %(text)s::text[], %(authors)s::jsonb[],
         %(author_count)s::integer[], %(member_count)s::integer[], %(last_at)s::timestamptz[],
-        %(links)s::jsonb[], %(low)s::jsonb[], %(spread)s::jsonb[], %(member_authors)s::integer[])
+        %(links)s::jsonb[], %(low)s::jsonb[], %(spread)s::jsonb[], %(member_authors)s::integer[],
+        %(alerted_at)s::timestamptz[])
         AS u(id, first_at, first_mention_id, first_poster, text, authors, author_count,
-            member_count, last_at, links, low, spread, member_authors)
+            member_count, last_at, links, low, spread, member_authors, alerted_at)
     WHERE c.tenant_id = %(tenant)s AND c.id = u.id
 """
 
@@ -1015,19 +1051,12 @@ def _judge_clusters(
     window: timedelta,
     result: Evaluation,
 ) -> None:
-    clusters = {
-        c.pk: c
-        for c in HoaxCluster.objects.for_tenant(tenant_id)
-        .filter(pk__in=list(grown))
-        .order_by("id")
-        .select_for_update()
-    }
+    clusters = _lock_clusters(tenant_id, list(grown))
     low = list(LowCredibilityDomain.objects.for_tenant(tenant_id).values_list("domain", flat=True))
     newest = {cid: max(m.event.published_at for m in ms) for cid, ms in grown.items()}
     _count_authors(tenant_id, [clusters[cid] for cid in grown], grown)
     for cluster_id, added in grown.items():
         _update_cluster(clusters[cluster_id], added, low)
-    _save_clusters(tenant_id, [clusters[cluster_id] for cluster_id in grown])
     # (authors inside the window, the earliest member's time there, members there) per cluster
     active: dict[int, tuple[int, datetime | None, int]] = {}
     read: list[int] = []
@@ -1069,20 +1098,66 @@ def _judge_clusters(
                     f"Hoax spread: {cluster.text[:120]}",
                 )
             )
-    # every grown cluster's alert at once: a campaign's clusters grow together chunk by chunk;
-    # the clusters whose first alert this was are marked in one statement
-    alerted_now: list[int] = []
-    outcomes = fire_many(firings, result)
-    fired_at = timezone.now()
-    for firing, fired in zip(firings, outcomes, strict=True):
-        alerted = firing.cluster
-        if fired.created and alerted is not None and alerted.alerted_at is None:
-            alerted.alerted_at = fired_at
-            alerted_now.append(alerted.pk)
-    if alerted_now:
-        HoaxCluster.objects.for_tenant(tenant_id).filter(pk__in=alerted_now).update(
-            alerted_at=fired_at
-        )
+    # every grown cluster's alert at once (with the other rules' alerts of the chunk: ``flush``):
+    # a campaign's clusters grow together chunk by chunk. The grown clusters are written after,
+    # in one statement, the ones whose first alert this was marked with it (``alerted_at``).
+    grown_clusters = [clusters[cluster_id] for cluster_id in grown]
+
+    def save(outcomes: list[services.Fired]) -> None:
+        fired_at = timezone.now()
+        for firing, fired in zip(firings, outcomes, strict=True):
+            alerted = firing.cluster
+            if fired.created and alerted is not None and alerted.alerted_at is None:
+                alerted.alerted_at = fired_at
+        _save_clusters(tenant_id, grown_clusters)
+
+    fire_many(firings, result, save)
+
+
+# The grown clusters, locked (in id order) until the delivery commits: every column, in
+# ``HoaxCluster``'s field order (``HoaxCluster.from_db``), read without the ORM's per-row work.
+_CLUSTER_LOCK = """
+    SELECT id, tenant_id, key, first_mention_id, first_poster, first_at, last_at, text,
+        member_count, author_count, authors, links, low_credibility_links, spread, alerted_at,
+        member_authors
+    FROM monitoring_hoaxcluster WHERE tenant_id = %(tenant)s AND id = ANY(%(id)s::bigint[])
+    ORDER BY id FOR UPDATE
+"""
+_CLUSTER_FIELDS = (
+    "id",
+    "tenant_id",
+    "key",
+    "first_mention_id",
+    "first_poster",
+    "first_at",
+    "last_at",
+    "text",
+    "member_count",
+    "author_count",
+    "authors",
+    "links",
+    "low_credibility_links",
+    "spread",
+    "alerted_at",
+    "member_authors",
+)
+_CLUSTER_JSON = (10, 11, 12, 13)  # authors, links, low_credibility_links, spread
+
+
+def _lock_clusters(tenant_id: int, ids: list[int]) -> dict[int, HoaxCluster]:
+    """The clusters of ``ids`` by id, locked (``_CLUSTER_LOCK``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLUSTER_LOCK, {"tenant": tenant_id, "id": sqlarrays.ints(sorted(ids))})
+        rows = cursor.fetchall()
+    db = connection.alias
+    out: dict[int, HoaxCluster] = {}
+    for row in rows:
+        values = list(row)
+        for i in _CLUSTER_JSON:
+            values[i] = json.loads(values[i])
+        cluster = HoaxCluster.from_db(db, _CLUSTER_FIELDS, values)
+        out[cluster.pk] = cluster
+    return out
 
 
 def _count_authors(
@@ -1192,17 +1267,23 @@ def _spreading(
 def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[str]) -> None:
     """The cluster's new state with ``added`` (in memory; ``_save_clusters`` writes it)."""
     authors = list(cluster.authors)
+    known = set(authors)
     for mention in added:
         handle = mention.event.author
-        if handle and handle not in authors and len(authors) < 200:
+        if handle and handle not in known and len(authors) < 200:
             authors.append(handle)
+            known.add(handle)
     links = set(cluster.links)
     for mention in added:
         links.update(mention.event.domains)
     spread = {row["hour"]: row["mentions"] for row in cluster.spread}
+    hours: dict[datetime, int] = {}  # the added members per hour, each hour written once
     for mention in added:
-        hour = iso(mention.event.published_at.replace(minute=0, second=0, microsecond=0))
-        spread[hour] = spread.get(hour, 0) + 1
+        moment = mention.event.published_at.replace(minute=0, second=0, microsecond=0)
+        hours[moment] = hours.get(moment, 0) + 1
+    for moment, count in hours.items():
+        hour = iso(moment)
+        spread[hour] = spread.get(hour, 0) + count
     earliest = min(added, key=lambda m: (m.event.published_at, m.id))
     if earliest.event.published_at < cluster.first_at:
         # Chunks may be stored out of order (a backfill after live data): the first poster is
@@ -1223,7 +1304,8 @@ def _update_cluster(cluster: HoaxCluster, added: list[LiveMention], low: list[st
 
 
 def _save_clusters(tenant_id: int, clusters: list[HoaxCluster]) -> None:
-    """Write the grown clusters' state (``_update_cluster``) in one statement."""
+    """Write the grown clusters' state (``_update_cluster``, and ``alerted_at``: read under
+    the clusters' lock, set by ``_judge_clusters``) in one statement."""
     if not clusters:
         return
     with connection.cursor() as cursor:
@@ -1244,6 +1326,12 @@ def _save_clusters(tenant_id: int, clusters: list[HoaxCluster]) -> None:
                 "low": _jsons([c.low_credibility_links for c in clusters]),
                 "spread": _jsons([c.spread for c in clusters]),
                 "member_authors": _ints_or_null([c.member_authors for c in clusters]),
+                "alerted_at": "{"
+                + ",".join(
+                    "NULL" if c.alerted_at is None else '"' + c.alerted_at.isoformat() + '"'
+                    for c in clusters
+                )
+                + "}",
             },
         )
 

@@ -29,7 +29,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -243,77 +242,171 @@ def fire_or_merge(
     """Store what a detector found as an alert of ``rule``, or merge it into the episode's
     alert (see the module docstring). ``dedupe_key`` defaults to the detector's."""
     firing = Firing(rule, detected, dedupe_key, mention_ids, authors, cluster, title)
-    return fire_or_merge_many([firing])[0]
+    fired = fire_or_merge_many([firing])[0]
+    deferred = fired.alert.get_deferred_fields()
+    if deferred:  # merged into a stored alert: the rest of its row too, in one read
+        fired.alert.refresh_from_db(fields=sorted(deferred))
+    return fired
 
 
-# The merged alerts' new state in one statement (``fire_or_merge_many``), a column per array;
-# the samples go as JSON arrays (``unnest`` would flatten an array of arrays).
-_MERGE_UPDATE = """
-    UPDATE monitoring_alert a SET evidence_count = u.evidence_count,
-        last_evidence_at = u.last_evidence_at, window_end = u.window_end,
-        sample_mention_ids = ARRAY(SELECT e.v::bigint
-            FROM jsonb_array_elements_text(u.mentions) WITH ORDINALITY AS e(v, n) ORDER BY e.n),
-        sample_authors = ARRAY(SELECT e.v
-            FROM jsonb_array_elements_text(u.authors) WITH ORDINALITY AS e(v, n) ORDER BY e.n),
-        observed = u.observed, baseline = u.baseline, threshold = u.threshold, sigma = u.sigma,
-        score = u.score, explanation = u.explanation, subject = u.subject, updated_at = %(now)s
-    FROM unnest(%(id)s::bigint[], %(evidence_count)s::integer[],
-        %(last_evidence_at)s::timestamptz[], %(window_end)s::timestamptz[], %(mentions)s::jsonb[],
-        %(authors)s::jsonb[], %(observed)s::float8[], %(baseline)s::float8[],
-        %(threshold)s::float8[], %(sigma)s::float8[], %(score)s::float8[],
-        %(explanation)s::text[], %(subject)s::jsonb[])
-        AS u(id, evidence_count, last_evidence_at, window_end, mentions, authors, observed,
-            baseline, threshold, sigma, score, explanation, subject)
-    WHERE a.tenant_id = %(tenant)s AND a.id = u.id
+# A chunk's firings write in one statement (``fire_or_merge_many``): the new alerts (with what
+# later firings of the batch merged into them already), the stored alerts that took evidence
+# and the history of both. Whole columns go as array literals (``monitoring.sqlarrays``); an
+# array-valued column goes as one array literal per row in a ``text[]``, cast back per row
+# (``unnest`` would flatten an array of arrays). The history of a new alert finds its row by
+# episode (rule, dedupe key): a batch opens at most one alert per episode. A stored alert's
+# explanation (observed ... subject) is written only when stronger evidence replaced it
+# (``explained``, ``subject`` NULL otherwise): those columns are not read (``_EPISODES``).
+_FIRE_WRITE = """
+    WITH created AS (
+        INSERT INTO monitoring_alert (tenant_id, rule_id, query_id, cluster_id, kind, severity,
+            status, dedupe_key, title, explanation, observed, baseline, threshold, sigma, score,
+            window_start, window_end, subject, details, sample_mention_ids, sample_authors,
+            evidence_count, first_evidence_at, last_evidence_at, cooldown_until, snoozed_until,
+            dismissed_reason, acknowledged_by_id, acknowledged_at, resolved_at, created_at,
+            updated_at)
+        SELECT %(tenant)s, n.rule, n.query, n.cluster, n.kind, n.severity, %(open)s, n.key,
+            n.title, n.explanation, n.observed, n.baseline, n.threshold, n.sigma, n.score,
+            n.window_start, n.window_end, n.subject, n.details, n.mentions::bigint[],
+            n.authors::text[], n.evidence_count, n.first_at, n.last_at, n.cooldown_until, NULL,
+            '', NULL, NULL, NULL, %(now)s, %(now)s
+        FROM unnest(%(n_rule)s::bigint[], %(n_query)s::bigint[], %(n_cluster)s::bigint[],
+            %(n_kind)s::text[], %(n_severity)s::text[], %(n_key)s::text[], %(n_title)s::text[],
+            %(n_explanation)s::text[], %(n_observed)s::float8[], %(n_baseline)s::float8[],
+            %(n_threshold)s::float8[], %(n_sigma)s::float8[], %(n_score)s::float8[],
+            %(n_window_start)s::timestamptz[], %(n_window_end)s::timestamptz[],
+            %(n_subject)s::jsonb[], %(n_details)s::jsonb[], %(n_mentions)s::text[],
+            %(n_authors)s::text[], %(n_evidence_count)s::integer[], %(n_first_at)s::timestamptz[],
+            %(n_last_at)s::timestamptz[], %(n_cooldown_until)s::timestamptz[])
+            WITH ORDINALITY AS n(rule, query, cluster, kind, severity, key, title, explanation,
+                observed, baseline, threshold, sigma, score, window_start, window_end, subject,
+                details, mentions, authors, evidence_count, first_at, last_at, cooldown_until, i)
+        ORDER BY n.i
+        RETURNING id, rule_id, dedupe_key
+    ), merged AS (
+        UPDATE monitoring_alert a SET evidence_count = m.evidence_count,
+            last_evidence_at = m.last_evidence_at, window_end = m.window_end,
+            sample_mention_ids = m.mentions::bigint[], sample_authors = m.authors::text[],
+            observed = m.observed,
+            baseline = CASE WHEN m.explained THEN m.baseline ELSE a.baseline END,
+            threshold = CASE WHEN m.explained THEN m.threshold ELSE a.threshold END,
+            sigma = CASE WHEN m.explained THEN m.sigma ELSE a.sigma END,
+            score = CASE WHEN m.explained THEN m.score ELSE a.score END,
+            explanation = CASE WHEN m.explained THEN m.explanation ELSE a.explanation END,
+            subject = coalesce(m.subject, a.subject), updated_at = %(now)s
+        FROM unnest(%(m_id)s::bigint[], %(m_evidence_count)s::integer[],
+            %(m_last_evidence_at)s::timestamptz[], %(m_window_end)s::timestamptz[],
+            %(m_mentions)s::text[], %(m_authors)s::text[], %(m_observed)s::float8[],
+            %(m_explained)s::boolean[], %(m_baseline)s::float8[], %(m_threshold)s::float8[],
+            %(m_sigma)s::float8[], %(m_score)s::float8[], %(m_explanation)s::text[],
+            %(m_subject)s::jsonb[])
+            AS m(id, evidence_count, last_evidence_at, window_end, mentions, authors, observed,
+                explained, baseline, threshold, sigma, score, explanation, subject)
+        WHERE a.tenant_id = %(tenant)s AND a.id = m.id
+    ), history AS (
+        INSERT INTO monitoring_alertevent (tenant_id, alert_id, kind, at, actor_id, from_status,
+            to_status, note, data)
+        SELECT %(tenant)s, coalesce(e.alert, c.id), e.kind, e.at, NULL, '', e.to_status,
+            e.note, e.data
+        FROM unnest(%(e_alert)s::bigint[], %(e_rule)s::bigint[], %(e_key)s::text[],
+            %(e_kind)s::text[], %(e_at)s::timestamptz[], %(e_to_status)s::text[],
+            %(e_note)s::text[], %(e_data)s::jsonb[])
+            WITH ORDINALITY AS e(alert, rule, key, kind, at, to_status, note, data, i)
+        LEFT JOIN created c ON e.alert IS NULL AND c.rule_id = e.rule AND c.dedupe_key = e.key
+        ORDER BY e.i
+    )
+    SELECT id, rule_id, dedupe_key FROM created
+"""
+
+# What merging into a stored alert reads of it (``_EPISODES``' columns, in ``Alert``'s field
+# order as ``Alert.from_db`` takes them); the rest of the row stays deferred, loaded if read.
+_EPISODE_FIELDS = (
+    "id",
+    "tenant_id",
+    "rule_id",
+    "status",
+    "dedupe_key",
+    "observed",
+    "window_end",
+    "sample_mention_ids",
+    "sample_authors",
+    "evidence_count",
+    "last_evidence_at",
+    "cooldown_until",
+)
+# Each episode's alerts that a firing could merge into: the active ones, and those still cooling
+# down (newest first, as ``Alert.Meta.ordering``).
+_EPISODES = """
+    SELECT id, tenant_id, rule_id, status, dedupe_key, observed, window_end, sample_mention_ids,
+        sample_authors, evidence_count, last_evidence_at, cooldown_until
+    FROM monitoring_alert
+    WHERE tenant_id = %(tenant)s AND rule_id = ANY(%(rule)s::bigint[])
+        AND dedupe_key = ANY(%(key)s::text[])
+        AND (status = ANY(%(active)s::text[]) OR cooldown_until > %(earliest)s)
+    ORDER BY created_at DESC, id DESC
+"""
+_LOCK_RULES = """
+    SELECT id FROM monitoring_alertrule
+    WHERE tenant_id = %(tenant)s AND id = ANY(%(rule)s::bigint[])
+    ORDER BY id FOR UPDATE
 """
 
 
-@transaction.atomic
-def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
+def fire_or_merge_many(firings: Sequence[Firing], *, savepoint: bool = True) -> list[Fired]:
     """``fire_or_merge`` for several detections of one tenant, in order (a later one of the same
     episode merges into the alert an earlier one created). What a chunk's evaluation finds at
     once costs a fixed number of statements: one lock of the rules, one read of their episodes'
-    alerts, one insert of the new alerts (with what later firings of the batch merged into them
-    already), one update of the stored alerts that took evidence (``_MERGE_UPDATE``) and one
-    insert of the history. The new alerts are inserted together, so Django sends no
-    ``post_save`` for them: ``monitoring.signals.alerts_opened`` names them all at once
-    (escalation, incidents)."""
+    alerts (``_EPISODES``: the columns a merge needs) and one write (``_FIRE_WRITE``: the new
+    alerts, the stored alerts that took evidence, the history). The new alerts are inserted
+    together, so Django sends no ``post_save`` for them: ``monitoring.signals.alerts_opened``
+    names them all at once (escalation, incidents). A merged alert comes back with the columns
+    it was read with (the rest deferred). Nothing to fire costs nothing; ``savepoint=False``
+    (live evaluation: the delivery's transaction rolls back whole on an error) opens no
+    savepoint inside the caller's transaction."""
     if not firings:
         return []
+    with transaction.atomic(savepoint=savepoint):
+        return _fire_or_merge_many(firings)
+
+
+def _fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
     tenant_id = firings[0].rule.tenant_id
     for firing in firings:
         if firing.rule.tenant_id != tenant_id:
             raise ValueError("fire_or_merge_many takes the firings of one tenant.")
         ensure_same_tenant(tenant_id, "cluster", firing.cluster)
-    rule_ids = sorted({firing.rule.pk for firing in firings})
-    # Serialise the firings of one rule (two workers seeing one spike make one alert).
-    list(
-        AlertRule.objects.for_tenant(tenant_id)
-        .select_for_update()
-        .filter(pk__in=rule_ids)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    # Each episode's alerts that a firing could merge into: the active ones, and those still
-    # cooling down (newest first, as ``Alert.Meta.ordering``).
+    rule_ids = sqlarrays.ints(sorted({firing.rule.pk for firing in firings}))
     earliest = min(firing.detected.at for firing in firings)
     active: dict[tuple[int, str], Alert] = {}
     cooling: dict[tuple[int, str], list[Alert]] = {}
-    for alert in (
-        Alert.objects.for_tenant(tenant_id)
-        .filter(rule_id__in=rule_ids, dedupe_key__in={firing.key for firing in firings})
-        .filter(Q(status__in=ACTIVE_ALERT_STATUSES) | Q(cooldown_until__gt=earliest))
-        .order_by("-created_at", "-id")
-    ):
-        episode = (int(alert.rule_id or 0), alert.dedupe_key)  # rule_id__in: never null here
+    with connection.cursor() as cursor:
+        # Serialise the firings of one rule (two workers seeing one spike make one alert); the
+        # episodes are read after the lock, by a statement of their own (its own snapshot).
+        cursor.execute(_LOCK_RULES, {"tenant": tenant_id, "rule": rule_ids})
+        cursor.execute(
+            _EPISODES,
+            {
+                "tenant": tenant_id,
+                "rule": rule_ids,
+                "key": sqlarrays.texts(sorted({firing.key for firing in firings})),
+                "active": sqlarrays.texts(ACTIVE_ALERT_STATUSES),
+                "earliest": earliest,
+            },
+        )
+        rows = cursor.fetchall()
+    db = connection.alias
+    for row in rows:
+        alert = Alert.from_db(db, _EPISODE_FIELDS, row)
+        episode = (int(alert.rule_id or 0), alert.dedupe_key)  # rule_id = ANY: never null here
         if alert.status in ACTIVE_ALERT_STATUSES:
             active.setdefault(episode, alert)
         cooling.setdefault(episode, []).append(alert)
     results: list[Fired] = []
     created: list[Alert] = []
-    opened: list[AlertEvent] = []  # the new alerts' ``fired`` entries
+    # the history, in the order it is written: the new alerts' ``fired`` entries, then merges
+    opened: list[_Event] = []
+    history: list[_Event] = []
     merged: dict[int, Alert] = {}  # stored alerts that took evidence, by id
-    history: list[AlertEvent] = []
     for firing in firings:
         episode = (firing.rule.pk, firing.key)
         at = firing.detected.at
@@ -337,47 +430,127 @@ def fire_or_merge_many(firings: Sequence[Firing]) -> list[Fired]:
         opened.append(_fired_event(alert, firing.detected))
         active[episode] = alert
         results.append(Fired(alert, created=True, merged=False))
-    if created:
-        Alert.objects.bulk_create(created)
-    if merged:
-        _update_merged(tenant_id, list(merged.values()))
-    if opened or history:
-        AlertEvent.objects.bulk_create([*opened, *history])
+    if created or merged or history:
+        _write(tenant_id, created, list(merged.values()), [*opened, *history])
     if created:
         alerts_opened.send(sender=Alert, tenant_id=tenant_id, alerts=created)
     return results
 
 
-def _update_merged(tenant_id: int, alerts: list[Alert]) -> None:
-    """Write the merged alerts' evidence and explanation (``_merge``) in one statement."""
+@dataclass(frozen=True)
+class _Event:
+    """One history row to write (``AlertEvent``): of ``alert``, a new one until written."""
+
+    alert: Alert
+    kind: str
+    at: datetime
+    to_status: str
+    note: str
+    data: dict[str, Any]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+def _floats(values: Iterable[float | None]) -> str:
+    """An array literal of floats where None is ``NULL`` (``repr`` reads back exactly)."""
+    return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
+
+
+def _ints_or_null(values: Iterable[int | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def _times_or_null(values: Iterable[datetime | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else f'"{v.isoformat()}"' for v in values) + "}"
+
+
+def _texts_or_null(values: Iterable[str | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else sqlarrays.texts([v])[1:-1] for v in values) + "}"
+
+
+def _write(tenant_id: int, created: list[Alert], merged: list[Alert], events: list[_Event]) -> None:
+    """Insert ``created``, write the evidence and explanation ``_merge`` gave ``merged`` and
+    insert ``events``, in one statement (``_FIRE_WRITE``); the new alerts get their ids."""
     now = timezone.now()
-
-    def jsons(values: Iterable[Any]) -> str:
-        return sqlarrays.texts(json.dumps(v, cls=DjangoJSONEncoder) for v in values)
-
+    for alert in created:
+        alert.created_at = alert.updated_at = now
+    explained = [_explained(alert) for alert in merged]
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "now": now,
+        "open": AlertStatus.OPEN,
+        "n_rule": _ints_or_null(a.rule_id for a in created),
+        "n_query": _ints_or_null(a.query_id for a in created),
+        "n_cluster": _ints_or_null(a.cluster_id for a in created),
+        "n_kind": sqlarrays.texts(a.kind for a in created),
+        "n_severity": sqlarrays.texts(a.severity for a in created),
+        "n_key": sqlarrays.texts(a.dedupe_key for a in created),
+        "n_title": sqlarrays.texts(a.title for a in created),
+        "n_explanation": sqlarrays.texts(a.explanation for a in created),
+        "n_observed": _floats(a.observed for a in created),
+        "n_baseline": _floats(a.baseline for a in created),
+        "n_threshold": _floats(a.threshold for a in created),
+        "n_sigma": _floats(a.sigma for a in created),
+        "n_score": _floats(a.score for a in created),
+        "n_window_start": sqlarrays.times(a.window_start for a in created),
+        "n_window_end": sqlarrays.times(a.window_end for a in created),
+        "n_subject": sqlarrays.texts(_json(a.subject) for a in created),
+        "n_details": sqlarrays.texts(_json(a.details) for a in created),
+        "n_mentions": sqlarrays.texts(sqlarrays.ints(a.sample_mention_ids) for a in created),
+        "n_authors": sqlarrays.texts(sqlarrays.texts(a.sample_authors) for a in created),
+        "n_evidence_count": sqlarrays.ints(a.evidence_count for a in created),
+        "n_first_at": sqlarrays.times(a.first_evidence_at for a in created),
+        "n_last_at": sqlarrays.times(a.last_evidence_at for a in created),
+        "n_cooldown_until": _times_or_null(a.cooldown_until for a in created),
+        "m_id": sqlarrays.ints(a.pk for a in merged),
+        "m_evidence_count": sqlarrays.ints(a.evidence_count for a in merged),
+        "m_last_evidence_at": sqlarrays.times(a.last_evidence_at for a in merged),
+        "m_window_end": sqlarrays.times(a.window_end for a in merged),
+        "m_mentions": sqlarrays.texts(sqlarrays.ints(a.sample_mention_ids) for a in merged),
+        "m_authors": sqlarrays.texts(sqlarrays.texts(a.sample_authors) for a in merged),
+        "m_observed": _floats(a.observed for a in merged),
+        "m_explained": "{" + ",".join("t" if e else "f" for e in explained) + "}",
+        "m_baseline": _floats(
+            a.baseline if e else None for a, e in zip(merged, explained, strict=True)
+        ),
+        "m_threshold": _floats(
+            a.threshold if e else None for a, e in zip(merged, explained, strict=True)
+        ),
+        "m_sigma": _floats(a.sigma if e else None for a, e in zip(merged, explained, strict=True)),
+        "m_score": _floats(a.score if e else None for a, e in zip(merged, explained, strict=True)),
+        "m_explanation": _texts_or_null(
+            a.explanation if e else None for a, e in zip(merged, explained, strict=True)
+        ),
+        "m_subject": _texts_or_null(
+            _json(a.subject) if "subject" in a.__dict__ else None for a in merged
+        ),
+        "e_alert": _ints_or_null(e.alert.pk for e in events),
+        "e_rule": _ints_or_null(None if e.alert.pk else e.alert.rule_id for e in events),
+        "e_key": _texts_or_null(None if e.alert.pk else e.alert.dedupe_key for e in events),
+        "e_kind": sqlarrays.texts(e.kind for e in events),
+        "e_at": sqlarrays.times(e.at for e in events),
+        "e_to_status": sqlarrays.texts(e.to_status for e in events),
+        "e_note": sqlarrays.texts(e.note for e in events),
+        "e_data": sqlarrays.texts(json.dumps(e.data) for e in events),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _MERGE_UPDATE,
-            {
-                "tenant": tenant_id,
-                "now": now,
-                "id": sqlarrays.ints(a.pk for a in alerts),
-                "evidence_count": sqlarrays.ints(a.evidence_count for a in alerts),
-                "last_evidence_at": sqlarrays.times(a.last_evidence_at for a in alerts),
-                "window_end": sqlarrays.times(a.window_end for a in alerts),
-                "mentions": jsons(list(a.sample_mention_ids) for a in alerts),
-                "authors": jsons(list(a.sample_authors) for a in alerts),
-                "observed": [a.observed for a in alerts],
-                "baseline": [a.baseline for a in alerts],
-                "threshold": [a.threshold for a in alerts],
-                "sigma": [a.sigma for a in alerts],
-                "score": [a.score for a in alerts],
-                "explanation": sqlarrays.texts(a.explanation for a in alerts),
-                "subject": jsons(a.subject for a in alerts),
-            },
-        )
-    for alert in alerts:
+        cursor.execute(_FIRE_WRITE, params)
+        ids = {(rule_id, key): pk for pk, rule_id, key in cursor.fetchall()}
+    db = connection.alias
+    for alert in created:
+        alert.pk = ids[(alert.rule_id, alert.dedupe_key)]
+        alert._state.adding = False
+        alert._state.db = db
+    for alert in merged:
         alert.updated_at = now
+
+
+def _explained(alert: Alert) -> bool:
+    """Whether stronger evidence replaced a stored alert's explanation (``_merge`` set it; the
+    read leaves it deferred)."""
+    return "explanation" in alert.__dict__
 
 
 def _new_alert(firing: Firing, mention_ids: list[int]) -> Alert:
@@ -415,16 +588,15 @@ def _new_alert(firing: Firing, mention_ids: list[int]) -> Alert:
     )
 
 
-def _fired_event(alert: Alert, detected: Detected) -> AlertEvent:
-    """The history row of a new alert (saved after the alert, which then has its id)."""
-    return AlertEvent(
-        tenant_id=alert.tenant_id,
-        alert=alert,
-        kind=AlertEventKind.FIRED,
-        at=timezone.now(),
-        to_status=AlertStatus.OPEN,
-        note=detected.explanation[:2000],
-        data={"observed": detected.observed, "evidence_at": detected.at.isoformat()},
+def _fired_event(alert: Alert, detected: Detected) -> _Event:
+    """The history row of a new alert (written with the alert, which then has its id)."""
+    return _Event(
+        alert,
+        AlertEventKind.FIRED,
+        timezone.now(),
+        AlertStatus.OPEN,
+        detected.explanation[:2000],
+        {"observed": detected.observed, "evidence_at": detected.at.isoformat()},
     )
 
 
@@ -460,20 +632,22 @@ def _merge(
         alert.sigma = detected.sigma
         alert.score = detected.score
         alert.explanation = detected.explanation
-        alert.subject = _jsonable(detected.subject) or alert.subject
+        subject = _jsonable(detected.subject)
+        if subject:  # otherwise the alert keeps its subject (not read: deferred)
+            alert.subject = subject
         fields += ["observed", "baseline", "threshold", "sigma", "score", "explanation", "subject"]
     return fields, new_mentions
 
 
-def _merged_event(alert: Alert, detected: Detected, mention_ids: list[int]) -> AlertEvent:
+def _merged_event(alert: Alert, detected: Detected, mention_ids: list[int]) -> _Event:
     """The history row of one merge (``mention_ids``: those new to the alert)."""
-    return AlertEvent(
-        tenant_id=alert.tenant_id,
-        alert=alert,
-        kind=AlertEventKind.MERGED,
-        at=timezone.now(),
-        note=detected.explanation[:2000],
-        data={
+    return _Event(
+        alert,
+        AlertEventKind.MERGED,
+        timezone.now(),
+        "",
+        detected.explanation[:2000],
+        {
             "observed": detected.observed,
             "evidence_at": detected.at.isoformat(),
             "mention_ids": mention_ids[:MAX_SAMPLES],

@@ -16,8 +16,8 @@ from django_q.models import OrmQ
 from monitoring import services as monitoring_services
 from monitoring.alerting.types import Alert as Detected
 from monitoring.choices import AlertStatus
-from monitoring.early_warning import selectors, services
-from monitoring.models import Alert, AlertEscalation, AlertEvent, AlertRule
+from monitoring.early_warning import live, selectors, services
+from monitoring.models import Alert, AlertEscalation, AlertEvent, AlertRule, HoaxCluster
 from tenants import services as tenant_services
 from tenants.models import Tenant
 from tests.notify.factories import EscalationPolicyFactory
@@ -266,3 +266,50 @@ def test_the_migration_defaults_are_the_services() -> None:
             "cooldown", AlertRule._meta.get_field("cooldown").default
         ), name
         assert copied.get("severity", "") == settings.get("severity", ""), name
+
+
+def test_a_weaker_merge_keeps_the_explanation_the_alert_has(tenant: Tenant) -> None:
+    """Evidence weaker than the alert's adds to its count and samples only: the explanation
+    columns (not read by the merge) stay as they were; the merged alert comes back with the
+    rest of its row loaded when read."""
+    rule = spike_rule(tenant)
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    strong = replace(detected(at, 90.0), subject={"series": "q0"})
+    first = services.fire_or_merge(rule=rule, detected=strong, mention_ids=[1]).alert
+    weaker = replace(
+        detected(at + timedelta(minutes=5), 40.0), sigma=None, subject={"series": "other"}
+    )
+    later = services.fire_or_merge(rule=rule, detected=weaker, mention_ids=[2], authors=["ani"])
+    assert later.merged and later.alert.pk == first.pk
+    stored = Alert.objects.for_tenant(tenant).get(pk=first.pk)
+    assert (stored.evidence_count, stored.sample_mention_ids, stored.sample_authors) == (
+        2,
+        [1, 2],
+        ["ani"],
+    )
+    assert (stored.observed, stored.explanation, stored.sigma, stored.subject) == (
+        90.0,
+        "90 mentions",
+        6.0,
+        {"series": "q0"},
+    )
+    # ``fire_or_merge`` hands back the whole alert (``fire_or_merge_many`` the columns it read)
+    assert not later.alert.get_deferred_fields()
+    assert later.alert.title == stored.title and later.alert.details == stored.details
+
+
+def test_the_raw_reads_name_the_models_columns_in_field_order() -> None:
+    """``Model.from_db`` takes the values in the model's field order: the reads of a merge's
+    episodes and of the grown hoax clusters select their columns in that order."""
+
+    def selected(sql: str) -> list[str]:
+        return [c.strip() for c in sql.split("SELECT", 1)[1].split("FROM", 1)[0].split(",")]
+
+    def in_model_order(model: Any, names: tuple[str, ...]) -> list[str]:
+        return [f.attname for f in model._meta.concrete_fields if f.attname in names]
+
+    episode = services._EPISODE_FIELDS
+    assert selected(services._EPISODES) == list(episode) == in_model_order(Alert, episode)
+    cluster = live._CLUSTER_FIELDS
+    assert selected(live._CLUSTER_LOCK) == list(cluster)
+    assert list(cluster) == [f.attname for f in HoaxCluster._meta.concrete_fields]
