@@ -73,21 +73,28 @@ def start_many(tenant_id: int, alerts: list[Alert]) -> list[AlertEscalation | No
         .order_by("id")
     ):
         policies.setdefault(found.severity, found)
-    out: list[AlertEscalation | None] = []
-    started: list[AlertEscalation] = []
-    for alert in alerts:
-        policy = policies.get(alert.severity)
-        if policy is None:
-            out.append(None)
-            continue
-        escalation, created = AlertEscalation.objects.get_or_create(
-            tenant_id=alert.tenant_id,
-            alert=alert,
-            defaults={"policy": policy, "next_at": timezone.now()},
+    covered = [alert for alert in alerts if alert.severity in policies]
+    # one read and one insert for the lot (``get_or_create`` per alert was two statements each)
+    existing = {
+        e.alert_id: e
+        for e in AlertEscalation.objects.for_tenant(tenant_id).filter(
+            alert_id__in=[alert.pk for alert in covered]
         )
-        if created:
-            started.append(escalation)
-        out.append(escalation)
+    }
+    now = timezone.now()
+    started = AlertEscalation.objects.bulk_create(
+        [
+            AlertEscalation(
+                tenant_id=alert.tenant_id, alert=alert, policy=policies[alert.severity], next_at=now
+            )
+            for alert in covered
+            if alert.pk not in existing
+        ]
+    )
+    existing.update((e.alert_id, e) for e in started)
+    out: list[AlertEscalation | None] = [
+        existing[alert.pk] if alert.severity in policies else None for alert in alerts
+    ]
     queues.async_tasks(
         (STEP_TASK, (e.tenant_id, e.pk), {"task_name": f"escalate-{e.pk}"}) for e in started
     )

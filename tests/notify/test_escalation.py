@@ -161,6 +161,21 @@ def test_no_policy_no_escalation(tenant: Any) -> None:
     assert not AlertEscalation.objects.filter(alert=alert).exists()
 
 
+def test_alerts_opened_together_each_get_one_escalation_by_their_severity(tenant: Any) -> None:
+    sev2 = EscalationPolicyFactory(tenant=tenant, severity="sev2", steps=[{"wait_minutes": 5}])
+    with transaction.atomic():
+        alerts = [
+            AlertFactory(tenant=tenant, severity=severity) for severity in ("sev2", "sev4", "sev2")
+        ]
+    started = list(AlertEscalation.objects.filter(alert__in=alerts).order_by("alert_id"))
+    assert [e.alert_id for e in started] == [alerts[0].pk, alerts[2].pk]
+    assert {e.policy_id for e in started} == {sev2.pk}
+    # starting them again finds each one's escalation and creates none
+    again = engine.start_many(tenant.pk, alerts)
+    assert [e.pk if e else None for e in again] == [started[0].pk, None, started[1].pk]
+    assert AlertEscalation.objects.filter(alert__in=alerts).count() == 2
+
+
 def _emailed_link(tenant: Any, people: dict[str, Any], smtp: Any) -> tuple[Alert, str, str]:
     responder = people["responder"]
     EscalationPolicyFactory(tenant=tenant, steps=[{"users": [responder.pk]}])
