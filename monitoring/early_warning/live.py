@@ -51,7 +51,7 @@ import os
 import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,6 +213,8 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     inserted = sorted({pk for e in events for pk in e.inserted_ids})
     updated = sorted({pk for e in events for pk in e.updated_ids})
     result = Evaluation(held=[])
+    # taken now, used or not: an entry is used once
+    handed = _handed(events)
     rules = enabled_rules(tenant_id)
     if not rules and not updated:
         return result
@@ -226,7 +228,7 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     kinds = {rule.kind for rule in rules}
     mentions: list[LiveMention] = []
     if inserted and kinds & {*SERIES_KINDS, *MENTION_KINDS}:
-        mentions = load_mentions(tenant_id, inserted)
+        mentions = chunk_mentions(tenant_id, events, handed)
         result.mentions = len(mentions)
     series = [rule for rule in rules if rule.kind in SERIES_KINDS]
     if series and mentions:
@@ -251,6 +253,20 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
 
 
 # --- mentions -----------------------------------------------------------------------------
+
+
+def _handed(events: Sequence[PipelineEvent]) -> dict[int, list[Any]]:
+    """The inserted mentions that the events' chunks left in this process as they stored them
+    (``pipeline.take_inserted``), by event id."""
+    from monitoring.pipeline import take_inserted
+
+    out: dict[int, list[Any]] = {}
+    for event in events:
+        stored = take_inserted(event)
+        if stored is not None:
+            out[event.pk] = stored
+    return out
+
 
 _FIELDS = (
     "id",
@@ -295,6 +311,12 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
         .annotate(**_SCORE_PARTS)
         .values_list(*_FIELDS)
     )
+    return live_mentions(rows)
+
+
+def live_mentions(rows: Iterable[Sequence[Any]]) -> list[LiveMention]:
+    """Mentions read in ``_FIELDS`` order (the database's rows, or the chunk's own
+    ``pipeline.StoredMention``) as the rules see them, in published order (primary key)."""
     out = []
     for (  # in ``_FIELDS`` order
         pk,
@@ -336,6 +358,34 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
             queries=tuple(matched_queries or ()),
         )
         out.append(LiveMention(pk, event, as_utc(ingested_at), matched_queries))
+    out.sort(key=lambda m: (m.event.published_at, m.id))
+    return out
+
+
+def chunk_mentions(
+    tenant_id: int, events: Sequence[PipelineEvent], handed: dict[int, list[Any]] | None = None
+) -> list[LiveMention]:
+    """The events' inserted mentions in published order: those that their chunk left in this
+    process (``handed``, ``_handed``: the values the database holds, not read back), the others
+    read (``load_mentions``). A chunk's mentions that an event of the batch updated since are
+    read, as they are now."""
+    handed = handed or {}
+    updated = {pk for event in events for pk in event.updated_ids}
+    kept: list[Any] = []
+    read: set[int] = set()
+    for event in events:
+        stored = handed.get(event.pk)
+        if stored is not None and not updated.intersection(event.inserted_ids):
+            kept.extend(stored)
+        else:
+            read.update(event.inserted_ids)
+    if read:
+        kept = [m for m in kept if m[0] not in read]
+    if not kept:
+        return load_mentions(tenant_id, sorted(read))
+    if not read:
+        return live_mentions(kept)
+    out = live_mentions(kept) + load_mentions(tenant_id, sorted(read))
     out.sort(key=lambda m: (m.event.published_at, m.id))
     return out
 
