@@ -111,15 +111,41 @@ def _claim_words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# whitespace-free piece of a text -> its claim words (``claim_tokens``); bounded like the
+# scorer's ``Resources.chunk_cache``
+_PIECE_WORDS: dict[str, tuple[str, ...]] = {}
+_PIECE_WORDS_MAX = 200_000
+
+
 def claim_tokens(text: str) -> list[str]:
-    """The words of ``text`` as a claim key (see the module docstring). Each distinct word's
-    mapping is worked out once per process (``_claim_words``): the slang and word-form lookups
-    were half the cost of a signature."""
+    """The words of ``text`` as a claim key (see the module docstring).
+
+    No token holds white space and the tokenizer treats white space as either end of the text
+    (``normalize.tokens_and_forms``), so a text's word tokens are those of its whitespace-free
+    pieces (``str.split``: the white space of the regular expressions' ``\\s``), in order; and a
+    word's claim words depend on the word alone. Pieces recur from text to text (words,
+    handles, links): each one's claim words are worked out once per process
+    (``_PIECE_WORDS``), each distinct word's mapping too (``_claim_words``: the slang and
+    word-form lookups were half the cost of a signature)."""
+    cache = _PIECE_WORDS
+    out: list[str] = []
+    for piece in text.split():
+        words = cache.get(piece)
+        if words is None:
+            words = _piece_words(piece)
+            if len(cache) < _PIECE_WORDS_MAX:
+                cache[piece] = words
+        out += words
+    return out
+
+
+def _piece_words(piece: str) -> tuple[str, ...]:
+    """The claim words of one piece of text, token by token."""
     from monitoring.scoring.normalize import tokenize
 
     cache = _WORD_PARTS
     out: list[str] = []
-    for token in tokenize(text):
+    for token in tokenize(piece):
         if token.kind != "word":
             continue
         parts = cache.get(token.text)
@@ -128,7 +154,7 @@ def claim_tokens(text: str) -> list[str]:
             if len(cache) < _WORD_PARTS_MAX:
                 cache[token.text] = parts
         out.extend(parts)
-    return out
+    return tuple(out)
 
 
 def shingles(tokens: list[str]) -> set[bytes]:

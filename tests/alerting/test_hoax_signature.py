@@ -6,6 +6,8 @@ are those of a fresh one."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from datasketch import MinHash
@@ -30,6 +32,9 @@ SAMPLE = [
     "Kopi kenangan enak banget hari ini, antriannya panjang tapi worth it 😍😍",
     "Gaaaak bisaaa!!! yg kyk gini tuh hrs diviralkan, jgn diem aja sm2 kita",
     "too short to sign",
+    # white space of every kind between and around words, links, handles and emoji
+    "\u00a0Vaksin\u2003booster\tbikin\nmagnet\u2028di\x1clengan\u3000jangan\u200bmau "
+    "https://t.co/x\u00a0@abc\u2029😡\u200d🔥 disuntik-ya guys'' \x85 *** ya-  ",
 ]
 
 
@@ -72,10 +77,19 @@ def _before(text: str) -> MinHash | None:
 
 def test_memoised_claim_key_equals_the_word_by_word_one() -> None:
     hoax._WORD_PARTS.clear()
+    hoax._PIECE_WORDS.clear()
     for _ in range(2):  # cold memo, then warm
         for text in _texts():
             assert claim_tokens(text) == _claim_tokens_unmemoised(text), text
-    assert hoax._WORD_PARTS
+    assert hoax._WORD_PARTS and hoax._PIECE_WORDS
+
+
+def test_str_split_cuts_at_the_white_space_of_the_tokenizer() -> None:
+    """The claim key splits texts with ``str.split``; the tokenizer's patterns stop at ``\\s``."""
+    space = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        assert char.isspace() == bool(space.match(char)), hex(code)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 1000])
