@@ -54,8 +54,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import connection, transaction
@@ -137,6 +139,7 @@ UNIT = {
 # rows for Jaccard 0.4), so one table serves every sensitivity; each rule then keeps the
 # candidates that reach its own threshold.
 HOAX_BANDS, HOAX_ROWS = 32, 4
+_BAND_INDEXES = range(HOAX_BANDS)
 HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
 HOAX_JUDGE_CAP = 1000  # members of one cluster read per chunk to judge it (``_ACTIVE_MEMBERS``)
 
@@ -472,6 +475,10 @@ def series_config(rule: AlertRule) -> SpikeConfig:
     )
 
 
+# the series kinds that count only some mentions (``counts_of``)
+_COUNTED = (AlertKind.NEGATIVE_SURGE, AlertKind.PROVOCATION_BURST)
+
+
 def counts_of(kind: str, mention: LiveMention) -> bool:
     """Whether a mention counts in a series of ``kind``."""
     if kind == AlertKind.NEGATIVE_SURGE:
@@ -714,19 +721,30 @@ def evaluate_series(
         .order_by("id")
         .select_for_update()
     }
+    bucket_of: dict[int, datetime] = {}  # mention id -> its bucket, for every rule
     for rule in rules:
         key = f"q{rule.query_id or 0}"
         counts: dict[datetime, int] = defaultdict(int)
-        in_query = [m for m in mentions if m.in_query(rule.query_id)]
-        members = [m for m in in_query if counts_of(rule.kind, m)]
+        in_query = (
+            mentions if not rule.query_id else [m for m in mentions if m.in_query(rule.query_id)]
+        )
+        members = (
+            in_query
+            if rule.kind not in _COUNTED
+            else [m for m in in_query if counts_of(rule.kind, m)]
+        )
+        if not bucket_of and members:
+            bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
         for mention in members:
-            counts[floor_bucket(mention.event.published_at)] += 1
+            counts[bucket_of[mention.id]] += 1
         # a negative surge also judges the share: every mention of the series counts in totals
         totals: dict[datetime, int] | None = None
         if rule.kind == AlertKind.NEGATIVE_SURGE:
             totals = defaultdict(int)
+            if in_query and not bucket_of:
+                bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
             for mention in in_query:
-                totals[floor_bucket(mention.event.published_at)] += 1
+                totals[bucket_of[mention.id]] += 1
         stored = states.get((rule.pk, key))
         if stored is None:
             history = bootstrap_counts(tenant_id, rule, now)
@@ -921,6 +939,10 @@ def evaluate_hoax(
                     row[0], row[1], row[2], as_utc(row[3]), np.frombuffer(row[4], dtype=np.uint64)
                 )
     by_id = {m.id: m for m in mentions}
+    # The chunk's mentions come in published order, so only a stored member can be newer than
+    # the mention that meets it: from the newest stored one's time on, none is.
+    newest_stored = max((m.published_at for m in members.values()), default=None)
+    latest_get: Callable[[int], int | None] = latest.get
     new_members: list[_Member] = []
     # band hash -> (band, the position in ``new_members`` of the chunk's latest member with it)
     written: dict[int, tuple[int, int]] = {}
@@ -937,16 +959,43 @@ def evaluate_hoax(
         # mention takes its place unless that one is newer (a band's hash is its own: the
         # bands of one mention never share a row).
         position = len(new_members) + 1  # 1-based, as SQL arrays
-        candidates: set[int] = set()
-        for band, value in enumerate(bands):
-            previous_id = latest.get(value)
-            if previous_id is not None:
-                candidates.add(previous_id)
-                previous = members.get(previous_id)
-                if previous is not None and previous.published_at > published:
-                    continue
-            latest[value] = mention.id
-            written[value] = (band, position)
+        previous_ids = list(map(latest_get, bands))
+        met = set(previous_ids)
+        met.discard(None)
+        candidates = cast(set[int], met)
+        # the candidates newer than this mention keep their bands (only stored ones can be)
+        newer = (
+            {c for c in candidates if c in members and members[c].published_at > published}
+            if newest_stored is not None and newest_stored > published
+            else ()
+        )
+        if len(set(bands)) < HOAX_BANDS:
+            # two bands share a hash (never, in practice): band by band, each one reading the
+            # latest member anew
+            candidates = set()
+            for band, value in enumerate(bands):
+                previous_id = latest_get(value)
+                if previous_id is not None:
+                    candidates.add(previous_id)
+                    previous = members.get(previous_id)
+                    if previous is not None and previous.published_at > published:
+                        continue
+                latest[value] = mention.id
+                written[value] = (band, position)
+        elif not newer:
+            latest.update(zip(bands, repeat(mention.id, HOAX_BANDS), strict=True))
+            written.update(
+                zip(
+                    bands,
+                    zip(_BAND_INDEXES, repeat(position, HOAX_BANDS), strict=True),
+                    strict=True,
+                )
+            )
+        else:
+            for band, value in enumerate(bands):
+                if previous_ids[band] not in newer:
+                    latest[value] = mention.id
+                    written[value] = (band, position)
         others = [
             members[candidate]
             for candidate in candidates
@@ -1035,13 +1084,14 @@ def evaluate_hoax(
         # in hash order (the index's); usually every hash of the chunk, whose column the
         # lookup already sent
         order = chunk_hashes if len(written) == len(chunk_hashes) else sorted(written)
+        pairs = list(map(written.__getitem__, order))  # (band, position) per hash
         cursor.execute(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(written[value][0] for value in order),
+                "band": sqlarrays.ints(map(itemgetter(0), pairs)),
                 "hash": hash_literal if order is chunk_hashes else sqlarrays.ints(order),
-                "n": sqlarrays.ints(written[value][1] for value in order),
+                "n": sqlarrays.ints(map(itemgetter(1), pairs)),
                 "mention": mention_ids,
                 "at": times,
             },
