@@ -898,6 +898,7 @@ class _Member:
     author: str
     published_at: datetime
     hashes: np.ndarray
+    row: int = -1  # its row in ``evaluate_hoax``'s matrix of every member's hash values
 
 
 def evaluate_hoax(
@@ -916,11 +917,12 @@ def evaluate_hoax(
     if not signed_mentions:
         return
     signatures = np.stack([v for v in values if v is not None]).astype(np.uint64)
-    band_rows = band_hashes(signatures, HOAX_BANDS, HOAX_ROWS).tolist()
+    band_matrix = band_hashes(signatures, HOAX_BANDS, HOAX_ROWS)
+    band_rows = band_matrix.tolist()
     signed = list(zip(signed_mentions, signatures, band_rows, strict=True))
     since = min(m.event.published_at for m in signed_mentions) - window
     latest: dict[int, int] = {}  # band hash -> the latest member with it
-    chunk_hashes = sorted({h for row in band_rows for h in row})
+    chunk_hashes = np.unique(band_matrix).tolist()  # sorted, once each
     hash_literal = sqlarrays.ints(chunk_hashes)
     with connection.cursor() as cursor:
         cursor.execute(_BAND_LOOKUP, {"tenant": tenant_id, "hash": hash_literal, "since": since})
@@ -938,6 +940,15 @@ def evaluate_hoax(
                 members[row[0]] = _Member(
                     row[0], row[1], row[2], as_utc(row[3]), np.frombuffer(row[4], dtype=np.uint64)
                 )
+    # every member's hash values as the rows of one matrix (the stored ones, then the chunk's),
+    # so a mention is compared with its candidates by one indexing, not a stack of arrays
+    stored_rows = list(members.values())
+    all_hashes = signatures
+    if stored_rows and all(len(m.hashes) == signatures.shape[1] for m in stored_rows):
+        for index, member in enumerate(stored_rows):
+            member.row = index
+        all_hashes = np.concatenate([np.stack([m.hashes for m in stored_rows]), signatures])
+    chunk_row = len(all_hashes) - len(signatures)  # the row of the chunk's first signed mention
     by_id = {m.id: m for m in mentions}
     # The chunk's mentions come in published order, so only a stored member can be newer than
     # the mention that meets it: from the newest stored one's time on, none is.
@@ -1003,7 +1014,11 @@ def evaluate_hoax(
         ]
         if others:
             # estimated Jaccard of each candidate: the share of equal hash values
-            equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            rows = [o.row for o in others]
+            if -1 in rows:  # a stored signature of another length: compared as it is
+                equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            else:
+                equal = (all_hashes[rows] == hashes).sum(axis=1)
             for other, same in zip(others, equal.tolist(), strict=True):
                 similarity = same / len(hashes)
                 if similarity < threshold:
@@ -1042,7 +1057,10 @@ def evaluate_hoax(
             cluster_id = other.cluster_id
             if cluster_id is not None:
                 grown[cluster_id].append(mention)
-        member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
+        member = _Member(
+            mention.id, cluster_id, mention.event.author_key, published, hashes, chunk_row
+        )
+        chunk_row += 1
         members[mention.id] = member
         new_members.append(member)
     if born:
