@@ -44,11 +44,14 @@ from __future__ import annotations
 import json
 import json.encoder
 import logging
+import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple, cast
 
 import psycopg
@@ -164,6 +167,7 @@ class Upserted(NamedTuple):
     platform: str
     author_handle: str
     author_name: str
+    external_id: str = ""  # an inserted row's (the hand-off to early warning, ``_handoff``)
 
 
 def _json_encoder() -> Any:
@@ -481,7 +485,7 @@ def _store(tenant_id: int, batch_id: int, rows: list[MentionRow]) -> list[Upsert
                 },
             )
             updated = cursor.fetchall()
-    return [Upserted(True, *row[:-2]) for row in inserted] + [
+    return [Upserted._make((True, *row[:-2], row[-1])) for row in inserted] + [
         Upserted(False, *row) for row in updated
     ]
 
@@ -553,7 +557,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
                 if not row.inserted
             ],
         )
-        _publish(tenant_id, chunk.batch_id, returned)
+        _publish(tenant_id, chunk.batch_id, returned, rows)
         duplicates = len(chunk.items) - len(inserted) - len(refused)
         IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
@@ -567,25 +571,208 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
     }
 
 
-def _publish(tenant_id: int, batch_id: int, returned: list[Upserted]) -> None:
+def _publish(
+    tenant_id: int, batch_id: int, returned: list[Upserted], rows: list[MentionRow]
+) -> None:
     """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens).
 
     Delivered at once after the commit, in this worker, when no other worker is busy with the
     tenant's early warning (``outbox.deliver_at_once``): chunks are judged while the stream is
-    stored, by the workers storing it, rather than after every chunk queued before them."""
+    stored, by the workers storing it, rather than after every chunk queued before them. For
+    that delivery the chunk's inserted mentions are left in this process after the commit
+    (``_handoff``), so early warning need not read back what the chunk just wrote."""
     if not returned:
         return  # nothing inserted, nothing changed: nothing to tell
-    outbox.publish(
-        PipelineEvent(
-            tenant_id=tenant_id,
-            batch_id=batch_id,
-            query_ids=sorted({query_id for row in returned for query_id in row.matched_queries}),
-            buckets=sorted({_bucket(row.published_at) for row in returned if row.inserted}),
-            inserted_ids=[row.id for row in returned if row.inserted],
-            updated_ids=[row.id for row in returned if not row.inserted],
-        ),
-        deliver_after_commit=True,
+    event = PipelineEvent(
+        tenant_id=tenant_id,
+        batch_id=batch_id,
+        query_ids=sorted({query_id for row in returned for query_id in row.matched_queries}),
+        buckets=sorted({_bucket(row.published_at) for row in returned if row.inserted}),
+        inserted_ids=[row.id for row in returned if row.inserted],
+        updated_ids=[row.id for row in returned if not row.inserted],
     )
+    topic = PipelineEvent._meta.label_lower
+    stored = (
+        _stored_mentions(returned, rows)
+        if event.inserted_ids and outbox.subscribers(topic)
+        else None
+    )
+    if stored is not None:
+        # registered before the delivery's own callback (``outbox.publish``): callbacks run in
+        # order, so the delivery at once finds them
+        transaction.on_commit(partial(_keep, event, stored))
+    outbox.publish(event, deliver_after_commit=True)
+
+
+# --- the hand-off of a chunk's inserted mentions to its delivery in this process -------------
+
+
+class StoredMention(NamedTuple):
+    """An inserted mention as the chunk stored it: the columns (and the two values cut out of
+    the score documents) that ``monitoring.early_warning.live.load_mentions`` reads back, in the
+    order of its ``_FIELDS``, with the values it would read."""
+
+    id: int
+    platform: str
+    external_id: str
+    published_at: datetime
+    ingested_at: datetime
+    text: str
+    author_handle: str
+    author_followers: int
+    author_verified: bool
+    likes: int
+    shares: int
+    replies: int
+    language: str
+    sentiment: str
+    provocation: float
+    triggers: list[str]
+    matched_queries: list[int]
+    negative: float  # coalesce((sentiment_scores ->> 'negative')::float8, 0)
+    domain_texts: list[str]  # the non-empty texts of the ``domain`` entities of ``scores``
+
+
+# (tenant, event id) -> (when it committed, monotonic; the event's inserted mentions). A few
+# chunks at most: an entry is taken by the delivery right after the commit, and one whose
+# event another worker delivered is pushed out by the next chunks.
+_handoff: dict[tuple[int, int], tuple[float, list[StoredMention]]] = {}
+_handoff_lock = threading.Lock()
+HANDOFF_KEEP = 8
+# An entry older than this is not used: its mentions are read from the database (where a later
+# chunk may have updated their engagement).
+HANDOFF_TTL_S = 30.0
+
+
+class _Unsure(Exception):
+    """A value the hand-off cannot reproduce exactly as the database would return it."""
+
+
+def _keep(event: PipelineEvent, stored: list[StoredMention]) -> None:
+    """After the commit: leave the chunk's inserted mentions for its delivery in this process."""
+    with _handoff_lock:  # a worker with threads
+        while len(_handoff) >= HANDOFF_KEEP:
+            del _handoff[next(iter(_handoff))]  # the oldest
+        _handoff[(event.tenant_id, event.pk)] = (time.monotonic(), stored)
+
+
+def take_inserted(event: PipelineEvent) -> list[StoredMention] | None:
+    """The event's inserted mentions as its chunk stored them, when the chunk committed in this
+    process moments ago (taken: a second call returns None); None otherwise (read them from the
+    database)."""
+    with _handoff_lock:
+        entry = _handoff.pop((event.tenant_id, event.pk), None)
+    if entry is None:
+        return None
+    at, stored = entry
+    if time.monotonic() - at > HANDOFF_TTL_S:
+        return None
+    if sorted(m.id for m in stored) != sorted(event.inserted_ids):
+        return None
+    return stored
+
+
+def _stored_mentions(
+    returned: list[Upserted], rows: list[MentionRow]
+) -> list[StoredMention] | None:
+    """The inserted rows as ``StoredMention``: the values written (``rows``) and returned by the
+    INSERT (``returned``), at the transaction's time (``ingested_at = now()``). None when a
+    value would not come back from the database exactly as it is here (then the delivery reads
+    the rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")  # what ``_INSERT`` stored as ``ingested_at``
+        now = cursor.fetchone()[0]
+    by_key = {(row.platform, row.external_id): row for row in rows}
+    out = []
+    try:
+        for upserted in returned:
+            if not upserted.inserted:
+                continue
+            row = by_key.get((upserted.platform, upserted.external_id))
+            if row is None or not isinstance(row.provocation, int | float):
+                return None
+            probabilities, scores = row.sentiment_scores, row.scores  # JSON text (``_json``)
+            if not isinstance(probabilities, str) or not isinstance(scores, str):
+                return None
+            triggers = row.triggers
+            out.append(
+                StoredMention(
+                    upserted.id,
+                    row.platform,
+                    row.external_id,
+                    upserted.published_at,
+                    now,
+                    row.text,
+                    row.author_handle,
+                    row.author_followers,
+                    row.author_verified,
+                    row.likes,
+                    row.shares,
+                    row.replies,
+                    row.language,
+                    row.sentiment,
+                    float(row.provocation),
+                    [] if triggers == "{}" else _texts_back(triggers),
+                    upserted.matched_queries,
+                    0.0 if probabilities == "{}" else _negative(json.loads(probabilities)),
+                    # a ``domain`` entity's type is written ``"domain"``: JSON encoders never
+                    # escape letters, so a text without it has none (and is not parsed)
+                    _domain_texts(json.loads(scores)) if '"domain"' in scores else [],
+                )
+            )
+    except (_Unsure, AttributeError, TypeError, ValueError):
+        return None
+    return out
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _texts_back(literal: str) -> list[str]:
+    """The elements of a ``sqlarrays.texts`` literal, as PostgreSQL reads them (a few literals
+    recur, such as the triggers' label sets: each one is read once per process)."""
+    known = _LITERALS.get(literal)
+    if known is None:
+        known = tuple(_ESCAPED.sub(r"\1", value) for value in _QUOTED.findall(literal))
+        if sqlarrays.texts(known) != literal:
+            raise _Unsure
+        if len(_LITERALS) < 1024:
+            _LITERALS[literal] = known
+    return list(known)
+
+
+_LITERALS: dict[str, tuple[str, ...]] = {}
+
+
+def _negative(probabilities: Any) -> float:
+    """``coalesce((sentiment_scores ->> 'negative')::float8, 0)``."""
+    value = probabilities.get("negative") if isinstance(probabilities, dict) else None
+    if type(value) is float:
+        return value
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Unsure
+    return float(value)
+
+
+def _domain_texts(scores: Any) -> list[str]:
+    """The texts of the ``domain`` entities of ``scores`` (``live._SCORE_PARTS``)."""
+    entities = scores.get("entities") if isinstance(scores, dict) else None
+    out: list[str] = []
+    if not entities or not isinstance(entities, list):
+        return out
+    for entity in entities:
+        if not isinstance(entity, dict) or entity.get("type") != "domain":
+            continue
+        text = entity.get("text")
+        if text is None or text == "":
+            continue
+        if not isinstance(text, str):
+            raise _Unsure  # the database would return its JSON text
+        out.append(text)
+    return out
 
 
 def _finish_chunk(

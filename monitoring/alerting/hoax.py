@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -111,15 +111,41 @@ def _claim_words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# whitespace-free piece of a text -> its claim words (``claim_tokens``); bounded like the
+# scorer's ``Resources.chunk_cache``
+_PIECE_WORDS: dict[str, tuple[str, ...]] = {}
+_PIECE_WORDS_MAX = 200_000
+
+
 def claim_tokens(text: str) -> list[str]:
-    """The words of ``text`` as a claim key (see the module docstring). Each distinct word's
-    mapping is worked out once per process (``_claim_words``): the slang and word-form lookups
-    were half the cost of a signature."""
+    """The words of ``text`` as a claim key (see the module docstring).
+
+    No token holds white space and the tokenizer treats white space as either end of the text
+    (``normalize.tokens_and_forms``), so a text's word tokens are those of its whitespace-free
+    pieces (``str.split``: the white space of the regular expressions' ``\\s``), in order; and a
+    word's claim words depend on the word alone. Pieces recur from text to text (words,
+    handles, links): each one's claim words are worked out once per process
+    (``_PIECE_WORDS``), each distinct word's mapping too (``_claim_words``: the slang and
+    word-form lookups were half the cost of a signature)."""
+    cache = _PIECE_WORDS
+    out: list[str] = []
+    for piece in text.split():
+        words = cache.get(piece)
+        if words is None:
+            words = _piece_words(piece)
+            if len(cache) < _PIECE_WORDS_MAX:
+                cache[piece] = words
+        out += words
+    return out
+
+
+def _piece_words(piece: str) -> tuple[str, ...]:
+    """The claim words of one piece of text, token by token."""
     from monitoring.scoring.normalize import tokenize
 
     cache = _WORD_PARTS
     out: list[str] = []
-    for token in tokenize(text):
+    for token in tokenize(piece):
         if token.kind != "word":
             continue
         parts = cache.get(token.text)
@@ -128,7 +154,7 @@ def claim_tokens(text: str) -> list[str]:
             if len(cache) < _WORD_PARTS_MAX:
                 cache[token.text] = parts
         out.extend(parts)
-    return out
+    return tuple(out)
 
 
 def shingles(tokens: list[str]) -> set[bytes]:
@@ -156,23 +182,50 @@ def hash_values(texts: Sequence[str]) -> list[np.ndarray | None]:
     claim), all texts at once: datasketch's own hash function per shingle, then its
     permutations and the minimum per text as numpy operations over the whole batch. The values
     are those of ``MinHash.update_batch`` on each text (``tests/alerting/test_hoax_signature.py``)
-    without its per-text call overhead."""
+    without its per-text call overhead. A claim key signed before in this process (copies of
+    one post, or edits that only change case, emoji, links, tags or spellings) takes the values
+    it got then (``_SIGNED``); the arrays returned are read-only."""
     out: list[np.ndarray | None] = [None] * len(texts)
-    batch: list[tuple[int, set[bytes]]] = []  # (position, shingles) of the texts to sign
-    size = 0
+    signed = _SIGNED
+    todo: dict[tuple[str, ...], list[int]] = {}  # claim key -> positions of the texts to sign
     for position, text in enumerate(texts):
         tokens = claim_tokens(text)
         if len(tokens) < MIN_TOKENS:
             continue
-        grams = shingles(tokens)
-        batch.append((position, grams))
+        key = tuple(tokens)
+        known = signed.get(key)
+        if known is not None:
+            out[position] = known
+            continue
+        waiting = todo.get(key)
+        if waiting is None:
+            todo[key] = [position]
+        else:
+            waiting.append(position)
+    batch: list[tuple[int, set[bytes]]] = []  # (position, shingles) of the texts to sign
+    size = 0
+    for key, positions in todo.items():
+        grams = shingles(list(key))
+        batch.append((positions[0], grams))
         size += len(grams)
         if size >= _BATCH_SHINGLES:
             _sign_batch(batch, out)
             batch, size = [], 0
     if batch:
         _sign_batch(batch, out)
+    for key, positions in todo.items():
+        values = cast(np.ndarray, out[positions[0]])
+        values.flags.writeable = False
+        for position in positions[1:]:
+            out[position] = values
+        if len(signed) < _SIGNED_MAX:
+            signed[key] = values
     return out
+
+
+# claim key -> its hash values (``hash_values``); about 1.3 KiB an entry
+_SIGNED: dict[tuple[str, ...], np.ndarray] = {}
+_SIGNED_MAX = 10_000
 
 
 # Shingles per numpy step: x NUM_PERM values (512 KiB of 32-bit ones) stay in the CPU's cache
@@ -228,7 +281,7 @@ def signature(text: str) -> MinHash | None:
     if values is None:
         return None
     minhash = _blank_minhash().copy()
-    minhash.hashvalues = values
+    minhash.hashvalues = values.copy()  # its own: a MinHash may be updated
     return minhash
 
 

@@ -51,11 +51,13 @@ import os
 import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import connection, transaction
@@ -137,6 +139,7 @@ UNIT = {
 # rows for Jaccard 0.4), so one table serves every sensitivity; each rule then keeps the
 # candidates that reach its own threshold.
 HOAX_BANDS, HOAX_ROWS = 32, 4
+_BAND_INDEXES = range(HOAX_BANDS)
 HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
 HOAX_JUDGE_CAP = 1000  # members of one cluster read per chunk to judge it (``_ACTIVE_MEMBERS``)
 
@@ -213,6 +216,8 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     inserted = sorted({pk for e in events for pk in e.inserted_ids})
     updated = sorted({pk for e in events for pk in e.updated_ids})
     result = Evaluation(held=[])
+    # taken now, used or not: an entry is used once
+    handed = _handed(events)
     rules = enabled_rules(tenant_id)
     if not rules and not updated:
         return result
@@ -226,7 +231,7 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
     kinds = {rule.kind for rule in rules}
     mentions: list[LiveMention] = []
     if inserted and kinds & {*SERIES_KINDS, *MENTION_KINDS}:
-        mentions = load_mentions(tenant_id, inserted)
+        mentions = chunk_mentions(tenant_id, events, handed)
         result.mentions = len(mentions)
     series = [rule for rule in rules if rule.kind in SERIES_KINDS]
     if series and mentions:
@@ -251,6 +256,20 @@ def evaluate(*, events: Sequence[PipelineEvent], now: datetime | None = None) ->
 
 
 # --- mentions -----------------------------------------------------------------------------
+
+
+def _handed(events: Sequence[PipelineEvent]) -> dict[int, list[Any]]:
+    """The inserted mentions that the events' chunks left in this process as they stored them
+    (``pipeline.take_inserted``), by event id."""
+    from monitoring.pipeline import take_inserted
+
+    out: dict[int, list[Any]] = {}
+    for event in events:
+        stored = take_inserted(event)
+        if stored is not None:
+            out[event.pk] = stored
+    return out
+
 
 _FIELDS = (
     "id",
@@ -295,6 +314,12 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
         .annotate(**_SCORE_PARTS)
         .values_list(*_FIELDS)
     )
+    return live_mentions(rows)
+
+
+def live_mentions(rows: Iterable[Sequence[Any]]) -> list[LiveMention]:
+    """Mentions read in ``_FIELDS`` order (the database's rows, or the chunk's own
+    ``pipeline.StoredMention``) as the rules see them, in published order (primary key)."""
     out = []
     for (  # in ``_FIELDS`` order
         pk,
@@ -336,6 +361,34 @@ def load_mentions(tenant_id: int, ids: Sequence[int]) -> list[LiveMention]:
             queries=tuple(matched_queries or ()),
         )
         out.append(LiveMention(pk, event, as_utc(ingested_at), matched_queries))
+    out.sort(key=lambda m: (m.event.published_at, m.id))
+    return out
+
+
+def chunk_mentions(
+    tenant_id: int, events: Sequence[PipelineEvent], handed: dict[int, list[Any]] | None = None
+) -> list[LiveMention]:
+    """The events' inserted mentions in published order: those that their chunk left in this
+    process (``handed``, ``_handed``: the values the database holds, not read back), the others
+    read (``load_mentions``). A chunk's mentions that an event of the batch updated since are
+    read, as they are now."""
+    handed = handed or {}
+    updated = {pk for event in events for pk in event.updated_ids}
+    kept: list[Any] = []
+    read: set[int] = set()
+    for event in events:
+        stored = handed.get(event.pk)
+        if stored is not None and not updated.intersection(event.inserted_ids):
+            kept.extend(stored)
+        else:
+            read.update(event.inserted_ids)
+    if read:
+        kept = [m for m in kept if m[0] not in read]
+    if not kept:
+        return load_mentions(tenant_id, sorted(read))
+    if not read:
+        return live_mentions(kept)
+    out = live_mentions(kept) + load_mentions(tenant_id, sorted(read))
     out.sort(key=lambda m: (m.event.published_at, m.id))
     return out
 
@@ -420,6 +473,10 @@ def series_config(rule: AlertRule) -> SpikeConfig:
         ),
         unit=UNIT[AlertKind(rule.kind)],
     )
+
+
+# the series kinds that count only some mentions (``counts_of``)
+_COUNTED = (AlertKind.NEGATIVE_SURGE, AlertKind.PROVOCATION_BURST)
 
 
 def counts_of(kind: str, mention: LiveMention) -> bool:
@@ -664,19 +721,30 @@ def evaluate_series(
         .order_by("id")
         .select_for_update()
     }
+    bucket_of: dict[int, datetime] = {}  # mention id -> its bucket, for every rule
     for rule in rules:
         key = f"q{rule.query_id or 0}"
         counts: dict[datetime, int] = defaultdict(int)
-        in_query = [m for m in mentions if m.in_query(rule.query_id)]
-        members = [m for m in in_query if counts_of(rule.kind, m)]
+        in_query = (
+            mentions if not rule.query_id else [m for m in mentions if m.in_query(rule.query_id)]
+        )
+        members = (
+            in_query
+            if rule.kind not in _COUNTED
+            else [m for m in in_query if counts_of(rule.kind, m)]
+        )
+        if not bucket_of and members:
+            bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
         for mention in members:
-            counts[floor_bucket(mention.event.published_at)] += 1
+            counts[bucket_of[mention.id]] += 1
         # a negative surge also judges the share: every mention of the series counts in totals
         totals: dict[datetime, int] | None = None
         if rule.kind == AlertKind.NEGATIVE_SURGE:
             totals = defaultdict(int)
+            if in_query and not bucket_of:
+                bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
             for mention in in_query:
-                totals[floor_bucket(mention.event.published_at)] += 1
+                totals[bucket_of[mention.id]] += 1
         stored = states.get((rule.pk, key))
         if stored is None:
             history = bootstrap_counts(tenant_id, rule, now)
@@ -830,6 +898,7 @@ class _Member:
     author: str
     published_at: datetime
     hashes: np.ndarray
+    row: int = -1  # its row in ``evaluate_hoax``'s matrix of every member's hash values
 
 
 def evaluate_hoax(
@@ -848,11 +917,12 @@ def evaluate_hoax(
     if not signed_mentions:
         return
     signatures = np.stack([v for v in values if v is not None]).astype(np.uint64)
-    band_rows = band_hashes(signatures, HOAX_BANDS, HOAX_ROWS).tolist()
+    band_matrix = band_hashes(signatures, HOAX_BANDS, HOAX_ROWS)
+    band_rows = band_matrix.tolist()
     signed = list(zip(signed_mentions, signatures, band_rows, strict=True))
     since = min(m.event.published_at for m in signed_mentions) - window
     latest: dict[int, int] = {}  # band hash -> the latest member with it
-    chunk_hashes = sorted({h for row in band_rows for h in row})
+    chunk_hashes = np.unique(band_matrix).tolist()  # sorted, once each
     hash_literal = sqlarrays.ints(chunk_hashes)
     with connection.cursor() as cursor:
         cursor.execute(_BAND_LOOKUP, {"tenant": tenant_id, "hash": hash_literal, "since": since})
@@ -870,7 +940,20 @@ def evaluate_hoax(
                 members[row[0]] = _Member(
                     row[0], row[1], row[2], as_utc(row[3]), np.frombuffer(row[4], dtype=np.uint64)
                 )
+    # every member's hash values as the rows of one matrix (the stored ones, then the chunk's),
+    # so a mention is compared with its candidates by one indexing, not a stack of arrays
+    stored_rows = list(members.values())
+    all_hashes = signatures
+    if stored_rows and all(len(m.hashes) == signatures.shape[1] for m in stored_rows):
+        for index, member in enumerate(stored_rows):
+            member.row = index
+        all_hashes = np.concatenate([np.stack([m.hashes for m in stored_rows]), signatures])
+    chunk_row = len(all_hashes) - len(signatures)  # the row of the chunk's first signed mention
     by_id = {m.id: m for m in mentions}
+    # The chunk's mentions come in published order, so only a stored member can be newer than
+    # the mention that meets it: from the newest stored one's time on, none is.
+    newest_stored = max((m.published_at for m in members.values()), default=None)
+    latest_get: Callable[[int], int | None] = latest.get
     new_members: list[_Member] = []
     # band hash -> (band, the position in ``new_members`` of the chunk's latest member with it)
     written: dict[int, tuple[int, int]] = {}
@@ -887,16 +970,43 @@ def evaluate_hoax(
         # mention takes its place unless that one is newer (a band's hash is its own: the
         # bands of one mention never share a row).
         position = len(new_members) + 1  # 1-based, as SQL arrays
-        candidates: set[int] = set()
-        for band, value in enumerate(bands):
-            previous_id = latest.get(value)
-            if previous_id is not None:
-                candidates.add(previous_id)
-                previous = members.get(previous_id)
-                if previous is not None and previous.published_at > published:
-                    continue
-            latest[value] = mention.id
-            written[value] = (band, position)
+        previous_ids = list(map(latest_get, bands))
+        met = set(previous_ids)
+        met.discard(None)
+        candidates = cast(set[int], met)
+        # the candidates newer than this mention keep their bands (only stored ones can be)
+        newer = (
+            {c for c in candidates if c in members and members[c].published_at > published}
+            if newest_stored is not None and newest_stored > published
+            else ()
+        )
+        if len(set(bands)) < HOAX_BANDS:
+            # two bands share a hash (never, in practice): band by band, each one reading the
+            # latest member anew
+            candidates = set()
+            for band, value in enumerate(bands):
+                previous_id = latest_get(value)
+                if previous_id is not None:
+                    candidates.add(previous_id)
+                    previous = members.get(previous_id)
+                    if previous is not None and previous.published_at > published:
+                        continue
+                latest[value] = mention.id
+                written[value] = (band, position)
+        elif not newer:
+            latest.update(zip(bands, repeat(mention.id, HOAX_BANDS), strict=True))
+            written.update(
+                zip(
+                    bands,
+                    zip(_BAND_INDEXES, repeat(position, HOAX_BANDS), strict=True),
+                    strict=True,
+                )
+            )
+        else:
+            for band, value in enumerate(bands):
+                if previous_ids[band] not in newer:
+                    latest[value] = mention.id
+                    written[value] = (band, position)
         others = [
             members[candidate]
             for candidate in candidates
@@ -904,7 +1014,11 @@ def evaluate_hoax(
         ]
         if others:
             # estimated Jaccard of each candidate: the share of equal hash values
-            equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            rows = [o.row for o in others]
+            if -1 in rows:  # a stored signature of another length: compared as it is
+                equal = np.count_nonzero(np.stack([o.hashes for o in others]) == hashes, axis=1)
+            else:
+                equal = (all_hashes[rows] == hashes).sum(axis=1)
             for other, same in zip(others, equal.tolist(), strict=True):
                 similarity = same / len(hashes)
                 if similarity < threshold:
@@ -943,7 +1057,10 @@ def evaluate_hoax(
             cluster_id = other.cluster_id
             if cluster_id is not None:
                 grown[cluster_id].append(mention)
-        member = _Member(mention.id, cluster_id, mention.event.author_key, published, hashes)
+        member = _Member(
+            mention.id, cluster_id, mention.event.author_key, published, hashes, chunk_row
+        )
+        chunk_row += 1
         members[mention.id] = member
         new_members.append(member)
     if born:
@@ -985,13 +1102,14 @@ def evaluate_hoax(
         # in hash order (the index's); usually every hash of the chunk, whose column the
         # lookup already sent
         order = chunk_hashes if len(written) == len(chunk_hashes) else sorted(written)
+        pairs = list(map(written.__getitem__, order))  # (band, position) per hash
         cursor.execute(
             _BAND_UPSERT,
             {
                 "tenant": tenant_id,
-                "band": sqlarrays.ints(written[value][0] for value in order),
+                "band": sqlarrays.ints(map(itemgetter(0), pairs)),
                 "hash": hash_literal if order is chunk_hashes else sqlarrays.ints(order),
-                "n": sqlarrays.ints(written[value][1] for value in order),
+                "n": sqlarrays.ints(map(itemgetter(1), pairs)),
                 "mention": mention_ids,
                 "at": times,
             },

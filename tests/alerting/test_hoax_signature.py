@@ -6,6 +6,8 @@ are those of a fresh one."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from datasketch import MinHash
@@ -30,6 +32,9 @@ SAMPLE = [
     "Kopi kenangan enak banget hari ini, antriannya panjang tapi worth it 😍😍",
     "Gaaaak bisaaa!!! yg kyk gini tuh hrs diviralkan, jgn diem aja sm2 kita",
     "too short to sign",
+    # white space of every kind between and around words, links, handles and emoji
+    "\u00a0Vaksin\u2003booster\tbikin\nmagnet\u2028di\x1clengan\u3000jangan\u200bmau "
+    "https://t.co/x\u00a0@abc\u2029😡\u200d🔥 disuntik-ya guys'' \x85 *** ya-  ",
 ]
 
 
@@ -72,10 +77,19 @@ def _before(text: str) -> MinHash | None:
 
 def test_memoised_claim_key_equals_the_word_by_word_one() -> None:
     hoax._WORD_PARTS.clear()
+    hoax._PIECE_WORDS.clear()
     for _ in range(2):  # cold memo, then warm
         for text in _texts():
             assert claim_tokens(text) == _claim_tokens_unmemoised(text), text
-    assert hoax._WORD_PARTS
+    assert hoax._WORD_PARTS and hoax._PIECE_WORDS
+
+
+def test_str_split_cuts_at_the_white_space_of_the_tokenizer() -> None:
+    """The claim key splits texts with ``str.split``; the tokenizer's patterns stop at ``\\s``."""
+    space = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        assert char.isspace() == bool(space.match(char)), hex(code)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 1000])
@@ -84,26 +98,33 @@ def test_batch_signatures_identical_to_update_batch_per_text(
 ) -> None:
     # a small numpy step too, so texts are split over several steps, and the default one
     monkeypatch.setattr(hoax, "_BATCH_SHINGLES", {1: 8192, 7: 50}.get(batch, hoax._BATCH_SHINGLES))
-    # the shingle hashes from a cold memo, once with a bound that fills up early
+    # the shingle hashes and the signatures from a cold memo, once with bounds that fill up
+    # early; then again from the memo of signatures
     hoax._GRAM_HASHES.clear()
+    hoax._SIGNED.clear()
     bound = 100 if batch == 7 else hoax._GRAM_HASHES_MAX
     monkeypatch.setattr(hoax, "_GRAM_HASHES_MAX", bound)
+    monkeypatch.setattr(hoax, "_SIGNED_MAX", 40 if batch == 7 else hoax._SIGNED_MAX)
     texts = _texts()
-    values: list[np.ndarray | None] = []
-    for start in range(0, len(texts), batch):
-        values.extend(hash_values(texts[start : start + batch]))
-    signed = 0
-    for text, new in zip(texts, values, strict=True):
-        old = _before(text)
-        if old is None:
-            assert new is None, text
-            continue
-        assert new is not None, text
-        signed += 1
-        assert new.dtype == old.hashvalues.dtype
-        assert np.array_equal(new, old.hashvalues), text
-    assert signed > 200  # the sample is mostly long enough to sign
-    assert 0 < len(hoax._GRAM_HASHES) <= bound
+    texts += [t.upper() for t in texts[:50]] + texts[:20]  # the same claim keys again
+    for _ in range(2):
+        values: list[np.ndarray | None] = []
+        for start in range(0, len(texts), batch):
+            values.extend(hash_values(texts[start : start + batch]))
+        signed = 0
+        for text, new in zip(texts, values, strict=True):
+            old = _before(text)
+            if old is None:
+                assert new is None, text
+                continue
+            assert new is not None, text
+            signed += 1
+            assert new.dtype == old.hashvalues.dtype
+            assert np.array_equal(new, old.hashvalues), text
+            assert not new.flags.writeable  # shared with the memo
+        assert signed > 200  # the sample is mostly long enough to sign
+        assert 0 < len(hoax._GRAM_HASHES) <= bound
+        assert 0 < len(hoax._SIGNED) <= hoax._SIGNED_MAX
 
 
 def test_signature_is_a_minhash_of_the_same_values() -> None:
