@@ -220,8 +220,9 @@ def _terms(scores: str) -> str:
 
 
 # An inserted row returns its id, its stored time and its key only: the rest of its
-# ``Upserted`` is what the worker staged (``_Known``), not read back and converted again (the
-# term texts of every row, from its entity list, were 17 % of the statement's cost).
+# ``Upserted`` is what the worker staged (``_Known``), not read back and converted again
+# (returning every column and the term texts from each row's entity list cost about 3.5 µs
+# per row, 8 % of the statement with its key checks).
 _INSERT = f"""
     INSERT INTO monitoring_mention (tenant_id, batch_id, {_NAMES},
         ingested_at, scored_at, status, tags)
