@@ -314,3 +314,24 @@ def test_loaded_models_are_left_out_of_full_collections(scorer):
     assert gc.get_freeze_count() > 0
     assert id(scorer) not in collected and id(scorer.res.known) not in collected
     assert id(scorer._terms._nlp.vocab) not in collected
+
+
+def test_a_scoring_process_collects_garbage_at_the_batch_pace(scorer):
+    import gc
+    import weakref
+
+    from monitoring.scoring import lifetime
+
+    assert gc.isenabled()
+    assert gc.get_threshold() == lifetime.BATCH_THRESHOLDS
+    # the loaded scorer was frozen out of full collections; a cycle made since is still freed
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node
+    alive = weakref.ref(node)
+    del node
+    gc.collect()
+    assert alive() is None
