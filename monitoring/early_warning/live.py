@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -1234,32 +1234,14 @@ def _judge_clusters(
 
 # The grown clusters, locked (in id order) until the delivery commits: every column, in
 # ``HoaxCluster``'s field order (``HoaxCluster.from_db``), read without the ORM's per-row work.
-_CLUSTER_LOCK = """
-    SELECT id, tenant_id, key, first_mention_id, first_poster, first_at, last_at, text,
-        member_count, author_count, authors, links, low_credibility_links, spread, alerted_at,
-        member_authors
+_CLUSTER_COLUMNS = HoaxCluster._meta.concrete_fields
+_CLUSTER_FIELDS = tuple(f.attname for f in _CLUSTER_COLUMNS)
+_CLUSTER_JSON = tuple(i for i, f in enumerate(_CLUSTER_COLUMNS) if isinstance(f, models.JSONField))
+_CLUSTER_LOCK = f"""
+    SELECT {", ".join(str(f.column) for f in _CLUSTER_COLUMNS)}
     FROM monitoring_hoaxcluster WHERE tenant_id = %(tenant)s AND id = ANY(%(id)s::bigint[])
     ORDER BY id FOR UPDATE
-"""
-_CLUSTER_FIELDS = (
-    "id",
-    "tenant_id",
-    "key",
-    "first_mention_id",
-    "first_poster",
-    "first_at",
-    "last_at",
-    "text",
-    "member_count",
-    "author_count",
-    "authors",
-    "links",
-    "low_credibility_links",
-    "spread",
-    "alerted_at",
-    "member_authors",
-)
-_CLUSTER_JSON = (10, 11, 12, 13)  # authors, links, low_credibility_links, spread
+"""  # noqa: S608 - the model's own column names
 
 
 def _lock_clusters(tenant_id: int, ids: list[int]) -> dict[int, HoaxCluster]:
