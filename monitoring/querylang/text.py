@@ -65,6 +65,9 @@ def _fold_fixed(text: str) -> str:
     return folded
 
 
+FOLD_TABLE_MAX = 65_536  # code points kept (real text uses a few thousand)
+
+
 class _FoldTable(dict[int, str]):
     """Code point -> its folded text, filled on first sight (``str.translate``'s table).
 
@@ -80,7 +83,9 @@ class _FoldTable(dict[int, str]):
     __slots__ = ()
 
     def __missing__(self, code: int) -> str:
-        folded = self[code] = _fold_fixed(chr(code))
+        folded = _fold_fixed(chr(code))
+        if len(self) < FOLD_TABLE_MAX:  # a text of every code point must not grow it further
+            self[code] = folded
         return folded
 
 
