@@ -208,32 +208,6 @@ def latest_accepted(now: datetime) -> datetime:
     return now + timedelta(days=366)
 
 
-# Writes what ``json.dumps(..., ensure_ascii=False, allow_nan=False)`` writes.
-_CHECK_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-
-
-def _plainly_clean(obj: dict[str, Any]) -> bool:
-    """True when ``jsonguard.find_problem(obj, depth=1)`` would find nothing, told from the
-    item's JSON text (in C) instead of a walk in Python; False when it might find something,
-    and then ``find_problem`` decides (and names the place). Each problem shows in the text:
-    a ``BadNumber`` marker (or anything else not JSON) cannot be encoded (TypeError), NaN and
-    the infinities are refused (ValueError), a NUL is written ``\\u0000``, a lone surrogate
-    cannot be encoded as UTF-8, and nesting 64 deep from the item's level 1 takes at least 64
-    opening brackets (more in strings only make this say False more often)."""
-    try:
-        text = _CHECK_ENCODER.encode(obj)
-    except (TypeError, ValueError, RecursionError):
-        return False
-    if "\\u0000" in text:
-        return False
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-    return text.count("{") + text.count("[") < jsonguard.MAX_DEPTH
-
-
 def validate_item(obj: Any) -> IngestItem:
     """One item in canonical form, or ``_Reject`` naming the first bad field."""
     if isinstance(obj, _BadLine):
@@ -243,7 +217,7 @@ def validate_item(obj: Any) -> IngestItem:
     if not isinstance(obj, dict):
         raise _Reject("", "Each item must be a JSON object.")
     # NUL characters, lone surrogates, numbers out of range, nesting: anywhere in the item.
-    problem = None if _plainly_clean(obj) else jsonguard.find_problem(obj, depth=1)
+    problem = jsonguard.find_problem(obj, depth=1)
     if problem is not None:
         raise _Reject(problem.path or "", problem.message)
     unknown = obj.keys() - ITEM_FIELDS  # sorted only when there is one to name

@@ -131,11 +131,45 @@ def _join(path: str | None, key: Any) -> str:
     return str(key) if path is None else f"{path}.{key}"
 
 
+# Writes what ``json.dumps(..., ensure_ascii=False, allow_nan=False)`` writes.
+_CHECK_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def plainly_clean(value: Any, *, depth: int = 0) -> bool:
+    """True when ``find_problem(value, depth=depth)`` would find nothing, told from the value's
+    JSON text (in C) instead of a walk in Python; False when it might find something (then
+    the walk decides and names the place). Each problem shows in the text: a ``BadNumber``
+    marker (or anything else not JSON) cannot be encoded (TypeError), NaN and the infinities
+    are refused (ValueError), a NUL is written ``\\u0000``, a lone surrogate cannot be encoded
+    as UTF-8, and nesting ``MAX_DEPTH`` deep from ``depth`` takes more than ``MAX_DEPTH -
+    depth`` opening brackets (more in strings only make this say False more often)."""
+    try:
+        text = _CHECK_ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if "\\u0000" in text:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return text.count("{") + text.count("[") <= MAX_DEPTH - depth
+
+
 def find_problem(value: Any, *, path: str | None = None, depth: int = 0) -> Problem | None:
     """The first value in a parsed document that no column could hold, or None.
 
-    Walks without recursion, so any depth that ``parse`` accepted can be checked safely.
+    A value whose JSON text shows none (``plainly_clean``) is not walked; the others are walked
+    without recursion, so any depth that ``parse`` accepted can be checked safely.
     """
+    if plainly_clean(value, depth=depth):
+        return None
+    return walk_problem(value, path=path, depth=depth)
+
+
+def walk_problem(value: Any, *, path: str | None = None, depth: int = 0) -> Problem | None:
+    """``find_problem`` by walking every value (no shortcut)."""
     stack: list[tuple[Any, str | None, int]] = [(value, path, depth)]
     while stack:
         current, where, level = stack.pop()

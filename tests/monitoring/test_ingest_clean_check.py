@@ -1,13 +1,12 @@
-"""``validate_item`` asks ``jsonguard.find_problem`` only about items whose JSON text could
-hide a problem (``monitoring.ingest._plainly_clean``); an item that the text check passes must
-be one ``find_problem`` finds nothing in, whatever it holds."""
+"""``jsonguard.find_problem`` walks only values whose JSON text could hide a problem
+(``jsonguard.plainly_clean``); an item (``validate_item`` checks it at depth 1) that the text
+check passes must be one the walk finds nothing in, whatever it holds."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from monitoring.ingest import _plainly_clean
 from tenants import jsonguard
 
 STRINGS = ["a", "\x00", "x\x00y", "\ud800", "\udfff", "😀", "é", "\\u0000", "{", "[", "\x01", ""]
@@ -24,6 +23,10 @@ SCALARS: list[Any] = [
     jsonguard.BadNumber("1e999", "too_large"),
     jsonguard.BadNumber("NaN", "not_a_number"),
 ]
+
+
+def _plainly_clean(item: Any) -> bool:
+    return jsonguard.plainly_clean(item, depth=1)
 
 
 def _value(rnd: random.Random, depth: int) -> Any:
@@ -47,7 +50,7 @@ def test_an_item_the_text_check_passes_has_no_problem() -> None:
         item = {rnd.choice(STRINGS): _value(rnd, 2) for _ in range(rnd.randint(0, 4))}
         if _plainly_clean(item):
             passed += 1
-            assert jsonguard.find_problem(item, depth=1) is None, ascii(item)
+            assert jsonguard.walk_problem(item, depth=1) is None, ascii(item)
     assert passed > 1000  # the check does pass clean items
 
 
@@ -63,6 +66,6 @@ def test_each_kind_of_problem_fails_the_text_check() -> None:
         {"engagement": {"views": jsonguard.BadNumber("9" * 30, "too_large")}},
         {"raw": deep},
     ):
-        assert jsonguard.find_problem(item, depth=1) is not None
+        assert jsonguard.walk_problem(item, depth=1) is not None
         assert not _plainly_clean(item)
     assert _plainly_clean({"text": "kopi 😀 é", "raw": {"a": [1, 2.5, None, True]}})
