@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import json.encoder
 import logging
-import re
 import threading
 import time
 from collections import defaultdict
@@ -158,6 +157,11 @@ class _Known(NamedTuple):
     matched_queries: list[int]
     hashtags: list[str]
     terms: list[str]  # the texts of the row's ``term`` entities, as ``_terms`` reads them
+    # for the hand-off to early warning (``StoredMention``): the stored ``triggers``, the
+    # ``negative`` of ``sentiment_scores`` and the non-empty texts of the ``domain`` entities
+    triggers: list[str]
+    negative: float
+    domains: list[str]
 
 
 class Upserted(NamedTuple):
@@ -363,6 +367,8 @@ def _scored(tenant_id: int, items: list[QueuedItem]) -> tuple[list[MentionRow], 
         )
         author = item["author"]
         engagement = item["engagement"]
+        triggers = sorted(result.triggers) if result.ok else []
+        probabilities = result.probabilities if result.ok else {}
         rows.append(
             MentionRow(
                 platform=item["platform"],
@@ -384,9 +390,9 @@ def _scored(tenant_id: int, items: list[QueuedItem]) -> tuple[list[MentionRow], 
                 raw=_json(item["raw"]),
                 matched_queries=sqlarrays.ints(matched),
                 sentiment=result.sentiment if result.ok else "",
-                sentiment_scores=_json(result.probabilities if result.ok else {}),
+                sentiment_scores=_json(probabilities),
                 provocation=result.provocation if result.ok else 0.0,
-                triggers=sqlarrays.texts(sorted(result.triggers) if result.ok else []),
+                triggers=sqlarrays.texts(triggers),
                 scores=_json(result.stored_scores()),
                 hashtags=sqlarrays.texts(hashtags),
                 risk=result.risk if result.ok else 0,
@@ -397,7 +403,9 @@ def _scored(tenant_id: int, items: list[QueuedItem]) -> tuple[list[MentionRow], 
         # a failed result), each with its type and text.
         entities = result.entities if result.ok else ()
         terms = [e.text for e in entities if e.type == "term" and e.text]
-        known.append(_Known(matched, hashtags, terms))
+        domains = [e.text for e in entities if e.type == "domain" and e.text]
+        negative = float(probabilities.get("negative") or 0.0)
+        known.append(_Known(matched, hashtags, terms, triggers, negative, domains))
     return rows, known
 
 
@@ -606,7 +614,7 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
                 if not row.inserted
             ],
         )
-        _publish(tenant_id, chunk.batch_id, returned, rows)
+        _publish(tenant_id, chunk.batch_id, returned, rows, known)
         duplicates = len(chunk.items) - len(inserted) - len(refused)
         IngestChunk.objects.for_tenant(tenant_id).filter(pk=chunk.pk).update(
             done_at=timezone.now(), items=[], inserted=len(inserted), duplicates=duplicates
@@ -621,7 +629,11 @@ def process_chunk(tenant_id: int, chunk_id: int) -> dict[str, int]:
 
 
 def _publish(
-    tenant_id: int, batch_id: int, returned: list[Upserted], rows: list[MentionRow]
+    tenant_id: int,
+    batch_id: int,
+    returned: list[Upserted],
+    rows: list[MentionRow],
+    known: list[_Known],
 ) -> None:
     """Write the chunk's outbox row (one INSERT, plus its delivery task when anybody listens).
 
@@ -642,7 +654,7 @@ def _publish(
     )
     topic = PipelineEvent._meta.label_lower
     stored = (
-        _stored_mentions(returned, rows)
+        _stored_mentions(returned, rows, known)
         if event.inserted_ids and outbox.subscribers(topic)
         else None
     )
@@ -693,10 +705,6 @@ HANDOFF_KEEP = 8
 HANDOFF_TTL_S = 30.0
 
 
-class _Unsure(Exception):
-    """A value the hand-off cannot reproduce exactly as the database would return it."""
-
-
 def _keep(event: PipelineEvent, stored: list[StoredMention]) -> None:
     """After the commit: leave the chunk's inserted mentions for its delivery in this process."""
     with _handoff_lock:  # a worker with threads
@@ -722,105 +730,46 @@ def take_inserted(event: PipelineEvent) -> list[StoredMention] | None:
 
 
 def _stored_mentions(
-    returned: list[Upserted], rows: list[MentionRow]
-) -> list[StoredMention] | None:
-    """The inserted rows as ``StoredMention``: the values written (``rows``) and returned by the
-    INSERT (``returned``), at the transaction's time (``ingested_at = now()``). None when a
-    value would not come back from the database exactly as it is here (then the delivery reads
-    the rows)."""
+    returned: list[Upserted], rows: list[MentionRow], known: list[_Known]
+) -> list[StoredMention]:
+    """The inserted rows as ``StoredMention``: the values written (``rows`` and, as lists, their
+    ``known``) and returned by the INSERT (``returned``), at the transaction's time
+    (``ingested_at = now()``)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT now()")  # what ``_INSERT`` stored as ``ingested_at``
         now = cursor.fetchone()[0]
-    by_key = {(row.platform, row.external_id): row for row in rows}
+    by_key = {
+        (row.platform, row.external_id): (row, extra)
+        for row, extra in zip(rows, known, strict=True)
+    }
     out = []
-    try:
-        for upserted in returned:
-            if not upserted.inserted:
-                continue
-            row = by_key.get((upserted.platform, upserted.external_id))
-            if row is None or not isinstance(row.provocation, int | float):
-                return None
-            probabilities, scores = row.sentiment_scores, row.scores  # JSON text (``_json``)
-            if not isinstance(probabilities, str) or not isinstance(scores, str):
-                return None
-            triggers = row.triggers
-            out.append(
-                StoredMention(
-                    upserted.id,
-                    row.platform,
-                    row.external_id,
-                    upserted.published_at,
-                    now,
-                    row.text,
-                    row.author_handle,
-                    row.author_followers,
-                    row.author_verified,
-                    row.likes,
-                    row.shares,
-                    row.replies,
-                    row.language,
-                    row.sentiment,
-                    float(row.provocation),
-                    [] if triggers == "{}" else _texts_back(triggers),
-                    upserted.matched_queries,
-                    0.0 if probabilities == "{}" else _negative(json.loads(probabilities)),
-                    # a ``domain`` entity's type is written ``"domain"``: JSON encoders never
-                    # escape letters, so a text without it has none (and is not parsed)
-                    _domain_texts(json.loads(scores)) if '"domain"' in scores else [],
-                )
+    for upserted in returned:
+        if not upserted.inserted:
+            continue
+        row, extra = by_key[(upserted.platform, upserted.external_id)]
+        out.append(
+            StoredMention(
+                upserted.id,
+                row.platform,
+                row.external_id,
+                upserted.published_at,
+                now,
+                row.text,
+                row.author_handle,
+                row.author_followers,
+                row.author_verified,
+                row.likes,
+                row.shares,
+                row.replies,
+                row.language,
+                row.sentiment,
+                float(row.provocation),
+                extra.triggers,
+                upserted.matched_queries,
+                extra.negative,
+                extra.domains,
             )
-    except (_Unsure, AttributeError, TypeError, ValueError):
-        return None
-    return out
-
-
-_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
-_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-
-
-def _texts_back(literal: str) -> list[str]:
-    """The elements of a ``sqlarrays.texts`` literal, as PostgreSQL reads them (a few literals
-    recur, such as the triggers' label sets: each one is read once per process)."""
-    known = _LITERALS.get(literal)
-    if known is None:
-        known = tuple(_ESCAPED.sub(r"\1", value) for value in _QUOTED.findall(literal))
-        if sqlarrays.texts(known) != literal:
-            raise _Unsure
-        if len(_LITERALS) < 1024:
-            _LITERALS[literal] = known
-    return list(known)
-
-
-_LITERALS: dict[str, tuple[str, ...]] = {}
-
-
-def _negative(probabilities: Any) -> float:
-    """``coalesce((sentiment_scores ->> 'negative')::float8, 0)``."""
-    value = probabilities.get("negative") if isinstance(probabilities, dict) else None
-    if type(value) is float:
-        return value
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Unsure
-    return float(value)
-
-
-def _domain_texts(scores: Any) -> list[str]:
-    """The texts of the ``domain`` entities of ``scores`` (``live._SCORE_PARTS``)."""
-    entities = scores.get("entities") if isinstance(scores, dict) else None
-    out: list[str] = []
-    if not entities or not isinstance(entities, list):
-        return out
-    for entity in entities:
-        if not isinstance(entity, dict) or entity.get("type") != "domain":
-            continue
-        text = entity.get("text")
-        if text is None or text == "":
-            continue
-        if not isinstance(text, str):
-            raise _Unsure  # the database would return its JSON text
-        out.append(text)
+        )
     return out
 
 
