@@ -29,7 +29,15 @@ and other campaigns' count against it). **Recall**: the share of campaign posts 
 reported cluster of their own campaign. Both per edit type. Targets: precision >= 0.9, recall
 >= 0.8. The last line is one JSON object.
 
+``--live-bands BxR`` (e.g. ``16x3``, the live rule's ``HOAX_BANDS`` x ``HOAX_ROWS``) judges
+the same posts by the live rule's matching instead (``monitoring.early_warning.live``, modelled
+in memory here): each post meets only the latest earlier post of each of its B band hashes of R
+rows, joins the cluster of the most similar one that reaches the threshold (a clustered one
+first), and the post becomes its bands' latest; ``candidates_per_post`` is how many earlier
+posts a post met (each one a signature the live rule reads). It is how a banding was chosen.
+
     python benchmarks/alerts_hoax.py [--campaigns 14] [--background 15000] [--seed 5]
+        [--sensitivity low|medium|high] [--live-bands BxR]
 """
 
 from __future__ import annotations
@@ -45,7 +53,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitoring.alerting.hoax import HoaxConfig, HoaxSpread, claim_tokens
+import numpy as np
+
+from monitoring.alerting.hoax import (
+    HoaxConfig,
+    HoaxSpread,
+    band_hashes,
+    claim_tokens,
+    hash_values,
+)
 from monitoring.alerting.mentions import MentionEvent
 
 EDITS = ("case", "emoji", "hashtags", "links", "slang", "swapped-words", "mixed")
@@ -251,13 +267,83 @@ def same_topic(claim: str, rng: random.Random, background: list[str]) -> str:
     return " ".join(out)
 
 
+class _Post:
+    def __init__(self, event: MentionEvent, values: np.ndarray) -> None:
+        self.event, self.values = event, values
+        self.external_id = event.external_id
+        self.cluster: _Cluster | None = None
+
+
+class _Cluster:
+    def __init__(self) -> None:
+        self.members: list[_Post] = []
+
+
+class LiveBands:
+    """The live rule's matching over a band table of the latest post per band hash (see the
+    module docstring), with ``HoaxSpread``'s ``observe`` and ``reported_clusters``."""
+
+    def __init__(self, config: HoaxConfig, bands: int, rows: int) -> None:
+        self.threshold, self.window = config.jaccard, config.window
+        self.authors_needed = config.authors_needed
+        self.bands, self.rows = bands, rows
+        self.latest: dict[int, _Post] = {}
+        self.clusters: list[_Cluster] = []
+        self.signed = self.candidates = 0
+
+    def observe(self, event: MentionEvent) -> None:
+        values = hash_values([event.text])[0]
+        if values is None:
+            return None
+        self.signed += 1
+        hashes = band_hashes(values[None].astype(np.uint64), self.bands, self.rows)[0].tolist()
+        met = {self.latest[h] for h in hashes if h in self.latest}
+        post = _Post(event, values)
+        for value in hashes:
+            self.latest[value] = post
+        best: tuple[tuple[bool, float], _Post] | None = None
+        for other in met:
+            if other.event.published_at < event.published_at - self.window:
+                continue
+            self.candidates += 1
+            similarity = float(np.count_nonzero(other.values == values)) / len(values)
+            key = (other.cluster is not None, similarity)
+            if similarity >= self.threshold and (best is None or key > best[0]):
+                best = (key, other)
+        if best is not None:
+            other = best[1]
+            if other.cluster is None:
+                other.cluster = _Cluster()
+                other.cluster.members.append(other)
+                self.clusters.append(other.cluster)
+            post.cluster = other.cluster
+            other.cluster.members.append(post)
+        return None
+
+    def reported_clusters(self) -> list[_Cluster]:
+        return [
+            c
+            for c in self.clusters
+            if len({m.event.author for m in c.members}) >= self.authors_needed
+        ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaigns", type=int, default=14, help="campaigns per edit type")
     parser.add_argument("--background", type=int, default=15000)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
+    parser.add_argument("--live-bands", default=None, help="BxR: the live rule's matching")
     args = parser.parse_args()
+    banding = None
+    if args.live_bands:
+        try:
+            banding = tuple(int(x) for x in args.live_bands.lower().split("x"))
+            if len(banding) != 2 or min(banding) < 1 or banding[0] * banding[1] > 128:
+                raise ValueError
+        except ValueError:
+            parser.error("--live-bands: BxR with B*R <= 128 (NUM_PERM), e.g. 16x3")
     started = time.perf_counter()
     rng = random.Random(args.seed)
     pool, source = load_background(rng)
@@ -301,7 +387,10 @@ def main() -> None:
             at = onset + spread * rng.random()
             posts.append((at, f"t{index}_{other}", same_topic(claim, rng, background), -2))
     posts.sort(key=lambda p: p[0])
-    rule = HoaxSpread(HoaxConfig(sensitivity=args.sensitivity))
+    config = HoaxConfig(sensitivity=args.sensitivity)
+    rule: HoaxSpread | LiveBands = (
+        HoaxSpread(config) if banding is None else LiveBands(config, *banding)
+    )
     campaign_of: dict[str, int] = {}
     alerts = 0
     for number, (at, author, text, campaign) in enumerate(posts):
@@ -348,7 +437,10 @@ def main() -> None:
             if campaign_of[m.external_id] == -2
         ),
         "alerts": alerts,
+        "matching": f"live bands {banding[0]}x{banding[1]}" if banding else "offline",
     }
+    if isinstance(rule, LiveBands):
+        result["candidates_per_post"] = round(rule.candidates / max(rule.signed, 1), 3)
     rows = {}
     for kind in (*EDITS, "background"):
         c = per_edit.get(kind)

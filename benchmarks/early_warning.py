@@ -1,16 +1,18 @@
 """The early-warning cost per mention, in one process: the pipeline chunk, then its outbox delivery.
 
     python benchmarks/early_warning.py [--n 10000] [--chunk 500] [--days 3] [--no-rules]
-        [--profile OUT]
+        [--without KIND[,KIND...]] [--profile OUT]
 
 Creates a fresh tenant with the demo setup (queries, terms, domains, default alert rules;
-``--no-rules`` disables the rules), stores ``--n`` of the ingest benchmark's mentions
-(``monitoring.demodata``) as chunks of ``--chunk`` items and, for each chunk in turn, runs the
-pipeline (``monitoring.pipeline.process_chunk``) and then the delivery of its outbox event
-(``tenants.outbox.deliver``: the early-warning subscriber), as the cluster's workers do, but
-without the cluster (the delivery the pipeline asks for right after its commit is this second
-step). Figures: this process's CPU milliseconds per mention for each of the two
-steps, the SQL statements per 1,000 mentions of each (counted by Django), and the alerts fired;
+``--no-rules`` disables the rules, ``--without hoax-spread,...`` the rules of those kinds: the
+difference to a run with every rule is what those kinds cost), stores ``--n`` of the ingest
+benchmark's mentions (``monitoring.demodata``) as chunks of ``--chunk`` items and, for each
+chunk in turn, runs the pipeline (``monitoring.pipeline.process_chunk``) and then the delivery
+of its outbox event (``tenants.outbox.deliver``: the early-warning subscriber), as the
+cluster's workers do, but without the cluster (the delivery the pipeline asks for right after
+its commit is this second step). Figures: this process's CPU milliseconds per mention for each
+of the two steps, the SQL statements per 1,000 mentions of each (counted by Django), and the
+alerts fired;
 ``--profile OUT`` writes a cProfile of the deliveries (``OUT.delivery``) and of the chunks
 (``OUT.chunk``). A warm-up of ``--warmup`` mentions in a second tenant loads the scorer first.
 The tenants are deleted at the end. The last line of stdout is one JSON object.
@@ -58,7 +60,13 @@ def _backend_cpu() -> float:
         return float("nan")
 
 
-def run(rounds: list[list[dict[str, Any]]], chunk: int, rules: bool, profile: str | None) -> dict:
+def run(
+    rounds: list[list[dict[str, Any]]],
+    chunk: int,
+    rules: bool,
+    profile: str | None,
+    without: tuple[str, ...] = (),
+) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -72,6 +80,8 @@ def run(rounds: list[list[dict[str, Any]]], chunk: int, rules: bool, profile: st
     try:
         if not rules:
             AlertRule.objects.for_tenant(tenant.pk).update(enabled=False)
+        elif without:
+            AlertRule.objects.for_tenant(tenant.pk).filter(kind__in=without).update(enabled=False)
         queued: list[tuple[str, int, int]] = []
         real_dispatch, real_at_once = outbox._dispatch, outbox.deliver_at_once
         outbox._dispatch = lambda topic, tenant_id, event_id: queued.append(  # type: ignore[assignment]
@@ -199,12 +209,16 @@ def main() -> int:
     )
     ap.add_argument("--days", type=float, default=3.0, help="publication times span, days")
     ap.add_argument("--no-rules", action="store_true", help="the tenant's alert rules disabled")
+    ap.add_argument(
+        "--without", default="", help="comma-separated rule kinds disabled (e.g. hoax-spread)"
+    )
     ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
     ap.add_argument("--decisions", default=None, help="write the alerts and clusters to this file")
     args = ap.parse_args()
     setup_django()
     from django.conf import settings
 
+    from monitoring.choices import AlertKind
     from monitoring.demodata import generate
 
     settings.DEBUG = False  # no query log beyond what is counted here
@@ -231,8 +245,13 @@ def main() -> int:
         )
         for r in range(args.rounds)
     ]
-    result = run(rounds, args.chunk, not args.no_rules, args.profile)
+    without = tuple(k for k in args.without.split(",") if k)
+    unknown = set(without) - set(AlertKind.values)
+    if unknown:
+        ap.error(f"--without: unknown rule kinds {sorted(unknown)}; known: {AlertKind.values}")
+    result = run(rounds, args.chunk, not args.no_rules, args.profile, without)
     result["days"] = args.days
+    result["without"] = list(without)
     result["load_before"], result["load_after"] = before, load_note()
     keys = result.pop("alert_keys")
     decisions = result.pop("decisions")

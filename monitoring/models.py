@@ -931,7 +931,7 @@ class HoaxBand(TenantOwnedModel):
     Looked up by hash to find earlier near copies, at most one per band whatever the number of
     copies; pruned after the rule's window.
 
-    Written at up to 32 rows per signed mention (one upsert per chunk), so the tenant key has
+    Written at up to 16 rows per signed mention (one upsert per chunk), so the tenant key has
     no foreign-key constraint: its deferred check, one per inserted row at every commit, was
     a third of the upsert's own cost. The rows stay the tenant's as every tenant row does
     (``tenant_id`` in each key and statement, the row-level policy), and deleting a tenant
@@ -945,7 +945,7 @@ class HoaxBand(TenantOwnedModel):
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="hoaxbands", db_constraint=False
     )
-    band = models.SmallIntegerField()  # which of the signature's bands (0-31) the hash is of
+    band = models.SmallIntegerField()  # which of the signature's bands (0-15) the hash is of
     hash = models.BigIntegerField()
     mention_id = models.BigIntegerField()
     published_at = models.DateTimeField()

@@ -135,10 +135,13 @@ UNIT = {
     AlertKind.NEGATIVE_SURGE: "negative mentions",
     AlertKind.PROVOCATION_BURST: "provocative mentions",
 }
-# Band hashes are stored with the LSH banding of the most sensitive hoax preset (32 bands of 4
-# rows for Jaccard 0.4), so one table serves every sensitivity; each rule then keeps the
-# candidates that reach its own threshold.
-HOAX_BANDS, HOAX_ROWS = 32, 4
+# Band hashes are stored with one LSH banding for every sensitivity; each rule then keeps the
+# candidates that reach its own threshold. 16 bands of 3 rows find a pair of copies of Jaccard
+# 0.4 (the most sensitive preset) with probability 1 - (1 - 0.4^3)^16 = 0.65, 0.5 with 0.88 and
+# 0.6 with 0.98 (32 bands of 4 rows, before migration 0026: 0.56, 0.87, 0.99) from half the
+# band rows per mention; the cluster precision and recall of ``benchmarks/alerts_hoax.py`` are
+# the same for both at every sensitivity (docs/performance.md).
+HOAX_BANDS, HOAX_ROWS = 16, 3
 _BAND_INDEXES = range(HOAX_BANDS)
 HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
 HOAX_JUDGE_CAP = 1000  # members of one cluster read per chunk to judge it (``_ACTIVE_MEMBERS``)

@@ -30,11 +30,12 @@ def test_the_full_demo_raises_a_handful_of_alerts_and_at_most_two_incidents(db: 
         kinds = Counter(Alert.objects.for_tenant(tenant).values_list("kind", flat=True))
         assert kinds["spike"] == 1, (slug, kinds)
         # the story's campaign once; the generated history's chatter stays quiet but for at
-        # most one cluster that grew in the last day
+        # most two clusters that grew in the last day (its posts come from a few dozen
+        # templates: "@user kamu udah coba latte Kopsen belum?" by seven accounts is a copy)
         topic = "bank" if "bank" in slug else "kopi"
         story = HoaxCluster.objects.for_tenant(tenant).get(key=f"x:demo-{topic}-hoax-0")
         assert Alert.objects.for_tenant(tenant).filter(cluster=story).count() == 1, slug
-        assert kinds["hoax-spread"] <= 2, (slug, kinds)
+        assert kinds["hoax-spread"] <= 3, (slug, kinds)
         assert sum(kinds.values()) <= 10, (slug, kinds)
         # Alerts open at most two incidents (the evaluation's demo adds a past, reviewed one).
         live = Incident.objects.for_tenant(tenant).exclude(status="reviewed")
