@@ -1,7 +1,7 @@
 """The early-warning cost per mention, in one process: the pipeline chunk, then its outbox delivery.
 
     python benchmarks/early_warning.py [--n 10000] [--chunk 500] [--days 3] [--no-rules]
-        [--without KIND[,KIND...]] [--profile OUT]
+        [--without KIND[,KIND...]] [--batch K] [--profile OUT]
 
 Creates a fresh tenant with the demo setup (queries, terms, domains, default alert rules;
 ``--no-rules`` disables the rules, ``--without hoax-spread,...`` the rules of those kinds: the
@@ -12,10 +12,14 @@ of its outbox event (``tenants.outbox.deliver``: the early-warning subscriber), 
 cluster's workers do, but without the cluster (the delivery the pipeline asks for right after
 its commit is this second step). Figures: this process's CPU milliseconds per mention for each
 of the two steps, the SQL statements per 1,000 mentions of each (counted by Django), and the
-alerts fired;
-``--profile OUT`` writes a cProfile of the deliveries (``OUT.delivery``) and of the chunks
-(``OUT.chunk``). A warm-up of ``--warmup`` mentions in a second tenant loads the scorer first.
-The tenants are deleted at the end. The last line of stdout is one JSON object.
+alerts fired.
+
+``--batch K`` stores K chunks before their deliveries run, as when a worker's delivery finds
+more of the tenant's chunks committed (``tenants.outbox``: a batch subscriber takes the
+tenant's pending events along, up to ``live.BATCH_EVENTS`` and ``BATCH_MENTIONS``): the K
+events are judged as one. ``--profile OUT`` writes a cProfile of the deliveries
+(``OUT.delivery``) and of the chunks (``OUT.chunk``). A warm-up of ``--warmup`` mentions in a
+second tenant loads the scorer first. The tenants are deleted at the end. The last line of stdout is one JSON object.
 
 ``--days`` spreads the mentions' publication times over that many days before now (the
 default 3: all but the last two hours are backfill, which the mention rules skip);
@@ -66,6 +70,7 @@ def run(
     rules: bool,
     profile: str | None,
     without: tuple[str, ...] = (),
+    batch_chunks: int = 1,
 ) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -115,7 +120,8 @@ def run(
                     ]
                 )
                 before = dict(cpu)
-                for stored in chunks:
+                events: list[tuple[str, int, int]] = []
+                for position, stored in enumerate(chunks, 1):
                     with CaptureQueriesContext(connection) as captured:
                         t0 = time.process_time()
                         if profile:
@@ -125,7 +131,10 @@ def run(
                             profiles["chunk"].disable()
                         cpu["chunk"] += time.process_time() - t0
                     sql["chunk"] += len(captured)
-                    events, queued[:] = list(queued), []
+                    events += queued
+                    queued[:] = []
+                    if position % batch_chunks and position < len(chunks):
+                        continue  # its delivery waits for the next chunks'
                     with CaptureQueriesContext(connection) as captured:
                         pg0, t0 = _backend_cpu(), time.process_time()
                         if profile:
@@ -137,6 +146,7 @@ def run(
                         cpu["delivery"] += time.process_time() - t0
                         cpu["delivery_pg"] += _backend_cpu() - pg0
                     sql["delivery"] += len(captured)
+                    events = []
                 per_round.append(
                     {
                         key: round(1000 * (cpu[key] - before[key]) / len(valid), 3)
@@ -152,6 +162,7 @@ def run(
         return {
             "n": n,
             "chunk": chunk,
+            "batch_chunks": batch_chunks,
             "rules": rules,
             "chunk_cpu_ms_per_mention": round(1000 * cpu["chunk"] / n, 3),
             "delivery_cpu_ms_per_mention": round(1000 * cpu["delivery"] / n, 3),
@@ -212,6 +223,9 @@ def main() -> int:
     ap.add_argument(
         "--without", default="", help="comma-separated rule kinds disabled (e.g. hoax-spread)"
     )
+    ap.add_argument(
+        "--batch", type=int, default=1, help="chunks stored before their deliveries run (as one)"
+    )
     ap.add_argument("--profile", default=None, help="write cProfile stats to OUT.chunk/.delivery")
     ap.add_argument("--decisions", default=None, help="write the alerts and clusters to this file")
     args = ap.parse_args()
@@ -249,7 +263,7 @@ def main() -> int:
     unknown = set(without) - set(AlertKind.values)
     if unknown:
         ap.error(f"--without: unknown rule kinds {sorted(unknown)}; known: {AlertKind.values}")
-    result = run(rounds, args.chunk, not args.no_rules, args.profile, without)
+    result = run(rounds, args.chunk, not args.no_rules, args.profile, without, args.batch)
     result["days"] = args.days
     result["without"] = list(without)
     result["load_before"], result["load_after"] = before, load_note()
