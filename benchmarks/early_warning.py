@@ -19,7 +19,8 @@ more of the tenant's chunks committed (``tenants.outbox``: a batch subscriber ta
 tenant's pending events along, up to ``live.BATCH_EVENTS`` and ``BATCH_MENTIONS``): the K
 events are judged as one. ``--profile OUT`` writes a cProfile of the deliveries
 (``OUT.delivery``) and of the chunks (``OUT.chunk``). A warm-up of ``--warmup`` mentions in a
-second tenant loads the scorer first. The tenants are deleted at the end. The last line of stdout is one JSON object.
+second tenant loads the scorer first. The tenants are deleted at the end. The last line of
+stdout is one JSON object.
 
 ``--days`` spreads the mentions' publication times over that many days before now (the
 default 3: all but the last two hours are backfill, which the mention rules skip);
