@@ -139,8 +139,8 @@ UNIT = {
 # candidates that reach its own threshold. 16 bands of 3 rows find a pair of copies of Jaccard
 # 0.4 (the most sensitive preset) with probability 1 - (1 - 0.4^3)^16 = 0.65, 0.5 with 0.88 and
 # 0.6 with 0.98 (32 bands of 4 rows, before migration 0026: 0.56, 0.87, 0.99) from half the
-# band rows per mention; the cluster precision and recall of ``benchmarks/alerts_hoax.py`` are
-# the same for both at every sensitivity (docs/performance.md).
+# band rows per mention; ``benchmarks/alerts_hoax.py --live-bands`` gives both the same overall
+# cluster precision and recall at every sensitivity (docs/performance.md).
 HOAX_BANDS, HOAX_ROWS = 16, 3
 _BAND_INDEXES = range(HOAX_BANDS)
 HOAX_SIGNATURE_BYTES = 8 * 128  # NUM_PERM unsigned 64-bit hash values
