@@ -326,10 +326,6 @@ def _unique(items: list[QueuedItem]) -> list[QueuedItem]:
     return [by_key[key] for key in sorted(by_key)]
 
 
-def _rows(tenant_id: int, items: list[QueuedItem]) -> list[MentionRow]:
-    return _scored(tenant_id, items)[0]
-
-
 def _scored(tenant_id: int, items: list[QueuedItem]) -> tuple[list[MentionRow], list[_Known]]:
     """The items' rows to stage and, for each, what ``_Known`` keeps."""
     scorer = get_scorer()

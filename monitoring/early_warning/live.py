@@ -478,17 +478,11 @@ def series_config(rule: AlertRule) -> SpikeConfig:
     )
 
 
-# the series kinds that count only some mentions (``counts_of``)
-_COUNTED = (AlertKind.NEGATIVE_SURGE, AlertKind.PROVOCATION_BURST)
-
-
-def counts_of(kind: str, mention: LiveMention) -> bool:
-    """Whether a mention counts in a series of ``kind``."""
-    if kind == AlertKind.NEGATIVE_SURGE:
-        return mention.event.is_negative
-    if kind == AlertKind.PROVOCATION_BURST:
-        return mention.event.provocative
-    return True
+# The series kinds that count only some mentions, and which; the others count every mention.
+_COUNTED: dict[str, Callable[[LiveMention], bool]] = {
+    AlertKind.NEGATIVE_SURGE: lambda mention: mention.event.is_negative,
+    AlertKind.PROVOCATION_BURST: lambda mention: mention.event.provocative,
+}
 
 
 @dataclass
@@ -724,28 +718,22 @@ def evaluate_series(
         .order_by("id")
         .select_for_update()
     }
-    bucket_of: dict[int, datetime] = {}  # mention id -> its bucket, for every rule
+    # mention id -> its bucket, once for every rule
+    bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
     for rule in rules:
         key = f"q{rule.query_id or 0}"
         counts: dict[datetime, int] = defaultdict(int)
         in_query = (
             mentions if not rule.query_id else [m for m in mentions if m.in_query(rule.query_id)]
         )
-        members = (
-            in_query
-            if rule.kind not in _COUNTED
-            else [m for m in in_query if counts_of(rule.kind, m)]
-        )
-        if not bucket_of and members:
-            bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
+        counted = _COUNTED.get(rule.kind)
+        members = in_query if counted is None else [m for m in in_query if counted(m)]
         for mention in members:
             counts[bucket_of[mention.id]] += 1
         # a negative surge also judges the share: every mention of the series counts in totals
         totals: dict[datetime, int] | None = None
         if rule.kind == AlertKind.NEGATIVE_SURGE:
             totals = defaultdict(int)
-            if in_query and not bucket_of:
-                bucket_of = {m.id: floor_bucket(m.event.published_at) for m in mentions}
             for mention in in_query:
                 totals[bucket_of[mention.id]] += 1
         stored = states.get((rule.pk, key))
